@@ -1,0 +1,21 @@
+//! The exit codes a pipeline can branch on, documented in the README.
+
+use std::process::ExitCode;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: every row valid; every device registered or already there.
+    Success = 0,
+    /// 1: some rows are invalid, or some devices failed to register.
+    SomeFailed = 1,
+    /// 2: apctl could not do its job: arguments, unreadable input,
+    /// authentication or network.
+    Failure = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}

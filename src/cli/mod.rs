@@ -1,0 +1,91 @@
+//! The command-line layer: clap definitions, dispatch, and the one error
+//! renderer. Everything that prints lives under here; the library only
+//! returns values.
+
+pub mod exit;
+mod validate_cmd;
+
+use std::io;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use exit::Exit;
+
+/// Register Windows Autopilot devices into your customers' tenants.
+#[derive(Debug, Parser)]
+#[command(name = "apctl", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check device CSV files offline: dialect, encoding, every row.
+    Validate(ValidateArgs),
+}
+
+/// How to print results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Text for people.
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// CSV files to check (any dialect and encoding apctl reads).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Also check Microsoft's portal rules exactly: case-sensitive header,
+    /// no extra columns, no quotes, ANSI only, at most 500 rows.
+    #[arg(long)]
+    strict: bool,
+    /// Your Order ID / Purchase ID for these devices (free text).
+    #[arg(long, value_name = "TEXT")]
+    order_id: Option<String>,
+    /// List every row with its identity and pipe.
+    #[arg(long)]
+    list: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+/// Parses the command line (clap exits with code 2 on bad arguments).
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Validate(a) => validate_cmd::run(validate_cmd::Request {
+            files: a.files,
+            strict: a.strict,
+            order_id: a.order_id,
+            list: a.list,
+            output: a.output,
+        }),
+    }
+}
+
+/// True when the error is only a closed stdout (`apctl … | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Renders an error chain as `error:` / `caused by:` lines.
+pub fn render_error(err: &anyhow::Error) -> String {
+    let mut out = format!("error: {err}\n");
+    for cause in err.chain().skip(1) {
+        out.push_str(&format!("  caused by: {cause}\n"));
+    }
+    out
+}

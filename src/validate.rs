@@ -1,0 +1,272 @@
+//! Offline validation of one or more device CSVs: every row read and
+//! checked (see [`crate::csv_input`]), duplicate serials and hashes found
+//! across all files, and per-file figures gathered for the report. Memory
+//! stays flat however large the files: rows are streamed and duplicates are
+//! found from 128-bit digests, never by keeping hashes.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hasher};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::csv_input::dialect::Dialect;
+use crate::csv_input::encoding::TextEncoding;
+use crate::csv_input::{CsvFile, ReadOptions, Row};
+use crate::device::{Device, Identity, Pipe, RowRef};
+use crate::problem::{Problem, ProblemCode, Severity};
+
+/// What to validate and how.
+#[derive(Clone, Debug, Default)]
+pub struct ValidateOptions {
+    /// Check the portal's exact rules too.
+    pub strict: bool,
+    /// The partner's Order ID / Purchase ID, carried to the output.
+    pub order_id: Option<String>,
+}
+
+/// A row as the caller sees it while validation streams.
+#[derive(Debug)]
+pub enum Checked<'a> {
+    /// A valid device.
+    Valid(&'a Device),
+    /// An invalid row; its problems are in the final [`Validation`].
+    Invalid { source: &'a RowRef, serial: Option<&'a str> },
+}
+
+/// Figures for one file.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileSummary {
+    pub path: String,
+    /// False when the file could not be read or its header matched nothing.
+    pub readable: bool,
+    pub dialect: Option<Dialect>,
+    pub dialect_title: Option<&'static str>,
+    pub encoding: Option<TextEncoding>,
+    pub delimiter: Option<char>,
+    pub header: Vec<String>,
+    /// Data rows (blank lines not counted).
+    pub rows: u64,
+    pub valid_rows: u64,
+    pub invalid_rows: u64,
+    pub blank_rows: u64,
+    /// Valid rows per pipe.
+    pub pipes: PipeCounts,
+}
+
+/// Valid rows per registration pipe.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipeCounts {
+    pub graph: u64,
+    pub partner_center: u64,
+}
+
+impl PipeCounts {
+    fn add(&mut self, pipe: Pipe) {
+        match pipe {
+            Pipe::Graph => self.graph += 1,
+            Pipe::PartnerCenter => self.partner_center += 1,
+        }
+    }
+}
+
+/// How validation ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every row of every file is valid.
+    AllValid,
+    /// Some rows are invalid (or break a `--strict` rule).
+    SomeInvalid,
+    /// A file could not be read at all.
+    Unreadable,
+}
+
+/// The whole result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Validation {
+    pub strict: bool,
+    pub order_id: Option<String>,
+    pub files: Vec<FileSummary>,
+    /// Every problem, file by file, in line order.
+    pub problems: Vec<Problem>,
+    pub summary: Summary,
+    pub verdict: Verdict,
+}
+
+/// Totals across files.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub files: u64,
+    pub unreadable_files: u64,
+    pub rows: u64,
+    pub valid_rows: u64,
+    pub invalid_rows: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub pipes: PipeCounts,
+}
+
+/// Validates the files in order, calling `each` for every data row.
+pub fn validate(paths: &[PathBuf], options: &ValidateOptions, mut each: impl FnMut(Checked<'_>)) -> Validation {
+    let mut seen = Duplicates::default();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        files.push(validate_file(path, options, &mut seen, &mut problems, &mut each));
+    }
+    let summary = summarise(&files, &problems);
+    let verdict = if summary.unreadable_files > 0 {
+        Verdict::Unreadable
+    } else if summary.errors > 0 {
+        Verdict::SomeInvalid
+    } else {
+        Verdict::AllValid
+    };
+    Validation { strict: options.strict, order_id: options.order_id.clone(), files, problems, summary, verdict }
+}
+
+fn validate_file(
+    path: &std::path::Path,
+    options: &ValidateOptions,
+    seen: &mut Duplicates,
+    problems: &mut Vec<Problem>,
+    each: &mut impl FnMut(Checked<'_>),
+) -> FileSummary {
+    let mut summary = FileSummary {
+        path: path.display().to_string(),
+        readable: false,
+        dialect: None,
+        dialect_title: None,
+        encoding: None,
+        delimiter: None,
+        header: Vec::new(),
+        rows: 0,
+        valid_rows: 0,
+        invalid_rows: 0,
+        blank_rows: 0,
+        pipes: PipeCounts::default(),
+    };
+    let mut file = match CsvFile::open(path, ReadOptions { strict: options.strict }) {
+        Ok(f) => f,
+        Err(p) => {
+            problems.push(p);
+            return summary;
+        }
+    };
+    summary.readable = true;
+    summary.dialect = Some(file.dialect());
+    summary.dialect_title = Some(file.dialect().title());
+    summary.delimiter = Some(file.delimiter());
+    summary.header = file.header().to_vec();
+    let first_problem = problems.len();
+    while let Some(row) = file.next_row() {
+        let row = match row {
+            Ok(r) => r,
+            Err(p) => {
+                summary.readable = false;
+                problems.push(p);
+                break;
+            }
+        };
+        match row {
+            Row::Blank => summary.blank_rows += 1,
+            Row::Device(device, warnings) => {
+                summary.rows += 1;
+                problems.extend(warnings);
+                let dups = seen.check(&device);
+                if dups.is_empty() {
+                    summary.valid_rows += 1;
+                    summary.pipes.add(device.pipe());
+                    each(Checked::Valid(&device));
+                } else {
+                    summary.invalid_rows += 1;
+                    problems.extend(dups);
+                    each(Checked::Invalid { source: &device.source, serial: device.serial.as_deref() });
+                }
+            }
+            Row::Invalid { source, serial, problems: found } => {
+                summary.rows += 1;
+                summary.invalid_rows += 1;
+                problems.extend(found);
+                each(Checked::Invalid { source: &source, serial: serial.as_deref() });
+            }
+        }
+    }
+    problems.extend(file.strict_problems());
+    problems[first_problem..].sort_by_key(|p| (p.line, p.column));
+    summary.encoding = Some(file.encoding());
+    summary
+}
+
+fn summarise(files: &[FileSummary], problems: &[Problem]) -> Summary {
+    let mut s = Summary { files: files.len() as u64, ..Summary::default() };
+    for f in files {
+        s.unreadable_files += u64::from(!f.readable);
+        s.rows += f.rows;
+        s.valid_rows += f.valid_rows;
+        s.invalid_rows += f.invalid_rows;
+        s.pipes.graph += f.pipes.graph;
+        s.pipes.partner_center += f.pipes.partner_center;
+    }
+    s.errors = problems.iter().filter(|p| p.severity == Severity::Error).count() as u64;
+    s.warnings = problems.len() as u64 - s.errors;
+    s
+}
+
+/// First sightings of serials and hashes, by 128-bit digest.
+#[derive(Default)]
+struct Duplicates {
+    serials: HashMap<u128, RowRef>,
+    hashes: HashMap<u128, RowRef>,
+}
+
+impl Duplicates {
+    /// Records the device; returns a problem for each value seen before.
+    fn check(&mut self, device: &Device) -> Vec<Problem> {
+        let mut found = Vec::new();
+        if let Some(serial) = &device.serial
+            && let Some(first) = first_sighting(&mut self.serials, serial, &device.source)
+        {
+            found.push(
+                Problem::error(&device.source.file, device.source.line, ProblemCode::DuplicateSerial, format!("the serial number is also on {first}"))
+                    .hint("each device must appear once; remove one of the two rows"),
+            );
+        }
+        if let Identity::HardwareHash { hash, .. } = &device.identity
+            && let Some(first) = first_sighting(&mut self.hashes, hash.expose(), &device.source)
+        {
+            found.push(
+                Problem::error(&device.source.file, device.source.line, ProblemCode::DuplicateHash, format!("ZtdDeviceDuplicated: the hardware hash is also on {first}"))
+                    .hint("each device must appear once; the service would process only one of the rows"),
+            );
+        }
+        found
+    }
+}
+
+fn first_sighting(map: &mut HashMap<u128, RowRef>, value: &str, here: &RowRef) -> Option<RowRef> {
+    match map.entry(digest(value)) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(here.clone());
+            None
+        }
+    }
+}
+
+/// A 128-bit digest from two independently keyed SipHash runs: collisions
+/// among a few million rows are out of reach, and nothing of the value is
+/// kept.
+fn digest(value: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    a.write(value.as_bytes());
+    let mut b = DefaultHasher::new();
+    b.write_u8(0xA5);
+    b.write(value.as_bytes());
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
