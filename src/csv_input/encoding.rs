@@ -15,17 +15,21 @@ use serde::Serialize;
 
 /// The encoding a file was read in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum TextEncoding {
     /// UTF-16 little-endian (with BOM, or sniffed from the zero bytes).
+    #[serde(rename = "utf-16le")]
     Utf16Le,
     /// UTF-16 big-endian (with BOM, or sniffed).
+    #[serde(rename = "utf-16be")]
     Utf16Be,
     /// UTF-8 with a byte-order mark.
+    #[serde(rename = "utf-8-bom")]
     Utf8Bom,
     /// UTF-8 without BOM (plain ASCII is reported as this).
+    #[serde(rename = "utf-8")]
     Utf8,
     /// ANSI / Windows-1252: some bytes were not valid UTF-8.
+    #[serde(rename = "windows-1252")]
     Windows1252,
 }
 

@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests: run the built binary, find the
+//! real-world material, and make synthetic hashes and files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a run of `apctl` produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs the built `apctl` binary with the arguments.
+pub fn apctl<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_apctl"))
+        .args(args)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .expect("the apctl binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A file of `../shared/real-world/`.
+pub fn real_world(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-world").join(rel);
+    assert!(p.exists(), "real-world file missing: {}", p.display());
+    p
+}
+
+/// A synthetic, well-formed hash: base64 of `bytes` pseudo-random bytes.
+/// Not a real device; different seeds give different hashes.
+pub fn fake_hash(seed: u64, bytes: usize) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut data = Vec::with_capacity(bytes);
+    for _ in 0..bytes {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        data.push((state >> 33) as u8);
+    }
+    let mut out = String::with_capacity(bytes.div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Writes `text` to `dir/name` as UTF-8 bytes and returns the path.
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Encodes text as UTF-16 LE with BOM, as Windows PowerShell 5.1 writes.
+pub fn utf16le_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
+/// Encodes text as UTF-16 BE with BOM.
+pub fn utf16be_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFE, 0xFF];
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&u.to_be_bytes());
+    }
+    out
+}
+
+/// The problems of a validate JSON document with the given code.
+pub fn problems<'a>(doc: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    doc["problems"].as_array().unwrap().iter().filter(|p| p["code"] == code).collect()
+}
