@@ -97,7 +97,10 @@ impl fmt::Display for Pipe {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
     /// A hardware hash, optionally with the Windows product key.
-    HardwareHash { hash: HardwareHash, product_key: Option<String> },
+    HardwareHash {
+        hash: HardwareHash,
+        product_key: Option<String>,
+    },
     /// A product key (PKID) alone.
     ProductKey(String),
     /// Manufacturer + model + serial, matched by the OEM exactly.
@@ -162,7 +165,10 @@ mod tests {
         assert_eq!(debug, "HardwareHash(T0GX…a1Q= (4000 chars))");
         let device_debug = format!(
             "{:?}",
-            Identity::HardwareHash { hash, product_key: None }
+            Identity::HardwareHash {
+                hash,
+                product_key: None
+            }
         );
         assert!(!device_debug.contains(&text[..40]));
     }
@@ -174,10 +180,16 @@ mod tests {
 
     #[test]
     fn pipes_follow_identity() {
-        let hash = Identity::HardwareHash { hash: HardwareHash::new("x".into()), product_key: None };
+        let hash = Identity::HardwareHash {
+            hash: HardwareHash::new("x".into()),
+            product_key: None,
+        };
         assert_eq!(hash.pipe(), Pipe::Graph);
         assert_eq!(Identity::ProductKey("k".into()).pipe(), Pipe::PartnerCenter);
-        let tuple = Identity::Tuple { manufacturer: "m".into(), model: "n".into() };
+        let tuple = Identity::Tuple {
+            manufacturer: "m".into(),
+            model: "n".into(),
+        };
         assert_eq!(tuple.pipe(), Pipe::PartnerCenter);
     }
 }

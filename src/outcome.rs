@@ -137,9 +137,7 @@ impl ErrorKind {
         match name.map(str::trim) {
             Some("InvalidZtdHardwareHash") => Self::InvalidHash,
             Some("ZtdDeviceAlreadyAssigned") => Self::AlreadyAssigned,
-            Some("ZtdDeviceAssignedToOtherTenant" | "ZtdDeviceAssignedToAnotherTenant") => {
-                Self::OtherTenant
-            }
+            Some("ZtdDeviceAssignedToOtherTenant" | "ZtdDeviceAssignedToAnotherTenant") => Self::OtherTenant,
             Some("ZtdDeviceNotFound") => Self::NotFound,
             Some("ZtdDeviceDuplicated") => Self::Duplicated,
             Some("StorageError") => Self::Transient,
@@ -219,7 +217,11 @@ pub fn partner_center_verdict(status: &str, code: Option<&str>, description: Opt
         || number.is_some_and(|n| n != 0)
         || (code.is_some() && number.is_none());
     if failed {
-        let name = if number.is_none() { code.or(description) } else { description };
+        let name = if number.is_none() {
+            code.or(description)
+        } else {
+            description
+        };
         return Verdict::from_error(ErrorKind::classify(number, name));
     }
     if status.eq_ignore_ascii_case("finished") {
@@ -269,16 +271,40 @@ mod tests {
 
     /// Every code and name of SPEC §3.4 with the message it must end in.
     const TABLE: &[(Option<i64>, Option<&str>, Option<DeviceMessage>)] = &[
-        (Some(802), Some("InvalidZtdHardwareHash"), Some(HardwareHashNotValid)),
-        (Some(806), Some("ZtdDeviceAlreadyAssigned"), Some(DeviceAlreadyRegistered)),
-        (Some(808), Some("ZtdDeviceAssignedToOtherTenant"), Some(DeviceClaimedByAnotherOrganization)),
-        (None, Some("ZtdDeviceAssignedToAnotherTenant"), Some(DeviceClaimedByAnotherOrganization)),
-        (Some(0), Some("ZtdDeviceAssignedToOtherTenant"), Some(DeviceClaimedByAnotherOrganization)),
+        (
+            Some(802),
+            Some("InvalidZtdHardwareHash"),
+            Some(HardwareHashNotValid),
+        ),
+        (
+            Some(806),
+            Some("ZtdDeviceAlreadyAssigned"),
+            Some(DeviceAlreadyRegistered),
+        ),
+        (
+            Some(808),
+            Some("ZtdDeviceAssignedToOtherTenant"),
+            Some(DeviceClaimedByAnotherOrganization),
+        ),
+        (
+            None,
+            Some("ZtdDeviceAssignedToAnotherTenant"),
+            Some(DeviceClaimedByAnotherOrganization),
+        ),
+        (
+            Some(0),
+            Some("ZtdDeviceAssignedToOtherTenant"),
+            Some(DeviceClaimedByAnotherOrganization),
+        ),
         (Some(812), Some("ZtdDeviceNotFound"), Some(DeviceNotFound)),
         (None, Some("ZtdDeviceDuplicated"), None),
         (Some(640), Some("StorageError"), Some(UnexpectedError)),
         (Some(801), Some("InvalidZtdRequestBody"), Some(UnexpectedError)),
-        (Some(803), Some("MissingZtdSerialNumberAndProductKey"), Some(UnexpectedError)),
+        (
+            Some(803),
+            Some("MissingZtdSerialNumberAndProductKey"),
+            Some(UnexpectedError),
+        ),
         (Some(807), None, Some(UnexpectedError)),
         (Some(809), None, Some(UnexpectedError)),
         (Some(810), None, Some(UnexpectedError)),
@@ -292,13 +318,20 @@ mod tests {
     #[test]
     fn every_documented_code_maps_to_its_message() {
         for &(code, name, message) in TABLE {
-            assert_eq!(ErrorKind::classify(code, name).message(), message, "{code:?} {name:?}");
+            assert_eq!(
+                ErrorKind::classify(code, name).message(),
+                message,
+                "{code:?} {name:?}"
+            );
         }
     }
 
     #[test]
     fn the_number_wins_over_the_name() {
-        assert_eq!(ErrorKind::classify(Some(808), Some("ZtdDeviceNotFound")), ErrorKind::OtherTenant);
+        assert_eq!(
+            ErrorKind::classify(Some(808), Some("ZtdDeviceNotFound")),
+            ErrorKind::OtherTenant
+        );
     }
 
     #[test]
@@ -314,7 +347,11 @@ mod tests {
     fn graph_final_states() {
         let complete = graph_import_verdict(&ImportStatus::Complete, Some(0), Some("None"));
         assert_eq!(complete, Verdict::Imported);
-        assert_eq!(complete.state(), RegistrationState::RegistrationPending, "complete but not listed yet");
+        assert_eq!(
+            complete.state(),
+            RegistrationState::RegistrationPending,
+            "complete but not listed yet"
+        );
         let e = |code, name| graph_import_verdict(&ImportStatus::Error, code, name);
         assert_eq!(e(Some(806), None), Verdict::AlreadyRegistered);
         assert_eq!(e(Some(640), None), Verdict::Transient);
@@ -324,13 +361,32 @@ mod tests {
 
     #[test]
     fn partner_center_reads_string_codes_on_every_element() {
-        let doc_sample = partner_center_verdict("finished_with_errors", Some("808"), Some("ZtdDeviceAssignedToOtherTenant"));
+        let doc_sample = partner_center_verdict(
+            "finished_with_errors",
+            Some("808"),
+            Some("ZtdDeviceAssignedToOtherTenant"),
+        );
         assert_eq!(doc_sample, Verdict::Failed(ErrorKind::OtherTenant));
-        assert_eq!(partner_center_verdict("finished", Some("812"), None), Verdict::Failed(ErrorKind::NotFound));
-        assert_eq!(partner_center_verdict("finished", Some("806"), None), Verdict::AlreadyRegistered);
-        assert_eq!(partner_center_verdict("finished", Some(""), None), Verdict::Imported);
-        assert_eq!(partner_center_verdict("finished", Some("0"), None), Verdict::Imported);
-        assert_eq!(partner_center_verdict("in-progress", None, None), Verdict::Pending);
+        assert_eq!(
+            partner_center_verdict("finished", Some("812"), None),
+            Verdict::Failed(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            partner_center_verdict("finished", Some("806"), None),
+            Verdict::AlreadyRegistered
+        );
+        assert_eq!(
+            partner_center_verdict("finished", Some(""), None),
+            Verdict::Imported
+        );
+        assert_eq!(
+            partner_center_verdict("finished", Some("0"), None),
+            Verdict::Imported
+        );
+        assert_eq!(
+            partner_center_verdict("in-progress", None, None),
+            Verdict::Pending
+        );
         assert_eq!(
             partner_center_verdict("finished_with_errors", Some("ZtdDeviceNotFound"), None),
             Verdict::Failed(ErrorKind::NotFound)
@@ -346,14 +402,37 @@ mod tests {
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
         let days = |d: i64| now - SignedDuration::from_hours(24 * d);
         let enrolled = EnrollmentState::Enrolled;
-        assert_eq!(registered_state(&enrolled, Some(days(1)), now), RegistrationState::Active);
-        assert_eq!(registered_state(&enrolled, Some(days(7)), now), RegistrationState::Active);
+        assert_eq!(
+            registered_state(&enrolled, Some(days(1)), now),
+            RegistrationState::Active
+        );
+        assert_eq!(
+            registered_state(&enrolled, Some(days(7)), now),
+            RegistrationState::Active
+        );
         let just_over = days(7) - SignedDuration::from_secs(1);
-        assert_eq!(registered_state(&enrolled, Some(just_over), now), RegistrationState::Inactive);
-        assert_eq!(registered_state(&enrolled, None, now), RegistrationState::Inactive);
-        for other in ["notContacted", "unknown", "pendingReset", "failed", "blocked", "newValue"] {
+        assert_eq!(
+            registered_state(&enrolled, Some(just_over), now),
+            RegistrationState::Inactive
+        );
+        assert_eq!(
+            registered_state(&enrolled, None, now),
+            RegistrationState::Inactive
+        );
+        for other in [
+            "notContacted",
+            "unknown",
+            "pendingReset",
+            "failed",
+            "blocked",
+            "newValue",
+        ] {
             let e = EnrollmentState::parse(other);
-            assert_eq!(registered_state(&e, Some(days(1)), now), RegistrationState::ReadyForUser, "{other}");
+            assert_eq!(
+                registered_state(&e, Some(days(1)), now),
+                RegistrationState::ReadyForUser,
+                "{other}"
+            );
         }
     }
 

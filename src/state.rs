@@ -141,7 +141,13 @@ mod tests {
         let names: Vec<String> = RegistrationState::ALL.iter().map(|s| s.to_string()).collect();
         assert_eq!(
             names,
-            ["Registration pending", "Registration failed", "Ready for user", "Active", "Inactive"]
+            [
+                "Registration pending",
+                "Registration failed",
+                "Ready for user",
+                "Active",
+                "Inactive"
+            ]
         );
     }
 
@@ -164,7 +170,11 @@ mod tests {
     fn unexpected_error_details_carry_the_request_id() {
         let text = DeviceMessage::UnexpectedError.details(Some("94fb3b52-452a-4535-a601-69e0a90e3aa2"));
         assert!(text.ends_with("provide the Request ID: 94fb3b52-452a-4535-a601-69e0a90e3aa2"));
-        assert!(DeviceMessage::UnexpectedError.details(None).ends_with("<requestId>"));
+        assert!(
+            DeviceMessage::UnexpectedError
+                .details(None)
+                .ends_with("<requestId>")
+        );
     }
 
     #[test]
@@ -176,7 +186,8 @@ mod tests {
 
     #[test]
     fn serialised_as_display_text() {
-        let json = serde_json::to_string(&(RegistrationState::ReadyForUser, DeviceMessage::DeviceNotFound)).unwrap();
+        let json =
+            serde_json::to_string(&(RegistrationState::ReadyForUser, DeviceMessage::DeviceNotFound)).unwrap();
         assert_eq!(json, r#"["Ready for user","Device not found"]"#);
     }
 }

@@ -31,7 +31,10 @@ pub enum Checked<'a> {
     /// A valid device.
     Valid(&'a Device),
     /// An invalid row; its problems are in the final [`Validation`].
-    Invalid { source: &'a RowRef, serial: Option<&'a str> },
+    Invalid {
+        source: &'a RowRef,
+        serial: Option<&'a str>,
+    },
 }
 
 /// Figures for one file.
@@ -112,7 +115,11 @@ pub struct Summary {
 }
 
 /// Validates the files in order, calling `each` for every data row.
-pub fn validate(paths: &[PathBuf], options: &ValidateOptions, mut each: impl FnMut(Checked<'_>)) -> Validation {
+pub fn validate(
+    paths: &[PathBuf],
+    options: &ValidateOptions,
+    mut each: impl FnMut(Checked<'_>),
+) -> Validation {
     let mut seen = Duplicates::default();
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -127,7 +134,14 @@ pub fn validate(paths: &[PathBuf], options: &ValidateOptions, mut each: impl FnM
     } else {
         Verdict::AllValid
     };
-    Validation { strict: options.strict, order_id: options.order_id.clone(), files, problems, summary, verdict }
+    Validation {
+        strict: options.strict,
+        order_id: options.order_id.clone(),
+        files,
+        problems,
+        summary,
+        verdict,
+    }
 }
 
 fn validate_file(
@@ -151,10 +165,15 @@ fn validate_file(
         blank_rows: 0,
         pipes: PipeCounts::default(),
     };
-    let mut file = match CsvFile::open(path, ReadOptions { strict: options.strict }) {
+    let mut file = match CsvFile::open(
+        path,
+        ReadOptions {
+            strict: options.strict,
+        },
+    ) {
         Ok(f) => f,
         Err(p) => {
-            problems.push(p);
+            problems.push(*p);
             return summary;
         }
     };
@@ -169,7 +188,7 @@ fn validate_file(
             Ok(r) => r,
             Err(p) => {
                 summary.readable = false;
-                problems.push(p);
+                problems.push(*p);
                 break;
             }
         };
@@ -186,14 +205,24 @@ fn validate_file(
                 } else {
                     summary.invalid_rows += 1;
                     problems.extend(dups);
-                    each(Checked::Invalid { source: &device.source, serial: device.serial.as_deref() });
+                    each(Checked::Invalid {
+                        source: &device.source,
+                        serial: device.serial.as_deref(),
+                    });
                 }
             }
-            Row::Invalid { source, serial, problems: found } => {
+            Row::Invalid {
+                source,
+                serial,
+                problems: found,
+            } => {
                 summary.rows += 1;
                 summary.invalid_rows += 1;
                 problems.extend(found);
-                each(Checked::Invalid { source: &source, serial: serial.as_deref() });
+                each(Checked::Invalid {
+                    source: &source,
+                    serial: serial.as_deref(),
+                });
             }
         }
     }
@@ -204,7 +233,10 @@ fn validate_file(
 }
 
 fn summarise(files: &[FileSummary], problems: &[Problem]) -> Summary {
-    let mut s = Summary { files: files.len() as u64, ..Summary::default() };
+    let mut s = Summary {
+        files: files.len() as u64,
+        ..Summary::default()
+    };
     for f in files {
         s.unreadable_files += u64::from(!f.readable);
         s.rows += f.rows;
@@ -233,16 +265,26 @@ impl Duplicates {
             && let Some(first) = first_sighting(&mut self.serials, serial, &device.source)
         {
             found.push(
-                Problem::error(&device.source.file, device.source.line, ProblemCode::DuplicateSerial, format!("the serial number is also on {first}"))
-                    .hint("each device must appear once; remove one of the two rows"),
+                Problem::error(
+                    &device.source.file,
+                    device.source.line,
+                    ProblemCode::DuplicateSerial,
+                    format!("the serial number is also on {first}"),
+                )
+                .hint("each device must appear once; remove one of the two rows"),
             );
         }
         if let Identity::HardwareHash { hash, .. } = &device.identity
             && let Some(first) = first_sighting(&mut self.hashes, hash.expose(), &device.source)
         {
             found.push(
-                Problem::error(&device.source.file, device.source.line, ProblemCode::DuplicateHash, format!("ZtdDeviceDuplicated: the hardware hash is also on {first}"))
-                    .hint("each device must appear once; the service would process only one of the rows"),
+                Problem::error(
+                    &device.source.file,
+                    device.source.line,
+                    ProblemCode::DuplicateHash,
+                    format!("ZtdDeviceDuplicated: the hardware hash is also on {first}"),
+                )
+                .hint("each device must appear once; the service would process only one of the rows"),
             );
         }
         found

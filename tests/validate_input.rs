@@ -10,7 +10,12 @@ use common::{apctl, fake_hash, problems, utf16be_bom, utf16le_bom, write};
 use serde_json::Value;
 
 fn validate_json(files: &[&PathBuf], extra: &[&str]) -> (i32, Value) {
-    let mut args: Vec<String> = vec!["validate".into(), "--list".into(), "--output".into(), "json".into()];
+    let mut args: Vec<String> = vec![
+        "validate".into(),
+        "--list".into(),
+        "--output".into(),
+        "json".into(),
+    ];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(files.iter().map(|p| p.display().to_string()));
     let run = apctl(args);
@@ -30,13 +35,25 @@ fn autopilot_text(eol: &str) -> String {
 fn every_encoding_reads_the_same_devices() {
     let dir = tempfile::tempdir().unwrap();
     let crlf = autopilot_text("\r\n");
-    let windows_1252: Vec<u8> = crlf.replace('ü', "\u{1}").bytes().map(|b| if b == 1 { 0xFC } else { b }).collect();
+    let windows_1252: Vec<u8> = crlf
+        .replace('ü', "\u{1}")
+        .bytes()
+        .map(|b| if b == 1 { 0xFC } else { b })
+        .collect();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("utf16le.csv", utf16le_bom(&crlf), "utf-16le"),
         ("utf16be.csv", utf16be_bom(&crlf), "utf-16be"),
-        ("utf8bom.csv", [b"\xEF\xBB\xBF".as_slice(), crlf.as_bytes()].concat(), "utf-8-bom"),
+        (
+            "utf8bom.csv",
+            [b"\xEF\xBB\xBF".as_slice(), crlf.as_bytes()].concat(),
+            "utf-8-bom",
+        ),
         ("utf8-lf.csv", autopilot_text("\n").into_bytes(), "utf-8"),
-        ("utf8-crlf-trailing-blank.csv", format!("{crlf}\r\n\r\n,,,\r\n").into_bytes(), "utf-8"),
+        (
+            "utf8-crlf-trailing-blank.csv",
+            format!("{crlf}\r\n\r\n,,,\r\n").into_bytes(),
+            "utf-8",
+        ),
         ("ansi.csv", windows_1252, "windows-1252"),
     ];
     for (name, bytes, encoding) in cases {
@@ -49,7 +66,10 @@ fn every_encoding_reads_the_same_devices() {
         assert_eq!(rows[0]["serialNumber"], "00042", "{name}: leading zeros kept");
         assert_eq!(rows[0]["groupTag"], "Müller-Gruppe", "{name}");
         assert_eq!(rows[0]["line"], 2, "{name}");
-        assert_eq!(rows[1]["serialNumber"], "VMware-56 4d 8d", "{name}: inner spaces kept");
+        assert_eq!(
+            rows[1]["serialNumber"], "VMware-56 4d 8d",
+            "{name}: inner spaces kept"
+        );
         assert_eq!(rows[1]["groupTag"], Value::Null, "{name}");
         assert_eq!(rows[1]["line"], 3, "{name}");
     }
@@ -58,17 +78,24 @@ fn every_encoding_reads_the_same_devices() {
 #[test]
 fn trailing_blank_lines_are_counted_not_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "blank.csv", format!("{}\r\n\r\n,,,\r\n", autopilot_text("\r\n")));
+    let path = write(
+        dir.path(),
+        "blank.csv",
+        format!("{}\r\n\r\n,,,\r\n", autopilot_text("\r\n")),
+    );
     let (_, doc) = validate_json(&[&path], &[]);
     assert_eq!(doc["files"][0]["rows"], 2);
-    assert_eq!(doc["files"][0]["blankRows"], 3, "two empty lines and one of bare commas");
+    assert_eq!(
+        doc["files"][0]["blankRows"], 3,
+        "two empty lines and one of bare commas"
+    );
     assert_eq!(doc["problems"].as_array().unwrap().len(), 0);
 }
 
 #[test]
 fn quoted_fields_are_tolerated() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("\"Manufacturer\",\"Model\",\"Serial Number\"\r\n\"Contoso, Ltd\",\"Book 3\",\"SN-1\"\r\n");
+    let text = "\"Manufacturer\",\"Model\",\"Serial Number\"\r\n\"Contoso, Ltd\",\"Book 3\",\"SN-1\"\r\n";
     let path = write(dir.path(), "quoted.csv", text);
     let (code, doc) = validate_json(&[&path], &[]);
     assert_eq!(code, 0, "{doc}");
@@ -87,19 +114,70 @@ fn every_dialect_routes_its_rows() {
          ,12345-67890-09876-54321-13579,,,\n"
     );
     let cases = vec![
-        ("mmd-partner.csv", "Manufacturer,Model,Serial Number\nSpiralOrbit,ContosoABC,000000000000\n".to_string(), "mmd-partner", vec![("tuple", "partnerCenter")]),
-        ("mmd-self.csv", format!("Manufacturer,Model,Serial Number,Hardware Hash\nMicrosoft Corporation,Surface Laptop,S-1,{}\n", fake_hash(8, 1089)), "mmd-self", vec![("hardwareHash", "graph")]),
-        ("gwai-user.csv", format!("Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User\nG-1,,{},Sales,ada@contoso.com\n", fake_hash(9, 3000)), "autopilot", vec![("hardwareHash", "graph")]),
-        ("pc.csv", pc, "partner-center", vec![("hardwareHash", "graph"), ("tuple", "partnerCenter"), ("productKey", "partnerCenter")]),
-        ("semicolon.csv", format!("Device Serial Number;Windows Product ID;Hardware Hash\nS-9;;{}\n", fake_hash(10, 3000)), "autopilot", vec![("hardwareHash", "graph")]),
+        (
+            "mmd-partner.csv",
+            "Manufacturer,Model,Serial Number\nSpiralOrbit,ContosoABC,000000000000\n".to_string(),
+            "mmd-partner",
+            vec![("tuple", "partnerCenter")],
+        ),
+        (
+            "mmd-self.csv",
+            format!(
+                "Manufacturer,Model,Serial Number,Hardware Hash\nMicrosoft Corporation,Surface Laptop,S-1,{}\n",
+                fake_hash(8, 1089)
+            ),
+            "mmd-self",
+            vec![("hardwareHash", "graph")],
+        ),
+        (
+            "gwai-user.csv",
+            format!(
+                "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User\nG-1,,{},Sales,ada@contoso.com\n",
+                fake_hash(9, 3000)
+            ),
+            "autopilot",
+            vec![("hardwareHash", "graph")],
+        ),
+        (
+            "pc.csv",
+            pc,
+            "partner-center",
+            vec![
+                ("hardwareHash", "graph"),
+                ("tuple", "partnerCenter"),
+                ("productKey", "partnerCenter"),
+            ],
+        ),
+        (
+            "semicolon.csv",
+            format!(
+                "Device Serial Number;Windows Product ID;Hardware Hash\nS-9;;{}\n",
+                fake_hash(10, 3000)
+            ),
+            "autopilot",
+            vec![("hardwareHash", "graph")],
+        ),
     ];
     for (name, text, dialect, expect) in cases {
         let path = write(dir.path(), name, text);
         let (code, doc) = validate_json(&[&path], &[]);
         assert_eq!(code, 0, "{name}: {doc}");
         assert_eq!(doc["files"][0]["dialect"], dialect, "{name}");
-        let got: Vec<(String, String)> = doc["rows"].as_array().unwrap().iter().map(|r| (r["identity"].as_str().unwrap().to_owned(), r["pipe"].as_str().unwrap().to_owned())).collect();
-        let want: Vec<(String, String)> = expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let got: Vec<(String, String)> = doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["identity"].as_str().unwrap().to_owned(),
+                    r["pipe"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = expect
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(got, want, "{name}");
     }
 }
@@ -108,20 +186,48 @@ fn every_dialect_routes_its_rows() {
 fn duplicates_across_files_name_both_lines() {
     let dir = tempfile::tempdir().unwrap();
     let h1 = fake_hash(1, 3000);
-    let a = write(dir.path(), "a.csv", format!("Device Serial Number,Windows Product ID,Hardware Hash\nA-1,,{h1}\nA-2,,{}\n", fake_hash(2, 3000)));
-    let b = write(dir.path(), "b.csv", format!("Device Serial Number,Windows Product ID,Hardware Hash\nB-1,,{h1}\nA-2,,{}\nB-3,,{}\n", fake_hash(3, 3000), fake_hash(4, 3000)));
+    let a = write(
+        dir.path(),
+        "a.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nA-1,,{h1}\nA-2,,{}\n",
+            fake_hash(2, 3000)
+        ),
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nB-1,,{h1}\nA-2,,{}\nB-3,,{}\n",
+            fake_hash(3, 3000),
+            fake_hash(4, 3000)
+        ),
+    );
     let (code, doc) = validate_json(&[&a, &b], &[]);
     assert_eq!(code, 1);
     let hash_dup = problems(&doc, "duplicate-hash");
     assert_eq!(hash_dup.len(), 1);
     assert_eq!(hash_dup[0]["file"], b.display().to_string());
     assert_eq!(hash_dup[0]["line"], 2);
-    assert!(hash_dup[0]["message"].as_str().unwrap().ends_with(&format!("{}:2", a.display())));
+    assert!(
+        hash_dup[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{}:2", a.display()))
+    );
     let serial_dup = problems(&doc, "duplicate-serial");
     assert_eq!(serial_dup.len(), 1);
     assert_eq!(serial_dup[0]["line"], 3);
-    assert!(serial_dup[0]["message"].as_str().unwrap().ends_with(&format!("{}:3", a.display())));
-    assert_eq!(doc["summary"]["validRows"], 3, "the first sightings and B-3 stay valid");
+    assert!(
+        serial_dup[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{}:3", a.display()))
+    );
+    assert_eq!(
+        doc["summary"]["validRows"], 3,
+        "the first sightings and B-3 stay valid"
+    );
     assert_eq!(doc["summary"]["invalidRows"], 2);
 }
 
@@ -154,7 +260,13 @@ fn bad_hashes_are_hardware_hash_not_valid_with_their_column() {
     assert!(bad[0]["message"].as_str().unwrap().contains("base64url"));
     assert!(bad[1]["message"].as_str().unwrap().contains("too short"));
     assert!(bad[2]["message"].as_str().unwrap().contains("multiple of 4"));
-    let valid: Vec<&str> = doc["rows"].as_array().unwrap().iter().filter(|r| r["valid"] == true).map(|r| r["serialNumber"].as_str().unwrap()).collect();
+    let valid: Vec<&str> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["valid"] == true)
+        .map(|r| r["serialNumber"].as_str().unwrap())
+        .collect();
     assert_eq!(valid, ["OK-1", "OK-2"], "bad rows never stop the rest");
 }
 
@@ -171,7 +283,13 @@ fn every_row_check_names_line_and_column() {
          NOPIPE-1,,,,\n\
          FIELDS-1,,{}\n\
          OK-1,,{},Sales,ada@contoso.com\n",
-        h(1), h(2), h(3), "x".repeat(200), h(4), h(5), h(6)
+        h(1),
+        h(2),
+        h(3),
+        "x".repeat(200),
+        h(4),
+        h(5),
+        h(6)
     );
     let path = write(dir.path(), "rows.csv", text);
     let (code, doc) = validate_json(&[&path], &[]);
@@ -214,13 +332,19 @@ fn strict_names_the_portal_rule_each_line_breaks() {
     assert_eq!(limit[0]["line"], 502, "row 501 sits on line 502");
     let quotes = problems(&doc, "strict-quotes");
     assert_eq!(quotes.len(), 1);
-    assert_eq!((quotes[0]["line"].as_u64(), quotes[0]["column"].as_u64()), (Some(503), Some(1)));
+    assert_eq!(
+        (quotes[0]["line"].as_u64(), quotes[0]["column"].as_u64()),
+        (Some(503), Some(1))
+    );
 }
 
 #[test]
 fn strict_accepts_a_file_the_portal_takes() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("Device Serial Number,Windows Product ID,Hardware Hash,Group Tag\r\nS-1,,{},Sales\r\n", fake_hash(1, 3000));
+    let text = format!(
+        "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag\r\nS-1,,{},Sales\r\n",
+        fake_hash(1, 3000)
+    );
     let path = write(dir.path(), "ok.csv", text);
     let (code, doc) = validate_json(&[&path], &["--strict"]);
     assert_eq!(code, 0, "{doc}");
@@ -229,14 +353,21 @@ fn strict_accepts_a_file_the_portal_takes() {
 #[test]
 fn a_missing_file_is_exit_2_and_the_others_are_still_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = write(dir.path(), "ok.csv", "Manufacturer,Model,Serial Number\nContoso,Book,SN-1\n");
+    let ok = write(
+        dir.path(),
+        "ok.csv",
+        "Manufacturer,Model,Serial Number\nContoso,Book,SN-1\n",
+    );
     let missing = dir.path().join("missing.csv");
     let (code, doc) = validate_json(&[&missing, &ok], &["--order-id", "PO-2026-11"]);
     assert_eq!(code, 2);
     assert_eq!(doc["exitCode"], 2);
     assert_eq!(problems(&doc, "unreadable").len(), 1);
     assert_eq!(doc["files"][1]["validRows"], 1);
-    assert_eq!(doc["orderId"], "PO-2026-11", "the order id is carried to the output");
+    assert_eq!(
+        doc["orderId"], "PO-2026-11",
+        "the order id is carried to the output"
+    );
 }
 
 #[test]
@@ -250,13 +381,37 @@ fn bad_arguments_are_exit_2() {
 #[test]
 fn human_output_prints_problems_by_line_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "h.csv", format!("Device Serial Number,Windows Product ID,Hardware Hash\nS-1,,{}\nS-2,,abc\n", fake_hash(1, 3000)));
-    let run = apctl(["validate".as_ref(), "--order-id".as_ref(), "PO-7".as_ref(), path.as_os_str()]);
+    let path = write(
+        dir.path(),
+        "h.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nS-1,,{}\nS-2,,abc\n",
+            fake_hash(1, 3000)
+        ),
+    );
+    let run = apctl([
+        "validate".as_ref(),
+        "--order-id".as_ref(),
+        "PO-7".as_ref(),
+        path.as_os_str(),
+    ]);
     assert_eq!(run.code, 1);
-    let expected_problem = format!("{}:3:3: error: Hardware hash not valid: the hash is not standard base64: 3 characters is not a multiple of 4 (cut off?)", path.display());
+    let expected_problem = format!(
+        "{}:3:3: error: Hardware hash not valid: the hash is not standard base64: 3 characters is not a multiple of 4 (cut off?)",
+        path.display()
+    );
     assert!(run.stdout.contains(&expected_problem), "{}", run.stdout);
     assert!(run.stdout.contains("  encoding  UTF-8 (no BOM)\n"));
-    assert!(run.stdout.contains("  rows      2 (1 valid, 1 invalid; Graph 1, Partner Center 0)\n"));
+    assert!(
+        run.stdout
+            .contains("  rows      2 (1 valid, 1 invalid; Graph 1, Partner Center 0)\n")
+    );
     assert!(run.stdout.contains("order id: `PO-7`\n"));
-    assert!(run.stdout.ends_with("summary: 1 file, 2 rows: 1 valid, 1 invalid (Graph 1, Partner Center 0); 1 error, 0 warnings\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with(
+            "summary: 1 file, 2 rows: 1 valid, 1 invalid (Graph 1, Partner Center 0); 1 error, 0 warnings\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }

@@ -97,7 +97,10 @@ struct Document<'a> {
 
 /// Runs the command and prints its result.
 pub fn run(req: Request) -> anyhow::Result<Exit> {
-    let options = ValidateOptions { strict: req.strict, order_id: req.order_id.clone() };
+    let options = ValidateOptions {
+        strict: req.strict,
+        order_id: req.order_id.clone(),
+    };
     let mut listed = Vec::new();
     let validation = validate::validate(&req.files, &options, |row| {
         if req.list {
@@ -157,7 +160,11 @@ fn print_human(out: &mut impl Write, v: &Validation, listed: Option<&[Listed]>) 
         plural(s.errors),
         s.warnings,
         plural(s.warnings),
-        if s.unreadable_files > 0 { format!("; {} file(s) could not be read", s.unreadable_files) } else { String::new() }
+        if s.unreadable_files > 0 {
+            format!("; {} file(s) could not be read", s.unreadable_files)
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -185,7 +192,11 @@ fn print_file(out: &mut impl Write, f: &FileSummary) -> io::Result<()> {
 }
 
 fn print_row(out: &mut impl Write, r: &Listed) -> io::Result<()> {
-    let serial = r.serial_number.as_deref().map(quoted).unwrap_or_else(|| "(no serial)".into());
+    let serial = r
+        .serial_number
+        .as_deref()
+        .map(quoted)
+        .unwrap_or_else(|| "(no serial)".into());
     let Some(pipe) = r.pipe else {
         return writeln!(out, "  line {}: {serial} invalid", r.line);
     };

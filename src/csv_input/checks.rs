@@ -27,15 +27,21 @@ pub fn check_hash(text: &str) -> Result<usize, String> {
             c if c.is_whitespace() => "white space inside the hash".to_owned(),
             c => format!("character {:?}", c),
         };
-        return Err(format!("the hash is not standard base64: {what} at character {}", pos + 1));
+        return Err(format!(
+            "the hash is not standard base64: {what} at character {}",
+            pos + 1
+        ));
     }
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(format!(
             "the hash is not standard base64: {} characters is not a multiple of 4 (cut off?)",
             bytes.len()
         ));
     }
-    let body = bytes.strip_suffix(b"==").or_else(|| bytes.strip_suffix(b"=")).unwrap_or(bytes);
+    let body = bytes
+        .strip_suffix(b"==")
+        .or_else(|| bytes.strip_suffix(b"="))
+        .unwrap_or(bytes);
     if body.contains(&b'=') {
         return Err("the hash is not standard base64: `=` padding inside the hash".to_owned());
     }
@@ -63,7 +69,9 @@ fn is_base64(b: u8) -> bool {
 pub fn check_product_key(text: &str) -> Result<(), String> {
     let groups: Vec<&str> = text.split('-').collect();
     let key = groups.len() == 5
-        && groups.iter().all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric()));
+        && groups
+            .iter()
+            .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric()));
     let pkid = (10..=15).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
     if key || pkid {
         Ok(())
@@ -77,7 +85,9 @@ pub fn check_product_key(text: &str) -> Result<(), String> {
 pub fn check_group_tag(text: &str) -> Result<(), String> {
     let chars = text.chars().count();
     if chars > MAX_GROUP_TAG_CHARS {
-        return Err(format!("the group tag has {chars} characters; apctl sends at most {MAX_GROUP_TAG_CHARS}"));
+        return Err(format!(
+            "the group tag has {chars} characters; apctl sends at most {MAX_GROUP_TAG_CHARS}"
+        ));
     }
     if text.chars().any(char::is_control) {
         return Err("the group tag holds a control character".into());
@@ -130,7 +140,10 @@ mod tests {
     #[test]
     fn bad_hashes_say_why() {
         let placeholder = check_hash("aGFyZHdhcmVJZGVudGlmaWVy").unwrap_err();
-        assert!(placeholder.contains("decodes to 18 bytes, too short"), "{placeholder}");
+        assert!(
+            placeholder.contains("decodes to 18 bytes, too short"),
+            "{placeholder}"
+        );
         let url = format!("{}-A", &hash_of(3000)[..3998]);
         assert!(check_hash(&url).unwrap_err().contains("base64url"));
         let cut = &hash_of(3000)[..3999];
@@ -157,7 +170,14 @@ mod tests {
         assert!(check_group_tag(&"x".repeat(129)).is_err());
         assert!(check_group_tag("a\tb").is_err());
         assert!(check_user("ada@contoso.onmicrosoft.com").is_ok());
-        for bad in ["ada", "ada@", "@contoso.com", "ada@contoso", "ada lovelace@contoso.com", "a@b@c.com"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@contoso.com",
+            "ada@contoso",
+            "ada lovelace@contoso.com",
+            "a@b@c.com",
+        ] {
             assert!(check_user(bad).is_err(), "{bad}");
         }
     }

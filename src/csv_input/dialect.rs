@@ -73,7 +73,12 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, in the order of SPEC §6.
-    pub const ALL: [Dialect; 4] = [Self::MmdPartner, Self::MmdSelf, Self::Autopilot, Self::PartnerCenter];
+    pub const ALL: [Dialect; 4] = [
+        Self::MmdPartner,
+        Self::MmdSelf,
+        Self::Autopilot,
+        Self::PartnerCenter,
+    ];
 
     /// A person's name for the dialect.
     pub fn title(self) -> &'static str {
@@ -188,7 +193,11 @@ pub fn match_header(names: &[String]) -> Result<ColumnMap, HeaderMismatch> {
     if all_known && repeated.is_empty() {
         for dialect in Dialect::ALL {
             if fits(dialect, &seen) {
-                return Ok(ColumnMap { dialect, columns: seen, names: names.to_vec() });
+                return Ok(ColumnMap {
+                    dialect,
+                    columns: seen,
+                    names: names.to_vec(),
+                });
             }
         }
     }
@@ -201,7 +210,9 @@ fn fits(dialect: Dialect, columns: &[Column]) -> bool {
     let required = dialect.required();
     let optional = dialect.optional();
     required.iter().all(|c| columns.contains(c))
-        && columns.iter().all(|c| required.contains(c) || optional.contains(c))
+        && columns
+            .iter()
+            .all(|c| required.contains(c) || optional.contains(c))
 }
 
 fn closest(names: &[String], recognised: &[Option<Column>], repeated: Vec<String>) -> HeaderMismatch {
@@ -210,8 +221,16 @@ fn closest(names: &[String], recognised: &[Option<Column>], repeated: Vec<String
         let shared = known.filter(|c| recognised.contains(&Some(**c))).count() as i64;
         shared * 2 - d.required().len() as i64
     };
-    let closest = Dialect::ALL.into_iter().max_by_key(|d| score(*d)).unwrap_or(Dialect::Autopilot);
-    let missing = closest.required().iter().copied().filter(|c| !recognised.contains(&Some(*c))).collect();
+    let closest = Dialect::ALL
+        .into_iter()
+        .max_by_key(|d| score(*d))
+        .unwrap_or(Dialect::Autopilot);
+    let missing = closest
+        .required()
+        .iter()
+        .copied()
+        .filter(|c| !recognised.contains(&Some(*c)))
+        .collect();
     let unexpected = names
         .iter()
         .zip(recognised)
@@ -221,7 +240,12 @@ fn closest(names: &[String], recognised: &[Option<Column>], repeated: Vec<String
         })
         .map(|(n, _)| n.clone())
         .collect();
-    HeaderMismatch { closest, missing, unexpected, repeated }
+    HeaderMismatch {
+        closest,
+        missing,
+        unexpected,
+        repeated,
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +267,10 @@ mod tests {
 
     #[test]
     fn casing_variants_match() {
-        let m = match_header(&header("device serial number,WINDOWS PRODUCT ID,HardwareHash,GroupTag")).unwrap();
+        let m = match_header(&header(
+            "device serial number,WINDOWS PRODUCT ID,HardwareHash,GroupTag",
+        ))
+        .unwrap();
         assert_eq!(m.dialect, Dialect::Autopilot);
         assert_eq!(m.index(Column::GroupTag), Some(3));
     }
@@ -258,7 +285,14 @@ mod tests {
         assert!(err.missing.is_empty());
         assert_eq!(
             err.unexpected,
-            ["displayName", "enrolmentState", "enrolmentProfile", "enrolmentType", "groupTag", "Id"]
+            [
+                "displayName",
+                "enrolmentState",
+                "enrolmentProfile",
+                "enrolmentType",
+                "groupTag",
+                "Id"
+            ]
         );
     }
 

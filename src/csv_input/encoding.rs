@@ -65,7 +65,11 @@ pub fn open(file: File) -> io::Result<(Box<dyn Read + Send>, TextEncoding)> {
     let encoding = sniff(head);
     let stream: Box<dyn Read + Send> = match encoding {
         TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
-            let enc = if encoding == TextEncoding::Utf16Le { UTF_16LE } else { UTF_16BE };
+            let enc = if encoding == TextEncoding::Utf16Le {
+                UTF_16LE
+            } else {
+                UTF_16BE
+            };
             let decoder = DecodeReaderBytesBuilder::new()
                 .encoding(Some(enc))
                 .bom_override(true)
@@ -110,7 +114,10 @@ pub enum FieldText {
 pub fn decode_field(bytes: &[u8]) -> (Cow<'_, str>, FieldText) {
     if bytes.is_ascii() {
         // SAFETY-free fast path: ASCII is valid UTF-8.
-        return (Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()), FieldText::Ascii);
+        return (
+            Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()),
+            FieldText::Ascii,
+        );
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), FieldText::Utf8),

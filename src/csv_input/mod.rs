@@ -76,11 +76,15 @@ impl std::fmt::Debug for CsvFile {
 impl CsvFile {
     /// Opens a file and reads its header. The error is a file-level
     /// problem: unreadable, empty, or a header no dialect matches.
-    pub fn open(path: &Path, options: ReadOptions) -> Result<Self, Problem> {
+    pub fn open(path: &Path, options: ReadOptions) -> Result<Self, Box<Problem>> {
         let name: Arc<str> = Arc::from(path.display().to_string());
         let unreadable = |e: std::io::Error| {
-            Problem::file_error(&name, ProblemCode::Unreadable, format!("cannot read the file: {e}"))
-                .hint("check the path and that the file is readable")
+            Problem::file_error(
+                &name,
+                ProblemCode::Unreadable,
+                format!("cannot read the file: {e}"),
+            )
+            .hint("check the path and that the file is readable")
         };
         let file = File::open(path).map_err(unreadable)?;
         let (stream, encoding) = encoding::open(file).map_err(unreadable)?;
@@ -88,7 +92,9 @@ impl CsvFile {
         let mut first = Vec::new();
         buffered.read_until(b'\n', &mut first).map_err(unreadable)?;
         let delimiter = sniff_delimiter(&first);
-        let strict = options.strict.then(|| StrictWatch::new(&name, encoding, delimiter));
+        let strict = options
+            .strict
+            .then(|| StrictWatch::new(&name, encoding, delimiter));
         let joined: Box<dyn Read + Send> = Box::new(Cursor::new(first).chain(buffered));
         let joined = match &strict {
             Some(watch) => watch.wrap(joined),
@@ -105,17 +111,38 @@ impl CsvFile {
             .buffer_capacity(256 * 1024)
             .from_reader(joined);
         let mut record = csv::ByteRecord::new();
-        let has_header = reader.read_byte_record(&mut record).map_err(|e| csv_unreadable(&name, e))?;
+        let has_header = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_unreadable(&name, e))?;
         if !has_header {
-            return Err(Problem::file_error(&name, ProblemCode::UnknownHeader, "the file is empty")
-                .hint(format!("an import file starts with a header such as {}", quoted(Dialect::Autopilot.example_header()))));
+            return Err(
+                Problem::file_error(&name, ProblemCode::UnknownHeader, "the file is empty")
+                    .hint(format!(
+                        "an import file starts with a header such as {}",
+                        quoted(Dialect::Autopilot.example_header())
+                    ))
+                    .into(),
+            );
         }
-        let names: Vec<String> = record.iter().map(|f| encoding::decode_field(f).0.trim().to_owned()).collect();
+        let names: Vec<String> = record
+            .iter()
+            .map(|f| encoding::decode_field(f).0.trim().to_owned())
+            .collect();
         let columns = dialect::match_header(&names).map_err(|m| header_problem(&name, &names, m))?;
         if let Some(watch) = &strict {
             watch.check_header(&names, columns.dialect, delimiter);
         }
-        Ok(Self { name, columns, encoding, delimiter, reader, record, strict, data_rows: 0, done: false })
+        Ok(Self {
+            name,
+            columns,
+            encoding,
+            delimiter,
+            reader,
+            record,
+            strict,
+            data_rows: 0,
+            done: false,
+        })
     }
 
     /// The file as the user named it.
@@ -147,12 +174,15 @@ impl CsvFile {
     /// `--strict` (header, encoding, quotes, row limit). Complete once
     /// [`CsvFile::next_row`] has returned `None`.
     pub fn strict_problems(&self) -> Vec<Problem> {
-        self.strict.as_ref().map(StrictWatch::problems).unwrap_or_default()
+        self.strict
+            .as_ref()
+            .map(StrictWatch::problems)
+            .unwrap_or_default()
     }
 
     /// Reads the next row, or `None` at the end. A read error ends the file
     /// with one [`Row::Invalid`]-free file problem, returned as `Err`.
-    pub fn next_row(&mut self) -> Option<Result<Row, Problem>> {
+    pub fn next_row(&mut self) -> Option<Result<Row, Box<Problem>>> {
         if self.done {
             return None;
         }
@@ -164,7 +194,7 @@ impl CsvFile {
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(csv_unreadable(&self.name, e)))
+                Some(Err(Box::new(csv_unreadable(&self.name, e))))
             }
         }
     }
@@ -176,7 +206,13 @@ impl CsvFile {
             .record
             .iter()
             .enumerate()
-            .map(|(i, f)| if i == last { f.strip_suffix(b"\r").unwrap_or(f) } else { f })
+            .map(|(i, f)| {
+                if i == last {
+                    f.strip_suffix(b"\r").unwrap_or(f)
+                } else {
+                    f
+                }
+            })
             .collect();
         if fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             return Row::Blank;
@@ -185,7 +221,10 @@ impl CsvFile {
         if let Some(watch) = &self.strict {
             watch.count_row(self.data_rows, line);
         }
-        let source = RowRef { file: self.name.clone(), line };
+        let source = RowRef {
+            file: self.name.clone(),
+            line,
+        };
         let mut values = RowFields::default();
         let mut problems = Vec::new();
         let width = self.columns.columns.len();
@@ -233,7 +272,10 @@ impl RowFields {
 
     /// The value and its field index; empty values count as absent.
     fn take(&mut self, column: Column) -> Option<(usize, String)> {
-        let pos = self.values.iter().position(|(c, _, t)| *c == column && !t.trim().is_empty())?;
+        let pos = self
+            .values
+            .iter()
+            .position(|(c, _, t)| *c == column && !t.trim().is_empty())?;
         let (_, index, text) = self.values.swap_remove(pos);
         Some((index, text))
     }
@@ -247,7 +289,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         Problem::error(&file, line, code, msg).at(index as u64 + 1, columns.name(index))
     };
     let serial = f.take(Column::Serial);
-    let hash = f.take(Column::Hash);
+    let mut hash = f.take(Column::Hash);
     let product_key = f.take(Column::ProductKey);
     let manufacturer = f.take(Column::Manufacturer);
     let model = f.take(Column::Model);
@@ -257,9 +299,16 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
     for (index, text) in [&serial, &manufacturer, &model].into_iter().flatten() {
         if text.trim() != text {
             problems.push(
-                err(ProblemCode::SurroundingSpace, *index, format!("{} has leading or trailing spaces; it is sent as written", quoted(text)))
-                    .warning()
-                    .hint("Autopilot matches values exactly: remove the spaces unless the device reports them"),
+                err(
+                    ProblemCode::SurroundingSpace,
+                    *index,
+                    format!(
+                        "{} has leading or trailing spaces; it is sent as written",
+                        quoted(text)
+                    ),
+                )
+                .warning()
+                .hint("Autopilot matches values exactly: remove the spaces unless the device reports them"),
             );
         }
     }
@@ -275,7 +324,10 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
     if let Some((index, text)) = &product_key
         && let Err(why) = checks::check_product_key(text)
     {
-        problems.push(err(ProblemCode::ProductKeyShape, *index, why).hint("leave `Windows Product ID` empty unless the supplier gave a product key"));
+        problems.push(
+            err(ProblemCode::ProductKeyShape, *index, why)
+                .hint("leave `Windows Product ID` empty unless the supplier gave a product key"),
+        );
     }
     if let Some((index, text)) = &group_tag
         && let Err(why) = checks::check_group_tag(text)
@@ -285,56 +337,85 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
     if let Some((index, text)) = &user
         && let Err(why) = checks::check_user(text)
     {
-        problems.push(err(ProblemCode::AssignedUserShape, *index, why).hint("give the user's sign-in name, e.g. `ada@contoso.com`, or leave it empty"));
+        problems.push(
+            err(ProblemCode::AssignedUserShape, *index, why)
+                .hint("give the user's sign-in name, e.g. `ada@contoso.com`, or leave it empty"),
+        );
     }
 
-    let identity = identity(&hash, &product_key, &manufacturer, &model);
+    let hash_given = hash.is_some();
+    let identity = identity(&mut hash, &product_key, &manufacturer, &model);
     let serial_index = columns.index(Column::Serial);
     match (&identity, &serial, serial_index) {
         (Some(Identity::ProductKey(_)), _, _) | (_, Some(_), _) => {}
         (Some(_), None, Some(index)) => problems.push(
-            err(ProblemCode::EmptySerial, index, "the serial number is empty".into())
-                .hint("every hash or Manufacturer+Model row needs the device's serial number"),
+            err(
+                ProblemCode::EmptySerial,
+                index,
+                "the serial number is empty".into(),
+            )
+            .hint("every hash or Manufacturer+Model row needs the device's serial number"),
         ),
         (None, _, _) | (Some(_), None, None) => {}
     }
     if identity.is_none() {
-        problems.push(no_pipe_problem(&file, line, columns, &hash, &manufacturer, &model));
+        problems.push(no_pipe_problem(
+            &file,
+            line,
+            columns,
+            hash_given,
+            &manufacturer,
+            &model,
+        ));
     }
     let serial = serial.map(|(_, s)| s);
     match identity {
-        Some(identity) if !problems.iter().any(|p| p.severity == crate::problem::Severity::Error) => Row::Device(
-            Device {
-                source,
-                serial,
-                identity,
-                group_tag: group_tag.map(|(_, t)| t),
-                assigned_user: user.map(|(_, u)| u),
-                manufacturer: manufacturer.map(|(_, m)| m),
-                model: model.map(|(_, m)| m),
-            },
-            std::mem::take(problems),
-        ),
-        _ => Row::Invalid { source, serial, problems: std::mem::take(problems) },
+        Some(identity)
+            if !problems
+                .iter()
+                .any(|p| p.severity == crate::problem::Severity::Error) =>
+        {
+            Row::Device(
+                Device {
+                    source,
+                    serial,
+                    identity,
+                    group_tag: group_tag.map(|(_, t)| t),
+                    assigned_user: user.map(|(_, u)| u),
+                    manufacturer: manufacturer.map(|(_, m)| m),
+                    model: model.map(|(_, m)| m),
+                },
+                std::mem::take(problems),
+            )
+        }
+        _ => Row::Invalid {
+            source,
+            serial,
+            problems: std::mem::take(problems),
+        },
     }
 }
 
 /// Chooses the identity: a hash wins (Graph), then Manufacturer+Model (a
 /// tuple, with the serial), then a product key alone (both Partner Center).
+/// Values the identity takes are moved out of the row.
 fn identity(
-    hash: &Option<(usize, String)>,
+    hash: &mut Option<(usize, String)>,
     product_key: &Option<(usize, String)>,
     manufacturer: &Option<(usize, String)>,
     model: &Option<(usize, String)>,
 ) -> Option<Identity> {
-    if let Some((_, h)) = hash {
+    if let Some((_, h)) = hash.take() {
         return Some(Identity::HardwareHash {
-            hash: HardwareHash::new(h.clone()),
+            hash: HardwareHash::new(h),
             product_key: product_key.as_ref().map(|(_, k)| k.clone()),
         });
     }
     if let (Some((_, m)), Some((_, n))) = (manufacturer, model) {
-        return Some(Identity::Tuple { manufacturer: m.clone(), model: n.clone() });
+        return Some(Identity::Tuple {
+            manufacturer: m.clone(),
+            model: n.clone(),
+        });
     }
     product_key.as_ref().map(|(_, k)| Identity::ProductKey(k.clone()))
 }
@@ -343,12 +424,12 @@ fn no_pipe_problem(
     file: &Arc<str>,
     line: u64,
     columns: &ColumnMap,
-    hash: &Option<(usize, String)>,
+    hash_given: bool,
     manufacturer: &Option<(usize, String)>,
     model: &Option<(usize, String)>,
 ) -> Problem {
     let missing: Vec<&str> = [
-        (Column::Hash, hash.is_none()),
+        (Column::Hash, !hash_given),
         (Column::Manufacturer, manufacturer.is_none()),
         (Column::Model, model.is_none()),
     ]
@@ -384,7 +465,11 @@ fn sniff_delimiter(first_line: &[u8]) -> u8 {
 
 fn csv_unreadable(name: &Arc<str>, e: csv::Error) -> Problem {
     let line = e.position().map(|p| p.line());
-    let mut p = Problem::file_error(name, ProblemCode::Unreadable, format!("cannot read the file: {e}"));
+    let mut p = Problem::file_error(
+        name,
+        ProblemCode::Unreadable,
+        format!("cannot read the file: {e}"),
+    );
     p.line = line;
     p
 }

@@ -26,7 +26,10 @@ pub struct StrictWatch {
 impl StrictWatch {
     /// Starts watching a file; the encoding and separator are judged now.
     pub fn new(file: &Arc<str>, encoding: TextEncoding, delimiter: u8) -> Self {
-        let watch = Self { file: file.clone(), found: Arc::default() };
+        let watch = Self {
+            file: file.clone(),
+            found: Arc::default(),
+        };
         if !encoding.is_ansi() {
             watch.push(
                 Problem::file_error(file, ProblemCode::StrictEncoding, format!("the file is {}; the portal takes ANSI text only", encoding.title()))
@@ -35,8 +38,16 @@ impl StrictWatch {
         }
         if delimiter != b',' {
             watch.push(
-                Problem::error(file, 1, ProblemCode::StrictDelimiter, format!("values are separated by `{}`; the portal takes commas only", delimiter as char))
-                    .hint("save the file as comma-separated"),
+                Problem::error(
+                    file,
+                    1,
+                    ProblemCode::StrictDelimiter,
+                    format!(
+                        "values are separated by `{}`; the portal takes commas only",
+                        delimiter as char
+                    ),
+                )
+                .hint("save the file as comma-separated"),
             );
         }
         watch
@@ -50,8 +61,19 @@ impl StrictWatch {
         }
         let expected: Vec<String> = dialect.exact_headers().iter().map(|h| quoted(h)).collect();
         self.push(
-            Problem::error(&self.file, 1, ProblemCode::StrictHeader, format!("the header {} is not written exactly as the portal takes it", quoted(&written)))
-                .hint(format!("headers are case-sensitive and take no extra columns: use {}", expected.join(" or "))),
+            Problem::error(
+                &self.file,
+                1,
+                ProblemCode::StrictHeader,
+                format!(
+                    "the header {} is not written exactly as the portal takes it",
+                    quoted(&written)
+                ),
+            )
+            .hint(format!(
+                "headers are case-sensitive and take no extra columns: use {}",
+                expected.join(" or ")
+            )),
         );
     }
 
@@ -59,8 +81,13 @@ impl StrictWatch {
     pub fn count_row(&self, row: u64, line: u64) {
         if row == PORTAL_MAX_ROWS + 1 {
             self.push(
-                Problem::error(&self.file, line, ProblemCode::StrictRowLimit, format!("row {row} is beyond the portal's limit of {PORTAL_MAX_ROWS} rows per file"))
-                    .hint("split the file into files of at most 500 rows (apctl itself takes any number)"),
+                Problem::error(
+                    &self.file,
+                    line,
+                    ProblemCode::StrictRowLimit,
+                    format!("row {row} is beyond the portal's limit of {PORTAL_MAX_ROWS} rows per file"),
+                )
+                .hint("split the file into files of at most 500 rows (apctl itself takes any number)"),
             );
         }
     }
@@ -68,15 +95,26 @@ impl StrictWatch {
     /// Notes a field whose text is UTF-8 beyond ASCII (not ANSI).
     pub fn non_ansi(&self, line: u64, column: u64, name: Option<&str>) {
         self.push(
-            Problem::error(&self.file, line, ProblemCode::StrictEncoding, "the value holds UTF-8 text beyond ASCII; the portal reads ANSI only")
-                .at(column, name)
-                .hint("save the file as ANSI (Windows-1252)"),
+            Problem::error(
+                &self.file,
+                line,
+                ProblemCode::StrictEncoding,
+                "the value holds UTF-8 text beyond ASCII; the portal reads ANSI only",
+            )
+            .at(column, name)
+            .hint("save the file as ANSI (Windows-1252)"),
         );
     }
 
     /// Wraps the decoded text so quotation marks are seen where they stand.
     pub fn wrap(&self, inner: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
-        Box::new(QuoteWatch { inner, watch: self.clone(), line: 1, column: 0, flagged_line: 0 })
+        Box::new(QuoteWatch {
+            inner,
+            watch: self.clone(),
+            line: 1,
+            column: 0,
+            flagged_line: 0,
+        })
     }
 
     /// Everything found, in the order found.
@@ -112,9 +150,14 @@ impl Read for QuoteWatch {
                     if self.flagged_line != self.line {
                         self.flagged_line = self.line;
                         self.watch.push(
-                            Problem::error(&self.watch.file, self.line, ProblemCode::StrictQuotes, "the line holds a quotation mark; the portal takes none")
-                                .at(self.column, None)
-                                .hint("remove the quotes (Get-WindowsAutopilotInfo writes none)"),
+                            Problem::error(
+                                &self.watch.file,
+                                self.line,
+                                ProblemCode::StrictQuotes,
+                                "the line holds a quotation mark; the portal takes none",
+                            )
+                            .at(self.column, None)
+                            .hint("remove the quotes (Get-WindowsAutopilotInfo writes none)"),
                         );
                     }
                 }

@@ -16,7 +16,8 @@ pub struct Run {
 impl Run {
     /// Parses stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -40,7 +41,9 @@ where
 
 /// A file of `../shared/real-world/`.
 pub fn real_world(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-world").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/real-world")
+        .join(rel);
     assert!(p.exists(), "real-world file missing: {}", p.display());
     p
 }
@@ -49,10 +52,14 @@ pub fn real_world(rel: &str) -> PathBuf {
 /// Not a real device; different seeds give different hashes.
 pub fn fake_hash(seed: u64, bytes: usize) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut data = Vec::with_capacity(bytes);
     for _ in 0..bytes {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         data.push((state >> 33) as u8);
     }
     let mut out = String::with_capacity(bytes.div_ceil(3) * 4);
@@ -97,5 +104,10 @@ pub fn utf16be_bom(text: &str) -> Vec<u8> {
 
 /// The problems of a validate JSON document with the given code.
 pub fn problems<'a>(doc: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
-    doc["problems"].as_array().unwrap().iter().filter(|p| p["code"] == code).collect()
+    doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == code)
+        .collect()
 }
