@@ -20,9 +20,18 @@
 //! The library never prints: it returns values and the `apctl` binary
 //! renders them.
 
+pub mod auth;
+pub mod clock;
 pub mod csv_input;
 pub mod device;
+pub mod endpoint;
+pub mod graph;
+pub mod http;
 pub mod outcome;
 pub mod problem;
+pub mod retry;
+pub mod secret;
+pub mod service_error;
 pub mod state;
+pub mod throttle;
 pub mod validate;

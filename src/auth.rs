@@ -1,0 +1,402 @@
+//! Tokens for customer tenants (SPEC §4). A [`TokenSource`] knows how to
+//! get one token for a tenant and scope; the [`TokenCache`] in front of it
+//! keeps one per tenant and scope, refreshes it ahead of expiry with one
+//! refresh in flight, and forces a new one after a 401. Token endpoint
+//! errors are decoded by their `error_codes` into [`AuthError`]s that say
+//! what to do.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::clock::SharedClock;
+use crate::endpoint;
+use crate::secret::Secret;
+
+/// Graph's scope for app and delegated tokens.
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Refresh a cached token when less than this much life remains.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+
+/// A token and when it stops working (in clock time).
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub expires_at: Duration,
+}
+
+/// A boxed future of a token.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + 'a>>;
+
+/// Gets a token for a tenant and scope. One implementation per credential
+/// mode.
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    /// Fetches a new token (no caching here).
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a>;
+}
+
+/// Why no token could be had, with the fix.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("no token for tenant `{tenant}`: {summary}")]
+pub struct AuthError {
+    /// The tenant asked for.
+    pub tenant: String,
+    /// The AADSTS number, when the token endpoint gave one.
+    pub aadsts: Option<u64>,
+    /// The OAuth `error` value (`invalid_client`, …) or the transport cause.
+    pub error: String,
+    /// One line saying what went wrong.
+    pub summary: String,
+    /// What to do about it.
+    pub hint: String,
+    /// The token endpoint's trace id, for a support case.
+    pub trace_id: Option<String>,
+}
+
+/// The token endpoint's error body.
+#[derive(Debug, Default, Deserialize)]
+struct TokenErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+    trace_id: Option<String>,
+}
+
+/// The fix for each AADSTS code a partner meets (SPEC §4), keyed on the
+/// number in `error_codes`, never on the text.
+pub fn aadsts_hint(code: u64) -> Option<&'static str> {
+    Some(match code {
+        700016 | 65001 => {
+            "the app is not consented in this customer tenant: an admin of the customer (or you, through GDAP with a role that can grant consent) must consent to the app in that tenant, e.g. by opening https://login.microsoftonline.com/{tenant}/adminconsent?client_id={client}"
+        }
+        90099 => {
+            "the app is not authorised for partner delegated administration in this tenant: consent it in the customer tenant, or use the Secure Application Model with a GDAP role"
+        }
+        7000215 => "the client secret is wrong: use the secret's value, not its ID (`AZURE_CLIENT_SECRET`)",
+        7000222 => {
+            "the client secret has expired: create a new secret for the app and update `AZURE_CLIENT_SECRET`"
+        }
+        50020 => {
+            "the user is not in this tenant or not in the GDAP security group: add them to a group that holds Intune Administrator in the GDAP relationship"
+        }
+        50076 | 50078 => {
+            "multi-factor authentication is required: run `apctl login` again to get a new refresh token"
+        }
+        700082 => "the refresh token expired from inactivity: run `apctl login` again",
+        53003 => {
+            "blocked by the customer's Conditional Access: ask them to exclude the partner's service principal or location"
+        }
+        90002 => "no such tenant: check the tenant id or verified domain",
+        _ => return None,
+    })
+}
+
+impl AuthError {
+    /// Decodes a token endpoint error response.
+    pub fn from_response(tenant: &str, status: u16, body: &[u8]) -> Self {
+        let parsed: TokenErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let aadsts = parsed.error_codes.first().copied();
+        let first_line = parsed
+            .error_description
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let summary = if first_line.is_empty() {
+            format!("the token endpoint answered {status} {}", parsed.error)
+        } else {
+            first_line
+        };
+        let hint = aadsts
+            .and_then(aadsts_hint)
+            .unwrap_or("check the app registration and the tenant; the trace id identifies the request for Microsoft support")
+            .to_owned();
+        Self {
+            tenant: tenant.to_owned(),
+            aadsts,
+            error: parsed.error,
+            summary,
+            hint,
+            trace_id: parsed.trace_id,
+        }
+    }
+
+    /// The token endpoint could not be reached.
+    pub fn transport(tenant: &str, cause: &str) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            aadsts: None,
+            error: "transport".into(),
+            summary: format!("the token endpoint could not be reached: {cause}"),
+            hint: "check the network and `--authority-host` / `AZURE_AUTHORITY_HOST`".into(),
+            trace_id: None,
+        }
+    }
+}
+
+/// App + client secret: the client-credentials grant, a plain form POST
+/// to `{authority}/{tenant}/oauth2/v2.0/token`.
+pub struct ClientSecret {
+    http: reqwest::Client,
+    authority: Url,
+    client_id: String,
+    secret: Secret,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSecret")
+            .field("authority", &self.authority.as_str())
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl ClientSecret {
+    /// A client-secret source for the given app.
+    pub fn new(
+        http: reqwest::Client,
+        authority: Url,
+        client_id: String,
+        secret: Secret,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            http,
+            authority,
+            client_id,
+            secret,
+            clock,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default = "default_lifetime")]
+    expires_in: u64,
+}
+
+fn default_lifetime() -> u64 {
+    3599
+}
+
+impl TokenSource for ClientSecret {
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
+        Box::pin(async move {
+            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.secret.expose()),
+                ("scope", scope),
+            ];
+            let response = self
+                .http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            if status != 200 {
+                return Err(AuthError::from_response(tenant, status, &body));
+            }
+            let parsed: TokenResponse = serde_json::from_slice(&body)
+                .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+            Ok(AccessToken {
+                token: Secret::new(parsed.access_token),
+                expires_at: self.clock.now() + Duration::from_secs(parsed.expires_in),
+            })
+        })
+    }
+}
+
+/// A reqwest error's text without the URL (which may carry a tenant-specific
+/// path but never a secret; kept short for people).
+pub fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+
+/// Tokens per tenant and scope, refreshed ahead of expiry, one refresh in
+/// flight per tenant and scope.
+#[derive(Debug)]
+pub struct TokenCache {
+    source: Arc<dyn TokenSource>,
+    clock: SharedClock,
+    slots: std::sync::Mutex<HashMap<(String, String), Slot>>,
+    fetches: AtomicU64,
+}
+
+impl TokenCache {
+    /// A cache in front of a source.
+    pub fn new(source: Arc<dyn TokenSource>, clock: SharedClock) -> Self {
+        Self {
+            source,
+            clock,
+            slots: Default::default(),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// A valid token for the tenant and scope.
+    pub async fn get(&self, tenant: &str, scope: &str) -> Result<Secret, AuthError> {
+        let slot = self.slot(tenant, scope);
+        let mut held = slot.lock().await;
+        if let Some(t) = held.as_ref()
+            && t.expires_at > self.clock.now() + REFRESH_AHEAD
+        {
+            return Ok(t.token.clone());
+        }
+        let fresh = self.fetch(tenant, scope).await?;
+        let token = fresh.token.clone();
+        *held = Some(fresh);
+        Ok(token)
+    }
+
+    /// A new token after `stale` was refused. If another task already
+    /// replaced `stale`, its token is returned without a second fetch.
+    pub async fn refresh(&self, tenant: &str, scope: &str, stale: &Secret) -> Result<Secret, AuthError> {
+        let slot = self.slot(tenant, scope);
+        let mut held = slot.lock().await;
+        if let Some(t) = held.as_ref()
+            && t.token != *stale
+        {
+            return Ok(t.token.clone());
+        }
+        let fresh = self.fetch(tenant, scope).await?;
+        let token = fresh.token.clone();
+        *held = Some(fresh);
+        Ok(token)
+    }
+
+    /// How many tokens were fetched from the source so far.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    async fn fetch(&self, tenant: &str, scope: &str) -> Result<AccessToken, AuthError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(tenant, scope, "fetching a token");
+        self.source.fetch(tenant, scope).await
+    }
+
+    fn slot(&self, tenant: &str, scope: &str) -> Slot {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots
+            .entry((tenant.to_owned(), scope.to_owned()))
+            .or_default()
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ScaledClock;
+
+    #[test]
+    fn decodes_the_real_invalid_secret_response() {
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/real-world/errors/aadsts-7000215-invalid-client-secret.json"
+        ))
+        .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let body = serde_json::to_vec(&doc["body"]).unwrap();
+        let e = AuthError::from_response("contoso.onmicrosoft.com", 401, &body);
+        assert_eq!(e.aadsts, Some(7000215));
+        assert_eq!(e.error, "invalid_client");
+        assert!(
+            e.summary
+                .starts_with("AADSTS7000215: Invalid client secret provided.")
+        );
+        assert!(!e.summary.contains("Trace ID"), "only the first line");
+        assert!(e.hint.contains("not its ID"));
+        assert_eq!(
+            e.trace_id.as_deref(),
+            Some("3ce379e4-441f-4eae-9730-fc0220183001")
+        );
+    }
+
+    #[test]
+    fn every_aadsts_code_of_the_spec_has_its_own_hint() {
+        let codes = [
+            700016, 65001, 90099, 7000215, 7000222, 50020, 50076, 50078, 700082, 53003, 90002,
+        ];
+        for c in codes {
+            assert!(aadsts_hint(c).is_some(), "{c}");
+        }
+        assert_ne!(aadsts_hint(7000215), aadsts_hint(7000222));
+        assert_eq!(aadsts_hint(1), None);
+    }
+
+    #[derive(Debug, Default)]
+    struct Counting(AtomicU64);
+
+    impl TokenSource for Counting {
+        fn fetch<'a>(&'a self, _: &'a str, _: &'a str) -> TokenFuture<'a> {
+            let n = self.0.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                Ok(AccessToken {
+                    token: Secret::new(format!("t{n}")),
+                    expires_at: Duration::from_secs(3600),
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn one_fetch_per_tenant_and_one_refresh_for_many_401s() {
+        let cache = TokenCache::new(Arc::new(Counting::default()), ScaledClock::scaled(0.0));
+        let a = cache.get("a", GRAPH_SCOPE).await.unwrap();
+        assert_eq!(cache.get("a", GRAPH_SCOPE).await.unwrap(), a);
+        cache.get("b", GRAPH_SCOPE).await.unwrap();
+        assert_eq!(cache.fetches(), 2);
+        let fresh = cache.refresh("a", GRAPH_SCOPE, &a).await.unwrap();
+        assert_ne!(fresh, a);
+        let again = cache.refresh("a", GRAPH_SCOPE, &a).await.unwrap();
+        assert_eq!(again, fresh, "a second 401 on the old token does not fetch again");
+        assert_eq!(cache.fetches(), 3);
+    }
+}

@@ -1,0 +1,130 @@
+//! The service endpoints apctl talks to, and the rule that protects
+//! credentials on the way: `https://` everywhere, plain `http://` only for
+//! loopback addresses (the simulator and test servers).
+
+use std::net::IpAddr;
+
+use reqwest::Url;
+use thiserror::Error;
+
+/// Microsoft Graph, public cloud.
+pub const GRAPH: &str = "https://graph.microsoft.com";
+/// Entra ID token authority, public cloud.
+pub const AUTHORITY: &str = "https://login.microsoftonline.com";
+/// Partner Center REST API.
+pub const PARTNER_CENTER: &str = "https://api.partnercenter.microsoft.com";
+
+/// Where each service is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Graph root; apctl appends `/v1.0/…` or `/beta/…`.
+    pub graph: Url,
+    /// Token authority; tokens come from `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub authority: Url,
+    /// Partner Center root; apctl appends `/v1/…`.
+    pub partner_center: Url,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Self {
+            graph: Url::parse(GRAPH).expect("constant URL"),
+            authority: Url::parse(AUTHORITY).expect("constant URL"),
+            partner_center: Url::parse(PARTNER_CENTER).expect("constant URL"),
+        }
+    }
+}
+
+/// A URL apctl will not send credentials to.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EndpointError {
+    #[error("`{value}` for {setting} is not a URL: {reason}")]
+    NotUrl {
+        setting: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("`{value}` for {setting} uses plain http to a host that is not loopback; use https://")]
+    Insecure { setting: &'static str, value: String },
+    #[error("`{value}` for {setting} has scheme `{scheme}`; use https://")]
+    Scheme {
+        setting: &'static str,
+        value: String,
+        scheme: String,
+    },
+}
+
+/// Parses and checks an endpoint setting.
+pub fn parse(setting: &'static str, value: &str) -> Result<Url, EndpointError> {
+    let url = Url::parse(value.trim_end_matches('/')).map_err(|e| EndpointError::NotUrl {
+        setting,
+        value: value.to_owned(),
+        reason: e.to_string(),
+    })?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(EndpointError::Insecure {
+            setting,
+            value: value.to_owned(),
+        }),
+        other => Err(EndpointError::Scheme {
+            setting,
+            value: value.to_owned(),
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `[::1]`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Joins a path onto a root URL, keeping any path the root already has.
+pub fn join(root: &Url, path: &str) -> Url {
+    let mut s = root.as_str().trim_end_matches('/').to_owned();
+    s.push_str(path);
+    Url::parse(&s).unwrap_or_else(|_| root.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_for_loopback() {
+        assert!(parse("--graph-url", "http://127.0.0.1:8080").is_ok());
+        assert!(parse("--graph-url", "http://127.5.0.1:8080").is_ok());
+        assert!(parse("--graph-url", "http://localhost:1").is_ok());
+        assert!(parse("--graph-url", "http://[::1]:1").is_ok());
+        assert!(parse("--graph-url", "https://graph.microsoft.us").is_ok());
+        assert!(matches!(
+            parse("--graph-url", "http://graph.microsoft.com"),
+            Err(EndpointError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse("--graph-url", "http://10.0.0.1"),
+            Err(EndpointError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse("--graph-url", "ftp://x"),
+            Err(EndpointError::Scheme { .. })
+        ));
+        assert!(matches!(
+            parse("--graph-url", "not a url"),
+            Err(EndpointError::NotUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn join_keeps_the_root_path() {
+        let root = Url::parse("http://127.0.0.1:9/graph").unwrap();
+        assert_eq!(join(&root, "/v1.0/x").as_str(), "http://127.0.0.1:9/graph/v1.0/x");
+    }
+}
