@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn sleep(&self, d: Duration) -> Sleep;
     /// The wall-clock time now (for HTTP dates and the 7-day rule).
     fn wall(&self) -> Timestamp;
+    /// How much of a wait is really waited (1.0 real time, 0.0 none); the
+    /// simulator scales its latency by it.
+    fn scale(&self) -> f64 {
+        1.0
+    }
 }
 
 /// A shared clock.
@@ -71,6 +76,10 @@ impl Clock for ScaledClock {
                 tokio::time::sleep(real).await;
             }
         })
+    }
+
+    fn scale(&self) -> f64 {
+        self.scale
     }
 
     fn wall(&self) -> Timestamp {

@@ -122,16 +122,19 @@ pub struct Graph<'a> {
 
 impl Graph<'_> {
     /// Imports a chunk of devices; returns the staged identities.
-    pub async fn import(&self, items: &[ImportItem]) -> Result<Vec<ImportedIdentity>, CallError> {
+    /// Also returns the request id of the call.
+    pub async fn import(
+        &self,
+        items: &[ImportItem],
+    ) -> Result<(Vec<ImportedIdentity>, Option<String>), CallError> {
         let url = endpoint::join(self.root, &format!("{IMPORTED}/import"));
         let body = ImportBody {
             imported_windows_autopilot_device_identities: items,
         };
         let req = self.request(Method::POST, url, "graph.import").json(&body);
         let resp = self.client.send(self.tenant, self.gate, &req).await?;
-        parse_page::<ImportedIdentity>(&resp.body)
-            .map(|p| p.value)
-            .map_err(|e| bad_body("graph.import", e))
+        let page = parse_page::<ImportedIdentity>(&resp.body).map_err(|e| bad_body("graph.import", e))?;
+        Ok((page.value, resp.request_id))
     }
 
     /// Reads one staged identity.

@@ -12,6 +12,10 @@ pub enum Exit {
     /// 2: apctl could not do its job: arguments, unreadable input,
     /// authentication or network.
     Failure = 2,
+    /// 3: some devices were still Registration pending at the deadline.
+    Pending = 3,
+    /// 130: interrupted (Ctrl-C); the report was still written.
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

@@ -3,6 +3,9 @@
 //! returns values.
 
 pub mod exit;
+mod import_cmd;
+mod progress;
+mod settings;
 mod validate_cmd;
 
 use std::io;
@@ -24,6 +27,8 @@ pub struct Cli {
 enum Command {
     /// Check device CSV files offline: dialect, encoding, every row.
     Validate(ValidateArgs),
+    /// Register devices into a customer tenant and report every row.
+    Import(import_cmd::ImportArgs),
 }
 
 /// How to print results.
@@ -71,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             list: a.list,
             output: a.output,
         }),
+        Command::Import(a) => import_cmd::run(a),
     }
 }
 

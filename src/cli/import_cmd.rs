@@ -1,0 +1,254 @@
+//! `apctl import`: register devices into one customer tenant and report
+//! every row.
+
+use std::io::{self, Write};
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Output;
+use super::exit::Exit;
+use super::progress::Printer;
+use super::settings::{self, EndpointArgs};
+use apctl::auth::{ClientSecret, TokenCache};
+use apctl::clock::ScaledClock;
+use apctl::http::{self, Client};
+use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
+use apctl::problem::quoted;
+use apctl::report::{Report, Verdict};
+use apctl::retry::Policy;
+use apctl::secret::Secret;
+use apctl::simulator::{self, SimConfig, Simulator};
+use apctl::state::RegistrationState;
+use apctl::throttle::{self, Limits};
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV files of devices (any dialect and encoding `apctl validate` reads).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The customer: tenant id or verified domain.
+    #[arg(long, value_name = "TENANT")]
+    tenant: String,
+    /// Group tag for rows that have none.
+    #[arg(long, value_name = "TAG")]
+    group_tag: Option<String>,
+    /// Your Order ID / Purchase ID (free text), carried to the report.
+    #[arg(long, value_name = "TEXT")]
+    order_id: Option<String>,
+    /// Wait until every device has its final state (the default).
+    #[arg(long, overrides_with = "no_wait")]
+    wait: bool,
+    /// Send and stop: report devices as Registration pending.
+    #[arg(long)]
+    no_wait: bool,
+    /// Overall deadline when waiting.
+    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How often to poll while waiting.
+    #[arg(long, default_value = "10s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    poll_interval: Duration,
+    /// Check the input and look up what exists; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the JSON report here (schema: docs/report-json.md).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Write the report as CSV here.
+    #[arg(long, value_name = "PATH")]
+    report_csv: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// Devices per import call.
+    #[arg(long, default_value_t = NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"), value_name = "N")]
+    chunk_size: NonZeroUsize,
+    /// Requests in flight at once per tenant.
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::DEFAULT_CONCURRENCY).expect("non-zero"), value_name = "N")]
+    concurrency: NonZeroU32,
+    /// Writes per 20 s per tenant (Intune's documented limit per app per tenant).
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::INTUNE_WRITES_PER_WINDOW).expect("non-zero"), value_name = "N")]
+    write_budget: NonZeroU32,
+    /// Requests per 20 s per tenant (Intune's documented limit per app per tenant).
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::INTUNE_REQUESTS_PER_WINDOW).expect("non-zero"), value_name = "N")]
+    request_budget: NonZeroU32,
+    /// Run against the built-in simulator (demo tenants and credentials).
+    #[arg(long)]
+    simulate: bool,
+    /// Multiply every wait by this (0 skips waits; the default with
+    /// `--simulate`, 1 otherwise). For demos and tests.
+    #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
+    time_scale: Option<f64>,
+    #[command(flatten)]
+    endpoints: EndpointArgs,
+    /// Print no progress.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the import.
+pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
+    let tenant = settings::check_tenant(&args.tenant)?;
+    let mut endpoints = args.endpoints.resolve()?;
+    let credentials = if args.simulate {
+        None
+    } else {
+        Some(settings::client_secret_from_env()?)
+    };
+    for f in &args.files {
+        if !f.is_file() {
+            anyhow::bail!(
+                "cannot read `{}`: no such file\n  hint: check the path",
+                f.display()
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let scale = args.time_scale.unwrap_or(if args.simulate { 0.0 } else { 1.0 });
+        let clock = ScaledClock::scaled(scale);
+        let mut sim = None;
+        let (client_id, secret) = match credentials {
+            Some(c) => c,
+            None => {
+                let world = simulator::demo_world();
+                let creds = (world.client_id.clone(), Secret::new(world.client_secret.clone()));
+                let s = Simulator::start(world, SimConfig { import_delay: Duration::from_secs(20), ..SimConfig::default() }, clock.clone(), 0).await?;
+                endpoints = s.endpoints();
+                sim = Some(s);
+                creds
+            }
+        };
+        let http = http::reqwest_client();
+        let source = ClientSecret::new(http.clone(), endpoints.authority.clone(), client_id, secret, clock.clone());
+        let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
+        let client = Client::new(http, tokens, clock.clone(), Policy::default());
+        let settings = ImportSettings {
+            tenant,
+            graph_root: endpoints.graph.clone(),
+            order_id: args.order_id.clone(),
+            group_tag: args.group_tag.clone(),
+            chunk_size: args.chunk_size,
+            wait: !args.no_wait,
+            deadline: args.timeout,
+            poll_interval: args.poll_interval,
+            dry_run: args.dry_run,
+            limits: Limits {
+                writes_per_window: args.write_budget,
+                requests_per_window: args.request_budget,
+                window: throttle::INTUNE_WINDOW,
+                concurrency: args.concurrency,
+            },
+            max_resends: 2,
+            grace: Duration::from_secs(60),
+            run_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let cancel = Cancel::default();
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: sending stops; following what was sent for up to 60 s, then writing the report");
+                on_ctrl_c.cancel();
+            }
+        });
+        let printer = Printer::new(args.quiet || args.output == Output::Json);
+        let report = apctl::run::import_files(&client, &settings, &args.files, &printer, &cancel).await;
+        printer.finish();
+        drop(sim);
+        write_outputs(&args, &report)?;
+        Ok(exit_for(report.verdict))
+    })
+}
+
+fn exit_for(v: Verdict) -> Exit {
+    match v {
+        Verdict::Done => Exit::Success,
+        Verdict::SomeFailed => Exit::SomeFailed,
+        Verdict::CouldNotRun => Exit::Failure,
+        Verdict::SomePending => Exit::Pending,
+        Verdict::Interrupted => Exit::Interrupted,
+    }
+}
+
+fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        settings::ensure_parent(path)?;
+        report
+            .write_json(path)
+            .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.report_csv {
+        settings::ensure_parent(path)?;
+        report
+            .write_csv(path)
+            .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.output {
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        }
+        Output::Human => print_human(&mut out, report)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Devices listed one by one up to this many; beyond it only those that
+/// need attention are.
+const LIST_ALL_UP_TO: usize = 50;
+
+fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    for e in &r.tenant_errors {
+        writeln!(out, "error: {}", e.error)?;
+        if let Some(h) = &e.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    let all = r.entries.len() <= LIST_ALL_UP_TO;
+    for e in r.entries.iter().filter(|e| all || !e.state.is_registered()) {
+        let serial = e
+            .serial_number
+            .as_deref()
+            .map(quoted)
+            .unwrap_or_else(|| "(no serial)".into());
+        let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+        writeln!(out, "{}:{}  {serial}  {}{message}", e.file, e.line, e.state)?;
+        if e.state != RegistrationState::ReadyForUser && !e.details.is_empty() {
+            writeln!(out, "    {}", e.details)?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<40} {:>7}", "state", "devices")?;
+    for (state, n) in &r.totals.by_state.0 {
+        writeln!(out, "{state:<40} {n:>7}")?;
+    }
+    if !r.totals.by_message.0.is_empty() {
+        writeln!(out, "{:<40} {:>7}", "message", "devices")?;
+        for (m, n) in &r.totals.by_message.0 {
+            writeln!(out, "{m:<40} {n:>7}")?;
+        }
+    }
+    let verdict = match r.verdict {
+        Verdict::Done => "done",
+        Verdict::SomeFailed => "some devices failed",
+        Verdict::SomePending => "some devices are still pending",
+        Verdict::CouldNotRun => "apctl could not do all of its job",
+        Verdict::Interrupted => "interrupted",
+    };
+    writeln!(
+        out,
+        "{} rows, {} HTTP requests: {verdict}",
+        r.totals.rows,
+        r.http.total()
+    )
+}

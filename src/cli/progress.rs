@@ -1,0 +1,91 @@
+//! Progress for people: a bar on a terminal, plain lines otherwise, on
+//! stderr so stdout stays for results.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use apctl::import::{Event, Progress};
+
+/// Shows import progress.
+pub struct Printer {
+    bar: Option<ProgressBar>,
+    last: Mutex<Option<(usize, usize)>>,
+    quiet: bool,
+}
+
+impl Printer {
+    /// A bar on a TTY, lines elsewhere, nothing when `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} settled ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Self {
+            bar,
+            last: Mutex::new(None),
+            quiet,
+        }
+    }
+
+    /// Removes the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.set_message(text),
+            None if !self.quiet => eprintln!("{text}"),
+            None => {}
+        }
+    }
+}
+
+impl Progress for Printer {
+    fn event(&self, event: Event) {
+        match event {
+            Event::LookedUp {
+                tenant,
+                registered,
+                staged,
+            } => {
+                self.line(format!(
+                    "{tenant}: {registered} devices registered, {staged} staged"
+                ));
+            }
+            Event::Sent { tenant, count } => self.line(format!("{tenant}: {count} devices sent")),
+            Event::Settled {
+                tenant,
+                settled,
+                total,
+            } => {
+                let mut last = self
+                    .last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if *last == Some((settled, total)) {
+                    return;
+                }
+                *last = Some((settled, total));
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_length(total as u64);
+                        bar.set_position(settled as u64);
+                        bar.set_message(tenant);
+                    }
+                    None if !self.quiet => eprintln!("{tenant}: {settled}/{total} devices settled"),
+                    None => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! From what the user typed to validated settings, before any network I/O:
+//! endpoints checked (https, or http to loopback only), durations parsed,
+//! credentials read from the environment (never from a flag value).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use apctl::endpoint::{self, Endpoints};
+use apctl::secret::Secret;
+
+/// Where the services are. Tests and the simulator point these elsewhere.
+#[derive(Debug, Args, Clone)]
+pub struct EndpointArgs {
+    /// Microsoft Graph root; apctl appends `/v1.0/…`.
+    #[arg(long, env = "APCTL_GRAPH_URL", value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Token authority; tokens come from `{host}/{tenant}/oauth2/v2.0/token`.
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// Partner Center root; apctl appends `/v1/…`.
+    #[arg(long, env = "APCTL_PARTNER_CENTER_URL", value_name = "URL")]
+    pub partner_center_url: Option<String>,
+}
+
+impl EndpointArgs {
+    /// Checks and resolves the endpoints.
+    pub fn resolve(&self) -> anyhow::Result<Endpoints> {
+        let mut e = Endpoints::default();
+        if let Some(v) = &self.graph_url {
+            e.graph = endpoint::parse("--graph-url / APCTL_GRAPH_URL", v)?;
+        }
+        if let Some(v) = &self.authority_host {
+            e.authority = endpoint::parse("--authority-host / AZURE_AUTHORITY_HOST", v)?;
+        }
+        if let Some(v) = &self.partner_center_url {
+            e.partner_center = endpoint::parse("--partner-center-url / APCTL_PARTNER_CENTER_URL", v)?;
+        }
+        Ok(e)
+    }
+}
+
+/// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`.
+pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
+    let id = std::env::var("AZURE_CLIENT_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let secret = std::env::var("AZURE_CLIENT_SECRET")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok((id.trim().to_owned(), Secret::new(secret))),
+        _ => bail!(
+            "no credentials: set `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` for an app consented in the customer tenant\n  hint: to try apctl without a tenant, add `--simulate`"
+        ),
+    }
+}
+
+/// Parses `30m`, `90s`, `1h 30m`, `500ms`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.trim().parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    let d: jiff::SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like `30m`, `90s` or `1h 30m`"))?;
+    Duration::try_from(d).map_err(|_| format!("`{text}` is negative"))
+}
+
+/// Checks a tenant given as an id or a verified domain.
+pub fn check_tenant(tenant: &str) -> anyhow::Result<String> {
+    let t = tenant.trim();
+    let ok = !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    if !ok {
+        bail!("`--tenant {t}` is not a tenant id or verified domain (like `contoso.onmicrosoft.com`)");
+    }
+    Ok(t.to_owned())
+}
+
+/// Reads a time scale for waits (0 = skip waits).
+pub fn parse_scale(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{text}` must be between 0 and 1"))
+    }
+}
+
+/// Context for reading the report path's folder.
+pub fn ensure_parent(path: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn tenants() {
+        assert!(check_tenant("contoso.onmicrosoft.com").is_ok());
+        assert!(check_tenant("2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01").is_ok());
+        assert!(check_tenant("con toso").is_err());
+        assert!(check_tenant("../x").is_err());
+    }
+}

@@ -1,0 +1,650 @@
+//! The Graph import pipe for one tenant, end to end (SPEC §3.1, §3.2,
+//! §3.5): look up what is already registered or staged and never send it
+//! again; import the rest in chunks; poll with a deadline until every
+//! device is `complete` or `error`; confirm successes and 806s in the
+//! registered-device list, which also gives each device's state; resend
+//! transient 640s a few times; and delete the staged records this run
+//! created once they are final, never anyone else's.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::clock::Clock;
+use crate::device::{Device, Identity};
+use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::http::{CallError, Client};
+use crate::outcome::{self, ErrorKind, Verdict};
+use crate::report::{Action, Entry, TenantError};
+use crate::state::{DeviceMessage, RegistrationState};
+use crate::throttle::{Limits, TenantGate};
+
+/// Most devices in one import call: the portal's per-file limit (SPEC
+/// §3.1: no per-call maximum is documented).
+pub const DEFAULT_CHUNK: usize = 500;
+/// Above this many unsettled records a poll lists the collection instead of
+/// reading each record: two pages instead of a thousand GETs.
+pub const LIST_POLL_THRESHOLD: usize = 20;
+/// Staged records apctl creates carry an `importId` with this prefix, so a
+/// later run knows them as apctl's own.
+pub const IMPORT_ID_PREFIX: &str = "apctl-";
+
+/// Settings for importing into one tenant.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    pub tenant: String,
+    pub graph_root: Url,
+    pub order_id: Option<String>,
+    /// Group tag for rows that have none.
+    pub group_tag: Option<String>,
+    pub chunk_size: NonZeroUsize,
+    /// Wait for final states (`--wait`, the default).
+    pub wait: bool,
+    /// Overall deadline for the run, from its start.
+    pub deadline: Duration,
+    pub poll_interval: Duration,
+    /// Validate and look up, send nothing.
+    pub dry_run: bool,
+    pub limits: Limits,
+    /// How often a device that hit a transient error (640) is resent.
+    pub max_resends: u32,
+    /// After Ctrl-C, how long to keep polling what was sent.
+    pub grace: Duration,
+    /// This run's id, sent as `importId` prefix.
+    pub run_id: String,
+}
+
+/// Progress events for whoever shows them.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Lookup done: devices already registered and already staged.
+    LookedUp {
+        tenant: String,
+        registered: usize,
+        staged: usize,
+    },
+    /// A chunk was accepted.
+    Sent { tenant: String, count: usize },
+    /// So many devices of the tenant have a final answer.
+    Settled {
+        tenant: String,
+        settled: usize,
+        total: usize,
+    },
+}
+
+/// Receives progress events; the library never prints.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: Event);
+}
+
+/// Ignores progress.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: Event) {}
+}
+
+/// Set when the user asked to stop (Ctrl-C): nothing more is sent, and
+/// what was sent is polled for a grace period.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the run to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a device is in the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    ToSend,
+    Staged,
+    Confirm,
+    Done,
+}
+
+struct Tracked {
+    device: Device,
+    entry: Entry,
+    phase: Phase,
+    staged_id: Option<String>,
+    /// The staged record was created by apctl and may be deleted.
+    ours: bool,
+    resends: u32,
+}
+
+/// One tenant's result.
+pub struct TenantOutcome {
+    pub entries: Vec<Entry>,
+    pub error: Option<TenantError>,
+    pub interrupted: bool,
+}
+
+/// Imports hash devices into one tenant.
+pub async fn import_tenant(
+    client: &Client,
+    settings: &ImportSettings,
+    devices: Vec<Device>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantOutcome {
+    let gate = TenantGate::new(settings.limits, client.clock().clone());
+    let graph = Graph {
+        client,
+        root: &settings.graph_root,
+        tenant: &settings.tenant,
+        gate: &gate,
+    };
+    let clock = client.clock().clone();
+    let deadline = clock.now() + settings.deadline;
+    let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
+    if tracked.is_empty() {
+        return TenantOutcome {
+            entries: Vec::new(),
+            error: None,
+            interrupted: false,
+        };
+    }
+    if let Err(e) = lookup(&graph, &mut tracked, settings, progress).await {
+        let error = tenant_error(&settings.tenant, &e);
+        for t in &mut tracked {
+            not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+        }
+        return finish(tracked, Some(error), false);
+    }
+    if !settings.dry_run {
+        send_all(&graph, &mut tracked, settings, progress, cancel).await;
+        if settings.wait {
+            settle(
+                &graph,
+                &mut tracked,
+                settings,
+                progress,
+                cancel,
+                &*clock,
+                deadline,
+            )
+            .await;
+            cleanup(&graph, &tracked).await;
+        }
+    }
+    mark_unfinished(&mut tracked, settings);
+    finish(tracked, None, cancel.is_cancelled())
+}
+
+fn track(device: Device, settings: &ImportSettings) -> Tracked {
+    let mut entry = Entry::for_row(
+        &device.source,
+        &settings.tenant,
+        Some(&device),
+        settings.order_id.as_deref(),
+    );
+    if entry.group_tag.is_none() {
+        entry.group_tag = settings.group_tag.clone();
+    }
+    Tracked {
+        device,
+        entry,
+        phase: Phase::ToSend,
+        staged_id: None,
+        ours: false,
+        resends: 0,
+    }
+}
+
+fn finish(tracked: Vec<Tracked>, error: Option<TenantError>, interrupted: bool) -> TenantOutcome {
+    TenantOutcome {
+        entries: tracked.into_iter().map(|t| t.entry).collect(),
+        error,
+        interrupted,
+    }
+}
+
+/// Before sending: serials already registered are done; serials already
+/// staged are followed instead of sent again.
+async fn lookup(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> Result<(), CallError> {
+    let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
+    let staged = by_serial(graph.list_imported().await?, |s| s.serial_number.clone());
+    progress.event(Event::LookedUp {
+        tenant: settings.tenant.clone(),
+        registered: registered.len(),
+        staged: staged.len(),
+    });
+    let now = graph.client.clock().wall();
+    for t in tracked.iter_mut() {
+        let Some(serial) = t.device.serial.clone() else {
+            continue;
+        };
+        if let Some(device) = registered.get(&serial) {
+            t.entry.action = Action::AlreadyRegistered;
+            confirm(
+                &mut t.entry,
+                device,
+                now,
+                Some(DeviceMessage::DeviceAlreadyRegistered),
+            );
+            t.phase = Phase::Done;
+        } else if let Some(record) = staged.get(&serial) {
+            t.entry.action = Action::FollowedStaged;
+            t.staged_id = Some(record.id.clone());
+            t.entry.imported_identity_id = Some(record.id.clone());
+            t.ours = record
+                .import_id
+                .as_deref()
+                .is_some_and(|i| i.starts_with(IMPORT_ID_PREFIX));
+            t.phase = Phase::Staged;
+            if settings.dry_run {
+                t.entry.details =
+                    "already staged by an earlier import; it would be followed, not sent again".into();
+            }
+        } else if settings.dry_run {
+            t.entry.action = Action::WouldSend;
+            t.entry.details = "would be imported (dry run: nothing was sent)".into();
+        }
+    }
+    Ok(())
+}
+
+fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {
+    items
+        .into_iter()
+        .filter_map(|i| serial(&i).map(|s| (s, i)))
+        .collect()
+}
+
+/// Records a registered device's state on an entry.
+fn confirm(
+    entry: &mut Entry,
+    device: &AutopilotDevice,
+    now: jiff::Timestamp,
+    message: Option<DeviceMessage>,
+) {
+    let enrollment = device
+        .enrollment_state
+        .clone()
+        .unwrap_or(outcome::EnrollmentState::Unknown);
+    let state = outcome::registered_state(&enrollment, device.last_contact(), now);
+    entry.autopilot_device_id = Some(device.id.clone());
+    entry.set(state, message);
+    if message.is_none() {
+        entry.details = format!("Registered as Autopilot device {}.", device.id);
+    }
+}
+
+fn import_item(t: &Tracked, settings: &ImportSettings) -> Option<ImportItem> {
+    let Identity::HardwareHash { hash, product_key } = &t.device.identity else {
+        return None;
+    };
+    Some(ImportItem {
+        serial_number: t.device.serial.clone()?,
+        hardware_identifier: hash.expose().to_owned(),
+        product_key: product_key.clone(),
+        group_tag: t.entry.group_tag.clone(),
+        assigned_user_principal_name: t.device.assigned_user.clone(),
+        import_id: Some(format!("{IMPORT_ID_PREFIX}{}", settings.run_id)),
+    })
+}
+
+/// Sends every device still to send, in chunks.
+async fn send_all(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) {
+    let todo: Vec<usize> = (0..tracked.len())
+        .filter(|&i| tracked[i].phase == Phase::ToSend)
+        .collect();
+    for chunk in todo.chunks(settings.chunk_size.get()) {
+        if cancel.is_cancelled() {
+            return;
+        }
+        send_chunk(graph, tracked, chunk, settings).await;
+        let sent = chunk
+            .iter()
+            .filter(|&&i| tracked[i].phase != Phase::ToSend)
+            .count();
+        progress.event(Event::Sent {
+            tenant: settings.tenant.clone(),
+            count: sent,
+        });
+    }
+}
+
+/// Sends one chunk. A POST that may have been sent is never resent blindly:
+/// the staged list is read and only devices missing from it are sent again.
+async fn send_chunk(graph: &Graph<'_>, tracked: &mut [Tracked], chunk: &[usize], settings: &ImportSettings) {
+    let mut pending: Vec<usize> = chunk.to_vec();
+    for _ in 0..2 {
+        let items: Vec<ImportItem> = pending
+            .iter()
+            .filter_map(|&i| import_item(&tracked[i], settings))
+            .collect();
+        match graph.import(&items).await {
+            Ok((staged, request_id)) => {
+                adopt(tracked, &pending, staged, true);
+                for &i in &pending {
+                    tracked[i].entry.request_id = request_id.clone();
+                }
+                missing_from_answer(tracked, &pending);
+                return;
+            }
+            Err(CallError::MayHaveBeenSent { cause, .. }) => {
+                tracing::warn!(
+                    tenant = settings.tenant,
+                    "import may have been sent ({cause}); looking before resending"
+                );
+                match graph.list_imported().await {
+                    Ok(all) => {
+                        let mine = all
+                            .into_iter()
+                            .filter(|s| s.import_id.as_deref() == items[0].import_id.as_deref())
+                            .collect();
+                        adopt(tracked, &pending, mine, true);
+                        pending.retain(|&i| tracked[i].phase == Phase::ToSend);
+                        if pending.is_empty() {
+                            return;
+                        }
+                    }
+                    Err(e) => return fail_all(tracked, &pending, &e),
+                }
+            }
+            Err(e) => return fail_all(tracked, &pending, &e),
+        }
+    }
+    fail_all(
+        tracked,
+        &pending,
+        &CallError::MayHaveBeenSent {
+            kind: "graph.import",
+            cause: "twice".into(),
+        },
+    );
+}
+
+/// Matches staged records to devices by serial.
+fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<ImportedIdentity>, ours: bool) {
+    let mut by = by_serial(staged, |s| s.serial_number.clone());
+    for &i in indices {
+        let t = &mut tracked[i];
+        let Some(record) = t.device.serial.as_ref().and_then(|s| by.remove(s)) else {
+            continue;
+        };
+        t.staged_id = Some(record.id.clone());
+        t.entry.imported_identity_id = Some(record.id);
+        t.entry.action = Action::Sent;
+        t.ours = ours;
+        t.phase = Phase::Staged;
+    }
+}
+
+fn missing_from_answer(tracked: &mut [Tracked], indices: &[usize]) {
+    for &i in indices {
+        let t = &mut tracked[i];
+        if t.phase == Phase::ToSend {
+            t.entry.action = Action::Sent;
+            t.entry.set(
+                RegistrationState::RegistrationFailed,
+                Some(DeviceMessage::UnexpectedError),
+            );
+            t.entry.details =
+                "the import answer did not list this device; run apctl again to retry it".into();
+            t.phase = Phase::Done;
+        }
+    }
+}
+
+fn fail_all(tracked: &mut [Tracked], indices: &[usize], e: &CallError) {
+    for &i in indices {
+        let entry = &mut tracked[i].entry;
+        entry.action = Action::NotSent;
+        entry.request_id = e.request_id().map(str::to_owned);
+        entry.set(
+            RegistrationState::RegistrationFailed,
+            Some(DeviceMessage::UnexpectedError),
+        );
+        entry.details = format!("{} ({e})", entry.details);
+        tracked[i].phase = Phase::Done;
+    }
+}
+
+/// Polls until every device is settled, the deadline passes, or the grace
+/// period after Ctrl-C ends.
+async fn settle(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+    clock: &dyn Clock,
+    deadline: Duration,
+) {
+    let mut grace_end: Option<Duration> = None;
+    loop {
+        report_settled(tracked, settings, progress);
+        let open = tracked
+            .iter()
+            .any(|t| matches!(t.phase, Phase::Staged | Phase::Confirm | Phase::ToSend));
+        if !open {
+            return;
+        }
+        if cancel.is_cancelled() && grace_end.is_none() {
+            grace_end = Some(clock.now() + settings.grace);
+        }
+        let end = grace_end.map_or(deadline, |g| g.min(deadline));
+        if clock.now() + settings.poll_interval > end {
+            return;
+        }
+        clock.sleep(settings.poll_interval).await;
+        if let Err(e) = poll_staged(graph, tracked, settings).await {
+            tracing::warn!(tenant = settings.tenant, "polling staged devices failed: {e}");
+        }
+        if let Err(e) = poll_registered(graph, tracked, clock).await {
+            tracing::warn!(tenant = settings.tenant, "reading registered devices failed: {e}");
+        }
+        if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
+            send_all(graph, tracked, settings, progress, cancel).await;
+        }
+    }
+}
+
+fn report_settled(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress) {
+    let settled = tracked.iter().filter(|t| t.phase == Phase::Done).count();
+    progress.event(Event::Settled {
+        tenant: settings.tenant.clone(),
+        settled,
+        total: tracked.len(),
+    });
+}
+
+/// Reads the staged records of unsettled devices: one listing when there
+/// are many, one GET each when there are few.
+async fn poll_staged(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+) -> Result<(), CallError> {
+    let waiting: Vec<usize> = (0..tracked.len())
+        .filter(|&i| tracked[i].phase == Phase::Staged)
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let records: HashMap<String, ImportedIdentity> = if waiting.len() > LIST_POLL_THRESHOLD {
+        graph
+            .list_imported()
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    } else {
+        let mut m = HashMap::new();
+        for &i in &waiting {
+            let id = tracked[i].staged_id.clone().unwrap_or_default();
+            match graph.get_imported(&id).await {
+                Ok(r) => {
+                    m.insert(r.id.clone(), r);
+                }
+                Err(CallError::Service { error, .. }) if error.status == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        m
+    };
+    for i in waiting {
+        let Some(record) = tracked[i].staged_id.as_ref().and_then(|id| records.get(id)) else {
+            continue;
+        };
+        judge(graph, &mut tracked[i], record, settings).await;
+    }
+    Ok(())
+}
+
+/// Applies one staged record's verdict to its device.
+async fn judge(graph: &Graph<'_>, t: &mut Tracked, record: &ImportedIdentity, settings: &ImportSettings) {
+    let s = &record.state;
+    let verdict = outcome::graph_import_verdict(
+        &s.device_import_status,
+        s.device_error_code,
+        s.device_error_name.as_deref(),
+    );
+    t.entry.error_code = s.device_error_code.filter(|c| *c != 0).map(|c| c.to_string());
+    t.entry.error_name = s
+        .device_error_name
+        .clone()
+        .filter(|n| !n.is_empty() && n != "None");
+    match verdict {
+        Verdict::Pending => {}
+        Verdict::Imported | Verdict::AlreadyRegistered => {
+            t.phase = Phase::Confirm;
+            if verdict == Verdict::AlreadyRegistered {
+                t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
+            }
+        }
+        Verdict::Transient if t.resends < settings.max_resends && t.ours => {
+            t.resends += 1;
+            if let Some(id) = t.staged_id.take() {
+                let _ = graph.delete_imported(&id).await;
+            }
+            t.phase = Phase::ToSend;
+        }
+        Verdict::Transient => fail_with(t, ErrorKind::Transient),
+        Verdict::Failed(kind) => fail_with(t, kind),
+    }
+}
+
+fn fail_with(t: &mut Tracked, kind: ErrorKind) {
+    let message = kind.message();
+    t.entry.set(RegistrationState::RegistrationFailed, message);
+    if message.is_none() {
+        t.entry.details =
+            "ZtdDeviceDuplicated: the same hardware hash was uploaded twice; only one row was processed"
+                .into();
+    }
+    if t.entry.action == Action::FollowedStaged && !t.ours {
+        t.entry.details.push_str(" (this is an earlier import's staged record: delete it in Intune under Windows Autopilot devices > Import, then run apctl again)");
+    }
+    t.phase = Phase::Done;
+}
+
+/// Devices accepted by the import are confirmed in the registered list,
+/// which also gives their state. 806s are confirmed the same way.
+async fn poll_registered(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    clock: &dyn Clock,
+) -> Result<(), CallError> {
+    if !tracked.iter().any(|t| t.phase == Phase::Confirm) {
+        return Ok(());
+    }
+    let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
+    let now = clock.wall();
+    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
+        let Some(device) = t.device.serial.as_ref().and_then(|s| registered.get(s)) else {
+            continue;
+        };
+        let message = t.entry.message;
+        confirm(&mut t.entry, device, now, message);
+        t.phase = Phase::Done;
+    }
+    Ok(())
+}
+
+/// Deletes the staged records this run created (or an earlier apctl run
+/// did) once their device is settled.
+async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked]) {
+    for t in tracked.iter().filter(|t| t.ours && t.phase == Phase::Done) {
+        if let Some(id) = &t.staged_id
+            && let Err(e) = graph.delete_imported(id).await
+        {
+            tracing::warn!(tenant = graph.tenant, "could not delete staged record {id}: {e}");
+        }
+    }
+}
+
+/// Devices with no final answer at the end keep Registration pending, with
+/// a reason.
+fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
+    for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
+        match t.phase {
+            Phase::ToSend if !settings.dry_run => not_sent(&mut t.entry, "not sent: the run was interrupted before this device's turn"),
+            Phase::ToSend => {}
+            _ if !settings.wait || settings.dry_run => {
+                if t.entry.details.is_empty() {
+                    t.entry.details = "accepted for registration; run `apctl import` again (or `apctl status`) to see the outcome".into();
+                }
+            }
+            Phase::Confirm => t.entry.details = "imported, but not yet listed among the tenant's Autopilot devices at the deadline".into(),
+            _ => t.entry.details = "still being processed by the service at the deadline; run apctl again to follow it (nothing is sent twice)".into(),
+        }
+    }
+}
+
+fn not_sent(entry: &mut Entry, why: &str) {
+    entry.action = Action::NotSent;
+    entry.state = RegistrationState::RegistrationFailed;
+    entry.message = None;
+    entry.details = why.to_owned();
+}
+
+fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
+    match e {
+        CallError::Auth(a) => TenantError {
+            tenant: tenant.to_owned(),
+            error: a.to_string(),
+            hint: Some(a.hint.clone()),
+        },
+        other => TenantError {
+            tenant: tenant.to_owned(),
+            error: other.to_string(),
+            hint: Some(permission_hint(other)),
+        },
+    }
+}
+
+fn permission_hint(e: &CallError) -> String {
+    match e {
+        CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
+            "the app or user needs DeviceManagementServiceConfig.ReadWrite.All in this tenant (with GDAP: the Intune Administrator role)".into()
+        }
+        _ => "check the network and the Graph URL; run again later (nothing is sent twice)".into(),
+    }
+}

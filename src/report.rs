@@ -1,0 +1,273 @@
+//! The run report: exactly one entry per input row, in the portal's states
+//! and messages, written as JSON (schema in `docs/report-json.md`) and CSV.
+//! Hashes appear only shortened; no token or secret is ever part of it.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::device::{Device, Pipe, RowRef};
+use crate::http::Stats;
+use crate::state::{DeviceMessage, RegistrationState};
+
+/// What apctl did with a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Sent for registration in this run.
+    Sent,
+    /// Already registered in the tenant: nothing sent.
+    AlreadyRegistered,
+    /// Already staged by an earlier import: followed, not sent again.
+    FollowedStaged,
+    /// Not sent: the row is invalid.
+    Invalid,
+    /// Not sent: the tenant, its credentials or the pipe were not available,
+    /// or the run was interrupted first.
+    NotSent,
+    /// `--dry-run`: would be sent.
+    WouldSend,
+}
+
+/// One input row's outcome.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub file: String,
+    pub line: u64,
+    pub tenant: String,
+    pub serial_number: Option<String>,
+    pub pipe: Option<Pipe>,
+    /// One of the five portal states, word for word.
+    pub state: RegistrationState,
+    /// One of the five portal messages, word for word, or null.
+    pub message: Option<DeviceMessage>,
+    /// The portal's details text for the message, or apctl's explanation.
+    pub details: String,
+    /// The Autopilot error code, when the service gave one.
+    pub error_code: Option<String>,
+    /// The Autopilot error name, when the service gave one.
+    pub error_name: Option<String>,
+    /// The request id of the call that decided this entry, when there is one.
+    pub request_id: Option<String>,
+    pub action: Action,
+    pub group_tag: Option<String>,
+    pub order_id: Option<String>,
+    /// The hash shortened (`T0GX…a1Q= (4000 chars)`), never whole.
+    pub hardware_hash: Option<String>,
+    /// The staged identity's id, when one was created or followed.
+    pub imported_identity_id: Option<String>,
+    /// The registered Autopilot device's id, once found.
+    pub autopilot_device_id: Option<String>,
+}
+
+impl Entry {
+    /// An entry for a row, before its outcome is known.
+    pub fn for_row(source: &RowRef, tenant: &str, device: Option<&Device>, order_id: Option<&str>) -> Self {
+        let hash = device.and_then(|d| match &d.identity {
+            crate::device::Identity::HardwareHash { hash, .. } => Some(hash.shortened()),
+            _ => None,
+        });
+        Self {
+            file: source.file.to_string(),
+            line: source.line,
+            tenant: tenant.to_owned(),
+            serial_number: device.and_then(|d| d.serial.clone()),
+            pipe: device.map(Device::pipe),
+            state: RegistrationState::RegistrationPending,
+            message: None,
+            details: String::new(),
+            error_code: None,
+            error_name: None,
+            request_id: None,
+            action: Action::NotSent,
+            group_tag: device.and_then(|d| d.group_tag.clone()),
+            order_id: order_id.map(str::to_owned),
+            hardware_hash: hash,
+            imported_identity_id: None,
+            autopilot_device_id: None,
+        }
+    }
+
+    /// Sets state and portal message, with the portal's details text.
+    pub fn set(&mut self, state: RegistrationState, message: Option<DeviceMessage>) {
+        self.state = state;
+        self.message = message;
+        if let Some(m) = message {
+            self.details = m.details(self.request_id.as_deref());
+        }
+    }
+
+    /// True when the device is not where it should be and will not get
+    /// there by waiting.
+    pub fn failed(&self) -> bool {
+        self.state == RegistrationState::RegistrationFailed
+    }
+}
+
+/// Counts by state and by message.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub rows: u64,
+    /// Every state, in the portal's order, with its count.
+    pub by_state: Ordered,
+    /// The messages that occurred, in the portal's order.
+    pub by_message: Ordered,
+}
+
+impl Totals {
+    /// Counts the entries.
+    pub fn of(entries: &[Entry]) -> Self {
+        let count_state = |s: RegistrationState| entries.iter().filter(|e| e.state == s).count() as u64;
+        let count_message = |m: DeviceMessage| entries.iter().filter(|e| e.message == Some(m)).count() as u64;
+        let by_state = RegistrationState::ALL
+            .iter()
+            .map(|s| (s.to_string(), count_state(*s)))
+            .collect();
+        let by_message = DeviceMessage::ALL
+            .iter()
+            .map(|m| (m.to_string(), count_message(*m)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Self {
+            rows: entries.len() as u64,
+            by_state: Ordered(by_state),
+            by_message: Ordered(by_message),
+        }
+    }
+}
+
+/// Name → count pairs that serialise as a JSON object in their own order.
+#[derive(Clone, Debug, Default)]
+pub struct Ordered(pub Vec<(String, u64)>);
+
+impl Ordered {
+    /// The count for a name (0 when absent).
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c)
+    }
+}
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// How the run ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every device registered or already there (or, with `--no-wait`,
+    /// accepted for registration).
+    Done,
+    /// Some rows failed or were invalid.
+    SomeFailed,
+    /// Some devices were still pending at the deadline.
+    SomePending,
+    /// apctl could not do its job for some tenant (auth, network).
+    CouldNotRun,
+    /// Interrupted by the user.
+    Interrupted,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema: &'static str,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub dry_run: bool,
+    pub waited: bool,
+    pub verdict: Verdict,
+    pub totals: Totals,
+    /// Tenant-level failures (auth, preflight), one line each.
+    pub tenant_errors: Vec<TenantError>,
+    pub entries: Vec<Entry>,
+    pub http: Stats,
+}
+
+/// A tenant that could not be worked on.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantError {
+    pub tenant: String,
+    pub error: String,
+    pub hint: Option<String>,
+}
+
+impl Report {
+    /// Writes the JSON report.
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer_pretty(&mut f, self)?;
+        f.write_all(b"\n")?;
+        f.flush()
+    }
+
+    /// Writes the CSV report: one line per entry.
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record([
+            "file",
+            "line",
+            "tenant",
+            "serialNumber",
+            "pipe",
+            "state",
+            "message",
+            "details",
+            "errorCode",
+            "errorName",
+            "requestId",
+            "action",
+            "groupTag",
+            "orderId",
+        ])?;
+        for e in &self.entries {
+            let json = |v: &dyn erased::Json| v.text();
+            w.write_record([
+                e.file.clone(),
+                e.line.to_string(),
+                e.tenant.clone(),
+                e.serial_number.clone().unwrap_or_default(),
+                e.pipe.map(|p| json(&p)).unwrap_or_default(),
+                e.state.to_string(),
+                e.message.map(|m| m.to_string()).unwrap_or_default(),
+                e.details.clone(),
+                e.error_code.clone().unwrap_or_default(),
+                e.error_name.clone().unwrap_or_default(),
+                e.request_id.clone().unwrap_or_default(),
+                json(&e.action),
+                e.group_tag.clone().unwrap_or_default(),
+                e.order_id.clone().unwrap_or_default(),
+            ])?;
+        }
+        w.flush()
+    }
+}
+
+mod erased {
+    /// A serde value written as its bare JSON string.
+    pub trait Json {
+        fn text(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> String {
+            serde_json::to_value(self)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        }
+    }
+}

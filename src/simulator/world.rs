@@ -1,0 +1,854 @@
+//! The simulated services' state and rules, as plain functions of a
+//! request and the clock: Entra's token endpoint, Graph's imported and
+//! registered Autopilot devices, per-tenant throttling with `Retry-After`
+//! in the forms the real service uses, and injected faults. Deterministic
+//! for a seed. [`super`] puts it behind a wiremock server.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::clock::SharedClock;
+
+/// How 429 answers carry `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfterStyle {
+    /// Whole seconds, rounded up (`57`).
+    Integer,
+    /// Fractional seconds (`2.128`), as in Graph's own sample.
+    Fraction,
+    /// No header at all, as in the real Intune captures.
+    Absent,
+    /// Each of the three in turn.
+    Mixed,
+}
+
+/// Throttle limits the simulated service enforces per tenant.
+#[derive(Clone, Copy, Debug)]
+pub struct SimLimits {
+    pub writes: u32,
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// How the simulated services behave.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Clock time from import until a staged record has its verdict.
+    pub import_delay: Duration,
+    /// Delay of every answer (scaled by the clock's scale).
+    pub latency: Duration,
+    /// Per-tenant limits; `None` never throttles.
+    pub limits: Option<SimLimits>,
+    pub retry_after: RetryAfterStyle,
+    /// Share of Graph requests answered 503 before doing anything.
+    pub fault_rate: f64,
+    /// Share of answers delayed by `slow_delay` more.
+    pub slow_rate: f64,
+    pub slow_delay: Duration,
+    /// Items per page of a list.
+    pub page_size: usize,
+    /// Seconds a token lives (`expires_in`).
+    pub token_lifetime: u64,
+    /// A token is refused as expired after this many uses.
+    pub token_uses: Option<u64>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            import_delay: Duration::from_secs(5),
+            latency: Duration::ZERO,
+            limits: None,
+            retry_after: RetryAfterStyle::Mixed,
+            fault_rate: 0.0,
+            slow_rate: 0.0,
+            slow_delay: Duration::from_secs(2),
+            page_size: 1000,
+            token_lifetime: 3599,
+            token_uses: None,
+        }
+    }
+}
+
+/// The world a simulator starts from (`wiremock-fixtures/simulator/*.json`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorldSpec {
+    pub client_id: String,
+    pub client_secret: String,
+    pub tenants: Vec<TenantSpec>,
+}
+
+/// One simulated customer tenant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSpec {
+    pub id: String,
+    pub domains: Vec<String>,
+    pub display_name: String,
+    #[serde(default)]
+    pub registered: Vec<RegisteredSpec>,
+    /// Serial → planned outcome (`complete`, `already-assigned`,
+    /// `other-tenant`, `unknown-then-other-tenant`, `invalid-hash`,
+    /// `transient`, `stuck`).
+    #[serde(default)]
+    pub outcomes: BTreeMap<String, String>,
+    /// False: the demo app is not consented here (AADSTS700016).
+    #[serde(default = "yes")]
+    pub consented: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A device registered before the run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredSpec {
+    pub serial_number: String,
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub group_tag: Option<String>,
+    #[serde(default = "not_contacted")]
+    pub enrollment_state: String,
+    #[serde(default)]
+    pub last_contact_days_ago: Option<i64>,
+}
+
+fn not_contacted() -> String {
+    "notContacted".into()
+}
+
+/// What the simulator saw, for tests and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimStats {
+    /// Requests by kind.
+    pub requests: BTreeMap<String, u64>,
+    /// 429 answers sent.
+    pub throttled: u64,
+    /// Requests that arrived inside a Retry-After window the simulator
+    /// had announced to that tenant.
+    pub inside_retry_after: u64,
+    /// Request bodies refused as the real service would refuse them.
+    pub rejected_bodies: u64,
+    /// Tokens issued.
+    pub tokens_issued: u64,
+}
+
+/// A request as the world sees it.
+#[derive(Debug)]
+pub struct SimRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// An answer.
+#[derive(Debug)]
+pub struct SimResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    pub delay: Duration,
+}
+
+impl SimResponse {
+    fn json(status: u16, body: &Value) -> Self {
+        Self {
+            status,
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: Vec::new(),
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Planned {
+    Complete,
+    AlreadyAssigned,
+    OtherTenant,
+    UnknownThenOtherTenant,
+    InvalidHash,
+    Transient,
+    Stuck,
+}
+
+impl Planned {
+    fn parse(s: &str) -> Self {
+        match s {
+            "already-assigned" => Self::AlreadyAssigned,
+            "other-tenant" => Self::OtherTenant,
+            "unknown-then-other-tenant" => Self::UnknownThenOtherTenant,
+            "invalid-hash" => Self::InvalidHash,
+            "transient" => Self::Transient,
+            "stuck" => Self::Stuck,
+            _ => Self::Complete,
+        }
+    }
+}
+
+struct Staged {
+    id: String,
+    item: Value,
+    serial: String,
+    created: Duration,
+    planned: Planned,
+    registered: bool,
+}
+
+struct Tenant {
+    spec: TenantSpec,
+    registered: Vec<Value>,
+    staged: BTreeMap<String, Staged>,
+    sent: VecDeque<(Duration, bool)>,
+    blocked_until: Option<Duration>,
+}
+
+/// The simulated services.
+pub struct World {
+    pub(crate) config: SimConfig,
+    clock: SharedClock,
+    pub(crate) base: String,
+    client_id: String,
+    client_secret: String,
+    tenants: Vec<Tenant>,
+    tokens: HashMap<String, (usize, u64)>,
+    rng: u64,
+    styles_used: u64,
+    pub(crate) stats: SimStats,
+}
+
+impl World {
+    /// A world in its starting state.
+    pub fn new(spec: WorldSpec, config: SimConfig, clock: SharedClock) -> Self {
+        let now = clock.wall();
+        let tenants = spec
+            .tenants
+            .into_iter()
+            .map(|t| {
+                let registered = t
+                    .registered
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| registered_json(&t.id, i, r, now))
+                    .collect();
+                Tenant {
+                    spec: t,
+                    registered,
+                    staged: BTreeMap::new(),
+                    sent: VecDeque::new(),
+                    blocked_until: None,
+                }
+            })
+            .collect();
+        let rng = config.seed ^ 0x9E37_79B9_7F4A_7C15;
+        Self {
+            config,
+            clock,
+            base: String::new(),
+            client_id: spec.client_id,
+            client_secret: spec.client_secret,
+            tenants,
+            tokens: HashMap::new(),
+            rng,
+            styles_used: 0,
+            stats: SimStats::default(),
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, req: &SimRequest) -> SimResponse {
+        let mut resp = self.route(req);
+        resp.delay += self.config.latency;
+        if self.config.slow_rate > 0.0 && self.chance(self.config.slow_rate) {
+            resp.delay += self.config.slow_delay;
+        }
+        resp
+    }
+
+    fn route(&mut self, req: &SimRequest) -> SimResponse {
+        let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+        if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
+            self.count("token");
+            return self.token(tenant, &req.body);
+        }
+        let Some(rest) = segments
+            .get(1..)
+            .filter(|_| matches!(segments.first(), Some(&"v1.0" | &"beta")))
+        else {
+            return not_found(&req.path);
+        };
+        let tenant = match self.authorise(req.authorization.as_deref()) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let write = req.method != "GET";
+        if let Some(r) = self.throttle(tenant, write) {
+            return r;
+        }
+        if self.config.fault_rate > 0.0 && self.chance(self.config.fault_rate) {
+            self.count("fault-503");
+            return graph_error(
+                503,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+                &self.request_id(),
+            );
+        }
+        match (req.method.as_str(), rest) {
+            (
+                "POST",
+                [
+                    "deviceManagement",
+                    "importedWindowsAutopilotDeviceIdentities",
+                    "import",
+                ],
+            ) => self.import(tenant, &req.body),
+            ("GET", ["deviceManagement", "importedWindowsAutopilotDeviceIdentities"]) => {
+                self.list_staged(tenant, req)
+            }
+            ("GET", ["deviceManagement", "importedWindowsAutopilotDeviceIdentities", id]) => {
+                self.get_staged(tenant, id)
+            }
+            ("DELETE", ["deviceManagement", "importedWindowsAutopilotDeviceIdentities", id]) => {
+                self.delete_staged(tenant, id)
+            }
+            ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities"]) => {
+                self.list_registered(tenant, req)
+            }
+            _ => not_found(&req.path),
+        }
+    }
+
+    fn token(&mut self, tenant: &str, body: &[u8]) -> SimResponse {
+        let form: HashMap<String, String> = form_urlencoded(body);
+        let Some(index) = self.find_tenant(tenant) else {
+            return fixture_error(
+                400,
+                include_str!("../../wiremock-fixtures/token/no-such-tenant.json"),
+                "{tenant}",
+                tenant,
+            );
+        };
+        let client = form.get("client_id").map(String::as_str).unwrap_or("");
+        if client != self.client_id
+            || form.get("client_secret").map(String::as_str) != Some(self.client_secret.as_str())
+        {
+            return fixture_error(
+                401,
+                include_str!("../../wiremock-fixtures/token/invalid-client-secret.json"),
+                "{client_id}",
+                client,
+            );
+        }
+        if !self.tenants[index].spec.consented {
+            let body = json!({
+                "error": "unauthorized_client",
+                "error_description": format!("AADSTS700016: Application with identifier '{client}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.\r\nTrace ID: 00000000-0000-0000-0000-000000000016"),
+                "error_codes": [700016],
+                "trace_id": "00000000-0000-0000-0000-000000000016"
+            });
+            return SimResponse::json(400, &body);
+        }
+        let nonce = self.next_random();
+        let token = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
+        self.tokens.insert(token.clone(), (index, 0));
+        self.stats.tokens_issued += 1;
+        SimResponse::json(
+            200,
+            &json!({"token_type": "Bearer", "expires_in": self.config.token_lifetime, "access_token": token}),
+        )
+    }
+
+    fn authorise(&mut self, header: Option<&str>) -> Result<usize, SimResponse> {
+        let token = header.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+        let limit = self.config.token_uses;
+        let expired = || {
+            graph_error(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token has expired or is not yet valid.",
+                "00000000-0000-0000-0000-000000000401",
+            )
+        };
+        match self.tokens.get_mut(token) {
+            Some((index, uses)) => {
+                *uses += 1;
+                if limit.is_some_and(|l| *uses > l) {
+                    self.count("expired-token");
+                    return Err(expired());
+                }
+                Ok(*index)
+            }
+            None => Err(expired()),
+        }
+    }
+
+    /// Enforces the per-tenant limits; records requests that arrive inside
+    /// an announced Retry-After window.
+    fn throttle(&mut self, index: usize, write: bool) -> Option<SimResponse> {
+        let now = self.clock.now();
+        let Some(limits) = self.config.limits else {
+            return None;
+        };
+        let tenant = &mut self.tenants[index];
+        if tenant.blocked_until.is_some_and(|b| now < b) {
+            self.stats.inside_retry_after += 1;
+        }
+        while tenant
+            .sent
+            .front()
+            .is_some_and(|(t, _)| *t + limits.window <= now)
+        {
+            tenant.sent.pop_front();
+        }
+        let writes = tenant.sent.iter().filter(|(_, w)| *w).count() as u32;
+        let over = tenant.sent.len() as u32 >= limits.requests || (write && writes >= limits.writes);
+        if !over {
+            tenant.sent.push_back((now, write));
+            return None;
+        }
+        let oldest = if write && writes >= limits.writes {
+            tenant.sent.iter().find(|(_, w)| *w).map(|(t, _)| *t)
+        } else {
+            tenant.sent.front().map(|(t, _)| *t)
+        };
+        let wait = (oldest.unwrap_or(now) + limits.window).saturating_sub(now);
+        let style = self.next_style();
+        let header = match style {
+            RetryAfterStyle::Integer => Some(wait.as_secs_f64().ceil().max(1.0).to_string()),
+            RetryAfterStyle::Fraction => Some(format!("{:.3}", wait.as_secs_f64().max(0.001))),
+            _ => None,
+        };
+        if let Some(h) = &header {
+            let announced = Duration::from_secs_f64(h.parse::<f64>().unwrap_or(0.0));
+            self.tenants[index].blocked_until = Some(now + announced);
+        }
+        self.stats.throttled += 1;
+        let inner = format!(
+            "{{\r\n  \"_version\": 3,\r\n  \"Message\": \"Too many requests - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: {} - Url: https://fef.msua01.manage.microsoft.com/DeviceEnrollmentFE/StatelessDeviceEnrollmentFEService/deviceManagement\",\r\n  \"CustomApiErrorPhrase\": \"\",\r\n  \"RetryAfter\": null,\r\n  \"ErrorSourceService\": \"\",\r\n  \"HttpHeaders\": \"{{}}\"\r\n}}",
+            self.request_id()
+        );
+        let mut r = graph_error(429, "TooManyRequests", &inner, &self.request_id());
+        if let Some(h) = header {
+            r.headers.push(("Retry-After".into(), h));
+        }
+        Some(r)
+    }
+
+    fn next_style(&mut self) -> RetryAfterStyle {
+        self.styles_used += 1;
+        match self.config.retry_after {
+            RetryAfterStyle::Mixed => match self.styles_used % 3 {
+                0 => RetryAfterStyle::Integer,
+                1 => RetryAfterStyle::Fraction,
+                _ => RetryAfterStyle::Absent,
+            },
+            s => s,
+        }
+    }
+
+    fn import(&mut self, index: usize, body: &[u8]) -> SimResponse {
+        self.count("graph.import");
+        let items = match check_import_body(body) {
+            Ok(items) => items,
+            Err(why) => {
+                self.stats.rejected_bodies += 1;
+                return graph_error(400, "BadRequest", &why, &self.request_id());
+            }
+        };
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for item in items {
+            let id = self.uuid();
+            let serial = item["serialNumber"].as_str().unwrap_or("").to_owned();
+            let hash = item["hardwareIdentifier"].as_str().unwrap_or("");
+            let mut planned = self.tenants[index]
+                .spec
+                .outcomes
+                .get(&serial)
+                .map_or(Planned::Complete, |s| Planned::parse(s));
+            if planned == Planned::Complete && !plausible_hash(hash) {
+                planned = Planned::InvalidHash;
+            }
+            let staged = Staged {
+                id: id.clone(),
+                item,
+                serial,
+                created: now,
+                planned,
+                registered: false,
+            };
+            out.push(self.staged_json(&staged, now, true));
+            self.tenants[index].staged.insert(id, staged);
+        }
+        let mut r = SimResponse::json(200, &json!({ "value": out }));
+        r.headers.push(("request-id".into(), self.request_id()));
+        r
+    }
+
+    fn get_staged(&mut self, index: usize, id: &str) -> SimResponse {
+        self.count("graph.get-imported");
+        self.settle(index);
+        let now = self.clock.now();
+        match self.tenants[index].staged.get(id) {
+            Some(s) => SimResponse::json(200, &self.staged_json(s, now, false)),
+            None => graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id()),
+        }
+    }
+
+    fn delete_staged(&mut self, index: usize, id: &str) -> SimResponse {
+        self.count("graph.delete-imported");
+        match self.tenants[index].staged.remove(id) {
+            Some(_) => SimResponse::empty(204),
+            None => graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id()),
+        }
+    }
+
+    fn list_staged(&mut self, index: usize, req: &SimRequest) -> SimResponse {
+        self.count("graph.list-imported");
+        self.settle(index);
+        let now = self.clock.now();
+        let all: Vec<Value> = self.tenants[index]
+            .staged
+            .values()
+            .map(|s| self.staged_json(s, now, false))
+            .collect();
+        self.page(&req.path, req.query.as_deref(), all)
+    }
+
+    fn list_registered(&mut self, index: usize, req: &SimRequest) -> SimResponse {
+        self.count("graph.list-registered");
+        if req
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("serialNumber%20eq") || q.contains("serialNumber eq"))
+        {
+            return graph_error(400, "BadRequest", "Invalid filter clause", &self.request_id());
+        }
+        self.settle(index);
+        let all = self.tenants[index].registered.clone();
+        self.page(&req.path, req.query.as_deref(), all)
+    }
+
+    /// Devices whose verdict has come and that succeed join the registered
+    /// list (and 806s stand for a device that was there all along).
+    fn settle(&mut self, index: usize) {
+        let now = self.clock.now();
+        let wall = self.clock.wall();
+        let delay = self.config.import_delay;
+        let tenant = &mut self.tenants[index];
+        let mut joining = Vec::new();
+        for s in tenant.staged.values_mut() {
+            let done = now >= s.created + delay;
+            if done && !s.registered && matches!(s.planned, Planned::Complete | Planned::AlreadyAssigned) {
+                s.registered = true;
+                if !tenant
+                    .registered
+                    .iter()
+                    .any(|r| r["serialNumber"] == s.serial.as_str())
+                {
+                    joining.push(s.item.clone());
+                }
+            }
+        }
+        for item in joining {
+            let n = tenant.registered.len();
+            let spec = RegisteredSpec {
+                serial_number: item["serialNumber"].as_str().unwrap_or("").to_owned(),
+                manufacturer: None,
+                model: None,
+                group_tag: item["groupTag"].as_str().map(str::to_owned),
+                enrollment_state: not_contacted(),
+                last_contact_days_ago: None,
+            };
+            tenant
+                .registered
+                .push(registered_json(&tenant.spec.id, n, &spec, wall));
+        }
+    }
+
+    fn staged_json(&self, s: &Staged, now: Duration, first: bool) -> Value {
+        let done = now >= s.created + self.config.import_delay;
+        let (status, code, name) = match (s.planned, done && !first) {
+            (_, false) | (Planned::Stuck, _) => ("unknown", 0, ""),
+            (Planned::Complete, true) => ("complete", 0, "None"),
+            (Planned::AlreadyAssigned, true) => ("error", 806, "ZtdDeviceAlreadyAssigned"),
+            (Planned::OtherTenant | Planned::UnknownThenOtherTenant, true) => {
+                ("error", 808, "ZtdDeviceAssignedToOtherTenant")
+            }
+            (Planned::InvalidHash, true) => ("error", 802, "InvalidZtdHardwareHash"),
+            (Planned::Transient, true) => ("error", 640, "StorageError"),
+        };
+        let status = if s.planned == Planned::Stuck && done {
+            "pending"
+        } else {
+            status
+        };
+        json!({
+            "@odata.type": "#microsoft.graph.importedWindowsAutopilotDeviceIdentity",
+            "id": s.id,
+            "groupTag": s.item.get("groupTag").cloned().unwrap_or(Value::Null),
+            "serialNumber": s.serial,
+            "productKey": s.item.get("productKey").cloned().unwrap_or(Value::String(String::new())),
+            "importId": s.item.get("importId").cloned().unwrap_or(Value::Null),
+            "hardwareIdentifier": null,
+            "assignedUserPrincipalName": s.item.get("assignedUserPrincipalName").cloned().unwrap_or(Value::Null),
+            "state": {
+                "@odata.type": "microsoft.graph.importedWindowsAutopilotDeviceIdentityState",
+                "deviceImportStatus": status,
+                "deviceRegistrationId": if status == "complete" { Value::String(s.id.clone()) } else { Value::Null },
+                "deviceErrorCode": code,
+                "deviceErrorName": name
+            }
+        })
+    }
+
+    fn page(&self, path: &str, query: Option<&str>, all: Vec<Value>) -> SimResponse {
+        let skip: usize = query
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("$skiptoken=")))
+            .and_then(|v| {
+                v.trim_start_matches("apctl-sim'")
+                    .trim_end_matches('\'')
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0);
+        let size = self.config.page_size.max(1);
+        let page: Vec<Value> = all.iter().skip(skip).take(size).cloned().collect();
+        let mut body =
+            json!({ "@odata.context": format!("{}/v1.0/$metadata#collection", self.base), "value": page });
+        if skip + size < all.len() {
+            // A link with `$` and `'` that breaks if a client re-encodes it.
+            body["@odata.nextLink"] = json!(format!(
+                "{}{}?$skiptoken=apctl-sim'{}'",
+                self.base,
+                path,
+                skip + size
+            ));
+        }
+        SimResponse::json(200, &body)
+    }
+
+    fn find_tenant(&self, name: &str) -> Option<usize> {
+        self.tenants.iter().position(|t| {
+            t.spec.id.eq_ignore_ascii_case(name)
+                || t.spec.domains.iter().any(|d| d.eq_ignore_ascii_case(name))
+        })
+    }
+
+    fn count(&mut self, kind: &str) {
+        *self.stats.requests.entry(kind.to_owned()).or_default() += 1;
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // splitmix64: small, fast, and the same sequence for the same seed.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next_random() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+
+    fn uuid(&mut self) -> String {
+        let a = self.next_random();
+        let b = self.next_random();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn request_id(&mut self) -> String {
+        self.uuid()
+    }
+}
+
+/// A registered device's JSON as Graph lists it.
+fn registered_json(tenant: &str, n: usize, r: &RegisteredSpec, now: jiff::Timestamp) -> Value {
+    let last = match r.last_contact_days_ago {
+        Some(days) => (now - jiff::SignedDuration::from_hours(24 * days)).to_string(),
+        None => "0001-01-01T00:00:00Z".to_owned(),
+    };
+    json!({
+        "@odata.type": "#microsoft.graph.windowsAutopilotDeviceIdentity",
+        "id": format!("{}-{:06}", &tenant[..8], n),
+        "groupTag": r.group_tag.clone().unwrap_or_default(),
+        "purchaseOrderIdentifier": "",
+        "serialNumber": r.serial_number,
+        "productKey": "",
+        "manufacturer": r.manufacturer.clone().unwrap_or_default(),
+        "model": r.model.clone().unwrap_or_default(),
+        "enrollmentState": r.enrollment_state,
+        "lastContactedDateTime": last,
+        "addressableUserName": "",
+        "userPrincipalName": "",
+        "displayName": ""
+    })
+}
+
+/// The import body the real service takes: one member holding an array of
+/// objects whose properties all exist on `importedWindowsAutopilotDeviceIdentity`
+/// (graph-schema-excerpt), with the right types.
+pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
+    const KNOWN: &[&str] = &[
+        "@odata.type",
+        "id",
+        "groupTag",
+        "serialNumber",
+        "productKey",
+        "importId",
+        "hardwareIdentifier",
+        "state",
+        "assignedUserPrincipalName",
+    ];
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("The request body is not valid JSON: {e}"))?;
+    let Some(obj) = v.as_object() else {
+        return Err("The request body must be a JSON object.".into());
+    };
+    if let Some(extra) = obj
+        .keys()
+        .find(|k| *k != "importedWindowsAutopilotDeviceIdentities")
+    {
+        return Err(format!(
+            "The parameter '{extra}' in the request payload is not a valid parameter for the operation 'import'."
+        ));
+    }
+    let Some(items) = obj
+        .get("importedWindowsAutopilotDeviceIdentities")
+        .and_then(Value::as_array)
+    else {
+        return Err(
+            "The parameter 'importedWindowsAutopilotDeviceIdentities' is missing or not an array.".into(),
+        );
+    };
+    for item in items {
+        let Some(o) = item.as_object() else {
+            return Err("Each imported identity must be an object.".into());
+        };
+        for (k, val) in o {
+            if !KNOWN.contains(&k.as_str()) {
+                return Err(format!(
+                    "The property '{k}' does not exist on type 'microsoft.graph.importedWindowsAutopilotDeviceIdentity'. Make sure to only use property names that are defined by the type."
+                ));
+            }
+            let ok = if k == "state" {
+                val.is_object() || val.is_null()
+            } else {
+                val.is_string() || val.is_null()
+            };
+            if !ok {
+                return Err(format!(
+                    "Cannot convert the literal '{val}' to the expected type 'Edm.String' for '{k}'."
+                ));
+            }
+        }
+        for required in ["serialNumber", "hardwareIdentifier"] {
+            if o.get(required).and_then(Value::as_str).is_none_or(str::is_empty) {
+                return Err(format!("The property '{required}' is required."));
+            }
+        }
+    }
+    Ok(items.clone())
+}
+
+fn plausible_hash(hash: &str) -> bool {
+    crate::csv_input::checks::check_hash(hash).is_ok()
+}
+
+fn graph_error(status: u16, code: &str, message: &str, request_id: &str) -> SimResponse {
+    let body = json!({"error": {"code": code, "message": message, "innerError": {"date": "2026-11-26T12:00:00", "request-id": request_id, "client-request-id": request_id}}});
+    let mut r = SimResponse::json(status, &body);
+    r.headers.push(("request-id".into(), request_id.to_owned()));
+    r
+}
+
+fn not_found(path: &str) -> SimResponse {
+    graph_error(
+        400,
+        "BadRequest",
+        &format!(
+            "Resource not found for the segment '{}'.",
+            path.rsplit('/').next().unwrap_or("")
+        ),
+        "00000000-0000-0000-0000-000000000404",
+    )
+}
+
+fn fixture_error(status: u16, fixture: &str, placeholder: &str, value: &str) -> SimResponse {
+    let safe: String = value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    SimResponse {
+        status,
+        body: fixture.replace(placeholder, &safe).into_bytes(),
+        headers: Vec::new(),
+        delay: Duration::ZERO,
+    }
+}
+
+fn form_urlencoded(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_doc_import_body_validates_and_unknown_fields_do_not() {
+        let p = format!(
+            "{}/../shared/real-world/graph-examples/importedWindowsAutopilotDeviceIdentity-import.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let body = serde_json::to_vec(&doc["request"]["body"]).unwrap();
+        assert_eq!(check_import_body(&body).unwrap().len(), 1);
+        let bad = br#"{"importedWindowsAutopilotDeviceIdentities":[{"serialNumber":"S","hardwareIdentifier":"QQ==","manufacturer":"x"}]}"#;
+        assert!(
+            check_import_body(bad)
+                .unwrap_err()
+                .contains("'manufacturer' does not exist")
+        );
+        let wrong_type = br#"{"importedWindowsAutopilotDeviceIdentities":[{"serialNumber":5,"hardwareIdentifier":"QQ=="}]}"#;
+        assert!(check_import_body(wrong_type).unwrap_err().contains("Edm.String"));
+        let missing = br#"{"importedWindowsAutopilotDeviceIdentities":[{"serialNumber":"S"}]}"#;
+        assert!(
+            check_import_body(missing)
+                .unwrap_err()
+                .contains("hardwareIdentifier")
+        );
+    }
+}
