@@ -6,6 +6,7 @@ pub mod exit;
 mod import_cmd;
 mod progress;
 mod settings;
+mod simulate_cmd;
 mod validate_cmd;
 
 use std::io;
@@ -29,6 +30,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Register devices into a customer tenant and report every row.
     Import(import_cmd::ImportArgs),
+    /// Run the offline simulator of Graph and Entra on a loopback port.
+    Simulate(simulate_cmd::SimulateArgs),
 }
 
 /// How to print results.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             output: a.output,
         }),
         Command::Import(a) => import_cmd::run(a),
+        Command::Simulate(a) => simulate_cmd::run(a),
     }
 }
 

@@ -290,6 +290,9 @@ impl World {
 
     fn route(&mut self, req: &SimRequest) -> SimResponse {
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+        if segments == ["_apctl", "stats"] {
+            return SimResponse::json(200, &serde_json::to_value(&self.stats).unwrap_or_default());
+        }
         if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
             self.count("token");
             return self.token(tenant, &req.body);
