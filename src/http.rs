@@ -88,7 +88,11 @@ pub enum CallError {
     #[error("{kind}: {error}")]
     Service { kind: &'static str, error: ServiceError },
     #[error("{kind}: the request may have reached the service ({cause}); look before sending it again")]
-    MayHaveBeenSent { kind: &'static str, cause: String },
+    MayHaveBeenSent {
+        kind: &'static str,
+        cause: String,
+        request_id: Option<String>,
+    },
     #[error("{kind}: gave up after {attempts} attempts: {last}")]
     GaveUp {
         kind: &'static str,
@@ -103,7 +107,9 @@ impl CallError {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Service { error, .. } => error.request_id.as_deref(),
-            Self::GaveUp { request_id, .. } => request_id.as_deref(),
+            Self::GaveUp { request_id, .. } | Self::MayHaveBeenSent { request_id, .. } => {
+                request_id.as_deref()
+            }
             _ => None,
         }
     }
@@ -228,6 +234,7 @@ impl Client {
                     return Err(CallError::MayHaveBeenSent {
                         kind: req.kind,
                         cause: last,
+                        request_id,
                     });
                 }
                 Action::RefreshToken => {

@@ -333,6 +333,7 @@ async fn send_all(
 /// the staged list is read and only devices missing from it are sent again.
 async fn send_chunk(graph: &Graph<'_>, tracked: &mut [Tracked], chunk: &[usize], settings: &ImportSettings) {
     let mut pending: Vec<usize> = chunk.to_vec();
+    let mut last_request_id = None;
     for _ in 0..2 {
         let items: Vec<ImportItem> = pending
             .iter()
@@ -347,7 +348,10 @@ async fn send_chunk(graph: &Graph<'_>, tracked: &mut [Tracked], chunk: &[usize],
                 missing_from_answer(tracked, &pending);
                 return;
             }
-            Err(CallError::MayHaveBeenSent { cause, .. }) => {
+            Err(CallError::MayHaveBeenSent {
+                cause, request_id, ..
+            }) => {
+                last_request_id = request_id;
                 tracing::warn!(
                     tenant = settings.tenant,
                     "import may have been sent ({cause}); looking before resending"
@@ -370,14 +374,13 @@ async fn send_chunk(graph: &Graph<'_>, tracked: &mut [Tracked], chunk: &[usize],
             Err(e) => return fail_all(tracked, &pending, &e),
         }
     }
-    fail_all(
-        tracked,
-        &pending,
-        &CallError::MayHaveBeenSent {
-            kind: "graph.import",
-            cause: "twice".into(),
-        },
-    );
+    let cause = "the service did not confirm the import twice".into();
+    let e = CallError::MayHaveBeenSent {
+        kind: "graph.import",
+        cause,
+        request_id: last_request_id,
+    };
+    fail_all(tracked, &pending, &e);
 }
 
 /// Matches staged records to devices by serial.

@@ -1,6 +1,7 @@
 //! `apctl simulate`: runs the simulator on a loopback port until Ctrl-C and
 //! prints how to point apctl (or anything else) at it.
 
+use std::io::Write;
 use std::num::NonZeroU32;
 use std::time::Duration;
 

@@ -111,3 +111,124 @@ pub fn problems<'a>(doc: &'a serde_json::Value, code: &str) -> Vec<&'a serde_jso
         .filter(|p| p["code"] == code)
         .collect()
 }
+
+/// Runs `apctl` with extra environment variables.
+pub fn apctl_env<I, S>(args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    cmd.args(args);
+    for var in [
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "APCTL_GRAPH_URL",
+        "AZURE_AUTHORITY_HOST",
+        "APCTL_PARTNER_CENTER_URL",
+        "APCTL_TIME_SCALE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the apctl binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The demo world's app credentials (see wiremock-fixtures/simulator/demo-world.json).
+pub const DEMO_CLIENT_ID: &str = "6b7c8d9e-0000-4000-8000-00000000a9c1";
+pub const DEMO_SECRET: &str = "apctl-demo-secret";
+
+/// An `apctl simulate` child process, stopped on drop.
+pub struct SimProcess {
+    child: std::process::Child,
+    pub uri: String,
+}
+
+impl SimProcess {
+    /// Starts `apctl simulate` with the extra arguments and waits for its URL.
+    pub fn start(extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
+            .arg("simulate")
+            .args(["--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("apctl simulate starts");
+        let mut first = String::new();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        reader.read_line(&mut first).unwrap();
+        // Keep draining, so the simulator never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let uri = first
+            .split_whitespace()
+            .last()
+            .expect("the simulator prints its URL")
+            .to_owned();
+        assert!(uri.starts_with("http://127.0.0.1:"), "{first}");
+        Self { child, uri }
+    }
+
+    /// Environment that points apctl at this simulator with the demo app.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("APCTL_GRAPH_URL", self.uri.clone()),
+            ("AZURE_AUTHORITY_HOST", self.uri.clone()),
+            ("APCTL_PARTNER_CENTER_URL", self.uri.clone()),
+            ("AZURE_CLIENT_ID", DEMO_CLIENT_ID.into()),
+            ("AZURE_CLIENT_SECRET", DEMO_SECRET.into()),
+            ("APCTL_TIME_SCALE", "0".into()),
+        ]
+    }
+
+    /// The simulator's counters.
+    pub fn stats(&self) -> serde_json::Value {
+        let addr = self.uri.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET /_apctl/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("stats are JSON ({e}): {text}"))
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `apctl` with a simulator's environment plus overrides.
+pub fn apctl_sim(sim: &SimProcess, args: &[&str], overrides: &[(&str, &str)]) -> Run {
+    let mut env: Vec<(&str, String)> = sim.env();
+    for (k, v) in overrides {
+        env.retain(|(name, _)| name != k);
+        env.push((k, v.to_string()));
+    }
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    apctl_env(args, &pairs)
+}
+
+/// An example file of the repository.
+pub fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
