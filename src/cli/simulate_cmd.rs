@@ -97,14 +97,19 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
         let uri = sim.uri();
-        println!("apctl simulator listening on {uri}");
-        println!("demo tenants: {}", tenants.join("; "));
-        println!("point apctl at it:");
-        println!("  export APCTL_GRAPH_URL={uri} AZURE_AUTHORITY_HOST={uri} APCTL_PARTNER_CENTER_URL={uri}");
-        println!(
+        // A closed stdout must not stop the simulator: write errors are ignored.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "apctl simulator listening on {uri}");
+        let _ = writeln!(out, "demo tenants: {}", tenants.join("; "));
+        let _ = writeln!(out, "point apctl at it:");
+        let _ = writeln!(out, "  export APCTL_GRAPH_URL={uri} AZURE_AUTHORITY_HOST={uri} APCTL_PARTNER_CENTER_URL={uri}");
+        let _ = writeln!(
+            out,
             "  export AZURE_CLIENT_ID={id} AZURE_CLIENT_SECRET={secret}   # demo credentials, valid only here"
         );
-        println!("statistics: {uri}/_apctl/stats    stop: Ctrl-C");
+        let _ = writeln!(out, "statistics: {uri}/_apctl/stats    stop: Ctrl-C");
+        let _ = out.flush();
+        drop(out);
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok(Exit::Success)
     })
