@@ -84,7 +84,7 @@ pub struct Response {
 #[derive(Debug, Error)]
 pub enum CallError {
     #[error(transparent)]
-    Auth(#[from] AuthError),
+    Auth(Box<AuthError>),
     #[error("{kind}: {error}")]
     Service { kind: &'static str, error: ServiceError },
     #[error("{kind}: the request may have reached the service ({cause}); look before sending it again")]
@@ -100,6 +100,12 @@ pub enum CallError {
         last: String,
         request_id: Option<String>,
     },
+}
+
+impl From<AuthError> for CallError {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(Box::new(e))
+    }
 }
 
 impl CallError {

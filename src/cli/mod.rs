@@ -29,7 +29,7 @@ enum Command {
     /// Check device CSV files offline: dialect, encoding, every row.
     Validate(ValidateArgs),
     /// Register devices into a customer tenant and report every row.
-    Import(import_cmd::ImportArgs),
+    Import(Box<import_cmd::ImportArgs>),
     /// Run the offline simulator of Graph and Entra on a loopback port.
     Simulate(simulate_cmd::SimulateArgs),
 }
@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             list: a.list,
             output: a.output,
         }),
-        Command::Import(a) => import_cmd::run(a),
+        Command::Import(a) => import_cmd::run(*a),
         Command::Simulate(a) => simulate_cmd::run(a),
     }
 }

@@ -59,10 +59,11 @@ pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
 
 /// Parses `30m`, `90s`, `1h 30m`, `500ms`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Ok(secs) = text.trim().parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = text.trim().parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     let d: jiff::SignedDuration = text
         .trim()

@@ -102,7 +102,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
         let _ = writeln!(out, "apctl simulator listening on {uri}");
         let _ = writeln!(out, "demo tenants: {}", tenants.join("; "));
         let _ = writeln!(out, "point apctl at it:");
-        let _ = writeln!(out, "  export APCTL_GRAPH_URL={uri} AZURE_AUTHORITY_HOST={uri} APCTL_PARTNER_CENTER_URL={uri}");
+        let _ = writeln!(
+            out,
+            "  export APCTL_GRAPH_URL={uri} AZURE_AUTHORITY_HOST={uri} APCTL_PARTNER_CENTER_URL={uri}"
+        );
         let _ = writeln!(
             out,
             "  export AZURE_CLIENT_ID={id} AZURE_CLIENT_SECRET={secret}   # demo credentials, valid only here"

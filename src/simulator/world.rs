@@ -413,9 +413,7 @@ impl World {
     /// an announced Retry-After window.
     fn throttle(&mut self, index: usize, write: bool) -> Option<SimResponse> {
         let now = self.clock.now();
-        let Some(limits) = self.config.limits else {
-            return None;
-        };
+        let limits = self.config.limits?;
         let tenant = &mut self.tenants[index];
         if tenant.blocked_until.is_some_and(|b| now < b) {
             self.stats.inside_retry_after += 1;
