@@ -182,6 +182,7 @@ impl Graph<'_> {
     ) -> Result<Vec<T>, CallError> {
         let mut url = endpoint::join(self.root, path);
         let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         loop {
             let resp = self
                 .client
@@ -190,6 +191,13 @@ impl Graph<'_> {
             let page = parse_page::<T>(&resp.body).map_err(|e| bad_body(kind, e))?;
             all.extend(page.value);
             match page.next_link {
+                // A link seen before would loop for ever.
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(bad_body(
+                        kind,
+                        format!("the service sent the same @odata.nextLink twice: {next}"),
+                    ));
+                }
                 Some(next) => url = Url::parse(&next).map_err(|e| bad_body(kind, e.to_string()))?,
                 None => return Ok(all),
             }

@@ -50,8 +50,11 @@ pub struct ImportArgs {
     #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
     timeout: Duration,
     /// How often to poll while waiting.
-    #[arg(long, default_value = "10s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1s", value_parser = settings::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
+    /// After Ctrl-C, keep following what was already sent this long.
+    #[arg(long, default_value = "60s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    grace: Duration,
     /// Check the input and look up what exists; send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -147,14 +150,15 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
                 concurrency: args.concurrency,
             },
             max_resends: 2,
-            grace: Duration::from_secs(60),
+            grace: args.grace,
             run_id: uuid::Uuid::new_v4().to_string(),
         };
         let cancel = Cancel::default();
         let on_ctrl_c = cancel.clone();
+        let grace = args.grace;
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: sending stops; following what was sent for up to 60 s, then writing the report");
+                eprintln!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report");
                 on_ctrl_c.cancel();
             }
         });

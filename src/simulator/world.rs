@@ -630,21 +630,16 @@ impl World {
     fn page(&self, path: &str, query: Option<&str>, all: Vec<Value>) -> SimResponse {
         let skip: usize = query
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("$skiptoken=")))
-            .and_then(|v| {
-                v.trim_start_matches("apctl-sim'")
-                    .trim_end_matches('\'')
-                    .parse()
-                    .ok()
-            })
+            .and_then(|v| v.trim_start_matches("apctl-sim-").parse().ok())
             .unwrap_or(0);
         let size = self.config.page_size.max(1);
         let page: Vec<Value> = all.iter().skip(skip).take(size).cloned().collect();
         let mut body =
             json!({ "@odata.context": format!("{}/v1.0/$metadata#collection", self.base), "value": page });
         if skip + size < all.len() {
-            // A link with `$` and `'` that breaks if a client re-encodes it.
+            // Like Graph's own links: a `$skiptoken` that breaks if re-encoded.
             body["@odata.nextLink"] = json!(format!(
-                "{}{}?$skiptoken=apctl-sim'{}'",
+                "{}{}?$skiptoken=apctl-sim-{}",
                 self.base,
                 path,
                 skip + size

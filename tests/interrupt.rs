@@ -1,0 +1,71 @@
+//! Ctrl-C during `apctl import`: sending stops, what was sent is followed
+//! for the grace period, the report is still written, and the exit code
+//! says the run was interrupted.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::example;
+
+#[test]
+fn ctrl_c_writes_the_report_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
+        .args([
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+        ])
+        // Real time, so the run is still waiting on the service when interrupted.
+        .args([
+            "--time-scale",
+            "1",
+            "--grace",
+            "0s",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .env_remove("APCTL_TIME_SCALE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("devices sent") {
+        line.clear();
+    }
+    assert!(line.contains("6 devices sent"), "{line}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{rest}");
+    assert!(rest.contains("interrupted: sending stops"), "{rest}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["verdict"], "interrupted");
+    assert_eq!(
+        r["entries"].as_array().unwrap().len(),
+        8,
+        "every row is in the report"
+    );
+    let first = r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["serialNumber"] == "CTS-0001")
+        .unwrap();
+    assert_eq!(
+        (first["action"].as_str(), first["state"].as_str()),
+        (Some("sent"), Some("Registration pending"))
+    );
+}
