@@ -16,6 +16,21 @@
 //! - [`validate`]: offline validation across files, with duplicates found
 //!   from digests.
 //! - [`problem`]: input problems with file, line, column and a hint.
+//! - [`secret`], [`endpoint`], [`clock`]: secrets that never print,
+//!   endpoints that refuse plain http off loopback, and the clock every wait
+//!   goes through (scalable to zero for tests and demos).
+//! - [`auth`]: token sources per credential mode, the per-tenant token
+//!   cache, and AADSTS errors decoded into fixes.
+//! - [`retry`], [`throttle`], [`http`]: the pure retry classifier, the
+//!   per-tenant gate (concurrency, Intune budgets, Retry-After windows),
+//!   and the one loop that sends every request.
+//! - [`service_error`]: Graph and Partner Center error bodies, with
+//!   Intune's nested messages unwrapped and the request id kept.
+//! - [`graph`]: typed calls for exactly the Graph endpoints used.
+//! - [`import`]: the Graph import pipe for one tenant, end to end.
+//! - [`run`], [`report`]: one `apctl import` run and its report, one entry
+//!   per input row.
+//! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
 //!
 //! The library never prints: it returns values and the `apctl` binary
 //! renders them.

@@ -327,6 +327,31 @@ mod tests {
     }
 
     #[test]
+    fn the_compiled_real_world_code_table_maps_as_the_spec_says() {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/real-world/errors/autopilot-import-error-codes.json"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let codes = doc["codes"].as_array().unwrap();
+        assert!(codes.len() >= 7);
+        for c in codes {
+            let code = c["code"].as_i64();
+            let name = c["name"].as_str();
+            let got = ErrorKind::classify(code, name).message();
+            let want = match (code, name) {
+                (Some(802), _) => Some(HardwareHashNotValid),
+                (Some(806), _) => Some(DeviceAlreadyRegistered),
+                (Some(808), _) => Some(DeviceClaimedByAnotherOrganization),
+                (Some(812), _) => Some(DeviceNotFound),
+                (None, Some("ZtdDeviceDuplicated")) => None,
+                _ => Some(UnexpectedError),
+            };
+            assert_eq!(got, want, "{c}");
+        }
+    }
+
+    #[test]
     fn the_number_wins_over_the_name() {
         assert_eq!(
             ErrorKind::classify(Some(808), Some("ZtdDeviceNotFound")),

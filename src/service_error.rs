@@ -210,6 +210,23 @@ mod tests {
     }
 
     #[test]
+    fn the_search_existing_400_shows_its_inner_message_and_request_id() {
+        let doc = real("graph-400-autopilot-search-existing-nested.json");
+        let e = decode(400, doc["headers"]["request-id"].as_str(), &body_of(&doc));
+        assert!(
+            e.message
+                .starts_with("Invalid Device Identifier parameter found for 1 import records!"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.request_id.as_deref(),
+            Some("81a461d5-60ed-47da-9c60-f50785091349"),
+            "request-id, not client-request-id"
+        );
+    }
+
+    #[test]
     fn partner_center_shapes() {
         let doc = real("pc-429-throttling-doc-sample.json");
         let e = decode(429, Some("rid-1"), &body_of(&doc));

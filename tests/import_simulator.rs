@@ -290,6 +290,7 @@ fn the_known_secret_never_appears_in_output_or_reports() {
     let run = apctl_sim(
         &sim,
         &[
+            "-vvv",
             "import",
             &example("contoso-autopilot.csv"),
             "--tenant",
@@ -311,6 +312,11 @@ fn the_known_secret_never_appears_in_output_or_reports() {
     );
     assert!(!everything.contains(common::DEMO_SECRET));
     assert!(!everything.contains("sim.2f1c5e8a"), "no access token");
+    assert!(
+        run.stderr.contains("DEBUG"),
+        "the log ran at its most verbose level: {}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -20,6 +20,10 @@ use exit::Exit;
 #[derive(Debug, Parser)]
 #[command(name = "apctl", version, about, long_about = None)]
 pub struct Cli {
+    /// More log lines on stderr: -v info, -vv debug, -vvv trace. Logs never
+    /// hold secrets, tokens or whole hashes.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +75,7 @@ pub fn parse() -> Cli {
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    init_logging(cli.verbose);
     match cli.command {
         Command::Validate(a) => validate_cmd::run(validate_cmd::Request {
             files: a.files,
@@ -82,6 +87,27 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(a) => import_cmd::run(*a),
         Command::Simulate(a) => simulate_cmd::run(a),
     }
+}
+
+/// Logs of apctl's own code only (never the HTTP stack's), to stderr.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(Targets::new().with_target("apctl", level))
+        .try_init();
 }
 
 /// True when the error is only a closed stdout (`apctl … | head`).
