@@ -13,7 +13,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apctl::auth::{ClientSecret, TokenCache};
+use apctl::auth::{AzureClientSecret, TokenCache};
 use apctl::clock::ScaledClock;
 use apctl::http::{self, Client};
 use apctl::import::{Cancel, DEFAULT_CHUNK, DEFAULT_POLL_INTERVAL, Event, ImportSettings, Progress};
@@ -77,7 +77,7 @@ async fn bench(devices: usize, cleanup: bool) {
     let sim = Simulator::start(world, config, clock.clone(), 0).await.unwrap();
     let endpoints = sim.endpoints();
     let http = http::reqwest_client();
-    let source = ClientSecret::new(
+    let source = AzureClientSecret::new(
         http.clone(),
         endpoints.authority.clone(),
         id,

@@ -10,7 +10,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
-use apctl::auth::{ClientSecret, TokenCache};
+use apctl::auth::{AzureClientSecret, TokenCache};
 use apctl::clock::ScaledClock;
 use apctl::http::{self, Client};
 use apctl::import::{Cancel, ImportSettings, Silent};
@@ -38,7 +38,7 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
     let sim = Simulator::start(world, config, clock.clone(), 0).await.unwrap();
     let endpoints = sim.endpoints();
     let http = http::reqwest_client();
-    let source = ClientSecret::new(
+    let source = AzureClientSecret::new(
         http.clone(),
         endpoints.authority.clone(),
         id,

@@ -14,7 +14,7 @@ use super::Output;
 use super::exit::Exit;
 use super::progress::Printer;
 use super::settings::{self, EndpointArgs};
-use apctl::auth::{ClientSecret, TokenCache};
+use apctl::auth::{AzureClientSecret, TokenCache};
 use apctl::clock::ScaledClock;
 use apctl::http::{self, Client};
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
@@ -130,7 +130,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             }
         };
         let http = http::reqwest_client();
-        let source = ClientSecret::new(http.clone(), endpoints.authority.clone(), client_id, secret, clock.clone());
+        let source = AzureClientSecret::new(http.clone(), endpoints.authority.clone(), client_id, secret, clock.clone());
         let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
         let client = Client::new(http, tokens, clock.clone(), Policy::default());
         let settings = ImportSettings {

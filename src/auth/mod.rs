@@ -5,6 +5,10 @@
 //! errors are decoded by their `error_codes` into [`AuthError`]s that say
 //! what to do.
 
+mod azure;
+
+pub use azure::AzureClientSecret;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,12 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::clock::SharedClock;
-use crate::endpoint;
 use crate::secret::Secret;
 
 /// Graph's scope for app and delegated tokens.
@@ -142,91 +144,6 @@ impl AuthError {
             hint: "check the network and `--authority-host` / `AZURE_AUTHORITY_HOST`".into(),
             trace_id: None,
         }
-    }
-}
-
-/// App + client secret: the client-credentials grant, a plain form POST
-/// to `{authority}/{tenant}/oauth2/v2.0/token`.
-pub struct ClientSecret {
-    http: reqwest::Client,
-    authority: Url,
-    client_id: String,
-    secret: Secret,
-    clock: SharedClock,
-}
-
-impl std::fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientSecret")
-            .field("authority", &self.authority.as_str())
-            .field("client_id", &self.client_id)
-            .field("secret", &self.secret)
-            .finish()
-    }
-}
-
-impl ClientSecret {
-    /// A client-secret source for the given app.
-    pub fn new(
-        http: reqwest::Client,
-        authority: Url,
-        client_id: String,
-        secret: Secret,
-        clock: SharedClock,
-    ) -> Self {
-        Self {
-            http,
-            authority,
-            client_id,
-            secret,
-            clock,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default = "default_lifetime")]
-    expires_in: u64,
-}
-
-fn default_lifetime() -> u64 {
-    3599
-}
-
-impl TokenSource for ClientSecret {
-    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
-        Box::pin(async move {
-            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.secret.expose()),
-                ("scope", scope),
-            ];
-            let response = self
-                .http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            if status != 200 {
-                return Err(AuthError::from_response(tenant, status, &body));
-            }
-            let parsed: TokenResponse = serde_json::from_slice(&body)
-                .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
-            Ok(AccessToken {
-                token: Secret::new(parsed.access_token),
-                expires_at: self.clock.now() + Duration::from_secs(parsed.expires_in),
-            })
-        })
     }
 }
 
