@@ -75,9 +75,11 @@ impl AzureClientSecret {
         }
         let mut cloud = CustomConfiguration::default();
         cloud.authority_host = authority.as_str().trim_end_matches('/').to_owned();
-        let mut client_options = ClientOptions::default();
-        client_options.cloud = Some(Arc::new(CloudConfiguration::from(cloud)));
-        client_options.transport = Some(Transport::new(transport));
+        let client_options = ClientOptions {
+            cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
+            transport: Some(Transport::new(transport)),
+            ..Default::default()
+        };
         let options = ClientSecretCredentialOptions { client_options };
         let secret = azure_core::credentials::Secret::new(self.secret.expose().to_owned());
         ClientSecretCredential::new(tenant, self.client_id.clone(), secret, Some(options))
