@@ -152,12 +152,21 @@ pub struct Client {
     stats: Mutex<Stats>,
 }
 
-/// A reqwest client with apctl's timeouts and user agent.
+/// How long one request may take before it counts as lost (for a POST:
+/// "may have been sent").
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A reqwest client with apctl's user agent and the default timeout.
 pub fn reqwest_client() -> reqwest::Client {
+    reqwest_client_with_timeout(DEFAULT_TIMEOUT)
+}
+
+/// A reqwest client with apctl's user agent and the given request timeout.
+pub fn reqwest_client_with_timeout(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("apctl/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(120))
+        .connect_timeout(Duration::from_secs(15).min(timeout))
+        .timeout(timeout)
         .build()
         .expect("the TLS backend initialises")
 }

@@ -52,6 +52,10 @@ pub struct ImportArgs {
     /// How often to poll while waiting.
     #[arg(long, default_value = "1s", value_parser = settings::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
+    /// How long one request may take; a POST that takes longer is treated
+    /// as "may have been sent" and looked up before it is sent again.
+    #[arg(long, default_value = "120s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    http_timeout: Duration,
     /// After Ctrl-C, keep following what was already sent this long.
     #[arg(long, default_value = "60s", value_parser = settings::parse_duration, value_name = "DURATION")]
     grace: Duration,
@@ -129,7 +133,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
                 creds
             }
         };
-        let http = http::reqwest_client();
+        let http = http::reqwest_client_with_timeout(args.http_timeout);
         let source = AzureClientSecret::new(http.clone(), endpoints.authority.clone(), client_id, secret, clock.clone());
         let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
         let client = Client::new(http, tokens, clock.clone(), Policy::default());

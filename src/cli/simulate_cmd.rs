@@ -54,6 +54,10 @@ pub struct SimulateArgs {
     /// Share of answers delayed by 2 s more (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = settings::parse_scale)]
     slow_rate: f64,
+    /// Share of POST answers held back for an hour, as if the connection
+    /// dropped after the write took effect (0..1).
+    #[arg(long, default_value_t = 0.0, value_parser = settings::parse_scale)]
+    drop_rate: f64,
     /// Items per page of a list.
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
@@ -84,6 +88,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             },
             fault_rate: args.fault_rate,
             slow_rate: args.slow_rate,
+            drop_rate: args.drop_rate,
             page_size: args.page_size.max(1),
             ..SimConfig::default()
         };

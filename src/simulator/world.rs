@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub fault_rate: f64,
     /// Share of answers delayed by `slow_delay` more.
     pub slow_rate: f64,
+    /// Share of POSTs whose answer never comes in time (held for an hour):
+    /// the write takes effect, the client sees a lost connection.
+    pub drop_rate: f64,
     pub slow_delay: Duration,
     /// Items per page of a list.
     pub page_size: usize,
@@ -67,6 +70,7 @@ impl Default for SimConfig {
             retry_after: RetryAfterStyle::Mixed,
             fault_rate: 0.0,
             slow_rate: 0.0,
+            drop_rate: 0.0,
             slow_delay: Duration::from_secs(2),
             page_size: 1000,
             token_lifetime: 3599,
@@ -284,6 +288,11 @@ impl World {
         resp.delay += self.config.latency;
         if self.config.slow_rate > 0.0 && self.chance(self.config.slow_rate) {
             resp.delay += self.config.slow_delay;
+        }
+        let graph_write = req.method == "POST" && !req.path.ends_with("/token");
+        if graph_write && self.config.drop_rate > 0.0 && self.chance(self.config.drop_rate) {
+            self.count("dropped-answer");
+            resp.delay += Duration::from_secs(3600);
         }
         resp
     }
