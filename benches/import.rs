@@ -93,6 +93,7 @@ async fn bench(devices: usize, cleanup: bool) {
     let settings = ImportSettings {
         tenant: "contoso.onmicrosoft.com".into(),
         graph_root: endpoints.graph.clone(),
+        graph_scope: endpoints.graph_scope,
         order_id: None,
         group_tag: None,
         chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).unwrap(),

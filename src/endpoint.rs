@@ -14,6 +14,53 @@ pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 /// Partner Center REST API.
 pub const PARTNER_CENTER: &str = "https://api.partnercenter.microsoft.com";
 
+/// A Microsoft cloud: its token authority, Graph host and Graph scope
+/// (SPEC §4). Partner Center's host is the public one in every cloud here:
+/// SPEC names no sovereign Partner Center host, so `--partner-center-url`
+/// sets it where another is needed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cloud {
+    #[default]
+    Public,
+    UsGov,
+    UsGovDod,
+    China,
+}
+
+impl Cloud {
+    /// Every endpoint of the cloud.
+    pub fn endpoints(self) -> Endpoints {
+        let (authority, graph) = match self {
+            Self::Public => (AUTHORITY, GRAPH),
+            Self::UsGov => ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+            Self::UsGovDod => (
+                "https://login.microsoftonline.us",
+                "https://dod-graph.microsoft.us",
+            ),
+            Self::China => (
+                "https://login.chinacloudapi.cn",
+                "https://microsoftgraph.chinacloudapi.cn",
+            ),
+        };
+        Endpoints {
+            graph: Url::parse(graph).expect("constant URL"),
+            authority: Url::parse(authority).expect("constant URL"),
+            partner_center: Url::parse(PARTNER_CENTER).expect("constant URL"),
+            graph_scope: self.graph_scope(),
+        }
+    }
+
+    /// The `.default` scope of the cloud's Graph.
+    pub fn graph_scope(self) -> &'static str {
+        match self {
+            Self::Public => "https://graph.microsoft.com/.default",
+            Self::UsGov => "https://graph.microsoft.us/.default",
+            Self::UsGovDod => "https://dod-graph.microsoft.us/.default",
+            Self::China => "https://microsoftgraph.chinacloudapi.cn/.default",
+        }
+    }
+}
+
 /// Where each service is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoints {
@@ -23,15 +70,13 @@ pub struct Endpoints {
     pub authority: Url,
     /// Partner Center root; apctl appends `/v1/…`.
     pub partner_center: Url,
+    /// The scope of Graph tokens in this cloud.
+    pub graph_scope: &'static str,
 }
 
 impl Default for Endpoints {
     fn default() -> Self {
-        Self {
-            graph: Url::parse(GRAPH).expect("constant URL"),
-            authority: Url::parse(AUTHORITY).expect("constant URL"),
-            partner_center: Url::parse(PARTNER_CENTER).expect("constant URL"),
-        }
+        Cloud::Public.endpoints()
     }
 }
 
@@ -120,6 +165,26 @@ mod tests {
             parse("--graph-url", "not a url"),
             Err(EndpointError::NotUrl { .. })
         ));
+    }
+
+    #[test]
+    fn clouds_set_authority_graph_and_scope_together() {
+        let gov = Cloud::UsGov.endpoints();
+        assert_eq!(gov.authority.as_str(), "https://login.microsoftonline.us/");
+        assert_eq!(gov.graph.as_str(), "https://graph.microsoft.us/");
+        assert_eq!(gov.graph_scope, "https://graph.microsoft.us/.default");
+        assert_eq!(
+            Cloud::UsGovDod.endpoints().graph.host_str(),
+            Some("dod-graph.microsoft.us")
+        );
+        assert_eq!(
+            Cloud::China.endpoints().authority.host_str(),
+            Some("login.chinacloudapi.cn")
+        );
+        assert_eq!(
+            Endpoints::default().graph_scope,
+            "https://graph.microsoft.com/.default"
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::GRAPH_SCOPE;
 use crate::endpoint;
 use crate::http::{CallError, Client, Request, Service};
 use crate::outcome::{EnrollmentState, ImportStatus};
@@ -118,6 +117,8 @@ pub struct Graph<'a> {
     pub root: &'a Url,
     pub tenant: &'a str,
     pub gate: &'a TenantGate,
+    /// The token scope of this cloud's Graph.
+    pub scope: &'static str,
 }
 
 impl Graph<'_> {
@@ -205,7 +206,7 @@ impl Graph<'_> {
     }
 
     fn request(&self, method: Method, url: Url, kind: &'static str) -> Request {
-        Request::new(Service::Graph, method, url, kind, GRAPH_SCOPE)
+        Request::new(Service::Graph, method, url, kind, self.scope)
     }
 }
 

@@ -43,6 +43,8 @@ pub const IMPORT_ID_PREFIX: &str = "apctl-";
 pub struct ImportSettings {
     pub tenant: String,
     pub graph_root: Url,
+    /// The Graph token scope of the tenant's cloud.
+    pub graph_scope: &'static str,
     pub order_id: Option<String>,
     /// Group tag for rows that have none.
     pub group_tag: Option<String>,
@@ -151,6 +153,7 @@ pub async fn import_tenant(
         root: &settings.graph_root,
         tenant: &settings.tenant,
         gate: &gate,
+        scope: settings.graph_scope,
     };
     let clock = client.clock().clone();
     let deadline = clock.now() + settings.deadline;

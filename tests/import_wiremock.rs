@@ -51,7 +51,7 @@ fn ok(body: Value) -> ResponseTemplate {
 /// A server that takes one device `WM-0001` through a normal import.
 async fn graph_for_one_device() -> MockServer {
     let server = MockServer::start().await;
-    token(&server, 1).await;
+    token(&server, 3).await;
     Mock::given(method("GET"))
         .and(path(REGISTERED))
         .respond_with(Sequence::new(vec![
@@ -100,6 +100,15 @@ async fn token(server: &MockServer, priority: u8) {
 
 /// Runs `apctl import` on a CSV of `serials` against the server.
 async fn import(server: &MockServer, serials: &[String]) -> (Run, Value) {
+    import_with(server, serials, &[]).await
+}
+
+/// The same with extra environment variables.
+async fn import_with(
+    server: &MockServer,
+    serials: &[String],
+    extra: &[(&'static str, &'static str)],
+) -> (Run, Value) {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
     for (i, s) in serials.iter().enumerate() {
@@ -118,17 +127,17 @@ async fn import(server: &MockServer, serials: &[String]) -> (Run, Value) {
         "--timeout".into(),
         "5m".into(),
     ];
+    let extra = extra.to_vec();
     let run = tokio::task::spawn_blocking(move || {
-        apctl_env(
-            args,
-            &[
-                ("APCTL_GRAPH_URL", &uri),
-                ("AZURE_AUTHORITY_HOST", &uri),
-                ("AZURE_CLIENT_ID", "app"),
-                ("AZURE_CLIENT_SECRET", "test-secret"),
-                ("APCTL_TIME_SCALE", "0"),
-            ],
-        )
+        let mut env: Vec<(&str, &str)> = vec![
+            ("APCTL_GRAPH_URL", &uri),
+            ("AZURE_AUTHORITY_HOST", &uri),
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_CLIENT_SECRET", "test-secret"),
+            ("APCTL_TIME_SCALE", "0"),
+        ];
+        env.extend(extra.iter().copied());
+        apctl_env(args, &env)
     })
     .await
     .unwrap();
@@ -503,4 +512,23 @@ async fn a_lost_import_answer_is_checked_before_resending_and_carries_its_reques
             .unwrap()
             .contains("Request ID: c0ffee00-0000-4000-8000-000000000500")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cloud_sets_the_graph_scope() {
+    let server = graph_for_one_device().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/token$"))
+        .and(wiremock::matchers::body_string_contains(
+            "scope=https%3A%2F%2Fgraph.microsoft.us%2F.default",
+        ))
+        .respond_with(ok(
+            json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "gov-token"}),
+        ))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (run, _) = import_with(&server, &one(), &[("APCTL_CLOUD", "usgov")]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }

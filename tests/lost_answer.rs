@@ -54,6 +54,7 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
     let settings = ImportSettings {
         tenant: "contoso.onmicrosoft.com".into(),
         graph_root: endpoints.graph.clone(),
+        graph_scope: endpoints.graph_scope,
         order_id: None,
         group_tag: None,
         chunk_size: NonZeroUsize::new(500).unwrap(),

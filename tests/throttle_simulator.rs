@@ -66,6 +66,7 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
     let settings = ImportSettings {
         tenant: "contoso.onmicrosoft.com".into(),
         graph_root: endpoints.graph.clone(),
+        graph_scope: endpoints.graph_scope,
         order_id: None,
         group_tag: None,
         chunk_size: NonZeroUsize::new(2).unwrap(),

@@ -140,6 +140,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let settings = ImportSettings {
             tenant,
             graph_root: endpoints.graph.clone(),
+        graph_scope: endpoints.graph_scope,
             order_id: args.order_id.clone(),
             group_tag: args.group_tag.clone(),
             chunk_size: args.chunk_size,

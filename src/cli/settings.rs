@@ -7,12 +7,26 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use apctl::endpoint::{self, Endpoints};
+use apctl::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
+
+/// A Microsoft cloud, as typed.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum CloudArg {
+    #[default]
+    Public,
+    Usgov,
+    UsgovDod,
+    China,
+}
 
 /// Where the services are. Tests and the simulator point these elsewhere.
 #[derive(Debug, Args, Clone)]
 pub struct EndpointArgs {
+    /// The Microsoft cloud: sets the token authority, Graph host and Graph
+    /// scope together (explicit URL settings still win).
+    #[arg(long, value_enum, env = "APCTL_CLOUD", default_value = "public")]
+    pub cloud: CloudArg,
     /// Microsoft Graph root; apctl appends `/v1.0/…`.
     #[arg(long, env = "APCTL_GRAPH_URL", value_name = "URL")]
     pub graph_url: Option<String>,
@@ -27,7 +41,13 @@ pub struct EndpointArgs {
 impl EndpointArgs {
     /// Checks and resolves the endpoints.
     pub fn resolve(&self) -> anyhow::Result<Endpoints> {
-        let mut e = Endpoints::default();
+        let cloud = match self.cloud {
+            CloudArg::Public => Cloud::Public,
+            CloudArg::Usgov => Cloud::UsGov,
+            CloudArg::UsgovDod => Cloud::UsGovDod,
+            CloudArg::China => Cloud::China,
+        };
+        let mut e = cloud.endpoints();
         if let Some(v) = &self.graph_url {
             e.graph = endpoint::parse("--graph-url / APCTL_GRAPH_URL", v)?;
         }

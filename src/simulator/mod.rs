@@ -69,6 +69,7 @@ impl Simulator {
             graph: url.clone(),
             authority: url.clone(),
             partner_center: url,
+            graph_scope: crate::endpoint::Cloud::Public.graph_scope(),
         }
     }
 
