@@ -6,8 +6,10 @@
 //! what to do.
 
 mod azure;
+mod refresh;
 
 pub use azure::AzureClientSecret;
+pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 
 use std::collections::HashMap;
 use std::future::Future;

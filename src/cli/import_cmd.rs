@@ -13,8 +13,8 @@ use clap::Args;
 use super::Output;
 use super::exit::Exit;
 use super::progress::Printer;
-use super::settings::{self, EndpointArgs};
-use apctl::auth::{AzureClientSecret, TokenCache};
+use super::settings::{self, CredentialArgs, Credentials, EndpointArgs};
+use apctl::auth::{AzureClientSecret, RefreshToken, TokenCache, TokenSource};
 use apctl::clock::ScaledClock;
 use apctl::http::{self, Client};
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
@@ -92,6 +92,8 @@ pub struct ImportArgs {
     time_scale: Option<f64>,
     #[command(flatten)]
     endpoints: EndpointArgs,
+    #[command(flatten)]
+    credentials: CredentialArgs,
     /// Print no progress.
     #[arg(long, short)]
     quiet: bool,
@@ -104,7 +106,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let credentials = if args.simulate {
         None
     } else {
-        Some(settings::client_secret_from_env()?)
+        Some(settings::credentials(&args.credentials)?)
     };
     for f in &args.files {
         if !f.is_file() {
@@ -122,11 +124,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let scale = args.time_scale.unwrap_or(if args.simulate { 0.0 } else { 1.0 });
         let clock = ScaledClock::scaled(scale);
         let mut sim = None;
-        let (client_id, secret) = match credentials {
+        let credentials = match credentials {
             Some(c) => c,
             None => {
                 let world = simulator::demo_world();
-                let creds = (world.client_id.clone(), Secret::new(world.client_secret.clone()));
+                let creds = Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
                 let s = Simulator::start(world, SimConfig { import_delay: Duration::from_secs(20), ..SimConfig::default() }, clock.clone(), 0).await?;
                 endpoints = s.endpoints();
                 sim = Some(s);
@@ -134,8 +136,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             }
         };
         let http = http::reqwest_client_with_timeout(args.http_timeout);
-        let source = AzureClientSecret::new(http.clone(), endpoints.authority.clone(), client_id, secret, clock.clone());
-        let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
+        let source: Arc<dyn TokenSource> = match credentials {
+            Credentials::ClientSecret(id, secret) => {
+                Arc::new(AzureClientSecret::new(http.clone(), endpoints.authority.clone(), id, secret, clock.clone()))
+            }
+            Credentials::RefreshToken(s) => Arc::new(RefreshToken::new(http.clone(), endpoints.authority.clone(), s, clock.clone())),
+        };
+        let tokens = Arc::new(TokenCache::new(source, clock.clone()));
         let client = Client::new(http, tokens, clock.clone(), Policy::default());
         let settings = ImportSettings {
             tenant,

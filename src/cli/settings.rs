@@ -2,11 +2,13 @@
 //! endpoints checked (https, or http to loopback only), durations parsed,
 //! credentials read from the environment (never from a flag value).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
+use apctl::auth::RefreshTokenSettings;
 use apctl::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
 
@@ -59,6 +61,69 @@ impl EndpointArgs {
         }
         Ok(e)
     }
+}
+
+/// How to authenticate, beyond what the environment says.
+#[derive(Debug, Args, Clone)]
+pub struct CredentialArgs {
+    /// Secure Application Model: read the partner admin's refresh token
+    /// from this file (or set `APCTL_REFRESH_TOKEN`). `AZURE_CLIENT_ID` names
+    /// the partner's app; `AZURE_CLIENT_SECRET`, if set, is sent with it.
+    #[arg(long, value_name = "PATH")]
+    pub refresh_token_file: Option<PathBuf>,
+    /// Write the refresh token the service hands back into
+    /// `--refresh-token-file`, atomically and readable by the owner only.
+    #[arg(long, requires = "refresh_token_file")]
+    pub save_refresh_token: bool,
+}
+
+/// The credential mode chosen.
+pub enum Credentials {
+    /// App + client secret.
+    ClientSecret(String, Secret),
+    /// Secure Application Model.
+    RefreshToken(RefreshTokenSettings),
+}
+
+/// Chooses the credential mode from the flags and the environment: a
+/// refresh token (file or `APCTL_REFRESH_TOKEN`) means the Secure
+/// Application Model; otherwise app + client secret.
+pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
+    let from_file = match &args.refresh_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the refresh token file `{}`", path.display()))?;
+            Some(text.trim().to_owned())
+        }
+        None => None,
+    };
+    let refresh = from_file
+        .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty());
+    let Some(refresh) = refresh else {
+        let (id, secret) = client_secret_from_env()?;
+        return Ok(Credentials::ClientSecret(id, secret));
+    };
+    let Some(client_id) = std::env::var("AZURE_CLIENT_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        bail!(
+            "a refresh token was given but no app: set `AZURE_CLIENT_ID` to the partner app the token was issued to"
+        );
+    };
+    Ok(Credentials::RefreshToken(RefreshTokenSettings {
+        client_id: client_id.trim().to_owned(),
+        client_secret: std::env::var("AZURE_CLIENT_SECRET")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new),
+        refresh_token: Secret::new(refresh.trim()),
+        save_to: args
+            .save_refresh_token
+            .then(|| args.refresh_token_file.clone())
+            .flatten(),
+    }))
 }
 
 /// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`.

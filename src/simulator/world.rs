@@ -85,6 +85,10 @@ impl Default for SimConfig {
 pub struct WorldSpec {
     pub client_id: String,
     pub client_secret: String,
+    /// A partner admin's refresh token the token endpoint takes (Secure
+    /// Application Model). Tokens it issues in exchange are taken too.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
     pub tenants: Vec<TenantSpec>,
 }
 
@@ -239,6 +243,7 @@ pub struct World {
     client_secret: String,
     tenants: Vec<Tenant>,
     tokens: HashMap<String, (usize, u64)>,
+    refresh_tokens: std::collections::HashSet<String>,
     rng: u64,
     styles_used: u64,
     pub(crate) stats: SimStats,
@@ -276,6 +281,7 @@ impl World {
             client_secret: spec.client_secret,
             tenants,
             tokens: HashMap::new(),
+            refresh_tokens: spec.refresh_token.into_iter().collect(),
             rng,
             styles_used: 0,
             stats: SimStats::default(),
@@ -365,6 +371,9 @@ impl World {
             );
         };
         let client = form.get("client_id").map(String::as_str).unwrap_or("");
+        if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+            return self.refresh_grant(index, &form);
+        }
         if client != self.client_id
             || form.get("client_secret").map(String::as_str) != Some(self.client_secret.as_str())
         {
@@ -391,6 +400,58 @@ impl World {
         SimResponse::json(
             200,
             &json!({"token_type": "Bearer", "expires_in": self.config.token_lifetime, "access_token": token}),
+        )
+    }
+
+    /// The Secure Application Model's exchange. Two demo values stand for a
+    /// refresh token expired from inactivity and one that needs MFA again.
+    fn refresh_grant(&mut self, index: usize, form: &HashMap<String, String>) -> SimResponse {
+        let refusal = |code: u64, text: &str| {
+            let body = json!({
+                "error": "invalid_grant",
+                "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 00000000-0000-0000-0000-0000000{code}\r\nTimestamp: 2026-11-26 12:00:00Z"),
+                "error_codes": [code],
+                "trace_id": format!("00000000-0000-0000-0000-0000000{code}")
+            });
+            SimResponse::json(400, &body)
+        };
+        let rt = form.get("refresh_token").map(String::as_str).unwrap_or("");
+        let secret_ok = form.get("client_secret").is_none_or(|s| *s == self.client_secret);
+        if form.get("client_id").map(String::as_str) != Some(self.client_id.as_str()) || !secret_ok {
+            return fixture_error(
+                401,
+                include_str!("../../wiremock-fixtures/token/invalid-client-secret.json"),
+                "{client_id}",
+                "app",
+            );
+        }
+        match rt {
+            "apctl-demo-expired-refresh-token" => {
+                return refusal(
+                    700082,
+                    "The refresh token has expired due to inactivity. The token was issued on 2026-08-01 and was inactive for 90.00:00:00.",
+                );
+            }
+            "apctl-demo-mfa-refresh-token" => {
+                return refusal(
+                    50076,
+                    "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the tenant.",
+                );
+            }
+            rt if !self.refresh_tokens.contains(rt) => {
+                return refusal(70000, "Provided grant is invalid or malformed.");
+            }
+            _ => {}
+        }
+        let nonce = self.next_random();
+        let access = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
+        let fresh = format!("sim-rt-{:016x}", self.next_random());
+        self.refresh_tokens.insert(fresh.clone());
+        self.tokens.insert(access.clone(), (index, 0));
+        self.stats.tokens_issued += 1;
+        SimResponse::json(
+            200,
+            &json!({"token_type": "Bearer", "expires_in": self.config.token_lifetime, "access_token": access, "refresh_token": fresh}),
         )
     }
 

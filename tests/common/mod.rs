@@ -127,6 +127,8 @@ where
         "AZURE_AUTHORITY_HOST",
         "APCTL_PARTNER_CENTER_URL",
         "APCTL_TIME_SCALE",
+        "APCTL_REFRESH_TOKEN",
+        "APCTL_CLOUD",
     ] {
         cmd.env_remove(var);
     }

@@ -1,0 +1,205 @@
+//! The Secure Application Model: a partner admin's refresh token, exchanged
+//! at each customer tenant's authority for a token there (SPEC §4). The
+//! token rides on the admin's GDAP roles. When the service hands back a new
+//! refresh token, it replaces the old one in memory and, if asked, in its
+//! file: written atomically, readable by the owner only.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::{AccessToken, AuthError, TokenFuture, TokenSource, without_url};
+use crate::clock::SharedClock;
+use crate::endpoint;
+use crate::secret::Secret;
+
+/// Exchanges a refresh token for customer-tenant tokens.
+pub struct RefreshToken {
+    http: reqwest::Client,
+    authority: Url,
+    client_id: String,
+    client_secret: Option<Secret>,
+    current: Mutex<Secret>,
+    save_to: Option<PathBuf>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshToken")
+            .field("authority", &self.authority.as_str())
+            .field("client_id", &self.client_id)
+            .field("save_to", &self.save_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the refresh token comes from and goes back to.
+#[derive(Debug)]
+pub struct RefreshTokenSettings {
+    pub client_id: String,
+    /// The app's secret, for a confidential client.
+    pub client_secret: Option<Secret>,
+    pub refresh_token: Secret,
+    /// Write rotated refresh tokens back here.
+    pub save_to: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    access_token: String,
+    #[serde(default = "hour")]
+    expires_in: u64,
+    refresh_token: Option<String>,
+}
+
+fn hour() -> u64 {
+    3599
+}
+
+impl RefreshToken {
+    /// A source at the given authority host.
+    pub fn new(
+        http: reqwest::Client,
+        authority: Url,
+        settings: RefreshTokenSettings,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            http,
+            authority,
+            client_id: settings.client_id,
+            client_secret: settings.client_secret,
+            current: Mutex::new(settings.refresh_token),
+            save_to: settings.save_to,
+            clock,
+        }
+    }
+
+    fn rotate(&self, fresh: String) -> Result<(), AuthError> {
+        let fresh = Secret::new(fresh);
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
+        if let Some(path) = &self.save_to {
+            write_private(path, fresh.expose()).map_err(|e| AuthError {
+                tenant: String::new(),
+                aadsts: None,
+                error: "io".into(),
+                summary: format!("cannot save the new refresh token to `{}`: {e}", path.display()),
+                hint: "check that the folder is writable; the old token may stop working soon".into(),
+                trace_id: None,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl TokenSource for RefreshToken {
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
+        Box::pin(async move {
+            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
+            let token = self
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let mut form = vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", self.client_id.as_str()),
+                ("refresh_token", token.expose()),
+                ("scope", scope),
+            ];
+            if let Some(s) = &self.client_secret {
+                form.push(("client_secret", s.expose()));
+            }
+            let response = self
+                .http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            if status != 200 {
+                return Err(AuthError::from_response(tenant, status, &body));
+            }
+            let answer: Answer = serde_json::from_slice(&body)
+                .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+            if let Some(fresh) = answer.refresh_token.filter(|t| t != token.expose()) {
+                self.rotate(fresh).map_err(|mut e| {
+                    e.tenant = tenant.to_owned();
+                    e
+                })?;
+            }
+            Ok(AccessToken {
+                token: Secret::new(answer.access_token),
+                expires_at: self.clock.now() + Duration::from_secs(answer.expires_in),
+            })
+        })
+    }
+}
+
+/// Writes `text` to `path` atomically (a new file beside it, then a
+/// rename), readable and writable by the owner only.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = options.open(&temp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_files_are_replaced_atomically_and_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rt");
+        std::fs::write(&path, "old").unwrap();
+        write_private(&path, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Credential modes through the built binary against the simulator: the
+//! Secure Application Model's refresh token (with write-back) and the
+//! refusals a partner meets, each with its own fix.
+
+mod common;
+
+use common::{SimProcess, apctl_sim, example};
+
+const DEMO_REFRESH_TOKEN: &str = "apctl-demo-refresh-token";
+
+#[test]
+fn a_refresh_token_is_exchanged_and_the_new_one_written_back_privately() {
+    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("refresh-token");
+    std::fs::write(&file, format!("{DEMO_REFRESH_TOKEN}\n")).unwrap();
+    let report = dir.path().join("r.json");
+    let run = apctl_sim(
+        &sim,
+        &[
+            "-vvv",
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--refresh-token-file",
+            file.to_str().unwrap(),
+            "--save-refresh-token",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[("AZURE_CLIENT_SECRET", "")],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.starts_with("sim-rt-"),
+        "the rotated token was saved: {saved}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let everything = format!(
+        "{}{}{}",
+        run.stdout,
+        run.stderr,
+        std::fs::read_to_string(&report).unwrap()
+    );
+    assert!(
+        !everything.contains(DEMO_REFRESH_TOKEN) && !everything.contains(&saved),
+        "no refresh token in any output"
+    );
+
+    // The saved token works for the next run.
+    let again = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--refresh-token-file",
+            file.to_str().unwrap(),
+        ],
+        &[("AZURE_CLIENT_SECRET", "")],
+    );
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
+
+#[test]
+fn an_expired_or_mfa_refresh_token_says_run_login_again() {
+    let sim = SimProcess::start(&[]);
+    for (token, code) in [
+        ("apctl-demo-expired-refresh-token", "AADSTS700082"),
+        ("apctl-demo-mfa-refresh-token", "AADSTS50076"),
+    ] {
+        let run = apctl_sim(
+            &sim,
+            &[
+                "import",
+                &example("contoso-autopilot.csv"),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+            ],
+            &[("APCTL_REFRESH_TOKEN", token), ("AZURE_CLIENT_SECRET", "")],
+        );
+        assert_eq!(run.code, 2, "{token}");
+        assert!(run.stdout.contains(code), "{}", run.stdout);
+        assert!(run.stdout.contains("run `apctl login` again"), "{}", run.stdout);
+        assert!(!run.stdout.contains(token) && !run.stderr.contains(token));
+    }
+}
+
+#[test]
+fn a_refresh_token_without_an_app_is_refused_before_anything_is_sent() {
+    let run = common::apctl_env(
+        [
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        &[("APCTL_REFRESH_TOKEN", "x")],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("AZURE_CLIENT_ID"), "{}", run.stderr);
+}
