@@ -80,20 +80,16 @@ impl RefreshToken {
         }
     }
 
-    fn rotate(&self, fresh: String) -> Result<(), AuthError> {
+    /// Keeps a rotated refresh token, and saves it when asked; the error
+    /// says why it could not be saved.
+    fn rotate(&self, fresh: String) -> Result<(), String> {
         let fresh = Secret::new(fresh);
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
-        if let Some(path) = &self.save_to {
-            write_private(path, fresh.expose()).map_err(|e| AuthError {
-                tenant: String::new(),
-                aadsts: None,
-                error: "io".into(),
-                summary: format!("cannot save the new refresh token to `{}`: {e}", path.display()),
-                hint: "check that the folder is writable; the old token may stop working soon".into(),
-                trace_id: None,
-            })?;
+        match &self.save_to {
+            Some(path) => write_private(path, fresh.expose())
+                .map_err(|e| format!("cannot save the new refresh token to `{}`: {e}", path.display())),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -133,9 +129,14 @@ impl TokenSource for RefreshToken {
             let answer: Answer = serde_json::from_slice(&body)
                 .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
             if let Some(fresh) = answer.refresh_token.filter(|t| t != token.expose()) {
-                self.rotate(fresh).map_err(|mut e| {
-                    e.tenant = tenant.to_owned();
-                    e
+                self.rotate(fresh).map_err(|summary| AuthError {
+                    tenant: tenant.to_owned(),
+                    aadsts: None,
+                    error: "io".into(),
+                    summary,
+                    hint: "check that the folder is writable; the old refresh token may stop working soon"
+                        .into(),
+                    trace_id: None,
                 })?;
             }
             Ok(AccessToken {
