@@ -181,7 +181,15 @@ impl Graph<'_> {
         path: &str,
         kind: &'static str,
     ) -> Result<Vec<T>, CallError> {
-        let mut url = endpoint::join(self.root, path);
+        self.list_url(endpoint::join(self.root, path), kind).await
+    }
+
+    /// Every item of a collection, starting at `url`.
+    pub async fn list_url<T: serde::de::DeserializeOwned>(
+        &self,
+        mut url: Url,
+        kind: &'static str,
+    ) -> Result<Vec<T>, CallError> {
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
         loop {

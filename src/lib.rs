@@ -40,6 +40,7 @@ pub mod clock;
 pub mod csv_input;
 pub mod device;
 pub mod endpoint;
+pub mod gdap;
 pub mod graph;
 pub mod http;
 pub mod import;

@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,16 +12,11 @@ use clap::Args;
 use super::Output;
 use super::exit::Exit;
 use super::progress::Printer;
-use super::settings::{self, CredentialArgs, Credentials, EndpointArgs};
-use apctl::auth::{AzureClientSecret, RefreshToken, TokenCache, TokenSource};
-use apctl::clock::ScaledClock;
-use apctl::http::{self, Client};
+use super::session;
+use super::settings::{self, CredentialArgs, EndpointArgs};
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
 use apctl::problem::quoted;
 use apctl::report::{Report, Verdict};
-use apctl::retry::Policy;
-use apctl::secret::Secret;
-use apctl::simulator::{self, SimConfig, Simulator};
 use apctl::state::RegistrationState;
 use apctl::throttle::{self, Limits};
 
@@ -102,7 +96,7 @@ pub struct ImportArgs {
 /// Runs the import.
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let tenant = settings::check_tenant(&args.tenant)?;
-    let mut endpoints = args.endpoints.resolve()?;
+    let endpoints = args.endpoints.resolve()?;
     let credentials = if args.simulate {
         None
     } else {
@@ -121,29 +115,14 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let scale = args.time_scale.unwrap_or(if args.simulate { 0.0 } else { 1.0 });
-        let clock = ScaledClock::scaled(scale);
-        let mut sim = None;
-        let credentials = match credentials {
-            Some(c) => c,
-            None => {
-                let world = simulator::demo_world();
-                let creds = Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
-                let s = Simulator::start(world, SimConfig { import_delay: Duration::from_secs(20), ..SimConfig::default() }, clock.clone(), 0).await?;
-                endpoints = s.endpoints();
-                sim = Some(s);
-                creds
-            }
+        let options = session::Options {
+            endpoints,
+            credentials,
+            time_scale: args.time_scale,
+            http_timeout: args.http_timeout,
         };
-        let http = http::reqwest_client_with_timeout(args.http_timeout);
-        let source: Arc<dyn TokenSource> = match credentials {
-            Credentials::ClientSecret(id, secret) => {
-                Arc::new(AzureClientSecret::new(http.clone(), endpoints.authority.clone(), id, secret, clock.clone()))
-            }
-            Credentials::RefreshToken(s) => Arc::new(RefreshToken::new(http.clone(), endpoints.authority.clone(), s, clock.clone())),
-        };
-        let tokens = Arc::new(TokenCache::new(source, clock.clone()));
-        let client = Client::new(http, tokens, clock.clone(), Policy::default());
+        let session = session::open(options).await?;
+        let (client, endpoints) = (&session.client, &session.endpoints);
         let settings = ImportSettings {
             tenant,
             graph_root: endpoints.graph.clone(),
@@ -175,9 +154,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             }
         });
         let printer = Printer::new(args.quiet || args.output == Output::Json);
-        let report = apctl::run::import_files(&client, &settings, &args.files, &printer, &cancel).await;
+        let report = apctl::run::import_files(client, &settings, &args.files, &printer, &cancel).await;
         printer.finish();
-        drop(sim);
         write_outputs(&args, &report)?;
         Ok(exit_for(report.verdict))
     })

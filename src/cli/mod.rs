@@ -5,8 +5,10 @@
 pub mod exit;
 mod import_cmd;
 mod progress;
+mod session;
 mod settings;
 mod simulate_cmd;
+mod tenants_cmd;
 mod validate_cmd;
 
 use std::io;
@@ -36,6 +38,8 @@ enum Command {
     Import(Box<import_cmd::ImportArgs>),
     /// Run the offline simulator of Graph and Entra on a loopback port.
     Simulate(simulate_cmd::SimulateArgs),
+    /// List the partner's GDAP relationships with its customers.
+    Tenants(tenants_cmd::TenantsArgs),
 }
 
 /// How to print results.
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         }),
         Command::Import(a) => import_cmd::run(*a),
         Command::Simulate(a) => simulate_cmd::run(a),
+        Command::Tenants(a) => tenants_cmd::run(a),
     }
 }
 

@@ -85,6 +85,9 @@ impl Default for SimConfig {
 pub struct WorldSpec {
     pub client_id: String,
     pub client_secret: String,
+    /// The partner's own tenant (its GDAP relationships are listed there).
+    #[serde(default)]
+    pub partner_tenant_id: Option<String>,
     /// A partner admin's refresh token the token endpoint takes (Secure
     /// Application Model). Tokens it issues in exchange are taken too.
     #[serde(default)]
@@ -109,6 +112,32 @@ pub struct TenantSpec {
     /// False: the demo app is not consented here (AADSTS700016).
     #[serde(default = "yes")]
     pub consented: bool,
+    /// For the partner's own tenant: its GDAP relationships.
+    #[serde(default)]
+    pub relationships: Vec<RelationshipSpec>,
+}
+
+/// One GDAP relationship of the partner tenant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelationshipSpec {
+    pub display_name: String,
+    pub customer_tenant_id: String,
+    pub customer_name: String,
+    pub status: String,
+    /// Days from now until it ends; none for relationships not yet active.
+    #[serde(default)]
+    pub end_in_days: Option<i64>,
+    #[serde(default = "no_extension")]
+    pub auto_extend: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub reseller: bool,
+}
+
+fn no_extension() -> String {
+    "PT0S".into()
 }
 
 fn yes() -> bool {
@@ -355,6 +384,9 @@ impl World {
             }
             ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities"]) => {
                 self.list_registered(tenant, req)
+            }
+            ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
+                self.list_relationships(tenant, req)
             }
             _ => not_found(&req.path),
         }
@@ -624,6 +656,19 @@ impl World {
         self.page(&req.path, req.query.as_deref(), all)
     }
 
+    fn list_relationships(&mut self, index: usize, req: &SimRequest) -> SimResponse {
+        self.count("graph.list-gdap");
+        let now = self.clock.wall();
+        let spec = &self.tenants[index].spec;
+        let all: Vec<Value> = spec
+            .relationships
+            .iter()
+            .enumerate()
+            .map(|(n, r)| relationship_json(&spec.id, n, r, now))
+            .collect();
+        self.page(&req.path, req.query.as_deref(), all)
+    }
+
     /// Devices whose verdict has come and that succeed join the registered
     /// list (and 806s stand for a device that was there all along).
     fn settle(&mut self, index: usize) {
@@ -758,6 +803,33 @@ impl World {
     fn request_id(&mut self) -> String {
         self.uuid()
     }
+}
+
+/// A GDAP relationship's JSON as Graph lists it.
+fn relationship_json(partner: &str, n: usize, r: &RelationshipSpec, now: jiff::Timestamp) -> Value {
+    let end = r
+        .end_in_days
+        .map(|d| (now + jiff::SignedDuration::from_hours(24 * d)).to_string());
+    let kind = if r.reseller {
+        "#microsoft.graph.resellerDelegatedAdminRelationship"
+    } else {
+        "#microsoft.graph.delegatedAdminRelationship"
+    };
+    let roles: Vec<Value> = r.roles.iter().map(|id| json!({"roleDefinitionId": id})).collect();
+    json!({
+        "@odata.type": kind,
+        "id": format!("{n:08x}-0000-4000-8000-{n:012x}-{partner}"),
+        "displayName": r.display_name,
+        "duration": "P730D",
+        "customer": {"tenantId": r.customer_tenant_id, "displayName": r.customer_name},
+        "accessDetails": {"unifiedRoles": roles},
+        "status": r.status,
+        "autoExtendDuration": r.auto_extend,
+        "createdDateTime": "2025-01-10T11:24:42.3148266Z",
+        "lastModifiedDateTime": "2025-01-10T11:26:44.9941884Z",
+        "activatedDateTime": if end.is_some() { json!("2025-01-10T11:26:44.9941884Z") } else { Value::Null },
+        "endDateTime": end
+    })
 }
 
 /// A registered device's JSON as Graph lists it.

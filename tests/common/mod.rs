@@ -128,6 +128,7 @@ where
         "APCTL_PARTNER_CENTER_URL",
         "APCTL_TIME_SCALE",
         "APCTL_REFRESH_TOKEN",
+        "AZURE_TENANT_ID",
         "APCTL_CLOUD",
     ] {
         cmd.env_remove(var);

@@ -1,0 +1,79 @@
+//! What every command that talks to the services sets up: the clock, the
+//! simulator when `--simulate` asks for it, the credentials, the token
+//! cache and the HTTP client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apctl::auth::{AzureClientSecret, RefreshToken, TokenCache, TokenSource};
+use apctl::clock::{ScaledClock, SharedClock};
+use apctl::endpoint::Endpoints;
+use apctl::http::{self, Client};
+use apctl::retry::Policy;
+use apctl::secret::Secret;
+use apctl::simulator::{self, SimConfig, Simulator};
+
+use super::settings::Credentials;
+
+/// A ready connection to the services (or to the in-process simulator).
+pub struct Session {
+    pub client: Client,
+    pub endpoints: Endpoints,
+    /// The demo partner's tenant, under `--simulate`.
+    pub demo_partner: Option<String>,
+    _simulator: Option<Simulator>,
+}
+
+/// How to open a session; `credentials` is `None` under `--simulate`.
+pub struct Options {
+    pub endpoints: Endpoints,
+    pub credentials: Option<Credentials>,
+    pub time_scale: Option<f64>,
+    pub http_timeout: Duration,
+}
+
+/// Opens a session; starts the simulator when no credentials are given.
+pub async fn open(options: Options) -> anyhow::Result<Session> {
+    let simulate = options.credentials.is_none();
+    let clock: SharedClock =
+        ScaledClock::scaled(options.time_scale.unwrap_or(if simulate { 0.0 } else { 1.0 }));
+    let mut endpoints = options.endpoints;
+    let (credentials, sim, demo_partner) = match options.credentials {
+        Some(c) => (c, None, None),
+        None => {
+            let world = simulator::demo_world();
+            let creds =
+                Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
+            let partner = world.partner_tenant_id.clone();
+            let config = SimConfig {
+                import_delay: Duration::from_secs(20),
+                ..SimConfig::default()
+            };
+            let s = Simulator::start(world, config, clock.clone(), 0).await?;
+            endpoints = s.endpoints();
+            (creds, Some(s), partner)
+        }
+    };
+    let http = http::reqwest_client_with_timeout(options.http_timeout);
+    let authority = endpoints.authority.clone();
+    let source: Arc<dyn TokenSource> = match credentials {
+        Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
+            http.clone(),
+            authority,
+            id,
+            secret,
+            clock.clone(),
+        )),
+        Credentials::RefreshToken(s) => {
+            Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
+        }
+    };
+    let tokens = Arc::new(TokenCache::new(source, clock.clone()));
+    let client = Client::new(http, tokens, clock, Policy::default());
+    Ok(Session {
+        client,
+        endpoints,
+        demo_partner,
+        _simulator: sim,
+    })
+}

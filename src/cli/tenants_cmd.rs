@@ -1,0 +1,152 @@
+//! `apctl tenants`: the partner's GDAP relationships — customer, tenant id,
+//! status, end date, auto-extend, and whether Intune Administrator is
+//! granted — with relationships ending within 30 days flagged.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Output;
+use super::exit::Exit;
+use super::session;
+use super::settings::{self, CredentialArgs, EndpointArgs};
+use apctl::gdap::{self, Summary};
+use apctl::graph::Graph;
+use apctl::problem::quoted;
+use apctl::throttle::{Limits, TenantGate};
+
+#[derive(Debug, Args)]
+pub struct TenantsArgs {
+    /// The partner's own tenant (id or domain), where the relationships live.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// List the demo partner's relationships in the built-in simulator.
+    #[arg(long)]
+    simulate: bool,
+    #[command(flatten)]
+    endpoints: EndpointArgs,
+    #[command(flatten)]
+    credentials: CredentialArgs,
+}
+
+/// Runs the listing.
+pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
+    let endpoints = args.endpoints.resolve()?;
+    let credentials = if args.simulate {
+        None
+    } else {
+        Some(settings::credentials(&args.credentials)?)
+    };
+    let partner = match (&args.partner_tenant, args.simulate) {
+        (Some(t), _) => Some(settings::check_tenant(t)?),
+        (None, true) => None,
+        (None, false) => anyhow::bail!(
+            "no partner tenant: set `AZURE_TENANT_ID` or `--partner-tenant` to your own (partner) tenant"
+        ),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let options = session::Options { endpoints, credentials, time_scale: None, http_timeout: Duration::from_secs(60) };
+        let session = session::open(options).await?;
+        let partner = partner.or(session.demo_partner.clone()).unwrap_or_default();
+        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let graph = Graph {
+            client: &session.client,
+            root: &session.endpoints.graph,
+            tenant: &partner,
+            gate: &gate,
+            scope: session.endpoints.graph_scope,
+        };
+        let relationships = gdap::list(&graph).await.map_err(|e| {
+            let hint = match &e {
+                apctl::http::CallError::Auth(a) => a.hint.clone(),
+                _ => "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant".into(),
+            };
+            anyhow::anyhow!("{e}\n  hint: {hint}")
+        })?;
+        let now = session.client.clock().wall();
+        let summaries: Vec<Summary> = relationships.iter().map(|r| r.summary(now)).collect();
+        print(&summaries, args.output)?;
+        Ok(Exit::Success)
+    })
+}
+
+fn print(rows: &[Summary], output: Output) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if output == Output::Json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "schema": "apctl.tenants.v1", "relationships": rows }),
+        )?;
+        writeln!(out)?;
+        return out.flush();
+    }
+    if rows.is_empty() {
+        writeln!(out, "no GDAP relationships were listed.")?;
+        writeln!(
+            out,
+            "  note: an empty list is not proof that there are none: Graph has answered empty for partners that have them; check Partner Center"
+        )?;
+        return out.flush();
+    }
+    writeln!(
+        out,
+        "{:<26} {:<36} {:<16} {:<10} {:<6} {:<7}",
+        "customer", "tenant id", "status", "ends", "auto", "Intune"
+    )?;
+    for r in rows {
+        let ends = r
+            .end_date_time
+            .as_deref()
+            .map_or("-", |d| d.get(..10).unwrap_or(d));
+        writeln!(
+            out,
+            "{:<26} {:<36} {:<16} {:<10} {:<6} {:<7}",
+            truncate(&r.customer, 26),
+            r.tenant_id,
+            r.status,
+            ends,
+            if r.auto_extend { "yes" } else { "no" },
+            if r.intune_administrator { "yes" } else { "no" },
+        )?;
+    }
+    for r in rows {
+        if let Some(days) = r.expires_in_days {
+            let renewal = if r.auto_extend {
+                "it extends itself"
+            } else {
+                "it does not extend itself: renew it in Partner Center"
+            };
+            writeln!(
+                out,
+                "warning: the relationship with {} ends in {days} days; {renewal}",
+                quoted(&r.customer)
+            )?;
+        }
+        if !r.intune_administrator && matches!(r.status.as_str(), "active" | "expiring") {
+            writeln!(
+                out,
+                "note: {} does not grant Intune Administrator: Autopilot imports there need an app consented in the tenant",
+                quoted(&r.customer)
+            )?;
+        }
+    }
+    out.flush()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
