@@ -117,6 +117,67 @@ impl Relationship {
     }
 }
 
+/// How a `--tenant` value names a customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantRef {
+    /// A tenant id (GUID).
+    Id(String),
+    /// A verified domain (`contoso.onmicrosoft.com`).
+    Domain(String),
+    /// A GDAP display name, resolved through the relationships.
+    Name(String),
+}
+
+impl TenantRef {
+    /// Tells ids, domains and display names apart.
+    pub fn parse(text: &str) -> Self {
+        let t = text.trim();
+        let guid = t.len() == 36
+            && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && t.matches('-').count() == 4;
+        let domain = t.contains('.')
+            && !t.contains(' ')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        if guid {
+            Self::Id(t.to_ascii_lowercase())
+        } else if domain {
+            Self::Domain(t.to_ascii_lowercase())
+        } else {
+            Self::Name(t.to_owned())
+        }
+    }
+}
+
+/// Why a display name named no single customer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no GDAP relationship has a customer named `{0}`")]
+    NotFound(String),
+    #[error("`{name}` names more than one customer: {}", candidates.join(", "))]
+    Ambiguous { name: String, candidates: Vec<String> },
+}
+
+/// Resolves a display name (case-insensitive) to the customer's tenant id.
+/// Relationships with the same customer count once.
+pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, ResolveError> {
+    let mut found: Vec<(&str, &str)> = relationships
+        .iter()
+        .filter(|r| r.customer.display_name.eq_ignore_ascii_case(name.trim()))
+        .map(|r| (r.customer.tenant_id.as_str(), r.customer.display_name.as_str()))
+        .collect();
+    found.sort();
+    found.dedup_by_key(|(id, _)| *id);
+    match found.as_slice() {
+        [] => Err(ResolveError::NotFound(name.to_owned())),
+        [(id, _)] => Ok((*id).to_owned()),
+        many => Err(ResolveError::Ambiguous {
+            name: name.to_owned(),
+            candidates: many.iter().map(|(id, n)| format!("{n} ({id})")).collect(),
+        }),
+    }
+}
+
 /// Lists every relationship, following `@odata.nextLink`.
 pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
     let path = format!("/v1.0/tenantRelationships/delegatedAdminRelationships?$top={PAGE}");
@@ -159,6 +220,55 @@ mod tests {
         assert!(fabrikam.reseller);
         assert_eq!(fabrikam.end_date_time, None);
         assert_eq!(fabrikam.status, "approvalPending");
+    }
+
+    fn rel(name: &str, id: &str) -> Relationship {
+        Relationship {
+            customer: Customer {
+                tenant_id: id.into(),
+                display_name: name.into(),
+            },
+            ..Relationship::default()
+        }
+    }
+
+    #[test]
+    fn names_resolve_and_ambiguity_lists_the_candidates() {
+        let rels = [
+            rel("Contoso Ltd", "a"),
+            rel("Contoso Ltd", "a"),
+            rel("Fabrikam", "b"),
+            rel("fabrikam", "c"),
+        ];
+        assert_eq!(
+            resolve("contoso ltd", &rels),
+            Ok("a".into()),
+            "one customer, two relationships"
+        );
+        assert_eq!(
+            resolve("Nobody", &rels),
+            Err(ResolveError::NotFound("Nobody".into()))
+        );
+        let Err(ResolveError::Ambiguous { candidates, .. }) = resolve("Fabrikam", &rels) else {
+            panic!()
+        };
+        assert_eq!(candidates, ["Fabrikam (b)", "fabrikam (c)"]);
+    }
+
+    #[test]
+    fn tenant_refs() {
+        assert_eq!(
+            TenantRef::parse("2F1C5E8A-8A53-4D4C-9A5E-0C1F7B3A9D01"),
+            TenantRef::Id("2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01".into())
+        );
+        assert_eq!(
+            TenantRef::parse("contoso.onmicrosoft.com"),
+            TenantRef::Domain("contoso.onmicrosoft.com".into())
+        );
+        assert_eq!(
+            TenantRef::parse("Contoso Ltd"),
+            TenantRef::Name("Contoso Ltd".into())
+        );
     }
 
     #[test]

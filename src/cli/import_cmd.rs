@@ -25,9 +25,12 @@ pub struct ImportArgs {
     /// CSV files of devices (any dialect and encoding `apctl validate` reads).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// The customer: tenant id or verified domain.
+    /// The customer: tenant id, verified domain, or GDAP display name.
     #[arg(long, value_name = "TENANT")]
     tenant: String,
+    /// The partner's own tenant, to look customers up by GDAP display name.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
     /// Group tag for rows that have none.
     #[arg(long, value_name = "TAG")]
     group_tag: Option<String>,
@@ -95,7 +98,7 @@ pub struct ImportArgs {
 
 /// Runs the import.
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
-    let tenant = settings::check_tenant(&args.tenant)?;
+    let tenant = settings::check_tenant_text(&args.tenant)?;
     let endpoints = args.endpoints.resolve()?;
     let credentials = if args.simulate {
         None
@@ -122,6 +125,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             http_timeout: args.http_timeout,
         };
         let session = session::open(options).await?;
+        let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let (client, endpoints) = (&session.client, &session.endpoints);
         let settings = ImportSettings {
             tenant,

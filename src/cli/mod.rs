@@ -2,6 +2,7 @@
 //! renderer. Everything that prints lives under here; the library only
 //! returns values.
 
+mod doctor_cmd;
 pub mod exit;
 mod import_cmd;
 mod progress;
@@ -40,6 +41,8 @@ enum Command {
     Simulate(simulate_cmd::SimulateArgs),
     /// List the partner's GDAP relationships with its customers.
     Tenants(tenants_cmd::TenantsArgs),
+    /// Check, step by step, that one customer tenant can be reached.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 /// How to print results.
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(a) => import_cmd::run(*a),
         Command::Simulate(a) => simulate_cmd::run(a),
         Command::Tenants(a) => tenants_cmd::run(a),
+        Command::Doctor(a) => doctor_cmd::run(a),
     }
 }
 

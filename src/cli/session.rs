@@ -21,6 +21,9 @@ pub struct Session {
     pub endpoints: Endpoints,
     /// The demo partner's tenant, under `--simulate`.
     pub demo_partner: Option<String>,
+    /// True when tokens ride on a partner user's GDAP roles (Secure
+    /// Application Model); false for app-only tokens.
+    pub delegated: bool,
     _simulator: Option<Simulator>,
 }
 
@@ -56,6 +59,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     };
     let http = http::reqwest_client_with_timeout(options.http_timeout);
     let authority = endpoints.authority.clone();
+    let delegated = matches!(credentials, Credentials::RefreshToken(_));
     let source: Arc<dyn TokenSource> = match credentials {
         Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
             http.clone(),
@@ -74,6 +78,35 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         client,
         endpoints,
         demo_partner,
+        delegated,
         _simulator: sim,
     })
+}
+
+/// Turns a `--tenant` value into what the services take: ids and domains
+/// as they are, a GDAP display name through the partner's relationships.
+pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>) -> anyhow::Result<String> {
+    use apctl::gdap::{self, TenantRef};
+    let name = match TenantRef::parse(text) {
+        TenantRef::Id(t) | TenantRef::Domain(t) => return Ok(t),
+        TenantRef::Name(n) => n,
+    };
+    let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
+        anyhow::bail!(
+            "`{name}` is a customer name, which needs the partner tenant to look it up\n  hint: set `AZURE_TENANT_ID` to your partner tenant, or give the customer's tenant id or domain"
+        );
+    };
+    let gate =
+        apctl::throttle::TenantGate::new(apctl::throttle::Limits::default(), session.client.clock().clone());
+    let graph = apctl::graph::Graph {
+        client: &session.client,
+        root: &session.endpoints.graph,
+        tenant: &partner,
+        gate: &gate,
+        scope: session.endpoints.graph_scope,
+    };
+    let relationships = gdap::list(&graph)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot look up `{name}` among GDAP relationships: {e}"))?;
+    Ok(gdap::resolve(&name, &relationships)?)
 }

@@ -169,6 +169,18 @@ pub fn check_tenant(tenant: &str) -> anyhow::Result<String> {
     Ok(t.to_owned())
 }
 
+/// Checks a tenant given as an id, a verified domain, or a customer's
+/// display name (no control characters).
+pub fn check_tenant_text(tenant: &str) -> anyhow::Result<String> {
+    let t = tenant.trim();
+    if t.is_empty() || t.chars().any(char::is_control) || t.contains('/') {
+        bail!(
+            "`--tenant` takes a tenant id, a verified domain (like `contoso.onmicrosoft.com`) or a customer name"
+        );
+    }
+    Ok(t.to_owned())
+}
+
 /// Reads a time scale for waits (0 = skip waits).
 pub fn parse_scale(text: &str) -> Result<f64, String> {
     let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;

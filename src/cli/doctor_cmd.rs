@@ -1,0 +1,265 @@
+//! `apctl doctor --tenant T`: checks, in order, what an import into one
+//! customer needs — a token, the Graph permission, the GDAP role (for
+//! delegated tokens), Partner Center — and says for each failure its cause
+//! and the fix.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+
+use super::Output;
+use super::exit::Exit;
+use super::session::{self, Session};
+use super::settings::{self, CredentialArgs, EndpointArgs};
+use apctl::gdap::{self, TenantRef};
+use apctl::graph::Graph;
+use apctl::http::CallError;
+use apctl::throttle::{Limits, TenantGate};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The customer: tenant id, verified domain, or GDAP display name.
+    #[arg(long, value_name = "TENANT")]
+    tenant: String,
+    /// The partner's own tenant (for the GDAP check and name look-ups).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// Check against the built-in simulator.
+    #[arg(long)]
+    simulate: bool,
+    #[command(flatten)]
+    endpoints: EndpointArgs,
+    #[command(flatten)]
+    credentials: CredentialArgs,
+}
+
+/// How one check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    step: &'static str,
+    outcome: Outcome,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+}
+
+impl Check {
+    fn ok(step: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Ok,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+    fn failed(step: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Failed,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+        }
+    }
+    fn skipped(step: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Skipped,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+}
+
+/// Runs the checks.
+pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
+    let endpoints = args.endpoints.resolve()?;
+    let credentials = if args.simulate {
+        None
+    } else {
+        Some(settings::credentials(&args.credentials)?)
+    };
+    let tenant = settings::check_tenant_text(&args.tenant)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let options = session::Options {
+            endpoints,
+            credentials,
+            time_scale: None,
+            http_timeout: Duration::from_secs(60),
+        };
+        let session = session::open(options).await?;
+        let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
+        let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
+        print(&tenant, &checks, args.output)?;
+        Ok(if checks.iter().any(|c| c.outcome == Outcome::Failed) {
+            Exit::Failure
+        } else {
+            Exit::Success
+        })
+    })
+}
+
+async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let scope = session.endpoints.graph_scope;
+    match session.client.tokens().get(tenant, scope).await {
+        Ok(_) => out.push(Check::ok("token", "a Graph token was issued for the tenant")),
+        Err(e) => {
+            out.push(Check::failed("token", e.summary.clone(), e.hint.clone()));
+            out.push(Check::skipped("graph", "needs a token"));
+            out.push(Check::skipped("gdap-role", "needs a token"));
+            out.push(partner_center());
+            return out;
+        }
+    }
+    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let graph = Graph {
+        client: &session.client,
+        root: &session.endpoints.graph,
+        tenant,
+        gate: &gate,
+        scope,
+    };
+    out.push(match graph.list_registered().await {
+        Ok(devices) => Check::ok(
+            "graph",
+            format!("can read Autopilot devices ({} registered)", devices.len()),
+        ),
+        Err(e) => Check::failed("graph", e.to_string(), permission_hint(&e, session.delegated)),
+    });
+    out.push(gdap_role(session, tenant, partner).await);
+    out.push(partner_center());
+    out
+}
+
+async fn gdap_role(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
+    if !session.delegated {
+        return Check::skipped(
+            "gdap-role",
+            "app-only tokens do not use GDAP roles: the app's consent in the tenant is what counts",
+        );
+    }
+    let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
+        return Check::skipped(
+            "gdap-role",
+            "set `AZURE_TENANT_ID` to the partner tenant to check the GDAP role",
+        );
+    };
+    let TenantRef::Id(customer) = TenantRef::parse(tenant) else {
+        return Check::skipped(
+            "gdap-role",
+            "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
+        );
+    };
+    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let graph = Graph {
+        client: &session.client,
+        root: &session.endpoints.graph,
+        tenant: &partner,
+        gate: &gate,
+        scope: session.endpoints.graph_scope,
+    };
+    let relationships = match gdap::list(&graph).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Check::failed(
+                "gdap-role",
+                e.to_string(),
+                "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant",
+            );
+        }
+    };
+    let active = relationships.iter().filter(|r| {
+        r.customer.tenant_id.eq_ignore_ascii_case(&customer)
+            && matches!(r.status.as_str(), "active" | "expiring")
+    });
+    let mut any = false;
+    for r in active {
+        any = true;
+        if r.grants_intune_administrator() {
+            return Check::ok(
+                "gdap-role",
+                format!(
+                    "Intune Administrator is granted in `{}`",
+                    r.display_name.clone().unwrap_or_default()
+                ),
+            );
+        }
+    }
+    let hint = "add Intune Administrator to the GDAP relationship, and put the signed-in user in the security group that holds it";
+    if any {
+        Check::failed(
+            "gdap-role",
+            "the active GDAP relationship does not grant Intune Administrator",
+            hint,
+        )
+    } else {
+        Check::failed(
+            "gdap-role",
+            "no active GDAP relationship with this customer",
+            hint,
+        )
+    }
+}
+
+fn partner_center() -> Check {
+    Check::skipped(
+        "partner-center",
+        "Manufacturer+Model+Serial rows go through Partner Center, which this version of apctl does not send to yet",
+    )
+}
+
+fn permission_hint(e: &CallError, delegated: bool) -> String {
+    match (e, delegated) {
+        (CallError::Service { error, .. }, false) if matches!(error.status, 401 | 403) => {
+            "grant the app DeviceManagementServiceConfig.ReadWrite.All (application) and consent it in the customer tenant".into()
+        }
+        (CallError::Service { error, .. }, true) if matches!(error.status, 401 | 403) => {
+            "the user needs Intune Administrator through GDAP, and the app DeviceManagementServiceConfig.ReadWrite.All (delegated)".into()
+        }
+        _ => "check the network and `--graph-url`; run again later".into(),
+    }
+}
+
+fn print(tenant: &str, checks: &[Check], output: Output) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if output == Output::Json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "checks": checks}),
+        )?;
+        writeln!(out)?;
+        return out.flush();
+    }
+    writeln!(out, "doctor: {tenant}")?;
+    for c in checks {
+        let mark = match c.outcome {
+            Outcome::Ok => "ok  ",
+            Outcome::Failed => "FAIL",
+            Outcome::Skipped => "skip",
+        };
+        writeln!(out, "  {mark}  {:<15} {}", c.step, c.detail)?;
+        if let Some(h) = &c.hint {
+            writeln!(out, "        hint: {h}")?;
+        }
+    }
+    out.flush()
+}

@@ -1,0 +1,98 @@
+//! `apctl doctor` through the built binary: each check in order, each
+//! failure with its cause and fix.
+
+mod common;
+
+use common::{SimProcess, apctl_env, apctl_sim};
+
+const PARTNER: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
+const TAILSPIN: &str = "0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e04";
+const FABRIKAM: &str = "7d4e1b2c-3f5a-4e6b-8c7d-9e0f1a2b3c02";
+
+fn steps(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["step"].as_str().unwrap().into(),
+                c["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_app_only_run_checks_token_and_graph_and_skips_gdap() {
+    let run = apctl_env(
+        [
+            "doctor",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let got = steps(&run.json());
+    let want = [
+        ("token", "ok"),
+        ("graph", "ok"),
+        ("gdap-role", "skipped"),
+        ("partner-center", "skipped"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn a_delegated_token_without_intune_administrator_fails_the_gdap_step() {
+    let sim = SimProcess::start(&[]);
+    let env = [
+        ("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token"),
+        ("AZURE_CLIENT_SECRET", ""),
+        ("AZURE_TENANT_ID", PARTNER),
+    ];
+    let run = apctl_sim(&sim, &["doctor", "--tenant", TAILSPIN, "--output", "json"], &env);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let doc = run.json();
+    let gdap = &doc["checks"][2];
+    assert_eq!(
+        (gdap["step"].as_str(), gdap["outcome"].as_str()),
+        (Some("gdap-role"), Some("failed"))
+    );
+    assert!(gdap["hint"].as_str().unwrap().contains("Intune Administrator"));
+
+    let ok = apctl_sim(&sim, &["doctor", "--tenant", FABRIKAM], &env);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+    assert!(
+        ok.stdout
+            .contains("ok    gdap-role       Intune Administrator is granted in `Fabrikam onboarding`"),
+        "{}",
+        ok.stdout
+    );
+}
+
+#[test]
+fn a_wrong_secret_fails_the_token_step_with_its_fix() {
+    let sim = SimProcess::start(&[]);
+    let run = apctl_sim(
+        &sim,
+        &["doctor", "--tenant", "contoso.onmicrosoft.com"],
+        &[("AZURE_CLIENT_SECRET", "nope")],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains("FAIL  token           AADSTS7000215"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hint: the client secret is wrong"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("skip  graph"));
+}
