@@ -110,3 +110,44 @@ fn a_refresh_token_without_an_app_is_refused_before_anything_is_sent() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("AZURE_CLIENT_ID"), "{}", run.stderr);
 }
+
+#[test]
+fn a_federated_token_file_replaces_the_secret_in_pipelines() {
+    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("oidc-token");
+    std::fs::write(&file, "eyJhbGciOiJSUzI1NiJ9.demo-federated-token.sig\n").unwrap();
+    let path = file.to_str().unwrap();
+    let run = apctl_sim(
+        &sim,
+        &[
+            "-vvv",
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        &[("AZURE_CLIENT_SECRET", ""), ("AZURE_FEDERATED_TOKEN_FILE", path)],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("demo-federated-token") && !run.stderr.contains("demo-federated-token"));
+    assert_eq!(
+        sim.stats()["tokensIssued"],
+        1,
+        "one token for a run of many calls"
+    );
+
+    std::fs::write(&file, "apctl-demo-untrusted-assertion").unwrap();
+    let refused = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        &[("AZURE_CLIENT_SECRET", ""), ("AZURE_FEDERATED_TOKEN_FILE", path)],
+    );
+    assert_eq!(refused.code, 2);
+    assert!(refused.stdout.contains("AADSTS700213"), "{}", refused.stdout);
+}

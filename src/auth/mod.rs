@@ -5,9 +5,11 @@
 //! errors are decoded by their `error_codes` into [`AuthError`]s that say
 //! what to do.
 
+mod assertion;
 mod azure;
 mod refresh;
 
+pub use assertion::{FederatedToken, JWT_BEARER};
 pub use azure::AzureClientSecret;
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 
@@ -101,6 +103,9 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "blocked by the customer's Conditional Access: ask them to exclude the partner's service principal or location"
         }
         90002 => "no such tenant: check the tenant id or verified domain",
+        700213 | 70021 => {
+            "the federated token matches no federated credential of the app: check the issuer and subject (repository, branch or environment; or the service connection) in the app's federated credentials"
+        }
         _ => return None,
     })
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apctl::auth::{AzureClientSecret, RefreshToken, TokenCache, TokenSource};
+use apctl::auth::{AzureClientSecret, FederatedToken, RefreshToken, TokenCache, TokenSource};
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
 use apctl::http::{self, Client};
@@ -71,6 +71,13 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         Credentials::RefreshToken(s) => {
             Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
         }
+        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(
+            http.clone(),
+            authority,
+            id,
+            file,
+            clock.clone(),
+        )),
     };
     let tokens = Arc::new(TokenCache::new(source, clock.clone()));
     let client = Client::new(http, tokens, clock, Policy::default());

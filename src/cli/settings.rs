@@ -83,6 +83,8 @@ pub enum Credentials {
     ClientSecret(String, Secret),
     /// Secure Application Model.
     RefreshToken(RefreshTokenSettings),
+    /// Workload identity federation: app id and the federated token file.
+    Federated(String, PathBuf),
 }
 
 /// Chooses the credential mode from the flags and the environment: a
@@ -101,6 +103,12 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
         .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
     let Some(refresh) = refresh else {
+        let federated = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        if let (Some(file), Ok(id)) = (federated, std::env::var("AZURE_CLIENT_ID")) {
+            return Ok(Credentials::Federated(id.trim().to_owned(), PathBuf::from(file)));
+        }
         let (id, secret) = client_secret_from_env()?;
         return Ok(Credentials::ClientSecret(id, secret));
     };

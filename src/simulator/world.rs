@@ -406,6 +406,23 @@ impl World {
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
             return self.refresh_grant(index, &form);
         }
+        // Workload identity federation: the demo app trusts any non-empty
+        // federated token except the one that stands for a wrong subject.
+        let assertion = form.get("client_assertion").map(String::as_str);
+        if form.get("client_assertion_type").map(String::as_str) == Some(crate::auth::JWT_BEARER) {
+            if client != self.client_id
+                || assertion.is_none_or(|a| a.is_empty() || a == "apctl-demo-untrusted-assertion")
+            {
+                let body = json!({
+                    "error": "invalid_client",
+                    "error_description": "AADSTS700213: No matching federated identity record found for presented assertion subject.\r\nTrace ID: 00000000-0000-0000-0000-000000700213",
+                    "error_codes": [700213],
+                    "trace_id": "00000000-0000-0000-0000-000000700213"
+                });
+                return SimResponse::json(400, &body);
+            }
+            return self.issue(index);
+        }
         if client != self.client_id
             || form.get("client_secret").map(String::as_str) != Some(self.client_secret.as_str())
         {
@@ -425,6 +442,11 @@ impl World {
             });
             return SimResponse::json(400, &body);
         }
+        self.issue(index)
+    }
+
+    /// Issues an access token for the tenant.
+    fn issue(&mut self, index: usize) -> SimResponse {
         let nonce = self.next_random();
         let token = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
         self.tokens.insert(token.clone(), (index, 0));

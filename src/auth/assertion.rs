@@ -1,0 +1,114 @@
+//! Workload identity federation: a federated token (GitHub Actions OIDC,
+//! an Azure DevOps service connection's token written to a file, or
+//! Kubernetes' projected token) sent as the client assertion of the
+//! partner's app, so no secret is stored in the pipeline (SPEC §4). The
+//! file is read again for every token, since pipelines rotate it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::{AccessToken, AuthError, TokenFuture, TokenSource, without_url};
+use crate::clock::SharedClock;
+use crate::endpoint;
+use crate::secret::Secret;
+
+/// The `client_assertion_type` of a JWT bearer assertion.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Client credentials with a federated token as the assertion.
+pub struct FederatedToken {
+    http: reqwest::Client,
+    authority: Url,
+    client_id: String,
+    token_file: PathBuf,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for FederatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederatedToken")
+            .field("authority", &self.authority.as_str())
+            .field("client_id", &self.client_id)
+            .field("token_file", &self.token_file)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    access_token: String,
+    #[serde(default = "hour")]
+    expires_in: u64,
+}
+
+fn hour() -> u64 {
+    3599
+}
+
+impl FederatedToken {
+    /// A source reading its assertion from `token_file`
+    /// (`AZURE_FEDERATED_TOKEN_FILE`).
+    pub fn new(
+        http: reqwest::Client,
+        authority: Url,
+        client_id: String,
+        token_file: PathBuf,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            http,
+            authority,
+            client_id,
+            token_file,
+            clock,
+        }
+    }
+}
+
+impl TokenSource for FederatedToken {
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
+        Box::pin(async move {
+            let assertion = std::fs::read_to_string(&self.token_file).map_err(|e| AuthError {
+                tenant: tenant.to_owned(),
+                aadsts: None,
+                error: "io".into(),
+                summary: format!("cannot read the federated token file `{}`: {e}", self.token_file.display()),
+                hint: "in GitHub Actions grant `id-token: write` and write the OIDC token to the file; in Azure DevOps use a workload identity service connection".into(),
+                trace_id: None,
+            })?;
+            let assertion = Secret::new(assertion.trim());
+            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion.expose()),
+                ("scope", scope),
+            ];
+            let response = self
+                .http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            if status != 200 {
+                return Err(AuthError::from_response(tenant, status, &body));
+            }
+            let answer: Answer = serde_json::from_slice(&body)
+                .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+            Ok(AccessToken {
+                token: Secret::new(answer.access_token),
+                expires_at: self.clock.now() + Duration::from_secs(answer.expires_in),
+            })
+        })
+    }
+}
