@@ -151,3 +151,26 @@ fn a_federated_token_file_replaces_the_secret_in_pipelines() {
     assert_eq!(refused.code, 2);
     assert!(refused.stdout.contains("AADSTS700213"), "{}", refused.stdout);
 }
+
+#[test]
+fn login_shows_the_device_code_waits_through_pending_and_saves_the_refresh_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("partner.rt");
+    let run = common::apctl_env(["login", "--simulate", "--save", save.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("enter the code APCTLDEMO"), "{}", run.stderr);
+    let saved = std::fs::read_to_string(&save).unwrap();
+    assert!(saved.starts_with("sim-rt-"));
+    assert!(
+        !run.stdout.contains(&saved) && !run.stderr.contains(&saved),
+        "the token itself is never printed"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&save).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}

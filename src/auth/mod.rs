@@ -7,10 +7,12 @@
 
 mod assertion;
 mod azure;
+mod device_code;
 mod refresh;
 
 pub use assertion::{FederatedToken, JWT_BEARER};
 pub use azure::AzureClientSecret;
+pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 
 use std::collections::HashMap;

@@ -5,6 +5,7 @@
 mod doctor_cmd;
 pub mod exit;
 mod import_cmd;
+mod login_cmd;
 mod progress;
 mod session;
 mod settings;
@@ -43,6 +44,8 @@ enum Command {
     Tenants(tenants_cmd::TenantsArgs),
     /// Check, step by step, that one customer tenant can be reached.
     Doctor(doctor_cmd::DoctorArgs),
+    /// Sign a partner admin in with a device code and save the refresh token.
+    Login(login_cmd::LoginArgs),
 }
 
 /// How to print results.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Simulate(a) => simulate_cmd::run(a),
         Command::Tenants(a) => tenants_cmd::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
+        Command::Login(a) => login_cmd::run(a),
     }
 }
 

@@ -273,6 +273,7 @@ pub struct World {
     tenants: Vec<Tenant>,
     tokens: HashMap<String, (usize, u64)>,
     refresh_tokens: std::collections::HashSet<String>,
+    device_codes: HashMap<String, u32>,
     rng: u64,
     styles_used: u64,
     pub(crate) stats: SimStats,
@@ -311,6 +312,7 @@ impl World {
             tenants,
             tokens: HashMap::new(),
             refresh_tokens: spec.refresh_token.into_iter().collect(),
+            device_codes: HashMap::new(),
             rng,
             styles_used: 0,
             stats: SimStats::default(),
@@ -336,6 +338,10 @@ impl World {
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         if segments == ["_apctl", "stats"] {
             return SimResponse::json(200, &serde_json::to_value(&self.stats).unwrap_or_default());
+        }
+        if let [tenant, "oauth2", "v2.0", "devicecode"] = segments.as_slice() {
+            self.count("devicecode");
+            return self.device_code(tenant);
         }
         if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
             self.count("token");
@@ -406,6 +412,9 @@ impl World {
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
             return self.refresh_grant(index, &form);
         }
+        if form.get("grant_type").map(String::as_str) == Some(crate::auth::DEVICE_CODE_GRANT) {
+            return self.device_code_poll(index, &form);
+        }
         // Workload identity federation: the demo app trusts any non-empty
         // federated token except the one that stands for a wrong subject.
         let assertion = form.get("client_assertion").map(String::as_str);
@@ -443,6 +452,56 @@ impl World {
             return SimResponse::json(400, &body);
         }
         self.issue(index)
+    }
+
+    /// Starts a device-code sign-in; the user "signs in" after two polls.
+    fn device_code(&mut self, tenant: &str) -> SimResponse {
+        if self.find_tenant(tenant).is_none() && tenant != "organizations" {
+            return fixture_error(
+                400,
+                include_str!("../../wiremock-fixtures/token/no-such-tenant.json"),
+                "{tenant}",
+                tenant,
+            );
+        }
+        let code = format!("sim-dc-{:016x}", self.next_random());
+        self.device_codes.insert(code.clone(), 0);
+        SimResponse::json(
+            200,
+            &json!({
+                "device_code": code,
+                "user_code": "APCTLDEMO",
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "expires_in": 900,
+                "interval": 5,
+                "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code APCTLDEMO to authenticate."
+            }),
+        )
+    }
+
+    fn device_code_poll(&mut self, index: usize, form: &HashMap<String, String>) -> SimResponse {
+        let code = form.get("device_code").cloned().unwrap_or_default();
+        let Some(polls) = self.device_codes.get_mut(&code) else {
+            return SimResponse::json(400, &json!({"error": "expired_token", "error_codes": [70020]}));
+        };
+        *polls += 1;
+        if *polls <= 2 {
+            let body = json!({
+                "error": "authorization_pending",
+                "error_description": "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.\r\nTrace ID: 342171d0-0d5b-42f7-8510-f64a57752400",
+                "error_codes": [70016]
+            });
+            return SimResponse::json(400, &body);
+        }
+        self.device_codes.remove(&code);
+        let fresh = format!("sim-rt-{:016x}", self.next_random());
+        self.refresh_tokens.insert(fresh.clone());
+        let mut r = self.issue(index);
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&r.body) {
+            v["refresh_token"] = json!(fresh);
+            r.body = serde_json::to_vec(&v).unwrap_or_default();
+        }
+        r
     }
 
     /// Issues an access token for the tenant.
