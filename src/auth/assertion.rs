@@ -100,15 +100,25 @@ impl TokenSource for FederatedToken {
                 .bytes()
                 .await
                 .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            if status != 200 {
-                return Err(AuthError::from_response(tenant, status, &body));
-            }
-            let answer: Answer = serde_json::from_slice(&body)
-                .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
-            Ok(AccessToken {
-                token: Secret::new(answer.access_token),
-                expires_at: self.clock.now() + Duration::from_secs(answer.expires_in),
-            })
+            token_from(tenant, status, &body, &self.clock)
         })
     }
+}
+
+/// Reads a token endpoint's answer: the token, or the decoded error.
+pub(super) fn token_from(
+    tenant: &str,
+    status: u16,
+    body: &[u8],
+    clock: &SharedClock,
+) -> Result<AccessToken, AuthError> {
+    if status != 200 {
+        return Err(AuthError::from_response(tenant, status, body));
+    }
+    let answer: Answer = serde_json::from_slice(body)
+        .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+    Ok(AccessToken {
+        token: Secret::new(answer.access_token),
+        expires_at: clock.now() + Duration::from_secs(answer.expires_in),
+    })
 }

@@ -7,11 +7,13 @@
 
 mod assertion;
 mod azure;
+mod certificate;
 mod device_code;
 mod refresh;
 
 pub use assertion::{FederatedToken, JWT_BEARER};
 pub use azure::AzureClientSecret;
+pub use certificate::{ClientCertificate, SigningCertificate};
 pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 

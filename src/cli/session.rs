@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apctl::auth::{AzureClientSecret, FederatedToken, RefreshToken, TokenCache, TokenSource};
+use apctl::auth::{
+    AzureClientSecret, ClientCertificate, FederatedToken, RefreshToken, TokenCache, TokenSource,
+};
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
 use apctl::http::{self, Client};
@@ -71,13 +73,11 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         Credentials::RefreshToken(s) => {
             Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
         }
-        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(
-            http.clone(),
-            authority,
-            id,
-            file,
-            clock.clone(),
-        )),
+        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(http.clone(), authority, id, file, clock.clone())),
+        Credentials::Certificate(id, path) => Arc::new(
+            ClientCertificate::new(http.clone(), authority, id, path, clock.clone())
+                .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key"))?,
+        ),
     };
     let tokens = Arc::new(TokenCache::new(source, clock.clone()));
     let client = Client::new(http, tokens, clock, Policy::default());

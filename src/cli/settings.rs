@@ -85,6 +85,8 @@ pub enum Credentials {
     RefreshToken(RefreshTokenSettings),
     /// Workload identity federation: app id and the federated token file.
     Federated(String, PathBuf),
+    /// App + certificate: app id and the PEM file.
+    Certificate(String, PathBuf),
 }
 
 /// Chooses the credential mode from the flags and the environment: a
@@ -103,6 +105,15 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
         .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
     let Some(refresh) = refresh else {
+        let certificate = std::env::var("AZURE_CLIENT_CERTIFICATE_PATH")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        if let (Some(path), Ok(id)) = (certificate, std::env::var("AZURE_CLIENT_ID")) {
+            return Ok(Credentials::Certificate(
+                id.trim().to_owned(),
+                PathBuf::from(path),
+            ));
+        }
         let federated = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
             .ok()
             .filter(|v| !v.trim().is_empty());

@@ -129,6 +129,8 @@ where
         "APCTL_TIME_SCALE",
         "APCTL_REFRESH_TOKEN",
         "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
         "APCTL_CLOUD",
     ] {
         cmd.env_remove(var);

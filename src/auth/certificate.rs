@@ -1,0 +1,171 @@
+//! App + certificate: a client assertion (a JWT signed RS256 with the
+//! certificate's private key, `x5t` naming the certificate) sent instead of
+//! a secret. Signed with aws-lc-rs, the crypto rustls already brings, so no
+//! OpenSSL is needed to build or run (azure_identity's own certificate
+//! credential needs it). PEM files hold the certificate and its PKCS#8 or
+//! PKCS#1 key; PFX files are not read yet.
+
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::Url;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::assertion::JWT_BEARER;
+use super::{AuthError, TokenFuture, TokenSource, without_url};
+use crate::clock::SharedClock;
+use crate::endpoint;
+use crate::secret::Secret;
+
+/// How long an assertion is valid.
+const LIFETIME_SECS: i64 = 600;
+
+/// A certificate and its key, read from a PEM file.
+pub struct SigningCertificate {
+    key: RsaKeyPair,
+    /// base64url of the certificate's SHA-1 thumbprint.
+    x5t: String,
+}
+
+impl std::fmt::Debug for SigningCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningCertificate")
+            .field("x5t", &self.x5t)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningCertificate {
+    /// Reads the first certificate and the private key of a PEM file.
+    pub fn from_pem_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let cert = CertificateDer::pem_slice_iter(&text)
+            .next()
+            .ok_or("the file holds no `BEGIN CERTIFICATE` block")?
+            .map_err(|e| format!("the certificate cannot be read: {e:?}"))?;
+        let key = PrivateKeyDer::from_pem_slice(&text)
+            .map_err(|_| "the file holds no private key (PKCS#8 or PKCS#1 PEM)".to_owned())?;
+        let key = match &key {
+            PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+            _ => return Err("the private key is not RSA".into()),
+        }
+        .map_err(|e| format!("the private key cannot be used: {e}"))?;
+        let thumbprint =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.as_ref());
+        Ok(Self {
+            key,
+            x5t: URL_SAFE_NO_PAD.encode(thumbprint.as_ref()),
+        })
+    }
+
+    /// A signed assertion for `client_id` at `audience` (the token URL).
+    pub fn assertion(&self, client_id: &str, audience: &str, now_unix: i64) -> Result<Secret, String> {
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t});
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": now_unix,
+            "iat": now_unix,
+            "exp": now_unix + LIFETIME_SECS,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|e| format!("signing failed: {e}"))?;
+        Ok(Secret::new(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        )))
+    }
+}
+
+/// Client credentials with a certificate-signed assertion.
+pub struct ClientCertificate {
+    http: reqwest::Client,
+    authority: Url,
+    client_id: String,
+    certificate: SigningCertificate,
+    path: PathBuf,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("client_id", &self.client_id)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCertificate {
+    /// A source for the app with the certificate at `path`
+    /// (`AZURE_CLIENT_CERTIFICATE_PATH`); the file is read now.
+    pub fn new(
+        http: reqwest::Client,
+        authority: Url,
+        client_id: String,
+        path: PathBuf,
+        clock: SharedClock,
+    ) -> Result<Self, String> {
+        let certificate = SigningCertificate::from_pem_file(&path)?;
+        Ok(Self {
+            http,
+            authority,
+            client_id,
+            certificate,
+            path,
+            clock,
+        })
+    }
+}
+
+impl TokenSource for ClientCertificate {
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
+        Box::pin(async move {
+            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
+            let now = self.clock.wall().as_second();
+            let assertion = self
+                .certificate
+                .assertion(&self.client_id, url.as_str(), now)
+                .map_err(|e| AuthError::transport(tenant, &e))?;
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion.expose()),
+                ("scope", scope),
+            ];
+            let response = self
+                .http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            super::assertion::token_from(tenant, status, &body, &self.clock)
+        })
+    }
+}
