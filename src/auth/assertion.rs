@@ -106,6 +106,8 @@ impl TokenSource for FederatedToken {
 }
 
 /// Reads a token endpoint's answer: the token, or the decoded error.
+// One call per token fetch: the size of the error does not matter here.
+#[allow(clippy::result_large_err)]
 pub(super) fn token_from(
     tenant: &str,
     status: u16,
