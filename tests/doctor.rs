@@ -96,3 +96,26 @@ fn a_wrong_secret_fails_the_token_step_with_its_fix() {
     );
     assert!(run.stdout.contains("skip  graph"));
 }
+
+#[test]
+fn an_unconsented_tenant_and_an_expired_secret_each_get_their_fix() {
+    let sim = SimProcess::start(&[]);
+    let run = apctl_sim(&sim, &["doctor", "--tenant", "woodgrove.onmicrosoft.com"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains("AADSTS700016") && run.stdout.contains("not consented in this customer tenant"),
+        "{}",
+        run.stdout
+    );
+    let expired = apctl_sim(
+        &sim,
+        &["doctor", "--tenant", "contoso.onmicrosoft.com"],
+        &[("AZURE_CLIENT_SECRET", "apctl-demo-expired-secret")],
+    );
+    assert_eq!(expired.code, 2);
+    assert!(
+        expired.stdout.contains("AADSTS7000222") && expired.stdout.contains("create a new secret"),
+        "{}",
+        expired.stdout
+    );
+}

@@ -409,6 +409,15 @@ impl World {
             );
         };
         let client = form.get("client_id").map(String::as_str).unwrap_or("");
+        if form.get("client_secret").map(String::as_str) == Some("apctl-demo-expired-secret") {
+            let body = json!({
+                "error": "invalid_client",
+                "error_description": format!("AADSTS7000222: The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app.\r\nTrace ID: 00000000-0000-0000-0000-000007000222"),
+                "error_codes": [7000222],
+                "trace_id": "00000000-0000-0000-0000-000007000222"
+            });
+            return SimResponse::json(401, &body);
+        }
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
             return self.refresh_grant(index, &form);
         }

@@ -1,0 +1,68 @@
+//! Every AADSTS code a partner meets (SPEC §4) ends, through the built
+//! binary, in its own fix. The token endpoint is a wiremock server that
+//! answers with the code in `error_codes`; apctl branches on the number.
+
+mod common;
+
+use serde_json::json;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CASES: &[(u64, &str)] = &[
+    (700016, "not consented in this customer tenant"),
+    (65001, "not consented in this customer tenant"),
+    (90099, "not authorised for partner delegated administration"),
+    (7000215, "not its ID"),
+    (7000222, "has expired: create a new secret"),
+    (50020, "not in the GDAP security group"),
+    (50076, "multi-factor authentication is required"),
+    (50078, "multi-factor authentication is required"),
+    (700082, "expired from inactivity"),
+    (53003, "Conditional Access"),
+    (90002, "no such tenant"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_aadsts_code_gets_its_own_fix() {
+    for &(code, fix) in CASES {
+        let server = MockServer::start().await;
+        // The description says something else on purpose: apctl must key on the number.
+        let body = json!({
+            "error": "invalid_request",
+            "error_description": format!("AADSTS{code}: (text that apctl does not read)\r\nTrace ID: 11111111-2222-3333-4444-555555555555"),
+            "error_codes": [code],
+            "trace_id": "11111111-2222-3333-4444-555555555555"
+        });
+        Mock::given(method("POST"))
+            .and(path_regex("/oauth2/v2.0/token$"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(body))
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let run = tokio::task::spawn_blocking(move || {
+            common::apctl_env(
+                ["doctor", "--tenant", "contoso.onmicrosoft.com"],
+                &[
+                    ("APCTL_GRAPH_URL", &uri),
+                    ("AZURE_AUTHORITY_HOST", &uri),
+                    ("AZURE_CLIENT_ID", "app"),
+                    ("AZURE_CLIENT_SECRET", "s3cr3t-value"),
+                ],
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(run.code, 2, "{code}");
+        assert!(
+            run.stdout.contains(&format!("AADSTS{code}")),
+            "{code}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(fix),
+            "{code} should say `{fix}`: {}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("s3cr3t-value") && !run.stderr.contains("s3cr3t-value"));
+    }
+}
