@@ -29,7 +29,7 @@ fn a_refresh_token_is_exchanged_and_the_new_one_written_back_privately() {
             "--report",
             report.to_str().unwrap(),
         ],
-        &[("AZURE_CLIENT_SECRET", "")],
+        &[],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let saved = std::fs::read_to_string(&file).unwrap();
