@@ -10,9 +10,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{AccessToken, AuthError, TokenFuture, TokenSource, without_url};
+use super::{AccessToken, AuthError, TokenFuture, TokenSource};
 use crate::clock::SharedClock;
-use crate::endpoint;
 use crate::secret::Secret;
 
 /// The `client_assertion_type` of a JWT bearer assertion.
@@ -80,28 +79,42 @@ impl TokenSource for FederatedToken {
                 trace_id: None,
             })?;
             let assertion = Secret::new(assertion.trim());
-            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion.expose()),
-                ("scope", scope),
-            ];
-            let response = self
-                .http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            token_from(tenant, status, &body, &self.clock)
+            let app = App {
+                http: &self.http,
+                authority: &self.authority,
+                client_id: &self.client_id,
+                clock: &self.clock,
+            };
+            app.assertion_grant(tenant, scope, &assertion).await
         })
+    }
+}
+
+/// An app that proves itself with a client assertion.
+pub(super) struct App<'a> {
+    pub http: &'a reqwest::Client,
+    pub authority: &'a Url,
+    pub client_id: &'a str,
+    pub clock: &'a SharedClock,
+}
+
+impl App<'_> {
+    /// The client-credentials grant with `assertion` in place of a secret.
+    pub async fn assertion_grant(
+        &self,
+        tenant: &str,
+        scope: &str,
+        assertion: &Secret,
+    ) -> Result<AccessToken, AuthError> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion.expose()),
+            ("scope", scope),
+        ];
+        let (status, body) = super::post_form(self.http, self.authority, tenant, "token", &form).await?;
+        token_from(tenant, status, &body, self.clock)
     }
 }
 

@@ -15,8 +15,8 @@ use reqwest::Url;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::assertion::JWT_BEARER;
-use super::{AuthError, TokenFuture, TokenSource, without_url};
+use super::assertion::App;
+use super::{AuthError, TokenFuture, TokenSource};
 use crate::clock::SharedClock;
 use crate::endpoint;
 use crate::secret::Secret;
@@ -146,26 +146,13 @@ impl TokenSource for ClientCertificate {
                 .certificate
                 .assertion(&self.client_id, url.as_str(), now)
                 .map_err(|e| AuthError::transport(tenant, &e))?;
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion.expose()),
-                ("scope", scope),
-            ];
-            let response = self
-                .http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            super::assertion::token_from(tenant, status, &body, &self.clock)
+            let app = App {
+                http: &self.http,
+                authority: &self.authority,
+                client_id: &self.client_id,
+                clock: &self.clock,
+            };
+            app.assertion_grant(tenant, scope, &assertion).await
         })
     }
 }

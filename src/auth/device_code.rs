@@ -9,9 +9,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{AuthError, without_url};
+use super::AuthError;
 use crate::clock::SharedClock;
-use crate::endpoint;
 use crate::secret::Secret;
 
 /// The device-code grant type.
@@ -101,23 +100,9 @@ impl Login<'_> {
     }
 
     async fn start(&self) -> Result<DeviceCode, AuthError> {
-        let url = endpoint::join(
-            self.authority,
-            &format!("/{}/oauth2/v2.0/devicecode", self.tenant),
-        );
         let form = [("client_id", self.client_id), ("scope", self.scope)];
-        let response = self
-            .http
-            .post(url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::transport(self.tenant, &without_url(&e)))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AuthError::transport(self.tenant, &without_url(&e)))?;
+        let (status, body) =
+            super::post_form(self.http, self.authority, self.tenant, "devicecode", &form).await?;
         if status != 200 {
             return Err(AuthError::from_response(self.tenant, status, &body));
         }
@@ -126,20 +111,7 @@ impl Login<'_> {
     }
 
     async fn post(&self, form: &[(&str, &str)]) -> Result<(u16, bytes::Bytes), AuthError> {
-        let url = endpoint::join(self.authority, &format!("/{}/oauth2/v2.0/token", self.tenant));
-        let response = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| AuthError::transport(self.tenant, &without_url(&e)))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AuthError::transport(self.tenant, &without_url(&e)))?;
-        Ok((status, body))
+        super::post_form(self.http, self.authority, self.tenant, "token", form).await
     }
 
     fn error(&self, summary: &str, hint: &str) -> AuthError {

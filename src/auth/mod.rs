@@ -158,6 +158,31 @@ impl AuthError {
     }
 }
 
+/// POSTs a form to `{authority}/{tenant}/oauth2/v2.0/{endpoint}` and
+/// returns the status and body: the one place token endpoints are called
+/// outside azure_identity.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    authority: &reqwest::Url,
+    tenant: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<(u16, bytes::Bytes), AuthError> {
+    let url = crate::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
+    let response = http
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+    Ok((status, body))
+}
+
 /// A reqwest error's text without the URL (which may carry a tenant-specific
 /// path but never a secret; kept short for people).
 pub fn without_url(e: &reqwest::Error) -> String {

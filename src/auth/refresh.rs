@@ -12,9 +12,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{AccessToken, AuthError, TokenFuture, TokenSource, without_url};
+use super::{AccessToken, AuthError, TokenFuture, TokenSource};
 use crate::clock::SharedClock;
-use crate::endpoint;
 use crate::secret::Secret;
 
 /// Exchanges a refresh token for customer-tenant tokens.
@@ -96,7 +95,6 @@ impl RefreshToken {
 impl TokenSource for RefreshToken {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
-            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
             let token = self
                 .current
                 .lock()
@@ -111,18 +109,8 @@ impl TokenSource for RefreshToken {
             if let Some(s) = &self.client_secret {
                 form.push(("client_secret", s.expose()));
             }
-            let response = self
-                .http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+            let (status, body) =
+                super::post_form(&self.http, &self.authority, tenant, "token", &form).await?;
             if status != 200 {
                 return Err(AuthError::from_response(tenant, status, &body));
             }
