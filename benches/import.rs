@@ -9,18 +9,15 @@
 //! the size; `APCTL_BENCH_CLEANUP=1` also waits for the deletion of every
 //! staged record, which the write limit paces at 100 per 20 s.
 
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apctl::auth::{AzureClientSecret, TokenCache};
 use apctl::clock::ScaledClock;
-use apctl::http::{self, Client};
-use apctl::import::{Cancel, DEFAULT_CHUNK, DEFAULT_POLL_INTERVAL, Event, ImportSettings, Progress};
+use apctl::http;
+use apctl::import::{Cancel, DEFAULT_CHUNK, Event, ImportSettings, Progress};
 use apctl::retry::Policy;
-use apctl::secret::Secret;
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
-use apctl::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTUNE_WRITES_PER_WINDOW, Limits};
+use apctl::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTUNE_WRITES_PER_WINDOW};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const IMPORT_DELAY: Duration = Duration::from_secs(5);
@@ -62,7 +59,6 @@ fn main() {
 async fn bench(devices: usize, cleanup: bool) {
     let clock = ScaledClock::real();
     let world = simulator::demo_world();
-    let (id, secret) = (world.client_id.clone(), world.client_secret.clone());
     let config = SimConfig {
         import_delay: IMPORT_DELAY,
         latency: LATENCY,
@@ -75,37 +71,12 @@ async fn bench(devices: usize, cleanup: bool) {
         ..SimConfig::default()
     };
     let sim = Simulator::start(world, config, clock.clone(), 0).await.unwrap();
-    let endpoints = sim.endpoints();
-    let http = http::reqwest_client();
-    let source = AzureClientSecret::new(
-        http.clone(),
-        endpoints.authority.clone(),
-        id,
-        Secret::new(secret),
-        clock.clone(),
-    );
-    let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
-    let client = Arc::new(Client::new(http, tokens, clock.clone(), Policy::default()));
+    let client = Arc::new(sim.demo_client(http::reqwest_client(), clock.clone(), Policy::default()));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.csv");
     write_devices(&file, devices);
-    let settings = ImportSettings {
-        tenant: "contoso.onmicrosoft.com".into(),
-        graph_root: endpoints.graph.clone(),
-        graph_scope: endpoints.graph_scope,
-        order_id: None,
-        group_tag: None,
-        chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).unwrap(),
-        wait: true,
-        deadline: Duration::from_secs(3600),
-        poll_interval: DEFAULT_POLL_INTERVAL,
-        dry_run: false,
-        limits: Limits::default(),
-        max_resends: 2,
-        grace: Duration::from_secs(60),
-        run_id: "bench".into(),
-    };
+    let settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "bench");
     let watch = Arc::new(Watch {
         start: Instant::now(),
         settled_at: Mutex::new(None),

@@ -65,6 +65,30 @@ pub struct ImportSettings {
     pub run_id: String,
 }
 
+impl ImportSettings {
+    /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
+    /// 500, wait with a 30-minute deadline, poll every second, the documented
+    /// Intune budgets, two resends of transient errors, 60 s of grace.
+    pub fn new(tenant: &str, endpoints: &crate::endpoint::Endpoints, run_id: &str) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            graph_root: endpoints.graph.clone(),
+            graph_scope: endpoints.graph_scope,
+            order_id: None,
+            group_tag: None,
+            chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"),
+            wait: true,
+            deadline: std::time::Duration::from_secs(30 * 60),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            dry_run: false,
+            limits: Limits::default(),
+            max_resends: 2,
+            grace: std::time::Duration::from_secs(60),
+            run_id: run_id.to_owned(),
+        }
+    }
+}
+
 /// Progress events for whoever shows them.
 #[derive(Clone, Debug)]
 pub enum Event {

@@ -7,15 +7,12 @@
 mod common;
 
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::sync::Arc;
 use std::time::Duration;
 
-use apctl::auth::{AzureClientSecret, TokenCache};
 use apctl::clock::ScaledClock;
-use apctl::http::{self, Client};
+use apctl::http;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::retry::Policy;
-use apctl::secret::Secret;
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::throttle::Limits;
 use common::{fake_hash, write};
@@ -23,8 +20,6 @@ use common::{fake_hash, write};
 #[tokio::test(flavor = "multi_thread")]
 async fn no_request_is_sent_inside_a_retry_after_window() {
     let clock = ScaledClock::scaled(0.0);
-    let world = simulator::demo_world();
-    let (id, secret) = (world.client_id.clone(), world.client_secret.clone());
     let config = SimConfig {
         import_delay: Duration::from_secs(5),
         limits: Some(SimLimits {
@@ -35,27 +30,15 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         retry_after: RetryAfterStyle::Mixed,
         ..SimConfig::default()
     };
-    let sim = Simulator::start(world, config, clock.clone(), 0).await.unwrap();
-    let endpoints = sim.endpoints();
-    let http = http::reqwest_client();
-    let source = AzureClientSecret::new(
-        http.clone(),
-        endpoints.authority.clone(),
-        id,
-        Secret::new(secret),
-        clock.clone(),
-    );
-    let tokens = Arc::new(TokenCache::new(Arc::new(source), clock.clone()));
-    let client = Client::new(
-        http,
-        tokens,
-        clock.clone(),
-        Policy {
-            max_attempts: 30,
-            max_elapsed: Duration::from_secs(7200),
-            ..Policy::default()
-        },
-    );
+    let sim = Simulator::start(simulator::demo_world(), config, clock.clone(), 0)
+        .await
+        .unwrap();
+    let policy = Policy {
+        max_attempts: 30,
+        max_elapsed: Duration::from_secs(7200),
+        ..Policy::default()
+    };
+    let client = sim.demo_client(http::reqwest_client(), clock.clone(), policy);
 
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
@@ -63,28 +46,16 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         text.push_str(&format!("THR-{i:04},,{}\n", fake_hash(i, 3000)));
     }
     let file = write(dir.path(), "t.csv", text);
-    let settings = ImportSettings {
-        tenant: "contoso.onmicrosoft.com".into(),
-        graph_root: endpoints.graph.clone(),
-        graph_scope: endpoints.graph_scope,
-        order_id: None,
-        group_tag: None,
-        chunk_size: NonZeroUsize::new(2).unwrap(),
-        wait: true,
-        deadline: Duration::from_secs(7200),
-        poll_interval: Duration::from_secs(1),
-        dry_run: false,
-        // The engine's own budget is the documented one: the simulator's is
-        // tighter. One request in flight at a time, so every request is sent
-        // after the answer before it (with more, a request already on the
-        // wire when a 429 comes back lands inside the window it announces).
-        limits: Limits {
-            concurrency: NonZeroU32::new(1).unwrap(),
-            ..Limits::default()
-        },
-        max_resends: 2,
-        grace: Duration::from_secs(60),
-        run_id: "throttle-test".into(),
+    let mut settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "throttle-test");
+    settings.chunk_size = NonZeroUsize::new(2).unwrap();
+    settings.deadline = Duration::from_secs(7200);
+    // The engine's own budget is the documented one: the simulator's is
+    // tighter. One request in flight at a time, so every request is sent
+    // after the answer before it (with more, a request already on the wire
+    // when a 429 comes back lands inside the window it announces).
+    settings.limits = Limits {
+        concurrency: NonZeroU32::new(1).unwrap(),
+        ..Limits::default()
     };
     let report = apctl::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
     let stats = sim.stats();

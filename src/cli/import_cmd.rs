@@ -127,27 +127,21 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let (client, endpoints) = (&session.client, &session.endpoints);
-        let settings = ImportSettings {
-            tenant,
-            graph_root: endpoints.graph.clone(),
-        graph_scope: endpoints.graph_scope,
-            order_id: args.order_id.clone(),
-            group_tag: args.group_tag.clone(),
-            chunk_size: args.chunk_size,
-            wait: !args.no_wait,
-            deadline: args.timeout,
-            poll_interval: args.poll_interval,
-            dry_run: args.dry_run,
-            limits: Limits {
-                writes_per_window: args.write_budget,
-                requests_per_window: args.request_budget,
-                window: throttle::INTUNE_WINDOW,
-                concurrency: args.concurrency,
-            },
-            max_resends: 2,
-            grace: args.grace,
-            run_id: uuid::Uuid::new_v4().to_string(),
+        let mut settings = ImportSettings::new(&tenant, endpoints, &uuid::Uuid::new_v4().to_string());
+        settings.order_id = args.order_id.clone();
+        settings.group_tag = args.group_tag.clone();
+        settings.chunk_size = args.chunk_size;
+        settings.wait = !args.no_wait;
+        settings.deadline = args.timeout;
+        settings.poll_interval = args.poll_interval;
+        settings.dry_run = args.dry_run;
+        settings.limits = Limits {
+            writes_per_window: args.write_budget,
+            requests_per_window: args.request_budget,
+            window: throttle::INTUNE_WINDOW,
+            concurrency: args.concurrency,
         };
+        settings.grace = args.grace;
         let cancel = Cancel::default();
         let on_ctrl_c = cancel.clone();
         let grace = args.grace;

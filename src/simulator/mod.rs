@@ -73,6 +73,30 @@ impl Simulator {
         }
     }
 
+    /// A client signed in as the demo app (client secret), for tests and
+    /// benchmarks that drive the engine against this simulator.
+    pub fn demo_client(
+        &self,
+        http: reqwest::Client,
+        clock: SharedClock,
+        policy: crate::retry::Policy,
+    ) -> crate::http::Client {
+        let world = demo_world();
+        let secret = crate::secret::Secret::new(world.client_secret);
+        let source = crate::auth::AzureClientSecret::new(
+            http.clone(),
+            self.endpoints().authority,
+            world.client_id,
+            secret,
+            clock.clone(),
+        );
+        let tokens = std::sync::Arc::new(crate::auth::TokenCache::new(
+            std::sync::Arc::new(source),
+            clock.clone(),
+        ));
+        crate::http::Client::new(http, tokens, clock, policy)
+    }
+
     /// What the simulator saw so far.
     pub fn stats(&self) -> SimStats {
         lock(&self.world).stats.clone()
