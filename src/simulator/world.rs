@@ -1055,6 +1055,59 @@ fn form_urlencoded(body: &[u8]) -> HashMap<String, String> {
 mod tests {
     use super::*;
 
+    /// The property names of `importedWindowsAutopilotDeviceIdentity` in the
+    /// CSDL excerpt (plus `id` from `graph.entity`).
+    fn schema_properties() -> Vec<String> {
+        let p = format!(
+            "{}/../shared/real-world/graph-schema-excerpt.xml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let xml = std::fs::read_to_string(p).unwrap();
+        let start = xml
+            .find(r#"<EntityType Name="importedWindowsAutopilotDeviceIdentity" "#)
+            .unwrap();
+        let end = start + xml[start..].find("</EntityType>").unwrap();
+        let mut names: Vec<String> = xml[start..end]
+            .split(r#"<Property Name=""#)
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_owned())
+            .collect();
+        names.push("id".into());
+        names
+    }
+
+    #[test]
+    fn the_simulator_takes_exactly_the_schema_excerpts_properties() {
+        let props = schema_properties();
+        assert_eq!(props.len(), 8, "{props:?}");
+        let mut item = serde_json::Map::new();
+        for p in &props {
+            let value = if p == "state" {
+                json!({"deviceImportStatus": "unknown"})
+            } else {
+                json!("QUJD")
+            };
+            item.insert(p.clone(), value);
+        }
+        let body = serde_json::to_vec(&json!({"importedWindowsAutopilotDeviceIdentities": [item]})).unwrap();
+        assert!(check_import_body(&body).is_ok(), "every schema property is taken");
+        for extra in [
+            "manufacturer",
+            "model",
+            "purchaseOrderIdentifier",
+            "enrollmentState",
+        ] {
+            let mut bad = item.clone();
+            bad.insert(extra.into(), json!("x"));
+            let body =
+                serde_json::to_vec(&json!({"importedWindowsAutopilotDeviceIdentities": [bad]})).unwrap();
+            assert!(
+                check_import_body(&body).is_err(),
+                "{extra} is not a schema property"
+            );
+        }
+    }
+
     #[test]
     fn the_doc_import_body_validates_and_unknown_fields_do_not() {
         let p = format!(
