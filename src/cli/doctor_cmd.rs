@@ -6,14 +6,13 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
 use super::Output;
 use super::exit::Exit;
 use super::session::{self, Session};
-use super::settings::{self, CredentialArgs, EndpointArgs};
+use super::settings;
 use apctl::gdap::{self, TenantRef};
 use apctl::graph::Graph;
 use apctl::http::CallError;
@@ -30,13 +29,8 @@ pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
-    /// Check against the built-in simulator.
-    #[arg(long)]
-    simulate: bool,
     #[command(flatten)]
-    endpoints: EndpointArgs,
-    #[command(flatten)]
-    credentials: CredentialArgs,
+    connect: session::ConnectArgs,
 }
 
 /// How one check came out.
@@ -86,24 +80,9 @@ impl Check {
 
 /// Runs the checks.
 pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
-    let endpoints = args.endpoints.resolve()?;
-    let credentials = if args.simulate {
-        None
-    } else {
-        Some(settings::credentials(&args.credentials)?)
-    };
+    let options = args.connect.options(None, Duration::from_secs(60))?;
     let tenant = settings::check_tenant_text(&args.tenant)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let options = session::Options {
-            endpoints,
-            credentials,
-            time_scale: None,
-            http_timeout: Duration::from_secs(60),
-        };
+    session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;

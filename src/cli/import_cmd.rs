@@ -13,7 +13,7 @@ use super::Output;
 use super::exit::Exit;
 use super::progress::Printer;
 use super::session;
-use super::settings::{self, CredentialArgs, EndpointArgs};
+use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
 use apctl::problem::quoted;
 use apctl::report::{Report, Verdict};
@@ -80,17 +80,12 @@ pub struct ImportArgs {
     /// Requests per 20 s per tenant (Intune's documented limit per app per tenant).
     #[arg(long, default_value_t = NonZeroU32::new(throttle::INTUNE_REQUESTS_PER_WINDOW).expect("non-zero"), value_name = "N")]
     request_budget: NonZeroU32,
-    /// Run against the built-in simulator (demo tenants and credentials).
-    #[arg(long)]
-    simulate: bool,
     /// Multiply every wait by this (0 skips waits; the default with
     /// `--simulate`, 1 otherwise). For demos and tests.
     #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
     time_scale: Option<f64>,
     #[command(flatten)]
-    endpoints: EndpointArgs,
-    #[command(flatten)]
-    credentials: CredentialArgs,
+    connect: session::ConnectArgs,
     /// Print no progress.
     #[arg(long, short)]
     quiet: bool,
@@ -99,12 +94,7 @@ pub struct ImportArgs {
 /// Runs the import.
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let tenant = settings::check_tenant_text(&args.tenant)?;
-    let endpoints = args.endpoints.resolve()?;
-    let credentials = if args.simulate {
-        None
-    } else {
-        Some(settings::credentials(&args.credentials)?)
-    };
+    let options = args.connect.options(args.time_scale, args.http_timeout)?;
     for f in &args.files {
         if !f.is_file() {
             anyhow::bail!(
@@ -113,17 +103,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let options = session::Options {
-            endpoints,
-            credentials,
-            time_scale: args.time_scale,
-            http_timeout: args.http_timeout,
-        };
+    session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let (client, endpoints) = (&session.client, &session.endpoints);

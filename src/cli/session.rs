@@ -15,7 +15,7 @@ use apctl::retry::Policy;
 use apctl::secret::Secret;
 use apctl::simulator::{self, SimConfig, Simulator};
 
-use super::settings::Credentials;
+use super::settings::{self, CredentialArgs, Credentials, EndpointArgs};
 
 /// A ready connection to the services (or to the in-process simulator).
 pub struct Session {
@@ -116,4 +116,44 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
         .await
         .map_err(|e| anyhow::anyhow!("cannot look up `{name}` among GDAP relationships: {e}"))?;
     Ok(gdap::resolve(&name, &relationships)?)
+}
+
+/// What every command that talks to the services takes on the command line.
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// Run against the built-in simulator (demo tenants and credentials).
+    #[arg(long)]
+    pub simulate: bool,
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+impl ConnectArgs {
+    /// Resolves endpoints and credentials (none under `--simulate`) before
+    /// any network I/O.
+    pub fn options(&self, time_scale: Option<f64>, http_timeout: Duration) -> anyhow::Result<Options> {
+        let endpoints = self.endpoints.resolve()?;
+        let credentials = if self.simulate {
+            None
+        } else {
+            Some(settings::credentials(&self.credentials)?)
+        };
+        Ok(Options {
+            endpoints,
+            credentials,
+            time_scale,
+            http_timeout,
+        })
+    }
+}
+
+/// The async runtime the commands run on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }

@@ -5,13 +5,12 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::Output;
 use super::exit::Exit;
 use super::session;
-use super::settings::{self, CredentialArgs, EndpointArgs};
+use super::settings;
 use apctl::gdap::{self, Summary};
 use apctl::graph::Graph;
 use apctl::problem::quoted;
@@ -25,36 +24,21 @@ pub struct TenantsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
-    /// List the demo partner's relationships in the built-in simulator.
-    #[arg(long)]
-    simulate: bool,
     #[command(flatten)]
-    endpoints: EndpointArgs,
-    #[command(flatten)]
-    credentials: CredentialArgs,
+    connect: session::ConnectArgs,
 }
 
 /// Runs the listing.
 pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
-    let endpoints = args.endpoints.resolve()?;
-    let credentials = if args.simulate {
-        None
-    } else {
-        Some(settings::credentials(&args.credentials)?)
-    };
-    let partner = match (&args.partner_tenant, args.simulate) {
+    let options = args.connect.options(None, Duration::from_secs(60))?;
+    let partner = match (&args.partner_tenant, args.connect.simulate) {
         (Some(t), _) => Some(settings::check_tenant(t)?),
         (None, true) => None,
         (None, false) => anyhow::bail!(
             "no partner tenant: set `AZURE_TENANT_ID` or `--partner-tenant` to your own (partner) tenant"
         ),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let options = session::Options { endpoints, credentials, time_scale: None, http_timeout: Duration::from_secs(60) };
+    session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let partner = partner.or(session.demo_partner.clone()).unwrap_or_default();
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
