@@ -7,12 +7,14 @@
 
 mod assertion;
 mod azure;
+mod azure_cli;
 mod certificate;
 mod device_code;
 mod refresh;
 
 pub use assertion::{FederatedToken, JWT_BEARER};
 pub use azure::AzureClientSecret;
+pub use azure_cli::AzureCli;
 pub use certificate::{ClientCertificate, SigningCertificate};
 pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AzureClientSecret, ClientCertificate, FederatedToken, RefreshToken, TokenCache, TokenSource,
+    AzureCli, AzureClientSecret, ClientCertificate, FederatedToken, RefreshToken, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
@@ -61,7 +61,10 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     };
     let http = http::reqwest_client_with_timeout(options.http_timeout);
     let authority = endpoints.authority.clone();
-    let delegated = matches!(credentials, Credentials::RefreshToken(_));
+    let delegated = matches!(
+        credentials,
+        Credentials::RefreshToken(_) | Credentials::AzureCli(_)
+    );
     let source: Arc<dyn TokenSource> = match credentials {
         Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
             http.clone(),
@@ -74,6 +77,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
             Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
         }
         Credentials::Federated(id, file) => Arc::new(FederatedToken::new(http.clone(), authority, id, file, clock.clone())),
+        Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
         Credentials::Certificate(id, path) => Arc::new(
             ClientCertificate::new(http.clone(), authority, id, path, clock.clone())
                 .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key"))?,

@@ -75,6 +75,10 @@ pub struct CredentialArgs {
     /// `--refresh-token-file`, atomically and readable by the owner only.
     #[arg(long, requires = "refresh_token_file")]
     pub save_refresh_token: bool,
+    /// Take tokens from the signed-in Azure CLI (`az account get-access-token`)
+    /// instead of the environment's app credentials.
+    #[arg(long, env = "APCTL_USE_AZURE_CLI")]
+    pub azure_cli: bool,
 }
 
 /// The credential mode chosen.
@@ -87,12 +91,21 @@ pub enum Credentials {
     Federated(String, PathBuf),
     /// App + certificate: app id and the PEM file.
     Certificate(String, PathBuf),
+    /// The Azure CLI (`APCTL_AZURE_CLI` names the program, default `az`).
+    AzureCli(PathBuf),
 }
 
 /// Chooses the credential mode from the flags and the environment: a
 /// refresh token (file or `APCTL_REFRESH_TOKEN`) means the Secure
 /// Application Model; otherwise app + client secret.
 pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
+    if args.azure_cli {
+        let program = std::env::var("APCTL_AZURE_CLI")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "az".into());
+        return Ok(Credentials::AzureCli(PathBuf::from(program)));
+    }
     let from_file = match &args.refresh_token_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)

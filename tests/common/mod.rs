@@ -131,6 +131,8 @@ where
         "AZURE_TENANT_ID",
         "AZURE_FEDERATED_TOKEN_FILE",
         "AZURE_CLIENT_CERTIFICATE_PATH",
+        "APCTL_USE_AZURE_CLI",
+        "APCTL_AZURE_CLI",
         "APCTL_CLOUD",
     ] {
         cmd.env_remove(var);

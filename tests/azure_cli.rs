@@ -1,0 +1,74 @@
+//! Tokens from the Azure CLI, with a stand-in `az` that prints what the
+//! real one prints (or fails as it does when nobody is signed in).
+
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn fake_az(dir: &std::path::Path, script: &str) -> String {
+    let p = dir.join("az");
+    std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signed_in_cli_gives_the_token_for_each_tenant() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/deviceManagement/windowsAutopilotDeviceIdentities"))
+        .and(header(
+            "authorization",
+            "Bearer cli-token-for-contoso.onmicrosoft.com",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    // Prints a token naming the tenant it was asked for (`--tenant` is the 4th argument).
+    let az = fake_az(
+        dir.path(),
+        r#"echo "{\"accessToken\": \"cli-token-for-$4\", \"expires_on\": 4102444800, \"tokenType\": \"Bearer\"}""#,
+    );
+    let uri = server.uri();
+    let run = tokio::task::spawn_blocking(move || {
+        common::apctl_env(
+            ["doctor", "--tenant", "contoso.onmicrosoft.com", "--azure-cli"],
+            &[("APCTL_GRAPH_URL", &uri), ("APCTL_AZURE_CLI", &az)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("cli-token-for"),
+        "the token is never printed"
+    );
+}
+
+#[test]
+fn a_cli_nobody_signed_in_to_says_how_to_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let az = fake_az(
+        dir.path(),
+        "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1",
+    );
+    let run = common::apctl_env(
+        ["doctor", "--tenant", "contoso.onmicrosoft.com", "--azure-cli"],
+        &[("APCTL_AZURE_CLI", &az)],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.contains("Please run 'az login'"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("az login --tenant contoso.onmicrosoft.com"),
+        "{}",
+        run.stdout
+    );
+}
