@@ -10,6 +10,7 @@ mod azure;
 mod azure_cli;
 mod certificate;
 mod device_code;
+mod pipelines;
 mod refresh;
 
 pub use assertion::{FederatedToken, JWT_BEARER};
@@ -17,6 +18,7 @@ pub use azure::AzureClientSecret;
 pub use azure_cli::AzureCli;
 pub use certificate::{ClientCertificate, SigningCertificate};
 pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
+pub use pipelines::{AzurePipelines, PipelineSettings};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 
 use std::collections::HashMap;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AzureCli, AzureClientSecret, ClientCertificate, FederatedToken, RefreshToken, TokenCache, TokenSource,
+    AzureCli, AzureClientSecret, AzurePipelines, ClientCertificate, FederatedToken, RefreshToken, TokenCache,
+    TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
@@ -78,6 +79,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         }
         Credentials::Federated(id, file) => Arc::new(FederatedToken::new(http.clone(), authority, id, file, clock.clone())),
         Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
+        Credentials::Pipelines(p) => Arc::new(AzurePipelines::new(http.clone(), authority, p, clock.clone())),
         Credentials::Certificate(id, path) => Arc::new(
             ClientCertificate::new(http.clone(), authority, id, path, clock.clone())
                 .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key"))?,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use apctl::auth::RefreshTokenSettings;
+use apctl::auth::{PipelineSettings, RefreshTokenSettings};
 use apctl::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
 
@@ -93,6 +93,8 @@ pub enum Credentials {
     Certificate(String, PathBuf),
     /// The Azure CLI (`APCTL_AZURE_CLI` names the program, default `az`).
     AzureCli(PathBuf),
+    /// An Azure DevOps service connection (workload identity federation).
+    Pipelines(PipelineSettings),
 }
 
 /// Chooses the credential mode from the flags and the environment: a
@@ -117,6 +119,9 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
     let refresh = from_file
         .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
+    if let Some(p) = pipeline_from_env()? {
+        return Ok(Credentials::Pipelines(p));
+    }
     let Some(refresh) = refresh else {
         let certificate = std::env::var("AZURE_CLIENT_CERTIFICATE_PATH")
             .ok()
@@ -155,6 +160,35 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
             .save_refresh_token
             .then(|| args.refresh_token_file.clone())
             .flatten(),
+    }))
+}
+
+/// An Azure DevOps service connection, when the job exposes one:
+/// `SYSTEM_OIDCREQUESTURI` and `SYSTEM_ACCESSTOKEN` from the job, the
+/// connection id from `AZURESUBSCRIPTION_SERVICE_CONNECTION_ID` (as the
+/// AzureCLI task sets it) or `APCTL_SERVICE_CONNECTION_ID`, and the app from
+/// `AZURESUBSCRIPTION_CLIENT_ID` or `AZURE_CLIENT_ID`.
+fn pipeline_from_env() -> anyhow::Result<Option<PipelineSettings>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (Some(uri), Some(connection)) = (
+        var("SYSTEM_OIDCREQUESTURI"),
+        var("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID").or_else(|| var("APCTL_SERVICE_CONNECTION_ID")),
+    ) else {
+        return Ok(None);
+    };
+    let Some(token) = var("SYSTEM_ACCESSTOKEN") else {
+        bail!(
+            "an Azure DevOps service connection was found but no `SYSTEM_ACCESSTOKEN`\n  hint: add `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)` to the step"
+        );
+    };
+    let Some(client_id) = var("AZURESUBSCRIPTION_CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")) else {
+        bail!("an Azure DevOps service connection was found but no app id: set `AZURE_CLIENT_ID`");
+    };
+    Ok(Some(PipelineSettings {
+        client_id: client_id.trim().to_owned(),
+        oidc_request_uri: endpoint::parse("SYSTEM_OIDCREQUESTURI", uri.trim())?,
+        service_connection_id: connection.trim().to_owned(),
+        system_access_token: Secret::new(token.trim()),
     }))
 }
 
