@@ -14,8 +14,34 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wiremock-fixtures/cert/demo-app.pem");
 const PUBLIC_KEY: &[u8] = include_bytes!("../wiremock-fixtures/cert/demo-app.pub.der");
 
+const PFX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wiremock-fixtures/cert/demo-app.pfx");
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_assertion_is_signed_with_the_certificate() {
+    assertion_signed_with(CERT, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pfx_certificate_signs_the_same_way() {
+    assertion_signed_with(PFX, Some("apctl-demo")).await;
+}
+
+#[test]
+fn a_pfx_with_the_wrong_password_is_refused_with_a_hint() {
+    let run = common::apctl_env(
+        ["doctor", "--tenant", "contoso.onmicrosoft.com"],
+        &[
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", PFX),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "nope"),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("wrong password?"), "{}", run.stderr);
+    assert!(!run.stderr.contains("nope"));
+}
+
+async fn assertion_signed_with(cert: &'static str, password: Option<&'static str>) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex("/oauth2/v2.0/token$"))
@@ -44,7 +70,8 @@ async fn the_assertion_is_signed_with_the_certificate() {
                 ("APCTL_GRAPH_URL", &uri),
                 ("AZURE_AUTHORITY_HOST", &uri),
                 ("AZURE_CLIENT_ID", "app-123"),
-                ("AZURE_CLIENT_CERTIFICATE_PATH", CERT),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", cert),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", password.unwrap_or("")),
             ],
         )
     })

@@ -3,7 +3,8 @@
 //! a secret. Signed with aws-lc-rs, the crypto rustls already brings, so no
 //! OpenSSL is needed to build or run (azure_identity's own certificate
 //! credential needs it). PEM files hold the certificate and its PKCS#8 or
-//! PKCS#1 key; PFX files are not read yet.
+//! PKCS#1 key; PFX files (`.pfx`, `.p12`) are opened with
+//! `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,48 @@ impl std::fmt::Debug for SigningCertificate {
 }
 
 impl SigningCertificate {
+    /// Reads a PEM file, or a PFX (`.pfx`/`.p12`, with `password`).
+    pub fn from_file(path: &Path, password: Option<&str>) -> Result<Self, String> {
+        let pfx = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pfx") || e.eq_ignore_ascii_case("p12"));
+        if pfx {
+            Self::from_pfx_file(path, password.unwrap_or(""))
+        } else {
+            Self::from_pem_file(path)
+        }
+    }
+
+    /// Reads the key and its certificate from a PKCS#12 (PFX) file.
+    pub fn from_pfx_file(path: &Path, password: &str) -> Result<Self, String> {
+        use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+        let data = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let store = KeyStore::from_pkcs12(&data, password, Pkcs12ImportPolicy::Strict)
+            .map_err(|e| format!("the PFX file cannot be opened (wrong password?): {e}"))?;
+        let chain = store
+            .entries()
+            .find_map(|(_, entry)| match entry {
+                KeyStoreEntry::PrivateKeyChain(chain) => Some(chain),
+                _ => None,
+            })
+            .ok_or("the PFX file holds no private key with its certificate")?;
+        let cert = chain
+            .certs()
+            .first()
+            .ok_or("the PFX file's key has no certificate")?;
+        let key = RsaKeyPair::from_pkcs8(chain.key().as_der())
+            .map_err(|e| format!("the private key cannot be used (RSA only): {e}"))?;
+        Ok(Self::new(key, cert.as_der()))
+    }
+
+    fn new(key: RsaKeyPair, cert_der: &[u8]) -> Self {
+        let thumbprint = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der);
+        Self {
+            key,
+            x5t: URL_SAFE_NO_PAD.encode(thumbprint.as_ref()),
+        }
+    }
+
     /// Reads the first certificate and the private key of a PEM file.
     pub fn from_pem_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
@@ -55,12 +98,7 @@ impl SigningCertificate {
             _ => return Err("the private key is not RSA".into()),
         }
         .map_err(|e| format!("the private key cannot be used: {e}"))?;
-        let thumbprint =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.as_ref());
-        Ok(Self {
-            key,
-            x5t: URL_SAFE_NO_PAD.encode(thumbprint.as_ref()),
-        })
+        Ok(Self::new(key, cert.as_ref()))
     }
 
     /// A signed assertion for `client_id` at `audience` (the token URL).
@@ -125,7 +163,8 @@ impl ClientCertificate {
         path: PathBuf,
         clock: SharedClock,
     ) -> Result<Self, String> {
-        let certificate = SigningCertificate::from_pem_file(&path)?;
+        let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok();
+        let certificate = SigningCertificate::from_file(&path, password.as_deref())?;
         Ok(Self {
             http,
             authority,
