@@ -19,8 +19,12 @@
 //! - [`secret`], [`endpoint`], [`clock`]: secrets that never print,
 //!   endpoints that refuse plain http off loopback, and the clock every wait
 //!   goes through (scalable to zero for tests and demos).
-//! - [`auth`]: token sources per credential mode, the per-tenant token
-//!   cache, and AADSTS errors decoded into fixes.
+//! - [`auth`]: token sources per credential mode (client secret through
+//!   azure_identity, certificate, refresh token, federated token, Azure
+//!   DevOps, Azure CLI, device-code login), the per-tenant token cache, and
+//!   AADSTS errors decoded into fixes.
+//! - [`gdap`]: the partner's GDAP relationships, and customers named by
+//!   display name.
 //! - [`retry`], [`throttle`], [`http`]: the pure retry classifier, the
 //!   per-tenant gate (concurrency, Intune budgets, Retry-After windows),
 //!   and the one loop that sends every request.
