@@ -63,6 +63,9 @@ pub struct ImportSettings {
     pub grace: Duration,
     /// This run's id, sent as `importId` prefix.
     pub run_id: String,
+    /// A preflight check that failed for the tenant (for example the GDAP
+    /// role of a delegated token): nothing is sent, every row says why.
+    pub preflight_failure: Option<TenantError>,
 }
 
 impl ImportSettings {
@@ -85,6 +88,7 @@ impl ImportSettings {
             max_resends: 2,
             grace: std::time::Duration::from_secs(60),
             run_id: run_id.to_owned(),
+            preflight_failure: None,
         }
     }
 }
@@ -188,6 +192,12 @@ pub async fn import_tenant(
             error: None,
             interrupted: false,
         };
+    }
+    if let Some(error) = &settings.preflight_failure {
+        for t in &mut tracked {
+            not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+        }
+        return finish(tracked, Some(error.clone()), false);
     }
     if let Err(e) = lookup(&graph, &mut tracked, settings, progress).await {
         let error = tenant_error(&settings.tenant, &e);

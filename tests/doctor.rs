@@ -119,3 +119,49 @@ fn an_unconsented_tenant_and_an_expired_secret_each_get_their_fix() {
         expired.stdout
     );
 }
+
+#[test]
+fn import_runs_the_gdap_preflight_and_sends_nothing_to_a_tenant_that_fails_it() {
+    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let env = [
+        ("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token"),
+        ("AZURE_CLIENT_SECRET", ""),
+        ("AZURE_TENANT_ID", PARTNER),
+    ];
+    let file = common::example("contoso-autopilot.csv");
+    let run = apctl_sim(
+        &sim,
+        &["import", &file, "--tenant", TAILSPIN, "--output", "json"],
+        &env,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    let error = report["tenantErrors"][0]["error"].as_str().unwrap();
+    assert!(error.contains("preflight `gdap-role` failed"), "{error}");
+    assert!(
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "not-sent")
+    );
+    assert_eq!(
+        sim.stats()["requests"]["graph.import"],
+        serde_json::Value::Null,
+        "nothing was sent"
+    );
+    let ok = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &file,
+            "--tenant",
+            "Fabrikam Inc",
+            "--output",
+            "json",
+            "--dry-run",
+        ],
+        &env,
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+}

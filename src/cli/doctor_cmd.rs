@@ -43,7 +43,7 @@ enum Outcome {
 }
 
 #[derive(Debug, Serialize)]
-struct Check {
+pub(super) struct Check {
     step: &'static str,
     outcome: Outcome,
     detail: String,
@@ -52,6 +52,15 @@ struct Check {
 }
 
 impl Check {
+    /// The failure as a tenant error, when the check failed.
+    pub(super) fn failure(&self, tenant: &str) -> Option<apctl::report::TenantError> {
+        (self.outcome == Outcome::Failed).then(|| apctl::report::TenantError {
+            tenant: tenant.to_owned(),
+            error: format!("preflight `{}` failed: {}", self.step, self.detail),
+            hint: self.hint.clone(),
+        })
+    }
+
     fn ok(step: &'static str, detail: impl Into<String>) -> Self {
         Self {
             step,
@@ -128,7 +137,7 @@ async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<C
     out
 }
 
-async fn gdap_role(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
+pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
     if !session.delegated {
         return Check::skipped(
             "gdap-role",

@@ -122,6 +122,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             concurrency: args.concurrency,
         };
         settings.grace = args.grace;
+        // The preflight `doctor` runs: token and Graph read happen in the
+        // lookup; a delegated token's GDAP role is checked here.
+        if session.delegated && args.partner_tenant.is_some() {
+            let check = super::doctor_cmd::gdap_role(&session, &tenant, args.partner_tenant.as_deref()).await;
+            settings.preflight_failure = check.failure(&tenant);
+        }
         let cancel = Cancel::default();
         let on_ctrl_c = cancel.clone();
         let grace = args.grace;
