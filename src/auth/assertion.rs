@@ -18,22 +18,10 @@ use crate::secret::Secret;
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Client credentials with a federated token as the assertion.
+#[derive(Debug)]
 pub struct FederatedToken {
-    http: reqwest::Client,
-    authority: Url,
-    client_id: String,
+    app: AssertionApp,
     token_file: PathBuf,
-    clock: SharedClock,
-}
-
-impl std::fmt::Debug for FederatedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FederatedToken")
-            .field("authority", &self.authority.as_str())
-            .field("client_id", &self.client_id)
-            .field("token_file", &self.token_file)
-            .finish()
-    }
 }
 
 #[derive(Deserialize)]
@@ -50,20 +38,8 @@ fn hour() -> u64 {
 impl FederatedToken {
     /// A source reading its assertion from `token_file`
     /// (`AZURE_FEDERATED_TOKEN_FILE`).
-    pub fn new(
-        http: reqwest::Client,
-        authority: Url,
-        client_id: String,
-        token_file: PathBuf,
-        clock: SharedClock,
-    ) -> Self {
-        Self {
-            http,
-            authority,
-            client_id,
-            token_file,
-            clock,
-        }
+    pub fn new(app: AssertionApp, token_file: PathBuf) -> Self {
+        Self { app, token_file }
     }
 }
 
@@ -79,28 +55,64 @@ impl TokenSource for FederatedToken {
                 trace_id: None,
             })?;
             let assertion = Secret::new(assertion.trim());
-            let app = App {
-                http: &self.http,
-                authority: &self.authority,
-                client_id: &self.client_id,
-                clock: &self.clock,
-            };
-            app.assertion_grant(tenant, scope, &assertion).await
+            self.app.assertion_grant(tenant, scope, &assertion).await
         })
     }
 }
 
-/// An app that proves itself with a client assertion.
-pub(super) struct App<'a> {
-    pub http: &'a reqwest::Client,
-    pub authority: &'a Url,
-    pub client_id: &'a str,
-    pub clock: &'a SharedClock,
+/// The partner's app as a client that proves itself with an assertion
+/// (certificate, federated token, Azure DevOps OIDC token) instead of a
+/// secret: what the three assertion sources share.
+#[derive(Clone)]
+pub struct AssertionApp {
+    http: reqwest::Client,
+    authority: Url,
+    client_id: String,
+    clock: SharedClock,
 }
 
-impl App<'_> {
+impl std::fmt::Debug for AssertionApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssertionApp")
+            .field("authority", &self.authority.as_str())
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AssertionApp {
+    /// The app `client_id` at the authority host.
+    pub fn new(http: reqwest::Client, authority: Url, client_id: String, clock: SharedClock) -> Self {
+        Self {
+            http,
+            authority,
+            client_id,
+            clock,
+        }
+    }
+
+    /// The HTTP client its requests go through.
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The app's client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The clock tokens are timed by.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The token endpoint of `tenant`, which an assertion names as audience.
+    pub(super) fn token_url(&self, tenant: &str) -> Url {
+        crate::endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"))
+    }
+
     /// The client-credentials grant with `assertion` in place of a secret.
-    pub async fn assertion_grant(
+    pub(super) async fn assertion_grant(
         &self,
         tenant: &str,
         scope: &str,
@@ -108,13 +120,13 @@ impl App<'_> {
     ) -> Result<AccessToken, AuthError> {
         let form = [
             ("grant_type", "client_credentials"),
-            ("client_id", self.client_id),
+            ("client_id", self.client_id.as_str()),
             ("client_assertion_type", JWT_BEARER),
             ("client_assertion", assertion.expose()),
             ("scope", scope),
         ];
-        let (status, body) = super::post_form(self.http, self.authority, tenant, "token", &form).await?;
-        token_from(tenant, status, &body, self.clock)
+        let (status, body) = super::post_form(&self.http, &self.authority, tenant, "token", &form).await?;
+        token_from(tenant, status, &body, &self.clock)
     }
 }
 

@@ -12,14 +12,11 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::Url;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::assertion::App;
+use super::assertion::AssertionApp;
 use super::{AuthError, TokenFuture, TokenSource};
-use crate::clock::SharedClock;
-use crate::endpoint;
 use crate::secret::Secret;
 
 /// How long an assertion is valid.
@@ -136,18 +133,15 @@ impl SigningCertificate {
 
 /// Client credentials with a certificate-signed assertion.
 pub struct ClientCertificate {
-    http: reqwest::Client,
-    authority: Url,
-    client_id: String,
+    app: AssertionApp,
     certificate: SigningCertificate,
     path: PathBuf,
-    clock: SharedClock,
 }
 
 impl std::fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientCertificate")
-            .field("client_id", &self.client_id)
+            .field("app", &self.app)
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
@@ -155,23 +149,14 @@ impl std::fmt::Debug for ClientCertificate {
 
 impl ClientCertificate {
     /// A source for the app with the certificate at `path`
-    /// (`AZURE_CLIENT_CERTIFICATE_PATH`); the file is read now.
-    pub fn new(
-        http: reqwest::Client,
-        authority: Url,
-        client_id: String,
-        path: PathBuf,
-        clock: SharedClock,
-    ) -> Result<Self, String> {
-        let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok();
-        let certificate = SigningCertificate::from_file(&path, password.as_deref())?;
+    /// (`AZURE_CLIENT_CERTIFICATE_PATH`, a PFX opened with `password`); the
+    /// file is read now.
+    pub fn new(app: AssertionApp, path: PathBuf, password: Option<&str>) -> Result<Self, String> {
+        let certificate = SigningCertificate::from_file(&path, password)?;
         Ok(Self {
-            http,
-            authority,
-            client_id,
+            app,
             certificate,
             path,
-            clock,
         })
     }
 }
@@ -179,19 +164,13 @@ impl ClientCertificate {
 impl TokenSource for ClientCertificate {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
-            let url = endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"));
-            let now = self.clock.wall().as_second();
+            let audience = self.app.token_url(tenant);
+            let now = self.app.clock().wall().as_second();
             let assertion = self
                 .certificate
-                .assertion(&self.client_id, url.as_str(), now)
+                .assertion(self.app.client_id(), audience.as_str(), now)
                 .map_err(|e| AuthError::transport(tenant, &e))?;
-            let app = App {
-                http: &self.http,
-                authority: &self.authority,
-                client_id: &self.client_id,
-                clock: &self.clock,
-            };
-            app.assertion_grant(tenant, scope, &assertion).await
+            self.app.assertion_grant(tenant, scope, &assertion).await
         })
     }
 }

@@ -13,7 +13,7 @@ mod device_code;
 mod pipelines;
 mod refresh;
 
-pub use assertion::{FederatedToken, JWT_BEARER};
+pub use assertion::{AssertionApp, FederatedToken, JWT_BEARER};
 pub use azure::AzureClientSecret;
 pub use azure_cli::AzureCli;
 pub use certificate::{ClientCertificate, SigningCertificate};

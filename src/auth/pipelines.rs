@@ -7,9 +7,8 @@
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::assertion::App;
+use super::assertion::AssertionApp;
 use super::{AuthError, TokenFuture, TokenSource, without_url};
-use crate::clock::SharedClock;
 use crate::secret::Secret;
 
 /// The Azure DevOps REST API version of the OIDC token request.
@@ -17,28 +16,21 @@ const API_VERSION: &str = "7.1";
 
 /// Tokens through an Azure DevOps service connection.
 pub struct AzurePipelines {
-    http: reqwest::Client,
-    authority: Url,
-    client_id: String,
-    oidc_request_uri: Url,
-    service_connection_id: String,
-    system_access_token: Secret,
-    clock: SharedClock,
+    app: AssertionApp,
+    settings: PipelineSettings,
 }
 
 impl std::fmt::Debug for AzurePipelines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AzurePipelines")
-            .field("client_id", &self.client_id)
-            .field("service_connection_id", &self.service_connection_id)
+            .field("app", &self.app)
+            .field("service_connection_id", &self.settings.service_connection_id)
             .finish_non_exhaustive()
     }
 }
 
-/// What the pipeline provides.
-#[derive(Debug)]
+/// What the pipeline provides besides the app.
 pub struct PipelineSettings {
-    pub client_id: String,
     /// `SYSTEM_OIDCREQUESTURI`, already checked (https, or http to loopback).
     pub oidc_request_uri: Url,
     pub service_connection_id: String,
@@ -54,28 +46,15 @@ struct Oidc {
 
 impl AzurePipelines {
     /// A source for the service connection's app.
-    pub fn new(
-        http: reqwest::Client,
-        authority: Url,
-        settings: PipelineSettings,
-        clock: SharedClock,
-    ) -> Self {
-        Self {
-            http,
-            authority,
-            client_id: settings.client_id,
-            oidc_request_uri: settings.oidc_request_uri,
-            service_connection_id: settings.service_connection_id,
-            system_access_token: settings.system_access_token,
-            clock,
-        }
+    pub fn new(app: AssertionApp, settings: PipelineSettings) -> Self {
+        Self { app, settings }
     }
 
     async fn oidc_token(&self, tenant: &str) -> Result<Secret, AuthError> {
-        let mut url = self.oidc_request_uri.clone();
+        let mut url = self.settings.oidc_request_uri.clone();
         url.query_pairs_mut()
             .append_pair("api-version", API_VERSION)
-            .append_pair("serviceConnectionId", &self.service_connection_id);
+            .append_pair("serviceConnectionId", &self.settings.service_connection_id);
         let refused = |summary: String| {
             AuthError {
             tenant: tenant.to_owned(),
@@ -87,9 +66,10 @@ impl AzurePipelines {
         }
         };
         let response = self
-            .http
+            .app
+            .http()
             .post(url)
-            .bearer_auth(self.system_access_token.expose())
+            .bearer_auth(self.settings.system_access_token.expose())
             .header("Content-Type", "application/json")
             .send()
             .await
@@ -110,13 +90,7 @@ impl TokenSource for AzurePipelines {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
             let assertion = self.oidc_token(tenant).await?;
-            let app = App {
-                http: &self.http,
-                authority: &self.authority,
-                client_id: &self.client_id,
-                clock: &self.clock,
-            };
-            app.assertion_grant(tenant, scope, &assertion).await
+            self.app.assertion_grant(tenant, scope, &assertion).await
         })
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AzureCli, AzureClientSecret, AzurePipelines, ClientCertificate, FederatedToken, RefreshToken, TokenCache,
-    TokenSource,
+    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ClientCertificate, FederatedToken,
+    RefreshToken, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
@@ -66,6 +66,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         credentials,
         Credentials::RefreshToken(_) | Credentials::AzureCli(_)
     );
+    let app = |id: String| AssertionApp::new(http.clone(), authority.clone(), id, clock.clone());
     let source: Arc<dyn TokenSource> = match credentials {
         Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
             http.clone(),
@@ -77,12 +78,12 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         Credentials::RefreshToken(s) => {
             Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
         }
-        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(http.clone(), authority, id, file, clock.clone())),
+        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(app(id), file)),
         Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
-        Credentials::Pipelines(p) => Arc::new(AzurePipelines::new(http.clone(), authority, p, clock.clone())),
-        Credentials::Certificate(id, path) => Arc::new(
-            ClientCertificate::new(http.clone(), authority, id, path, clock.clone())
-                .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key"))?,
+        Credentials::Pipelines(id, p) => Arc::new(AzurePipelines::new(app(id), p)),
+        Credentials::Certificate(id, path, password) => Arc::new(
+            ClientCertificate::new(app(id), path, password.as_ref().map(Secret::expose))
+                .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`"))?,
         ),
     };
     let tokens = Arc::new(TokenCache::new(source, clock.clone()));

@@ -90,11 +90,13 @@ pub enum Credentials {
     /// Workload identity federation: app id and the federated token file.
     Federated(String, PathBuf),
     /// App + certificate: app id and the PEM file.
-    Certificate(String, PathBuf),
+    /// With the PFX password from `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
+    Certificate(String, PathBuf, Option<Secret>),
     /// The Azure CLI (`APCTL_AZURE_CLI` names the program, default `az`).
     AzureCli(PathBuf),
-    /// An Azure DevOps service connection (workload identity federation).
-    Pipelines(PipelineSettings),
+    /// An Azure DevOps service connection (workload identity federation):
+    /// the app id and what the job provides.
+    Pipelines(String, PipelineSettings),
 }
 
 /// Chooses the credential mode from the flags and the environment: a
@@ -119,17 +121,21 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
     let refresh = from_file
         .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
-    if let Some(p) = pipeline_from_env()? {
-        return Ok(Credentials::Pipelines(p));
+    if let Some((id, p)) = pipeline_from_env()? {
+        return Ok(Credentials::Pipelines(id, p));
     }
     let Some(refresh) = refresh else {
         let certificate = std::env::var("AZURE_CLIENT_CERTIFICATE_PATH")
             .ok()
             .filter(|v| !v.trim().is_empty());
         if let (Some(path), Ok(id)) = (certificate, std::env::var("AZURE_CLIENT_ID")) {
+            let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+                .ok()
+                .map(Secret::new);
             return Ok(Credentials::Certificate(
                 id.trim().to_owned(),
                 PathBuf::from(path),
+                password,
             ));
         }
         let federated = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
@@ -168,7 +174,7 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
 /// connection id from `AZURESUBSCRIPTION_SERVICE_CONNECTION_ID` (as the
 /// AzureCLI task sets it) or `APCTL_SERVICE_CONNECTION_ID`, and the app from
 /// `AZURESUBSCRIPTION_CLIENT_ID` or `AZURE_CLIENT_ID`.
-fn pipeline_from_env() -> anyhow::Result<Option<PipelineSettings>> {
+fn pipeline_from_env() -> anyhow::Result<Option<(String, PipelineSettings)>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (Some(uri), Some(connection)) = (
         var("SYSTEM_OIDCREQUESTURI"),
@@ -184,12 +190,12 @@ fn pipeline_from_env() -> anyhow::Result<Option<PipelineSettings>> {
     let Some(client_id) = var("AZURESUBSCRIPTION_CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")) else {
         bail!("an Azure DevOps service connection was found but no app id: set `AZURE_CLIENT_ID`");
     };
-    Ok(Some(PipelineSettings {
-        client_id: client_id.trim().to_owned(),
+    let settings = PipelineSettings {
         oidc_request_uri: endpoint::parse("SYSTEM_OIDCREQUESTURI", uri.trim())?,
         service_connection_id: connection.trim().to_owned(),
         system_access_token: Secret::new(token.trim()),
-    }))
+    };
+    Ok(Some((client_id.trim().to_owned(), settings)))
 }
 
 /// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`.
