@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::clock::Clock;
 use crate::device::{Device, Identity};
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
 use crate::http::{CallError, Client};
@@ -183,8 +182,7 @@ pub async fn import_tenant(
         gate: &gate,
         scope: settings.graph_scope,
     };
-    let clock = client.clock().clone();
-    let deadline = clock.now() + settings.deadline;
+    let deadline = client.clock().now() + settings.deadline;
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
         return TenantOutcome {
@@ -209,16 +207,7 @@ pub async fn import_tenant(
     if !settings.dry_run {
         send_all(&graph, &mut tracked, settings, progress, cancel).await;
         if settings.wait {
-            settle(
-                &graph,
-                &mut tracked,
-                settings,
-                progress,
-                cancel,
-                &*clock,
-                deadline,
-            )
-            .await;
+            settle(&graph, &mut tracked, settings, progress, cancel, deadline).await;
             cleanup(&graph, &tracked).await;
         }
     }
@@ -538,9 +527,9 @@ async fn settle(
     settings: &ImportSettings,
     progress: &dyn Progress,
     cancel: &Cancel,
-    clock: &dyn Clock,
     deadline: Duration,
 ) {
+    let clock = &**graph.client.clock();
     let mut grace_end: Option<Duration> = None;
     loop {
         report_settled(tracked, settings, progress);
@@ -561,7 +550,7 @@ async fn settle(
         if let Err(e) = poll_staged(graph, tracked, settings).await {
             tracing::warn!(tenant = settings.tenant, "polling staged devices failed: {e}");
         }
-        if let Err(e) = poll_registered(graph, tracked, clock).await {
+        if let Err(e) = poll_registered(graph, tracked).await {
             tracing::warn!(tenant = settings.tenant, "reading registered devices failed: {e}");
         }
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
@@ -671,16 +660,12 @@ fn fail_with(t: &mut Tracked, kind: ErrorKind) {
 
 /// Devices accepted by the import are confirmed in the registered list,
 /// which also gives their state. 806s are confirmed the same way.
-async fn poll_registered(
-    graph: &Graph<'_>,
-    tracked: &mut [Tracked],
-    clock: &dyn Clock,
-) -> Result<(), CallError> {
+async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(), CallError> {
     if !tracked.iter().any(|t| t.phase == Phase::Confirm) {
         return Ok(());
     }
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
-    let now = clock.wall();
+    let now = graph.client.clock().wall();
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
         let Some(device) = t.device.serial.as_ref().and_then(|s| registered.get(s)) else {
             continue;
