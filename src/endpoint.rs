@@ -47,6 +47,17 @@ impl Cloud {
             authority: Url::parse(authority).expect("constant URL"),
             partner_center: Url::parse(PARTNER_CENTER).expect("constant URL"),
             graph_scope: self.graph_scope(),
+            exchange_audience: self.exchange_audience(),
+        }
+    }
+
+    /// The audience a managed identity asks for when its token is to be
+    /// the client assertion of an app (workload identity federation).
+    pub fn exchange_audience(self) -> &'static str {
+        match self {
+            Self::Public => "api://AzureADTokenExchange",
+            Self::UsGov | Self::UsGovDod => "api://AzureADTokenExchangeUSGov",
+            Self::China => "api://AzureADTokenExchangeChina",
         }
     }
 
@@ -72,6 +83,9 @@ pub struct Endpoints {
     pub partner_center: Url,
     /// The scope of Graph tokens in this cloud.
     pub graph_scope: &'static str,
+    /// The audience of a managed identity's token used as an app's client
+    /// assertion in this cloud.
+    pub exchange_audience: &'static str,
 }
 
 impl Default for Endpoints {
@@ -120,6 +134,12 @@ pub fn parse(setting: &'static str, value: &str) -> Result<Url, EndpointError> {
         }),
     }
 }
+
+/// The Azure Instance Metadata Service, where a VM's managed identity gets
+/// its tokens. It only speaks plain http and only on this link-local
+/// address, which never leaves the host: the one http endpoint that is not
+/// loopback, fixed here and never taken from input.
+pub const IMDS_TOKEN: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
 /// True for `localhost`, 127.0.0.0/8 and `[::1]`.
 pub fn is_loopback(url: &Url) -> bool {

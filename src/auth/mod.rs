@@ -10,6 +10,7 @@ mod azure;
 mod azure_cli;
 mod certificate;
 mod device_code;
+mod managed_identity;
 mod pipelines;
 mod refresh;
 
@@ -18,6 +19,7 @@ pub use azure::AzureClientSecret;
 pub use azure_cli::AzureCli;
 pub use certificate::{ClientCertificate, SigningCertificate};
 pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
+pub use managed_identity::{IdentityHost, ManagedIdentity};
 pub use pipelines::{AzurePipelines, PipelineSettings};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use apctl::auth::{
     AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ClientCertificate, FederatedToken,
-    RefreshToken, TokenCache, TokenSource,
+    ManagedIdentity, RefreshToken, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
@@ -81,6 +81,12 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         Credentials::Federated(id, file) => Arc::new(FederatedToken::new(app(id), file)),
         Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
         Credentials::Pipelines(id, p) => Arc::new(AzurePipelines::new(app(id), p)),
+        Credentials::ManagedIdentity(id, host, identity) => Arc::new(ManagedIdentity::new(
+            app(id),
+            host,
+            identity,
+            endpoints.exchange_audience,
+        )),
         Credentials::Certificate(id, path, password) => Arc::new(
             ClientCertificate::new(app(id), path, password.as_ref().map(Secret::expose))
                 .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`"))?,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use apctl::auth::{PipelineSettings, RefreshTokenSettings};
+use apctl::auth::{IdentityHost, PipelineSettings, RefreshTokenSettings};
 use apctl::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
 
@@ -79,6 +79,16 @@ pub struct CredentialArgs {
     /// instead of the environment's app credentials.
     #[arg(long, env = "APCTL_USE_AZURE_CLI")]
     pub azure_cli: bool,
+    /// Prove the partner's app (`AZURE_CLIENT_ID`) with this host's managed
+    /// identity, added to the app as a federated credential: for
+    /// self-hosted agents and runners on Azure VMs, App Service or
+    /// Container Apps. No secret is stored.
+    #[arg(long, env = "APCTL_MANAGED_IDENTITY")]
+    pub managed_identity: bool,
+    /// A user-assigned managed identity's client id (implies
+    /// `--managed-identity`); without it the system-assigned one is used.
+    #[arg(long, env = "APCTL_MANAGED_IDENTITY_CLIENT_ID", value_name = "ID")]
+    pub managed_identity_client_id: Option<String>,
 }
 
 /// The credential mode chosen.
@@ -94,6 +104,9 @@ pub enum Credentials {
     Certificate(String, PathBuf, Option<Secret>),
     /// The Azure CLI (`APCTL_AZURE_CLI` names the program, default `az`).
     AzureCli(PathBuf),
+    /// A managed identity as the app's federated credential: the app id,
+    /// the host's token endpoint and a user-assigned identity's client id.
+    ManagedIdentity(String, IdentityHost, Option<String>),
     /// An Azure DevOps service connection (workload identity federation):
     /// the app id and what the job provides.
     Pipelines(String, PipelineSettings),
@@ -109,6 +122,9 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "az".into());
         return Ok(Credentials::AzureCli(PathBuf::from(program)));
+    }
+    if args.managed_identity || args.managed_identity_client_id.is_some() {
+        return managed_identity_from_env(args.managed_identity_client_id.clone());
     }
     let from_file = match &args.refresh_token_file {
         Some(path) => {
@@ -196,6 +212,31 @@ fn pipeline_from_env() -> anyhow::Result<Option<(String, PipelineSettings)>> {
         system_access_token: Secret::new(token.trim()),
     };
     Ok(Some((client_id.trim().to_owned(), settings)))
+}
+
+/// The managed identity mode: the app from `AZURE_CLIENT_ID`, the host from
+/// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` where the platform sets them, else
+/// the Instance Metadata Service.
+fn managed_identity_from_env(identity: Option<String>) -> anyhow::Result<Credentials> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let Some(app) = var("AZURE_CLIENT_ID") else {
+        bail!(
+            "`--managed-identity` proves an app, and no app was named: set `AZURE_CLIENT_ID` to the partner's multi-tenant app that has this identity as a federated credential"
+        );
+    };
+    let host = match (var("IDENTITY_ENDPOINT"), var("IDENTITY_HEADER")) {
+        (Some(endpoint), Some(header)) => IdentityHost::AppService {
+            endpoint: endpoint::parse("IDENTITY_ENDPOINT", endpoint.trim())?,
+            header: Secret::new(header.trim()),
+        },
+        _ => IdentityHost::Imds,
+    };
+    let identity = identity.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty());
+    Ok(Credentials::ManagedIdentity(
+        app.trim().to_owned(),
+        host,
+        identity,
+    ))
 }
 
 /// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`.

@@ -70,6 +70,7 @@ impl Simulator {
             authority: url.clone(),
             partner_center: url,
             graph_scope: crate::endpoint::Cloud::Public.graph_scope(),
+            exchange_audience: crate::endpoint::Cloud::Public.exchange_audience(),
         }
     }
 

@@ -140,6 +140,10 @@ where
         "AZURESUBSCRIPTION_CLIENT_ID",
         "APCTL_SERVICE_CONNECTION_ID",
         "APCTL_CLOUD",
+        "APCTL_MANAGED_IDENTITY",
+        "APCTL_MANAGED_IDENTITY_CLIENT_ID",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
     ] {
         cmd.env_remove(var);
     }
