@@ -149,6 +149,47 @@ impl TenantRef {
     }
 }
 
+/// The tenant id of a verified domain, from the authority's public OpenID
+/// configuration (`{authority}/{domain}/v2.0/.well-known/openid-configuration`,
+/// no token needed): Partner Center names customers by tenant id only.
+pub async fn tenant_id_of_domain(
+    http: &reqwest::Client,
+    authority: &Url,
+    domain: &str,
+) -> Result<String, String> {
+    #[derive(Deserialize)]
+    struct Config {
+        issuer: String,
+    }
+    let url = crate::endpoint::join(
+        authority,
+        &format!("/{domain}/v2.0/.well-known/openid-configuration"),
+    );
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the authority: {}", crate::auth::without_url(&e)))?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "the authority knows no tenant `{domain}` (HTTP {})",
+            response.status().as_u16()
+        ));
+    }
+    let config: Config = response
+        .json()
+        .await
+        .map_err(|_| "the authority's OpenID configuration has no issuer".to_owned())?;
+    config
+        .issuer
+        .split('/')
+        .find_map(|part| match TenantRef::parse(part) {
+            TenantRef::Id(id) => Some(id),
+            _ => None,
+        })
+        .ok_or_else(|| format!("the issuer `{}` holds no tenant id", config.issuer))
+}
+
 /// Why a display name named no single customer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {

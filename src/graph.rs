@@ -173,6 +173,36 @@ impl Graph<'_> {
         self.list(REGISTERED, "graph.list-registered").await
     }
 
+    /// Reads one registered Autopilot device.
+    pub async fn get_registered(&self, id: &str) -> Result<AutopilotDevice, CallError> {
+        let url = endpoint::join(self.root, &format!("{REGISTERED}/{id}"));
+        let req = self.request(Method::GET, url, "graph.get-registered");
+        let resp = self.client.send(self.tenant, self.gate, &req).await?;
+        parse_entity(&resp.body).map_err(|e| bad_body("graph.get-registered", e))
+    }
+
+    /// Sets a registered device's group tag and, when given, its user
+    /// (`updateDeviceProperties`, 204).
+    pub async fn update_device_properties(
+        &self,
+        id: &str,
+        group_tag: Option<&str>,
+        user_principal_name: Option<&str>,
+    ) -> Result<(), CallError> {
+        let url = endpoint::join(self.root, &format!("{REGISTERED}/{id}/updateDeviceProperties"));
+        let mut body = serde_json::Map::new();
+        if let Some(tag) = group_tag {
+            body.insert("groupTag".into(), Value::String(tag.to_owned()));
+        }
+        if let Some(upn) = user_principal_name {
+            body.insert("userPrincipalName".into(), Value::String(upn.to_owned()));
+        }
+        let req = self
+            .request(Method::POST, url, "graph.update-device-properties")
+            .json(&body);
+        self.client.send(self.tenant, self.gate, &req).await.map(|_| ())
+    }
+
     /// Follows `@odata.nextLink` exactly as given: re-encoding it makes
     /// Graph answer 400 "Resource not found for the segment"
     /// (real-world/errors/graph-400-mangled-nextlink.json).

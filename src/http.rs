@@ -39,6 +39,8 @@ pub struct Request {
     pub scope: &'static str,
     /// Partner Center's `MS-RequestId`, the same on every retry.
     pub ms_request_id: Option<String>,
+    /// Extra headers (a Partner Center continuation token).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -53,6 +55,7 @@ impl Request {
             kind,
             scope,
             ms_request_id,
+            headers: Vec::new(),
         }
     }
 
@@ -188,6 +191,11 @@ impl Client {
         }
     }
 
+    /// The HTTP client underneath (for unauthenticated look-ups).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The token cache (for preflight and statistics).
     pub fn tokens(&self) -> &TokenCache {
         &self.tokens
@@ -313,6 +321,9 @@ impl Client {
                     .header("MS-CorrelationId", uuid::Uuid::new_v4().to_string())
                     .header("Accept", "application/json");
             }
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(body) = &req.body {
             builder = builder

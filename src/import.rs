@@ -65,6 +65,28 @@ pub struct ImportSettings {
     /// A preflight check that failed for the tenant (for example the GDAP
     /// role of a delegated token): nothing is sent, every row says why.
     pub preflight_failure: Option<TenantError>,
+    /// The Partner Center pipe's settings.
+    pub partner_center: PartnerCenterSettings,
+}
+
+/// Where and how tuple and product-key rows go (SPEC §3.3).
+#[derive(Clone, Debug)]
+pub struct PartnerCenterSettings {
+    /// Partner Center root; `/v1` is appended.
+    pub root: Url,
+    /// The token authority (to find a domain's tenant id).
+    pub authority: Url,
+    /// The partner's own tenant, where Partner Center tokens are asked for
+    /// (`organizations`: the signed-in user's home tenant).
+    pub partner_tenant: String,
+    /// The customer's id in Partner Center: its tenant id. Empty until
+    /// resolved from `tenant`.
+    pub customer_id: String,
+    /// The device batch: the order id, or a name derived from the file.
+    pub batch_id: String,
+    /// Why Partner Center cannot be used in this run (no partner sign-in,
+    /// for instance): tuple rows are not sent and say why.
+    pub preflight_failure: Option<TenantError>,
 }
 
 impl ImportSettings {
@@ -88,6 +110,14 @@ impl ImportSettings {
             grace: std::time::Duration::from_secs(60),
             run_id: run_id.to_owned(),
             preflight_failure: None,
+            partner_center: PartnerCenterSettings {
+                root: endpoints.partner_center.clone(),
+                authority: endpoints.authority.clone(),
+                partner_tenant: "organizations".into(),
+                customer_id: String::new(),
+                batch_id: String::new(),
+                preflight_failure: None,
+            },
         }
     }
 }
@@ -166,20 +196,20 @@ pub struct TenantOutcome {
     pub interrupted: bool,
 }
 
-/// Imports hash devices into one tenant.
+/// Imports hash devices into one tenant; every Graph call passes `gate`.
 pub async fn import_tenant(
     client: &Client,
     settings: &ImportSettings,
     devices: Vec<Device>,
+    gate: &TenantGate,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
-    let gate = TenantGate::new(settings.limits, client.clock().clone());
     let graph = Graph {
         client,
         root: &settings.graph_root,
         tenant: &settings.tenant,
-        gate: &gate,
+        gate,
         scope: settings.graph_scope,
     };
     let deadline = client.clock().now() + settings.deadline;

@@ -31,7 +31,10 @@
 //! - [`service_error`]: Graph and Partner Center error bodies, with
 //!   Intune's nested messages unwrapped and the request id kept.
 //! - [`graph`]: typed calls for exactly the Graph endpoints used.
+//! - [`partner_center`]: typed calls for Partner Center device batches.
 //! - [`import`]: the Graph import pipe for one tenant, end to end.
+//! - [`pc_import`]: the Partner Center pipe for one customer, end to end,
+//!   with group tags set through Graph afterwards.
 //! - [`run`], [`report`]: one `apctl import` run and its report, one entry
 //!   per input row.
 //! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
@@ -49,6 +52,8 @@ pub mod graph;
 pub mod http;
 pub mod import;
 pub mod outcome;
+pub mod partner_center;
+pub mod pc_import;
 pub mod problem;
 pub mod report;
 pub mod retry;

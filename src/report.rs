@@ -60,6 +60,13 @@ pub struct Entry {
     pub imported_identity_id: Option<String>,
     /// The registered Autopilot device's id, once found.
     pub autopilot_device_id: Option<String>,
+    /// The Partner Center device batch the row went into (Partner Center
+    /// rows only).
+    pub batch_id: Option<String>,
+    /// For a Partner Center row with a group tag: whether the tag was set
+    /// and verified through Graph. `false` is never a silent success: the
+    /// details say why, and the run counts it as a failure.
+    pub group_tag_applied: Option<bool>,
 }
 
 impl Entry {
@@ -87,6 +94,8 @@ impl Entry {
             hardware_hash: hash,
             imported_identity_id: None,
             autopilot_device_id: None,
+            batch_id: None,
+            group_tag_applied: None,
         }
     }
 
@@ -104,6 +113,11 @@ impl Entry {
     pub fn failed(&self) -> bool {
         self.state == RegistrationState::RegistrationFailed
     }
+
+    /// True when the device registered but its group tag could not be set.
+    pub fn tag_missing(&self) -> bool {
+        self.group_tag_applied == Some(false)
+    }
 }
 
 /// Counts by state and by message.
@@ -115,6 +129,8 @@ pub struct Totals {
     pub by_state: Ordered,
     /// The messages that occurred, in the portal's order.
     pub by_message: Ordered,
+    /// Partner Center rows registered whose group tag could not be set.
+    pub group_tags_not_applied: u64,
 }
 
 impl Totals {
@@ -135,6 +151,7 @@ impl Totals {
             rows: entries.len() as u64,
             by_state: Ordered(by_state),
             by_message: Ordered(by_message),
+            group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
         }
     }
 }
@@ -232,6 +249,8 @@ impl Report {
             "action",
             "groupTag",
             "orderId",
+            "batchId",
+            "groupTagApplied",
         ])?;
         for e in &self.entries {
             let json = |v: &dyn erased::Json| v.text();
@@ -250,6 +269,8 @@ impl Report {
                 json(&e.action),
                 e.group_tag.clone().unwrap_or_default(),
                 e.order_id.clone().unwrap_or_default(),
+                e.batch_id.clone().unwrap_or_default(),
+                e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
             ])?;
         }
         w.flush()

@@ -58,6 +58,38 @@ pub trait TokenSource: Send + Sync + std::fmt::Debug {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a>;
 }
 
+/// Graph tokens from one source and Partner Center tokens from another:
+/// Partner Center's device batches take only app + user tokens (SPEC §3.3),
+/// so with app-only credentials (secret, certificate, federation, managed
+/// identity) a partner admin's refresh token must be given as well.
+#[derive(Debug)]
+pub struct ByService {
+    pub graph: Arc<dyn TokenSource>,
+    /// `None`: Partner Center cannot be reached with these credentials.
+    pub partner_center: Option<Arc<dyn TokenSource>>,
+}
+
+impl TokenSource for ByService {
+    fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
+        if scope != crate::partner_center::SCOPE {
+            return self.graph.fetch(tenant, scope);
+        }
+        match &self.partner_center {
+            Some(source) => source.fetch(tenant, scope),
+            None => Box::pin(async move {
+                Err(AuthError {
+                    tenant: tenant.to_owned(),
+                    aadsts: None,
+                    error: "no_partner_sign_in".into(),
+                    summary: "Partner Center takes only a partner admin's sign-in (app + user), and these credentials are an app's alone".into(),
+                    hint: "run `apctl login --save partner.rt` once as a partner admin, then pass `--refresh-token-file partner.rt` with `AZURE_CLIENT_ID` (Secure Application Model); or give these devices' hardware hashes so they go through Graph".into(),
+                    trace_id: None,
+                })
+            }),
+        }
+    }
+}
+
 /// Why no token could be had, with the fix.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("no token for tenant `{tenant}`: {summary}")]

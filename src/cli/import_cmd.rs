@@ -28,7 +28,9 @@ pub struct ImportArgs {
     /// The customer: tenant id, verified domain, or GDAP display name.
     #[arg(long, value_name = "TENANT")]
     tenant: String,
-    /// The partner's own tenant, to look customers up by GDAP display name.
+    /// The partner's own tenant: customers are looked up by GDAP display
+    /// name there, and Partner Center tokens are asked for there (default:
+    /// the signed-in admin's home tenant).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
     /// Group tag for rows that have none.
@@ -122,6 +124,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             concurrency: args.concurrency,
         };
         settings.grace = args.grace;
+        if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
+            settings.partner_center.partner_tenant = partner;
+        }
         // The preflight `doctor` runs: token and Graph read happen in the
         // lookup; a delegated token's GDAP role is checked here.
         if session.delegated && args.partner_tenant.is_some() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ClientCertificate, FederatedToken,
-    ManagedIdentity, RefreshToken, TokenCache, TokenSource,
+    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ByService, ClientCertificate, FederatedToken,
+    ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::endpoint::Endpoints;
@@ -44,10 +44,18 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     let clock: SharedClock =
         ScaledClock::scaled(options.time_scale.unwrap_or(if simulate { 0.0 } else { 1.0 }));
     let mut endpoints = options.endpoints;
+    let mut demo_sign_in = None;
     let (credentials, sim, demo_partner) = match options.credentials {
         Some(c) => (c, None, None),
         None => {
             let world = simulator::demo_world();
+            // The demo partner admin's sign-in, for Partner Center.
+            demo_sign_in = world.refresh_token.clone().map(|rt| RefreshTokenSettings {
+                client_id: world.client_id.clone(),
+                client_secret: Some(Secret::new(world.client_secret.clone())),
+                refresh_token: Secret::new(rt),
+                save_to: None,
+            });
             let creds =
                 Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
             let partner = world.partner_tenant_id.clone();
@@ -92,6 +100,19 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
                 .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`"))?,
         ),
     };
+    let partner_center: Option<Arc<dyn TokenSource>> = match demo_sign_in {
+        Some(s) => Some(Arc::new(RefreshToken::new(
+            http.clone(),
+            endpoints.authority.clone(),
+            s,
+            clock.clone(),
+        ))),
+        None => delegated.then(|| source.clone()),
+    };
+    let source = Arc::new(ByService {
+        graph: source,
+        partner_center,
+    });
     let tokens = Arc::new(TokenCache::new(source, clock.clone()));
     let client = Client::new(http, tokens, clock, Policy::default());
     Ok(Session {

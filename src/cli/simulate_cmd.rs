@@ -33,6 +33,9 @@ pub struct SimulateArgs {
     /// Time from import until a staged device has its verdict.
     #[arg(long, default_value = "5s", value_parser = settings::parse_duration)]
     import_delay: Duration,
+    /// Time from a Partner Center batch upload until its job is processed.
+    #[arg(long, default_value = "5s", value_parser = settings::parse_duration)]
+    batch_delay: Duration,
     /// Delay of every answer.
     #[arg(long, default_value = "0s", value_parser = settings::parse_duration)]
     latency: Duration,
@@ -90,9 +93,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             slow_rate: args.slow_rate,
             drop_rate: args.drop_rate,
             page_size: args.page_size.max(1),
+            batch_delay: args.batch_delay,
             ..SimConfig::default()
         };
         let (id, secret) = (world.client_id.clone(), world.client_secret.clone());
+        let sign_in = world.refresh_token.clone().unwrap_or_default();
+        let partner = world.partner_tenant_id.clone().unwrap_or_default();
         let tenants: Vec<String> = world
             .tenants
             .iter()
@@ -114,6 +120,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
         let _ = writeln!(
             out,
             "  export AZURE_CLIENT_ID={id} AZURE_CLIENT_SECRET={secret}   # demo credentials, valid only here"
+        );
+        let _ = writeln!(
+            out,
+            "  export APCTL_REFRESH_TOKEN={sign_in} AZURE_TENANT_ID={partner}   # a partner admin's sign-in, for Partner Center rows"
         );
         let _ = writeln!(out, "statistics: {uri}/_apctl/stats    stop: Ctrl-C");
         let _ = out.flush();

@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 
 use crate::clock::SharedClock;
 
+mod partner_center;
+
+pub use partner_center::CatalogueSpec;
+
 /// How 429 answers carry `Retry-After`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryAfterStyle {
@@ -58,6 +62,9 @@ pub struct SimConfig {
     pub token_lifetime: u64,
     /// A token is refused as expired after this many uses.
     pub token_uses: Option<u64>,
+    /// Clock time from a Partner Center batch upload until its job is
+    /// processed.
+    pub batch_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -75,6 +82,7 @@ impl Default for SimConfig {
             page_size: 1000,
             token_lifetime: 3599,
             token_uses: None,
+            batch_delay: Duration::from_secs(5),
         }
     }
 }
@@ -93,6 +101,10 @@ pub struct WorldSpec {
     #[serde(default)]
     pub refresh_token: Option<String>,
     pub tenants: Vec<TenantSpec>,
+    /// Devices the OEMs know, for Partner Center's tuple and product-key
+    /// registration.
+    #[serde(default)]
+    pub catalogue: Vec<CatalogueSpec>,
 }
 
 /// One simulated customer tenant.
@@ -115,6 +127,10 @@ pub struct TenantSpec {
     /// For the partner's own tenant: its GDAP relationships.
     #[serde(default)]
     pub relationships: Vec<RelationshipSpec>,
+    /// False: not a customer of the partner in Partner Center (an indirect
+    /// reseller's customer, say): device batch calls answer 404.
+    #[serde(default = "yes")]
+    pub partner_center_customer: bool,
 }
 
 /// One GDAP relationship of the partner tenant.
@@ -272,7 +288,12 @@ pub struct World {
     client_secret: String,
     tenants: Vec<Tenant>,
     tokens: HashMap<String, (usize, u64)>,
+    /// Partner Center (app + user) tokens.
+    pc_tokens: std::collections::HashSet<String>,
     refresh_tokens: std::collections::HashSet<String>,
+    catalogue: Vec<CatalogueSpec>,
+    pc: partner_center::PcState,
+    partner_tenant_id: Option<String>,
     device_codes: HashMap<String, u32>,
     rng: u64,
     styles_used: u64,
@@ -311,7 +332,11 @@ impl World {
             client_secret: spec.client_secret,
             tenants,
             tokens: HashMap::new(),
+            pc_tokens: std::collections::HashSet::new(),
             refresh_tokens: spec.refresh_token.into_iter().collect(),
+            catalogue: spec.catalogue,
+            partner_tenant_id: spec.partner_tenant_id,
+            pc: partner_center::PcState::default(),
             device_codes: HashMap::new(),
             rng,
             styles_used: 0,
@@ -346,6 +371,13 @@ impl World {
         if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
             self.count("token");
             return self.token(tenant, &req.body);
+        }
+        if let [tenant, "v2.0", ".well-known", "openid-configuration"] = segments.as_slice() {
+            self.count("openid-configuration");
+            return self.openid_configuration(tenant);
+        }
+        if let ["v1", rest @ ..] = segments.as_slice() {
+            return self.partner_center(req, rest);
         }
         let Some(rest) = segments
             .get(1..)
@@ -391,6 +423,18 @@ impl World {
             ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities"]) => {
                 self.list_registered(tenant, req)
             }
+            ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities", id]) => {
+                self.get_registered(tenant, id)
+            }
+            (
+                "POST",
+                [
+                    "deviceManagement",
+                    "windowsAutopilotDeviceIdentities",
+                    id,
+                    "updateDeviceProperties",
+                ],
+            ) => self.update_device_properties(tenant, id, &req.body),
             ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
                 self.list_relationships(tenant, req)
             }
@@ -400,6 +444,14 @@ impl World {
 
     fn token(&mut self, tenant: &str, body: &[u8]) -> SimResponse {
         let form: HashMap<String, String> = form_urlencoded(body);
+        // A user's sign-in at `organizations` lands in their home tenant:
+        // the demo partner's.
+        let home = self.partner_tenant_id.clone().unwrap_or_default();
+        let tenant = if matches!(tenant, "organizations" | "common") && !home.is_empty() {
+            home.as_str()
+        } else {
+            tenant
+        };
         let Some(index) = self.find_tenant(tenant) else {
             return fixture_error(
                 400,
@@ -566,10 +618,20 @@ impl World {
             _ => {}
         }
         let nonce = self.next_random();
-        let access = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
         let fresh = format!("sim-rt-{:016x}", self.next_random());
         self.refresh_tokens.insert(fresh.clone());
-        self.tokens.insert(access.clone(), (index, 0));
+        let partner_center = form
+            .get("scope")
+            .is_some_and(|s| s.contains("api.partnercenter.microsoft.com"));
+        let access = if partner_center {
+            let t = format!("simpc.{}.{nonce:016x}", self.tenants[index].spec.id);
+            self.pc_tokens.insert(t.clone());
+            t
+        } else {
+            let t = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
+            self.tokens.insert(t.clone(), (index, 0));
+            t
+        };
         self.stats.tokens_issued += 1;
         SimResponse::json(
             200,
@@ -610,25 +672,7 @@ impl World {
         if tenant.blocked_until.is_some_and(|b| now < b) {
             self.stats.inside_retry_after += 1;
         }
-        while tenant
-            .sent
-            .front()
-            .is_some_and(|(t, _)| *t + limits.window <= now)
-        {
-            tenant.sent.pop_front();
-        }
-        let writes = tenant.sent.iter().filter(|(_, w)| *w).count() as u32;
-        let over = tenant.sent.len() as u32 >= limits.requests || (write && writes >= limits.writes);
-        if !over {
-            tenant.sent.push_back((now, write));
-            return None;
-        }
-        let oldest = if write && writes >= limits.writes {
-            tenant.sent.iter().find(|(_, w)| *w).map(|(t, _)| *t)
-        } else {
-            tenant.sent.front().map(|(t, _)| *t)
-        };
-        let wait = (oldest.unwrap_or(now) + limits.window).saturating_sub(now);
+        let wait = over_budget(&mut tenant.sent, limits, now, write)?;
         let style = self.next_style();
         let header = match style {
             RetryAfterStyle::Integer => Some(wait.as_secs_f64().ceil().max(1.0).to_string()),
@@ -746,6 +790,67 @@ impl World {
         self.page(&req.path, req.query.as_deref(), all)
     }
 
+    fn get_registered(&mut self, index: usize, id: &str) -> SimResponse {
+        self.count("graph.get-registered");
+        self.settle(index);
+        match self.tenants[index].registered.iter().find(|r| r["id"] == id) {
+            Some(r) => SimResponse::json(200, &r.clone()),
+            None => graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id()),
+        }
+    }
+
+    /// `updateDeviceProperties`: only the documented members, as strings.
+    fn update_device_properties(&mut self, index: usize, id: &str, body: &[u8]) -> SimResponse {
+        self.count("graph.update-device-properties");
+        const KNOWN: &[&str] = &[
+            "groupTag",
+            "userPrincipalName",
+            "addressableUserName",
+            "displayName",
+        ];
+        let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_slice(body).ok();
+        let Some(members) = parsed.filter(|m| {
+            m.iter()
+                .all(|(k, v)| KNOWN.contains(&k.as_str()) && (v.is_string() || v.is_null()))
+        }) else {
+            self.stats.rejected_bodies += 1;
+            return graph_error(
+                400,
+                "BadRequest",
+                "The request body is not valid for 'updateDeviceProperties'.",
+                &self.request_id(),
+            );
+        };
+        let Some(device) = self.tenants[index].registered.iter_mut().find(|r| r["id"] == id) else {
+            return graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id());
+        };
+        for (k, v) in members {
+            device[k.as_str()] = v;
+        }
+        SimResponse::empty(204)
+    }
+
+    /// The authority's public OpenID configuration: the tenant id is in
+    /// the issuer.
+    fn openid_configuration(&mut self, name: &str) -> SimResponse {
+        let Some(index) = self.find_tenant(name) else {
+            return fixture_error(
+                400,
+                include_str!("../../wiremock-fixtures/token/no-such-tenant.json"),
+                "{tenant}",
+                name,
+            );
+        };
+        let id = self.tenants[index].spec.id.clone();
+        SimResponse::json(
+            200,
+            &json!({
+                "issuer": format!("{}/{id}/v2.0", self.base),
+                "token_endpoint": format!("{}/{id}/oauth2/v2.0/token", self.base)
+            }),
+        )
+    }
+
     fn list_relationships(&mut self, index: usize, req: &SimRequest) -> SimResponse {
         self.count("graph.list-gdap");
         let now = self.clock.wall();
@@ -762,6 +867,7 @@ impl World {
     /// Devices whose verdict has come and that succeed join the registered
     /// list (and 806s stand for a device that was there all along).
     fn settle(&mut self, index: usize) {
+        self.settle_jobs();
         let now = self.clock.now();
         let wall = self.clock.wall();
         let delay = self.config.import_delay;
@@ -893,6 +999,32 @@ impl World {
     fn request_id(&mut self) -> String {
         self.uuid()
     }
+}
+
+/// A sliding-window budget: records the request and returns `None` while
+/// within the limits, else how long until the oldest counted request
+/// leaves the window.
+fn over_budget(
+    sent: &mut VecDeque<(Duration, bool)>,
+    limits: SimLimits,
+    now: Duration,
+    write: bool,
+) -> Option<Duration> {
+    while sent.front().is_some_and(|(t, _)| *t + limits.window <= now) {
+        sent.pop_front();
+    }
+    let writes = sent.iter().filter(|(_, w)| *w).count() as u32;
+    let over = sent.len() as u32 >= limits.requests || (write && writes >= limits.writes);
+    if !over {
+        sent.push_back((now, write));
+        return None;
+    }
+    let oldest = if write && writes >= limits.writes {
+        sent.iter().find(|(_, w)| *w).map(|(t, _)| *t)
+    } else {
+        sent.front().map(|(t, _)| *t)
+    };
+    Some((oldest.unwrap_or(now) + limits.window).saturating_sub(now))
 }
 
 /// A GDAP relationship's JSON as Graph lists it.
