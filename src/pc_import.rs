@@ -325,6 +325,10 @@ async fn send(
                     t.entry.request_id = request_id.clone();
                     if listed.iter().any(|l| same_device(&t.device, l)) {
                         t.entry.action = Action::Sent;
+                        t.entry.details = format!(
+                            "The answer to the batch request was lost ({cause}), but the device is in device batch `{}`: followed in the tenant's list.",
+                            ctx.batch
+                        );
                         t.phase = Phase::Appear;
                     } else {
                         t.entry.action = Action::NotSent;
@@ -421,9 +425,9 @@ async fn poll_jobs(ctx: &Ctx<'_>, tracked: &mut [Tracked], jobs: &[Accepted]) ->
             .iter_mut()
             .filter(|t| t.job == Some(j) && t.phase == Phase::InBatch)
         {
-            let element = status.devices_status.iter().find(|d| match &t.device.identity {
-                Identity::ProductKey(key) => d.product_key.as_deref() == Some(key.as_str()),
-                _ => d.serial_number.is_some() && d.serial_number == t.device.serial,
+            let element = status.devices_status.iter().find(|d| {
+                let by_key = matches!(&t.device.identity, Identity::ProductKey(key) if d.product_key.as_deref() == Some(key.as_str()));
+                by_key || (d.serial_number.is_some() && d.serial_number == t.device.serial)
             });
             let Some(d) = element else {
                 if status.is_final() {
@@ -618,7 +622,10 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
                 );
             }
             Phase::Appear => {
-                t.entry.details = "registered by Partner Center, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it".into();
+                t.entry.details = format!(
+                    "in device batch `{}`, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it (nothing is sent twice)",
+                    ctx.batch
+                );
             }
             Phase::Tag => {}
             Phase::Done => {}

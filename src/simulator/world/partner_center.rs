@@ -43,7 +43,7 @@ pub(super) struct PcState {
 struct Batch {
     id: String,
     created: jiff::Timestamp,
-    /// Devices registered through it.
+    /// Devices uploaded to it and not refused by processing.
     devices: Vec<Value>,
 }
 
@@ -213,6 +213,22 @@ impl World {
     /// 202 with a relative `Location` (no `/v1`) to the new job.
     fn pc_accept(&mut self, index: usize, batch: String, devices: Vec<Value>) -> SimResponse {
         let tracking = self.uuid();
+        let uploaded = self.clock.wall().to_string();
+        if let Some(b) = self
+            .pc
+            .batches
+            .get_mut(&index)
+            .and_then(|bs| bs.iter_mut().find(|b| b.id == batch))
+        {
+            // Uploaded devices are listed at once; a device that fails
+            // processing leaves the batch again.
+            for d in &devices {
+                let mut listed = d.clone();
+                listed["uploadedDate"] = json!(uploaded);
+                listed["attributes"] = json!({"objectType": "Device"});
+                b.devices.push(listed);
+            }
+        }
         let job = Job {
             customer: index,
             batch,
@@ -294,7 +310,23 @@ impl World {
                 continue;
             };
             for d in &mut job.devices {
-                let outcome = self.register(job.customer, &job.batch, &mut d.device, wall);
+                let before = d.device.clone();
+                let outcome = self.register(job.customer, &mut d.device, wall);
+                if let Some(b) = self
+                    .pc
+                    .batches
+                    .get_mut(&job.customer)
+                    .and_then(|bs| bs.iter_mut().find(|b| b.id == job.batch))
+                    && let Some(pos) = b.devices.iter().position(|l| same_upload(l, &before))
+                {
+                    if outcome.is_ok() {
+                        let id = format!("pc-{:09}", pos);
+                        b.devices[pos]["id"] = json!(id);
+                        b.devices[pos]["serialNumber"] = d.device["serialNumber"].clone();
+                    } else {
+                        b.devices.remove(pos);
+                    }
+                }
                 d.outcome = Some(outcome);
             }
             job.done = true;
@@ -309,7 +341,6 @@ impl World {
     fn register(
         &mut self,
         index: usize,
-        batch: &str,
         device: &mut Value,
         wall: jiff::Timestamp,
     ) -> Result<(), (&'static str, &'static str)> {
@@ -357,25 +388,15 @@ impl World {
         let mut listed = registered_json(&tenant.spec.id, n, &spec, wall);
         listed["productKey"] = json!(known.product_key.clone().unwrap_or_default());
         tenant.registered.push(listed);
-        let id = format!("pc-{}", self.next_random() % 1_000_000_000);
-        if let Some(b) = self
-            .pc
-            .batches
-            .get_mut(&index)
-            .and_then(|bs| bs.iter_mut().find(|b| b.id == batch))
-        {
-            b.devices.push(json!({
-                "id": id,
-                "serialNumber": known.serial_number,
-                "productKey": known.product_key,
-                "modelName": known.model,
-                "oemManufacturerName": known.manufacturer,
-                "uploadedDate": wall.to_string(),
-                "attributes": {"objectType": "Device"}
-            }));
-        }
         Ok(())
     }
+}
+
+/// The batch's listing of an uploaded device.
+fn same_upload(listed: &Value, uploaded: &Value) -> bool {
+    ["serialNumber", "oemManufacturerName", "modelName", "productKey"]
+        .iter()
+        .all(|k| listed.get(*k).unwrap_or(&Value::Null) == uploaded.get(*k).unwrap_or(&Value::Null))
 }
 
 /// A member read in camelCase or PascalCase.
@@ -445,4 +466,95 @@ fn decode(segment: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{SimConfig, SimLimits};
+    use super::*;
+    use crate::clock::ScaledClock;
+
+    fn request(method: &str, path: &str, token: Option<&str>, body: &str) -> SimRequest {
+        SimRequest {
+            method: method.into(),
+            path: path.into(),
+            query: None,
+            authorization: token.map(|t| format!("Bearer {t}")),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn world(limits: Option<SimLimits>) -> (World, String) {
+        let config = SimConfig {
+            limits,
+            batch_delay: Duration::ZERO,
+            ..SimConfig::default()
+        };
+        let mut w = World::new(crate::simulator::demo_world(), config, ScaledClock::scaled(0.0));
+        let form = "grant_type=refresh_token&client_id=6b7c8d9e-0000-4000-8000-00000000a9c1&refresh_token=apctl-demo-refresh-token&scope=https%3A%2F%2Fapi.partnercenter.microsoft.com%2Fuser_impersonation";
+        let r = w.handle(&request("POST", "/organizations/oauth2/v2.0/token", None, form));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        let token = v["access_token"].as_str().unwrap().to_owned();
+        (w, token)
+    }
+
+    const BATCHES: &str = "/v1/customers/2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01/deviceBatches";
+
+    #[test]
+    fn partner_center_throttles_with_an_integer_retry_after_and_its_own_error_shape() {
+        let limits = SimLimits {
+            writes: 1,
+            requests: 2,
+            window: Duration::from_secs(20),
+        };
+        let (mut w, token) = world(Some(limits));
+        assert_eq!(w.handle(&request("GET", BATCHES, Some(&token), "")).status, 200);
+        assert_eq!(w.handle(&request("GET", BATCHES, Some(&token), "")).status, 200);
+        let r = w.handle(&request("GET", BATCHES, Some(&token), ""));
+        assert_eq!(r.status, 429);
+        let retry_after = r.headers.iter().find(|(k, _)| k == "Retry-After").unwrap();
+        assert_eq!(retry_after.1, "20", "whole seconds");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["statusCode"], 429);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Rate limit is exceeded")
+        );
+        assert_eq!(w.stats.inside_retry_after, 0);
+        w.handle(&request("GET", BATCHES, Some(&token), ""));
+        assert_eq!(
+            w.stats.inside_retry_after, 1,
+            "a request inside the window is counted"
+        );
+    }
+
+    #[test]
+    fn graph_tokens_are_refused_and_pascal_case_bodies_are_taken() {
+        let (mut w, token) = world(None);
+        assert_eq!(
+            w.handle(&request("GET", BATCHES, Some("sim.graph"), "")).status,
+            401
+        );
+        let body = r#"{"BatchId":"B","Devices":[{"SerialNumber":"000000000000","OemManufacturerName":"SpiralOrbit","ModelName":"ContosoABC","Policies":null}]}"#;
+        let r = w.handle(&request("POST", BATCHES, Some(&token), body));
+        assert_eq!(r.status, 202);
+        let location = &r.headers.iter().find(|(k, _)| k == "Location").unwrap().1;
+        assert!(
+            location.starts_with("/customers/") && !location.starts_with("/v1"),
+            "{location}"
+        );
+        let status = w.handle(&request("GET", &format!("/v1{location}"), Some(&token), ""));
+        let v: Value = serde_json::from_slice(&status.body).unwrap();
+        assert_eq!(v["status"], "finished");
+        assert_eq!(v["devicesStatus"][0]["status"], "finished");
+        let bad = w.handle(&request(
+            "POST",
+            BATCHES,
+            Some(&token),
+            r#"{"batchId":"C","devices":[{"serialNumber":"x"}]}"#,
+        ));
+        assert_eq!(bad.status, 400, "a serial alone is no documented identification");
+    }
 }

@@ -1,0 +1,315 @@
+//! The Partner Center pipe through the built binary against the simulator:
+//! the seed's own partner sample, every Partner Center outcome, a file
+//! mixing hash, tuple and product-key rows in one run and one report,
+//! group tags set through Graph, re-runs that append nothing, and the
+//! errors a partner meets before anything is sent.
+
+mod common;
+
+use common::{SimProcess, apctl_env, apctl_sim, example, real_world};
+use serde_json::Value;
+
+const PARTNER_TENANT: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
+const CONTOSO: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
+
+fn entry<'a>(report: &'a Value, serial: &str) -> &'a Value {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["serialNumber"] == serial)
+        .unwrap_or_else(|| panic!("no entry for {serial}: {report:#}"))
+}
+
+/// The demo partner admin's sign-in (Secure Application Model), which
+/// Partner Center requires.
+fn partner_sign_in() -> [(&'static str, &'static str); 2] {
+    [
+        ("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token"),
+        ("AZURE_TENANT_ID", PARTNER_TENANT),
+    ]
+}
+
+#[test]
+fn the_seeds_partner_sample_is_registered_into_the_order_batch() {
+    let sample = real_world("csv/ms-mmd-device-registration-sample-partner.csv");
+    let run = apctl_env(
+        [
+            "import",
+            sample.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "--order-id",
+            "PO-4711",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let e = entry(&report, "000000000000");
+    assert_eq!(e["pipe"], "partnerCenter");
+    assert_eq!(e["state"], "Ready for user");
+    assert_eq!(e["action"], "sent");
+    assert_eq!(e["batchId"], "PO-4711");
+    assert!(
+        e["autopilotDeviceId"].is_string(),
+        "confirmed in the tenant's list: {e}"
+    );
+    assert_eq!(report["http"]["requests"]["pc.create-batch"], 1);
+}
+
+#[test]
+fn every_partner_center_outcome_reaches_its_documented_state_and_message() {
+    let run = apctl_env(
+        [
+            "import",
+            &example("contoso-partner.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1, "some failed: {}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    for serial in ["PC-0001", "PC-0002"] {
+        assert_eq!(entry(&report, serial)["state"], "Ready for user");
+        assert_eq!(entry(&report, serial)["batchId"], "apctl-contoso-partner");
+    }
+    // Same device as PC-0001's catalogue entry but with the manufacturer
+    // in lower case: Partner Center matches exactly.
+    let case = entry(&report, "PC-0003");
+    assert_eq!(case["state"], "Registration failed");
+    assert_eq!(case["message"], "Device not found");
+    assert_eq!(case["errorCode"], "812");
+    assert_eq!(case["errorName"], "ZtdDeviceNotFound");
+    let claimed = entry(&report, "PC-0004");
+    assert_eq!(claimed["message"], "Device claimed by another organization");
+    assert_eq!(claimed["errorCode"], "808");
+    assert!(claimed["requestId"].is_string(), "{claimed}");
+}
+
+#[test]
+fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("report.csv");
+    let run = apctl_env(
+        [
+            "import",
+            &example("contoso-mixed.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "--group-tag",
+            "Sales",
+            "--output",
+            "json",
+            "--report-csv",
+            csv.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["entries"].as_array().unwrap().len(),
+        3,
+        "one entry per row"
+    );
+    let hash = entry(&report, "MIX-0001");
+    assert_eq!(
+        (hash["pipe"].as_str(), hash["state"].as_str()),
+        (Some("graph"), Some("Ready for user"))
+    );
+    let tuple = entry(&report, "MIX-0002");
+    assert_eq!(tuple["pipe"], "partnerCenter");
+    assert_eq!(tuple["state"], "Ready for user");
+    assert_eq!(tuple["groupTagApplied"], true);
+    // The product-key row had no serial: the job and the tenant's list
+    // give it one.
+    let key = entry(&report, "MIX-0003");
+    assert_eq!(key["line"], 4);
+    assert_eq!(key["state"], "Ready for user");
+    assert_eq!(key["groupTagApplied"], true);
+    assert_eq!(report["http"]["requests"]["graph.update-device-properties"], 2);
+    assert_eq!(report["totals"]["groupTagsNotApplied"], 0);
+    let written = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        written
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("batchId,groupTagApplied")
+    );
+    assert!(written.contains("apctl-contoso-mixed,true"), "{written}");
+}
+
+#[test]
+fn running_the_same_file_again_appends_nothing_to_the_batch() {
+    let sim = SimProcess::start(&["--batch-delay", "0s", "--import-delay", "0s"]);
+    let args = [
+        "import",
+        &example("contoso-partner.csv"),
+        "--tenant",
+        CONTOSO,
+        "--order-id",
+        "PO-2026-11",
+        "--group-tag",
+        "Lab",
+        "--output",
+        "json",
+    ];
+    let first = apctl_sim(&sim, &args, &partner_sign_in());
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    assert_eq!(entry(&first.json(), "PC-0001")["groupTagApplied"], true);
+    let after_first = sim.stats();
+    assert_eq!(after_first["requests"]["pc.create-batch"], 1);
+
+    let second = apctl_sim(&sim, &args, &partner_sign_in());
+    assert_eq!(second.code, 1, "{}\n{}", second.stdout, second.stderr);
+    let report = second.json();
+    for serial in ["PC-0001", "PC-0002"] {
+        let e = entry(&report, serial);
+        assert_eq!(e["action"], "already-registered", "{e}");
+        assert_eq!(e["message"], "Device already registered");
+        assert_eq!(e["state"], "Ready for user");
+        assert_eq!(
+            e["groupTagApplied"], true,
+            "the tag set by the first run is read back"
+        );
+    }
+    let stats = sim.stats();
+    assert_eq!(stats["requests"]["pc.create-batch"], 1, "no second batch");
+    assert_eq!(
+        stats["requests"]["pc.add-devices"], 1,
+        "only the two devices that failed are offered again, in one request: {stats}"
+    );
+    assert_eq!(entry(&report, "PC-0003")["action"], "sent");
+    // The two failures are sent again (they may have been fixed at the
+    // supplier) and fail the same way: nothing registered twice.
+    assert_eq!(entry(&report, "PC-0003")["message"], "Device not found");
+    assert_eq!(
+        stats["requests"]["graph.update-device-properties"], 2,
+        "tags are not written again"
+    );
+}
+
+#[test]
+fn app_only_credentials_leave_partner_center_rows_unsent_with_the_fix() {
+    let sim = SimProcess::start(&["--batch-delay", "0s", "--import-delay", "0s"]);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-mixed.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        entry(&report, "MIX-0001")["state"],
+        "Ready for user",
+        "the hash row still goes through Graph"
+    );
+    let tuple = entry(&report, "MIX-0002");
+    assert_eq!(tuple["action"], "not-sent");
+    assert!(
+        tuple["details"].as_str().unwrap().contains("partner admin"),
+        "{tuple}"
+    );
+    let error = &report["tenantErrors"][0];
+    assert!(error["hint"].as_str().unwrap().contains("apctl login"), "{error}");
+    let stats = sim.stats();
+    assert!(
+        stats["requests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("pc.")),
+        "nothing reached Partner Center: {stats}"
+    );
+}
+
+#[test]
+fn a_customer_outside_the_partners_reseller_relationships_is_named_with_the_fix() {
+    let sim = SimProcess::start(&["--batch-delay", "0s"]);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-partner.csv"),
+            "--tenant",
+            "woodgrove.onmicrosoft.com",
+            "--output",
+            "json",
+        ],
+        &partner_sign_in(),
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let error = &report["tenantErrors"][0];
+    assert!(
+        error["error"].as_str().unwrap().contains("Partner Center"),
+        "{error}"
+    );
+    assert!(
+        error["hint"].as_str().unwrap().contains("indirect reseller"),
+        "{error}"
+    );
+    for e in report["entries"].as_array().unwrap() {
+        assert_eq!(e["action"], "not-sent");
+        assert_eq!(e["state"], "Registration failed");
+    }
+}
+
+#[test]
+fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_again() {
+    let sim = SimProcess::start(&["--batch-delay", "0s", "--drop-rate", "1"]);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-partner.csv"),
+            "--tenant",
+            CONTOSO,
+            "--http-timeout",
+            "1s",
+            "--output",
+            "json",
+        ],
+        &partner_sign_in(),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    // The upload took effect although its answer never came: the devices
+    // the catalogue knows are in the batch and then in the tenant.
+    for serial in ["PC-0001", "PC-0002"] {
+        let e = entry(&report, serial);
+        assert_eq!(e["state"], "Ready for user", "{e}");
+        assert_eq!(e["action"], "sent");
+    }
+    // The others left the batch when processing refused them: the report
+    // says the answer was lost and to run again, and nothing was resent.
+    let e = entry(&report, "PC-0003");
+    assert_eq!(e["state"], "Registration failed");
+    assert!(
+        e["details"]
+            .as_str()
+            .unwrap()
+            .contains("answer to the batch request was lost"),
+        "{e}"
+    );
+    let stats = sim.stats();
+    assert_eq!(stats["requests"]["pc.create-batch"], 1, "not sent twice: {stats}");
+    assert!(stats["requests"].get("pc.add-devices").is_none(), "{stats}");
+}
