@@ -131,6 +131,14 @@ pub enum Event {
         registered: usize,
         staged: usize,
     },
+    /// Partner Center lookup done: devices registered in the tenant and
+    /// devices already in the batch.
+    LookedUpBatch {
+        tenant: String,
+        registered: usize,
+        batch: String,
+        in_batch: usize,
+    },
     /// A chunk was accepted.
     Sent { tenant: String, count: usize },
     /// So many devices of the tenant have a final answer.

@@ -215,10 +215,11 @@ async fn lookup(
             HashMap::new()
         }
     };
-    progress.event(Event::LookedUp {
+    progress.event(Event::LookedUpBatch {
         tenant: label(ctx.settings),
         registered: registered.len(),
-        staged: in_batch.len(),
+        batch: ctx.batch.clone(),
+        in_batch: in_batch.len(),
     });
     let now = ctx.graph.client.clock().wall();
     for t in tracked.iter_mut() {

@@ -31,6 +31,29 @@ async fn the_signed_in_cli_gives_the_token_for_each_tenant() {
         .expect(1)
         .mount(&server)
         .await;
+    // Partner Center: the signed-in admin's own tenant (no `--tenant`, so
+    // `$4` is the scope), and the customer's id from its domain.
+    Mock::given(method("GET"))
+        .and(path(
+            "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"issuer": "https://login.microsoftonline.com/2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01/v2.0"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/customers/2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01/deviceBatches",
+        ))
+        .and(header(
+            "authorization",
+            "Bearer cli-token-for-https://api.partnercenter.microsoft.com/user_impersonation",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"totalCount": 0, "items": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     // Prints a token naming the tenant it was asked for (`--tenant` is the 4th argument).
     let az = fake_az(
@@ -41,7 +64,12 @@ async fn the_signed_in_cli_gives_the_token_for_each_tenant() {
     let run = tokio::task::spawn_blocking(move || {
         common::apctl_env(
             ["doctor", "--tenant", "contoso.onmicrosoft.com", "--azure-cli"],
-            &[("APCTL_GRAPH_URL", &uri), ("APCTL_AZURE_CLI", &az)],
+            &[
+                ("APCTL_GRAPH_URL", &uri),
+                ("AZURE_AUTHORITY_HOST", &uri),
+                ("APCTL_PARTNER_CENTER_URL", &uri),
+                ("APCTL_AZURE_CLI", &az),
+            ],
         )
     })
     .await

@@ -24,7 +24,7 @@ fn steps(doc: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 #[test]
-fn an_app_only_run_checks_token_and_graph_and_skips_gdap() {
+fn the_demo_checks_token_graph_and_partner_center_and_skips_gdap() {
     let run = apctl_env(
         [
             "doctor",
@@ -42,9 +42,66 @@ fn an_app_only_run_checks_token_and_graph_and_skips_gdap() {
         ("token", "ok"),
         ("graph", "ok"),
         ("gdap-role", "skipped"),
-        ("partner-center", "skipped"),
+        ("partner-center", "ok"),
     ];
     assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn app_only_credentials_skip_partner_center_and_say_what_it_needs() {
+    let sim = SimProcess::start(&[]);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "doctor",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    let pc = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["step"] == "partner-center")
+        .unwrap();
+    assert_eq!(pc["outcome"], "skipped");
+    assert!(pc["detail"].as_str().unwrap().contains("apctl login"), "{pc}");
+}
+
+#[test]
+fn a_customer_partner_center_does_not_list_fails_with_the_reseller_hint() {
+    let run = apctl_env(
+        [
+            "doctor",
+            "--tenant",
+            "woodgrove.onmicrosoft.com",
+            "--simulate",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2);
+    let doc = run.json();
+    let pc = doc["checks"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (pc["step"].as_str(), pc["outcome"].as_str()),
+        (Some("partner-center"), Some("failed"))
+    );
+    assert!(pc["hint"].as_str().unwrap().contains("indirect reseller"), "{pc}");
+    let token = &doc["checks"][0];
+    assert!(
+        token["hint"]
+            .as_str()
+            .unwrap()
+            .contains("https://login.microsoftonline.com/woodgrove.onmicrosoft.com/adminconsent"),
+        "the consent link names the tenant: {token}"
+    );
 }
 
 #[test]

@@ -49,17 +49,14 @@ impl TokenSource for AzureCli {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
             let program = self.program.clone();
-            let args = [
-                "account",
-                "get-access-token",
-                "--tenant",
-                tenant,
-                "--scope",
-                scope,
-                "--output",
-                "json",
-            ]
-            .map(str::to_owned);
+            // `organizations`: the signed-in account's own tenant, which the
+            // CLI picks when no tenant is named.
+            let home = matches!(tenant, "organizations" | "common");
+            let mut args: Vec<String> = ["account", "get-access-token"].map(str::to_owned).to_vec();
+            if !home {
+                args.extend(["--tenant".to_owned(), tenant.to_owned()]);
+            }
+            args.extend(["--scope", scope, "--output", "json"].map(str::to_owned));
             let output =
                 tokio::task::spawn_blocking(move || std::process::Command::new(program).args(args).output())
                     .await

@@ -125,7 +125,7 @@ struct TokenErrorBody {
 pub fn aadsts_hint(code: u64) -> Option<&'static str> {
     Some(match code {
         700016 | 65001 => {
-            "the app is not consented in this customer tenant: an admin of the customer (or you, through GDAP with a role that can grant consent) must consent to the app in that tenant, e.g. by opening https://login.microsoftonline.com/{tenant}/adminconsent?client_id={client}"
+            "the app is not consented in this customer tenant: an admin of the customer (or you, through GDAP with a role that can grant consent) must consent to the app in that tenant, e.g. by opening https://login.microsoftonline.com/{tenant}/adminconsent?client_id=<the app's id>"
         }
         90099 => {
             "the app is not authorised for partner delegated administration in this tenant: consent it in the customer tenant, or use the Secure Application Model with a GDAP role"
@@ -172,7 +172,7 @@ impl AuthError {
         let hint = aadsts
             .and_then(aadsts_hint)
             .unwrap_or("check the app registration and the tenant; the trace id identifies the request for Microsoft support")
-            .to_owned();
+            .replace("{tenant}", tenant);
         Self {
             tenant: tenant.to_owned(),
             aadsts,

@@ -113,7 +113,7 @@ async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<C
             out.push(Check::failed("token", e.summary.clone(), e.hint.clone()));
             out.push(Check::skipped("graph", "needs a token"));
             out.push(Check::skipped("gdap-role", "needs a token"));
-            out.push(partner_center());
+            out.push(partner_center(session, tenant, partner).await);
             return out;
         }
     }
@@ -133,7 +133,7 @@ async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<C
         Err(e) => Check::failed("graph", e.to_string(), permission_hint(&e, session.delegated)),
     });
     out.push(gdap_role(session, tenant, partner).await);
-    out.push(partner_center());
+    out.push(partner_center(session, tenant, partner).await);
     out
 }
 
@@ -207,11 +207,71 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
     }
 }
 
-fn partner_center() -> Check {
-    Check::skipped(
-        "partner-center",
-        "Manufacturer+Model+Serial rows go through Partner Center, which this version of apctl does not send to yet",
-    )
+/// Partner Center, for Manufacturer+Model+Serial and product-key rows: a
+/// partner admin's token at the partner tenant, then the customer's device
+/// batches.
+async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
+    use apctl::gdap::TenantRef;
+    use apctl::partner_center::{PartnerCenter, SCOPE};
+    let partner = partner
+        .map(str::to_owned)
+        .or(session.demo_partner.clone())
+        .unwrap_or_else(|| "organizations".into());
+    if let Err(e) = session.client.tokens().get(&partner, SCOPE).await {
+        if e.error == "no_partner_sign_in" {
+            return Check::skipped(
+                "partner-center",
+                "hash rows need only Graph; Manufacturer+Model+Serial and product-key rows need a partner admin's sign-in (`apctl login`, then `--refresh-token-file`)",
+            );
+        }
+        return Check::failed("partner-center", e.summary.clone(), e.hint.clone());
+    }
+    let customer = match TenantRef::parse(tenant) {
+        TenantRef::Id(id) => id,
+        _ => match apctl::gdap::tenant_id_of_domain(
+            session.client.http(),
+            &session.endpoints.authority,
+            tenant,
+        )
+        .await
+        {
+            Ok(id) => id,
+            Err(why) => {
+                return Check::failed(
+                    "partner-center",
+                    format!("no tenant id for `{tenant}`: {why}"),
+                    "give `--tenant` as the customer's tenant id",
+                );
+            }
+        },
+    };
+    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let pc = PartnerCenter {
+        client: &session.client,
+        root: &session.endpoints.partner_center,
+        partner_tenant: &partner,
+        customer: &customer,
+        gate: &gate,
+    };
+    match pc.list_batches().await {
+        Ok(batches) => Check::ok(
+            "partner-center",
+            format!("can read the customer's device batches ({})", batches.len()),
+        ),
+        Err(CallError::Service { error, .. }) if matches!(error.status, 403 | 404) => Check::failed(
+            "partner-center",
+            format!(
+                "Partner Center does not list this customer for you ({})",
+                error.message
+            ),
+            "device batches need your direct reseller relationship with the customer; an indirect reseller asks their indirect provider, or sends hardware hashes through Graph",
+        ),
+        Err(e) => Check::failed(
+            "partner-center",
+            e.to_string(),
+            "check the network and `--partner-center-url`; the partner admin needs the Admin agent role in Partner Center",
+        ),
+    }
 }
 
 fn permission_hint(e: &CallError, delegated: bool) -> String {

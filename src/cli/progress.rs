@@ -62,6 +62,14 @@ impl Progress for Printer {
                     "{tenant}: {registered} devices registered, {staged} staged"
                 ));
             }
+            Event::LookedUpBatch {
+                tenant,
+                registered,
+                batch,
+                in_batch,
+            } => self.line(format!(
+                "{tenant}: {registered} devices registered, {in_batch} already in batch `{batch}`"
+            )),
             Event::Sent { tenant, count } => self.line(format!("{tenant}: {count} devices sent")),
             Event::Settled {
                 tenant,
