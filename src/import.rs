@@ -253,16 +253,23 @@ pub async fn import_tenant(
     finish(tracked, None, cancel.is_cancelled())
 }
 
-fn track(device: Device, settings: &ImportSettings) -> Tracked {
+/// A device's report entry before anything happened to it: the run's
+/// group tag fills in for a row without one.
+pub(crate) fn entry_for(device: &Device, settings: &ImportSettings) -> Entry {
     let mut entry = Entry::for_row(
         &device.source,
         &settings.tenant,
-        Some(&device),
+        Some(device),
         settings.order_id.as_deref(),
     );
     if entry.group_tag.is_none() {
         entry.group_tag = settings.group_tag.clone();
     }
+    entry
+}
+
+fn track(device: Device, settings: &ImportSettings) -> Tracked {
+    let entry = entry_for(&device, settings);
     Tracked {
         device,
         entry,

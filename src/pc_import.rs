@@ -128,15 +128,7 @@ pub async fn import_customer(
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
-    let mut entry = Entry::for_row(
-        &device.source,
-        &settings.tenant,
-        Some(&device),
-        settings.order_id.as_deref(),
-    );
-    if entry.group_tag.is_none() {
-        entry.group_tag = settings.group_tag.clone();
-    }
+    let mut entry = crate::import::entry_for(&device, settings);
     entry.batch_id = Some(settings.partner_center.batch_id.clone());
     Tracked {
         device,

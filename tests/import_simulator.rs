@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{SimProcess, apctl_env, apctl_sim, example};
+use common::{SimProcess, apctl_env, apctl_sim, entry, example};
 use serde_json::Value;
 
 const STATES: [&str; 5] = [
@@ -17,13 +17,6 @@ const STATES: [&str; 5] = [
 
 fn entries(report: &Value) -> &Vec<Value> {
     report["entries"].as_array().unwrap()
-}
-
-fn entry<'a>(report: &'a Value, serial: &str) -> &'a Value {
-    entries(report)
-        .iter()
-        .find(|e| e["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no entry for {serial}"))
 }
 
 #[test]

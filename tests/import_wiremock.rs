@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use common::{Run, apctl_env, fake_hash, real_world, write};
+use common::{Run, Sequence, apctl_env, fake_hash, real_world, write};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -26,22 +24,6 @@ fn staged(id: &str, serial: &str, status: &str, code: i64, name: &str) -> Value 
 
 fn registered(serial: &str) -> Value {
     json!({"id": format!("dev-{serial}"), "serialNumber": serial, "enrollmentState": "notContacted", "lastContactedDateTime": "0001-01-01T00:00:00Z"})
-}
-
-/// Answers from a list, one per call; the last one repeats.
-struct Sequence(Vec<ResponseTemplate>, AtomicUsize);
-
-impl Sequence {
-    fn new(answers: Vec<ResponseTemplate>) -> Self {
-        Self(answers, AtomicUsize::new(0))
-    }
-}
-
-impl Respond for Sequence {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.1.fetch_add(1, Ordering::SeqCst);
-        self.0[n.min(self.0.len() - 1)].clone()
-    }
 }
 
 fn ok(body: Value) -> ResponseTemplate {

@@ -6,20 +6,10 @@
 
 mod common;
 
-use common::{SimProcess, apctl_env, apctl_sim, example, real_world};
-use serde_json::Value;
+use common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world};
 
 const PARTNER_TENANT: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
 const CONTOSO: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
-
-fn entry<'a>(report: &'a Value, serial: &str) -> &'a Value {
-    report["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no entry for {serial}: {report:#}"))
-}
 
 /// The demo partner admin's sign-in (Secure Application Model), which
 /// Partner Center requires.

@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use common::{Run, apctl_env, real_world, write};
+use common::{Run, Sequence, apctl_env, entry, real_world, write};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const REGISTERED: &str = "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities";
 /// The customer of the docs' list examples.
@@ -43,16 +41,6 @@ fn location(example: &Value) -> String {
         "/v1{}",
         example["response"]["headers"]["Location"].as_str().unwrap()
     )
-}
-
-/// Answers from a list, one per call; the last one repeats.
-struct Sequence(Vec<ResponseTemplate>, AtomicUsize);
-
-impl Respond for Sequence {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.1.fetch_add(1, Ordering::SeqCst);
-        self.0[n.min(self.0.len() - 1)].clone()
-    }
 }
 
 async fn server_with_tokens_and_batches() -> MockServer {
@@ -121,15 +109,6 @@ async fn run(server: &MockServer, csv: &str, extra: &[&str]) -> (Run, Value) {
     (out, report)
 }
 
-fn entry<'a>(report: &'a Value, serial: &str) -> &'a Value {
-    report["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no entry for {serial}: {report:#}"))
-}
-
 async fn received(server: &MockServer, verb: &str, path_is: &str) -> Vec<Request> {
     server
         .received_requests()
@@ -170,16 +149,13 @@ async fn devices_already_in_the_batch_are_not_sent_and_the_rest_are_added_and_fo
     // Graph: nothing registered at lookup; the batch's device shows later.
     Mock::given(method("GET"))
         .and(path(REGISTERED))
-        .respond_with(Sequence(
-            vec![
-                ResponseTemplate::new(200).set_body_json(json!({"value": []})),
-                ResponseTemplate::new(200).set_body_json(json!({"value": [{
-                    "id": "ap-1", "serialNumber": "2R9-ZNP67", "manufacturer": "Dell Inc.",
-                    "model": "Precision WorkStation T7500", "enrollmentState": "notContacted"
-                }]})),
-            ],
-            AtomicUsize::new(0),
-        ))
+        .respond_with(Sequence::new(vec![
+            ResponseTemplate::new(200).set_body_json(json!({"value": []})),
+            ResponseTemplate::new(200).set_body_json(json!({"value": [{
+                "id": "ap-1", "serialNumber": "2R9-ZNP67", "manufacturer": "Dell Inc.",
+                "model": "Precision WorkStation T7500", "enrollmentState": "notContacted"
+            }]})),
+        ]))
         .mount(&server)
         .await;
     let csv = "Manufacturer,Model,Serial Number\nDell Inc.,Precision WorkStation T7500,2R9-ZNP67\nHewlett-Packard,HP Z440 Workstation,1234567890\n";
@@ -235,7 +211,7 @@ async fn a_throttled_batch_create_is_retried_with_the_same_request_id_after_retr
     );
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{CUSTOMER}/deviceBatches")))
-        .respond_with(Sequence(vec![too_many, answer(&create)], AtomicUsize::new(0)))
+        .respond_with(Sequence::new(vec![too_many, answer(&create)]))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -249,15 +225,12 @@ async fn a_throttled_batch_create_is_retried_with_the_same_request_id_after_retr
         .await;
     Mock::given(method("GET"))
         .and(path(REGISTERED))
-        .respond_with(Sequence(
-            vec![
-                ResponseTemplate::new(200).set_body_json(json!({"value": []})),
-                ResponseTemplate::new(200).set_body_json(json!({"value": [{
-                    "id": "ap-7", "serialNumber": "PO1-0001", "enrollmentState": "notContacted"
-                }]})),
-            ],
-            AtomicUsize::new(0),
-        ))
+        .respond_with(Sequence::new(vec![
+            ResponseTemplate::new(200).set_body_json(json!({"value": []})),
+            ResponseTemplate::new(200).set_body_json(json!({"value": [{
+                "id": "ap-7", "serialNumber": "PO1-0001", "enrollmentState": "notContacted"
+            }]})),
+        ]))
         .mount(&server)
         .await;
     let csv = "Manufacturer,Model,Serial Number\nFabrikam,Book 3,PO1-0001\n";

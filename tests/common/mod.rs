@@ -249,3 +249,30 @@ pub fn example(name: &str) -> String {
         .display()
         .to_string()
 }
+
+/// The report entry of a serial.
+pub fn entry<'a>(report: &'a serde_json::Value, serial: &str) -> &'a serde_json::Value {
+    report["entries"]
+        .as_array()
+        .expect("a report has entries")
+        .iter()
+        .find(|e| e["serialNumber"] == serial)
+        .unwrap_or_else(|| panic!("no entry for {serial}: {report:#}"))
+}
+
+/// A wiremock responder that answers from a list, one per call; the last
+/// answer repeats.
+pub struct Sequence(Vec<wiremock::ResponseTemplate>, std::sync::atomic::AtomicUsize);
+
+impl Sequence {
+    pub fn new(answers: Vec<wiremock::ResponseTemplate>) -> Self {
+        Self(answers, std::sync::atomic::AtomicUsize::new(0))
+    }
+}
+
+impl wiremock::Respond for Sequence {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let n = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0[n.min(self.0.len() - 1)].clone()
+    }
+}
