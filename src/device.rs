@@ -144,6 +144,8 @@ pub struct Device {
     pub manufacturer: Option<String>,
     /// Model as the row gave it (tuple rows and MMD files).
     pub model: Option<String>,
+    /// The customer the row names in apctl's `Tenant` column, if any.
+    pub tenant: Option<String>,
 }
 
 impl Device {

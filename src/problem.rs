@@ -39,6 +39,10 @@ pub enum ProblemCode {
     GroupTagShape,
     /// The assigned user is not a user principal name.
     AssignedUserShape,
+    /// The `Tenant` cell cannot name a customer.
+    TenantShape,
+    /// No customer is named for the row: no `Tenant` cell, manifest entry or `--tenant`.
+    NoTenant,
     /// The row has nothing any registration pipe can take.
     NoPipe,
     /// The same serial number appears on an earlier row.

@@ -207,10 +207,22 @@ pub struct Report {
     pub waited: bool,
     pub verdict: Verdict,
     pub totals: Totals,
+    /// One section per customer: its verdict, totals and errors.
+    pub tenants: Vec<TenantSection>,
     /// Tenant-level failures (auth, preflight), one line each.
     pub tenant_errors: Vec<TenantError>,
     pub entries: Vec<Entry>,
     pub http: Stats,
+}
+
+/// One customer's part of a run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSection {
+    pub tenant: String,
+    pub verdict: Verdict,
+    pub totals: Totals,
+    pub errors: Vec<TenantError>,
 }
 
 /// A tenant that could not be worked on.

@@ -1,9 +1,13 @@
-//! One `apctl import` run: read and check every file, route each row to its
-//! pipe, import the Graph rows into the tenant, and put together the report
-//! with exactly one entry per input row.
+//! One `apctl import` run over one or many customers: read and check every
+//! file, give each row its customer (its `Tenant` cell, else its file's
+//! customer from the manifest or `--tenant`), route each row to its pipe,
+//! run the customers in parallel — each inside its own gate — and put
+//! together one report with exactly one entry per input row and a section
+//! per customer.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::device::{Device, Pipe};
 use crate::gdap::{self, TenantRef};
@@ -11,141 +15,122 @@ use crate::http::Client;
 use crate::import::{self, Cancel, ImportSettings, Progress};
 use crate::pc_import;
 use crate::problem::Severity;
-use crate::report::{Action, Entry, Report, TenantError, Totals, Verdict};
+use crate::report::{Action, Entry, Report, TenantError, TenantSection, Totals, Verdict};
 use crate::state::{DeviceMessage, RegistrationState};
 use crate::throttle::TenantGate;
 use crate::validate::{self, Checked, ValidateOptions};
 
-/// Imports the files into the tenant named in `settings`.
-pub async fn import_files(
-    client: &Client,
-    settings: &ImportSettings,
-    files: &[PathBuf],
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> Report {
-    let started_at = client.clock().wall().to_string();
-    let (graph_rows, pc_rows, mut entries, input_errors) = read_input(files, settings);
-    let pc_settings = partner_center_settings(client, settings, files, &pc_rows).await;
-    // One gate per tenant: both pipes' Graph calls share its budget.
-    let gate = TenantGate::new(settings.limits, client.clock().clone());
-    let (outcome, pc_outcome) = tokio::join!(
-        import::import_tenant(client, settings, graph_rows, &gate, progress, cancel),
-        pc_import::import_customer(client, &pc_settings, &gate, pc_rows, progress, cancel),
-    );
-    entries.extend(outcome.entries);
-    entries.extend(pc_outcome.entries);
-    let order: HashMap<&str, usize> = files
+/// One input file and what the run says about its rows.
+#[derive(Clone, Debug, Default)]
+pub struct Input {
+    pub file: PathBuf,
+    /// The customer of every row without a `Tenant` cell.
+    pub tenant: Option<String>,
+    /// Group tag for rows without one (a manifest entry's).
+    pub group_tag: Option<String>,
+    /// Order id of the rows' customer (a manifest entry's).
+    pub order_id: Option<String>,
+}
+
+impl Input {
+    /// A file whose rows all go to `tenant` unless they name another.
+    pub fn for_tenant(file: &Path, tenant: Option<&str>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            tenant: tenant.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+}
+
+/// The rows of one customer.
+#[derive(Debug, Default)]
+pub struct TenantRows {
+    /// The customer as first written (id, domain or name).
+    pub tenant: String,
+    pub graph: Vec<Device>,
+    pub partner_center: Vec<Device>,
+    /// The order id its input named, if any.
+    pub order_id: Option<String>,
+    /// The first file its rows came from (names the default batch).
+    pub first_file: Option<PathBuf>,
+}
+
+/// What the files hold, by customer, before anything is sent.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub files: Vec<PathBuf>,
+    /// Customers in the order they first appear.
+    pub tenants: Vec<TenantRows>,
+    /// Entries of rows that will not be sent (invalid, or no customer).
+    pub entries: Vec<Entry>,
+    /// File-level problems.
+    pub errors: Vec<TenantError>,
+}
+
+/// A customer's key: case and surrounding space do not make two customers.
+fn key(tenant: &str) -> String {
+    tenant.trim().to_lowercase()
+}
+
+/// Reads and checks every input and sorts its rows by customer.
+pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
+    let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
+    let by_file: HashMap<String, &Input> = inputs
         .iter()
-        .enumerate()
-        .map(|(i, f)| (f.to_str().unwrap_or(""), i))
+        .map(|i| (i.file.display().to_string(), i))
         .collect();
-    entries.sort_by_key(|e| (order.get(e.file.as_str()).copied().unwrap_or(usize::MAX), e.line));
-    let mut tenant_errors = input_errors;
-    tenant_errors.extend(outcome.error);
-    tenant_errors.extend(pc_outcome.error);
-    let interrupted = outcome.interrupted || pc_outcome.interrupted;
-    let verdict = verdict(&entries, &tenant_errors, interrupted, settings);
-    Report {
-        schema: "apctl.report.v1",
-        run_id: settings.run_id.clone(),
-        started_at,
-        finished_at: client.clock().wall().to_string(),
-        dry_run: settings.dry_run,
-        waited: settings.wait,
-        verdict,
-        totals: Totals::of(&entries),
-        tenant_errors,
-        entries,
-        http: client.stats(),
-    }
-}
-
-/// The Partner Center settings of the run: the customer's tenant id (a
-/// domain is looked up at the authority) and the batch: the order id, or
-/// `apctl-` and the first file's name, so running the same file again
-/// finds the same batch.
-async fn partner_center_settings(
-    client: &Client,
-    settings: &ImportSettings,
-    files: &[PathBuf],
-    pc_rows: &[Device],
-) -> ImportSettings {
-    let mut s = settings.clone();
-    if pc_rows.is_empty() {
-        return s;
-    }
-    let pc = &mut s.partner_center;
-    pc.batch_id = settings
-        .order_id
-        .clone()
-        .unwrap_or_else(|| default_batch_id(files.first().map(PathBuf::as_path)));
-    match TenantRef::parse(&settings.tenant) {
-        TenantRef::Id(id) => pc.customer_id = id,
-        TenantRef::Domain(domain) => {
-            match gdap::tenant_id_of_domain(client.http(), &pc.authority, &domain).await {
-                Ok(id) => pc.customer_id = id,
-                Err(why) if pc.preflight_failure.is_none() => {
-                    pc.preflight_failure = Some(TenantError {
-                        tenant: settings.tenant.clone(),
-                        error: format!("Partner Center needs the customer's tenant id: {why}"),
-                        hint: Some("give `--tenant` as the customer's tenant id".into()),
-                    });
-                }
-                Err(_) => {}
-            }
-        }
-        TenantRef::Name(name) if pc.preflight_failure.is_none() => {
-            pc.preflight_failure = Some(TenantError {
-                tenant: settings.tenant.clone(),
-                error: format!("Partner Center needs the customer's tenant id, and `{name}` is a name"),
-                hint: Some("give `--tenant` as the customer's tenant id or verified domain".into()),
-            });
-        }
-        TenantRef::Name(_) => {}
-    }
-    s
-}
-
-/// `apctl-` and the file's name, in letters, digits, `-` and `_`.
-fn default_batch_id(file: Option<&std::path::Path>) -> String {
-    let stem = file
-        .and_then(|f| f.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(50)
-        .collect();
-    format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
-}
-
-/// Validates every file: Graph rows and Partner Center rows to register,
-/// entries for invalid rows, and file-level errors.
-#[allow(clippy::type_complexity)]
-fn read_input(
-    files: &[PathBuf],
-    settings: &ImportSettings,
-) -> (Vec<Device>, Vec<Device>, Vec<Entry>, Vec<TenantError>) {
-    let mut graph_rows = Vec::new();
-    let mut pc_rows = Vec::new();
+    let mut tenants: Vec<TenantRows> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut entries = Vec::new();
     let options = ValidateOptions {
         strict: false,
-        order_id: settings.order_id.clone(),
+        order_id: order_id.map(str::to_owned),
     };
-    let validation = validate::validate(files, &options, |row| match row {
-        Checked::Valid(d) if d.pipe() == Pipe::Graph => graph_rows.push(d.clone()),
-        Checked::Valid(d) => pc_rows.push(d.clone()),
+    let validation = validate::validate(&files, &options, |row| match row {
+        Checked::Valid(d) => {
+            let input = by_file.get(d.source.file.as_ref()).copied();
+            let tenant = d
+                .tenant
+                .clone()
+                .or_else(|| input.and_then(|i| i.tenant.clone()));
+            let Some(tenant) = tenant else {
+                let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
+                e.action = Action::Invalid;
+                e.state = RegistrationState::RegistrationFailed;
+                e.details = "Not sent: no customer is named for this row: add a `Tenant` column, list the file in a manifest, or give `--tenant`.".into();
+                entries.push(e);
+                return;
+            };
+            let i = *index.entry(key(&tenant)).or_insert_with(|| {
+                tenants.push(TenantRows {
+                    tenant: tenant.trim().to_owned(),
+                    ..TenantRows::default()
+                });
+                tenants.len() - 1
+            });
+            let rows = &mut tenants[i];
+            let mut device = d.clone();
+            if device.group_tag.is_none() {
+                device.group_tag = input.and_then(|i| i.group_tag.clone());
+            }
+            if rows.order_id.is_none() {
+                rows.order_id = input.and_then(|i| i.order_id.clone());
+            }
+            if rows.first_file.is_none() {
+                rows.first_file = input.map(|i| i.file.clone());
+            }
+            match d.pipe() {
+                Pipe::Graph => rows.graph.push(device),
+                Pipe::PartnerCenter => rows.partner_center.push(device),
+            }
+        }
         Checked::Invalid { source, serial } => {
-            let mut e = Entry::for_row(source, &settings.tenant, None, settings.order_id.as_deref());
+            let tenant = by_file
+                .get(source.file.as_ref())
+                .and_then(|i| i.tenant.clone())
+                .unwrap_or_default();
+            let mut e = Entry::for_row(source, &tenant, None, order_id);
             e.serial_number = serial.map(str::to_owned);
             e.action = Action::Invalid;
             e.state = RegistrationState::RegistrationFailed;
@@ -156,7 +141,7 @@ fn read_input(
     for p in &validation.problems {
         match p.line {
             None => errors.push(TenantError {
-                tenant: settings.tenant.clone(),
+                tenant: String::new(),
                 error: format!("{}: {}", p.file, p.message),
                 hint: p.hint.clone(),
             }),
@@ -185,20 +170,223 @@ fn read_input(
         .filter(|f| !f.readable && f.dialect.is_some())
     {
         errors.push(TenantError {
-            tenant: settings.tenant.clone(),
+            tenant: String::new(),
             error: format!("{}: reading stopped part-way", f.path),
             hint: None,
         });
     }
-    (graph_rows, pc_rows, entries, errors)
+    Plan {
+        files,
+        tenants,
+        entries,
+        errors,
+    }
 }
 
-fn verdict(
-    entries: &[Entry],
-    errors: &[TenantError],
-    interrupted: bool,
+impl Plan {
+    /// Keeps the customers of shard `k` of `n` (1-based): a stable choice
+    /// by the customer's name, so every job of a matrix takes its own share
+    /// and together they take every customer once. Rows that name no
+    /// customer are reported by shard 1 only.
+    pub fn keep_shard(&mut self, k: u32, n: u32) {
+        self.tenants.retain(|t| shard_of(&t.tenant, n) == k);
+        self.entries.retain(|e| {
+            if e.tenant.is_empty() {
+                k == 1
+            } else {
+                shard_of(&e.tenant, n) == k
+            }
+        });
+    }
+}
+
+/// The 1-based shard of a customer among `n` (FNV-1a of its key: the same
+/// on every machine and every release).
+pub fn shard_of(tenant: &str, n: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key(tenant).bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(n.max(1))) as u32 + 1
+}
+
+/// One customer's work: its settings and its rows.
+pub struct Job {
+    pub settings: ImportSettings,
+    pub rows: TenantRows,
+}
+
+/// Imports the files into the tenant named in `settings`: a run with one
+/// customer.
+pub async fn import_files(
+    client: &Client,
     settings: &ImportSettings,
-) -> Verdict {
+    files: &[PathBuf],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Report {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|f| Input::for_tenant(f, Some(&settings.tenant)))
+        .collect();
+    let mut plan = plan(&inputs, settings.order_id.as_deref());
+    let jobs = plan
+        .tenants
+        .drain(..)
+        .map(|rows| Job {
+            settings: settings.clone(),
+            rows,
+        })
+        .collect();
+    run(client, plan, jobs, 1, settings, progress, cancel).await
+}
+
+/// Runs every customer's job, at most `max_tenants` at once, and reports.
+/// `base` gives the run-wide settings (run id, wait, dry run).
+pub async fn run(
+    client: &Client,
+    plan: Plan,
+    jobs: Vec<Job>,
+    max_tenants: usize,
+    base: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Report {
+    let started_at = client.clock().wall().to_string();
+    let limit = Arc::new(tokio::sync::Semaphore::new(max_tenants.max(1)));
+    let runs = jobs.into_iter().map(|job| {
+        let limit = limit.clone();
+        async move {
+            let _permit = limit.acquire_owned().await.ok();
+            run_tenant(client, job, progress, cancel).await
+        }
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut entries = plan.entries;
+    let mut tenant_errors = plan.errors;
+    let mut sections = Vec::new();
+    let mut interrupted = false;
+    for r in results {
+        let section_verdict = verdict(&r.entries, &r.errors, r.interrupted, base);
+        sections.push(TenantSection {
+            tenant: r.tenant,
+            verdict: section_verdict,
+            totals: Totals::of(&r.entries),
+            errors: r.errors.clone(),
+        });
+        interrupted |= r.interrupted;
+        entries.extend(r.entries);
+        tenant_errors.extend(r.errors);
+    }
+    let order: HashMap<String, usize> = plan
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.display().to_string(), i))
+        .collect();
+    entries.sort_by_key(|e| (order.get(e.file.as_str()).copied().unwrap_or(usize::MAX), e.line));
+    let verdict = verdict(&entries, &tenant_errors, interrupted, base);
+    Report {
+        schema: "apctl.report.v1",
+        run_id: base.run_id.clone(),
+        started_at,
+        finished_at: client.clock().wall().to_string(),
+        dry_run: base.dry_run,
+        waited: base.wait,
+        verdict,
+        totals: Totals::of(&entries),
+        tenants: sections,
+        tenant_errors,
+        entries,
+        http: client.stats(),
+    }
+}
+
+struct TenantResult {
+    tenant: String,
+    entries: Vec<Entry>,
+    errors: Vec<TenantError>,
+    interrupted: bool,
+}
+
+/// One customer: both pipes at once, sharing the tenant's Graph gate.
+async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: &Cancel) -> TenantResult {
+    let Job { mut settings, rows } = job;
+    if settings.order_id.is_none() {
+        settings.order_id.clone_from(&rows.order_id);
+    }
+    let pc_settings = partner_center_settings(client, &settings, &rows).await;
+    let gate = TenantGate::new(settings.limits, client.clock().clone());
+    let (graph, pc) = tokio::join!(
+        import::import_tenant(client, &settings, rows.graph, &gate, progress, cancel),
+        pc_import::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
+    );
+    let mut entries = graph.entries;
+    entries.extend(pc.entries);
+    TenantResult {
+        tenant: settings.tenant.clone(),
+        entries,
+        errors: graph.error.into_iter().chain(pc.error).collect(),
+        interrupted: graph.interrupted || pc.interrupted,
+    }
+}
+
+/// The Partner Center settings of a customer: its tenant id (a domain is
+/// looked up at the authority) and the batch: the order id, or `apctl-`
+/// and the first file's name, so running the same file again finds the
+/// same batch.
+async fn partner_center_settings(client: &Client, settings: &ImportSettings, rows: &TenantRows) -> ImportSettings {
+    let mut s = settings.clone();
+    if rows.partner_center.is_empty() {
+        return s;
+    }
+    let pc = &mut s.partner_center;
+    pc.batch_id = settings
+        .order_id
+        .clone()
+        .unwrap_or_else(|| default_batch_id(rows.first_file.as_deref()));
+    let failure = |error: String, hint: &str| TenantError {
+        tenant: settings.tenant.clone(),
+        error,
+        hint: Some(hint.to_owned()),
+    };
+    match TenantRef::parse(&settings.tenant) {
+        TenantRef::Id(id) => pc.customer_id = id,
+        TenantRef::Domain(domain) => match gdap::tenant_id_of_domain(client.http(), &pc.authority, &domain).await {
+            Ok(id) => pc.customer_id = id,
+            Err(why) => {
+                pc.preflight_failure.get_or_insert(failure(
+                    format!("Partner Center needs the customer's tenant id: {why}"),
+                    "give the customer's tenant id",
+                ));
+            }
+        },
+        TenantRef::Name(name) => {
+            pc.preflight_failure.get_or_insert(failure(
+                format!("Partner Center needs the customer's tenant id, and `{name}` is a name"),
+                "give the customer's tenant id or verified domain",
+            ));
+        }
+    }
+    s
+}
+
+/// `apctl-` and the file's name, in letters, digits, `-` and `_`.
+fn default_batch_id(file: Option<&Path>) -> String {
+    let stem = file
+        .and_then(|f| f.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .take(50)
+        .collect();
+    format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
+}
+
+fn verdict(entries: &[Entry], errors: &[TenantError], interrupted: bool, settings: &ImportSettings) -> Verdict {
     if interrupted {
         Verdict::Interrupted
     } else if !errors.is_empty() {
@@ -214,5 +402,33 @@ fn verdict(
         Verdict::SomePending
     } else {
         Verdict::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_cover_every_customer_once() {
+        let names: Vec<String> = (0..200).map(|i| format!("customer-{i}.onmicrosoft.com")).collect();
+        let mut counts = [0u32; 4];
+        for n in &names {
+            let k = shard_of(n, 4);
+            assert!((1..=4).contains(&k));
+            assert_eq!(k, shard_of(&n.to_uppercase(), 4), "case does not move a customer");
+            counts[(k - 1) as usize] += 1;
+        }
+        assert_eq!(counts.iter().sum::<u32>(), 200);
+        assert!(counts.iter().all(|c| *c > 20), "spread: {counts:?}");
+        assert_eq!(shard_of("contoso.onmicrosoft.com", 1), 1);
+        // Pinned: a release must not move customers between jobs.
+        assert_eq!(shard_of("contoso.onmicrosoft.com", 7), shard_of(" Contoso.onmicrosoft.com ", 7));
+    }
+
+    #[test]
+    fn batch_names_come_from_the_file() {
+        assert_eq!(default_batch_id(Some(Path::new("x/PO 4711 (1).csv"))), "apctl-PO-4711--1-");
+        assert_eq!(default_batch_id(None), "apctl-devices");
     }
 }

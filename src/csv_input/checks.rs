@@ -82,6 +82,16 @@ pub fn check_product_key(text: &str) -> Result<(), String> {
 
 /// Checks a group tag: at most [`MAX_GROUP_TAG_CHARS`] characters and no
 /// control characters.
+/// A `Tenant` cell: a tenant id, a verified domain or a customer's display
+/// name, with no control characters or slashes.
+pub fn check_tenant(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.chars().any(char::is_control) || t.contains('/') || t.len() > 256 {
+        return Err(format!("`{t}` is not a tenant id, domain or customer name"));
+    }
+    Ok(())
+}
+
 pub fn check_group_tag(text: &str) -> Result<(), String> {
     let chars = text.chars().count();
     if chars > MAX_GROUP_TAG_CHARS {

@@ -18,6 +18,8 @@ pub enum Column {
     AssignedUser,
     Manufacturer,
     Model,
+    /// apctl's extension: the customer the row belongs to.
+    Tenant,
 }
 
 impl Column {
@@ -31,6 +33,7 @@ impl Column {
             Self::AssignedUser => "Assigned User",
             Self::Manufacturer => "Manufacturer",
             Self::Model => "Model",
+            Self::Tenant => "Tenant",
         }
     }
 
@@ -51,6 +54,7 @@ impl Column {
             "assigneduser" | "assigneduserprincipalname" | "upn" => Self::AssignedUser,
             "manufacturer" | "manufacturername" | "oemmanufacturername" => Self::Manufacturer,
             "model" | "devicemodel" | "modelname" => Self::Model,
+            "tenant" | "tenantid" | "customer" | "customertenant" => Self::Tenant,
             _ => return None,
         })
     }
@@ -101,11 +105,12 @@ impl Dialect {
         }
     }
 
-    /// Columns the dialect may add after the required ones.
+    /// Columns the dialect may add after the required ones. Every dialect
+    /// may carry apctl's `Tenant` column, naming each row's customer.
     pub fn optional(self) -> &'static [Column] {
         match self {
-            Self::Autopilot => &[Column::GroupTag, Column::AssignedUser],
-            _ => &[],
+            Self::Autopilot => &[Column::GroupTag, Column::AssignedUser, Column::Tenant],
+            _ => &[Column::Tenant],
         }
     }
 

@@ -295,6 +295,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
     let model = f.take(Column::Model);
     let group_tag = f.take(Column::GroupTag);
     let user = f.take(Column::AssignedUser);
+    let tenant = f.take(Column::Tenant).filter(|(_, t)| !t.trim().is_empty());
 
     for (index, text) in [&serial, &manufacturer, &model].into_iter().flatten() {
         if text.trim() != text {
@@ -333,6 +334,14 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         && let Err(why) = checks::check_group_tag(text)
     {
         problems.push(err(ProblemCode::GroupTagShape, *index, why));
+    }
+    if let Some((index, text)) = &tenant
+        && let Err(why) = checks::check_tenant(text)
+    {
+        problems.push(
+            err(ProblemCode::TenantShape, *index, why)
+                .hint("give the customer's tenant id, verified domain or GDAP display name"),
+        );
     }
     if let Some((index, text)) = &user
         && let Err(why) = checks::check_user(text)
@@ -384,6 +393,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
                     assigned_user: user.map(|(_, u)| u),
                     manufacturer: manufacturer.map(|(_, m)| m),
                     model: model.map(|(_, m)| m),
+                    tenant: tenant.map(|(_, t)| t.trim().to_owned()),
                 },
                 std::mem::take(problems),
             )
