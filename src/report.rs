@@ -219,7 +219,10 @@ pub struct Report {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSection {
+    /// The tenant apctl worked on (an id or domain).
     pub tenant: String,
+    /// The customer as the input named it (id, domain or display name).
+    pub requested: String,
     pub verdict: Verdict,
     pub totals: Totals,
     pub errors: Vec<TenantError>,

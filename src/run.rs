@@ -76,10 +76,7 @@ fn key(tenant: &str) -> String {
 /// Reads and checks every input and sorts its rows by customer.
 pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
     let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
-    let by_file: HashMap<String, &Input> = inputs
-        .iter()
-        .map(|i| (i.file.display().to_string(), i))
-        .collect();
+    let by_file: HashMap<String, &Input> = inputs.iter().map(|i| (i.file.display().to_string(), i)).collect();
     let mut tenants: Vec<TenantRows> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut entries = Vec::new();
@@ -90,10 +87,7 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
     let validation = validate::validate(&files, &options, |row| match row {
         Checked::Valid(d) => {
             let input = by_file.get(d.source.file.as_ref()).copied();
-            let tenant = d
-                .tenant
-                .clone()
-                .or_else(|| input.and_then(|i| i.tenant.clone()));
+            let tenant = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone()));
             let Some(tenant) = tenant else {
                 let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
                 e.action = Action::Invalid;
@@ -263,15 +257,25 @@ pub async fn run(
         }
     });
     let results = futures::future::join_all(runs).await;
-    let mut entries = plan.entries;
+    let mut unsent = plan.entries;
+    let mut entries = Vec::new();
     let mut tenant_errors = plan.errors;
     let mut sections = Vec::new();
     let mut interrupted = false;
-    for r in results {
-        let section_verdict = verdict(&r.entries, &r.errors, r.interrupted, base);
+    for mut r in results {
+        // The customer's invalid rows belong to its section too.
+        let (mine, rest): (Vec<Entry>, Vec<Entry>) = unsent
+            .into_iter()
+            .partition(|e| !e.tenant.is_empty() && key(&e.tenant) == key(&r.requested));
+        unsent = rest;
+        r.entries.extend(mine.into_iter().map(|mut e| {
+            e.tenant.clone_from(&r.tenant);
+            e
+        }));
         sections.push(TenantSection {
             tenant: r.tenant,
-            verdict: section_verdict,
+            requested: r.requested,
+            verdict: verdict(&r.entries, &r.errors, r.interrupted, base),
             totals: Totals::of(&r.entries),
             errors: r.errors.clone(),
         });
@@ -279,6 +283,7 @@ pub async fn run(
         entries.extend(r.entries);
         tenant_errors.extend(r.errors);
     }
+    entries.extend(unsent);
     let order: HashMap<String, usize> = plan
         .files
         .iter()
@@ -305,6 +310,8 @@ pub async fn run(
 
 struct TenantResult {
     tenant: String,
+    /// The customer as the input named it.
+    requested: String,
     entries: Vec<Entry>,
     errors: Vec<TenantError>,
     interrupted: bool,
@@ -313,6 +320,7 @@ struct TenantResult {
 /// One customer: both pipes at once, sharing the tenant's Graph gate.
 async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: &Cancel) -> TenantResult {
     let Job { mut settings, rows } = job;
+    let requested_name = rows.tenant.clone();
     if settings.order_id.is_none() {
         settings.order_id.clone_from(&rows.order_id);
     }
@@ -326,6 +334,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
     entries.extend(pc.entries);
     TenantResult {
         tenant: settings.tenant.clone(),
+        requested: requested_name,
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
@@ -336,7 +345,11 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
 /// looked up at the authority) and the batch: the order id, or `apctl-`
 /// and the first file's name, so running the same file again finds the
 /// same batch.
-async fn partner_center_settings(client: &Client, settings: &ImportSettings, rows: &TenantRows) -> ImportSettings {
+async fn partner_center_settings(
+    client: &Client,
+    settings: &ImportSettings,
+    rows: &TenantRows,
+) -> ImportSettings {
     let mut s = settings.clone();
     if rows.partner_center.is_empty() {
         return s;
@@ -353,15 +366,17 @@ async fn partner_center_settings(client: &Client, settings: &ImportSettings, row
     };
     match TenantRef::parse(&settings.tenant) {
         TenantRef::Id(id) => pc.customer_id = id,
-        TenantRef::Domain(domain) => match gdap::tenant_id_of_domain(client.http(), &pc.authority, &domain).await {
-            Ok(id) => pc.customer_id = id,
-            Err(why) => {
-                pc.preflight_failure.get_or_insert(failure(
-                    format!("Partner Center needs the customer's tenant id: {why}"),
-                    "give the customer's tenant id",
-                ));
+        TenantRef::Domain(domain) => {
+            match gdap::tenant_id_of_domain(client.http(), &pc.authority, &domain).await {
+                Ok(id) => pc.customer_id = id,
+                Err(why) => {
+                    pc.preflight_failure.get_or_insert(failure(
+                        format!("Partner Center needs the customer's tenant id: {why}"),
+                        "give the customer's tenant id",
+                    ));
+                }
             }
-        },
+        }
         TenantRef::Name(name) => {
             pc.preflight_failure.get_or_insert(failure(
                 format!("Partner Center needs the customer's tenant id, and `{name}` is a name"),
@@ -380,13 +395,24 @@ fn default_batch_id(file: Option<&Path>) -> String {
         .unwrap_or_default();
     let clean: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(50)
         .collect();
     format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
 }
 
-fn verdict(entries: &[Entry], errors: &[TenantError], interrupted: bool, settings: &ImportSettings) -> Verdict {
+fn verdict(
+    entries: &[Entry],
+    errors: &[TenantError],
+    interrupted: bool,
+    settings: &ImportSettings,
+) -> Verdict {
     if interrupted {
         Verdict::Interrupted
     } else if !errors.is_empty() {
@@ -411,7 +437,9 @@ mod tests {
 
     #[test]
     fn shards_are_stable_and_cover_every_customer_once() {
-        let names: Vec<String> = (0..200).map(|i| format!("customer-{i}.onmicrosoft.com")).collect();
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("customer-{i}.onmicrosoft.com"))
+            .collect();
         let mut counts = [0u32; 4];
         for n in &names {
             let k = shard_of(n, 4);
@@ -423,12 +451,18 @@ mod tests {
         assert!(counts.iter().all(|c| *c > 20), "spread: {counts:?}");
         assert_eq!(shard_of("contoso.onmicrosoft.com", 1), 1);
         // Pinned: a release must not move customers between jobs.
-        assert_eq!(shard_of("contoso.onmicrosoft.com", 7), shard_of(" Contoso.onmicrosoft.com ", 7));
+        assert_eq!(
+            shard_of("contoso.onmicrosoft.com", 7),
+            shard_of(" Contoso.onmicrosoft.com ", 7)
+        );
     }
 
     #[test]
     fn batch_names_come_from_the_file() {
-        assert_eq!(default_batch_id(Some(Path::new("x/PO 4711 (1).csv"))), "apctl-PO-4711--1-");
+        assert_eq!(
+            default_batch_id(Some(Path::new("x/PO 4711 (1).csv"))),
+            "apctl-PO-4711--1-"
+        );
         assert_eq!(default_batch_id(None), "apctl-devices");
     }
 }

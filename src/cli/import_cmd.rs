@@ -1,5 +1,5 @@
-//! `apctl import`: register devices into one customer tenant and report
-//! every row.
+//! `apctl import`: register devices into one customer tenant, or many
+//! (a manifest, or a `Tenant` column), and report every row.
 
 use std::io::{self, Write};
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -16,18 +16,32 @@ use super::session;
 use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
 use apctl::problem::quoted;
-use apctl::report::{Report, Verdict};
+use apctl::report::{Report, TenantError, Verdict};
+use apctl::run::{Input, Job};
 use apctl::state::RegistrationState;
 use apctl::throttle::{self, Limits};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// CSV files of devices (any dialect and encoding `apctl validate` reads).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(value_name = "FILE", required_unless_present = "manifest")]
     files: Vec<PathBuf>,
-    /// The customer: tenant id, verified domain, or GDAP display name.
+    /// The customer of the files' rows that have no `Tenant` cell: tenant
+    /// id, verified domain, or GDAP display name.
     #[arg(long, value_name = "TENANT")]
-    tenant: String,
+    tenant: Option<String>,
+    /// A TOML manifest mapping customers to files, group tags and order ids
+    /// (see the README).
+    #[arg(long, value_name = "PATH")]
+    manifest: Option<PathBuf>,
+    /// Customers worked on at once; each has its own throttle budget and
+    /// concurrency limit.
+    #[arg(long, default_value_t = NonZeroUsize::new(8).expect("non-zero"), value_name = "N")]
+    max_tenants: NonZeroUsize,
+    /// Take only shard K of N of the customers (a stable choice by name),
+    /// to spread a partner over the jobs of a pipeline matrix.
+    #[arg(long, value_parser = super::manifest::parse_shard, value_name = "K/N")]
+    shard: Option<(u32, u32)>,
     /// The partner's own tenant: customers are looked up by GDAP display
     /// name there, and Partner Center tokens are asked for there (default:
     /// the signed-in admin's home tenant).
@@ -95,7 +109,11 @@ pub struct ImportArgs {
 
 /// Runs the import.
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
-    let tenant = settings::check_tenant_text(&args.tenant)?;
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(settings::check_tenant_text)
+        .transpose()?;
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     for f in &args.files {
         if !f.is_file() {
@@ -105,33 +123,50 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             );
         }
     }
+    let mut inputs = match &args.manifest {
+        Some(m) => super::manifest::read(m)?,
+        None => Vec::new(),
+    };
+    inputs.extend(args.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
+    let mut plan = apctl::run::plan(&inputs, args.order_id.as_deref());
+    if plan.tenants.is_empty() && tenant.is_none() && args.manifest.is_none() && !plan.entries.is_empty() {
+        anyhow::bail!(
+            "no customer is named for any row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
+        );
+    }
+    if let Some((k, n)) = args.shard {
+        plan.keep_shard(k, n);
+    }
     session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
-        let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
-        let (client, endpoints) = (&session.client, &session.endpoints);
-        let mut settings = ImportSettings::new(&tenant, endpoints, &uuid::Uuid::new_v4().to_string());
-        settings.order_id = args.order_id.clone();
-        settings.group_tag = args.group_tag.clone();
-        settings.chunk_size = args.chunk_size;
-        settings.wait = !args.no_wait;
-        settings.deadline = args.timeout;
-        settings.poll_interval = args.poll_interval;
-        settings.dry_run = args.dry_run;
-        settings.limits = Limits {
-            writes_per_window: args.write_budget,
-            requests_per_window: args.request_budget,
-            window: throttle::INTUNE_WINDOW,
-            concurrency: args.concurrency,
-        };
-        settings.grace = args.grace;
-        if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
-            settings.partner_center.partner_tenant = partner;
-        }
-        // The preflight `doctor` runs: token and Graph read happen in the
-        // lookup; a delegated token's GDAP role is checked here.
-        if session.delegated && args.partner_tenant.is_some() {
-            let check = super::doctor_cmd::gdap_role(&session, &tenant, args.partner_tenant.as_deref()).await;
-            settings.preflight_failure = check.failure(&tenant);
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let base = base_settings(&args, &session, &run_id);
+        let mut jobs = Vec::new();
+        for rows in std::mem::take(&mut plan.tenants) {
+            let mut settings = base.clone();
+            match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
+                Ok(resolved) => {
+                    settings.tenant = resolved;
+                    // The preflight `doctor` runs: token and Graph read happen
+                    // in the lookup; a delegated token's GDAP role is checked here.
+                    if session.delegated && args.partner_tenant.is_some() {
+                        let check = super::doctor_cmd::gdap_role(&session, &settings.tenant, args.partner_tenant.as_deref()).await;
+                        settings.preflight_failure = check.failure(&settings.tenant);
+                    }
+                }
+                Err(e) => {
+                    settings.tenant = rows.tenant.clone();
+                    let text = format!("{e:#}");
+                    let (error, hint) = match text.split_once("\n  hint: ") {
+                        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
+                        None => (text, None),
+                    };
+                    let failure = TenantError { tenant: rows.tenant.clone(), error, hint };
+                    settings.partner_center.preflight_failure = Some(failure.clone());
+                    settings.preflight_failure = Some(failure);
+                }
+            }
+            jobs.push(Job { settings, rows });
         }
         let cancel = Cancel::default();
         let on_ctrl_c = cancel.clone();
@@ -143,11 +178,34 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             }
         });
         let printer = Printer::new(args.quiet || args.output == Output::Json);
-        let report = apctl::run::import_files(client, &settings, &args.files, &printer, &cancel).await;
+        let report = apctl::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &printer, &cancel).await;
         printer.finish();
         write_outputs(&args, &report)?;
         Ok(exit_for(report.verdict))
     })
+}
+
+/// The settings every customer of the run starts from.
+fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> ImportSettings {
+    let mut settings = ImportSettings::new("", &session.endpoints, run_id);
+    settings.order_id = args.order_id.clone();
+    settings.group_tag = args.group_tag.clone();
+    settings.chunk_size = args.chunk_size;
+    settings.wait = !args.no_wait;
+    settings.deadline = args.timeout;
+    settings.poll_interval = args.poll_interval;
+    settings.dry_run = args.dry_run;
+    settings.limits = Limits {
+        writes_per_window: args.write_budget,
+        requests_per_window: args.request_budget,
+        window: throttle::INTUNE_WINDOW,
+        concurrency: args.concurrency,
+    };
+    settings.grace = args.grace;
+    if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
+        settings.partner_center.partner_tenant = partner;
+    }
+    settings
 }
 
 fn exit_for(v: Verdict) -> Exit {
@@ -221,17 +279,52 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "{m:<40} {n:>7}")?;
         }
     }
-    let verdict = match r.verdict {
+    if r.tenants.len() > 1 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<40} {:>6} {:>7} {:>7}  verdict",
+            "customer", "rows", "ready", "failed"
+        )?;
+        for t in &r.tenants {
+            let count = |s: RegistrationState| {
+                t.totals
+                    .by_state
+                    .0
+                    .iter()
+                    .find(|(k, _)| *k == s.to_string())
+                    .map_or(0, |(_, n)| *n)
+            };
+            let ready = count(RegistrationState::ReadyForUser)
+                + count(RegistrationState::Active)
+                + count(RegistrationState::Inactive);
+            writeln!(
+                out,
+                "{:<40} {:>6} {:>7} {:>7}  {}",
+                t.requested,
+                t.totals.rows,
+                ready,
+                count(RegistrationState::RegistrationFailed),
+                verdict_text(t.verdict)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} rows, {} customers, {} HTTP requests: {}",
+        r.totals.rows,
+        r.tenants.len(),
+        r.http.total(),
+        verdict_text(r.verdict)
+    )
+}
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
         Verdict::Done => "done",
         Verdict::SomeFailed => "some devices failed",
         Verdict::SomePending => "some devices are still pending",
         Verdict::CouldNotRun => "apctl could not do all of its job",
         Verdict::Interrupted => "interrupted",
-    };
-    writeln!(
-        out,
-        "{} rows, {} HTTP requests: {verdict}",
-        r.totals.rows,
-        r.http.total()
-    )
+    }
 }

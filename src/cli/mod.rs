@@ -6,6 +6,7 @@ mod doctor_cmd;
 pub mod exit;
 mod import_cmd;
 mod login_cmd;
+mod manifest;
 mod progress;
 mod session;
 mod settings;

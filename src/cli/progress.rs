@@ -11,7 +11,8 @@ use apctl::import::{Event, Progress};
 /// Shows import progress.
 pub struct Printer {
     bar: Option<ProgressBar>,
-    last: Mutex<Option<(usize, usize)>>,
+    /// Settled and total devices per tenant (and pipe).
+    last: Mutex<std::collections::BTreeMap<String, (usize, usize)>>,
     quiet: bool,
 }
 
@@ -29,7 +30,7 @@ impl Printer {
         });
         Self {
             bar,
-            last: Mutex::new(None),
+            last: Mutex::default(),
             quiet,
         }
     }
@@ -80,15 +81,21 @@ impl Progress for Printer {
                     .last
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if *last == Some((settled, total)) {
+                if last.get(&tenant) == Some(&(settled, total)) {
                     return;
                 }
-                *last = Some((settled, total));
+                last.insert(tenant.clone(), (settled, total));
+                let (all_settled, all_total) = last.values().fold((0, 0), |(s, t), (a, b)| (s + a, t + b));
+                let label = if last.len() > 1 {
+                    format!("{} customers and pipes", last.len())
+                } else {
+                    tenant.clone()
+                };
                 match &self.bar {
                     Some(bar) => {
-                        bar.set_length(total as u64);
-                        bar.set_position(settled as u64);
-                        bar.set_message(tenant);
+                        bar.set_length(all_total as u64);
+                        bar.set_position(all_settled as u64);
+                        bar.set_message(label);
                     }
                     None if !self.quiet => eprintln!("{tenant}: {settled}/{total} devices settled"),
                     None => {}

@@ -1,0 +1,142 @@
+//! The manifest: which customer gets which files, with their group tags
+//! and order ids, for a run over many customers.
+//!
+//! ```toml
+//! group_tag = "Autopilot"          # optional defaults for every customer
+//!
+//! [[customer]]
+//! tenant = "contoso.onmicrosoft.com"
+//! files = ["contoso/batch-1.csv", "contoso/batch-2.csv"]   # relative to the manifest
+//! group_tag = "Sales"
+//! order_id = "PO-4711"
+//! ```
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use apctl::run::Input;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(default)]
+    group_tag: Option<String>,
+    #[serde(default)]
+    order_id: Option<String>,
+    #[serde(default)]
+    customer: Vec<Customer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Customer {
+    tenant: String,
+    files: Vec<String>,
+    #[serde(default)]
+    group_tag: Option<String>,
+    #[serde(default)]
+    order_id: Option<String>,
+}
+
+/// Reads a manifest into inputs, one per listed file.
+pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the manifest `{}`", path.display()))?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}\n  hint: a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)",
+            path.display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    if manifest.customer.is_empty() {
+        bail!("{}: the manifest lists no `[[customer]]`", path.display());
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut seen = HashSet::new();
+    let mut inputs = Vec::new();
+    for c in manifest.customer {
+        let tenant = super::settings::check_tenant_text(&c.tenant)?;
+        if !seen.insert(tenant.to_lowercase()) {
+            bail!(
+                "{}: customer `{tenant}` is listed twice\n  hint: list all of a customer's files in one `[[customer]]`",
+                path.display()
+            );
+        }
+        if c.files.is_empty() {
+            bail!("{}: customer `{tenant}` lists no files", path.display());
+        }
+        for f in c.files {
+            let file = dir.join(&f);
+            if !file.is_file() {
+                bail!(
+                    "{}: customer `{tenant}`: cannot read `{}`: no such file\n  hint: file paths are relative to the manifest",
+                    path.display(),
+                    file.display()
+                );
+            }
+            inputs.push(Input {
+                file,
+                tenant: Some(tenant.clone()),
+                group_tag: c.group_tag.clone().or(manifest.group_tag.clone()),
+                order_id: c.order_id.clone().or(manifest.order_id.clone()),
+            });
+        }
+    }
+    Ok(inputs)
+}
+
+/// `K/N`: shard K of N, 1-based.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a shard like `2/5`"))?;
+    let (k, n): (u32, u32) = (
+        k.trim().parse().map_err(|_| format!("`{k}` is not a number"))?,
+        n.trim().parse().map_err(|_| format!("`{n}` is not a number"))?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("`{text}`: the shard must be between 1/N and N/N"));
+    }
+    Ok((k, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!(parse_shard("2/5"), Ok((2, 5)));
+        assert!(parse_shard("0/5").is_err());
+        assert!(parse_shard("6/5").is_err());
+        assert!(parse_shard("x").is_err());
+    }
+
+    #[test]
+    fn a_manifest_maps_customers_to_files_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.csv"), "x").unwrap();
+        std::fs::write(dir.path().join("b.csv"), "x").unwrap();
+        let m = dir.path().join("m.toml");
+        std::fs::write(
+            &m,
+            "group_tag = \"Default\"\n[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = [\"a.csv\"]\norder_id = \"PO-1\"\n[[customer]]\ntenant = \"Fabrikam Inc\"\nfiles = [\"b.csv\"]\ngroup_tag = \"Lab\"\n",
+        )
+        .unwrap();
+        let inputs = read(&m).unwrap();
+        assert_eq!(inputs.len(), 2);
+        assert_eq!(inputs[0].group_tag.as_deref(), Some("Default"));
+        assert_eq!(inputs[0].order_id.as_deref(), Some("PO-1"));
+        assert_eq!(inputs[1].tenant.as_deref(), Some("Fabrikam Inc"));
+        assert_eq!(inputs[1].group_tag.as_deref(), Some("Lab"));
+        std::fs::write(&m, "[[customer]]\ntenant = \"x.com\"\nfiles = [\"a.csv\"]\n[[customer]]\ntenant = \"X.com\"\nfiles = [\"b.csv\"]\n").unwrap();
+        assert!(read(&m).unwrap_err().to_string().contains("listed twice"));
+        std::fs::write(&m, "[[customer]]\ntenant = \"x.com\"\nfile = [\"a.csv\"]\n").unwrap();
+        let e = read(&m).unwrap_err().to_string();
+        assert!(e.contains("m.toml") && e.contains("file"), "{e}");
+    }
+}
