@@ -482,6 +482,11 @@ fn confirm(t: &mut Tracked, device: &AutopilotDevice, now: jiff::Timestamp, mess
         .unwrap_or(outcome::EnrollmentState::Unknown);
     let state = outcome::registered_state(&enrollment, device.last_contact(), now);
     t.entry.autopilot_device_id = Some(device.id.clone());
+    if t.device.serial.is_none() {
+        // A product-key row learns its serial from the tenant's list.
+        t.device.serial.clone_from(&device.serial_number);
+        t.entry.serial_number.clone_from(&device.serial_number);
+    }
     let details = std::mem::take(&mut t.entry.details);
     t.entry.set(state, message);
     if message.is_none() {

@@ -150,11 +150,29 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             "set `AZURE_TENANT_ID` to the partner tenant to check the GDAP role",
         );
     };
-    let TenantRef::Id(customer) = TenantRef::parse(tenant) else {
-        return Check::skipped(
-            "gdap-role",
-            "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
-        );
+    let customer = match TenantRef::parse(tenant) {
+        TenantRef::Id(id) => id,
+        // Relationships name customers by id: a domain is looked up first.
+        TenantRef::Domain(domain) => {
+            match gdap::tenant_id_of_domain(session.client.http(), &session.endpoints.authority, &domain)
+                .await
+            {
+                Ok(id) => id,
+                Err(why) => {
+                    return Check::failed(
+                        "gdap-role",
+                        format!("no tenant id for `{domain}`: {why}"),
+                        "give the customer's tenant id",
+                    );
+                }
+            }
+        }
+        TenantRef::Name(_) => {
+            return Check::skipped(
+                "gdap-role",
+                "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
+            );
+        }
     };
     let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
     let graph = Graph {

@@ -1,0 +1,234 @@
+//! Runs over many customers through the built binary: a manifest over
+//! several simulator tenants (one with credentials that cannot reach it),
+//! a `Tenant` column, shards that split customers between jobs, and a
+//! second run that changes nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{SimProcess, apctl_env, apctl_sim, entry, example, fake_hash, write};
+use serde_json::Value;
+
+/// A manifest over simulator customers: Contoso (hash, tuple and
+/// product-key rows from the examples), Fabrikam (by its GDAP display name),
+/// and Woodgrove, with which the partner has no GDAP relationship.
+fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
+    let examples = example("");
+    let mut fabrikam = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
+    for i in 1..=3 {
+        fabrikam.push_str(&format!("FAB-10{i:02},,{}\n", fake_hash(100 + i, 3000)));
+    }
+    write(dir, "fabrikam.csv", fabrikam);
+    write(
+        dir,
+        "customers.toml",
+        format!(
+            "group_tag = \"Autopilot\"\n\
+             [[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = [\"{examples}/contoso-autopilot.csv\", \"{examples}/contoso-mixed.csv\"]\norder_id = \"PO-77\"\n\
+             [[customer]]\ntenant = \"Fabrikam Inc\"\nfiles = [\"fabrikam.csv\"]\ngroup_tag = \"Lab\"\n\
+             [[customer]]\ntenant = \"woodgrove.onmicrosoft.com\"\nfiles = [\"{examples}/woodgrove-autopilot.csv\"]\n"
+        ),
+    )
+}
+
+fn outcomes(report: &Value) -> BTreeSet<(String, String, String)> {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["serialNumber"].as_str().unwrap_or("").to_owned(),
+                e["state"].as_str().unwrap().to_owned(),
+                e["tenant"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn requests(stats: &Value, kind: &str) -> u64 {
+    stats["requests"][kind].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_manifest_runs_every_customer_reports_the_unreachable_one_and_a_rerun_changes_nothing() {
+    let sim = SimProcess::start(&["--batch-delay", "0s", "--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path());
+    let args = [
+        "import",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--partner-tenant",
+        "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503",
+        "--output",
+        "json",
+    ];
+    // The partner admin's sign-in (Secure Application Model) for Graph
+    // through GDAP and for Partner Center.
+    let sign_in = [("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token")];
+    let first = apctl_sim(&sim, &args, &sign_in);
+    assert_eq!(
+        first.code, 2,
+        "a customer could not be reached: {}\n{}",
+        first.stdout, first.stderr
+    );
+    let report = first.json();
+    assert_eq!(
+        report["entries"].as_array().unwrap().len(),
+        8 + 3 + 3 + 2,
+        "one entry per row"
+    );
+
+    let sections = report["tenants"].as_array().unwrap();
+    let section = |name: &str| {
+        sections
+            .iter()
+            .find(|s| s["requested"] == name)
+            .unwrap_or_else(|| panic!("no section for {name}: {sections:#?}"))
+    };
+    assert_eq!(section("contoso.onmicrosoft.com")["verdict"], "done");
+    assert_eq!(section("contoso.onmicrosoft.com")["totals"]["rows"], 11);
+    let fabrikam = section("Fabrikam Inc");
+    assert_eq!(
+        fabrikam["tenant"], "7d4e1b2c-3f5a-4e6b-8c7d-9e0f1a2b3c02",
+        "the display name was resolved"
+    );
+    assert_eq!(fabrikam["verdict"], "done");
+    let woodgrove = section("woodgrove.onmicrosoft.com");
+    assert_eq!(woodgrove["verdict"], "could-not-run");
+    assert!(
+        woodgrove["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no active GDAP relationship"),
+        "{woodgrove}"
+    );
+
+    assert_eq!(entry(&report, "CTS-0001")["state"], "Ready for user");
+    assert_eq!(
+        entry(&report, "CTS-0001")["groupTag"],
+        "Sales",
+        "the row's own tag wins"
+    );
+    assert_eq!(
+        entry(&report, "MIX-0001")["groupTag"],
+        "Autopilot",
+        "the manifest's default tag"
+    );
+    assert_eq!(entry(&report, "CTS-0003")["state"], "Active");
+    assert_eq!(
+        entry(&report, "MIX-0002")["batchId"],
+        "PO-77",
+        "the customer's order id is its batch"
+    );
+    assert_eq!(
+        entry(&report, "FAB-1001")["groupTag"],
+        "Lab",
+        "the customer's own tag"
+    );
+    assert_eq!(entry(&report, "FAB-1003")["state"], "Ready for user");
+    for serial in ["WGB-0001", "WGB-0002"] {
+        assert_eq!(entry(&report, serial)["action"], "not-sent");
+    }
+
+    let before = sim.stats();
+    let second = apctl_sim(&sim, &args, &sign_in);
+    assert_eq!(second.code, 2);
+    let again = second.json();
+    assert_eq!(
+        outcomes(&report),
+        outcomes(&again),
+        "the same devices in the same states"
+    );
+    let after = sim.stats();
+    for kind in [
+        "graph.import",
+        "pc.create-batch",
+        "pc.add-devices",
+        "graph.update-device-properties",
+    ] {
+        assert_eq!(
+            requests(&before, kind),
+            requests(&after, kind),
+            "{kind}: nothing sent again"
+        );
+    }
+    for serial in ["CTS-0001", "FAB-1001", "MIX-0002", "MIX-0003"] {
+        assert_eq!(entry(&again, serial)["action"], "already-registered", "{serial}");
+    }
+}
+
+#[test]
+fn a_tenant_column_names_each_rows_customer() {
+    let run = apctl_env(
+        [
+            "import",
+            &example("many-customers.csv"),
+            "--simulate",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["tenants"].as_array().unwrap().len(), 3);
+    assert_eq!(entry(&report, "MC-C001")["tenant"], "contoso.onmicrosoft.com");
+    assert_eq!(
+        entry(&report, "MC-T002")["tenant"],
+        "tailspintoys.onmicrosoft.com"
+    );
+    assert_eq!(
+        entry(&report, "MC-F001")["tenant"],
+        "7d4e1b2c-3f5a-4e6b-8c7d-9e0f1a2b3c02",
+        "a display name in the column is resolved through GDAP"
+    );
+}
+
+#[test]
+fn a_file_without_customers_is_refused_before_anything_is_sent() {
+    let run = apctl_env(["import", &example("contoso-autopilot.csv"), "--simulate"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no customer is named"), "{}", run.stderr);
+    assert!(run.stderr.contains("--manifest"), "{}", run.stderr);
+}
+
+#[test]
+fn shards_split_the_customers_between_jobs_without_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path());
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let run = apctl_env(
+            [
+                "import",
+                "--manifest",
+                m.to_str().unwrap(),
+                "--simulate",
+                "--dry-run",
+                "--shard",
+                &shard,
+                "--output",
+                "json",
+            ],
+            &[],
+        );
+        let report = run.json();
+        for s in report["tenants"].as_array().unwrap() {
+            seen.push(s["requested"].as_str().unwrap().to_owned());
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "Fabrikam Inc",
+            "contoso.onmicrosoft.com",
+            "woodgrove.onmicrosoft.com"
+        ],
+        "every customer in exactly one shard"
+    );
+}
