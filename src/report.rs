@@ -215,6 +215,23 @@ pub struct Report {
     pub http: Stats,
 }
 
+/// Text safe in XML content and attributes.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One customer's part of a run.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -244,6 +261,83 @@ impl Report {
         serde_json::to_writer_pretty(&mut f, self)?;
         f.write_all(b"\n")?;
         f.flush()
+    }
+
+    /// Writes JUnit XML: a test suite per customer, a test case per
+    /// device; a failed device is a failure with the portal's message and
+    /// details, a pending one is skipped.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        f.write_all(self.junit().as_bytes())?;
+        f.flush()
+    }
+
+    /// The JUnit XML text.
+    pub fn junit(&self) -> String {
+        use std::fmt::Write as _;
+        let failed = |e: &Entry| e.failed() || e.tag_missing();
+        let pending = |e: &Entry| e.state == RegistrationState::RegistrationPending;
+        let mut tenants: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !tenants.contains(&e.tenant.as_str()) {
+                tenants.push(&e.tenant);
+            }
+        }
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            self.entries.len(),
+            self.entries.iter().filter(|e| failed(e)).count(),
+            self.entries.iter().filter(|e| pending(e)).count()
+        );
+        for tenant in tenants {
+            let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+            let _ = writeln!(
+                x,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+                xml(if tenant.is_empty() {
+                    "(no customer)"
+                } else {
+                    tenant
+                }),
+                mine.len(),
+                mine.iter().filter(|e| failed(e)).count(),
+                mine.iter().filter(|e| pending(e)).count()
+            );
+            for e in mine {
+                let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
+                let _ = write!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                    xml(if tenant.is_empty() { "apctl" } else { tenant }),
+                    xml(&format!("{serial} ({}:{})", e.file, e.line)),
+                    xml(&e.file),
+                    e.line
+                );
+                if failed(e) {
+                    let message = e.message.map_or_else(|| e.state.to_string(), |m| m.to_string());
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        xml(&message),
+                        xml(&e.state.to_string()),
+                        xml(&e.details)
+                    );
+                } else if pending(e) {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Registration pending: {}", e.details))
+                    );
+                } else {
+                    let _ = writeln!(x, "/>");
+                }
+            }
+            x.push_str("  </testsuite>\n");
+        }
+        x.push_str("</testsuites>\n");
+        x
     }
 
     /// Writes the CSV report: one line per entry.

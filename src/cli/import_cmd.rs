@@ -81,6 +81,10 @@ pub struct ImportArgs {
     /// Write the report as CSV here.
     #[arg(long, value_name = "PATH")]
     report_csv: Option<PathBuf>,
+    /// Write a JUnit XML file here: one test case per device, a failure
+    /// with the portal's message for each device that failed.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
@@ -231,6 +235,18 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
             .write_csv(path)
             .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
     }
+    if let Some(path) = &args.junit {
+        settings::ensure_parent(path)?;
+        report
+            .write_junit(path)
+            .with_context(|| format!("cannot write the JUnit file to `{}`", path.display()))?;
+    }
+    // Under Azure DevOps or GitHub Actions: the pipeline's own commands,
+    // after the human output on stdout (or on stderr beside JSON).
+    let commands = match super::pipeline::Pipeline::detect() {
+        Some(p) => p.emit(report).context("cannot write the pipeline summary")?,
+        None => String::new(),
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match args.output {
@@ -239,6 +255,11 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         Output::Human => print_human(&mut out, report)?,
+    }
+    if args.output == Output::Json {
+        eprint!("{commands}");
+    } else {
+        write!(out, "{commands}")?;
     }
     out.flush()?;
     Ok(())
@@ -311,9 +332,10 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
     }
     writeln!(
         out,
-        "{} rows, {} customers, {} HTTP requests: {}",
+        "{} rows, {} customer{}, {} HTTP requests: {}",
         r.totals.rows,
         r.tenants.len(),
+        if r.tenants.len() == 1 { "" } else { "s" },
         r.http.total(),
         verdict_text(r.verdict)
     )

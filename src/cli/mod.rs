@@ -7,6 +7,7 @@ pub mod exit;
 mod import_cmd;
 mod login_cmd;
 mod manifest;
+mod pipeline;
 mod progress;
 mod session;
 mod settings;

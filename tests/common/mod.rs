@@ -30,6 +30,8 @@ where
     let out = Command::new(env!("CARGO_BIN_EXE_apctl"))
         .args(args)
         .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("TF_BUILD")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("the apctl binary runs");
     Run {
@@ -144,6 +146,10 @@ where
         "APCTL_MANAGED_IDENTITY_CLIENT_ID",
         "IDENTITY_ENDPOINT",
         "IDENTITY_HEADER",
+        "TF_BUILD",
+        "AGENT_TEMPDIRECTORY",
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
     ] {
         cmd.env_remove(var);
     }

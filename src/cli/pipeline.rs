@@ -1,0 +1,286 @@
+//! Speaking the pipelines' own language after a run: Azure DevOps logging
+//! commands under `TF_BUILD`, GitHub Actions workflow commands under
+//! `GITHUB_ACTIONS`, and the same Markdown summary for both. Nothing is
+//! written anywhere else. Everything here is built from the report alone,
+//! so the output is the same for the same outcome.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use apctl::problem::quoted;
+use apctl::report::{Entry, Report, Verdict};
+use apctl::state::RegistrationState;
+
+/// The CI system apctl runs under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pipeline {
+    /// Azure DevOps; the summary goes into this folder.
+    AzureDevOps { summary_dir: PathBuf },
+    /// GitHub Actions; the summary is appended to this file, when set.
+    GitHubActions { step_summary: Option<PathBuf> },
+}
+
+impl Pipeline {
+    /// Reads the variables the two systems set; `None` elsewhere.
+    pub fn detect() -> Option<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if var("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            let dir = var("AGENT_TEMPDIRECTORY")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            return Some(Self::AzureDevOps { summary_dir: dir });
+        }
+        if var("GITHUB_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Some(Self::GitHubActions {
+                step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            });
+        }
+        None
+    }
+
+    /// The commands for the report, and the summary written where the
+    /// pipeline takes it.
+    pub fn emit(&self, report: &Report) -> std::io::Result<String> {
+        let summary = markdown(report);
+        match self {
+            Self::AzureDevOps { summary_dir } => {
+                let path = summary_dir.join(format!("apctl-summary-{}.md", report.run_id));
+                std::fs::write(&path, &summary)?;
+                Ok(azure(report, &path))
+            }
+            Self::GitHubActions { step_summary } => {
+                if let Some(path) = step_summary {
+                    use std::io::Write;
+                    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                    f.write_all(summary.as_bytes())?;
+                }
+                Ok(github(report))
+            }
+        }
+    }
+}
+
+/// How a row is worth a pipeline's attention: an error for a failure, a
+/// warning for a device still pending or registered without its tag.
+fn severity(e: &Entry) -> Option<&'static str> {
+    if e.failed() {
+        Some("error")
+    } else if e.state == RegistrationState::RegistrationPending || e.tag_missing() {
+        Some("warning")
+    } else {
+        None
+    }
+}
+
+fn headline(e: &Entry) -> String {
+    let serial = e
+        .serial_number
+        .as_deref()
+        .map(quoted)
+        .unwrap_or_else(|| "(no serial)".into());
+    let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+    let details = if e.details.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", e.details)
+    };
+    format!("{} {serial}: {}{message}{details}", e.tenant, e.state)
+}
+
+/// Azure DevOps: `task.logissue` per device that needs attention and per
+/// customer that could not be worked on, progress per customer, the
+/// summary, and the step's result.
+fn azure(report: &Report, summary: &Path) -> String {
+    let mut out = String::new();
+    for t in &report.tenant_errors {
+        let _ = writeln!(
+            out,
+            "##vso[task.logissue type=error]{}",
+            azure_data(&tenant_error(t))
+        );
+    }
+    for e in &report.entries {
+        if let Some(kind) = severity(e) {
+            let _ = writeln!(
+                out,
+                "##vso[task.logissue type={kind};sourcepath={};linenumber={}]{}",
+                azure_property(&e.file),
+                e.line,
+                azure_data(&headline(e))
+            );
+        }
+    }
+    let n = report.tenants.len().max(1);
+    for (i, t) in report.tenants.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "##vso[task.setprogress value={};]{}",
+            (i + 1) * 100 / n,
+            azure_data(&t.requested)
+        );
+    }
+    let _ = writeln!(out, "##vso[task.uploadsummary]{}", summary.display());
+    let result = match report.verdict {
+        Verdict::Done => "Succeeded",
+        Verdict::SomePending => "SucceededWithIssues",
+        _ => "Failed",
+    };
+    let _ = writeln!(
+        out,
+        "##vso[task.complete result={result};]{}",
+        verdict_text(report.verdict)
+    );
+    out
+}
+
+/// GitHub Actions: an annotation per device that needs attention and per
+/// customer that could not be worked on.
+fn github(report: &Report) -> String {
+    let mut out = String::new();
+    for t in &report.tenant_errors {
+        let _ = writeln!(out, "::error title=apctl::{}", github_data(&tenant_error(t)));
+    }
+    for e in &report.entries {
+        if let Some(kind) = severity(e) {
+            let _ = writeln!(
+                out,
+                "::{kind} file={},line={},title={}::{}",
+                github_property(&e.file),
+                e.line,
+                github_property(&format!("apctl: {}", e.state)),
+                github_data(&headline(e))
+            );
+        }
+    }
+    out
+}
+
+fn tenant_error(t: &apctl::report::TenantError) -> String {
+    let hint = t
+        .hint
+        .as_deref()
+        .map(|h| format!(" — hint: {h}"))
+        .unwrap_or_default();
+    let who = if t.tenant.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", t.tenant)
+    };
+    format!("{who}{}{hint}", t.error)
+}
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Done => "every device is where it should be",
+        Verdict::SomeFailed => "some devices failed",
+        Verdict::SomePending => "some devices are still pending",
+        Verdict::CouldNotRun => "apctl could not do all of its job",
+        Verdict::Interrupted => "interrupted",
+    }
+}
+
+/// Azure DevOps escapes a command's message so it stays on one line.
+fn azure_data(text: &str) -> String {
+    text.replace('%', "%AZP25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// …and a property also for the characters that end it.
+fn azure_property(text: &str) -> String {
+    azure_data(text).replace(';', "%3B").replace(']', "%5D")
+}
+
+/// GitHub's escaping of a workflow command's message.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// …and of a property's value.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Devices listed by name in the summary, at most.
+const SUMMARY_DEVICES: usize = 200;
+
+/// The Markdown summary: the verdict, devices by state, each customer, and
+/// the devices that need attention.
+pub fn markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "## apctl import: {}\n", verdict_text(report.verdict));
+    let _ = writeln!(md, "| state | devices |\n|---|---:|");
+    for (state, n) in &report.totals.by_state.0 {
+        let _ = writeln!(md, "| {state} | {n} |");
+    }
+    let _ = writeln!(md, "| **rows** | **{}** |\n", report.totals.rows);
+    if !report.tenants.is_empty() {
+        let _ = writeln!(md, "| customer | rows | failed | result |\n|---|---:|---:|---|");
+        for t in &report.tenants {
+            let failed = t
+                .totals
+                .by_state
+                .0
+                .iter()
+                .find(|(k, _)| k == "Registration failed")
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {failed} | {} |",
+                cell(&t.requested),
+                t.totals.rows,
+                verdict_text(t.verdict)
+            );
+        }
+        md.push('\n');
+    }
+    for t in &report.tenant_errors {
+        let _ = writeln!(md, "> **Error:** {}\n", cell(&tenant_error(t)));
+    }
+    let attention: Vec<&Entry> = report.entries.iter().filter(|e| severity(e).is_some()).collect();
+    if !attention.is_empty() {
+        let _ = writeln!(
+            md,
+            "| device | customer | state | message | details |\n|---|---|---|---|---|"
+        );
+        for e in attention.iter().take(SUMMARY_DEVICES) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                cell(e.serial_number.as_deref().unwrap_or("(no serial)")),
+                cell(&e.tenant),
+                e.state,
+                e.message.map(|m| m.to_string()).unwrap_or_default(),
+                cell(&e.details)
+            );
+        }
+        if attention.len() > SUMMARY_DEVICES {
+            let _ = writeln!(
+                md,
+                "\n…and {} more: see the report.",
+                attention.len() - SUMMARY_DEVICES
+            );
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_properties_are_escaped_as_each_system_wants() {
+        assert_eq!(azure_data("50%\r\nnext"), "50%AZP25%0D%0Anext");
+        assert_eq!(azure_property("a;b]c"), "a%3Bb%5Dc");
+        assert_eq!(github_data("50%\nnext"), "50%25%0Anext");
+        assert_eq!(github_property("C:\\x,y"), "C%3A\\x%2Cy");
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,136 @@
+//! Azure DevOps and GitHub Actions output, byte for byte, when their
+//! variables are set; none of it otherwise. And the JUnit file.
+
+mod common;
+
+use common::{apctl_env, example};
+
+const NOT_FOUND: &str = "We couldn't register this device because we could not find a match for the provided manufacturer, model, or serial number. Confirm these values with your device supplier.";
+const CLAIMED: &str =
+    "This device has already been claimed by another organization. Check with your device supplier.";
+
+fn import(env: &[(&str, &str)], extra: &[&str]) -> common::Run {
+    let file = example("contoso-partner.csv");
+    let mut args = vec![
+        "import",
+        file.as_str(),
+        "--tenant",
+        "contoso.onmicrosoft.com",
+        "--simulate",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    apctl_env(&args, env)
+}
+
+/// The lines of stdout after the human summary.
+fn commands(stdout: &str) -> String {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("##vso[") || l.starts_with("::"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+const SUMMARY: &str = "## apctl import: some devices failed
+
+| state | devices |
+|---|---:|
+| Registration pending | 0 |
+| Registration failed | 2 |
+| Ready for user | 2 |
+| Active | 0 |
+| Inactive | 0 |
+| **rows** | **4** |
+
+| customer | rows | failed | result |
+|---|---:|---:|---|
+| contoso.onmicrosoft.com | 4 | 2 | some devices failed |
+
+| device | customer | state | message | details |
+|---|---|---|---|---|
+| PC-0003 | contoso.onmicrosoft.com | Registration failed | Device not found | We couldn't register this device because we could not find a match for the provided manufacturer, model, or serial number. Confirm these values with your device supplier. |
+| PC-0004 | contoso.onmicrosoft.com | Registration failed | Device claimed by another organization | This device has already been claimed by another organization. Check with your device supplier. |
+
+";
+
+#[test]
+fn azure_devops_gets_logging_commands_and_an_uploaded_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let temp = dir.path().to_str().unwrap();
+    let run = import(&[("TF_BUILD", "True"), ("AGENT_TEMPDIRECTORY", temp)], &[]);
+    assert_eq!(run.code, 1);
+    let summary = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), SUMMARY);
+    let file = example("contoso-partner.csv");
+    let want = format!(
+        "##vso[task.logissue type=error;sourcepath={file};linenumber=4]contoso.onmicrosoft.com `PC-0003`: Registration failed — Device not found: {NOT_FOUND}\n\
+         ##vso[task.logissue type=error;sourcepath={file};linenumber=5]contoso.onmicrosoft.com `PC-0004`: Registration failed — Device claimed by another organization: {CLAIMED}\n\
+         ##vso[task.setprogress value=100;]contoso.onmicrosoft.com\n\
+         ##vso[task.uploadsummary]{}\n\
+         ##vso[task.complete result=Failed;]some devices failed\n",
+        summary.display()
+    );
+    assert_eq!(commands(&run.stdout), want);
+}
+
+#[test]
+fn github_actions_gets_annotations_and_the_step_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let step_summary = dir.path().join("step-summary.md");
+    std::fs::write(&step_summary, "earlier step\n").unwrap();
+    let run = import(
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", step_summary.to_str().unwrap()),
+        ],
+        &["--output", "json"],
+    );
+    assert_eq!(run.code, 1);
+    run.json(); // stdout stays pure JSON: the commands go to stderr
+    let file = example("contoso-partner.csv")
+        .replace(':', "%3A")
+        .replace(',', "%2C");
+    let want = format!(
+        "::error file={file},line=4,title=apctl%3A Registration failed::contoso.onmicrosoft.com `PC-0003`: Registration failed — Device not found: {NOT_FOUND}\n\
+         ::error file={file},line=5,title=apctl%3A Registration failed::contoso.onmicrosoft.com `PC-0004`: Registration failed — Device claimed by another organization: {CLAIMED}\n"
+    );
+    assert_eq!(commands(&run.stderr), want);
+    assert_eq!(
+        std::fs::read_to_string(&step_summary).unwrap(),
+        format!("earlier step\n{SUMMARY}"),
+        "appended, not overwritten"
+    );
+}
+
+#[test]
+fn outside_a_pipeline_there_are_no_pipeline_commands() {
+    let run = import(&[], &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(commands(&run.stdout), "");
+    assert_eq!(commands(&run.stderr), "");
+    let run = import(&[("TF_BUILD", "False"), ("GITHUB_ACTIONS", "")], &[]);
+    assert_eq!(commands(&run.stdout), "");
+}
+
+#[test]
+fn junit_has_a_test_case_per_device_and_a_failure_per_failed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("out/devices.xml");
+    let run = import(&[], &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"apctl import\" tests=\"4\" failures=\"2\" skipped=\"0\">"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 4);
+    assert!(xml.contains(&format!(
+        "<failure message=\"Device not found\" type=\"Registration failed\">{}</failure>",
+        NOT_FOUND.replace('\'', "'")
+    )));
+    assert!(xml.contains("<failure message=\"Device claimed by another organization\""));
+    assert!(xml.trim_end().ends_with("</testsuites>"));
+}
