@@ -128,8 +128,7 @@ fn junit_has_a_test_case_per_device_and_a_failure_per_failed_one() {
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"apctl import\" tests=\"4\" failures=\"2\" skipped=\"0\">"), "{xml}");
     assert_eq!(xml.matches("<testcase ").count(), 4);
     assert!(xml.contains(&format!(
-        "<failure message=\"Device not found\" type=\"Registration failed\">{}</failure>",
-        NOT_FOUND.replace('\'', "'")
+        "<failure message=\"Device not found\" type=\"Registration failed\">{NOT_FOUND}</failure>"
     )));
     assert!(xml.contains("<failure message=\"Device claimed by another organization\""));
     assert!(xml.trim_end().ends_with("</testsuites>"));
