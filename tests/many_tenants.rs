@@ -232,3 +232,73 @@ fn shards_split_the_customers_between_jobs_without_overlap() {
         "every customer in exactly one shard"
     );
 }
+
+#[test]
+fn the_reports_of_a_sharded_run_merge_into_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let path = dir.path().join(format!("shard-{k}.json"));
+        let run = apctl_env(
+            [
+                "import",
+                "--manifest",
+                &example("customers.toml"),
+                "--simulate",
+                "--shard",
+                &format!("{k}/2"),
+                "--quiet",
+                "--report",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(path.exists(), "{}", run.stderr);
+        reports.push(path.to_str().unwrap().to_owned());
+    }
+    let merged_path = dir.path().join("merged.json");
+    let mut args = vec!["report", "merge"];
+    args.extend(reports.iter().map(String::as_str));
+    args.extend(["--output", merged_path.to_str().unwrap()]);
+    let run = apctl_env(&args, &[]);
+    assert_eq!(
+        run.code, 2,
+        "the worst verdict: Woodgrove could not be reached\n{}",
+        run.stderr
+    );
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&merged_path).unwrap()).unwrap();
+    assert_eq!(
+        merged["tenants"].as_array().unwrap().len(),
+        4,
+        "every customer once"
+    );
+    assert_eq!(merged["totals"]["rows"], 27);
+    let by_state: u64 = merged["totals"]["byState"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(by_state, 27);
+    assert_eq!(merged["verdict"], "could-not-run");
+    assert_eq!(merged["mergedRunIds"].as_array().unwrap().len(), 2);
+
+    let twice = apctl_env(["report", "merge", &reports[0], &reports[0]], &[]);
+    assert_eq!(twice.code, 2);
+    assert!(twice.stderr.contains("is in both"), "{}", twice.stderr);
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line() {
+    let bash = apctl_env(["completions", "bash"], &[]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("--manifest") && bash.stdout.contains("--shard"));
+    let man = apctl_env(["man"], &[]);
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.contains(".TH apctl 1"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    assert!(man.stdout.contains("import"));
+}

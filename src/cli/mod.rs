@@ -9,6 +9,7 @@ mod login_cmd;
 mod manifest;
 mod pipeline;
 mod progress;
+mod report_cmd;
 mod session;
 mod settings;
 mod simulate_cmd;
@@ -48,6 +49,15 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Sign a partner admin in with a device code and save the refresh token.
     Login(login_cmd::LoginArgs),
+    /// Work with import reports (merge the reports of a sharded run).
+    Report(report_cmd::ReportArgs),
+    /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from this command line.
+    Man,
 }
 
 /// How to print results.
@@ -101,6 +111,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Tenants(a) => tenants_cmd::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
         Command::Login(a) => login_cmd::run(a),
+        Command::Report(a) => report_cmd::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "apctl", &mut io::stdout());
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut io::stdout())?;
+            Ok(Exit::Success)
+        }
     }
 }
 
