@@ -35,8 +35,9 @@
 //! - [`import`]: the Graph import pipe for one tenant, end to end.
 //! - [`pc_import`]: the Partner Center pipe for one customer, end to end,
 //!   with group tags set through Graph afterwards.
-//! - [`run`], [`report`]: one `apctl import` run and its report, one entry
-//!   per input row.
+//! - [`run`], [`report`]: one `apctl import` run over one or many
+//!   customers and its report, one entry per input row.
+//! - [`status`]: a tenant's devices in the portal's states.
 //! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
 //!
 //! The library never prints: it returns values and the `apctl` binary
@@ -62,5 +63,6 @@ pub mod secret;
 pub mod service_error;
 pub mod simulator;
 pub mod state;
+pub mod status;
 pub mod throttle;
 pub mod validate;

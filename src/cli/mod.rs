@@ -13,6 +13,7 @@ mod report_cmd;
 mod session;
 mod settings;
 mod simulate_cmd;
+mod status_cmd;
 mod tenants_cmd;
 mod validate_cmd;
 
@@ -49,6 +50,8 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Sign a partner admin in with a device code and save the refresh token.
     Login(login_cmd::LoginArgs),
+    /// A customer's Autopilot devices (or every customer's) in the portal's states.
+    Status(Box<status_cmd::StatusArgs>),
     /// Work with import reports (merge the reports of a sharded run).
     Report(report_cmd::ReportArgs),
     /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(a) => doctor_cmd::run(a),
         Command::Login(a) => login_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),
+        Command::Status(a) => status_cmd::run(*a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "apctl", &mut io::stdout());

@@ -1,0 +1,171 @@
+//! A tenant's Autopilot devices in the portal's states (SPEC §2.1, §3.5):
+//! registered devices are Ready for user, Active or Inactive by enrollment
+//! and the 7-day rule; devices staged by imports and not registered yet are
+//! Registration pending, or Registration failed with the portal's message.
+//! What `apctl status` shows and what `apctl reconcile` compares against.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::graph::{AutopilotDevice, Graph, ImportedIdentity};
+use crate::http::CallError;
+use crate::outcome::{self, EnrollmentState, Verdict};
+use crate::state::{DeviceMessage, RegistrationState};
+
+/// Where a device's state comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The tenant's registered Autopilot devices.
+    Registered,
+    /// A staged import not (yet) registered.
+    Import,
+}
+
+/// One device of a tenant.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceState {
+    pub tenant: String,
+    pub serial_number: String,
+    pub state: RegistrationState,
+    pub message: Option<DeviceMessage>,
+    pub group_tag: Option<String>,
+    pub order_id: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub user_principal_name: Option<String>,
+    /// Enrollment as Graph gives it (`enrolled`, `notContacted`, …).
+    pub enrollment_state: Option<String>,
+    /// Last contact, when the device has been in contact.
+    pub last_contact: Option<String>,
+    /// The registered device's id, or the staged record's.
+    pub id: String,
+    pub source: Source,
+}
+
+/// Every device of the tenant: registered ones, then staged ones that are
+/// not registered.
+pub async fn tenant_devices(graph: &Graph<'_>) -> Result<Vec<DeviceState>, CallError> {
+    let registered = graph.list_registered().await?;
+    let staged = graph.list_imported().await?;
+    let now = graph.client.clock().wall();
+    Ok(combine(graph.tenant, registered, staged, now))
+}
+
+/// The states of registered and staged devices; a staged device whose
+/// serial is registered is shown once, as registered.
+pub fn combine(
+    tenant: &str,
+    registered: Vec<AutopilotDevice>,
+    staged: Vec<ImportedIdentity>,
+    now: jiff::Timestamp,
+) -> Vec<DeviceState> {
+    let serials: HashSet<String> = registered
+        .iter()
+        .filter_map(|d| d.serial_number.clone())
+        .collect();
+    let mut out: Vec<DeviceState> = registered
+        .into_iter()
+        .map(|d| {
+            let enrollment = d.enrollment_state.clone().unwrap_or(EnrollmentState::Unknown);
+            let last = d.last_contact();
+            DeviceState {
+                tenant: tenant.to_owned(),
+                serial_number: d.serial_number.clone().unwrap_or_default(),
+                state: outcome::registered_state(&enrollment, last, now),
+                message: None,
+                group_tag: d.group_tag.clone().filter(|t| !t.is_empty()),
+                order_id: d.purchase_order_identifier.clone().filter(|t| !t.is_empty()),
+                manufacturer: d.manufacturer.clone().filter(|t| !t.is_empty()),
+                model: d.model.clone().filter(|t| !t.is_empty()),
+                user_principal_name: d.user_principal_name.clone().filter(|t| !t.is_empty()),
+                enrollment_state: d.enrollment_state.as_ref().map(|e| {
+                    serde_json::to_value(e)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                }),
+                last_contact: last.map(|t| t.to_string()),
+                id: d.id,
+                source: Source::Registered,
+            }
+        })
+        .collect();
+    for s in staged {
+        let Some(serial) = s.serial_number.clone() else {
+            continue;
+        };
+        if serials.contains(&serial) {
+            continue;
+        }
+        let st = &s.state;
+        let verdict = outcome::graph_import_verdict(
+            &st.device_import_status,
+            st.device_error_code,
+            st.device_error_name.as_deref(),
+        );
+        let (state, message) = match verdict {
+            Verdict::Failed(kind) => (RegistrationState::RegistrationFailed, kind.message()),
+            Verdict::Transient => (
+                RegistrationState::RegistrationFailed,
+                Some(DeviceMessage::UnexpectedError),
+            ),
+            _ => (RegistrationState::RegistrationPending, None),
+        };
+        out.push(DeviceState {
+            tenant: tenant.to_owned(),
+            serial_number: serial,
+            state,
+            message,
+            group_tag: s.group_tag.clone().filter(|t| !t.is_empty()),
+            order_id: None,
+            manufacturer: None,
+            model: None,
+            user_principal_name: None,
+            enrollment_state: None,
+            last_contact: None,
+            id: s.id,
+            source: Source::Import,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real(rel: &str) -> serde_json::Value {
+        let p = format!("{}/../shared/real-world/{rel}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_docs_lists_give_portal_states() {
+        let list = real("graph-examples/windowsAutopilotDeviceIdentity-list.json");
+        let body = &list["response"]["body"]["value"];
+        let registered: Vec<AutopilotDevice> = serde_json::from_value(body.clone()).unwrap();
+        let staged_doc = real("graph-examples/importedWindowsAutopilotDeviceIdentity-list.json");
+        let staged: Vec<ImportedIdentity> =
+            serde_json::from_value(staged_doc["response"]["body"]["value"].clone()).unwrap();
+        let now: jiff::Timestamp = "2026-11-26T00:00:00Z".parse().unwrap();
+        let out = combine("t", registered.clone(), staged.clone(), now);
+        let serials: HashSet<_> = registered
+            .iter()
+            .filter_map(|d| d.serial_number.clone())
+            .collect();
+        let new_staged = staged
+            .iter()
+            .filter(|s| s.serial_number.as_ref().is_some_and(|x| !serials.contains(x)))
+            .count();
+        assert_eq!(out.len(), registered.len() + new_staged, "each device once");
+        for d in out.iter().filter(|d| d.source == Source::Registered) {
+            assert!(d.state.is_registered(), "{d:?}");
+        }
+        for d in out.iter().filter(|d| d.source == Source::Import) {
+            assert!(!d.state.is_registered(), "{d:?}");
+        }
+    }
+}
