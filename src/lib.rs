@@ -38,6 +38,7 @@
 //! - [`run`], [`report`]: one `apctl import` run over one or many
 //!   customers and its report, one entry per input row.
 //! - [`status`]: a tenant's devices in the portal's states.
+//! - [`reconcile`]: files against tenants, the plan and its fixes.
 //! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
 //!
 //! The library never prints: it returns values and the `apctl` binary
@@ -56,6 +57,7 @@ pub mod outcome;
 pub mod partner_center;
 pub mod pc_import;
 pub mod problem;
+pub mod reconcile;
 pub mod report;
 pub mod retry;
 pub mod run;

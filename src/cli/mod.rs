@@ -9,6 +9,7 @@ mod login_cmd;
 mod manifest;
 mod pipeline;
 mod progress;
+mod reconcile_cmd;
 mod report_cmd;
 mod session;
 mod settings;
@@ -52,6 +53,8 @@ enum Command {
     Login(login_cmd::LoginArgs),
     /// A customer's Autopilot devices (or every customer's) in the portal's states.
     Status(Box<status_cmd::StatusArgs>),
+    /// Compare files with what customers hold; `--apply` and `--prune` fix it.
+    Reconcile(Box<reconcile_cmd::ReconcileArgs>),
     /// Work with import reports (merge the reports of a sharded run).
     Report(report_cmd::ReportArgs),
     /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Login(a) => login_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),
         Command::Status(a) => status_cmd::run(*a),
+        Command::Reconcile(a) => reconcile_cmd::run(*a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "apctl", &mut io::stdout());

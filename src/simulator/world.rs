@@ -277,6 +277,7 @@ struct Tenant {
     staged: BTreeMap<String, Staged>,
     sent: VecDeque<(Duration, bool)>,
     blocked_until: Option<Duration>,
+    last_sync: Option<Duration>,
 }
 
 /// The simulated services.
@@ -320,6 +321,7 @@ impl World {
                     staged: BTreeMap::new(),
                     sent: VecDeque::new(),
                     blocked_until: None,
+                    last_sync: None,
                 }
             })
             .collect();
@@ -435,6 +437,15 @@ impl World {
                     "updateDeviceProperties",
                 ],
             ) => self.update_device_properties(tenant, id, &req.body),
+            (
+                "POST",
+                [
+                    "deviceManagement",
+                    "windowsAutopilotDeviceIdentities",
+                    "deleteDevices",
+                ],
+            ) => self.delete_devices(tenant, &req.body),
+            ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
             ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
                 self.list_relationships(tenant, req)
             }
@@ -827,6 +838,63 @@ impl World {
         for (k, v) in members {
             device[k.as_str()] = v;
         }
+        SimResponse::empty(204)
+    }
+
+    /// `deleteDevices`: each listed serial is deregistered
+    /// (`deletionState: accepted`); an unknown one is `failed`.
+    fn delete_devices(&mut self, index: usize, body: &[u8]) -> SimResponse {
+        self.count("graph.delete-devices");
+        let serials: Vec<String> = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| serde_json::from_value(v["serialNumbers"].clone()).ok())
+            .unwrap_or_default();
+        if serials.is_empty() {
+            self.stats.rejected_bodies += 1;
+            return graph_error(
+                400,
+                "BadRequest",
+                "serialNumbers is required.",
+                &self.request_id(),
+            );
+        }
+        let tenant = &mut self.tenants[index];
+        let mut out = Vec::new();
+        for serial in serials {
+            let found = tenant
+                .registered
+                .iter()
+                .position(|r| r["serialNumber"] == serial.as_str());
+            let (state, message, id) = match found {
+                Some(pos) => {
+                    let removed = tenant.registered.remove(pos);
+                    ("accepted", "", removed["id"].clone())
+                }
+                None => ("failed", "The device was not found.", Value::Null),
+            };
+            out.push(json!({
+                "@odata.type": "microsoft.graph.deletedWindowsAutopilotDeviceState",
+                "serialNumber": serial,
+                "deviceRegistrationId": id,
+                "deletionState": state,
+                "errorMessage": message
+            }));
+        }
+        SimResponse::json(200, &json!({ "value": out }))
+    }
+
+    /// Autopilot sync: at most once per 10 minutes per tenant.
+    fn sync(&mut self, index: usize) -> SimResponse {
+        self.count("graph.sync");
+        let now = self.clock.now();
+        let tenant = &mut self.tenants[index];
+        if tenant
+            .last_sync
+            .is_some_and(|t| now < t + Duration::from_secs(600))
+        {
+            return graph_error(429, "TooManyRequests", "Too many requests", &self.request_id());
+        }
+        tenant.last_sync = Some(now);
         SimResponse::empty(204)
     }
 

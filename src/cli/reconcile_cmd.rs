@@ -1,0 +1,577 @@
+//! `apctl reconcile`: what the files say each customer should hold against
+//! what it holds, as a plan; `--apply` imports what is missing and fixes
+//! tags and users, `--prune` deregisters extras (after confirmation, never
+//! an enrolled device without `--force`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::Output;
+use super::exit::Exit;
+use super::session::{self, Session};
+use super::settings;
+use apctl::graph::Graph;
+use apctl::import::{Cancel, ImportSettings, Silent};
+use apctl::reconcile::{self, Category, Item, Sync};
+use apctl::report::TenantError;
+use apctl::run::{Input, Job, TenantRows};
+use apctl::throttle::{Limits, TenantGate};
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// CSV files: what the customers should hold.
+    #[arg(value_name = "FILE", required_unless_present = "manifest")]
+    files: Vec<PathBuf>,
+    /// The customer of the files' rows that have no `Tenant` cell.
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<String>,
+    /// A manifest mapping customers to files (as for `apctl import`).
+    #[arg(long, value_name = "PATH")]
+    manifest: Option<PathBuf>,
+    /// The partner's own tenant (customer names, Partner Center).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// The group tag rows without one should have.
+    #[arg(long, value_name = "TAG")]
+    group_tag: Option<String>,
+    /// Order ID / Purchase ID: the Partner Center batch, and the hand-off list's.
+    #[arg(long, value_name = "TEXT")]
+    order_id: Option<String>,
+    /// Import what is missing and set group tags and users that differ.
+    #[arg(long)]
+    apply: bool,
+    /// Deregister devices that are registered but in no file.
+    #[arg(long)]
+    prune: bool,
+    /// With `--prune`: deregister enrolled devices too.
+    #[arg(long, requires = "prune")]
+    force: bool,
+    /// With `--prune`: do not ask for confirmation.
+    #[arg(long, short)]
+    yes: bool,
+    /// Write the devices claimed by another organisation here (CSV:
+    /// serial, manufacturer, model, order id, customer) for the supplier.
+    #[arg(long, value_name = "PATH")]
+    handoff: Option<PathBuf>,
+    /// Where apctl remembers when it last asked each tenant to sync.
+    #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Overall deadline of `--apply`'s import.
+    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// Multiply every wait by this (0 skips waits; the default with `--simulate`).
+    #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
+    time_scale: Option<f64>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    #[command(flatten)]
+    connect: session::ConnectArgs,
+}
+
+/// Runs the comparison, and the changes asked for.
+pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(settings::check_tenant_text)
+        .transpose()?;
+    let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
+    let mut inputs = match &args.manifest {
+        Some(m) => super::manifest::read(m)?,
+        None => Vec::new(),
+    };
+    for f in &args.files {
+        if !f.is_file() {
+            anyhow::bail!("cannot read `{}`: no such file", f.display());
+        }
+    }
+    inputs.extend(args.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
+    let mut plan = apctl::run::plan(&inputs, args.order_id.as_deref());
+    if plan.tenants.is_empty() {
+        anyhow::bail!(
+            "no customer is named for any valid row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
+        );
+    }
+    for e in &plan.entries {
+        eprintln!(
+            "warning: {}:{}: left out of the comparison: {}",
+            e.file, e.line, e.details
+        );
+    }
+    if args.prune && !args.yes && !io::stdin().is_terminal() {
+        anyhow::bail!(
+            "`--prune` deregisters devices and asks first, but there is nobody to ask\n  hint: add `--yes` to confirm in a pipeline"
+        );
+    }
+    session::runtime()?.block_on(async move {
+        let session = session::open(options).await?;
+        let mut items: Vec<Item> = Vec::new();
+        let mut errors: Vec<TenantError> = Vec::new();
+        let mut resolved: Vec<(String, TenantRows)> = Vec::new();
+        for rows in std::mem::take(&mut plan.tenants) {
+            let tenant =
+                match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        errors.push(error(&rows.tenant, &format!("{e:#}")));
+                        continue;
+                    }
+                };
+            let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+            let graph = graph(&session, &tenant, &gate);
+            match apctl::status::tenant_devices(&graph).await {
+                Ok(have) => {
+                    let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
+                    let order = rows.order_id.clone().or(args.order_id.clone());
+                    items.extend(reconcile::compare(
+                        &tenant,
+                        &wanted,
+                        &have,
+                        args.group_tag.as_deref(),
+                        order.as_deref(),
+                    ));
+                    resolved.push((tenant, rows));
+                }
+                Err(e) => errors.push(error(
+                    &tenant,
+                    &match e {
+                        apctl::http::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
+                        other => other.to_string(),
+                    },
+                )),
+            }
+        }
+        if args.output == Output::Human {
+            print_plan(&items, &errors, &args)?;
+        }
+        let mut changed: Vec<String> = Vec::new();
+        let mut import_report = None;
+        if args.apply {
+            import_report = apply(&session, &args, &mut items, resolved, &mut changed).await;
+        }
+        if args.prune {
+            prune(&session, &args, &mut items, &mut changed).await?;
+        }
+        let syncs = sync(&session, &args, &changed).await;
+        if let Some(path) = &args.handoff {
+            write_handoff(path, &items)?;
+        }
+        if args.output == Output::Json {
+            let doc = json!({
+                "schema": "apctl.reconcile.v1",
+                "applied": args.apply,
+                "pruned": args.prune,
+                "items": items,
+                "errors": errors,
+                "sync": syncs,
+                "import": import_report,
+            });
+            let mut out = io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        } else if args.apply || args.prune {
+            print_outcomes(&items, &syncs)?;
+        }
+        Ok(exit(&items, &errors, &args))
+    })
+}
+
+fn error(tenant: &str, text: &str) -> TenantError {
+    let (error, hint) = match text
+        .split_once("\n  hint: ")
+        .or_else(|| text.split_once(" — hint: "))
+    {
+        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
+        None => (text.to_owned(), None),
+    };
+    TenantError {
+        tenant: tenant.to_owned(),
+        error,
+        hint,
+    }
+}
+
+fn graph<'a>(session: &'a Session, tenant: &'a str, gate: &'a TenantGate) -> Graph<'a> {
+    Graph {
+        client: &session.client,
+        root: &session.endpoints.graph,
+        tenant,
+        gate,
+        scope: session.endpoints.graph_scope,
+    }
+}
+
+/// Imports what is missing through the import engine, then sets the tags
+/// and users that differ.
+async fn apply(
+    session: &Session,
+    args: &ReconcileArgs,
+    items: &mut [Item],
+    resolved: Vec<(String, TenantRows)>,
+    changed: &mut Vec<String>,
+) -> Option<apctl::report::Report> {
+    let mut base = ImportSettings::new("", &session.endpoints, &uuid::Uuid::new_v4().to_string());
+    base.group_tag = args.group_tag.clone();
+    base.order_id = args.order_id.clone();
+    base.deadline = args.timeout;
+    if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
+        base.partner_center.partner_tenant = p;
+    }
+    let mut jobs = Vec::new();
+    for (tenant, rows) in resolved {
+        let missing = |d: &apctl::device::Device| {
+            items.iter().any(|i| {
+                i.tenant == tenant
+                    && i.category == Category::Missing
+                    && i.source.as_deref() == Some(d.source.to_string().as_str())
+            })
+        };
+        let TenantRows {
+            graph,
+            partner_center,
+            order_id,
+            first_file,
+            tenant: requested,
+        } = rows;
+        let rows = TenantRows {
+            tenant: requested,
+            graph: graph.into_iter().filter(|d| missing(d)).collect(),
+            partner_center: partner_center.into_iter().filter(|d| missing(d)).collect(),
+            order_id,
+            first_file,
+        };
+        if rows.graph.is_empty() && rows.partner_center.is_empty() {
+            continue;
+        }
+        let mut settings = base.clone();
+        settings.tenant.clone_from(&tenant);
+        changed.push(tenant);
+        jobs.push(Job { settings, rows });
+    }
+    let report = if jobs.is_empty() {
+        None
+    } else {
+        let plan = apctl::run::Plan::default();
+        let report =
+            apctl::run::run(&session.client, plan, jobs, 8, &base, &Silent, &Cancel::default()).await;
+        let by_source: HashMap<String, &apctl::report::Entry> = report
+            .entries
+            .iter()
+            .map(|e| (format!("{}:{}", e.file, e.line), e))
+            .collect();
+        for item in items.iter_mut().filter(|i| i.category == Category::Missing) {
+            if let Some(e) = item.source.as_ref().and_then(|s| by_source.get(s)) {
+                let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+                item.outcome = Some(format!("imported: {}{message}", e.state));
+                item.state = Some(e.state);
+            }
+        }
+        Some(report)
+    };
+    for item in items
+        .iter_mut()
+        .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
+    {
+        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let g = graph(session, &item.tenant, &gate);
+        item.outcome = Some(match reconcile::fix_properties(&g, item).await {
+            Ok(()) => {
+                if !changed.contains(&item.tenant) {
+                    changed.push(item.tenant.clone());
+                }
+                "fixed".into()
+            }
+            Err(why) => format!("not fixed: {why}"),
+        });
+    }
+    report
+}
+
+/// Deregisters extras, after confirmation; enrolled ones only with `--force`.
+async fn prune(
+    session: &Session,
+    args: &ReconcileArgs,
+    items: &mut [Item],
+    changed: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    for item in items
+        .iter_mut()
+        .filter(|i| i.category == Category::Extra && i.enrolled && !args.force)
+    {
+        item.outcome = Some("kept: the device is enrolled (add `--force` to deregister it)".into());
+    }
+    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+    {
+        by_tenant
+            .entry(item.tenant.clone())
+            .or_default()
+            .push(item.serial_number.clone());
+    }
+    if by_tenant.is_empty() {
+        return Ok(());
+    }
+    if !args.yes {
+        let n: usize = by_tenant.values().map(Vec::len).sum();
+        eprint!(
+            "Deregister {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
+        );
+        let mut answer = String::new();
+        io::stdin().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            for item in items
+                .iter_mut()
+                .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+            {
+                item.outcome = Some("kept: not confirmed".into());
+            }
+            return Ok(());
+        }
+    }
+    for (tenant, serials) in by_tenant {
+        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let g = graph(session, &tenant, &gate);
+        let answers = reconcile::delete_devices(&g, &serials).await;
+        let states: HashMap<String, (String, String)> = match &answers {
+            Ok(list) => list
+                .iter()
+                .map(|d| {
+                    (
+                        d.serial_number.clone().unwrap_or_default(),
+                        (
+                            d.deletion_state.clone().unwrap_or_default(),
+                            d.error_message.clone().unwrap_or_default(),
+                        ),
+                    )
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        for item in items
+            .iter_mut()
+            .filter(|i| i.tenant == tenant && i.category == Category::Extra && i.outcome.is_none())
+        {
+            item.outcome = Some(match (&answers, states.get(&item.serial_number)) {
+                (Err(e), _) => format!("not deregistered: {e}"),
+                (Ok(_), Some((state, _))) if state == "accepted" => "deregistered".into(),
+                (Ok(_), Some((state, msg))) => {
+                    format!("not deregistered: {state} {msg}").trim_end().to_owned()
+                }
+                (Ok(_), None) => "not deregistered: the service did not answer for this serial".into(),
+            });
+        }
+        if answers.is_ok() {
+            changed.push(tenant);
+        }
+    }
+    Ok(())
+}
+
+/// Asks each changed tenant to sync, at most once per 10 minutes (across
+/// runs, remembered in the state folder), never waiting on it.
+async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BTreeMap<String, Sync> {
+    let path = state_dir(args).map(|d| d.join("sync.json"));
+    let mut last: BTreeMap<String, String> = path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    let mut out = BTreeMap::new();
+    let mut tenants: Vec<&String> = changed.iter().collect();
+    tenants.dedup();
+    for tenant in tenants {
+        let recent = last
+            .get(tenant)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .filter(|t| {
+                now.duration_since(*t)
+                    < jiff::SignedDuration::try_from(reconcile::SYNC_INTERVAL).unwrap_or_default()
+            });
+        if let Some(t) = recent {
+            out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
+            continue;
+        }
+        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let result = reconcile::request_sync(&graph(session, tenant, &gate), Duration::from_secs(10)).await;
+        if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
+            last.insert(tenant.clone(), now.to_string());
+        }
+        out.insert(tenant.clone(), result);
+    }
+    if let Some(p) = &path
+        && !out.is_empty()
+    {
+        let _ = settings::ensure_parent(p);
+        let _ = std::fs::write(p, serde_json::to_string_pretty(&last).unwrap_or_default());
+    }
+    out
+}
+
+/// The state folder: `--state-dir`, else the platform's per-user state
+/// folder.
+fn state_dir(args: &ReconcileArgs) -> Option<PathBuf> {
+    if let Some(d) = &args.state_dir {
+        return Some(d.clone());
+    }
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("XDG_STATE_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
+        .or_else(|| var("LOCALAPPDATA"))
+        .map(|d| d.join("apctl"))
+}
+
+fn write_handoff(path: &Path, items: &[Item]) -> anyhow::Result<()> {
+    settings::ensure_parent(path)?;
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    w.write_record(["Serial Number", "Manufacturer", "Model", "Order ID", "Customer"])?;
+    for i in items.iter().filter(|i| i.category == Category::Claimed) {
+        w.write_record([
+            i.serial_number.as_str(),
+            i.manufacturer.as_deref().unwrap_or(""),
+            i.model.as_deref().unwrap_or(""),
+            i.order_id.as_deref().unwrap_or(""),
+            i.tenant.as_str(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn describe(i: &Item, args: &ReconcileArgs) -> String {
+    let q = |s: &Option<String>| format!("{:?}", s.as_deref().unwrap_or(""));
+    match i.category {
+        Category::Missing => format!(
+            "missing: {}",
+            if args.apply {
+                "will be imported"
+            } else {
+                "to import (with --apply)"
+            }
+        ),
+        Category::TagMismatch => format!("group tag {} → {}", q(&i.group_tag), q(&i.wanted_group_tag)),
+        Category::UserMismatch => format!("assigned user {} → {}", q(&i.user), q(&i.wanted_user)),
+        Category::Failed => format!(
+            "failed: {}",
+            i.message
+                .map_or_else(|| "Registration failed".to_owned(), |m| m.to_string())
+        ),
+        Category::Claimed => "claimed by another organization: on the hand-off list for the supplier".into(),
+        Category::Staged => "staged by an import, registration pending".into(),
+        Category::Extra if i.enrolled => {
+            "extra, enrolled: registered but in no file (kept unless --prune --force)".into()
+        }
+        Category::Extra => "extra: registered but in no file (deregistered with --prune)".into(),
+        Category::Registered => "registered as the files say".into(),
+    }
+}
+
+fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    let mut tenants: Vec<&str> = items.iter().map(|i| i.tenant.as_str()).collect();
+    tenants.dedup();
+    for t in tenants {
+        writeln!(out, "reconcile: {t}")?;
+        for i in items
+            .iter()
+            .filter(|i| i.tenant == t && i.category != Category::Registered)
+        {
+            writeln!(
+                out,
+                "  {} {:<24} {}",
+                i.category.mark(),
+                i.serial_number,
+                describe(i, args)
+            )?;
+        }
+        let ok = items
+            .iter()
+            .filter(|i| i.tenant == t && i.category == Category::Registered)
+            .count();
+        writeln!(out, "  = {ok} registered as the files say")?;
+    }
+    for e in errors {
+        writeln!(out, "error: {}: {}", e.tenant, e.error)?;
+        if let Some(h) = &e.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    let count = |c: Category| items.iter().filter(|i| i.category == c).count();
+    let enrolled = items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.enrolled)
+        .count();
+    writeln!(
+        out,
+        "plan: {} to import, {} group tags and {} users to set, {} extra ({enrolled} enrolled), {} claimed elsewhere, {} failed, {} staged",
+        count(Category::Missing),
+        count(Category::TagMismatch),
+        count(Category::UserMismatch),
+        count(Category::Extra),
+        count(Category::Claimed),
+        count(Category::Failed),
+        count(Category::Staged),
+    )?;
+    if !args.apply && !args.prune {
+        writeln!(
+            out,
+            "nothing was changed: `--apply` imports and fixes, `--prune` deregisters extras"
+        )?;
+    }
+    Ok(())
+}
+
+fn print_outcomes(items: &[Item], syncs: &BTreeMap<String, Sync>) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out)?;
+    for i in items.iter().filter(|i| i.outcome.is_some()) {
+        writeln!(
+            out,
+            "{} {:<24} {}",
+            i.tenant,
+            i.serial_number,
+            i.outcome.as_deref().unwrap_or("")
+        )?;
+    }
+    for (tenant, s) in syncs {
+        let text = match s {
+            Sync::Requested => "Autopilot sync requested".to_owned(),
+            Sync::Skipped { last } => format!("Autopilot sync not asked again: last asked at {last}"),
+            Sync::Refused { status } => {
+                format!("Autopilot sync refused by the service (HTTP {status}); nothing waits for it")
+            }
+            Sync::Failed { error } => format!("Autopilot sync could not be asked for: {error}"),
+        };
+        writeln!(out, "{tenant}: {text}")?;
+    }
+    Ok(())
+}
+
+/// 0: in sync (or everything asked for was done); 1: differences remain;
+/// 2: a customer could not be compared.
+fn exit(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> Exit {
+    if !errors.is_empty() {
+        return Exit::Failure;
+    }
+    let settled = |i: &Item| match i.category {
+        Category::Registered => true,
+        Category::Missing if args.apply => i.state.is_some_and(|s| s.is_registered()),
+        Category::TagMismatch | Category::UserMismatch if args.apply => i.outcome.as_deref() == Some("fixed"),
+        Category::Extra if args.prune => i.outcome.as_deref() == Some("deregistered"),
+        _ => false,
+    };
+    if items.iter().all(settled) {
+        Exit::Success
+    } else {
+        Exit::SomeFailed
+    }
+}
