@@ -24,7 +24,7 @@ pub const REGISTERED: &str = "/v1.0/deviceManagement/windowsAutopilotDeviceIdent
 #[serde(rename_all = "camelCase")]
 pub struct ImportItem {
     pub serial_number: String,
-    pub hardware_identifier: String,
+    pub hardware_identifier: std::sync::Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

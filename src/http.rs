@@ -32,7 +32,7 @@ pub struct Request {
     pub method: Method,
     pub url: Url,
     /// JSON body, already serialised.
-    pub body: Option<Vec<u8>>,
+    pub body: Option<bytes::Bytes>,
     /// Label for statistics (`graph.import`, `graph.list-registered`…).
     pub kind: &'static str,
     /// The token scope.
@@ -61,7 +61,7 @@ impl Request {
 
     /// Adds a JSON body.
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
-        self.body = Some(serde_json::to_vec(body).expect("request bodies serialise"));
+        self.body = Some(serde_json::to_vec(body).expect("request bodies serialise").into());
         self
     }
 
@@ -415,6 +415,6 @@ fn salt(req: &Request) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     req.url.as_str().hash(&mut h);
-    req.body.as_ref().map(Vec::len).hash(&mut h);
+    req.body.as_ref().map(bytes::Bytes::len).hash(&mut h);
     h.finish()
 }

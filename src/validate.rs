@@ -123,8 +123,36 @@ pub fn validate(
     let mut seen = Duplicates::default();
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    for path in paths {
-        files.push(validate_file(path, options, &mut seen, &mut problems, &mut each));
+    if paths.len() == 1 {
+        let mut file = FileCheck::new(&paths[0], problems.len());
+        read_file(&paths[0], options, |ev| {
+            file.take(ev, &mut seen, &mut problems, &mut each);
+            true
+        });
+        files.push(file.finish(&mut problems));
+    } else {
+        // Several files: the next one is read and parsed on another
+        // thread while this one is checked, in order; at most two files
+        // are open and a few hundred rows wait, so memory stays flat.
+        std::thread::scope(|scope| {
+            let spawn = |path: &PathBuf| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<ReadEvent>(256);
+                let path = path.clone();
+                let options = options.clone();
+                scope.spawn(move || read_file(&path, &options, |ev| tx.send(ev).is_ok()));
+                rx
+            };
+            let mut next = paths.first().map(spawn);
+            for (i, path) in paths.iter().enumerate() {
+                let Some(rx) = next.take() else { break };
+                next = paths.get(i + 1).map(spawn);
+                let mut file = FileCheck::new(path, problems.len());
+                for ev in rx {
+                    file.take(ev, &mut seen, &mut problems, &mut each);
+                }
+                files.push(file.finish(&mut problems));
+            }
+        });
     }
     let summary = summarise(&files, &problems);
     let verdict = if summary.unreadable_files > 0 {
@@ -144,27 +172,24 @@ pub fn validate(
     }
 }
 
-fn validate_file(
-    path: &std::path::Path,
-    options: &ValidateOptions,
-    seen: &mut Duplicates,
-    problems: &mut Vec<Problem>,
-    each: &mut impl FnMut(Checked<'_>),
-) -> FileSummary {
-    let mut summary = FileSummary {
-        path: path.display().to_string(),
-        readable: false,
-        dialect: None,
-        dialect_title: None,
-        encoding: None,
-        delimiter: None,
-        header: Vec::new(),
-        rows: 0,
-        valid_rows: 0,
-        invalid_rows: 0,
-        blank_rows: 0,
-        pipes: PipeCounts::default(),
-    };
+/// What reading one file yields, in order.
+enum ReadEvent {
+    Opened {
+        dialect: Dialect,
+        delimiter: char,
+        header: Vec<String>,
+    },
+    NotOpened(Box<Problem>),
+    Row(Result<Row, Box<Problem>>),
+    Finished {
+        strict: Vec<Problem>,
+        encoding: TextEncoding,
+    },
+}
+
+/// Reads and parses one file, handing each event to `sink` until it
+/// returns false.
+fn read_file(path: &std::path::Path, options: &ValidateOptions, mut sink: impl FnMut(ReadEvent) -> bool) {
     let mut file = match CsvFile::open(
         path,
         ReadOptions {
@@ -173,28 +198,84 @@ fn validate_file(
     ) {
         Ok(f) => f,
         Err(p) => {
-            problems.push(*p);
-            return summary;
+            sink(ReadEvent::NotOpened(p));
+            return;
         }
     };
-    summary.readable = true;
-    summary.dialect = Some(file.dialect());
-    summary.dialect_title = Some(file.dialect().title());
-    summary.delimiter = Some(file.delimiter());
-    summary.header = file.header().to_vec();
-    let first_problem = problems.len();
+    let opened = ReadEvent::Opened {
+        dialect: file.dialect(),
+        delimiter: file.delimiter(),
+        header: file.header().to_vec(),
+    };
+    if !sink(opened) {
+        return;
+    }
     while let Some(row) = file.next_row() {
-        let row = match row {
-            Ok(r) => r,
-            Err(p) => {
+        let stop = row.is_err();
+        if !sink(ReadEvent::Row(row)) || stop {
+            break;
+        }
+    }
+    sink(ReadEvent::Finished {
+        strict: file.strict_problems(),
+        encoding: file.encoding(),
+    });
+}
+
+/// Checks one file's events: duplicates across files, problems, figures.
+struct FileCheck {
+    summary: FileSummary,
+    first_problem: usize,
+}
+
+impl FileCheck {
+    fn new(path: &std::path::Path, first_problem: usize) -> Self {
+        Self {
+            summary: FileSummary {
+                path: path.display().to_string(),
+                readable: false,
+                dialect: None,
+                dialect_title: None,
+                encoding: None,
+                delimiter: None,
+                header: Vec::new(),
+                rows: 0,
+                valid_rows: 0,
+                invalid_rows: 0,
+                blank_rows: 0,
+                pipes: PipeCounts::default(),
+            },
+            first_problem,
+        }
+    }
+
+    fn take(
+        &mut self,
+        ev: ReadEvent,
+        seen: &mut Duplicates,
+        problems: &mut Vec<Problem>,
+        each: &mut impl FnMut(Checked<'_>),
+    ) {
+        let summary = &mut self.summary;
+        match ev {
+            ReadEvent::NotOpened(p) => problems.push(*p),
+            ReadEvent::Opened {
+                dialect,
+                delimiter,
+                header,
+            } => {
+                summary.readable = true;
+                summary.dialect = Some(dialect);
+                summary.dialect_title = Some(dialect.title());
+                summary.delimiter = Some(delimiter);
+                summary.header = header;
+            }
+            ReadEvent::Row(Err(p)) => {
                 summary.readable = false;
                 problems.push(*p);
-                break;
             }
-        };
-        match row {
-            Row::Blank => summary.blank_rows += 1,
-            Row::Device(device, warnings) => {
+            ReadEvent::Row(Ok(Row::Blank)) => summary.blank_rows += 1,
+            ReadEvent::Row(Ok(Row::Device(device, warnings))) => {
                 summary.rows += 1;
                 problems.extend(warnings);
                 let dups = seen.check(&device);
@@ -211,11 +292,11 @@ fn validate_file(
                     });
                 }
             }
-            Row::Invalid {
+            ReadEvent::Row(Ok(Row::Invalid {
                 source,
                 serial,
                 problems: found,
-            } => {
+            })) => {
                 summary.rows += 1;
                 summary.invalid_rows += 1;
                 problems.extend(found);
@@ -224,12 +305,17 @@ fn validate_file(
                     serial: serial.as_deref(),
                 });
             }
+            ReadEvent::Finished { strict, encoding } => {
+                problems.extend(strict);
+                summary.encoding = Some(encoding);
+            }
         }
     }
-    problems.extend(file.strict_problems());
-    problems[first_problem..].sort_by_key(|p| (p.line, p.column));
-    summary.encoding = Some(file.encoding());
-    summary
+
+    fn finish(self, problems: &mut [Problem]) -> FileSummary {
+        problems[self.first_problem..].sort_by_key(|p| (p.line, p.column));
+        self.summary
+    }
 }
 
 fn summarise(files: &[FileSummary], problems: &[Problem]) -> Summary {

@@ -63,7 +63,7 @@ pub struct ImportArgs {
     #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
     timeout: Duration,
     /// How often to poll while waiting.
-    #[arg(long, default_value = "1s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "500ms", value_parser = settings::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
     /// How long one request may take; a POST that takes longer is treated
     /// as "may have been sent" and looked up before it is sent again.

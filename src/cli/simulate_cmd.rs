@@ -61,6 +61,10 @@ pub struct SimulateArgs {
     /// dropped after the write took effect (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = settings::parse_scale)]
     drop_rate: f64,
+    /// A world file to serve instead of the demo world (same shape as
+    /// `wiremock-fixtures/simulator/demo-world.json`).
+    #[arg(long, value_name = "PATH")]
+    world: Option<std::path::PathBuf>,
     /// Items per page of a list.
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
@@ -73,7 +77,15 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let world = simulator::demo_world();
+        let world = match &args.world {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the world `{}`", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("`{}` is not a simulator world", path.display()))?
+            }
+            None => simulator::demo_world(),
+        };
         let config = SimConfig {
             seed: args.seed,
             import_delay: args.import_delay,

@@ -729,10 +729,16 @@ impl World {
         };
         let now = self.clock.now();
         let mut out = Vec::new();
-        for item in items {
+        for mut item in items {
             let id = self.uuid();
             let serial = item["serialNumber"].as_str().unwrap_or("").to_owned();
-            let hash = item["hardwareIdentifier"].as_str().unwrap_or("");
+            // The hash is judged here and never read again (the service
+            // answers it as null): not kept, so a big run stays small.
+            let hash = item
+                .as_object_mut()
+                .and_then(|o| o.remove("hardwareIdentifier"))
+                .unwrap_or_default();
+            let hash = hash.as_str().unwrap_or("");
             let mut planned = self.tenants[index]
                 .spec
                 .outcomes
