@@ -41,8 +41,6 @@ pub enum ProblemCode {
     AssignedUserShape,
     /// The `Tenant` cell cannot name a customer.
     TenantShape,
-    /// No customer is named for the row: no `Tenant` cell, manifest entry or `--tenant`.
-    NoTenant,
     /// The row has nothing any registration pipe can take.
     NoPipe,
     /// The same serial number appears on an earlier row.

@@ -302,3 +302,37 @@ fn completions_and_the_man_page_come_from_the_command_line() {
     );
     assert!(man.stdout.contains("import"));
 }
+
+#[test]
+fn the_example_pipelines_use_only_flags_apctl_has() {
+    let help = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--help");
+        apctl_env(&all, &[]).stdout
+    };
+    let import = help(&["import"]);
+    let merge = help(&["report", "merge"]);
+    for file in ["pipelines/azure-pipelines.yml", "pipelines/github-workflow.yml"] {
+        let text = std::fs::read_to_string(example(file)).unwrap();
+        let mut command = "";
+        for word in text.split_whitespace() {
+            if word == "import" || word == "merge" {
+                command = word;
+            }
+            if let Some(flag) = word
+                .strip_prefix("--")
+                .filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+            {
+                if ["locked", "git"].contains(&flag) {
+                    continue; // cargo install's
+                }
+                let known = if command == "merge" { &merge } else { &import };
+                assert!(
+                    known.contains(&format!("--{flag}")),
+                    "{file}: `--{flag}` is not an option of apctl {command}"
+                );
+            }
+        }
+        assert!(text.contains("apctl report merge"), "{file} merges the shards");
+    }
+}
