@@ -12,7 +12,8 @@ use serde_json::Value;
 
 /// A manifest over simulator customers: Contoso (hash, tuple and
 /// product-key rows from the examples), Fabrikam (by its GDAP display name),
-/// and Woodgrove, with which the partner has no GDAP relationship.
+/// and Woodgrove, with which the partner has no GDAP relationship: the
+/// partner admin's sign-in does not reach it (AADSTS50020).
 fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
     let examples = example("");
     let mut fabrikam = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");

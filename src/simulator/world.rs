@@ -628,6 +628,26 @@ impl World {
             }
             _ => {}
         }
+        // A partner admin reaches a customer only through an active GDAP
+        // relationship; elsewhere Entra does not know the user.
+        let id = self.tenants[index].spec.id.clone();
+        let home = self.partner_tenant_id.as_deref() == Some(id.as_str());
+        let related = self.tenants.iter().any(|t| {
+            t.spec.relationships.iter().any(|r| {
+                r.customer_tenant_id.eq_ignore_ascii_case(&id)
+                    && matches!(r.status.as_str(), "active" | "expiring")
+            })
+        });
+        if !home && !related {
+            return refusal(
+                50020,
+                &format!(
+                    "User account from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
+                    self.partner_tenant_id.clone().unwrap_or_default(),
+                    self.tenants[index].spec.display_name
+                ),
+            );
+        }
         let nonce = self.next_random();
         let fresh = format!("sim-rt-{:016x}", self.next_random());
         self.refresh_tokens.insert(fresh.clone());
