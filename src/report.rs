@@ -114,6 +114,14 @@ impl Entry {
         self.state == RegistrationState::RegistrationFailed
     }
 
+    /// The serial as people read it: quoted, or `(no serial)`.
+    pub fn serial_text(&self) -> String {
+        self.serial_number
+            .as_deref()
+            .map(crate::problem::quoted)
+            .unwrap_or_else(|| "(no serial)".into())
+    }
+
     /// True when the device registered but its group tag could not be set.
     pub fn tag_missing(&self) -> bool {
         self.group_tag_applied == Some(false)

@@ -175,13 +175,7 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
         }
     };
     let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-    let graph = Graph {
-        client: &session.client,
-        root: &session.endpoints.graph,
-        tenant: &partner,
-        gate: &gate,
-        scope: session.endpoints.graph_scope,
-    };
+    let graph = session.graph(&partner, &gate);
     let relationships = match gdap::list(&graph).await {
         Ok(r) => r,
         Err(e) => {

@@ -15,7 +15,6 @@ use super::progress::Printer;
 use super::session;
 use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
-use apctl::problem::quoted;
 use apctl::report::{Report, TenantError, Verdict};
 use apctl::run::{Input, Job};
 use apctl::state::RegistrationState;
@@ -278,11 +277,7 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
     }
     let all = r.entries.len() <= LIST_ALL_UP_TO;
     for e in r.entries.iter().filter(|e| all || !e.state.is_registered()) {
-        let serial = e
-            .serial_number
-            .as_deref()
-            .map(quoted)
-            .unwrap_or_else(|| "(no serial)".into());
+        let serial = e.serial_text();
         let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
         writeln!(out, "{}:{}  {serial}  {}{message}", e.file, e.line, e.state)?;
         if e.state != RegistrationState::ReadyForUser && !e.details.is_empty() {

@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use apctl::problem::quoted;
 use apctl::report::{Entry, Report, Verdict};
 use apctl::state::RegistrationState;
 
@@ -73,11 +72,7 @@ fn severity(e: &Entry) -> Option<&'static str> {
 }
 
 fn headline(e: &Entry) -> String {
-    let serial = e
-        .serial_number
-        .as_deref()
-        .map(quoted)
-        .unwrap_or_else(|| "(no serial)".into());
+    let serial = e.serial_text();
     let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
     let details = if e.details.is_empty() {
         String::new()

@@ -16,7 +16,6 @@ use super::Output;
 use super::exit::Exit;
 use super::session::{self, Session};
 use super::settings;
-use apctl::graph::Graph;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
@@ -125,7 +124,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                     }
                 };
             let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-            let graph = graph(&session, &tenant, &gate);
+            let graph = session.graph(&tenant, &gate);
             match apctl::status::tenant_devices(&graph).await {
                 Ok(have) => {
                     let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
@@ -195,16 +194,6 @@ fn error(tenant: &str, text: &str) -> TenantError {
         tenant: tenant.to_owned(),
         error,
         hint,
-    }
-}
-
-fn graph<'a>(session: &'a Session, tenant: &'a str, gate: &'a TenantGate) -> Graph<'a> {
-    Graph {
-        client: &session.client,
-        root: &session.endpoints.graph,
-        tenant,
-        gate,
-        scope: session.endpoints.graph_scope,
     }
 }
 
@@ -280,7 +269,7 @@ async fn apply(
         .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
     {
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-        let g = graph(session, &item.tenant, &gate);
+        let g = session.graph(&item.tenant, &gate);
         item.outcome = Some(match reconcile::fix_properties(&g, item).await {
             Ok(()) => {
                 if !changed.contains(&item.tenant) {
@@ -339,7 +328,7 @@ async fn prune(
     }
     for (tenant, serials) in by_tenant {
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-        let g = graph(session, &tenant, &gate);
+        let g = session.graph(&tenant, &gate);
         let answers = reconcile::delete_devices(&g, &serials).await;
         let states: HashMap<String, (String, String)> = match &answers {
             Ok(list) => list
@@ -402,7 +391,7 @@ async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BT
             continue;
         }
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-        let result = reconcile::request_sync(&graph(session, tenant, &gate), Duration::from_secs(10)).await;
+        let result = reconcile::request_sync(&session.graph(tenant, &gate), Duration::from_secs(10)).await;
         if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
             last.insert(tenant.clone(), now.to_string());
         }

@@ -124,6 +124,23 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     })
 }
 
+impl Session {
+    /// Graph calls for `tenant` through `gate`.
+    pub fn graph<'a>(
+        &'a self,
+        tenant: &'a str,
+        gate: &'a apctl::throttle::TenantGate,
+    ) -> apctl::graph::Graph<'a> {
+        apctl::graph::Graph {
+            client: &self.client,
+            root: &self.endpoints.graph,
+            tenant,
+            gate,
+            scope: self.endpoints.graph_scope,
+        }
+    }
+}
+
 /// Turns a `--tenant` value into what the services take: ids and domains
 /// as they are, a GDAP display name through the partner's relationships.
 pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>) -> anyhow::Result<String> {
@@ -139,13 +156,7 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
     };
     let gate =
         apctl::throttle::TenantGate::new(apctl::throttle::Limits::default(), session.client.clock().clone());
-    let graph = apctl::graph::Graph {
-        client: &session.client,
-        root: &session.endpoints.graph,
-        tenant: &partner,
-        gate: &gate,
-        scope: session.endpoints.graph_scope,
-    };
+    let graph = session.graph(&partner, &gate);
     let relationships = gdap::list(&graph)
         .await
         .map_err(|e| anyhow::anyhow!("cannot look up `{name}` among GDAP relationships: {e}"))?;

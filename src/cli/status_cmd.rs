@@ -10,7 +10,6 @@ use super::exit::Exit;
 use super::session::{self, Session};
 use super::settings;
 use apctl::gdap;
-use apctl::graph::Graph;
 use apctl::state::RegistrationState;
 use apctl::status::{self, DeviceState};
 use apctl::throttle::{Limits, TenantGate};
@@ -130,13 +129,7 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
         );
     };
     let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-    let graph = Graph {
-        client: &session.client,
-        root: &session.endpoints.graph,
-        tenant: &partner,
-        gate: &gate,
-        scope: session.endpoints.graph_scope,
-    };
+    let graph = session.graph(&partner, &gate);
     let relationships = gdap::list(&graph).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out: Vec<String> = Vec::new();
     for r in relationships
@@ -153,13 +146,7 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
 
 async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, String> {
     let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-    let graph = Graph {
-        client: &session.client,
-        root: &session.endpoints.graph,
-        tenant,
-        gate: &gate,
-        scope: session.endpoints.graph_scope,
-    };
+    let graph = session.graph(tenant, &gate);
     status::tenant_devices(&graph).await.map_err(|e| match e {
         apctl::http::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
         other => other.to_string(),

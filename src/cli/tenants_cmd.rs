@@ -12,7 +12,6 @@ use super::exit::Exit;
 use super::session;
 use super::settings;
 use apctl::gdap::{self, Summary};
-use apctl::graph::Graph;
 use apctl::problem::quoted;
 use apctl::throttle::{Limits, TenantGate};
 
@@ -42,13 +41,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
         let session = session::open(options).await?;
         let partner = partner.or(session.demo_partner.clone()).unwrap_or_default();
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-        let graph = Graph {
-            client: &session.client,
-            root: &session.endpoints.graph,
-            tenant: &partner,
-            gate: &gate,
-            scope: session.endpoints.graph_scope,
-        };
+        let graph = session.graph(&partner, &gate);
         let relationships = gdap::list(&graph).await.map_err(|e| {
             let hint = match &e {
                 apctl::http::CallError::Auth(a) => a.hint.clone(),
