@@ -16,23 +16,14 @@ use super::session;
 use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
 use apctl::report::{Report, TenantError, Verdict};
-use apctl::run::{Input, Job};
+use apctl::run::Job;
 use apctl::state::RegistrationState;
 use apctl::throttle::{self, Limits};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// CSV files of devices (any dialect and encoding `apctl validate` reads).
-    #[arg(value_name = "FILE", required_unless_present = "manifest")]
-    files: Vec<PathBuf>,
-    /// The customer of the files' rows that have no `Tenant` cell: tenant
-    /// id, verified domain, or GDAP display name.
-    #[arg(long, value_name = "TENANT")]
-    tenant: Option<String>,
-    /// A TOML manifest mapping customers to files, group tags and order ids
-    /// (see the README).
-    #[arg(long, value_name = "PATH")]
-    manifest: Option<PathBuf>,
+    #[command(flatten)]
+    input: super::manifest::InputArgs,
     /// Customers worked on at once; each has its own throttle budget and
     /// concurrency limit.
     #[arg(long, default_value_t = NonZeroUsize::new(8).expect("non-zero"), value_name = "N")]
@@ -112,31 +103,8 @@ pub struct ImportArgs {
 
 /// Runs the import.
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
-    let tenant = args
-        .tenant
-        .as_deref()
-        .map(settings::check_tenant_text)
-        .transpose()?;
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
-    for f in &args.files {
-        if !f.is_file() {
-            anyhow::bail!(
-                "cannot read `{}`: no such file\n  hint: check the path",
-                f.display()
-            );
-        }
-    }
-    let mut inputs = match &args.manifest {
-        Some(m) => super::manifest::read(m)?,
-        None => Vec::new(),
-    };
-    inputs.extend(args.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
-    let mut plan = apctl::run::plan(&inputs, args.order_id.as_deref());
-    if plan.tenants.is_empty() && tenant.is_none() && args.manifest.is_none() && !plan.entries.is_empty() {
-        anyhow::bail!(
-            "no customer is named for any row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
-        );
-    }
+    let mut plan = args.input.plan(args.order_id.as_deref())?;
     if let Some((k, n)) = args.shard {
         plan.keep_shard(k, n);
     }

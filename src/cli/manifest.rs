@@ -17,7 +17,57 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use apctl::run::Input;
+use apctl::run::{Input, Plan};
+
+/// Where the devices and their customers come from: files (rows name their
+/// customer in a `Tenant` column, or take `--tenant`), a manifest, or both.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// CSV files of devices (any dialect and encoding `apctl validate` reads).
+    #[arg(value_name = "FILE", required_unless_present = "manifest")]
+    pub files: Vec<std::path::PathBuf>,
+    /// The customer of the files' rows that have no `Tenant` cell: tenant
+    /// id, verified domain, or GDAP display name.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// A TOML manifest mapping customers to files, group tags and order ids
+    /// (see the README).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<std::path::PathBuf>,
+}
+
+impl InputArgs {
+    /// Reads and checks every input and sorts the rows by customer; an
+    /// error when no row names a customer.
+    pub fn plan(&self, order_id: Option<&str>) -> anyhow::Result<Plan> {
+        let tenant = self
+            .tenant
+            .as_deref()
+            .map(super::settings::check_tenant_text)
+            .transpose()?;
+        for f in &self.files {
+            if !f.is_file() {
+                bail!(
+                    "cannot read `{}`: no such file\n  hint: check the path",
+                    f.display()
+                );
+            }
+        }
+        let mut inputs = match &self.manifest {
+            Some(m) => read(m)?,
+            None => Vec::new(),
+        };
+        inputs.extend(self.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
+        let plan = apctl::run::plan(&inputs, order_id);
+        if plan.tenants.is_empty() && tenant.is_none() && self.manifest.is_none() && !plan.entries.is_empty()
+        {
+            bail!(
+                "no customer is named for any row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
+            );
+        }
+        Ok(plan)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

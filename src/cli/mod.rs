@@ -41,7 +41,8 @@ pub struct Cli {
 enum Command {
     /// Check device CSV files offline: dialect, encoding, every row.
     Validate(ValidateArgs),
-    /// Register devices into a customer tenant and report every row.
+    /// Register devices into customer tenants (one, or many from a manifest
+    /// or a Tenant column) and report every row.
     Import(Box<import_cmd::ImportArgs>),
     /// Run the offline simulator of Graph and Entra on a loopback port.
     Simulate(simulate_cmd::SimulateArgs),

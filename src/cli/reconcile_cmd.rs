@@ -19,20 +19,13 @@ use super::settings;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
-use apctl::run::{Input, Job, TenantRows};
+use apctl::run::{Job, TenantRows};
 use apctl::throttle::{Limits, TenantGate};
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// CSV files: what the customers should hold.
-    #[arg(value_name = "FILE", required_unless_present = "manifest")]
-    files: Vec<PathBuf>,
-    /// The customer of the files' rows that have no `Tenant` cell.
-    #[arg(long, value_name = "TENANT")]
-    tenant: Option<String>,
-    /// A manifest mapping customers to files (as for `apctl import`).
-    #[arg(long, value_name = "PATH")]
-    manifest: Option<PathBuf>,
+    #[command(flatten)]
+    input: super::manifest::InputArgs,
     /// The partner's own tenant (customer names, Partner Center).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
@@ -76,27 +69,10 @@ pub struct ReconcileArgs {
 
 /// Runs the comparison, and the changes asked for.
 pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
-    let tenant = args
-        .tenant
-        .as_deref()
-        .map(settings::check_tenant_text)
-        .transpose()?;
     let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
-    let mut inputs = match &args.manifest {
-        Some(m) => super::manifest::read(m)?,
-        None => Vec::new(),
-    };
-    for f in &args.files {
-        if !f.is_file() {
-            anyhow::bail!("cannot read `{}`: no such file", f.display());
-        }
-    }
-    inputs.extend(args.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
-    let mut plan = apctl::run::plan(&inputs, args.order_id.as_deref());
+    let mut plan = args.input.plan(args.order_id.as_deref())?;
     if plan.tenants.is_empty() {
-        anyhow::bail!(
-            "no customer is named for any valid row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
-        );
+        anyhow::bail!("no valid row to compare\n  hint: `apctl validate` the files");
     }
     for e in &plan.entries {
         eprintln!(
