@@ -360,6 +360,8 @@ async fn settle(
     let interval = ctx.settings.poll_interval;
     let mut grace_end: Option<Duration> = None;
     let mut next_list = Duration::ZERO;
+    // A steady cadence from the send, as the Graph pipe polls.
+    let mut next_poll = clock.now() + interval;
     loop {
         if ctx.graph_unavailable.is_some() {
             settle_without_graph(ctx, tracked);
@@ -380,10 +382,11 @@ async fn settle(
             grace_end = Some(clock.now() + ctx.settings.grace);
         }
         let end = grace_end.map_or(deadline, |g| g.min(deadline));
-        if clock.now() + interval > end {
+        if next_poll > end {
             return;
         }
-        clock.sleep(interval).await;
+        crate::clock::sleep_until(&*clock, next_poll).await;
+        next_poll = (next_poll + interval).max(clock.now());
         if let Err(e) = poll_jobs(ctx, tracked, jobs).await {
             tracing::warn!(tenant = ctx.settings.tenant, "reading batch status failed: {e}");
         }
