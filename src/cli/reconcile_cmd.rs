@@ -189,14 +189,15 @@ async fn apply(
     if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         base.partner_center.partner_tenant = p;
     }
+    let missing_rows: std::collections::HashSet<(&str, &str)> = items
+        .iter()
+        .filter(|i| i.category == Category::Missing)
+        .filter_map(|i| Some((i.tenant.as_str(), i.source.as_deref()?)))
+        .collect();
     let mut jobs = Vec::new();
     for (tenant, rows) in resolved {
         let missing = |d: &apctl::device::Device| {
-            items.iter().any(|i| {
-                i.tenant == tenant
-                    && i.category == Category::Missing
-                    && i.source.as_deref() == Some(d.source.to_string().as_str())
-            })
+            missing_rows.contains(&(tenant.as_str(), d.source.to_string().as_str()))
         };
         let TenantRows {
             graph,
