@@ -135,6 +135,11 @@ fn a_manifest_runs_every_customer_reports_the_unreachable_one_and_a_rerun_change
     }
 
     let before = sim.stats();
+    assert_eq!(
+        requests(&before, "graph.list-gdap"),
+        1,
+        "the partner's relationships are read once for names and every customer's preflight"
+    );
     let second = apctl_sim(&sim, &args, &sign_in);
     assert_eq!(second.code, 2);
     let again = second.json();

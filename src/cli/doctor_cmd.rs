@@ -174,9 +174,7 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             );
         }
     };
-    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-    let graph = session.graph(&partner, &gate);
-    let relationships = match gdap::list(&graph).await {
+    let relationships = match session.relationships(&partner).await {
         Ok(r) => r,
         Err(e) => {
             return Check::failed(

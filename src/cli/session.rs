@@ -27,6 +27,9 @@ pub struct Session {
     /// True when tokens ride on a partner user's GDAP roles (Secure
     /// Application Model); false for app-only tokens.
     pub delegated: bool,
+    /// The partner's GDAP relationships, read once per run however many
+    /// customers are named or checked.
+    relationships: tokio::sync::OnceCell<Vec<apctl::gdap::Relationship>>,
     _simulator: Option<Simulator>,
 }
 
@@ -120,11 +123,29 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         endpoints,
         demo_partner,
         delegated,
+        relationships: tokio::sync::OnceCell::new(),
         _simulator: sim,
     })
 }
 
 impl Session {
+    /// The GDAP relationships in the partner tenant, read on first use.
+    pub async fn relationships(
+        &self,
+        partner: &str,
+    ) -> Result<&[apctl::gdap::Relationship], apctl::http::CallError> {
+        self.relationships
+            .get_or_try_init(|| async {
+                let gate = apctl::throttle::TenantGate::new(
+                    apctl::throttle::Limits::default(),
+                    self.client.clock().clone(),
+                );
+                apctl::gdap::list(&self.graph(partner, &gate)).await
+            })
+            .await
+            .map(Vec::as_slice)
+    }
+
     /// Graph calls for `tenant` through `gate`.
     pub fn graph<'a>(
         &'a self,
@@ -154,13 +175,11 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
             "`{name}` is a customer name, which needs the partner tenant to look it up\n  hint: set `AZURE_TENANT_ID` to your partner tenant, or give the customer's tenant id or domain"
         );
     };
-    let gate =
-        apctl::throttle::TenantGate::new(apctl::throttle::Limits::default(), session.client.clock().clone());
-    let graph = session.graph(&partner, &gate);
-    let relationships = gdap::list(&graph)
+    let relationships = session
+        .relationships(&partner)
         .await
         .map_err(|e| anyhow::anyhow!("cannot look up `{name}` among GDAP relationships: {e}"))?;
-    Ok(gdap::resolve(&name, &relationships)?)
+    Ok(gdap::resolve(&name, relationships)?)
 }
 
 /// What every command that talks to the services takes on the command line.

@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 use super::exit::Exit;
 use super::session::{self, Session};
 use super::settings;
-use apctl::gdap;
 use apctl::state::RegistrationState;
 use apctl::status::{self, DeviceState};
 use apctl::throttle::{Limits, TenantGate};
@@ -128,9 +127,10 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
             "`--all` needs the partner tenant to list customers\n  hint: set `AZURE_TENANT_ID` to your own (partner) tenant"
         );
     };
-    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
-    let graph = session.graph(&partner, &gate);
-    let relationships = gdap::list(&graph).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let relationships = session
+        .relationships(&partner)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out: Vec<String> = Vec::new();
     for r in relationships
         .iter()
