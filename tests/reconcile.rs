@@ -5,33 +5,8 @@
 
 mod common;
 
-use common::{SimProcess, apctl_sim, example, fake_hash, write};
+use common::{SimProcess, apctl_sim, example};
 use serde_json::Value;
-
-/// What the partner's records say: two customers in one file.
-fn desired(dir: &std::path::Path) -> std::path::PathBuf {
-    let rows = [
-        ("CTS-0001", "Kiosk", "", "contoso.onmicrosoft.com"),
-        ("CTS-0002", "Sales", "ada@contoso.com", "contoso.onmicrosoft.com"),
-        ("CTS-0003", "Kiosk", "", "contoso.onmicrosoft.com"),
-        ("NEW-0001", "Sales", "", "contoso.onmicrosoft.com"),
-        ("FAB-0002", "", "", "fabrikam.onmicrosoft.com"),
-        ("FAB-0003", "", "", "fabrikam.onmicrosoft.com"),
-        ("FAB-0005", "", "", "fabrikam.onmicrosoft.com"),
-        ("FAB-0006", "Lab", "", "fabrikam.onmicrosoft.com"),
-        ("FAB-0007", "Lab", "", "fabrikam.onmicrosoft.com"),
-    ];
-    let mut text = String::from(
-        "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User,Tenant\n",
-    );
-    for (i, (serial, tag, user, tenant)) in rows.iter().enumerate() {
-        text.push_str(&format!(
-            "{serial},,{},{tag},{user},{tenant}\n",
-            fake_hash(900 + i as u64, 3000)
-        ));
-    }
-    write(dir, "desired.csv", text)
-}
 
 fn item<'a>(doc: &'a Value, serial: &str) -> &'a Value {
     doc["items"]
@@ -78,9 +53,11 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
     );
     assert_eq!(fabrikam.code, 1);
 
+    // What the partner's records say: two customers in one file (the
+    // README's example).
     let dir = tempfile::tempdir().unwrap();
-    let file = desired(dir.path());
-    let file = file.to_str().unwrap();
+    let file = example("desired-state.csv");
+    let file = file.as_str();
     let before = sim.stats();
     let plan = apctl_sim(&sim, &["reconcile", file, "--output", "json"], &env);
     assert_eq!(plan.code, 1, "differences: {}\n{}", plan.stdout, plan.stderr);
