@@ -7,13 +7,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{SimProcess, apctl_env, apctl_sim, entry, example, fake_hash, write};
+use common::{SimProcess, apctl_env, apctl_sim, entry, example, fake_hash, requests, write};
 use serde_json::Value;
 
 /// A manifest over simulator customers: Contoso (hash, tuple and
 /// product-key rows from the examples), Fabrikam (by its GDAP display name),
 /// and Woodgrove, with which the partner has no GDAP relationship: the
-/// partner admin's sign-in does not reach it (AADSTS50020).
+/// GDAP preflight stops it before anything is sent.
 fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
     let examples = example("");
     let mut fabrikam = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
@@ -46,10 +46,6 @@ fn outcomes(report: &Value) -> BTreeSet<(String, String, String)> {
             )
         })
         .collect()
-}
-
-fn requests(stats: &Value, kind: &str) -> u64 {
-    stats["requests"][kind].as_u64().unwrap_or(0)
 }
 
 #[test]

@@ -5,21 +5,7 @@
 
 mod common;
 
-use common::{SimProcess, apctl_sim, example};
-use serde_json::Value;
-
-fn item<'a>(doc: &'a Value, serial: &str) -> &'a Value {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no {serial}: {doc:#}"))
-}
-
-fn requests(stats: &Value, kind: &str) -> u64 {
-    stats["requests"][kind].as_u64().unwrap_or(0)
-}
+use common::{SimProcess, apctl_sim, by_serial, example, requests};
 
 #[test]
 fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
@@ -62,15 +48,23 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
     let plan = apctl_sim(&sim, &["reconcile", file, "--output", "json"], &env);
     assert_eq!(plan.code, 1, "differences: {}\n{}", plan.stdout, plan.stderr);
     let doc = plan.json();
-    let category = |serial: &str| item(&doc, serial)["category"].as_str().unwrap().to_owned();
+    let category = |serial: &str| {
+        by_serial(&doc, "items", serial)["category"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(category("NEW-0001"), "missing");
     assert_eq!(category("CTS-0001"), "tag-mismatch");
-    assert_eq!(item(&doc, "CTS-0001")["groupTag"], "Sales");
+    assert_eq!(by_serial(&doc, "items", "CTS-0001")["groupTag"], "Sales");
     assert_eq!(category("CTS-0002"), "user-mismatch");
     assert_eq!(category("CTS-0003"), "registered");
     assert_eq!(category("FAB-0002"), "claimed");
     assert_eq!(category("FAB-0003"), "failed");
-    assert_eq!(item(&doc, "FAB-0003")["message"], "Hardware hash not valid");
+    assert_eq!(
+        by_serial(&doc, "items", "FAB-0003")["message"],
+        "Hardware hash not valid"
+    );
     assert_eq!(category("FAB-0005"), "staged");
     for extra in [
         "CTS-0004",
@@ -83,8 +77,8 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
     ] {
         assert_eq!(category(extra), "extra", "{extra}");
     }
-    assert_eq!(item(&doc, "CTS-0006")["enrolled"], true);
-    assert_eq!(item(&doc, "CTS-0004")["enrolled"], false);
+    assert_eq!(by_serial(&doc, "items", "CTS-0006")["enrolled"], true);
+    assert_eq!(by_serial(&doc, "items", "CTS-0004")["enrolled"], false);
     let after_plan = sim.stats();
     for kind in [
         "graph.import",
@@ -123,13 +117,16 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
         &env,
     );
     let doc = applied.json();
-    assert_eq!(item(&doc, "NEW-0001")["outcome"], "imported: Ready for user");
-    assert_eq!(item(&doc, "CTS-0001")["outcome"], "fixed");
-    assert_eq!(item(&doc, "CTS-0002")["outcome"], "fixed");
-    assert_eq!(item(&doc, "CTS-0004")["outcome"], "deregistered");
-    assert_eq!(item(&doc, "FAB-0001")["outcome"], "deregistered");
+    assert_eq!(
+        by_serial(&doc, "items", "NEW-0001")["outcome"],
+        "imported: Ready for user"
+    );
+    assert_eq!(by_serial(&doc, "items", "CTS-0001")["outcome"], "fixed");
+    assert_eq!(by_serial(&doc, "items", "CTS-0002")["outcome"], "fixed");
+    assert_eq!(by_serial(&doc, "items", "CTS-0004")["outcome"], "deregistered");
+    assert_eq!(by_serial(&doc, "items", "FAB-0001")["outcome"], "deregistered");
     assert!(
-        item(&doc, "CTS-0006")["outcome"]
+        by_serial(&doc, "items", "CTS-0006")["outcome"]
             .as_str()
             .unwrap()
             .starts_with("kept: the device is enrolled"),
@@ -200,7 +197,7 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
         &env,
     );
     let doc = forced.json();
-    assert_eq!(item(&doc, "CTS-0006")["outcome"], "deregistered");
+    assert_eq!(by_serial(&doc, "items", "CTS-0006")["outcome"], "deregistered");
     assert_eq!(doc["sync"]["contoso.onmicrosoft.com"]["sync"], "skipped");
     assert_eq!(
         requests(&sim.stats(), "graph.sync"),

@@ -4,17 +4,7 @@
 
 mod common;
 
-use common::{SimProcess, apctl_env, apctl_sim, example};
-use serde_json::Value;
-
-fn device<'a>(doc: &'a Value, serial: &str) -> &'a Value {
-    doc["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no {serial}: {doc:#}"))
-}
+use common::{SimProcess, apctl_env, apctl_sim, by_serial, example};
 
 #[test]
 fn registered_and_staged_devices_show_in_the_portals_states() {
@@ -45,20 +35,23 @@ fn registered_and_staged_devices_show_in_the_portals_states() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc = run.json();
-    assert_eq!(device(&doc, "FAB-0001")["state"], "Ready for user");
-    assert_eq!(device(&doc, "FAB-0006")["state"], "Active");
+    assert_eq!(by_serial(&doc, "devices", "FAB-0001")["state"], "Ready for user");
+    assert_eq!(by_serial(&doc, "devices", "FAB-0006")["state"], "Active");
     assert_eq!(
-        device(&doc, "FAB-0007")["state"],
+        by_serial(&doc, "devices", "FAB-0007")["state"],
         "Inactive",
         "enrolled, last contact 45 days ago"
     );
-    let claimed = device(&doc, "FAB-0002");
+    let claimed = by_serial(&doc, "devices", "FAB-0002");
     assert_eq!(claimed["state"], "Registration failed");
     assert_eq!(claimed["message"], "Device claimed by another organization");
     assert_eq!(claimed["source"], "import");
-    assert_eq!(device(&doc, "FAB-0005")["state"], "Registration pending");
-    assert_eq!(device(&doc, "FAB-0006")["groupTag"], "Lab");
-    assert_eq!(device(&doc, "FAB-0006")["model"], "Book 3");
+    assert_eq!(
+        by_serial(&doc, "devices", "FAB-0005")["state"],
+        "Registration pending"
+    );
+    assert_eq!(by_serial(&doc, "devices", "FAB-0006")["groupTag"], "Lab");
+    assert_eq!(by_serial(&doc, "devices", "FAB-0006")["model"], "Book 3");
 
     let filtered = apctl_sim(
         &sim,

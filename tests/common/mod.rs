@@ -258,12 +258,22 @@ pub fn example(name: &str) -> String {
 
 /// The report entry of a serial.
 pub fn entry<'a>(report: &'a serde_json::Value, serial: &str) -> &'a serde_json::Value {
-    report["entries"]
+    by_serial(report, "entries", serial)
+}
+
+/// The element of the document's `list` with this `serialNumber`.
+pub fn by_serial<'a>(doc: &'a serde_json::Value, list: &str, serial: &str) -> &'a serde_json::Value {
+    doc[list]
         .as_array()
-        .expect("a report has entries")
+        .unwrap_or_else(|| panic!("no `{list}` in {doc:#}"))
         .iter()
         .find(|e| e["serialNumber"] == serial)
-        .unwrap_or_else(|| panic!("no entry for {serial}: {report:#}"))
+        .unwrap_or_else(|| panic!("no {serial} in `{list}`: {doc:#}"))
+}
+
+/// How many requests of a kind the simulator's statistics count (0 when none).
+pub fn requests(stats: &serde_json::Value, kind: &str) -> u64 {
+    stats["requests"][kind].as_u64().unwrap_or(0)
 }
 
 /// A wiremock responder that answers from a list, one per call; the last
