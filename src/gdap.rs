@@ -190,6 +190,19 @@ pub async fn tenant_id_of_domain(
         .ok_or_else(|| format!("the issuer `{}` holds no tenant id", config.issuer))
 }
 
+/// A customer's tenant id, as Partner Center and GDAP relationships name
+/// customers: an id as it is, a verified domain looked up at the authority;
+/// a display name is an error (resolve it first).
+pub async fn customer_id(http: &reqwest::Client, authority: &Url, tenant: &str) -> Result<String, String> {
+    match TenantRef::parse(tenant) {
+        TenantRef::Id(id) => Ok(id),
+        TenantRef::Domain(domain) => tenant_id_of_domain(http, authority, &domain)
+            .await
+            .map_err(|why| format!("no tenant id for `{domain}`: {why}")),
+        TenantRef::Name(name) => Err(format!("`{name}` is a customer name, not a tenant id or domain")),
+    }
+}
+
 /// Why a display name named no single customer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {

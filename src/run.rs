@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::device::{Device, Pipe};
-use crate::gdap::{self, TenantRef};
+use crate::gdap;
 use crate::http::Client;
 use crate::import::{self, Cancel, ImportSettings, Progress};
 use crate::pc_import;
@@ -364,22 +364,11 @@ async fn partner_center_settings(
         error,
         hint: Some(hint.to_owned()),
     };
-    match TenantRef::parse(&settings.tenant) {
-        TenantRef::Id(id) => pc.customer_id = id,
-        TenantRef::Domain(domain) => {
-            match gdap::tenant_id_of_domain(client.http(), &pc.authority, &domain).await {
-                Ok(id) => pc.customer_id = id,
-                Err(why) => {
-                    pc.preflight_failure.get_or_insert(failure(
-                        format!("Partner Center needs the customer's tenant id: {why}"),
-                        "give the customer's tenant id",
-                    ));
-                }
-            }
-        }
-        TenantRef::Name(name) => {
+    match gdap::customer_id(client.http(), &pc.authority, &settings.tenant).await {
+        Ok(id) => pc.customer_id = id,
+        Err(why) => {
             pc.preflight_failure.get_or_insert(failure(
-                format!("Partner Center needs the customer's tenant id, and `{name}` is a name"),
+                format!("Partner Center needs the customer's tenant id: {why}"),
                 "give the customer's tenant id or verified domain",
             ));
         }

@@ -150,29 +150,17 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             "set `AZURE_TENANT_ID` to the partner tenant to check the GDAP role",
         );
     };
-    let customer = match TenantRef::parse(tenant) {
-        TenantRef::Id(id) => id,
-        // Relationships name customers by id: a domain is looked up first.
-        TenantRef::Domain(domain) => {
-            match gdap::tenant_id_of_domain(session.client.http(), &session.endpoints.authority, &domain)
-                .await
-            {
-                Ok(id) => id,
-                Err(why) => {
-                    return Check::failed(
-                        "gdap-role",
-                        format!("no tenant id for `{domain}`: {why}"),
-                        "give the customer's tenant id",
-                    );
-                }
-            }
-        }
-        TenantRef::Name(_) => {
-            return Check::skipped(
-                "gdap-role",
-                "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
-            );
-        }
+    if let TenantRef::Name(_) = TenantRef::parse(tenant) {
+        return Check::skipped(
+            "gdap-role",
+            "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
+        );
+    }
+    // Relationships name customers by id: a domain is looked up first.
+    let customer = match gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant).await
+    {
+        Ok(id) => id,
+        Err(why) => return Check::failed("gdap-role", why, "give the customer's tenant id"),
     };
     let relationships = match session.relationships(&partner).await {
         Ok(r) => r,
@@ -221,7 +209,6 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
 /// partner admin's token at the partner tenant, then the customer's device
 /// batches.
 async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
-    use apctl::gdap::TenantRef;
     use apctl::partner_center::{PartnerCenter, SCOPE};
     let partner = partner
         .map(str::to_owned)
@@ -236,25 +223,17 @@ async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) 
         }
         return Check::failed("partner-center", e.summary.clone(), e.hint.clone());
     }
-    let customer = match TenantRef::parse(tenant) {
-        TenantRef::Id(id) => id,
-        _ => match apctl::gdap::tenant_id_of_domain(
-            session.client.http(),
-            &session.endpoints.authority,
-            tenant,
-        )
-        .await
-        {
+    let customer =
+        match apctl::gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant).await {
             Ok(id) => id,
             Err(why) => {
                 return Check::failed(
                     "partner-center",
-                    format!("no tenant id for `{tenant}`: {why}"),
+                    why,
                     "give `--tenant` as the customer's tenant id",
                 );
             }
-        },
-    };
+        };
     let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
     let pc = PartnerCenter {
         client: &session.client,
