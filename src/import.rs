@@ -231,14 +231,14 @@ pub async fn import_tenant(
     }
     if let Some(error) = &settings.preflight_failure {
         for t in &mut tracked {
-            not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+            t.entry.not_sent(&format!("not sent: {}", error.error));
         }
         return finish(tracked, Some(error.clone()), false);
     }
     if let Err(e) = lookup(&graph, &mut tracked, settings, progress).await {
         let error = tenant_error(&settings.tenant, &e);
         for t in &mut tracked {
-            not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+            t.entry.not_sent(&format!("not sent: {}", error.error));
         }
         return finish(tracked, Some(error), false);
     }
@@ -744,7 +744,7 @@ async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked]) {
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         match t.phase {
-            Phase::ToSend if !settings.dry_run => not_sent(&mut t.entry, "not sent: the run was interrupted before this device's turn"),
+            Phase::ToSend if !settings.dry_run => t.entry.not_sent("not sent: the run was interrupted before this device's turn"),
             Phase::ToSend => {}
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {
@@ -755,13 +755,6 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
             _ => t.entry.details = "still being processed by the service at the deadline; run apctl again to follow it (nothing is sent twice)".into(),
         }
     }
-}
-
-fn not_sent(entry: &mut Entry, why: &str) {
-    entry.action = Action::NotSent;
-    entry.state = RegistrationState::RegistrationFailed;
-    entry.message = None;
-    entry.details = why.to_owned();
 }
 
 fn tenant_error(tenant: &str, e: &CallError) -> TenantError {

@@ -81,7 +81,7 @@ pub async fn import_customer(
     let pc_settings = &settings.partner_center;
     if let Some(error) = &pc_settings.preflight_failure {
         for t in &mut tracked {
-            not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+            t.entry.not_sent(&format!("not sent: {}", error.error));
         }
         return finish(tracked, Some(error.clone()), false);
     }
@@ -111,7 +111,7 @@ pub async fn import_customer(
         Err(e) => {
             let error = tenant_error(&settings.tenant, &e);
             for t in &mut tracked {
-                not_sent(&mut t.entry, &format!("not sent: {}", error.error));
+                t.entry.not_sent(&format!("not sent: {}", error.error));
             }
             return finish(tracked, Some(error), false);
         }
@@ -604,10 +604,9 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
         let wanted_tag = t.entry.group_tag.is_some();
         match t.phase {
             Phase::ToSend if settings.dry_run => {}
-            Phase::ToSend => not_sent(
-                &mut t.entry,
-                "not sent: the run was interrupted before this device's turn",
-            ),
+            Phase::ToSend => t
+                .entry
+                .not_sent("not sent: the run was interrupted before this device's turn"),
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(
@@ -640,13 +639,6 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             );
         }
     }
-}
-
-fn not_sent(entry: &mut Entry, why: &str) {
-    entry.action = Action::NotSent;
-    entry.state = RegistrationState::RegistrationFailed;
-    entry.message = None;
-    entry.details = why.to_owned();
 }
 
 fn is_denied(e: &CallError) -> bool {

@@ -114,6 +114,14 @@ impl Entry {
         self.state == RegistrationState::RegistrationFailed
     }
 
+    /// Marks the row as not sent, saying why.
+    pub fn not_sent(&mut self, why: &str) {
+        self.action = Action::NotSent;
+        self.state = RegistrationState::RegistrationFailed;
+        self.message = None;
+        self.details = why.to_owned();
+    }
+
     /// The serial as people read it: quoted, or `(no serial)`.
     pub fn serial_text(&self) -> String {
         self.serial_number
