@@ -15,7 +15,7 @@ use super::progress::Printer;
 use super::session;
 use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
-use apctl::report::{Report, TenantError, Verdict};
+use apctl::report::{Report, Verdict};
 use apctl::run::Job;
 use apctl::state::RegistrationState;
 use apctl::throttle::{self, Limits};
@@ -127,12 +127,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
                 }
                 Err(e) => {
                     settings.tenant = rows.tenant.clone();
-                    let text = format!("{e:#}");
-                    let (error, hint) = match text.split_once("\n  hint: ") {
-                        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
-                        None => (text, None),
-                    };
-                    let failure = TenantError { tenant: rows.tenant.clone(), error, hint };
+                    let failure = settings::tenant_error(&rows.tenant, &format!("{e:#}"));
                     settings.partner_center.preflight_failure = Some(failure.clone());
                     settings.preflight_failure = Some(failure);
                 }

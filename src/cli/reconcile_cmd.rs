@@ -95,7 +95,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
                     Ok(t) => t,
                     Err(e) => {
-                        errors.push(error(&rows.tenant, &format!("{e:#}")));
+                        errors.push(settings::tenant_error(&rows.tenant, &format!("{e:#}")));
                         continue;
                     }
                 };
@@ -114,7 +114,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                     ));
                     resolved.push((tenant, rows));
                 }
-                Err(e) => errors.push(error(
+                Err(e) => errors.push(settings::tenant_error(
                     &tenant,
                     &match e {
                         apctl::http::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
@@ -156,21 +156,6 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         }
         Ok(exit(&items, &errors, &args))
     })
-}
-
-fn error(tenant: &str, text: &str) -> TenantError {
-    let (error, hint) = match text
-        .split_once("\n  hint: ")
-        .or_else(|| text.split_once(" — hint: "))
-    {
-        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
-        None => (text.to_owned(), None),
-    };
-    TenantError {
-        tenant: tenant.to_owned(),
-        error,
-        hint,
-    }
 }
 
 /// Imports what is missing through the import engine, then sets the tags

@@ -304,6 +304,23 @@ pub fn parse_scale(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A customer that could not be worked on, from an error's text: what
+/// follows `hint:` (on its own line, or after a dash) becomes the hint.
+pub fn tenant_error(tenant: &str, text: &str) -> apctl::report::TenantError {
+    let (error, hint) = match text
+        .split_once("\n  hint: ")
+        .or_else(|| text.split_once(" — hint: "))
+    {
+        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
+        None => (text.to_owned(), None),
+    };
+    apctl::report::TenantError {
+        tenant: tenant.to_owned(),
+        error,
+        hint,
+    }
+}
+
 /// Context for reading the report path's folder.
 pub fn ensure_parent(path: &std::path::Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
