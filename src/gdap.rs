@@ -247,7 +247,7 @@ mod tests {
     fn reads_the_documented_list_with_its_reseller_item() {
         let p = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/real-world/graph-examples/delegatedAdminRelationship-list.json"
+            "/testdata/real-world/graph-examples/delegatedAdminRelationship-list.json"
         );
         let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         let items: Vec<Relationship> =

@@ -281,7 +281,7 @@ mod tests {
 
     fn example(name: &str) -> Value {
         let p = format!(
-            "{}/../shared/real-world/graph-examples/{name}",
+            "{}/testdata/real-world/graph-examples/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn the_observed_unknown_answer_reads_as_unknown() {
         let p = format!(
-            "{}/../shared/real-world/errors/autopilot-import-state-unknown-observed.json",
+            "{}/testdata/real-world/errors/autopilot-import-state-unknown-observed.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();

@@ -330,7 +330,7 @@ mod tests {
     fn the_compiled_real_world_code_table_maps_as_the_spec_says() {
         let p = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/real-world/errors/autopilot-import-error-codes.json"
+            "/testdata/real-world/errors/autopilot-import-error-codes.json"
         );
         let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         let codes = doc["codes"].as_array().unwrap();

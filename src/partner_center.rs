@@ -322,7 +322,7 @@ mod tests {
 
     fn example(name: &str) -> serde_json::Value {
         let path = format!(
-            "{}/../shared/real-world/partner-center-examples/{name}",
+            "{}/testdata/real-world/partner-center-examples/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -212,7 +212,7 @@ mod tests {
     fn the_real_expired_token_capture_asks_for_a_refresh() {
         let p = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/real-world/errors/graph-401-token-expired-headers-rust-client.json"
+            "/testdata/real-world/errors/graph-401-token-expired-headers-rust-client.json"
         );
         let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         let code = doc["error_code"].as_str();

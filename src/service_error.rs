@@ -148,7 +148,7 @@ mod tests {
 
     fn real(name: &str) -> Value {
         let p = format!(
-            "{}/../shared/real-world/errors/{name}",
+            "{}/testdata/real-world/errors/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()

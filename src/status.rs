@@ -138,7 +138,7 @@ mod tests {
     use super::*;
 
     fn real(rel: &str) -> serde_json::Value {
-        let p = format!("{}/../shared/real-world/{rel}", env!("CARGO_MANIFEST_DIR"));
+        let p = format!("{}/testdata/real-world/{rel}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 

@@ -1,5 +1,5 @@
 //! `apctl import` through the built binary against wiremock servers that
-//! serve the real-world Graph answers of `../shared/real-world/`: throttling
+//! serve the real-world Graph answers of `testdata/real-world/`: throttling
 //! with and without `Retry-After`, an expired token, the misleading first
 //! `unknown`, `{"value": {…}}` on get, nextLink, Intune's nested messages,
 //! and a POST whose answer was lost. Call counts are asserted.

@@ -1,6 +1,6 @@
 //! The Partner Center pipe through the built binary against wiremock
 //! servers that answer with the Partner Center documentation's own
-//! examples (`../shared/real-world/partner-center-examples/`) and error
+//! examples (`testdata/real-world/partner-center-examples/`) and error
 //! samples (`errors/pc-*.json`). The requests apctl sent are asserted: the
 //! batch bodies, the headers, the `Location` followed, and the same
 //! `MS-RequestId` on a retry.

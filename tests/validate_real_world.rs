@@ -1,4 +1,4 @@
-//! `apctl validate` on every CSV of `../shared/real-world/csv/`, run through
+//! `apctl validate` on every CSV of `testdata/real-world/csv/`, run through
 //! the built binary as a user would.
 
 mod common;

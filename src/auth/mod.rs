@@ -330,7 +330,7 @@ mod tests {
     fn decodes_the_real_invalid_secret_response() {
         let raw = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/real-world/errors/aadsts-7000215-invalid-client-secret.json"
+            "/testdata/real-world/errors/aadsts-7000215-invalid-client-secret.json"
         ))
         .unwrap();
         let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();

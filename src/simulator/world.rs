@@ -1285,7 +1285,7 @@ mod tests {
     /// CSDL excerpt (plus `id` from `graph.entity`).
     fn schema_properties() -> Vec<String> {
         let p = format!(
-            "{}/../shared/real-world/graph-schema-excerpt.xml",
+            "{}/testdata/real-world/graph-schema-excerpt.xml",
             env!("CARGO_MANIFEST_DIR")
         );
         let xml = std::fs::read_to_string(p).unwrap();
@@ -1337,7 +1337,7 @@ mod tests {
     #[test]
     fn the_doc_import_body_validates_and_unknown_fields_do_not() {
         let p = format!(
-            "{}/../shared/real-world/graph-examples/importedWindowsAutopilotDeviceIdentity-import.json",
+            "{}/testdata/real-world/graph-examples/importedWindowsAutopilotDeviceIdentity-import.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();

@@ -41,10 +41,10 @@ where
     }
 }
 
-/// A file of `../shared/real-world/`.
+/// A file of `testdata/real-world/`.
 pub fn real_world(rel: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/real-world")
+        .join("testdata/real-world")
         .join(rel);
     assert!(p.exists(), "real-world file missing: {}", p.display());
     p
