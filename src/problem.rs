@@ -27,6 +27,15 @@ pub enum ProblemCode {
     UnknownHeader,
     /// A row has more or fewer fields than the header.
     FieldCount,
+    /// A line is longer than any device row can be; it was not read.
+    LineTooLong,
+    /// A quotation mark opens a value that does not close on its line.
+    UnbalancedQuotes,
+    /// A value holds a character that could not be decoded (U+FFFD).
+    Undecodable,
+    /// The serial number cannot be one: a number Excel rewrote, a hash in
+    /// the wrong column, control characters, or too long.
+    SerialShape,
     /// A hash or tuple row has no serial number.
     EmptySerial,
     /// A value has leading or trailing white space (kept verbatim).
@@ -121,6 +130,13 @@ impl Problem {
     pub fn portal(mut self, message: DeviceMessage) -> Self {
         self.portal_message = Some(message);
         self
+    }
+
+    /// True for a problem that stops the whole file (it could not be read,
+    /// or its header matched no dialect), as opposed to one row's.
+    pub fn is_file_level(&self) -> bool {
+        self.severity == Severity::Error
+            && matches!(self.code, ProblemCode::Unreadable | ProblemCode::UnknownHeader)
     }
 
     /// A problem with the whole file rather than a line.

@@ -147,10 +147,7 @@ mod tests {
     use super::*;
 
     fn real(name: &str) -> Value {
-        let p = format!(
-            "{}/testdata/real-world/errors/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let p = format!("{}/testdata/real-world/errors/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 

@@ -80,6 +80,53 @@ pub fn check_product_key(text: &str) -> Result<(), String> {
     }
 }
 
+/// Longest serial number apctl takes. SMBIOS keeps a serial in a string of
+/// at most 255 bytes, and real ones are 8 to 50 characters; Microsoft
+/// publishes no limit. Longer is a pasted wrong column.
+pub const MAX_SERIAL_CHARS: usize = 128;
+
+/// Checks a serial number for the shapes that cannot be one: control
+/// characters, more than [`MAX_SERIAL_CHARS`] characters, a number Excel
+/// rewrote in scientific notation (`1.23457E+11`: the digits are gone), or
+/// a long base64 run (a hardware hash under the serial heading).
+pub fn check_serial(text: &str) -> Result<(), String> {
+    if text.chars().any(char::is_control) {
+        return Err("the serial number holds a control character".into());
+    }
+    let chars = text.chars().count();
+    if chars > MAX_SERIAL_CHARS {
+        return Err(format!(
+            "the serial number has {chars} characters; a serial has at most {MAX_SERIAL_CHARS}"
+        ));
+    }
+    if is_scientific(text.trim()) {
+        return Err(format!(
+            "{} is a number Excel rewrote in scientific notation: the serial's digits are lost",
+            crate::problem::quoted(text.trim())
+        ));
+    }
+    if chars >= 64 && text.bytes().all(is_base64) {
+        return Err(
+            "the serial number looks like a hardware hash: are the columns in the wrong order?".into(),
+        );
+    }
+    Ok(())
+}
+
+/// `1.23457E+11`, `4E+15`, `1,5E+12`: what Excel shows for a long number.
+fn is_scientific(text: &str) -> bool {
+    let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else {
+        return false;
+    };
+    // Excel always writes the sign; without it `8E12345` may be a real serial.
+    let Some(exponent) = exponent.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    let (whole, fraction) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    whole.len() == 1 && digits(whole) && digits(fraction) && digits(exponent)
+}
+
 /// Checks a group tag: at most [`MAX_GROUP_TAG_CHARS`] characters and no
 /// control characters.
 /// A `Tenant` cell: a tenant id, a verified domain or a customer's display
@@ -128,6 +175,29 @@ pub fn check_user(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serials_that_cannot_be_serials() {
+        for good in [
+            "PF3X2K1Z",
+            "000123",
+            "VMware-56 4d 8d 37 93 fe f5 0e-88 0c 3d 23 2b a1 5a 41",
+            "8E12345",
+            "1E5",
+        ] {
+            assert_eq!(check_serial(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "1.23457E+11",
+            "4E+15",
+            "1,5E-12",
+            "a\u{1b}[31m",
+            &"x".repeat(129),
+            &"Ab+/".repeat(20),
+        ] {
+            assert!(check_serial(bad).is_err(), "{bad}");
+        }
+    }
 
     fn hash_of(bytes: usize) -> String {
         // Any standard-alphabet text of the right length decodes.

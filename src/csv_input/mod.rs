@@ -11,10 +11,11 @@
 pub mod checks;
 pub mod dialect;
 pub mod encoding;
+pub mod lines;
 pub mod strict;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::problem::{Problem, ProblemCode, quoted};
 use crate::state::DeviceMessage;
 use dialect::{Column, ColumnMap, Dialect};
 use encoding::{FieldText, TextEncoding};
+use lines::{Line, Lines};
 use strict::StrictWatch;
 
 /// How to read.
@@ -56,8 +58,8 @@ pub struct CsvFile {
     columns: ColumnMap,
     encoding: TextEncoding,
     delimiter: u8,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::ByteRecord,
+    lines: Lines<Box<dyn BufRead + Send>>,
+    fields: FieldSplitter,
     strict: Option<StrictWatch>,
     data_rows: u64,
     done: bool,
@@ -88,46 +90,43 @@ impl CsvFile {
         };
         let file = File::open(path).map_err(unreadable)?;
         let (stream, encoding) = encoding::open(file).map_err(unreadable)?;
-        let mut buffered = BufReader::new(stream);
-        let mut first = Vec::new();
-        buffered.read_until(b'\n', &mut first).map_err(unreadable)?;
-        let delimiter = sniff_delimiter(&first);
+        let stream: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, stream));
+        let mut lines = Lines::new(stream);
+        let header = match lines.next_line().map_err(unreadable)? {
+            None => return Err(empty_file(&name).into()),
+            Some(Line::TooLong { bytes, .. }) => {
+                return Err(Problem::error(
+                    &name,
+                    1,
+                    ProblemCode::Unreadable,
+                    format!(
+                        "the first line is {bytes} bytes long, over the {} a header can be: this is not a device CSV",
+                        lines::MAX_LINE_BYTES
+                    ),
+                )
+                .hint(format!(
+                    "an import file starts with a header such as {}",
+                    quoted(Dialect::Autopilot.example_header())
+                ))
+                .into());
+            }
+            Some(Line::Text { bytes, .. }) => bytes.to_vec(),
+        };
+        let delimiter = sniff_delimiter(&header);
         let strict = options
             .strict
             .then(|| StrictWatch::new(&name, encoding, delimiter));
-        let joined: Box<dyn Read + Send> = Box::new(Cursor::new(first).chain(buffered));
-        let joined = match &strict {
-            Some(watch) => watch.wrap(joined),
-            None => joined,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            // Only `\n` ends a record; the `\r` of CRLF is cut from the last
-            // field. With the default terminator the csv crate reports the
-            // line of a CRLF file's record one too low.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .buffer_capacity(256 * 1024)
-            .from_reader(joined);
-        let mut record = csv::ByteRecord::new();
-        let has_header = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_unreadable(&name, e))?;
-        if !has_header {
-            return Err(
-                Problem::file_error(&name, ProblemCode::UnknownHeader, "the file is empty")
-                    .hint(format!(
-                        "an import file starts with a header such as {}",
-                        quoted(Dialect::Autopilot.example_header())
-                    ))
-                    .into(),
-            );
+        if let Some(watch) = &strict {
+            watch.check_quotes(1, &header);
         }
-        let names: Vec<String> = record
-            .iter()
+        let mut fields = FieldSplitter::new(delimiter);
+        let names: Vec<String> = fields
+            .split(&header)
             .map(|f| encoding::decode_field(f).0.trim().to_owned())
             .collect();
+        if names.iter().all(String::is_empty) {
+            return Err(empty_file(&name).into());
+        }
         let columns = dialect::match_header(&names).map_err(|m| header_problem(&name, &names, m))?;
         if let Some(watch) = &strict {
             watch.check_header(&names, columns.dialect, delimiter);
@@ -137,8 +136,8 @@ impl CsvFile {
             columns,
             encoding,
             delimiter,
-            reader,
-            record,
+            lines,
+            fields,
             strict,
             data_rows: 0,
             done: false,
@@ -180,65 +179,123 @@ impl CsvFile {
             .unwrap_or_default()
     }
 
-    /// Reads the next row, or `None` at the end. A read error ends the file
-    /// with one [`Row::Invalid`]-free file problem, returned as `Err`.
+    /// Reads the next row, or `None` at the end. A read error (the text
+    /// stopped being readable part-way) ends the file with one file
+    /// problem, returned as `Err`.
     pub fn next_row(&mut self) -> Option<Result<Row, Box<Problem>>> {
         if self.done {
             return None;
         }
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => Some(Ok(self.row())),
-            Ok(false) => {
+        let (line, quotes) = match self.lines.next_line() {
+            Ok(Some(Line::Text { number, bytes })) => {
+                if let Some(watch) = &self.strict {
+                    watch.check_quotes(number, bytes);
+                }
+                let odd_quotes = bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+                self.fields.load(bytes);
+                (number, odd_quotes)
+            }
+            Ok(Some(Line::TooLong { number, bytes })) => return Some(Ok(self.too_long(number, bytes))),
+            Ok(None) => {
                 self.done = true;
-                None
+                return None;
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(Box::new(csv_unreadable(&self.name, e))))
+                let mut p = Problem::file_error(
+                    &self.name,
+                    ProblemCode::Unreadable,
+                    format!("cannot read the file: {e}"),
+                );
+                p.line = Some(self.lines.line_number());
+                return Some(Err(Box::new(p)));
             }
-        }
+        };
+        Some(Ok(self.row(line, quotes)))
     }
 
-    fn row(&mut self) -> Row {
-        let line = self.record.position().map_or(0, |p| p.line());
-        let last = self.record.len().saturating_sub(1);
-        let fields: Vec<&[u8]> = self
-            .record
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                if i == last {
-                    f.strip_suffix(b"\r").unwrap_or(f)
-                } else {
-                    f
-                }
-            })
-            .collect();
-        if fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            return Row::Blank;
-        }
+    /// Counts a data row (for `--strict`'s row limit) and gives its place.
+    fn data_row(&mut self, line: u64) -> RowRef {
         self.data_rows += 1;
         if let Some(watch) = &self.strict {
             watch.count_row(self.data_rows, line);
         }
-        let source = RowRef {
+        RowRef {
             file: self.name.clone(),
             line,
-        };
+        }
+    }
+
+    fn too_long(&mut self, line: u64, bytes: u64) -> Row {
+        let source = self.data_row(line);
+        let problem = Problem::error(
+            &self.name,
+            line,
+            ProblemCode::LineTooLong,
+            format!(
+                "the line is {bytes} bytes long, over the {} a device row can be; it was not read",
+                lines::MAX_LINE_BYTES
+            ),
+        )
+        .hint("a row is one device: serial, hash and a few short values; check that the file was not joined or damaged");
+        Row::Invalid {
+            source,
+            serial: None,
+            problems: vec![problem],
+        }
+    }
+
+    fn row(&mut self, line: u64, odd_quotes: bool) -> Row {
+        if self
+            .fields
+            .fields()
+            .all(|f| f.iter().all(u8::is_ascii_whitespace))
+        {
+            return Row::Blank;
+        }
+        let source = self.data_row(line);
         let mut values = RowFields::default();
         let mut problems = Vec::new();
-        let width = self.columns.columns.len();
-        let extra_filled = fields.iter().skip(width).any(|f| !f.is_empty());
-        if fields.len() < width || extra_filled {
-            problems.push(self.field_count_problem(line, fields.len()));
+        if odd_quotes {
+            problems.push(
+                Problem::error(
+                    &self.name,
+                    line,
+                    ProblemCode::UnbalancedQuotes,
+                    "a quotation mark opens a value that does not close on this line",
+                )
+                .hint("a quoted value starts and ends with `\"` on the same line; remove the stray quotation mark"),
+            );
         }
-        for (i, bytes) in fields.iter().take(width).enumerate() {
+        let width = self.columns.columns.len();
+        let found = self.fields.len();
+        let extra_filled = self.fields.fields().skip(width).any(|f| !f.is_empty());
+        if found < width || extra_filled {
+            problems.push(self.field_count_problem(line, found));
+        }
+        for (i, bytes) in self.fields.fields().take(width).enumerate() {
             let (text, kind) = encoding::decode_field(bytes);
             if kind == FieldText::Windows1252 && self.encoding == TextEncoding::Utf8 {
                 self.encoding = TextEncoding::Windows1252;
             }
             if let (Some(watch), FieldText::Utf8) = (&self.strict, kind) {
                 watch.non_ansi(line, i as u64 + 1, self.columns.name(i));
+            }
+            if let Some(at) = text.chars().position(|c| c == char::REPLACEMENT_CHARACTER) {
+                problems.push(
+                    Problem::error(
+                        &self.name,
+                        line,
+                        ProblemCode::Undecodable,
+                        format!(
+                            "character {} of the value cannot be decoded (a broken {} character); it would be sent as U+FFFD",
+                            at + 1,
+                            self.encoding.title()
+                        ),
+                    )
+                    .at(i as u64 + 1, self.columns.name(i))
+                    .hint("export the file again from its source; the text was damaged on the way"),
+                );
             }
             values.set(self.columns.columns[i], i, text.into_owned());
         }
@@ -256,6 +313,80 @@ impl CsvFile {
             "each row needs one value per header column, separated by `{}`; a value holding the separator must be in double quotes",
             self.delimiter as char
         ))
+    }
+}
+
+fn empty_file(name: &Arc<str>) -> Problem {
+    Problem::file_error(name, ProblemCode::UnknownHeader, "the file is empty").hint(format!(
+        "an import file starts with a header such as {}",
+        quoted(Dialect::Autopilot.example_header())
+    ))
+}
+
+/// Splits one line into its fields, unquoting them, with buffers kept
+/// from line to line.
+struct FieldSplitter {
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    count: usize,
+}
+
+impl FieldSplitter {
+    fn new(delimiter: u8) -> Self {
+        Self {
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            out: Vec::new(),
+            ends: vec![0; 16],
+            count: 0,
+        }
+    }
+
+    /// Splits `line` and returns its fields.
+    fn split(&mut self, line: &[u8]) -> impl Iterator<Item = &[u8]> {
+        self.load(line);
+        self.fields()
+    }
+
+    /// Splits `line`; its fields are then [`FieldSplitter::fields`].
+    fn load(&mut self, line: &[u8]) {
+        use csv_core::ReadRecordResult as R;
+        self.core.reset();
+        // Unquoting only ever shortens a field.
+        if self.out.len() < line.len() {
+            self.out.resize(line.len(), 0);
+        }
+        let (mut input, mut written, mut count) = (line, 0, 0);
+        loop {
+            let (result, read, wrote, ended) =
+                self.core
+                    .read_record(input, &mut self.out[written..], &mut self.ends[count..]);
+            input = &input[read..];
+            written += wrote;
+            count += ended;
+            match result {
+                // The whole line was taken: the next call, with no input,
+                // ends the record.
+                R::InputEmpty => {}
+                R::OutputFull => self.out.resize(self.out.len() * 2 + 16, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::Record | R::End => break,
+            }
+        }
+        self.count = count;
+    }
+
+    /// How many fields the last line had.
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The last line's fields.
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.count).map(|i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.out[start..self.ends[i]]
+        })
     }
 }
 
@@ -312,6 +443,14 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
                 .hint("Autopilot matches values exactly: remove the spaces unless the device reports them"),
             );
         }
+    }
+    if let Some((index, text)) = &serial
+        && let Err(why) = checks::check_serial(text)
+    {
+        problems.push(
+            err(ProblemCode::SerialShape, *index, why)
+                .hint("give the serial exactly as the device reports it (`Get-CimInstance Win32_BIOS`); format the column as text in Excel"),
+        );
     }
     if let Some((index, text)) = &hash
         && let Err(why) = checks::check_hash(text)
@@ -471,17 +610,6 @@ fn no_pipe_problem(
 fn sniff_delimiter(first_line: &[u8]) -> u8 {
     let count = |b| first_line.iter().filter(|&&c| c == b).count();
     if count(b';') > count(b',') { b';' } else { b',' }
-}
-
-fn csv_unreadable(name: &Arc<str>, e: csv::Error) -> Problem {
-    let line = e.position().map(|p| p.line());
-    let mut p = Problem::file_error(
-        name,
-        ProblemCode::Unreadable,
-        format!("cannot read the file: {e}"),
-    );
-    p.line = line;
-    p
 }
 
 fn header_problem(name: &Arc<str>, names: &[String], m: dialect::HeaderMismatch) -> Problem {

@@ -5,7 +5,6 @@
 //! itself accepts far more; this is for partners who will upload through a
 //! portal anyway.
 
-use std::io::{self, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::dialect::Dialect;
@@ -106,15 +105,23 @@ impl StrictWatch {
         );
     }
 
-    /// Wraps the decoded text so quotation marks are seen where they stand.
-    pub fn wrap(&self, inner: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
-        Box::new(QuoteWatch {
-            inner,
-            watch: self.clone(),
-            line: 1,
-            column: 0,
-            flagged_line: 0,
-        })
+    /// Notes the first quotation mark of a line, at its character position.
+    pub fn check_quotes(&self, line: u64, bytes: &[u8]) {
+        let Some(at) = bytes.iter().position(|&b| b == b'"') else {
+            return;
+        };
+        // Count characters, not bytes: skip UTF-8 continuation bytes.
+        let column = bytes[..at].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64 + 1;
+        self.push(
+            Problem::error(
+                &self.file,
+                line,
+                ProblemCode::StrictQuotes,
+                "the line holds a quotation mark; the portal takes none",
+            )
+            .at(column, None)
+            .hint("remove the quotes (Get-WindowsAutopilotInfo writes none)"),
+        );
     }
 
     /// Everything found, in the order found.
@@ -124,48 +131,5 @@ impl StrictWatch {
 
     fn push(&self, p: Problem) {
         self.found.lock().unwrap_or_else(PoisonError::into_inner).push(p);
-    }
-}
-
-/// Passes bytes through, noting the first quotation mark of each line.
-struct QuoteWatch {
-    inner: Box<dyn Read + Send>,
-    watch: StrictWatch,
-    line: u64,
-    column: u64,
-    flagged_line: u64,
-}
-
-impl Read for QuoteWatch {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
-            match b {
-                b'\n' => {
-                    self.line += 1;
-                    self.column = 0;
-                }
-                b'"' => {
-                    self.column += 1;
-                    if self.flagged_line != self.line {
-                        self.flagged_line = self.line;
-                        self.watch.push(
-                            Problem::error(
-                                &self.watch.file,
-                                self.line,
-                                ProblemCode::StrictQuotes,
-                                "the line holds a quotation mark; the portal takes none",
-                            )
-                            .at(self.column, None)
-                            .hint("remove the quotes (Get-WindowsAutopilotInfo writes none)"),
-                        );
-                    }
-                }
-                // Count characters, not bytes: skip UTF-8 continuation bytes.
-                b if b & 0xC0 != 0x80 => self.column += 1,
-                _ => {}
-            }
-        }
-        Ok(n)
     }
 }
