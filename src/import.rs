@@ -18,7 +18,7 @@ use crate::device::{Device, Identity};
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
 use crate::http::{CallError, Client};
 use crate::outcome::{self, ErrorKind, Verdict};
-use crate::report::{Action, Entry, TenantError};
+use crate::report::{Action, Cause, Entry, TenantError};
 use crate::state::{DeviceMessage, RegistrationState};
 use crate::throttle::{Limits, TenantGate};
 
@@ -230,16 +230,12 @@ pub async fn import_tenant(
         };
     }
     if let Some(error) = &settings.preflight_failure {
-        for t in &mut tracked {
-            t.entry.not_sent(&format!("not sent: {}", error.error));
-        }
+        not_sent_all(&mut tracked, error);
         return finish(tracked, Some(error.clone()), false);
     }
     if let Err(e) = lookup(&graph, &mut tracked, settings, progress).await {
         let error = tenant_error(&settings.tenant, &e);
-        for t in &mut tracked {
-            t.entry.not_sent(&format!("not sent: {}", error.error));
-        }
+        not_sent_all(&mut tracked, &error);
         return finish(tracked, Some(error), false);
     }
     if !settings.dry_run {
@@ -266,6 +262,23 @@ pub(crate) fn entry_for(device: &Device, settings: &ImportSettings) -> Entry {
         entry.group_tag = settings.group_tag.clone();
     }
     entry
+}
+
+/// Every row of the tenant stops for one reason, said once.
+fn not_sent_all(tracked: &mut [Tracked], error: &TenantError) {
+    let why = Cause::tenant(error);
+    for t in tracked {
+        t.entry.not_sent(&why);
+    }
+}
+
+/// The cause of rows whose turn never came: the run was stopped first.
+pub(crate) fn interrupted_cause() -> Arc<Cause> {
+    Cause::run(
+        None,
+        "the run was interrupted before these devices' turn",
+        Some("run apctl again: nothing is sent twice"),
+    )
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
@@ -405,7 +418,7 @@ async fn send_all(
     for (chunk, answer) in chunks.into_iter().zip(answers) {
         adopt(tracked, chunk, answer.staged);
         for &i in chunk {
-            tracked[i].entry.request_id = answer.request_id.clone();
+            tracked[i].entry.request_id.clone_from(&answer.request_id);
         }
         match answer.failure {
             Some(e) => {
@@ -414,7 +427,7 @@ async fn send_all(
                     .copied()
                     .filter(|&i| tracked[i].phase == Phase::ToSend)
                     .collect();
-                fail_all(tracked, &unsent, &e);
+                fail_all(tracked, &unsent, &tenant_error(&settings.tenant, &e));
             }
             None => missing_from_answer(tracked, chunk),
         }
@@ -550,16 +563,12 @@ fn missing_from_answer(tracked: &mut [Tracked], indices: &[usize]) {
     }
 }
 
-fn fail_all(tracked: &mut [Tracked], indices: &[usize], e: &CallError) {
+/// The import call for these devices failed as a whole: the service gave
+/// them no verdict, so they are not sent, for that one reason.
+fn fail_all(tracked: &mut [Tracked], indices: &[usize], error: &TenantError) {
+    let why = Cause::tenant(error);
     for &i in indices {
-        let entry = &mut tracked[i].entry;
-        entry.action = Action::NotSent;
-        entry.request_id = e.request_id().map(str::to_owned);
-        entry.set(
-            RegistrationState::RegistrationFailed,
-            Some(DeviceMessage::UnexpectedError),
-        );
-        entry.details = format!("{} ({e})", entry.details);
+        tracked[i].entry.not_sent(&why);
         tracked[i].phase = Phase::Done;
     }
 }
@@ -744,7 +753,7 @@ async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked]) {
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         match t.phase {
-            Phase::ToSend if !settings.dry_run => t.entry.not_sent("not sent: the run was interrupted before this device's turn"),
+            Phase::ToSend if !settings.dry_run => t.entry.not_sent(&interrupted_cause()),
             Phase::ToSend => {}
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {

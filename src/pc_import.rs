@@ -19,7 +19,7 @@ use crate::http::{CallError, Client};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::outcome::{self, ErrorKind, Verdict};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
-use crate::report::{Action, Entry, TenantError};
+use crate::report::{Action, Cause, Entry, TenantError};
 use crate::state::{DeviceMessage, RegistrationState};
 use crate::throttle::TenantGate;
 
@@ -80,8 +80,9 @@ pub async fn import_customer(
     }
     let pc_settings = &settings.partner_center;
     if let Some(error) = &pc_settings.preflight_failure {
+        let why = Cause::tenant(error);
         for t in &mut tracked {
-            t.entry.not_sent(&format!("not sent: {}", error.error));
+            t.entry.not_sent(&why);
         }
         return finish(tracked, Some(error.clone()), false);
     }
@@ -110,8 +111,9 @@ pub async fn import_customer(
         Ok(exists) => exists,
         Err(e) => {
             let error = tenant_error(&settings.tenant, &e);
+            let why = Cause::tenant(&error);
             for t in &mut tracked {
-                t.entry.not_sent(&format!("not sent: {}", error.error));
+                t.entry.not_sent(&why);
             }
             return finish(tracked, Some(error), false);
         }
@@ -312,6 +314,17 @@ async fn send(
                 // Look before sending again: whatever reached the batch is
                 // followed in the tenant's list, the rest fails for this run.
                 let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
+                let lost = Cause::tenant(&TenantError {
+                    tenant: ctx.settings.tenant.clone(),
+                    error: format!(
+                        "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
+                        ctx.batch
+                    ),
+                    hint: Some(
+                        "run apctl again to send them: it looks in the batch first, so nothing is sent twice"
+                            .into(),
+                    ),
+                });
                 batch_exists = batch_exists || !listed.is_empty();
                 for &i in chunk {
                     let t = &mut tracked[i];
@@ -324,22 +337,20 @@ async fn send(
                         );
                         t.phase = Phase::Appear;
                     } else {
-                        t.entry.action = Action::NotSent;
-                        fail(t, ErrorKind::Other);
-                        t.entry.details.push_str(&format!(
-                            " The answer to the batch request was lost ({cause}) and the device is not in the batch: run apctl again to send it (nothing is sent twice)."
-                        ));
+                        t.entry.not_sent(&lost);
+                        t.phase = Phase::Done;
                     }
                 }
             }
             Err(e) => {
+                // Partner Center refused the batch as a whole: its devices
+                // got no verdict.
+                let why = Cause::tenant(&tenant_error(&ctx.settings.tenant, &e));
                 for &i in chunk {
                     let t = &mut tracked[i];
                     t.entry.request_id = e.request_id().map(str::to_owned);
-                    fail(t, ErrorKind::Other);
-                    t.entry
-                        .details
-                        .push_str(&format!(" Partner Center refused the batch request: {e}."));
+                    t.entry.not_sent(&why);
+                    t.phase = Phase::Done;
                 }
             }
         }
@@ -604,9 +615,7 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
         let wanted_tag = t.entry.group_tag.is_some();
         match t.phase {
             Phase::ToSend if settings.dry_run => {}
-            Phase::ToSend => t
-                .entry
-                .not_sent("not sent: the run was interrupted before this device's turn"),
+            Phase::ToSend => t.entry.not_sent(&crate::import::interrupted_cause()),
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(

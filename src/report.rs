@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -30,6 +31,10 @@ pub enum Action {
     WouldSend,
 }
 
+/// The schema name of the JSON report; it changes only when a field
+/// changes meaning.
+pub const SCHEMA: &str = "apctl.report.v2";
+
 /// One input row's outcome.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,8 +44,16 @@ pub struct Entry {
     pub tenant: String,
     pub serial_number: Option<String>,
     pub pipe: Option<Pipe>,
-    /// One of the five portal states, word for word.
-    pub state: RegistrationState,
+    /// One of the five portal states, word for word: what Microsoft's
+    /// service said. `None` for a row apctl never sent (`action` is
+    /// `invalid` or `not-sent`): no service has judged it.
+    pub state: Option<RegistrationState>,
+    /// Why a row was not sent, when the reason is shared with other rows
+    /// (a customer, a file, an outage): the id of a [`Cause`] of the report.
+    pub cause: Option<String>,
+    /// The shared reason, until the report gives it an id.
+    #[serde(skip)]
+    pub why: Option<Arc<Cause>>,
     /// One of the five portal messages, word for word, or null.
     pub message: Option<DeviceMessage>,
     /// The portal's details text for the message, or apctl's explanation.
@@ -82,7 +95,9 @@ impl Entry {
             tenant: tenant.to_owned(),
             serial_number: device.and_then(|d| d.serial.clone()),
             pipe: device.map(Device::pipe),
-            state: RegistrationState::RegistrationPending,
+            state: Some(RegistrationState::RegistrationPending),
+            cause: None,
+            why: None,
             message: None,
             details: String::new(),
             error_code: None,
@@ -101,7 +116,7 @@ impl Entry {
 
     /// Sets state and portal message, with the portal's details text.
     pub fn set(&mut self, state: RegistrationState, message: Option<DeviceMessage>) {
-        self.state = state;
+        self.state = Some(state);
         self.message = message;
         if let Some(m) = message {
             self.details = m.details(self.request_id.as_deref());
@@ -111,15 +126,45 @@ impl Entry {
     /// True when the device is not where it should be and will not get
     /// there by waiting.
     pub fn failed(&self) -> bool {
-        self.state == RegistrationState::RegistrationFailed
+        self.state == Some(RegistrationState::RegistrationFailed)
     }
 
-    /// Marks the row as not sent, saying why.
-    pub fn not_sent(&mut self, why: &str) {
+    /// True when the service has this device still in progress.
+    pub fn pending(&self) -> bool {
+        self.state == Some(RegistrationState::RegistrationPending)
+    }
+
+    /// True for a row apctl did not send (invalid, or stopped by a cause).
+    pub fn unsent(&self) -> bool {
+        self.state.is_none()
+    }
+
+    /// Marks the row as not sent for a reason it shares with other rows.
+    pub fn not_sent(&mut self, why: &Arc<Cause>) {
         self.action = Action::NotSent;
-        self.state = RegistrationState::RegistrationFailed;
+        self.state = None;
         self.message = None;
-        self.details = why.to_owned();
+        self.error_code = None;
+        self.error_name = None;
+        self.details = format!("Not sent: {}", why.error);
+        self.why = Some(why.clone());
+    }
+
+    /// Marks the row as invalid: never sent, for reasons of its own.
+    pub fn invalid(&mut self, details: String) {
+        self.action = Action::Invalid;
+        self.state = None;
+        self.message = None;
+        self.details = details;
+    }
+
+    /// The state as people read it; a row never sent says so.
+    pub fn state_text(&self) -> String {
+        match (self.state, self.action) {
+            (Some(s), _) => s.to_string(),
+            (None, Action::Invalid) => "Not sent (invalid row)".into(),
+            (None, _) => "Not sent".into(),
+        }
     }
 
     /// The serial as people read it: quoted, or `(no serial)`.
@@ -145,6 +190,10 @@ pub struct Totals {
     pub by_state: Ordered,
     /// The messages that occurred, in the portal's order.
     pub by_message: Ordered,
+    /// Rows never sent because they are invalid.
+    pub invalid: u64,
+    /// Rows never sent for a reason shared with others (see `causes`).
+    pub not_sent: u64,
     /// Partner Center rows registered whose group tag could not be set.
     pub group_tags_not_applied: u64,
 }
@@ -152,7 +201,7 @@ pub struct Totals {
 impl Totals {
     /// Counts the entries.
     pub fn of(entries: &[Entry]) -> Self {
-        let count_state = |s: RegistrationState| entries.iter().filter(|e| e.state == s).count() as u64;
+        let count_state = |s: RegistrationState| entries.iter().filter(|e| e.state == Some(s)).count() as u64;
         let count_message = |m: DeviceMessage| entries.iter().filter(|e| e.message == Some(m)).count() as u64;
         let by_state = RegistrationState::ALL
             .iter()
@@ -167,6 +216,14 @@ impl Totals {
             rows: entries.len() as u64,
             by_state: Ordered(by_state),
             by_message: Ordered(by_message),
+            invalid: entries
+                .iter()
+                .filter(|e| e.unsent() && e.action == Action::Invalid)
+                .count() as u64,
+            not_sent: entries
+                .iter()
+                .filter(|e| e.unsent() && e.action != Action::Invalid)
+                .count() as u64,
             group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
         }
     }
@@ -205,6 +262,9 @@ pub enum Verdict {
     SomeFailed,
     /// Some devices were still pending at the deadline.
     SomePending,
+    /// An input file could not be read, or its header matched no dialect:
+    /// none of its rows were taken.
+    BadInput,
     /// apctl could not do its job for some tenant (auth, network).
     CouldNotRun,
     /// Interrupted by the user.
@@ -222,7 +282,14 @@ pub struct Report {
     pub dry_run: bool,
     pub waited: bool,
     pub verdict: Verdict,
+    /// False in a report written while the run was still going (a
+    /// checkpoint): what it says is what was known then.
+    pub complete: bool,
     pub totals: Totals,
+    /// Every input file: how it was read, or why it could not be.
+    pub files: Vec<FileReport>,
+    /// Reasons rows were not sent, each once, with the rows it stopped.
+    pub causes: Vec<Cause>,
     /// One section per customer: its verdict, totals and errors.
     pub tenants: Vec<TenantSection>,
     /// Tenant-level failures (auth, preflight), one line each.
@@ -261,6 +328,71 @@ pub struct TenantSection {
     pub errors: Vec<TenantError>,
 }
 
+/// A reason rows were not sent, shared by the rows it stopped.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// `C1`, `C2`, … in the order first met; entries name it.
+    pub id: String,
+    /// The customer it concerns, if one.
+    pub tenant: Option<String>,
+    /// The file it concerns, if one.
+    pub file: Option<String>,
+    pub error: String,
+    pub hint: Option<String>,
+    /// How many rows it stopped.
+    pub rows: u64,
+}
+
+impl Cause {
+    /// A reason about a customer (its credentials, its preflight, an
+    /// outage while talking to it), before the report numbers it.
+    pub fn tenant(error: &TenantError) -> Arc<Self> {
+        Arc::new(Self {
+            id: String::new(),
+            tenant: (!error.tenant.is_empty()).then(|| error.tenant.clone()),
+            file: None,
+            error: error.error.clone(),
+            hint: error.hint.clone(),
+            rows: 0,
+        })
+    }
+
+    /// A reason of the run itself (interrupted, no customer named).
+    pub fn run(file: Option<&str>, error: &str, hint: Option<&str>) -> Arc<Self> {
+        Arc::new(Self {
+            id: String::new(),
+            tenant: None,
+            file: file.map(str::to_owned),
+            error: error.to_owned(),
+            hint: hint.map(str::to_owned),
+            rows: 0,
+        })
+    }
+}
+
+/// One input file as the run read it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileReport {
+    pub path: String,
+    /// False when the file could not be read, or its header matched no
+    /// dialect (`error` says which): none of its rows were taken.
+    pub readable: bool,
+    pub dialect: Option<crate::csv_input::dialect::Dialect>,
+    /// Data rows read (blank lines not counted).
+    pub rows: u64,
+    pub invalid_rows: u64,
+    /// Invalid rows beyond the first [`crate::validate::LISTED_PER_FILE`]
+    /// of the file: counted here, not listed as entries.
+    pub unlisted_invalid_rows: u64,
+    /// Their lines, as `[first, last]` ranges.
+    pub unlisted_invalid_lines: Vec<[u64; 2]>,
+    /// Why the file (or the rest of it) could not be read.
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
 /// A tenant that could not be worked on.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -288,59 +420,95 @@ impl Report {
         f.flush()
     }
 
-    /// The JUnit XML text.
+    /// The JUnit XML text. A cause that stopped rows is one failure of its
+    /// own; the rows it stopped are skipped with its id, so its text is
+    /// given once.
     pub fn junit(&self) -> String {
         use std::fmt::Write as _;
-        let failed = |e: &Entry| e.failed() || e.tag_missing();
-        let pending = |e: &Entry| e.state == RegistrationState::RegistrationPending;
+        let failed = |e: &Entry| e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none());
+        let skipped = |e: &Entry| e.pending() || e.cause.is_some();
         let mut tenants: Vec<&str> = Vec::new();
         for e in &self.entries {
             if !tenants.contains(&e.tenant.as_str()) {
                 tenants.push(&e.tenant);
             }
         }
+        let causes_of = |tenant: &str| -> Vec<&Cause> {
+            self.causes
+                .iter()
+                .filter(|c| {
+                    self.entries
+                        .iter()
+                        .any(|e| e.tenant == tenant && e.cause.as_deref() == Some(&c.id))
+                })
+                .collect()
+        };
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             x,
             "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-            self.entries.len(),
-            self.entries.iter().filter(|e| failed(e)).count(),
-            self.entries.iter().filter(|e| pending(e)).count()
+            self.entries.len() + self.causes.len(),
+            self.entries.iter().filter(|e| failed(e)).count() + self.causes.len(),
+            self.entries.iter().filter(|e| skipped(e)).count()
         );
         for tenant in tenants {
+            let name = if tenant.is_empty() {
+                "(no customer)"
+            } else {
+                tenant
+            };
+            let class = if tenant.is_empty() { "apctl" } else { tenant };
             let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+            let causes = causes_of(tenant);
             let _ = writeln!(
                 x,
                 "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                xml(if tenant.is_empty() {
-                    "(no customer)"
-                } else {
-                    tenant
-                }),
-                mine.len(),
-                mine.iter().filter(|e| failed(e)).count(),
-                mine.iter().filter(|e| pending(e)).count()
+                xml(name),
+                mine.len() + causes.len(),
+                mine.iter().filter(|e| failed(e)).count() + causes.len(),
+                mine.iter().filter(|e| skipped(e)).count()
             );
+            for c in causes {
+                let hint = c
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("\nhint: {h}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
+                    xml(class),
+                    xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
+                    xml(&format!("{} rows not sent", c.rows)),
+                    xml(&format!("{}{hint}", c.error))
+                );
+            }
             for e in mine {
                 let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
                 let _ = write!(
                     x,
                     "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
-                    xml(if tenant.is_empty() { "apctl" } else { tenant }),
+                    xml(class),
                     xml(&format!("{serial} ({}:{})", e.file, e.line)),
                     xml(&e.file),
                     e.line
                 );
                 if failed(e) {
-                    let message = e.message.map_or_else(|| e.state.to_string(), |m| m.to_string());
+                    let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
                     let _ = writeln!(
                         x,
                         ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
                         xml(&message),
-                        xml(&e.state.to_string()),
+                        xml(&e.state_text()),
                         xml(&e.details)
                     );
-                } else if pending(e) {
+                } else if let Some(id) = &e.cause {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Not sent: cause {id}"))
+                    );
+                } else if e.pending() {
                     let _ = writeln!(
                         x,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
@@ -376,6 +544,7 @@ impl Report {
             "orderId",
             "batchId",
             "groupTagApplied",
+            "cause",
         ])?;
         for e in &self.entries {
             let json = |v: &dyn erased::Json| v.text();
@@ -385,7 +554,7 @@ impl Report {
                 e.tenant.clone(),
                 e.serial_number.clone().unwrap_or_default(),
                 e.pipe.map(|p| json(&p)).unwrap_or_default(),
-                e.state.to_string(),
+                e.state_text(),
                 e.message.map(|m| m.to_string()).unwrap_or_default(),
                 e.details.clone(),
                 e.error_code.clone().unwrap_or_default(),
@@ -396,6 +565,7 @@ impl Report {
                 e.order_id.clone().unwrap_or_default(),
                 e.batch_id.clone().unwrap_or_default(),
                 e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
+                e.cause.clone().unwrap_or_default(),
             ])?;
         }
         w.flush()
@@ -418,10 +588,31 @@ mod erased {
     }
 }
 
+/// Gives each shared cause of the entries an id (`C1`, `C2`, … in the
+/// order first met), counts its rows, and points each row at it.
+pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
+    let mut causes: Vec<Cause> = Vec::new();
+    let mut index: std::collections::HashMap<Arc<Cause>, usize> = std::collections::HashMap::new();
+    for e in entries.iter_mut() {
+        let Some(why) = &e.why else { continue };
+        let i = *index.entry(why.clone()).or_insert_with(|| {
+            let mut c = (**why).clone();
+            c.id = format!("C{}", causes.len() + 1);
+            causes.push(c);
+            causes.len() - 1
+        });
+        causes[i].rows += 1;
+        e.details = format!("Not sent: see cause {}.", causes[i].id);
+        e.cause = Some(causes[i].id.clone());
+    }
+    causes
+}
+
 /// The verdicts from worst to best, for merging.
-const VERDICTS: [&str; 5] = [
+const VERDICTS: [&str; 6] = [
     "interrupted",
     "could-not-run",
+    "bad-input",
     "some-failed",
     "some-pending",
     "done",
@@ -436,6 +627,8 @@ pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Valu
     let mut entries = Vec::new();
     let mut tenants = Vec::new();
     let mut errors = Vec::new();
+    let mut causes = Vec::new();
+    let mut files: Vec<Value> = Vec::new();
     let mut run_ids = Vec::new();
     let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut requests: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
@@ -444,7 +637,7 @@ pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Valu
     let (mut dry_run, mut waited) = (false, true);
     let mut worst = VERDICTS.len() - 1;
     for (name, r) in reports {
-        if r["schema"] != "apctl.report.v1" {
+        if r["schema"] != SCHEMA {
             return Err(format!(
                 "{name}: not an apctl import report (schema `{}`)",
                 r["schema"]
@@ -459,7 +652,32 @@ pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Valu
             }
             tenants.push(t.clone());
         }
-        entries.extend(r["entries"].as_array().into_iter().flatten().cloned());
+        // Cause ids are per report: number them again across the merge.
+        let mut renamed = std::collections::HashMap::new();
+        for c in r["causes"].as_array().into_iter().flatten() {
+            let id = format!("C{}", causes.len() + 1);
+            renamed.insert(c["id"].as_str().unwrap_or_default().to_owned(), id.clone());
+            let mut c = c.clone();
+            c["id"] = json!(id);
+            causes.push(c);
+        }
+        for e in r["entries"].as_array().into_iter().flatten() {
+            let mut e = e.clone();
+            if let Some(new) = e["cause"].as_str().and_then(|id| renamed.get(id)) {
+                e["details"] = json!(format!("Not sent: see cause {new}."));
+                e["cause"] = json!(new);
+            }
+            entries.push(e);
+        }
+        // Every shard reads every file: a file is listed once, unreadable
+        // if any shard found it so.
+        for f in r["files"].as_array().into_iter().flatten() {
+            match files.iter_mut().find(|g| g["path"] == f["path"]) {
+                Some(g) if f["readable"] == false => *g = f.clone(),
+                Some(_) => {}
+                None => files.push(f.clone()),
+            }
+        }
         errors.extend(r["tenantErrors"].as_array().into_iter().flatten().cloned());
         run_ids.push(r["runId"].clone());
         let s = r["startedAt"].as_str().map(str::to_owned);
@@ -498,8 +716,19 @@ pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Valu
         }
     }
     let tags_missing = entries.iter().filter(|e| e["groupTagApplied"] == false).count();
+    let unlisted: u64 = reports
+        .iter()
+        .flat_map(|(_, r)| r["files"].as_array().into_iter().flatten())
+        .map(|f| f["unlistedInvalidRows"].as_u64().unwrap_or(0))
+        .sum();
+    let unsent = |invalid: bool| {
+        entries
+            .iter()
+            .filter(|e| e["state"].is_null() && (e["action"] == "invalid") == invalid)
+            .count()
+    };
     Ok(json!({
-        "schema": "apctl.report.v1",
+        "schema": SCHEMA,
         "runId": run_ids.first().cloned().unwrap_or(Value::Null),
         "mergedRunIds": run_ids,
         "startedAt": started,
@@ -507,7 +736,10 @@ pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Valu
         "dryRun": dry_run,
         "waited": waited,
         "verdict": VERDICTS[worst],
-        "totals": {"rows": entries.len(), "byState": by_state, "byMessage": by_message, "groupTagsNotApplied": tags_missing},
+        "complete": reports.iter().all(|(_, r)| r["complete"] != false),
+        "totals": {"rows": entries.len() as u64 + unlisted, "byState": by_state, "byMessage": by_message, "invalid": unsent(true) as u64 + unlisted, "notSent": unsent(false), "groupTagsNotApplied": tags_missing},
+        "files": files,
+        "causes": causes,
         "tenants": tenants,
         "tenantErrors": errors,
         "entries": entries,

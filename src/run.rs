@@ -14,9 +14,8 @@ use crate::gdap;
 use crate::http::Client;
 use crate::import::{self, Cancel, ImportSettings, Progress};
 use crate::pc_import;
-use crate::problem::Severity;
-use crate::report::{Action, Entry, Report, TenantError, TenantSection, Totals, Verdict};
-use crate::state::{DeviceMessage, RegistrationState};
+use crate::problem::{Problem, Severity};
+use crate::report::{Action, Cause, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
 use crate::throttle::TenantGate;
 use crate::validate::{self, Checked, ValidateOptions};
 
@@ -64,13 +63,83 @@ pub struct Plan {
     pub tenants: Vec<TenantRows>,
     /// Entries of rows that will not be sent (invalid, or no customer).
     pub entries: Vec<Entry>,
-    /// File-level problems.
-    pub errors: Vec<TenantError>,
+    /// Every input file: how it was read, or why it could not be.
+    pub file_reports: Vec<FileReport>,
+}
+
+impl Plan {
+    /// True when any file could not be read or any row is invalid: a plan
+    /// that does not say everything the input meant. Nothing destructive
+    /// may act on it.
+    pub fn has_input_errors(&self) -> bool {
+        self.file_reports
+            .iter()
+            .any(|f| !f.readable || f.invalid_rows > 0)
+    }
+
+    /// One line per input problem that makes [`Plan::has_input_errors`]
+    /// true: the file, and how many rows or why.
+    pub fn input_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.file_reports {
+            if let Some(error) = &f.error {
+                out.push(format!("{}: {error}", f.path));
+            } else if !f.readable {
+                out.push(format!("{}: could not be read", f.path));
+            }
+            if f.invalid_rows > 0 {
+                out.push(format!(
+                    "{}: {} invalid row{}",
+                    f.path,
+                    f.invalid_rows,
+                    if f.invalid_rows == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// A customer's key: case and surrounding space do not make two customers.
 fn key(tenant: &str) -> String {
     tenant.trim().to_lowercase()
+}
+
+/// Invalid rows of one file: listed as entries up to
+/// [`validate::LISTED_PER_FILE`], then counted with their lines as ranges.
+#[derive(Default)]
+struct InvalidRows {
+    listed: usize,
+    unlisted: u64,
+    lines: Vec<[u64; 2]>,
+}
+
+impl InvalidRows {
+    /// True when the row is to be listed; otherwise counts it.
+    fn list(&mut self, line: u64) -> bool {
+        if self.listed < validate::LISTED_PER_FILE {
+            self.listed += 1;
+            return true;
+        }
+        self.unlisted += 1;
+        match self.lines.last_mut() {
+            Some(range) if range[1] + 1 == line => range[1] = line,
+            _ => self.lines.push([line, line]),
+        }
+        false
+    }
+}
+
+/// What a row's own problems say, for its entry: each error with its
+/// column.
+fn invalid_details(problems: &[Problem]) -> String {
+    let mut out = String::from("Not sent:");
+    for p in problems.iter().filter(|p| p.severity == Severity::Error) {
+        let portal = p.portal_message.map(|m| format!("{m}: ")).unwrap_or_default();
+        let column = p.column.map_or(String::new(), |c| format!(" (column {c})"));
+        out.push_str(&format!(" {portal}{}{column}.", p.message));
+    }
+    out
 }
 
 /// Reads and checks every input and sorts its rows by customer.
@@ -80,6 +149,8 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
     let mut tenants: Vec<TenantRows> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut entries = Vec::new();
+    let mut invalid: HashMap<String, InvalidRows> = HashMap::new();
+    let mut no_customer: HashMap<String, Arc<Cause>> = HashMap::new();
     let options = ValidateOptions {
         strict: false,
         order_id: order_id.map(str::to_owned),
@@ -90,9 +161,14 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
             let tenant = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone()));
             let Some(tenant) = tenant else {
                 let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
-                e.action = Action::Invalid;
-                e.state = RegistrationState::RegistrationFailed;
-                e.details = "Not sent: no customer is named for this row: add a `Tenant` column, list the file in a manifest, or give `--tenant`.".into();
+                let why = no_customer.entry(d.source.file.to_string()).or_insert_with(|| {
+                    Cause::run(
+                        Some(&d.source.file),
+                        "no customer is named for these rows",
+                        Some("add a `Tenant` column, list the file in a manifest, or give `--tenant`"),
+                    )
+                });
+                e.not_sent(why);
                 entries.push(e);
                 return;
             };
@@ -119,61 +195,58 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
                 Pipe::PartnerCenter => rows.partner_center.push(device),
             }
         }
-        Checked::Invalid { source, serial } => {
+        Checked::Invalid {
+            source,
+            serial,
+            problems,
+        } => {
+            if !invalid
+                .entry(source.file.to_string())
+                .or_default()
+                .list(source.line)
+            {
+                return;
+            }
             let tenant = by_file
                 .get(source.file.as_ref())
                 .and_then(|i| i.tenant.clone())
                 .unwrap_or_default();
             let mut e = Entry::for_row(source, &tenant, None, order_id);
             e.serial_number = serial.map(str::to_owned);
-            e.action = Action::Invalid;
-            e.state = RegistrationState::RegistrationFailed;
+            e.invalid(invalid_details(problems));
             entries.push(e);
         }
     });
-    let mut errors = Vec::new();
-    for p in &validation.problems {
-        match p.line {
-            None => errors.push(TenantError {
-                tenant: String::new(),
-                error: format!("{}: {}", p.file, p.message),
-                hint: p.hint.clone(),
-            }),
-            Some(line) if p.severity == Severity::Error => {
-                if let Some(e) = entries
-                    .iter_mut()
-                    .find(|e| e.action == Action::Invalid && e.line == line && *e.file == *p.file)
-                {
-                    if p.portal_message == Some(DeviceMessage::HardwareHashNotValid) {
-                        e.set(
-                            RegistrationState::RegistrationFailed,
-                            Some(DeviceMessage::HardwareHashNotValid),
-                        );
-                    }
-                    let sep = if e.details.is_empty() { "" } else { " " };
-                    let column = p.column.map_or(String::new(), |c| format!(", column {c}"));
-                    e.details = format!("{}{sep}Not sent: {}{column}.", e.details, p.message);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    for f in validation
+    let file_reports = validation
         .files
         .iter()
-        .filter(|f| !f.readable && f.dialect.is_some())
-    {
-        errors.push(TenantError {
-            tenant: String::new(),
-            error: format!("{}: reading stopped part-way", f.path),
-            hint: None,
-        });
-    }
+        .map(|f| {
+            let failure = validation
+                .problems
+                .iter()
+                .find(|p| p.is_file_level() && *p.file == f.path);
+            let rows = invalid.remove(&f.path).unwrap_or_default();
+            FileReport {
+                path: f.path.clone(),
+                readable: f.readable && failure.is_none(),
+                dialect: f.dialect,
+                rows: f.rows,
+                invalid_rows: f.invalid_rows,
+                unlisted_invalid_rows: rows.unlisted,
+                unlisted_invalid_lines: rows.lines,
+                error: failure.map(|p| match p.line {
+                    Some(line) => format!("line {line}: {}", p.message),
+                    None => p.message.clone(),
+                }),
+                hint: failure.and_then(|p| p.hint.clone()),
+            }
+        })
+        .collect();
     Plan {
         files,
         tenants,
         entries,
-        errors,
+        file_reports,
     }
 }
 
@@ -191,6 +264,15 @@ impl Plan {
                 shard_of(&e.tenant, n) == k
             }
         });
+        // Every shard reads every file and reports a file it cannot read;
+        // rows counted but not listed are reported by shard 1 only.
+        if k != 1 {
+            for f in &mut self.file_reports {
+                f.invalid_rows -= f.unlisted_invalid_rows;
+                f.unlisted_invalid_rows = 0;
+                f.unlisted_invalid_lines.clear();
+            }
+        }
     }
 }
 
@@ -257,9 +339,22 @@ pub async fn run(
         }
     });
     let results = futures::future::join_all(runs).await;
+    let report = assemble(plan, results, base, &started_at, client);
+    report
+}
+
+/// Puts the report together: the customers' entries with the rows they
+/// never got, in input order, each shared cause numbered once.
+fn assemble(
+    plan: Plan,
+    results: Vec<TenantResult>,
+    base: &ImportSettings,
+    started_at: &str,
+    client: &Client,
+) -> Report {
     let mut unsent = plan.entries;
     let mut entries = Vec::new();
-    let mut tenant_errors = plan.errors;
+    let mut tenant_errors = Vec::new();
     let mut sections = Vec::new();
     let mut interrupted = false;
     for mut r in results {
@@ -275,7 +370,7 @@ pub async fn run(
         sections.push(TenantSection {
             tenant: r.tenant,
             requested: r.requested,
-            verdict: verdict(&r.entries, &r.errors, r.interrupted, base),
+            verdict: verdict(&r.entries, &r.errors, &[], r.interrupted, base),
             totals: Totals::of(&r.entries),
             errors: r.errors.clone(),
         });
@@ -291,16 +386,24 @@ pub async fn run(
         .map(|(i, f)| (f.display().to_string(), i))
         .collect();
     entries.sort_by_key(|e| (order.get(e.file.as_str()).copied().unwrap_or(usize::MAX), e.line));
-    let verdict = verdict(&entries, &tenant_errors, interrupted, base);
+    let causes = crate::report::number_causes(&mut entries);
+    let verdict = verdict(&entries, &tenant_errors, &plan.file_reports, interrupted, base);
+    let mut totals = Totals::of(&entries);
+    let unlisted: u64 = plan.file_reports.iter().map(|f| f.unlisted_invalid_rows).sum();
+    totals.rows += unlisted;
+    totals.invalid += unlisted;
     Report {
-        schema: "apctl.report.v1",
+        schema: crate::report::SCHEMA,
         run_id: base.run_id.clone(),
-        started_at,
+        started_at: started_at.to_owned(),
         finished_at: client.clock().wall().to_string(),
         dry_run: base.dry_run,
         waited: base.wait,
         verdict,
-        totals: Totals::of(&entries),
+        complete: true,
+        totals,
+        files: plan.file_reports,
+        causes,
         tenants: sections,
         tenant_errors,
         entries,
@@ -399,21 +502,23 @@ fn default_batch_id(file: Option<&Path>) -> String {
 fn verdict(
     entries: &[Entry],
     errors: &[TenantError],
+    files: &[FileReport],
     interrupted: bool,
     settings: &ImportSettings,
 ) -> Verdict {
     if interrupted {
         Verdict::Interrupted
-    } else if !errors.is_empty() {
+    } else if !errors.is_empty() || entries.iter().any(|e| e.unsent() && e.action == Action::NotSent) {
         Verdict::CouldNotRun
-    } else if entries.iter().any(|e| e.failed() || e.tag_missing()) {
-        Verdict::SomeFailed
-    } else if settings.wait
-        && !settings.dry_run
-        && entries
+    } else if files.iter().any(|f| !f.readable) {
+        Verdict::BadInput
+    } else if files.iter().any(|f| f.invalid_rows > 0)
+        || entries
             .iter()
-            .any(|e| e.state == RegistrationState::RegistrationPending)
+            .any(|e| e.failed() || e.unsent() || e.tag_missing())
     {
+        Verdict::SomeFailed
+    } else if settings.wait && !settings.dry_run && entries.iter().any(Entry::pending) {
         Verdict::SomePending
     } else {
         Verdict::Done

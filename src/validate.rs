@@ -30,12 +30,18 @@ pub struct ValidateOptions {
 pub enum Checked<'a> {
     /// A valid device.
     Valid(&'a Device),
-    /// An invalid row; its problems are in the final [`Validation`].
+    /// An invalid row, with its problems (also in the final
+    /// [`Validation`], up to [`LISTED_PER_FILE`] a file).
     Invalid {
         source: &'a RowRef,
         serial: Option<&'a str>,
+        problems: &'a [Problem],
     },
 }
+
+/// Problems kept in full per file; beyond them, problems are counted by
+/// code, so a file of a million bad rows is reported in constant memory.
+pub const LISTED_PER_FILE: usize = 1_000;
 
 /// Figures for one file.
 #[derive(Clone, Debug, Serialize)]
@@ -56,6 +62,13 @@ pub struct FileSummary {
     pub blank_rows: u64,
     /// Valid rows per pipe.
     pub pipes: PipeCounts,
+    /// Problems beyond the first [`LISTED_PER_FILE`]: counted, not listed.
+    pub unlisted_problems: u64,
+    /// Those problems by code, in the order first met.
+    pub unlisted_by_code: Vec<(crate::problem::ProblemCode, u64)>,
+    /// Unlisted errors (counted in `Summary::errors` too).
+    #[serde(skip)]
+    pub unlisted_errors: u64,
 }
 
 /// Valid rows per registration pipe.
@@ -247,6 +260,9 @@ impl FileCheck {
                 invalid_rows: 0,
                 blank_rows: 0,
                 pipes: PipeCounts::default(),
+                unlisted_problems: 0,
+                unlisted_by_code: Vec::new(),
+                unlisted_errors: 0,
             },
             first_problem,
         }
@@ -259,14 +275,14 @@ impl FileCheck {
         problems: &mut Vec<Problem>,
         each: &mut impl FnMut(Checked<'_>),
     ) {
-        let summary = &mut self.summary;
         match ev {
-            ReadEvent::NotOpened(p) => problems.push(*p),
+            ReadEvent::NotOpened(p) => self.keep(problems, [*p]),
             ReadEvent::Opened {
                 dialect,
                 delimiter,
                 header,
             } => {
+                let summary = &mut self.summary;
                 summary.readable = true;
                 summary.dialect = Some(dialect);
                 summary.dialect_title = Some(dialect.title());
@@ -274,25 +290,26 @@ impl FileCheck {
                 summary.header = header;
             }
             ReadEvent::Row(Err(p)) => {
-                summary.readable = false;
-                problems.push(*p);
+                self.summary.readable = false;
+                self.keep(problems, [*p]);
             }
-            ReadEvent::Row(Ok(Row::Blank)) => summary.blank_rows += 1,
+            ReadEvent::Row(Ok(Row::Blank)) => self.summary.blank_rows += 1,
             ReadEvent::Row(Ok(Row::Device(device, warnings))) => {
-                summary.rows += 1;
-                problems.extend(warnings);
+                self.summary.rows += 1;
+                self.keep(problems, warnings);
                 let dups = seen.check(&device);
                 if dups.is_empty() {
-                    summary.valid_rows += 1;
-                    summary.pipes.add(device.pipe());
+                    self.summary.valid_rows += 1;
+                    self.summary.pipes.add(device.pipe());
                     each(Checked::Valid(&device));
                 } else {
-                    summary.invalid_rows += 1;
-                    problems.extend(dups);
+                    self.summary.invalid_rows += 1;
                     each(Checked::Invalid {
                         source: &device.source,
                         serial: device.serial.as_deref(),
+                        problems: &dups,
                     });
+                    self.keep(problems, dups);
                 }
             }
             ReadEvent::Row(Ok(Row::Invalid {
@@ -300,17 +317,36 @@ impl FileCheck {
                 serial,
                 problems: found,
             })) => {
-                summary.rows += 1;
-                summary.invalid_rows += 1;
-                problems.extend(found);
+                self.summary.rows += 1;
+                self.summary.invalid_rows += 1;
                 each(Checked::Invalid {
                     source: &source,
                     serial: serial.as_deref(),
+                    problems: &found,
                 });
+                self.keep(problems, found);
             }
             ReadEvent::Finished { strict, encoding } => {
-                problems.extend(strict);
-                summary.encoding = Some(encoding);
+                self.keep(problems, strict);
+                self.summary.encoding = Some(encoding);
+            }
+        }
+    }
+
+    /// Keeps the file's first [`LISTED_PER_FILE`] problems and counts the
+    /// rest by code.
+    fn keep(&mut self, problems: &mut Vec<Problem>, found: impl IntoIterator<Item = Problem>) {
+        for p in found {
+            if p.is_file_level() || problems.len() - self.first_problem < LISTED_PER_FILE {
+                problems.push(p);
+                continue;
+            }
+            let s = &mut self.summary;
+            s.unlisted_problems += 1;
+            s.unlisted_errors += u64::from(p.severity == Severity::Error);
+            match s.unlisted_by_code.iter_mut().find(|(c, _)| *c == p.code) {
+                Some((_, n)) => *n += 1,
+                None => s.unlisted_by_code.push((p.code, 1)),
             }
         }
     }
@@ -334,8 +370,10 @@ fn summarise(files: &[FileSummary], problems: &[Problem]) -> Summary {
         s.pipes.graph += f.pipes.graph;
         s.pipes.partner_center += f.pipes.partner_center;
     }
-    s.errors = problems.iter().filter(|p| p.severity == Severity::Error).count() as u64;
-    s.warnings = problems.len() as u64 - s.errors;
+    let unlisted: u64 = files.iter().map(|f| f.unlisted_problems).sum();
+    let unlisted_errors: u64 = files.iter().map(|f| f.unlisted_errors).sum();
+    s.errors = problems.iter().filter(|p| p.severity == Severity::Error).count() as u64 + unlisted_errors;
+    s.warnings = problems.len() as u64 + unlisted - s.errors;
     s
 }
 

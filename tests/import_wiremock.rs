@@ -475,7 +475,7 @@ async fn a_lost_import_answer_is_checked_before_resending_and_carries_its_reques
         .mount(&server)
         .await;
     let (run, report) = import(&server, &one()).await;
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "the service failed: {}{}", run.stdout, run.stderr);
     assert_eq!(
         count(&server, "POST", &format!("{IMPORTED}/import")).await,
         2,
@@ -485,14 +485,18 @@ async fn a_lost_import_answer_is_checked_before_resending_and_carries_its_reques
         count(&server, "GET", IMPORTED).await >= 3,
         "the staged list was read before each resend"
     );
+    // The service never judged the device: it is not sent, not
+    // "Registration failed", and the reason is given once.
     let e = &report["entries"][0];
-    assert_eq!(e["message"], "Unexpected error");
+    assert_eq!(e["state"], Value::Null, "{e}");
+    assert_eq!(e["action"], "not-sent");
+    assert_eq!(e["cause"], "C1");
     assert_eq!(e["requestId"], "c0ffee00-0000-4000-8000-000000000500");
+    let cause = &report["causes"][0];
+    assert_eq!(cause["rows"], 1);
     assert!(
-        e["details"]
-            .as_str()
-            .unwrap()
-            .contains("Request ID: c0ffee00-0000-4000-8000-000000000500")
+        cause["error"].as_str().unwrap().contains("did not confirm"),
+        "{cause}"
     );
 }
 

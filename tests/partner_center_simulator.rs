@@ -7,6 +7,7 @@
 mod common;
 
 use common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world};
+use serde_json::Value;
 
 const PARTNER_TENANT: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
 const CONTOSO: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
@@ -134,7 +135,7 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
             .lines()
             .next()
             .unwrap()
-            .ends_with("batchId,groupTagApplied")
+            .ends_with("batchId,groupTagApplied,cause")
     );
     assert!(written.contains("apctl-contoso-mixed,true"), "{written}");
 }
@@ -213,9 +214,12 @@ fn app_only_credentials_leave_partner_center_rows_unsent_with_the_fix() {
     );
     let tuple = entry(&report, "MIX-0002");
     assert_eq!(tuple["action"], "not-sent");
+    assert_eq!(tuple["state"], Value::Null);
+    let cause = &report["causes"][0];
+    assert_eq!(tuple["cause"], cause["id"]);
     assert!(
-        tuple["details"].as_str().unwrap().contains("partner admin"),
-        "{tuple}"
+        cause["error"].as_str().unwrap().contains("partner admin"),
+        "{cause}"
     );
     let error = &report["tenantErrors"][0];
     assert!(error["hint"].as_str().unwrap().contains("apctl login"), "{error}");
@@ -258,8 +262,10 @@ fn a_customer_outside_the_partners_reseller_relationships_is_named_with_the_fix(
     );
     for e in report["entries"].as_array().unwrap() {
         assert_eq!(e["action"], "not-sent");
-        assert_eq!(e["state"], "Registration failed");
+        assert_eq!(e["state"], Value::Null, "never judged by a service");
+        assert_eq!(e["cause"], "C1", "one cause for every row");
     }
+    assert_eq!(report["causes"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -279,7 +285,11 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
         ],
         &partner_sign_in(),
     );
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "rows not sent for a lost answer: {}\n{}",
+        run.stdout, run.stderr
+    );
     let report = run.json();
     // The upload took effect although its answer never came: the devices
     // the catalogue knows are in the batch and then in the tenant.
@@ -291,13 +301,20 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
     // The others left the batch when processing refused them: the report
     // says the answer was lost and to run again, and nothing was resent.
     let e = entry(&report, "PC-0003");
-    assert_eq!(e["state"], "Registration failed");
+    assert_eq!(e["state"], Value::Null, "never judged: {e}");
+    assert_eq!(e["action"], "not-sent");
+    let cause = report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == e["cause"])
+        .unwrap();
     assert!(
-        e["details"]
+        cause["error"]
             .as_str()
             .unwrap()
-            .contains("answer to the batch request was lost"),
-        "{e}"
+            .contains("answer to a batch request was lost"),
+        "{cause}"
     );
     let stats = sim.stats();
     assert_eq!(stats["requests"]["pc.create-batch"], 1, "not sent twice: {stats}");

@@ -15,7 +15,7 @@ use super::progress::Printer;
 use super::session;
 use super::settings;
 use apctl::import::{Cancel, DEFAULT_CHUNK, ImportSettings};
-use apctl::report::{Report, Verdict};
+use apctl::report::{Entry, Report, Verdict};
 use apctl::run::Job;
 use apctl::state::RegistrationState;
 use apctl::throttle::{self, Limits};
@@ -178,7 +178,7 @@ fn exit_for(v: Verdict) -> Exit {
     match v {
         Verdict::Done => Exit::Success,
         Verdict::SomeFailed => Exit::SomeFailed,
-        Verdict::CouldNotRun => Exit::Failure,
+        Verdict::CouldNotRun | Verdict::BadInput => Exit::Failure,
         Verdict::SomePending => Exit::Pending,
         Verdict::Interrupted => Exit::Interrupted,
     }
@@ -232,25 +232,100 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
 const LIST_ALL_UP_TO: usize = 50;
 
 fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
-    for e in &r.tenant_errors {
-        writeln!(out, "error: {}", e.error)?;
-        if let Some(h) = &e.hint {
+    for f in r.files.iter().filter(|f| !f.readable) {
+        let why = f.error.as_deref().unwrap_or("it could not be read to the end");
+        writeln!(out, "error: {}: {why}; none of its rows were taken", f.path)?;
+        if let Some(h) = &f.hint {
             writeln!(out, "  hint: {h}")?;
         }
     }
     let all = r.entries.len() <= LIST_ALL_UP_TO;
-    for e in r.entries.iter().filter(|e| all || !e.state.is_registered()) {
+    let shown = |e: &&Entry| {
+        if all {
+            return true;
+        }
+        // Rows stopped by a shared cause are counted under it below.
+        e.cause.is_none() && !e.state.is_some_and(RegistrationState::is_registered)
+    };
+    for e in r.entries.iter().filter(shown) {
         let serial = e.serial_text();
         let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
-        writeln!(out, "{}:{}  {serial}  {}{message}", e.file, e.line, e.state)?;
-        if e.state != RegistrationState::ReadyForUser && !e.details.is_empty() {
+        match &e.cause {
+            Some(id) => writeln!(out, "{}:{}  {serial}  Not sent (cause {id})", e.file, e.line)?,
+            None => writeln!(
+                out,
+                "{}:{}  {serial}  {}{message}",
+                e.file,
+                e.line,
+                e.state_text()
+            )?,
+        }
+        if e.cause.is_none() && e.state != Some(RegistrationState::ReadyForUser) && !e.details.is_empty() {
             writeln!(out, "    {}", e.details)?;
+        }
+    }
+    for f in r.files.iter().filter(|f| f.unlisted_invalid_rows > 0) {
+        let lines: Vec<String> = f
+            .unlisted_invalid_lines
+            .iter()
+            .take(5)
+            .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") })
+            .collect();
+        let more = if f.unlisted_invalid_lines.len() > 5 {
+            ", …"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{}: {} more invalid row{} not listed (lines {}{more}); `apctl validate` counts them by problem",
+            f.path,
+            f.unlisted_invalid_rows,
+            plural(f.unlisted_invalid_rows),
+            lines.join(", ")
+        )?;
+    }
+    for c in &r.causes {
+        let whose = c
+            .tenant
+            .as_deref()
+            .or(c.file.as_deref())
+            .map(|w| format!(" of {w}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "not sent: cause {}: {} row{}{whose}: {}",
+            c.id,
+            c.rows,
+            plural(c.rows),
+            c.error
+        )?;
+        if let Some(h) = &c.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    for e in r
+        .tenant_errors
+        .iter()
+        .filter(|e| !r.causes.iter().any(|c| c.error == e.error))
+    {
+        writeln!(out, "error: {}", e.error)?;
+        if let Some(h) = &e.hint {
+            writeln!(out, "  hint: {h}")?;
         }
     }
     writeln!(out)?;
     writeln!(out, "{:<40} {:>7}", "state", "devices")?;
     for (state, n) in &r.totals.by_state.0 {
         writeln!(out, "{state:<40} {n:>7}")?;
+    }
+    for (label, n) in [
+        ("Not sent (invalid row)", r.totals.invalid),
+        ("Not sent", r.totals.not_sent),
+    ] {
+        if n > 0 {
+            writeln!(out, "{label:<40} {n:>7}")?;
+        }
     }
     if !r.totals.by_message.0.is_empty() {
         writeln!(out, "{:<40} {:>7}", "message", "devices")?;
@@ -262,41 +337,41 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "{:<40} {:>6} {:>7} {:>7}  verdict",
-            "customer", "rows", "ready", "failed"
+            "{:<40} {:>6} {:>7} {:>7} {:>8}  verdict",
+            "customer", "rows", "ready", "failed", "not sent"
         )?;
         for t in &r.tenants {
-            let count = |s: RegistrationState| {
-                t.totals
-                    .by_state
-                    .0
-                    .iter()
-                    .find(|(k, _)| *k == s.to_string())
-                    .map_or(0, |(_, n)| *n)
-            };
+            let count = |s: RegistrationState| t.totals.by_state.get(&s.to_string());
             let ready = count(RegistrationState::ReadyForUser)
                 + count(RegistrationState::Active)
                 + count(RegistrationState::Inactive);
             writeln!(
                 out,
-                "{:<40} {:>6} {:>7} {:>7}  {}",
+                "{:<40} {:>6} {:>7} {:>7} {:>8}  {}",
                 t.requested,
                 t.totals.rows,
                 ready,
                 count(RegistrationState::RegistrationFailed),
+                t.totals.invalid + t.totals.not_sent,
                 verdict_text(t.verdict)
             )?;
         }
     }
     writeln!(
         out,
-        "{} rows, {} customer{}, {} HTTP requests: {}",
+        "{} row{}, {} customer{}, {} HTTP request{}: {}",
         r.totals.rows,
+        plural(r.totals.rows),
         r.tenants.len(),
-        if r.tenants.len() == 1 { "" } else { "s" },
+        plural(r.tenants.len() as u64),
         r.http.total(),
+        plural(r.http.total()),
         verdict_text(r.verdict)
     )
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn verdict_text(v: Verdict) -> &'static str {
@@ -304,6 +379,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Done => "done",
         Verdict::SomeFailed => "some devices failed",
         Verdict::SomePending => "some devices are still pending",
+        Verdict::BadInput => "an input file could not be read",
         Verdict::CouldNotRun => "apctl could not do all of its job",
         Verdict::Interrupted => "interrupted",
     }

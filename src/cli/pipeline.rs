@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use apctl::report::{Entry, Report, Verdict};
-use apctl::state::RegistrationState;
 
 /// The CI system apctl runs under.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,12 +58,16 @@ impl Pipeline {
     }
 }
 
-/// How a row is worth a pipeline's attention: an error for a failure, a
-/// warning for a device still pending or registered without its tag.
+/// How a row is worth a pipeline's attention: an error for a failure or
+/// an invalid row, a warning for a device still pending or registered
+/// without its tag. Rows stopped by a shared cause are not named one by
+/// one: the cause is, once.
 fn severity(e: &Entry) -> Option<&'static str> {
-    if e.failed() {
+    if e.cause.is_some() {
+        None
+    } else if e.failed() || e.unsent() {
         Some("error")
-    } else if e.state == RegistrationState::RegistrationPending || e.tag_missing() {
+    } else if e.pending() || e.tag_missing() {
         Some("warning")
     } else {
         None
@@ -79,7 +82,48 @@ fn headline(e: &Entry) -> String {
     } else {
         format!(": {}", e.details)
     };
-    format!("{} {serial}: {}{message}{details}", e.tenant, e.state)
+    format!("{} {serial}: {}{message}{details}", e.tenant, e.state_text())
+}
+
+/// Errors of the run as a whole, each once: files that could not be
+/// read, and the causes that stopped rows (with their count and fix).
+fn run_errors(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in report.files.iter().filter(|f| !f.readable) {
+        let hint = f
+            .hint
+            .as_deref()
+            .map(|h| format!(" — hint: {h}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "{}: {}; none of its rows were taken{hint}",
+            f.path,
+            f.error.as_deref().unwrap_or("could not be read to the end")
+        ));
+    }
+    for c in &report.causes {
+        let whose = c.tenant.as_deref().map(|t| format!("{t}: ")).unwrap_or_default();
+        let hint = c
+            .hint
+            .as_deref()
+            .map(|h| format!(" — hint: {h}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "{whose}{} row{} not sent (cause {}): {}{hint}",
+            c.rows,
+            if c.rows == 1 { "" } else { "s" },
+            c.id,
+            c.error
+        ));
+    }
+    for t in report
+        .tenant_errors
+        .iter()
+        .filter(|t| !report.causes.iter().any(|c| c.error == t.error))
+    {
+        out.push(tenant_error(t));
+    }
+    out
 }
 
 /// Azure DevOps: `task.logissue` per device that needs attention and per
@@ -87,12 +131,8 @@ fn headline(e: &Entry) -> String {
 /// summary, and the step's result.
 fn azure(report: &Report, summary: &Path) -> String {
     let mut out = String::new();
-    for t in &report.tenant_errors {
-        let _ = writeln!(
-            out,
-            "##vso[task.logissue type=error]{}",
-            azure_data(&tenant_error(t))
-        );
+    for error in run_errors(report) {
+        let _ = writeln!(out, "##vso[task.logissue type=error]{}", azure_data(&error));
     }
     for e in &report.entries {
         if let Some(kind) = severity(e) {
@@ -132,8 +172,8 @@ fn azure(report: &Report, summary: &Path) -> String {
 /// customer that could not be worked on.
 fn github(report: &Report) -> String {
     let mut out = String::new();
-    for t in &report.tenant_errors {
-        let _ = writeln!(out, "::error title=apctl::{}", github_data(&tenant_error(t)));
+    for error in run_errors(report) {
+        let _ = writeln!(out, "::error title=apctl::{}", github_data(&error));
     }
     for e in &report.entries {
         if let Some(kind) = severity(e) {
@@ -142,7 +182,7 @@ fn github(report: &Report) -> String {
                 "::{kind} file={},line={},title={}::{}",
                 github_property(&e.file),
                 e.line,
-                github_property(&format!("apctl: {}", e.state)),
+                github_property(&format!("apctl: {}", e.state_text())),
                 github_data(&headline(e))
             );
         }
@@ -169,6 +209,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Done => "every device is where it should be",
         Verdict::SomeFailed => "some devices failed",
         Verdict::SomePending => "some devices are still pending",
+        Verdict::BadInput => "an input file could not be read",
         Verdict::CouldNotRun => "apctl could not do all of its job",
         Verdict::Interrupted => "interrupted",
     }
@@ -208,6 +249,14 @@ pub fn markdown(report: &Report) -> String {
     for (state, n) in &report.totals.by_state.0 {
         let _ = writeln!(md, "| {state} | {n} |");
     }
+    for (label, n) in [
+        ("Not sent (invalid row)", report.totals.invalid),
+        ("Not sent", report.totals.not_sent),
+    ] {
+        if n > 0 {
+            let _ = writeln!(md, "| {label} | {n} |");
+        }
+    }
     let _ = writeln!(md, "| **rows** | **{}** |\n", report.totals.rows);
     if !report.tenants.is_empty() {
         let _ = writeln!(md, "| customer | rows | failed | result |\n|---|---:|---:|---|");
@@ -229,8 +278,8 @@ pub fn markdown(report: &Report) -> String {
         }
         md.push('\n');
     }
-    for t in &report.tenant_errors {
-        let _ = writeln!(md, "> **Error:** {}\n", cell(&tenant_error(t)));
+    for error in run_errors(report) {
+        let _ = writeln!(md, "> **Error:** {}\n", cell(&error));
     }
     let attention: Vec<&Entry> = report.entries.iter().filter(|e| severity(e).is_some()).collect();
     if !attention.is_empty() {
@@ -244,7 +293,7 @@ pub fn markdown(report: &Report) -> String {
                 "| {} | {} | {} | {} | {} |",
                 cell(e.serial_number.as_deref().unwrap_or("(no serial)")),
                 cell(&e.tenant),
-                e.state,
+                e.state_text(),
                 e.message.map(|m| m.to_string()).unwrap_or_default(),
                 cell(&e.details)
             );

@@ -220,8 +220,8 @@ async fn apply(
         for item in items.iter_mut().filter(|i| i.category == Category::Missing) {
             if let Some(e) = item.source.as_ref().and_then(|s| by_source.get(s)) {
                 let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
-                item.outcome = Some(format!("imported: {}{message}", e.state));
-                item.state = Some(e.state);
+                item.outcome = Some(format!("imported: {}{message}", e.state_text()));
+                item.state = e.state;
             }
         }
         Some(report)

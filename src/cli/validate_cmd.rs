@@ -44,7 +44,7 @@ impl Listed {
     fn from(row: Checked<'_>) -> Self {
         match row {
             Checked::Valid(d) => Self::device(d),
-            Checked::Invalid { source, serial } => Self {
+            Checked::Invalid { source, serial, .. } => Self {
                 file: source.file.to_string(),
                 line: source.line,
                 valid: false,
