@@ -339,8 +339,7 @@ pub async fn run(
         }
     });
     let results = futures::future::join_all(runs).await;
-    let report = assemble(plan, results, base, &started_at, client);
-    report
+    assemble(plan, results, base, &started_at, client)
 }
 
 /// Puts the report together: the customers' entries with the rows they
