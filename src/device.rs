@@ -159,6 +159,15 @@ impl Device {
     pub fn pipe(&self) -> Pipe {
         self.identity.pipe()
     }
+
+    /// The Windows product key the row carries, alone or beside a hash.
+    pub fn product_key(&self) -> Option<&str> {
+        match &self.identity {
+            Identity::ProductKey(k) => Some(k),
+            Identity::HardwareHash { product_key, .. } => product_key.as_deref(),
+            Identity::Tuple { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -88,12 +88,35 @@ pub fn compare(
     group_tag: Option<&str>,
     order_id: Option<&str>,
 ) -> Vec<Item> {
-    let by_serial: HashMap<&str, &DeviceState> = have.iter().map(|d| (d.serial_number.as_str(), d)).collect();
+    let by_serial: HashMap<&str, &DeviceState> = have
+        .iter()
+        .filter(|d| !d.serial_number.is_empty())
+        .map(|d| (d.serial_number.as_str(), d))
+        .collect();
+    let by_key: HashMap<&str, &DeviceState> = have
+        .iter()
+        .filter_map(|d| Some((d.product_key.as_deref()?, d)))
+        .collect();
+    // Every identity a row carries names its device: a device matched by
+    // any of them is never "extra".
     let mut named: HashSet<&str> = HashSet::new();
     let mut items = Vec::new();
     for d in wanted {
-        let serial = d.serial.clone().unwrap_or_default();
-        named.insert(d.serial.as_deref().unwrap_or(""));
+        let key = d.product_key();
+        let found = d
+            .serial
+            .as_deref()
+            .and_then(|s| by_serial.get(s))
+            .or_else(|| key.and_then(|k| by_key.get(k)))
+            .copied();
+        let serial = d
+            .serial
+            .clone()
+            .or_else(|| found.map(|h| h.serial_number.clone()))
+            .unwrap_or_default();
+        if let Some(h) = found {
+            named.insert(h.id.as_str());
+        }
         let wanted_tag = d.group_tag.clone().or(group_tag.map(str::to_owned));
         let mut item = Item {
             tenant: tenant.to_owned(),
@@ -119,7 +142,7 @@ pub fn compare(
             message: None,
             outcome: None,
         };
-        if let Some(have) = by_serial.get(serial.as_str()).filter(|_| !serial.is_empty()) {
+        if let Some(have) = found {
             item.id = Some(have.id.clone());
             item.group_tag.clone_from(&have.group_tag);
             item.user.clone_from(&have.user_principal_name);
@@ -157,7 +180,7 @@ pub fn compare(
     }
     for have in have
         .iter()
-        .filter(|h| h.source == Source::Registered && !named.contains(h.serial_number.as_str()))
+        .filter(|h| h.source == Source::Registered && !named.contains(h.id.as_str()))
     {
         items.push(Item {
             tenant: tenant.to_owned(),
@@ -343,6 +366,7 @@ mod tests {
             manufacturer: None,
             model: None,
             user_principal_name: None,
+            product_key: None,
             enrollment_state: Some(if enrolled { "enrolled" } else { "notContacted" }.into()),
             last_contact: None,
             id: format!("id-{serial}"),

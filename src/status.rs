@@ -36,6 +36,9 @@ pub struct DeviceState {
     pub manufacturer: Option<String>,
     pub model: Option<String>,
     pub user_principal_name: Option<String>,
+    /// The Windows product key (product key id) the device was registered
+    /// with, when there is one.
+    pub product_key: Option<String>,
     /// Enrollment as Graph gives it (`enrolled`, `notContacted`, …).
     pub enrollment_state: Option<String>,
     /// Last contact, when the device has been in contact.
@@ -81,6 +84,7 @@ pub fn combine(
                 manufacturer: d.manufacturer.clone().filter(|t| !t.is_empty()),
                 model: d.model.clone().filter(|t| !t.is_empty()),
                 user_principal_name: d.user_principal_name.clone().filter(|t| !t.is_empty()),
+                product_key: d.product_key.clone().filter(|t| !t.is_empty()),
                 enrollment_state: d.enrollment_state.as_ref().map(|e| {
                     serde_json::to_value(e)
                         .ok()
@@ -124,6 +128,7 @@ pub fn combine(
             manufacturer: None,
             model: None,
             user_principal_name: None,
+            product_key: None,
             enrollment_state: None,
             last_contact: None,
             id: s.id,

@@ -205,3 +205,230 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
         "one per tenant, not per device or run"
     );
 }
+
+const CONTOSO: &str = "contoso.onmicrosoft.com";
+const CONTOSO_ID: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
+
+/// A simulator whose Contoso holds the demo import plus a device
+/// registered by product key alone (MIX-0003, through Partner Center).
+fn contoso_with_devices() -> (SimProcess, tempfile::TempDir) {
+    let sim = SimProcess::start(&["--import-delay", "0s", "--batch-delay", "0s"]);
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("APCTL_STATE_DIR", state.path().to_str().unwrap()),
+        ("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token"),
+        ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
+    ];
+    for file in ["contoso-autopilot.csv", "contoso-mixed.csv"] {
+        let run = apctl_sim(&sim, &["import", &example(file), "--tenant", CONTOSO, "-q"], &env);
+        assert!(run.code == 0 || run.code == 1, "{file}: {}", run.stderr);
+    }
+    (sim, state)
+}
+
+/// The serials the tenant holds now, and the product key of any device.
+fn registered(sim: &SimProcess, env: &[(&str, &str)]) -> Vec<String> {
+    let status = apctl_sim(sim, &["status", "--tenant", CONTOSO, "--output", "json"], env);
+    status.json()["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["serialNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn deletions(sim: &SimProcess) -> u64 {
+    requests(&sim.stats(), "graph.delete-devices")
+}
+
+#[test]
+fn prune_never_deregisters_a_device_the_input_names() {
+    let (sim, state) = contoso_with_devices();
+    let env = [("APCTL_STATE_DIR", state.path().to_str().unwrap())];
+    let dir = tempfile::tempdir().unwrap();
+    let held = registered(&sim, &env);
+    assert!(held.contains(&"MIX-0003".to_owned()), "{held:?}");
+    let demo = std::fs::read_to_string(example("contoso-autopilot.csv")).unwrap();
+    let (header, rows) = demo.split_once('\n').unwrap();
+
+    // (1) One row's hash is broken: it would not count as named.
+    let broken = demo.replacen(&rows[9..20], "%%%%%%%%%%%", 1);
+    let f1 = common::write(dir.path(), "broken.csv", broken);
+    // (2) Half the devices are in a second file whose header has a typo.
+    let lines: Vec<&str> = rows.lines().collect();
+    let a = common::write(
+        dir.path(),
+        "a.csv",
+        format!("{header}\n{}\n", lines[..4].join("\n")),
+    );
+    let b = common::write(
+        dir.path(),
+        "b.csv",
+        format!(
+            "Device Serial Numbr{}\n{}\n",
+            &header["Device Serial Number".len()..],
+            lines[4..].join("\n")
+        ),
+    );
+    for (case, files) in [
+        ("invalid row", vec![f1.to_str().unwrap()]),
+        (
+            "unreadable second file",
+            vec![a.to_str().unwrap(), b.to_str().unwrap()],
+        ),
+    ] {
+        let mut args = vec!["reconcile"];
+        args.extend(&files);
+        args.extend([
+            "--tenant",
+            CONTOSO,
+            "--prune",
+            "--force",
+            "--yes",
+            "--max-delete",
+            "1000",
+        ]);
+        let run = apctl_sim(&sim, &args, &env);
+        assert_eq!(run.code, 2, "{case}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("refusing to `--prune`"),
+            "{case}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(files.last().unwrap()),
+            "{case}: the file is named: {}",
+            run.stderr
+        );
+        assert_eq!(deletions(&sim), 0, "{case}: nothing was deregistered");
+    }
+
+    // (3) The tenant as its domain on some rows and its id on others, and
+    // (4) MIX-0003 named by its product key alone.
+    let mut text = String::from(
+        "Device Serial Number,Windows Product ID,Hardware Hash,Manufacturer name,Device model,Tenant\n",
+    );
+    for (i, serial) in held.iter().filter(|s| *s != "MIX-0003").enumerate() {
+        let tenant = if i % 2 == 0 { CONTOSO } else { CONTOSO_ID };
+        text.push_str(&format!("{serial},,,Contoso Devices,Surface Laptop 7,{tenant}\n"));
+    }
+    text.push_str(&format!(",33000-11111-22222-33333-44444,,,,{CONTOSO_ID}\n"));
+    let whole = common::write(dir.path(), "whole.csv", text);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "reconcile",
+            whole.to_str().unwrap(),
+            "--prune",
+            "--force",
+            "--yes",
+            "--max-delete",
+            "1000",
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    let doc = run.json();
+    let items = doc["items"].as_array().unwrap();
+    let extra: Vec<&serde_json::Value> = items.iter().filter(|i| i["category"] == "extra").collect();
+    assert!(
+        extra.is_empty(),
+        "every device is named: {extra:?}\n{}",
+        run.stderr
+    );
+    let tenants: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i["tenant"].as_str().unwrap()).collect();
+    assert_eq!(tenants.len(), 1, "one tenant, however it is written: {tenants:?}");
+    let key_row = by_serial(&doc, "items", "MIX-0003");
+    assert_ne!(
+        key_row["category"], "missing",
+        "found by its product key: {key_row}"
+    );
+    assert_eq!(deletions(&sim), 0);
+    assert_eq!(registered(&sim, &env), held, "the tenant holds what it held");
+}
+
+#[test]
+fn prune_lists_every_device_and_stops_at_max_delete() {
+    let (sim, state) = contoso_with_devices();
+    let env = [("APCTL_STATE_DIR", state.path().to_str().unwrap())];
+    let held = registered(&sim, &env);
+    let dir = tempfile::tempdir().unwrap();
+    // A file that names one device: every other one is an extra.
+    let one = common::write(
+        dir.path(),
+        "one.csv",
+        "Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,CTS-0003\n",
+    );
+    let one = one.to_str().unwrap();
+    let run = apctl_sim(
+        &sim,
+        &[
+            "reconcile",
+            one,
+            "--tenant",
+            CONTOSO,
+            "--prune",
+            "--force",
+            "--yes",
+            "--max-delete",
+            "3",
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let listed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  - contoso.onmicrosoft.com `"))
+        .map(|l| l.split('`').nth(1).unwrap())
+        .collect();
+    let extras = listed.len();
+    assert!(extras > 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("--prune would deregister {extras} devices:")),
+        "{}",
+        run.stderr
+    );
+    assert!(!listed.contains(&"CTS-0003"), "the named device is not listed");
+    assert!(listed.iter().all(|s| held.iter().any(|h| h == s)), "{listed:?}");
+    assert!(
+        run.stderr.contains("more than `--max-delete 3`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(deletions(&sim), 0, "refused whole");
+    let allowed = apctl_sim(
+        &sim,
+        &[
+            "reconcile",
+            one,
+            "--tenant",
+            CONTOSO,
+            "--prune",
+            "--force",
+            "--yes",
+            "--max-delete",
+            &extras.to_string(),
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    let doc = allowed.json();
+    let gone: Vec<&str> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["outcome"] == "deregistered")
+        .map(|i| i["serialNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(gone.len(), extras, "{}", allowed.stderr);
+    let left = registered(&sim, &env);
+    assert!(left.contains(&"CTS-0003".to_owned()));
+    assert!(gone.iter().all(|g| !left.iter().any(|l| l == g)), "{left:?}");
+}

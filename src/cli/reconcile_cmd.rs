@@ -44,9 +44,14 @@ pub struct ReconcileArgs {
     /// With `--prune`: deregister enrolled devices too.
     #[arg(long, requires = "prune")]
     force: bool,
-    /// With `--prune`: do not ask for confirmation.
+    /// With `--prune`: do not ask for confirmation (the `--max-delete` cap
+    /// still holds).
     #[arg(long, short)]
     yes: bool,
+    /// With `--prune`: deregister at most this many devices in one run;
+    /// a plan with more is refused whole, nothing deregistered.
+    #[arg(long, default_value_t = DEFAULT_MAX_DELETE, value_name = "N")]
+    max_delete: usize,
     /// Write the devices claimed by another organisation here (CSV:
     /// serial, manufacturer, model, order id, customer) for the supplier.
     #[arg(long, value_name = "PATH")]
@@ -67,10 +72,36 @@ pub struct ReconcileArgs {
     connect: session::ConnectArgs,
 }
 
+/// Most devices `--prune` deregisters in one run unless `--max-delete`
+/// says otherwise: enough for a few returned devices, far too few for a
+/// wrong file to empty a tenant.
+const DEFAULT_MAX_DELETE: usize = 10;
+
 /// Runs the comparison, and the changes asked for.
 pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
+    for f in plan.file_reports.iter().filter(|f| !f.readable) {
+        eprintln!(
+            "error: {}: {}; none of its rows were compared",
+            f.path,
+            f.error.as_deref().unwrap_or("it could not be read to the end")
+        );
+        if let Some(h) = &f.hint {
+            eprintln!("  hint: {h}");
+        }
+    }
+    if args.prune && plan.has_input_errors() {
+        anyhow::bail!(
+            "refusing to `--prune`: the input has errors, so devices it meant to name could be taken for extras:\n{}\n  hint: fix the files (`apctl validate` shows every problem), or compare without `--prune`",
+            plan.input_errors()
+                .iter()
+                .map(|e| format!("  - {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let files = plan.file_reports.clone();
     if plan.tenants.is_empty() {
         anyhow::bail!("no valid row to compare\n  hint: `apctl validate` the files");
     }
@@ -90,15 +121,9 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         let mut items: Vec<Item> = Vec::new();
         let mut errors: Vec<TenantError> = Vec::new();
         let mut resolved: Vec<(String, TenantRows)> = Vec::new();
-        for rows in std::mem::take(&mut plan.tenants) {
-            let tenant =
-                match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        errors.push(settings::tenant_error(&rows.tenant, &format!("{e:#}")));
-                        continue;
-                    }
-                };
+        for (tenant, rows) in
+            by_tenant_id(&session, &args, std::mem::take(&mut plan.tenants), &mut errors).await
+        {
             let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
             let graph = session.graph(&tenant, &gate);
             match apctl::status::tenant_devices(&graph).await {
@@ -143,6 +168,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "schema": "apctl.reconcile.v1",
                 "applied": args.apply,
                 "pruned": args.prune,
+                "files": files,
                 "items": items,
                 "errors": errors,
                 "sync": syncs,
@@ -154,8 +180,60 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         } else if args.apply || args.prune {
             print_outcomes(&items, &syncs)?;
         }
+        if files.iter().any(|f| !f.readable) {
+            return Ok(Exit::Failure);
+        }
         Ok(exit(&items, &errors, &args))
     })
+}
+
+/// Resolves every customer the input names to its tenant id and joins the
+/// rows of one tenant written two ways (a domain on some rows, its id or
+/// GDAP name on others): compared apart, each half would be "extra" to the
+/// other. A customer whose id cannot be had is an error, never compared.
+async fn by_tenant_id(
+    session: &Session,
+    args: &ReconcileArgs,
+    tenants: Vec<TenantRows>,
+    errors: &mut Vec<TenantError>,
+) -> Vec<(String, TenantRows)> {
+    // (tenant id, the tenant as first resolved, its rows)
+    let mut out: Vec<(String, String, TenantRows)> = Vec::new();
+    for rows in tenants {
+        let named = match session::resolve_tenant(session, &rows.tenant, args.partner_tenant.as_deref()).await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(settings::tenant_error(&rows.tenant, &format!("{e:#}")));
+                continue;
+            }
+        };
+        let id = match apctl::gdap::customer_id(session.client.http(), &session.endpoints.authority, &named)
+            .await
+        {
+            Ok(id) => id.to_lowercase(),
+            Err(why) => {
+                errors.push(settings::tenant_error(
+                    &rows.tenant,
+                    &format!(
+                        "cannot tell which tenant `{named}` is: {why}\n  hint: give the customer's tenant id"
+                    ),
+                ));
+                continue;
+            }
+        };
+        match out.iter_mut().find(|(t, _, _)| *t == id) {
+            Some((_, _, same)) => {
+                same.graph.extend(rows.graph);
+                same.partner_center.extend(rows.partner_center);
+                if same.order_id.is_none() {
+                    same.order_id = rows.order_id;
+                }
+            }
+            None => out.push((id, named, rows)),
+        }
+    }
+    out.into_iter().map(|(_, named, rows)| (named, rows)).collect()
 }
 
 /// Imports what is missing through the import engine, then sets the tags
@@ -271,10 +349,36 @@ async fn prune(
     if by_tenant.is_empty() {
         return Ok(());
     }
+    // Every device is named before anything happens, on stderr so that a
+    // JSON plan on stdout stays one document (it names them too).
+    let n: usize = by_tenant.values().map(Vec::len).sum();
+    eprintln!(
+        "--prune would deregister {n} device{}:",
+        if n == 1 { "" } else { "s" }
+    );
+    for item in items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+    {
+        eprintln!(
+            "  - {} {} ({} {}, group tag {}, id {})",
+            item.tenant,
+            apctl::problem::quoted(&item.serial_number),
+            item.manufacturer.as_deref().unwrap_or("?"),
+            item.model.as_deref().unwrap_or("?"),
+            item.group_tag.as_deref().unwrap_or("-"),
+            item.id.as_deref().unwrap_or("-"),
+        );
+    }
+    if n > args.max_delete {
+        anyhow::bail!(
+            "refusing to deregister {n} devices: that is more than `--max-delete {}`, nothing was deregistered\n  hint: check that the files name every device the tenants should keep; if the list above is right, run again with `--max-delete {n}`",
+            args.max_delete
+        );
+    }
     if !args.yes {
-        let n: usize = by_tenant.values().map(Vec::len).sum();
         eprint!(
-            "Deregister {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
+            "Deregister these {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
         );
         let mut answer = String::new();
         io::stdin().read_line(&mut answer)?;
