@@ -152,6 +152,43 @@ pub enum Event {
 /// Receives progress events; the library never prints.
 pub trait Progress: Send + Sync {
     fn event(&self, event: Event);
+
+    /// What one pipe of one customer knows now, one entry per row. `now`
+    /// marks a moment worth recording at once (before and after sending,
+    /// before cleanup); other snapshots may be thinned out.
+    fn snapshot(&self, _tenant: &str, _pipe: crate::device::Pipe, _entries: Vec<Entry>, _now: bool) {}
+
+    /// A report of what is known while the run goes on, so that a run
+    /// killed at any point leaves an accurate one (`complete: false`).
+    fn checkpoint(&self, _report: &crate::report::Report) {}
+
+    /// True when [`Progress::checkpoint`] does something: only then are
+    /// checkpoint reports put together.
+    fn wants_checkpoints(&self) -> bool {
+        false
+    }
+}
+
+/// A row's entry as a report written now should give it: a row not yet
+/// answered for may have been sent or not, and says so.
+pub(crate) fn as_of_now(entry: &Entry, sent: bool) -> Entry {
+    let mut e = entry.clone();
+    if !sent {
+        e.not_sent(&stopped_cause());
+    }
+    e
+}
+
+/// The cause of rows whose turn had not come, or whose sending had not
+/// been answered, when a report was written during the run.
+pub(crate) fn stopped_cause() -> Arc<Cause> {
+    Cause::run(
+        None,
+        "the run had not sent these devices, or had no answer for them yet, when this report was written",
+        Some(
+            "if the run did not finish, run apctl again: it looks before it sends, so nothing is sent twice",
+        ),
+    )
 }
 
 /// Ignores progress.
@@ -195,6 +232,8 @@ struct Tracked {
     /// The staged record was created by apctl and may be deleted.
     ours: bool,
     resends: u32,
+    /// The staged record disappeared before its verdict was read.
+    vanished: bool,
 }
 
 /// One tenant's result.
@@ -233,16 +272,24 @@ pub async fn import_tenant(
         not_sent_all(&mut tracked, error);
         return finish(tracked, Some(error.clone()), false);
     }
-    if let Err(e) = lookup(&graph, &mut tracked, settings, progress).await {
-        let error = tenant_error(&settings.tenant, &e);
-        not_sent_all(&mut tracked, &error);
-        return finish(tracked, Some(error), false);
-    }
+    let leftovers = match lookup(&graph, &mut tracked, settings, progress).await {
+        Ok(leftovers) => leftovers,
+        Err(e) => {
+            let error = tenant_error(&settings.tenant, &e);
+            not_sent_all(&mut tracked, &error);
+            return finish(tracked, Some(error), false);
+        }
+    };
+    snapshot(&tracked, settings, progress, true);
     if !settings.dry_run {
         send_all(&graph, &mut tracked, settings, progress, cancel).await;
+        snapshot(&tracked, settings, progress, true);
         if settings.wait {
             settle(&graph, &mut tracked, settings, progress, cancel, deadline).await;
-            cleanup(&graph, &tracked).await;
+            // Every verdict is on record before the slow part: one
+            // write per staged record, paced by the tenant's budget.
+            snapshot(&tracked, settings, progress, true);
+            cleanup(&graph, &tracked, leftovers, settings).await;
         }
     }
     mark_unfinished(&mut tracked, settings);
@@ -281,6 +328,15 @@ pub(crate) fn interrupted_cause() -> Arc<Cause> {
     )
 }
 
+/// Hands the run what this pipe knows now.
+fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
+    let entries = tracked
+        .iter()
+        .map(|t| as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
+        .collect();
+    progress.snapshot(&settings.tenant, crate::device::Pipe::Graph, entries, now);
+}
+
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
     let entry = entry_for(&device, settings);
     Tracked {
@@ -290,6 +346,7 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         staged_id: None,
         ours: false,
         resends: 0,
+        vanished: false,
     }
 }
 
@@ -302,15 +359,18 @@ fn finish(tracked: Vec<Tracked>, error: Option<TenantError>, interrupted: bool) 
 }
 
 /// Before sending: serials already registered are done; serials already
-/// staged are followed instead of sent again.
+/// staged are followed instead of sent again. Returns apctl's own staged
+/// records of the run's devices that are registered already: an earlier
+/// run's leftovers (it was killed before its cleanup), to delete.
 async fn lookup(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
     settings: &ImportSettings,
     progress: &dyn Progress,
-) -> Result<(), CallError> {
+) -> Result<Vec<String>, CallError> {
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
     let staged = by_serial(graph.list_imported().await?, |s| s.serial_number.clone());
+    let mut leftovers = Vec::new();
     progress.event(Event::LookedUp {
         tenant: settings.tenant.clone(),
         registered: registered.len(),
@@ -322,6 +382,9 @@ async fn lookup(
             continue;
         };
         if let Some(device) = registered.get(&serial) {
+            if let Some(record) = staged.get(&serial).filter(|r| is_apctls(r)) {
+                leftovers.push(record.id.clone());
+            }
             t.entry.action = Action::AlreadyRegistered;
             confirm(
                 &mut t.entry,
@@ -334,10 +397,7 @@ async fn lookup(
             t.entry.action = Action::FollowedStaged;
             t.staged_id = Some(record.id.clone());
             t.entry.imported_identity_id = Some(record.id.clone());
-            t.ours = record
-                .import_id
-                .as_deref()
-                .is_some_and(|i| i.starts_with(IMPORT_ID_PREFIX));
+            t.ours = is_apctls(record);
             t.phase = Phase::Staged;
             if settings.dry_run {
                 t.entry.details =
@@ -348,7 +408,15 @@ async fn lookup(
             t.entry.details = "would be imported (dry run: nothing was sent)".into();
         }
     }
-    Ok(())
+    Ok(leftovers)
+}
+
+/// A staged record an apctl run created (its `importId` marker).
+fn is_apctls(record: &ImportedIdentity) -> bool {
+    record
+        .import_id
+        .as_deref()
+        .is_some_and(|i| i.starts_with(IMPORT_ID_PREFIX))
 }
 
 fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {
@@ -606,7 +674,9 @@ async fn settle(
         }
         crate::clock::sleep_until(clock, next_poll).await;
         next_poll = (next_poll + settings.poll_interval).max(clock.now());
-        if let Err(e) = poll_staged(graph, tracked, settings).await {
+        let poll = poll_staged(graph, tracked, settings).await;
+        snapshot(tracked, settings, progress, false);
+        if let Err(e) = poll {
             tracing::warn!(tenant = settings.tenant, "polling staged devices failed: {e}");
         }
         if let Err(e) = poll_registered(graph, tracked).await {
@@ -663,6 +733,11 @@ async fn poll_staged(
     };
     for i in waiting {
         let Some(record) = tracked[i].staged_id.as_ref().and_then(|id| records.get(id)) else {
+            // Gone before its verdict was read: another run (or an admin)
+            // deleted it, most likely once the device was registered. The
+            // registered list says; nobody waits for the deadline.
+            tracked[i].vanished = true;
+            tracked[i].phase = Phase::Confirm;
             continue;
         };
         judge(graph, &mut tracked[i], record, settings).await;
@@ -725,8 +800,22 @@ async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(
     }
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
     let now = graph.client.clock().wall();
+    let mut gone: Option<Arc<Cause>> = None;
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
         let Some(device) = t.device.serial.as_ref().and_then(|s| registered.get(s)) else {
+            if t.vanished {
+                let why = gone.get_or_insert_with(|| {
+                    Cause::tenant(&TenantError {
+                        tenant: graph.tenant.to_owned(),
+                        error: "the staged records of these devices were deleted before apctl read a verdict (by another run or an admin), and the devices are not registered".into(),
+                        hint: Some("run apctl again to send them".into()),
+                    })
+                });
+                let action = t.entry.action;
+                t.entry.not_sent(why);
+                t.entry.action = action;
+                t.phase = Phase::Done;
+            }
             continue;
         };
         let message = t.entry.message;
@@ -737,15 +826,26 @@ async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(
 }
 
 /// Deletes the staged records this run created (or an earlier apctl run
-/// did) once their device is settled.
-async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked]) {
-    for t in tracked.iter().filter(|t| t.ours && t.phase == Phase::Done) {
-        if let Some(id) = &t.staged_id
-            && let Err(e) = graph.delete_imported(id).await
-        {
-            tracing::warn!(tenant = graph.tenant, "could not delete staged record {id}: {e}");
-        }
-    }
+/// did) once their device is settled, and an earlier run's leftovers:
+/// several at once, as the tenant's concurrency limit and write budget
+/// allow. A record already gone counts as deleted.
+async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked], leftovers: Vec<String>, settings: &ImportSettings) {
+    use futures::StreamExt as _;
+    let ids = tracked
+        .iter()
+        .filter(|t| t.ours && t.phase == Phase::Done)
+        .filter_map(|t| t.staged_id.clone())
+        .chain(leftovers);
+    let width = settings.limits.concurrency.get() as usize;
+    futures::stream::iter(ids)
+        .map(|id| async move {
+            if let Err(e) = graph.delete_imported(&id).await {
+                tracing::warn!(tenant = graph.tenant, "could not delete staged record {id}: {e}");
+            }
+        })
+        .buffer_unordered(width)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 /// Devices with no final answer at the end keep Registration pending, with

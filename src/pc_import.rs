@@ -119,14 +119,25 @@ pub async fn import_customer(
         }
     };
     let mut jobs = Vec::new();
+    snapshot(&tracked, settings, progress, true);
     if !settings.dry_run && !cancel.is_cancelled() {
         send(&ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
+        snapshot(&tracked, settings, progress, true);
         if settings.wait {
             settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
         }
     }
     mark_unfinished(&ctx, &mut tracked);
     finish(tracked, None, cancel.is_cancelled())
+}
+
+/// Hands the run what this pipe knows now.
+fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
+    let entries = tracked
+        .iter()
+        .map(|t| crate::import::as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
+        .collect();
+    progress.snapshot(&settings.tenant, crate::device::Pipe::PartnerCenter, entries, now);
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
@@ -377,6 +388,7 @@ async fn settle(
         if ctx.graph_unavailable.is_some() {
             settle_without_graph(ctx, tracked);
         }
+        snapshot(tracked, ctx.settings, progress, false);
         progress.event(Event::Settled {
             tenant: label(ctx.settings),
             settled: tracked.iter().filter(|t| t.phase == Phase::Done).count(),

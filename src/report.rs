@@ -402,22 +402,45 @@ pub struct TenantError {
     pub hint: Option<String>,
 }
 
+/// Writes a file whole or not at all: into a temporary file beside it,
+/// then renamed over it, so a reader (or a run killed mid-write) never
+/// sees half a report.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        fill(&mut f)?;
+        f.flush()?;
+        f.get_ref().sync_data()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
 impl Report {
-    /// Writes the JSON report.
+    /// Writes the JSON report (atomically).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer_pretty(&mut f, self)?;
-        f.write_all(b"\n")?;
-        f.flush()
+        write_atomic(path, |f| {
+            serde_json::to_writer_pretty(&mut *f, self)?;
+            f.write_all(b"\n")
+        })
     }
 
     /// Writes JUnit XML: a test suite per customer, a test case per
     /// device; a failed device is a failure with the portal's message and
     /// details, a pending one is skipped.
     pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        f.write_all(self.junit().as_bytes())?;
-        f.flush()
+        write_atomic(path, |f| f.write_all(self.junit().as_bytes()))
     }
 
     /// The JUnit XML text. A cause that stopped rows is one failure of its
@@ -524,9 +547,13 @@ impl Report {
         x
     }
 
-    /// Writes the CSV report: one line per entry.
+    /// Writes the CSV report: one line per entry (atomically).
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
-        let mut w = csv::Writer::from_path(path)?;
+        write_atomic(path, |f| self.csv(f))
+    }
+
+    fn csv(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
         w.write_record([
             "file",
             "line",

@@ -43,7 +43,7 @@ impl Input {
 }
 
 /// The rows of one customer.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TenantRows {
     /// The customer as first written (id, domain or name).
     pub tenant: String,
@@ -56,7 +56,7 @@ pub struct TenantRows {
 }
 
 /// What the files hold, by customer, before anything is sent.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Plan {
     pub files: Vec<PathBuf>,
     /// Customers in the order they first appear.
@@ -330,16 +330,152 @@ pub async fn run(
     cancel: &Cancel,
 ) -> Report {
     let started_at = client.clock().wall().to_string();
+    let checkpoints = Checkpoints::new(progress, &plan, &jobs, base, &started_at, client);
+    checkpoints.write();
     let limit = Arc::new(tokio::sync::Semaphore::new(max_tenants.max(1)));
     let runs = jobs.into_iter().map(|job| {
         let limit = limit.clone();
+        let checkpoints = &checkpoints;
         async move {
             let _permit = limit.acquire_owned().await.ok();
-            run_tenant(client, job, progress, cancel).await
+            run_tenant(client, job, checkpoints, cancel).await
         }
     });
     let results = futures::future::join_all(runs).await;
-    assemble(plan, results, base, &started_at, client)
+    assemble(plan, results, base, &started_at, client, true)
+}
+
+/// Least time between two checkpoint reports written for snapshots that
+/// are not marked `now` (poll rounds): often enough that a killed run's
+/// report is seconds old, rarely enough that a large run is not slowed
+/// writing it.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps every pipe's latest snapshot and turns them into checkpoint
+/// reports for the caller's [`Progress`].
+struct Checkpoints<'a> {
+    inner: &'a dyn Progress,
+    /// The plan's own entries and files (its customers are the jobs).
+    plan: Plan,
+    /// Each customer as worked on, as the input named it, in job order.
+    tenants: Vec<(String, String)>,
+    parts: std::sync::Mutex<HashMap<(String, Pipe), Vec<Entry>>>,
+    /// When the last report was written; held while one is written.
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+    base: &'a ImportSettings,
+    started_at: &'a str,
+    client: &'a Client,
+}
+
+impl<'a> Checkpoints<'a> {
+    fn new(
+        inner: &'a dyn Progress,
+        plan: &Plan,
+        jobs: &[Job],
+        base: &'a ImportSettings,
+        started_at: &'a str,
+        client: &'a Client,
+    ) -> Self {
+        let mut parts = HashMap::new();
+        let mut tenants = Vec::new();
+        if inner.wants_checkpoints() {
+            for job in jobs {
+                let s = &job.settings;
+                tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
+                for (pipe, rows) in [
+                    (Pipe::Graph, &job.rows.graph),
+                    (Pipe::PartnerCenter, &job.rows.partner_center),
+                ] {
+                    let entries = rows
+                        .iter()
+                        .map(|d| import::as_of_now(&import::entry_for(d, s), false))
+                        .collect();
+                    parts.insert((s.tenant.clone(), pipe), entries);
+                }
+            }
+        }
+        Self {
+            inner,
+            plan: Plan {
+                tenants: Vec::new(),
+                ..plan.clone()
+            },
+            tenants,
+            parts: std::sync::Mutex::new(parts),
+            last: std::sync::Mutex::new(None),
+            base,
+            started_at,
+            client,
+        }
+    }
+
+    /// Writes a checkpoint report of everything known now.
+    fn write(&self) {
+        if !self.inner.wants_checkpoints() {
+            return;
+        }
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let results = {
+            let parts = self
+                .parts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.tenants
+                .iter()
+                .map(|(tenant, requested)| {
+                    let mut entries = Vec::new();
+                    for pipe in [Pipe::Graph, Pipe::PartnerCenter] {
+                        entries.extend(parts.get(&(tenant.clone(), pipe)).into_iter().flatten().cloned());
+                    }
+                    TenantResult {
+                        tenant: tenant.clone(),
+                        requested: requested.clone(),
+                        entries,
+                        errors: Vec::new(),
+                        interrupted: false,
+                    }
+                })
+                .collect()
+        };
+        let report = assemble(
+            self.plan.clone(),
+            results,
+            self.base,
+            self.started_at,
+            self.client,
+            false,
+        );
+        self.inner.checkpoint(&report);
+        *last = Some(std::time::Instant::now());
+    }
+}
+
+impl Progress for Checkpoints<'_> {
+    fn event(&self, event: import::Event) {
+        self.inner.event(event);
+    }
+
+    fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
+        if !self.inner.wants_checkpoints() {
+            return;
+        }
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant.to_owned(), pipe), entries);
+        let due = now
+            || self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+        if due {
+            self.write();
+        }
+    }
 }
 
 /// Puts the report together: the customers' entries with the rows they
@@ -350,6 +486,7 @@ fn assemble(
     base: &ImportSettings,
     started_at: &str,
     client: &Client,
+    complete: bool,
 ) -> Report {
     let mut unsent = plan.entries;
     let mut entries = Vec::new();
@@ -399,7 +536,7 @@ fn assemble(
         dry_run: base.dry_run,
         waited: base.wait,
         verdict,
-        complete: true,
+        complete,
         totals,
         files: plan.file_reports,
         causes,

@@ -105,6 +105,12 @@ pub struct ImportArgs {
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
+    for path in [&args.report, &args.report_csv, &args.junit]
+        .into_iter()
+        .flatten()
+    {
+        settings::ensure_parent(path)?;
+    }
     if let Some((k, n)) = args.shard {
         plan.keep_shard(k, n);
     }
@@ -144,11 +150,54 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             }
         });
         let printer = Printer::new(args.quiet || args.output == Output::Json);
-        let report = apctl::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &printer, &cancel).await;
+        let recorder = Recorder {
+            printer: &printer,
+            args: &args,
+            failed: std::sync::atomic::AtomicBool::new(false),
+        };
+        let report = apctl::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &recorder, &cancel).await;
         printer.finish();
         write_outputs(&args, &report)?;
         Ok(exit_for(report.verdict))
     })
+}
+
+/// Shows progress, and keeps `--report` and `--report-csv` up to date
+/// while the run goes on: each checkpoint replaces them whole, so a run
+/// that is killed, times out or is cancelled leaves a report of what was
+/// known (`"complete": false`).
+struct Recorder<'a> {
+    printer: &'a Printer,
+    args: &'a ImportArgs,
+    /// A checkpoint could not be written (said once).
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl apctl::import::Progress for Recorder<'_> {
+    fn event(&self, event: apctl::import::Event) {
+        self.printer.event(event);
+    }
+
+    fn wants_checkpoints(&self) -> bool {
+        self.args.report.is_some() || self.args.report_csv.is_some()
+    }
+
+    fn checkpoint(&self, report: &Report) {
+        let written = [
+            self.args.report.as_ref().map(|p| (p, report.write_json(p))),
+            self.args.report_csv.as_ref().map(|p| (p, report.write_csv(p))),
+        ];
+        for (path, result) in written.into_iter().flatten() {
+            if let Err(e) = result
+                && !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                eprintln!(
+                    "warning: cannot write the report to `{}` during the run: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 /// The settings every customer of the run starts from.
