@@ -831,11 +831,12 @@ async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(
 /// allow. A record already gone counts as deleted.
 async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked], leftovers: Vec<String>, settings: &ImportSettings) {
     use futures::StreamExt as _;
-    let ids = tracked
+    let ids: Vec<String> = tracked
         .iter()
         .filter(|t| t.ours && t.phase == Phase::Done)
         .filter_map(|t| t.staged_id.clone())
-        .chain(leftovers);
+        .chain(leftovers)
+        .collect();
     let width = settings.limits.concurrency.get() as usize;
     futures::stream::iter(ids)
         .map(|id| async move {
