@@ -475,15 +475,21 @@ async fn send_all(
         .filter(|&i| tracked[i].phase == Phase::ToSend)
         .collect();
     let chunks: Vec<&[usize]> = todo.chunks(settings.chunk_size.get()).collect();
-    let posts = chunks.iter().map(|chunk| {
-        let items = chunk
-            .iter()
-            .filter_map(|&i| import_item(&tracked[i], settings))
-            .collect();
-        post_chunk(graph, items, settings)
-    });
-    let answers = futures::future::join_all(posts).await;
-    for (chunk, answer) in chunks.into_iter().zip(answers) {
+    let mut posts: futures::stream::FuturesUnordered<_> = chunks
+        .iter()
+        .enumerate()
+        .map(|(k, chunk)| {
+            let items = chunk
+                .iter()
+                .filter_map(|&i| import_item(&tracked[i], settings))
+                .collect();
+            async move { (k, post_chunk(graph, items, settings).await) }
+        })
+        .collect();
+    // Each chunk's answer is taken as it comes, and put on record at once:
+    // a run killed while later chunks are on the wire knows these.
+    while let Some((k, answer)) = futures::StreamExt::next(&mut posts).await {
+        let chunk = chunks[k];
         adopt(tracked, chunk, answer.staged);
         for &i in chunk {
             tracked[i].entry.request_id.clone_from(&answer.request_id);
@@ -507,6 +513,7 @@ async fn send_all(
             tenant: settings.tenant.clone(),
             count: sent,
         });
+        snapshot(tracked, settings, progress, true);
     }
 }
 

@@ -68,6 +68,22 @@ pub struct SimulateArgs {
     /// Items per page of a list.
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// Hold the answer to the Nth request of a kind for an hour, after it
+    /// took effect (`graph.import:2`): a fixed point at which tests kill
+    /// apctl. Kinds are those `/_apctl/stats` counts.
+    #[arg(long, value_name = "KIND:N", value_parser = parse_hold)]
+    hold: Option<(String, u64)>,
+}
+
+fn parse_hold(text: &str) -> Result<(String, u64), String> {
+    let (kind, n) = text
+        .rsplit_once(':')
+        .ok_or("expected KIND:N, e.g. `graph.import:2`")?;
+    let n: u64 = n.parse().map_err(|_| format!("`{n}` is not a whole number"))?;
+    if kind.is_empty() || n == 0 {
+        return Err("expected KIND:N with N from 1".into());
+    }
+    Ok((kind.to_owned(), n))
 }
 
 /// Runs the simulator until Ctrl-C.
@@ -106,6 +122,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             drop_rate: args.drop_rate,
             page_size: args.page_size.max(1),
             batch_delay: args.batch_delay,
+            hold: args.hold.clone(),
             ..SimConfig::default()
         };
         let (id, secret) = (world.client_id.clone(), world.client_secret.clone());

@@ -65,6 +65,10 @@ pub struct SimConfig {
     /// Clock time from a Partner Center batch upload until its job is
     /// processed.
     pub batch_delay: Duration,
+    /// The answer to the Nth request of this kind (`graph.import`, …) is
+    /// held for an hour after the request took effect: a deterministic
+    /// point at which a test can kill the client.
+    pub hold: Option<(String, u64)>,
 }
 
 impl Default for SimConfig {
@@ -83,6 +87,7 @@ impl Default for SimConfig {
             token_lifetime: 3599,
             token_uses: None,
             batch_delay: Duration::from_secs(5),
+            hold: None,
         }
     }
 }
@@ -196,6 +201,13 @@ pub struct SimStats {
     pub rejected_bodies: u64,
     /// Tokens issued.
     pub tokens_issued: u64,
+    /// Devices received in Graph import bodies, every attempt counted.
+    pub imported_items: u64,
+    /// Staged import records that exist now, in every tenant.
+    pub staged_records: u64,
+    /// Times a device would have been registered in a tenant that already
+    /// holds its serial: never, with the real service (806 instead).
+    pub registered_twice: u64,
 }
 
 /// A request as the world sees it.
@@ -348,7 +360,18 @@ impl World {
 
     /// Answers one request.
     pub fn handle(&mut self, req: &SimRequest) -> SimResponse {
+        let held = self.config.hold.clone();
+        let before = held
+            .as_ref()
+            .map(|(kind, _)| self.stats.requests.get(kind).copied().unwrap_or(0));
         let mut resp = self.route(req);
+        if let (Some((kind, n)), Some(before)) = (held, before) {
+            let after = self.stats.requests.get(&kind).copied().unwrap_or(0);
+            if after > before && after == n {
+                self.count("held-answer");
+                resp.delay += Duration::from_secs(3600);
+            }
+        }
         resp.delay += self.config.latency;
         if self.config.slow_rate > 0.0 && self.chance(self.config.slow_rate) {
             resp.delay += self.config.slow_delay;
@@ -364,6 +387,7 @@ impl World {
     fn route(&mut self, req: &SimRequest) -> SimResponse {
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         if segments == ["_apctl", "stats"] {
+            self.stats.staged_records = self.tenants.iter().map(|t| t.staged.len() as u64).sum();
             return SimResponse::json(200, &serde_json::to_value(&self.stats).unwrap_or_default());
         }
         if let [tenant, "oauth2", "v2.0", "devicecode"] = segments.as_slice() {
@@ -749,6 +773,7 @@ impl World {
         };
         let now = self.clock.now();
         let mut out = Vec::new();
+        self.stats.imported_items += items.len() as u64;
         for mut item in items {
             let id = self.uuid();
             let serial = item["serialNumber"].as_str().unwrap_or("").to_owned();
@@ -966,17 +991,19 @@ impl World {
         let wall = self.clock.wall();
         let delay = self.config.import_delay;
         let tenant = &mut self.tenants[index];
-        let mut joining = Vec::new();
+        let mut joining: Vec<Value> = Vec::new();
+        let mut twice = 0;
         for s in tenant.staged.values_mut() {
             let done = now >= s.created + delay;
             if done && !s.registered && matches!(s.planned, Planned::Complete | Planned::AlreadyAssigned) {
                 s.registered = true;
-                if !tenant
-                    .registered
-                    .iter()
-                    .any(|r| r["serialNumber"] == s.serial.as_str())
-                {
+                // Two staged records of one serial settling together
+                // register it once, as the real service does.
+                let known = |r: &Value| r["serialNumber"] == s.serial.as_str();
+                if !tenant.registered.iter().any(known) && !joining.iter().any(known) {
                     joining.push(s.item.clone());
+                } else if s.planned == Planned::Complete {
+                    twice += 1;
                 }
             }
         }
@@ -994,6 +1021,7 @@ impl World {
                 .registered
                 .push(registered_json(&tenant.spec.id, n, &spec, wall));
         }
+        self.stats.registered_twice += twice;
     }
 
     fn staged_json(&self, s: &Staged, now: Duration, first: bool) -> Value {

@@ -1,0 +1,203 @@
+//! Runs that die: `apctl import` is killed with SIGKILL at fixed points
+//! against an `apctl simulate` server — before its first POST, between
+//! chunks (after a chunk took effect but before its answer came), while
+//! polling, and during cleanup — then run again. Each point is made exact
+//! by the simulator holding the answer to one request (`--hold KIND:N`), so
+//! the kill never races the run. Afterwards: no device was sent twice or
+//! registered twice, no staged record is left, the killed run's report was
+//! on disk and accounted for every row, and the re-run's report gives every
+//! row exactly one final entry.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{SimProcess, fake_hash, write};
+use serde_json::Value;
+
+const DEVICES: u64 = 30;
+const CONTOSO: &str = "contoso.onmicrosoft.com";
+
+fn devices(dir: &Path) -> std::path::PathBuf {
+    let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\r\n");
+    for i in 0..DEVICES {
+        text.push_str(&format!("CRASH-{i:03},,{}\r\n", fake_hash(500 + i, 3000)));
+    }
+    write(dir, "devices.csv", text)
+}
+
+fn import_args<'a>(file: &'a str, report: &'a str) -> Vec<&'a str> {
+    vec![
+        "import",
+        file,
+        "--tenant",
+        CONTOSO,
+        "--chunk-size",
+        "10",
+        "--concurrency",
+        "1",
+        "--report",
+        report,
+        "-q",
+    ]
+}
+
+/// Starts apctl against the simulator, waits until the simulator holds
+/// the answer it was told to hold, and kills apctl with SIGKILL.
+fn run_and_kill(sim: &SimProcess, args: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in sim.env() {
+        cmd.env(k, v);
+    }
+    for k in ["TF_BUILD", "GITHUB_ACTIONS"] {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd.spawn().expect("apctl starts");
+    let start = Instant::now();
+    loop {
+        if sim.stats()["requests"]["held-answer"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("apctl ended before the held point: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the held point was never reached"
+        );
+        std::thread::yield_now();
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+}
+
+fn read(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
+    let sim = SimProcess::start(&["--import-delay", "0s", "--hold", hold]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = devices(dir.path());
+    let file = file.to_str().unwrap();
+    let killed = dir.path().join("killed.json");
+    run_and_kill(&sim, &import_args(file, killed.to_str().unwrap()));
+
+    let report = read(&killed);
+    assert_eq!(
+        report["complete"], false,
+        "{hold}: a checkpoint, not a final report"
+    );
+    assert_eq!(
+        report["entries"].as_array().unwrap().len() as u64,
+        DEVICES,
+        "{hold}"
+    );
+    assert_eq!(
+        report["totals"]["rows"], DEVICES,
+        "{hold}: every row accounted for"
+    );
+    check_killed(&report);
+
+    let again = dir.path().join("again.json");
+    let rerun = common::apctl_sim(&sim, &import_args(file, again.to_str().unwrap()), &[]);
+    assert_eq!(rerun.code, 0, "{hold}: {}{}", rerun.stdout, rerun.stderr);
+    let report = read(&again);
+    assert_eq!(report["complete"], true);
+    let entries = report["entries"].as_array().unwrap();
+    assert_eq!(entries.len() as u64, DEVICES, "{hold}: one entry per row");
+    let lines: std::collections::BTreeSet<u64> =
+        entries.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines.len() as u64, DEVICES, "{hold}: no row twice");
+    for e in entries {
+        assert_eq!(e["state"], "Ready for user", "{hold}: {e}");
+    }
+    let stats = sim.stats();
+    assert_eq!(
+        stats["importedItems"], DEVICES,
+        "{hold}: no device sent twice: {stats}"
+    );
+    assert_eq!(stats["registeredTwice"], 0, "{hold}: {stats}");
+    assert_eq!(
+        stats["stagedRecords"], 0,
+        "{hold}: no staged record left: {stats}"
+    );
+}
+
+fn actions(report: &Value) -> Vec<(String, Option<String>)> {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["state"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn killed_before_the_first_post() {
+    // The lookup's list of staged records never answers.
+    crash_then_rerun("graph.list-imported:1", |report| {
+        for (action, state) in actions(report) {
+            assert_eq!(
+                (action.as_str(), state),
+                ("not-sent", None),
+                "nothing was sent yet"
+            );
+        }
+        assert!(
+            report["causes"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("had not sent these devices"),
+            "{}",
+            report["causes"]
+        );
+    });
+}
+
+#[test]
+fn killed_between_chunks_after_a_chunk_took_effect() {
+    // The second chunk is staged, but its answer never comes.
+    crash_then_rerun("graph.import:2", |report| {
+        let acts = actions(report);
+        let sent = acts.iter().filter(|(a, _)| a == "sent").count();
+        assert_eq!(sent, 10, "the first chunk's answer was read: {acts:?}");
+        let unsent = acts
+            .iter()
+            .filter(|(a, s)| a == "not-sent" && s.is_none())
+            .count();
+        assert_eq!(unsent, 20, "the rest may or may not have been sent, and says so");
+    });
+}
+
+#[test]
+fn killed_while_polling() {
+    crash_then_rerun("graph.list-imported:2", |report| {
+        for (action, state) in actions(report) {
+            assert_eq!(action, "sent");
+            assert_eq!(state.as_deref(), Some("Registration pending"));
+        }
+    });
+}
+
+#[test]
+fn killed_during_cleanup() {
+    crash_then_rerun("graph.delete-imported:5", |report| {
+        // Every verdict was on record before the first delete.
+        for (action, state) in actions(report) {
+            assert_eq!(action, "sent");
+            assert_eq!(state.as_deref(), Some("Ready for user"));
+        }
+    });
+}
