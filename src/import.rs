@@ -838,9 +838,11 @@ async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(
 /// allow. A record already gone counts as deleted.
 async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked], leftovers: Vec<String>, settings: &ImportSettings) {
     use futures::StreamExt as _;
+    // A record seen gone (another run or an admin deleted it) is not
+    // deleted again.
     let ids: Vec<String> = tracked
         .iter()
-        .filter(|t| t.ours && t.phase == Phase::Done)
+        .filter(|t| t.ours && t.phase == Phase::Done && !t.vanished)
         .filter_map(|t| t.staged_id.clone())
         .chain(leftovers)
         .collect();

@@ -285,3 +285,67 @@ fn a_million_bad_rows_are_counted_not_kept() {
     assert_eq!(v["problems"].as_array().unwrap().len(), 1_000);
     assert_eq!(v["files"][0]["unlistedProblems"], 4_000);
 }
+
+/// Rows a customer's failure stopped are not "Registration failed": they
+/// were never sent, and the reason is given once — in the human output,
+/// the JUnit file and the pipeline's lines — not once per row.
+#[test]
+fn rows_never_sent_share_one_cause_given_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = good(dir.path(), 5);
+    let junit = dir.path().join("junit.xml");
+    let csv = dir.path().join("report.csv");
+    let agent = tempfile::tempdir().unwrap();
+    let run = apctl_env(
+        [
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "woodgrove.onmicrosoft.com",
+            "--simulate",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--report-csv",
+            csv.to_str().unwrap(),
+        ],
+        &[
+            ("TF_BUILD", "True"),
+            ("AGENT_TEMPDIRECTORY", agent.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = &run.stdout;
+    let failed_row = out
+        .lines()
+        .find(|l| l.starts_with("Registration failed"))
+        .unwrap();
+    assert!(failed_row.ends_with(" 0"), "never sent, never failed:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Not sent ") && l.ends_with(" 5")),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("AADSTS").count(),
+        2,
+        "the cause once on screen, once as the pipeline's error:\n{out}"
+    );
+    assert!(
+        out.contains("not sent: cause C1: 5 rows of woodgrove.onmicrosoft.com: "),
+        "{out}"
+    );
+    assert_eq!(out.matches("Not sent (cause C1)").count(), 5, "{out}");
+    assert_eq!(out.matches("##vso[task.logissue type=error").count(), 1, "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert_eq!(
+        xml.matches("<skipped message=\"Not sent: cause C1\"/>").count(),
+        5,
+        "{xml}"
+    );
+    assert_eq!(xml.matches("AADSTS").count(), 1, "{xml}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().filter(|l| l.ends_with(",C1")).count(), 5, "{text}");
+    assert!(!text.contains("AADSTS"), "{text}");
+    assert!(!text.contains("Registration failed"), "{text}");
+}
