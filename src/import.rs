@@ -34,8 +34,17 @@ pub const LIST_POLL_THRESHOLD: usize = 5;
 /// within half a second of the service deciding it.
 pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Staged records apctl creates carry an `importId` with this prefix, so a
-/// later run knows them as apctl's own.
+/// later run knows them as apctl's own. The rest is the time (Unix
+/// seconds) by which the run that created them has certainly ended, then
+/// its run id: `apctl-1796112000-8a0c…`. Before that time another run's
+/// unsettled records may still be followed by it; after it they are
+/// leftovers.
 pub const IMPORT_ID_PREFIX: &str = "apctl-";
+
+/// How long after its deadline and grace a run may still be cleaning up
+/// (paced by the write budget): its records count as a live run's until
+/// then.
+pub const CLEANUP_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
 
 /// Settings for importing into one tenant.
 #[derive(Clone, Debug)]
@@ -60,8 +69,16 @@ pub struct ImportSettings {
     pub max_resends: u32,
     /// After Ctrl-C, how long to keep polling what was sent.
     pub grace: Duration,
-    /// This run's id, sent as `importId` prefix.
+    /// This run's id, part of the `importId` marker.
     pub run_id: String,
+    /// When the run started (Unix seconds), for the marker.
+    pub started_epoch: i64,
+    /// Wait for another apctl run working on the same customer (its lock
+    /// on this machine, its unsettled staged records in the tenant) and
+    /// follow what it sent, instead of leaving those devices to it.
+    pub wait_for_other_runs: bool,
+    /// Where the per-customer locks live; `None` takes none.
+    pub lock_dir: Option<std::path::PathBuf>,
     /// A preflight check that failed for the tenant (for example the GDAP
     /// role of a delegated token): nothing is sent, every row says why.
     pub preflight_failure: Option<TenantError>,
@@ -90,6 +107,19 @@ pub struct PartnerCenterSettings {
 }
 
 impl ImportSettings {
+    /// The `importId` this run's staged records carry.
+    pub fn marker(&self) -> String {
+        // A run that does not wait never follows its records: they are an
+        // ended run's as soon as it has sent them.
+        let follows = if self.wait {
+            self.deadline + self.grace + CLEANUP_ALLOWANCE
+        } else {
+            Duration::ZERO
+        };
+        let until = self.started_epoch + follows.as_secs() as i64;
+        format!("{IMPORT_ID_PREFIX}{until}-{}", self.run_id)
+    }
+
     /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
     /// 500, wait with a 30-minute deadline, poll every second, the documented
     /// Intune budgets, two resends of transient errors, 60 s of grace.
@@ -109,6 +139,9 @@ impl ImportSettings {
             max_resends: 2,
             grace: std::time::Duration::from_secs(60),
             run_id: run_id.to_owned(),
+            started_epoch: 0,
+            wait_for_other_runs: false,
+            lock_dir: None,
             preflight_failure: None,
             partner_center: PartnerCenterSettings {
                 root: endpoints.partner_center.clone(),
@@ -393,11 +426,24 @@ async fn lookup(
                 Some(DeviceMessage::DeviceAlreadyRegistered),
             );
             t.phase = Phase::Done;
+        } else if let Some(record) = staged.get(&serial).filter(|r| {
+            !settings.wait_for_other_runs && another_live_run(r, &settings.marker(), now.as_second())
+        }) {
+            // Another apctl run (here or on another machine) sent it and
+            // may be following it now: not resent, not followed, not
+            // deleted under it.
+            t.entry.action = Action::AnotherRun;
+            t.entry.imported_identity_id = Some(record.id.clone());
+            t.entry.details = format!(
+                "Another apctl run sent this device and may still be following it (import id `{}`): nothing was sent; run apctl again once it has finished, or add `--wait-for-other-runs` to follow it.",
+                record.import_id.as_deref().unwrap_or("")
+            );
+            t.phase = Phase::Done;
         } else if let Some(record) = staged.get(&serial) {
             t.entry.action = Action::FollowedStaged;
             t.staged_id = Some(record.id.clone());
             t.entry.imported_identity_id = Some(record.id.clone());
-            t.ours = is_apctls(record);
+            t.ours = is_apctls(record) && !another_live_run(record, &settings.marker(), now.as_second());
             t.phase = Phase::Staged;
             if settings.dry_run {
                 t.entry.details =
@@ -409,6 +455,27 @@ async fn lookup(
         }
     }
     Ok(leftovers)
+}
+
+/// True for a staged record of another apctl run that may still be going
+/// (its marker's end time is still ahead) and whose device has no verdict
+/// yet.
+fn another_live_run(record: &ImportedIdentity, mine: &str, now_epoch: i64) -> bool {
+    let Some(marker) = record.import_id.as_deref().filter(|m| *m != mine) else {
+        return false;
+    };
+    let settled = matches!(
+        record.state.device_import_status,
+        crate::outcome::ImportStatus::Complete | crate::outcome::ImportStatus::Error
+    );
+    !settled && marker_until(marker).is_some_and(|until| until > now_epoch)
+}
+
+/// The end time in an apctl marker, if it is one of the current shape.
+pub fn marker_until(marker: &str) -> Option<i64> {
+    let rest = marker.strip_prefix(IMPORT_ID_PREFIX)?;
+    let (until, _) = rest.split_once('-')?;
+    until.parse().ok()
 }
 
 /// A staged record an apctl run created (its `importId` marker).
@@ -455,7 +522,7 @@ fn import_item(t: &Tracked, settings: &ImportSettings) -> Option<ImportItem> {
         product_key: product_key.clone(),
         group_tag: t.entry.group_tag.clone(),
         assigned_user_principal_name: t.device.assigned_user.clone(),
-        import_id: Some(format!("{IMPORT_ID_PREFIX}{}", settings.run_id)),
+        import_id: Some(settings.marker()),
     })
 }
 

@@ -37,6 +37,7 @@
 //!   with group tags set through Graph afterwards.
 //! - [`run`], [`report`]: one `apctl import` run over one or many
 //!   customers and its report, one entry per input row.
+//! - [`run_lock`]: one run per customer at a time on this machine.
 //! - [`status`]: a tenant's devices in the portal's states.
 //! - [`reconcile`]: files against tenants, the plan and its fixes.
 //! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
@@ -61,6 +62,7 @@ pub mod reconcile;
 pub mod report;
 pub mod retry;
 pub mod run;
+pub mod run_lock;
 pub mod secret;
 pub mod service_error;
 pub mod simulator;

@@ -29,6 +29,9 @@ pub enum Action {
     NotSent,
     /// `--dry-run`: would be sent.
     WouldSend,
+    /// Not sent: another apctl run is working on the customer (on this
+    /// machine), or sent the device and may still be following it.
+    AnotherRun,
 }
 
 /// The schema name of the JSON report; it changes only when a field

@@ -563,6 +563,14 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
     if settings.order_id.is_none() {
         settings.order_id.clone_from(&rows.order_id);
     }
+    if settings.started_epoch == 0 {
+        settings.started_epoch = client.clock().wall().as_second();
+    }
+    // Held until this customer is done; the OS drops it if the process dies.
+    let _lock = match lock(client, &settings, cancel).await {
+        Ok(lock) => lock,
+        Err(busy) => return another_run(&settings, requested_name, rows, &busy),
+    };
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let gate = TenantGate::new(settings.limits, client.clock().clone());
     let (graph, pc) = tokio::join!(
@@ -577,6 +585,80 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
+    }
+}
+
+/// Takes the customer's lock on this machine (keyed by its tenant id, so a
+/// domain and its id are one customer), waiting for another run only with
+/// `--wait-for-other-runs`. A lock that cannot be used at all (no state
+/// folder) does not stop the run: the tenant check still guards it.
+async fn lock(
+    client: &Client,
+    settings: &ImportSettings,
+    cancel: &Cancel,
+) -> Result<Option<crate::run_lock::TenantLock>, crate::run_lock::Busy> {
+    use crate::run_lock::{self, LockError};
+    let Some(dir) = &settings.lock_dir else {
+        return Ok(None);
+    };
+    // The same customer behind another service (the simulator on another
+    // port) is not the same customer.
+    let id = gdap::customer_id(client.http(), &settings.partner_center.authority, &settings.tenant)
+        .await
+        .unwrap_or_else(|_| settings.tenant.clone());
+    let root = &settings.graph_root;
+    let key = format!("{id}@{}-{}", root.host_str().unwrap_or(""), root.port_or_known_default().unwrap_or(0));
+    let owner = format!(
+        "pid {}, run {}, since {}",
+        std::process::id(),
+        settings.run_id,
+        client.clock().wall()
+    );
+    let clock = client.clock();
+    let result = if settings.wait_for_other_runs {
+        let deadline = clock.now() + settings.deadline;
+        run_lock::acquire_waiting(dir, &key, &owner, &**clock, deadline, || cancel.is_cancelled()).await
+    } else {
+        run_lock::try_acquire(dir, &key, &owner)
+    };
+    match result {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Busy(busy)) => Err(busy),
+        Err(e) => {
+            tracing::warn!(tenant = settings.tenant, "working without a lock: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// Every row of a customer another run on this machine is working on:
+/// not sent, and left to that run.
+fn another_run(settings: &ImportSettings, requested: String, rows: TenantRows, busy: &crate::run_lock::Busy) -> TenantResult {
+    let why = Cause::tenant(&TenantError {
+        tenant: settings.tenant.clone(),
+        error: format!(
+            "another apctl run on this machine is working on this customer ({}): its devices were left to it",
+            busy.owner
+        ),
+        hint: Some("it sends each device once; run apctl again when it has finished, or add `--wait-for-other-runs` to wait for it".into()),
+    });
+    let entries = rows
+        .graph
+        .iter()
+        .chain(&rows.partner_center)
+        .map(|d| {
+            let mut e = import::entry_for(d, settings);
+            e.not_sent(&why);
+            e.action = Action::AnotherRun;
+            e
+        })
+        .collect();
+    TenantResult {
+        tenant: settings.tenant.clone(),
+        requested,
+        entries,
+        errors: Vec::new(),
+        interrupted: false,
     }
 }
 
@@ -651,10 +733,12 @@ fn verdict(
     } else if files.iter().any(|f| f.invalid_rows > 0)
         || entries
             .iter()
-            .any(|e| e.failed() || e.unsent() || e.tag_missing())
+            .any(|e| e.failed() || (e.unsent() && e.action != Action::AnotherRun) || e.tag_missing())
     {
         Verdict::SomeFailed
-    } else if settings.wait && !settings.dry_run && entries.iter().any(Entry::pending) {
+    } else if entries.iter().any(|e| e.action == Action::AnotherRun)
+        || (settings.wait && !settings.dry_run && entries.iter().any(Entry::pending))
+    {
         Verdict::SomePending
     } else {
         Verdict::Done

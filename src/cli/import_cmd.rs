@@ -65,6 +65,14 @@ pub struct ImportArgs {
     /// Check the input and look up what exists; send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// When another apctl run is working on a customer (on this machine,
+    /// or it staged the same devices and may still follow them), wait for
+    /// it and follow what it sent, instead of leaving those devices to it.
+    #[arg(long)]
+    wait_for_other_runs: bool,
+    /// Where apctl keeps its per-customer locks (and reconcile's sync times).
+    #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     /// Write the JSON report here (schema: docs/report-json.md).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
@@ -217,6 +225,8 @@ fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) ->
         concurrency: args.concurrency,
     };
     settings.grace = args.grace;
+    settings.wait_for_other_runs = args.wait_for_other_runs;
+    settings.lock_dir = settings::state_dir(args.state_dir.as_deref()).map(|d| d.join("locks"));
     if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         settings.partner_center.partner_tenant = partner;
     }

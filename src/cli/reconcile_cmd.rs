@@ -249,6 +249,7 @@ async fn apply(
     base.group_tag = args.group_tag.clone();
     base.order_id = args.order_id.clone();
     base.deadline = args.timeout;
+    base.lock_dir = state_dir(args).map(|d| d.join("locks"));
     if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         base.partner_center.partner_tenant = p;
     }
@@ -472,17 +473,8 @@ async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BT
     out
 }
 
-/// The state folder: `--state-dir`, else the platform's per-user state
-/// folder.
 fn state_dir(args: &ReconcileArgs) -> Option<PathBuf> {
-    if let Some(d) = &args.state_dir {
-        return Some(d.clone());
-    }
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("XDG_STATE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
-        .or_else(|| var("LOCALAPPDATA"))
-        .map(|d| d.join("apctl"))
+    settings::state_dir(args.state_dir.as_deref())
 }
 
 fn write_handoff(path: &Path, items: &[Item]) -> anyhow::Result<()> {

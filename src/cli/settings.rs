@@ -2,7 +2,7 @@
 //! endpoints checked (https, or http to loopback only), durations parsed,
 //! credentials read from the environment (never from a flag value).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -349,4 +349,17 @@ mod tests {
         assert!(check_tenant("con toso").is_err());
         assert!(check_tenant("../x").is_err());
     }
+}
+
+/// apctl's state folder (sync times, per-customer locks): `--state-dir` /
+/// `APCTL_STATE_DIR`, else the platform's per-user state folder.
+pub fn state_dir(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(d) = given {
+        return Some(d.to_path_buf());
+    }
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("XDG_STATE_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
+        .or_else(|| var("LOCALAPPDATA"))
+        .map(|d| d.join("apctl"))
 }

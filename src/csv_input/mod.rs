@@ -4,7 +4,8 @@
 //! [`Row::Device`] (with warnings), a [`Row::Invalid`] (with every problem
 //! found, so one bad value never hides another), or a [`Row::Blank`].
 //!
-//! Layout: [`encoding`] finds and decodes the text encoding, [`dialect`]
+//! Layout: [`encoding`] finds and decodes the text encoding, [`lines`]
+//! splits it into bounded lines (any line end), [`dialect`]
 //! matches the header, [`checks`] judges single values, and [`strict`]
 //! holds the portal's exact rules for `--strict`.
 
