@@ -603,21 +603,27 @@ async fn lock(
     };
     // The same customer behind another service (the simulator on another
     // port) is not the same customer.
-    let id = gdap::customer_id(client.http(), &settings.partner_center.authority, &settings.tenant)
-        .await
-        .unwrap_or_else(|_| settings.tenant.clone());
+    let id = gdap::customer_id(
+        client.http(),
+        &settings.partner_center.authority,
+        &settings.tenant,
+    )
+    .await
+    .unwrap_or_else(|_| settings.tenant.clone());
     let root = &settings.graph_root;
-    let key = format!("{id}@{}-{}", root.host_str().unwrap_or(""), root.port_or_known_default().unwrap_or(0));
+    let key = format!(
+        "{id}@{}-{}",
+        root.host_str().unwrap_or(""),
+        root.port_or_known_default().unwrap_or(0)
+    );
     let owner = format!(
         "pid {}, run {}, since {}",
         std::process::id(),
         settings.run_id,
         client.clock().wall()
     );
-    let clock = client.clock();
     let result = if settings.wait_for_other_runs {
-        let deadline = clock.now() + settings.deadline;
-        run_lock::acquire_waiting(dir, &key, &owner, &**clock, deadline, || cancel.is_cancelled()).await
+        run_lock::acquire_waiting(dir, &key, &owner, settings.deadline, || cancel.is_cancelled()).await
     } else {
         run_lock::try_acquire(dir, &key, &owner)
     };
@@ -633,7 +639,12 @@ async fn lock(
 
 /// Every row of a customer another run on this machine is working on:
 /// not sent, and left to that run.
-fn another_run(settings: &ImportSettings, requested: String, rows: TenantRows, busy: &crate::run_lock::Busy) -> TenantResult {
+fn another_run(
+    settings: &ImportSettings,
+    requested: String,
+    rows: TenantRows,
+    busy: &crate::run_lock::Busy,
+) -> TenantResult {
     let why = Cause::tenant(&TenantError {
         tenant: settings.tenant.clone(),
         error: format!(

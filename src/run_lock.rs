@@ -13,10 +13,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::clock::Clock;
-
-/// How often a run that waits for another one tries the lock again.
-pub const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// How often a run waiting for another one checks whether to stop.
+pub const CHECK_STOP_EVERY: Duration = Duration::from_millis(250);
 
 /// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
@@ -97,23 +95,49 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
     }
 }
 
-/// Takes the tenant's lock, waiting for another run to finish until
-/// `deadline` (on `clock`) or until `stop` says to stop.
+/// Takes the tenant's lock, waiting for the run that holds it to finish
+/// for at most `limit` of real time (the other run is another process: its
+/// progress is real time, whatever this run's clock does), and no longer
+/// once `stop` says to stop. The wait is the operating system's: the lock
+/// is taken the moment the other process lets go of it.
 pub async fn acquire_waiting(
     dir: &Path,
     tenant: &str,
     owner: &str,
-    clock: &dyn Clock,
-    deadline: Duration,
+    limit: Duration,
     stop: impl Fn() -> bool,
 ) -> Result<TenantLock, LockError> {
+    let busy = match try_acquire(dir, tenant, owner) {
+        Err(LockError::Busy(b)) => b,
+        other => return other,
+    };
+    let path = path_for(dir, tenant);
+    let owner = owner.to_owned();
+    let mut waiting = tokio::task::spawn_blocking(move || -> std::io::Result<File> {
+        let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
+        file.lock()?;
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(owner.as_bytes())?;
+        Ok(file)
+    });
+    let give_up = tokio::time::Instant::now() + limit;
     loop {
-        match try_acquire(dir, tenant, owner) {
-            Err(LockError::Busy(b)) if clock.now() + RETRY_EVERY <= deadline && !stop() => {
-                let _ = b;
-                crate::clock::sleep_until(clock, clock.now() + RETRY_EVERY).await;
+        tokio::select! {
+            done = &mut waiting => {
+                return match done {
+                    Ok(Ok(file)) => Ok(TenantLock { _file: file }),
+                    Ok(Err(source)) => Err(LockError::Io { path: path_for(dir, tenant), source }),
+                    Err(_) => Err(LockError::Busy(busy)),
+                };
             }
-            other => return other,
+            () = tokio::time::sleep(CHECK_STOP_EVERY) => {
+                if stop() || tokio::time::Instant::now() >= give_up {
+                    // The blocked thread lets go of the file (and any lock
+                    // it gets) when its result is dropped.
+                    return Err(LockError::Busy(busy));
+                }
+            }
         }
     }
 }
@@ -138,7 +162,13 @@ mod tests {
     #[test]
     fn tenant_text_never_leaves_the_folder() {
         let dir = Path::new("/state");
-        assert_eq!(path_for(dir, "../../etc/passwd"), Path::new("/state/.._.._etc_passwd.lock"));
-        assert_eq!(path_for(dir, "Fabrikam Inc"), Path::new("/state/fabrikam_inc.lock"));
+        assert_eq!(
+            path_for(dir, "../../etc/passwd"),
+            Path::new("/state/.._.._etc_passwd.lock")
+        );
+        assert_eq!(
+            path_for(dir, "Fabrikam Inc"),
+            Path::new("/state/fabrikam_inc.lock")
+        );
     }
 }

@@ -258,6 +258,8 @@ enum Planned {
     InvalidHash,
     Transient,
     Stuck,
+    /// The same hash earlier in the same upload: ZtdDeviceDuplicated.
+    Duplicated,
 }
 
 impl Planned {
@@ -279,6 +281,8 @@ struct Staged {
     item: Value,
     serial: String,
     created: Duration,
+    /// Told to have its verdict now (`/_apctl/finish-imports`).
+    finished: bool,
     planned: Planned,
     registered: bool,
 }
@@ -386,6 +390,16 @@ impl World {
 
     fn route(&mut self, req: &SimRequest) -> SimResponse {
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+        if segments == ["_apctl", "finish-imports"] && req.method == "POST" {
+            // For tests: every staged record has its verdict from now on,
+            // however long `--import-delay` is.
+            for t in &mut self.tenants {
+                for s in t.staged.values_mut() {
+                    s.finished = true;
+                }
+            }
+            return SimResponse::empty(204);
+        }
         if segments == ["_apctl", "stats"] {
             self.stats.staged_records = self.tenants.iter().map(|t| t.staged.len() as u64).sum();
             return SimResponse::json(200, &serde_json::to_value(&self.stats).unwrap_or_default());
@@ -774,6 +788,7 @@ impl World {
         let now = self.clock.now();
         let mut out = Vec::new();
         self.stats.imported_items += items.len() as u64;
+        let mut hashes_here: std::collections::HashSet<u64> = std::collections::HashSet::new();
         for mut item in items {
             let id = self.uuid();
             let serial = item["serialNumber"].as_str().unwrap_or("").to_owned();
@@ -792,11 +807,25 @@ impl World {
             if planned == Planned::Complete && !plausible_hash(hash) {
                 planned = Planned::InvalidHash;
             }
+            // The real service never registers a device twice: a serial the
+            // tenant holds is answered 806, and a hash given twice in one
+            // upload is ZtdDeviceDuplicated for the second.
+            let registered = self.tenants[index]
+                .registered
+                .iter()
+                .any(|r| r["serialNumber"] == serial.as_str());
+            if planned == Planned::Complete && registered {
+                planned = Planned::AlreadyAssigned;
+            }
+            if !hashes_here.insert(hash_key(hash)) {
+                planned = Planned::Duplicated;
+            }
             let staged = Staged {
                 id: id.clone(),
                 item,
                 serial,
                 created: now,
+                finished: false,
                 planned,
                 registered: false,
             };
@@ -994,7 +1023,7 @@ impl World {
         let mut joining: Vec<Value> = Vec::new();
         let mut twice = 0;
         for s in tenant.staged.values_mut() {
-            let done = now >= s.created + delay;
+            let done = s.finished || now >= s.created + delay;
             if done && !s.registered && matches!(s.planned, Planned::Complete | Planned::AlreadyAssigned) {
                 s.registered = true;
                 // Two staged records of one serial settling together
@@ -1003,7 +1032,10 @@ impl World {
                 if !tenant.registered.iter().any(known) && !joining.iter().any(known) {
                     joining.push(s.item.clone());
                 } else if s.planned == Planned::Complete {
+                    // Sent twice and settling together: the second is an
+                    // 806, as the real service answers it.
                     twice += 1;
+                    s.planned = Planned::AlreadyAssigned;
                 }
             }
         }
@@ -1025,7 +1057,7 @@ impl World {
     }
 
     fn staged_json(&self, s: &Staged, now: Duration, first: bool) -> Value {
-        let done = now >= s.created + self.config.import_delay;
+        let done = s.finished || now >= s.created + self.config.import_delay;
         let (status, code, name) = match (s.planned, done && !first) {
             (_, false) | (Planned::Stuck, _) => ("unknown", 0, ""),
             (Planned::Complete, true) => ("complete", 0, "None"),
@@ -1035,6 +1067,7 @@ impl World {
             }
             (Planned::InvalidHash, true) => ("error", 802, "InvalidZtdHardwareHash"),
             (Planned::Transient, true) => ("error", 640, "StorageError"),
+            (Planned::Duplicated, true) => ("error", 0, "ZtdDeviceDuplicated"),
         };
         let status = if s.planned == Planned::Stuck && done {
             "pending"
@@ -1303,6 +1336,14 @@ fn fixture_error(status: u16, fixture: &str, placeholder: &str, value: &str) -> 
 
 fn form_urlencoded(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A key for a hash within one upload (the hash itself is not kept).
+fn hash_key(hash: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hash.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -231,8 +231,18 @@ impl SimProcess {
 
 impl Drop for SimProcess {
     fn drop(&mut self) {
+        // Every test against a simulator checks the one thing that must
+        // never happen: a device registered twice.
+        let twice = if std::thread::panicking() {
+            None
+        } else {
+            Some(self.stats()["registeredTwice"].clone())
+        };
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(n) = twice {
+            assert_eq!(n, 0, "a device was registered twice in the simulator");
+        }
     }
 }
 
