@@ -329,6 +329,19 @@ pub fn ensure_parent(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// apctl's state folder (sync times, per-customer locks): `--state-dir` /
+/// `APCTL_STATE_DIR`, else the platform's per-user state folder.
+pub fn state_dir(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(d) = given {
+        return Some(d.to_path_buf());
+    }
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("XDG_STATE_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
+        .or_else(|| var("LOCALAPPDATA"))
+        .map(|d| d.join("apctl"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,17 +362,4 @@ mod tests {
         assert!(check_tenant("con toso").is_err());
         assert!(check_tenant("../x").is_err());
     }
-}
-
-/// apctl's state folder (sync times, per-customer locks): `--state-dir` /
-/// `APCTL_STATE_DIR`, else the platform's per-user state folder.
-pub fn state_dir(given: Option<&Path>) -> Option<PathBuf> {
-    if let Some(d) = given {
-        return Some(d.to_path_buf());
-    }
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("XDG_STATE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
-        .or_else(|| var("LOCALAPPDATA"))
-        .map(|d| d.join("apctl"))
 }
