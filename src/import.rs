@@ -402,22 +402,24 @@ async fn lookup(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, CallError> {
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
-    let staged = by_serial(graph.list_imported().await?, |s| s.serial_number.clone());
-    let mut leftovers = Vec::new();
+    let all_staged = graph.list_imported().await?;
+    let now = graph.client.clock().wall();
+    let serials: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
+    let mut leftovers: Vec<String> = leftovers(&all_staged, &serials, now.as_second())
+        .into_iter()
+        .map(|r| r.id.clone())
+        .collect();
+    let staged = by_serial(all_staged, |s| s.serial_number.clone());
     progress.event(Event::LookedUp {
         tenant: settings.tenant.clone(),
         registered: registered.len(),
         staged: staged.len(),
     });
-    let now = graph.client.clock().wall();
     for t in tracked.iter_mut() {
         let Some(serial) = t.device.serial.clone() else {
             continue;
         };
         if let Some(device) = registered.get(&serial) {
-            if let Some(record) = staged.get(&serial).filter(|r| is_apctls(r)) {
-                leftovers.push(record.id.clone());
-            }
             t.entry.action = Action::AlreadyRegistered;
             confirm(
                 &mut t.entry,
@@ -440,6 +442,8 @@ async fn lookup(
             );
             t.phase = Phase::Done;
         } else if let Some(record) = staged.get(&serial) {
+            // Followed, so not a leftover: it is deleted once settled.
+            leftovers.retain(|id| *id != record.id);
             t.entry.action = Action::FollowedStaged;
             t.staged_id = Some(record.id.clone());
             t.entry.imported_identity_id = Some(record.id.clone());
@@ -469,6 +473,35 @@ fn another_live_run(record: &ImportedIdentity, mine: &str, now_epoch: i64) -> bo
         crate::outcome::ImportStatus::Complete | crate::outcome::ImportStatus::Error
     );
     !settled && marker_until(marker).is_some_and(|until| until > now_epoch)
+}
+
+/// apctl's staged records that nobody needs any more, for whoever sees
+/// them to delete: those of a device the tenant has registered (whatever
+/// run made them: a run still following one sees it vanish and finds the
+/// device registered), and those with a verdict from a run that has ended
+/// (its marker's end time passed, or a marker of the older shape).
+pub fn leftovers<'a>(
+    staged: &'a [ImportedIdentity],
+    registered: &std::collections::HashSet<&str>,
+    now_epoch: i64,
+) -> Vec<&'a ImportedIdentity> {
+    staged
+        .iter()
+        .filter(|r| is_apctls(r))
+        .filter(|r| {
+            let serial_registered = r.serial_number.as_deref().is_some_and(|s| registered.contains(s));
+            let settled = matches!(
+                r.state.device_import_status,
+                crate::outcome::ImportStatus::Complete | crate::outcome::ImportStatus::Error
+            );
+            let ended = r
+                .import_id
+                .as_deref()
+                .and_then(marker_until)
+                .is_none_or(|until| until <= now_epoch);
+            serial_registered || (settled && ended)
+        })
+        .collect()
 }
 
 /// The end time in an apctl marker, if it is one of the current shape.

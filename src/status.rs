@@ -51,10 +51,51 @@ pub struct DeviceState {
 /// Every device of the tenant: registered ones, then staged ones that are
 /// not registered.
 pub async fn tenant_devices(graph: &Graph<'_>) -> Result<Vec<DeviceState>, CallError> {
+    Ok(tenant_view(graph).await?.devices)
+}
+
+/// A staged record an earlier apctl run left behind (see
+/// [`crate::import::leftovers`]): the next import for the tenant deletes it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Leftover {
+    pub tenant: String,
+    pub serial_number: Option<String>,
+    /// The staged record's id.
+    pub id: String,
+    /// The marker of the run that created it.
+    pub import_id: Option<String>,
+}
+
+/// A tenant's devices, and the staged records apctl runs left behind.
+#[derive(Clone, Debug)]
+pub struct TenantView {
+    pub devices: Vec<DeviceState>,
+    pub leftovers: Vec<Leftover>,
+}
+
+/// Reads the tenant's devices and apctl's leftover staged records.
+pub async fn tenant_view(graph: &Graph<'_>) -> Result<TenantView, CallError> {
     let registered = graph.list_registered().await?;
     let staged = graph.list_imported().await?;
     let now = graph.client.clock().wall();
-    Ok(combine(graph.tenant, registered, staged, now))
+    let serials: HashSet<&str> = registered
+        .iter()
+        .filter_map(|d| d.serial_number.as_deref())
+        .collect();
+    let leftovers = crate::import::leftovers(&staged, &serials, now.as_second())
+        .into_iter()
+        .map(|r| Leftover {
+            tenant: graph.tenant.to_owned(),
+            serial_number: r.serial_number.clone(),
+            id: r.id.clone(),
+            import_id: r.import_id.clone(),
+        })
+        .collect();
+    Ok(TenantView {
+        devices: combine(graph.tenant, registered, staged, now),
+        leftovers,
+    })
 }
 
 /// The states of registered and staged devices; a staged device whose

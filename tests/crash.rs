@@ -105,6 +105,21 @@ fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
     );
     check_killed(&report);
 
+    // Reconcile names what the killed run left staged: all of it, since
+    // every device it staged is registered by now.
+    let plan = common::apctl_sim(
+        &sim,
+        &["reconcile", file, "--tenant", CONTOSO, "--output", "json"],
+        &[],
+    );
+    let leftovers = plan.json()["leftovers"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        leftovers,
+        sim.stats()["stagedRecords"].as_u64().unwrap(),
+        "{hold}: {}",
+        plan.stdout
+    );
+
     let again = dir.path().join("again.json");
     let rerun = common::apctl_sim(&sim, &import_args(file, again.to_str().unwrap()), &[]);
     assert_eq!(rerun.code, 0, "{hold}: {}{}", rerun.stdout, rerun.stderr);

@@ -319,3 +319,41 @@ fn http(
     stream.read_to_string(&mut answer).unwrap();
     answer.split("\r\n\r\n").nth(1).unwrap_or("").to_owned()
 }
+
+/// An outage gives the same exit code every time, and rows that never
+/// reached the service are not sent, never "Registration failed".
+#[test]
+fn the_same_outage_gives_the_same_exit_code_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = devices(dir.path());
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let sim = SimProcess::start(&["--import-delay", "0s", "--fault-rate", "0.9"]);
+        let run = common::apctl_sim(
+            &sim,
+            &[
+                "import",
+                &file,
+                "--tenant",
+                CONTOSO,
+                "--concurrency",
+                "1",
+                "--output",
+                "json",
+            ],
+            &[("APCTL_STATE_DIR", dir.path().to_str().unwrap())],
+        );
+        let r = run.json();
+        assert_eq!(
+            r["totals"]["byState"]["Registration failed"], 0,
+            "{}",
+            r["totals"]
+        );
+        for (action, state) in every_row_once(&r) {
+            assert_eq!((action.as_str(), state), ("not-sent", None));
+        }
+        assert_eq!(r["causes"].as_array().unwrap().len(), 1, "{}", r["causes"]);
+        codes.push(run.code);
+    }
+    assert_eq!(codes, [2, 2, 2]);
+}

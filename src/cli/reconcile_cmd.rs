@@ -121,13 +121,16 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         let mut items: Vec<Item> = Vec::new();
         let mut errors: Vec<TenantError> = Vec::new();
         let mut resolved: Vec<(String, TenantRows)> = Vec::new();
+        let mut leftovers: Vec<apctl::status::Leftover> = Vec::new();
         for (tenant, rows) in
             by_tenant_id(&session, &args, std::mem::take(&mut plan.tenants), &mut errors).await
         {
             let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
             let graph = session.graph(&tenant, &gate);
-            match apctl::status::tenant_devices(&graph).await {
-                Ok(have) => {
+            match apctl::status::tenant_view(&graph).await {
+                Ok(view) => {
+                    let have = view.devices;
+                    leftovers.extend(view.leftovers);
                     let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
                     let order = rows.order_id.clone().or(args.order_id.clone());
                     items.extend(reconcile::compare(
@@ -150,6 +153,14 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         }
         if args.output == Output::Human {
             print_plan(&items, &errors, &args)?;
+            if !leftovers.is_empty() {
+                println!(
+                    "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them",
+                    leftovers.len(),
+                    if leftovers.len() == 1 { "" } else { "s" },
+                    if leftovers.iter().all(|l| l.tenant == leftovers[0].tenant) { "that customer" } else { "each customer" }
+                );
+            }
         }
         let mut changed: Vec<String> = Vec::new();
         let mut import_report = None;
@@ -170,6 +181,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "pruned": args.prune,
                 "files": files,
                 "items": items,
+                "leftovers": leftovers,
                 "errors": errors,
                 "sync": syncs,
                 "import": import_report,
