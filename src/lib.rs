@@ -16,6 +16,8 @@
 //! - [`validate`]: offline validation across files, with duplicates found
 //!   from digests.
 //! - [`problem`]: input problems with file, line, column and a hint.
+//! - [`sanitize`]: the one sanitiser every text from outside passes
+//!   before any output (secrets, tokens, hashes, escapes, pipeline commands).
 //! - [`secret`], [`endpoint`], [`clock`]: secrets that never print,
 //!   endpoints that refuse plain http off loopback, and the clock every wait
 //!   goes through (scalable to zero for tests and demos).
@@ -63,6 +65,7 @@ pub mod report;
 pub mod retry;
 pub mod run;
 pub mod run_lock;
+pub mod sanitize;
 pub mod secret;
 pub mod service_error;
 pub mod simulator;

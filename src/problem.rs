@@ -102,7 +102,8 @@ impl Problem {
             severity: Severity::Error,
             code,
             portal_message: None,
-            message: message.into(),
+            // Text from the file (quoted values) passes the sanitiser.
+            message: crate::sanitize::clean_line(&message.into()),
             hint: None,
         }
     }

@@ -418,7 +418,12 @@ pub fn write_atomic(
         .unwrap_or_default();
     let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        // `create_new`: never through a link or file someone put there.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let mut f = std::io::BufWriter::new(file);
         fill(&mut f)?;
         f.flush()?;
         f.get_ref().sync_data()?;
@@ -430,7 +435,69 @@ pub fn write_atomic(
     result
 }
 
+/// Cleans every optional text field in place.
+fn clean_opt(field: &mut Option<String>) {
+    if let Some(text) = field {
+        *text = crate::sanitize::clean_line(text);
+    }
+}
+
+fn clean(field: &mut String) {
+    *field = crate::sanitize::clean_line(field);
+}
+
+impl TenantError {
+    fn sanitize(&mut self) {
+        clean(&mut self.tenant);
+        clean(&mut self.error);
+        clean_opt(&mut self.hint);
+    }
+}
+
 impl Report {
+    /// Passes every text of the report through the one sanitiser (see
+    /// [`crate::sanitize`]): whatever a service or a file put into it, no
+    /// output made from the report — the terminal, JSON, CSV, JUnit,
+    /// pipeline lines, summaries — shows a secret, a whole hash or an
+    /// escape sequence.
+    pub fn sanitize(&mut self) {
+        for e in &mut self.entries {
+            clean(&mut e.file);
+            clean(&mut e.tenant);
+            clean(&mut e.details);
+            for f in [
+                &mut e.serial_number,
+                &mut e.error_code,
+                &mut e.error_name,
+                &mut e.request_id,
+                &mut e.group_tag,
+                &mut e.order_id,
+                &mut e.imported_identity_id,
+                &mut e.autopilot_device_id,
+                &mut e.batch_id,
+            ] {
+                clean_opt(f);
+            }
+        }
+        for c in &mut self.causes {
+            clean(&mut c.error);
+            clean_opt(&mut c.hint);
+            clean_opt(&mut c.tenant);
+            clean_opt(&mut c.file);
+        }
+        for f in &mut self.files {
+            clean(&mut f.path);
+            clean_opt(&mut f.error);
+            clean_opt(&mut f.hint);
+        }
+        self.tenant_errors.iter_mut().for_each(TenantError::sanitize);
+        for t in &mut self.tenants {
+            clean(&mut t.tenant);
+            clean(&mut t.requested);
+            t.errors.iter_mut().for_each(TenantError::sanitize);
+        }
+    }
+
     /// Writes the JSON report (atomically).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         write_atomic(path, |f| {

@@ -528,7 +528,7 @@ fn assemble(
     let unlisted: u64 = plan.file_reports.iter().map(|f| f.unlisted_invalid_rows).sum();
     totals.rows += unlisted;
     totals.invalid += unlisted;
-    Report {
+    let mut report = Report {
         schema: crate::report::SCHEMA,
         run_id: base.run_id.clone(),
         started_at: started_at.to_owned(),
@@ -544,7 +544,9 @@ fn assemble(
         tenant_errors,
         entries,
         http: client.stats(),
-    }
+    };
+    report.sanitize();
+    report
 }
 
 struct TenantResult {

@@ -8,9 +8,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value.
+    /// Wraps a secret value, and registers it with the sanitiser so that
+    /// no output ever shows it, even echoed back by a service.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::sanitize::register_secret(&value);
+        Self(value)
     }
 
     /// The value, for the one place that sends it.

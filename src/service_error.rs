@@ -88,6 +88,18 @@ pub fn decode(status: u16, header_request_id: Option<&str>, body: &[u8]) -> Serv
     if e.message.is_empty() {
         e.message = "the service gave no message".into();
     }
+    // Whatever the service echoed back (a secret, a token, a hash, escape
+    // codes) goes no further than here.
+    let clean = |t: &str| {
+        crate::sanitize::clean_line(t)
+            .chars()
+            .take(MAX_MESSAGE)
+            .collect::<String>()
+    };
+    e.message = clean(&e.message);
+    e.code = e.code.as_deref().map(clean);
+    e.request_id = e.request_id.as_deref().map(clean);
+    e.date = e.date.as_deref().map(clean);
     e
 }
 

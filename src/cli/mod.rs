@@ -144,15 +144,32 @@ fn init_logging(verbose: u8) {
         2 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
+    // Every log line passes the sanitiser (so no colours: their escape
+    // codes are what it removes).
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
+        .with_writer(|| CleanStderr)
         .with_target(false)
-        .with_ansi(ansi);
+        .with_ansi(false);
     let _ = tracing_subscriber::registry()
         .with(layer)
         .with(Targets::new().with_target("apctl", level))
         .try_init();
+}
+
+/// Standard error through the sanitiser: what a log line quotes from a
+/// service never shows a secret, a whole hash or an escape sequence.
+struct CleanStderr;
+
+impl io::Write for CleanStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = apctl::sanitize::clean(&String::from_utf8_lossy(buf));
+        io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
 }
 
 /// True when the error is only a closed stdout (`apctl … | head`).
@@ -168,5 +185,5 @@ pub fn render_error(err: &anyhow::Error) -> String {
     for cause in err.chain().skip(1) {
         out.push_str(&format!("  caused by: {cause}\n"));
     }
-    out
+    apctl::sanitize::clean(&out)
 }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use apctl::report::{Entry, Report, Verdict};
+use apctl::sanitize::{self, Runner};
 
 /// The CI system apctl runs under.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,25 @@ impl Pipeline {
         None
     }
 
+    /// The commands that register every secret apctl holds with the
+    /// runner's own masking, to print before anything else: the runner then
+    /// hides them even in output apctl does not control.
+    pub fn mask_commands(&self) -> String {
+        let mut out = String::new();
+        for secret in sanitize::secrets() {
+            // A secret on one line only; one with a line break cannot be
+            // passed in a command and stays with apctl's own sanitiser.
+            if secret.contains(['\r', '\n']) {
+                continue;
+            }
+            match self {
+                Self::AzureDevOps { .. } => out.push_str(&format!("##vso[task.setsecret]{secret}\n")),
+                Self::GitHubActions { .. } => out.push_str(&format!("::add-mask::{secret}\n")),
+            }
+        }
+        out
+    }
+
     /// The commands for the report, and the summary written where the
     /// pipeline takes it.
     pub fn emit(&self, report: &Report) -> std::io::Result<String> {
@@ -43,7 +63,7 @@ impl Pipeline {
         match self {
             Self::AzureDevOps { summary_dir } => {
                 let path = summary_dir.join(format!("apctl-summary-{}.md", report.run_id));
-                std::fs::write(&path, &summary)?;
+                apctl::report::write_atomic(&path, |f| std::io::Write::write_all(f, summary.as_bytes()))?;
                 Ok(azure(report, &path))
             }
             Self::GitHubActions { step_summary } => {
@@ -215,9 +235,12 @@ fn verdict_text(v: Verdict) -> &'static str {
     }
 }
 
-/// Azure DevOps escapes a command's message so it stays on one line.
+/// Azure DevOps escapes a command's message so it stays on one line; the
+/// text passes the sanitiser first, which also breaks any `##vso[` or
+/// `##[` inside it, so data never runs as a command.
 fn azure_data(text: &str) -> String {
-    text.replace('%', "%AZP25")
+    sanitize::for_pipeline(text, Runner::AzureDevOps)
+        .replace('%', "%AZP25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -227,9 +250,13 @@ fn azure_property(text: &str) -> String {
     azure_data(text).replace(';', "%3B").replace(']', "%5D")
 }
 
-/// GitHub's escaping of a workflow command's message.
+/// GitHub's escaping of a workflow command's message, after the sanitiser
+/// (which breaks any `::` inside it).
 fn github_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    sanitize::for_pipeline(text, Runner::GitHubActions)
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// …and of a property's value.
@@ -312,7 +339,7 @@ pub fn markdown(report: &Report) -> String {
 
 /// Text safe inside a Markdown table cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+    sanitize::clean_line(text).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -321,9 +348,12 @@ mod tests {
 
     #[test]
     fn messages_and_properties_are_escaped_as_each_system_wants() {
-        assert_eq!(azure_data("50%\r\nnext"), "50%AZP25%0D%0Anext");
+        assert_eq!(azure_data("50%\nnext"), "50%AZP25%0Anext");
+        assert_eq!(azure_data("a\r\nb"), "a %0Ab", "a lone CR is no line end");
         assert_eq!(azure_property("a;b]c"), "a%3Bb%5Dc");
         assert_eq!(github_data("50%\nnext"), "50%25%0Anext");
+        assert!(!azure_data("X##vso[task.setvariable variable=PWNED]x").contains("##vso["));
+        assert!(!github_data("x::error::y").contains("::"));
         assert_eq!(github_property("C:\\x,y"), "C%3A\\x%2Cy");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
     }

@@ -43,6 +43,11 @@ pub struct Options {
 
 /// Opens a session; starts the simulator when no credentials are given.
 pub async fn open(options: Options) -> anyhow::Result<Session> {
+    // In a pipeline, the runner learns every secret apctl holds before
+    // anything else is printed (on stderr, so stdout stays one document).
+    if let Some(pipeline) = super::pipeline::Pipeline::detect() {
+        eprint!("{}", pipeline.mask_commands());
+    }
     let simulate = options.credentials.is_none();
     let clock: SharedClock =
         ScaledClock::scaled(options.time_scale.unwrap_or(if simulate { 0.0 } else { 1.0 }));

@@ -1,0 +1,207 @@
+//! The one sanitiser for text that came from outside — service answers,
+//! headers, error descriptions, CSV cells shown back — before it reaches
+//! any output: the terminal, reports, JUnit, pipeline lines, summaries and
+//! logs. It removes every secret apctl holds (by value), bearer tokens,
+//! `client_secret=`, `refresh_token=` and `…assertion=` values, JWT-shaped
+//! text, and shortens long base64 runs (hardware hashes) as hashes are
+//! shortened everywhere; control and escape characters become spaces so no
+//! text can steer a terminal. Pipeline output additionally neutralises the
+//! runners' command markers (see [`for_pipeline`]).
+
+use std::sync::{OnceLock, RwLock};
+
+/// Secrets shorter than this are not registered: removing every
+/// occurrence of a short string would mangle ordinary text.
+const MIN_SECRET_LEN: usize = 8;
+
+/// A base64 run at least this long is shortened: no serial, id or word is
+/// that long, every hardware hash and token is.
+const LONG_RUN: usize = 64;
+
+/// What stands where a removed value was.
+pub const REDACTED: &str = "[redacted]";
+
+fn registry() -> &'static RwLock<Vec<String>> {
+    static SECRETS: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
+    SECRETS.get_or_init(RwLock::default)
+}
+
+/// Remembers a secret value (a client secret, refresh token, access token,
+/// signed assertion, pipeline token) so that no output ever shows it.
+pub fn register_secret(value: &str) {
+    let value = value.trim();
+    if value.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut secrets = registry()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !secrets.iter().any(|s| s == value) {
+        secrets.push(value.to_owned());
+        // Longest first, so a secret that contains another goes whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// The secrets registered so far (for registering them with a pipeline
+/// runner's masking).
+pub fn secrets() -> Vec<String> {
+    registry()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// Cleans text from outside for any output.
+pub fn clean(text: &str) -> String {
+    let mut out = text.to_owned();
+    for secret in registry()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    let out = redact_after_keys(&out);
+    let out = shorten_runs(&out);
+    out.chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect()
+}
+
+/// Like [`clean`], on one line: line breaks become spaces too.
+pub fn clean_line(text: &str) -> String {
+    clean(text).replace('\n', " ")
+}
+
+/// Which runner reads the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runner {
+    AzureDevOps,
+    GitHubActions,
+}
+
+/// Cleans text for a pipeline's log: as [`clean`], and the runner's
+/// command markers inside it are broken so data can never run as a command
+/// (`##vso[`, `##[` for Azure DevOps; `::` for GitHub Actions).
+pub fn for_pipeline(text: &str, runner: Runner) -> String {
+    let text = clean(text);
+    match runner {
+        Runner::AzureDevOps => text.replace("##", "#\u{200b}#"),
+        Runner::GitHubActions => text.replace("::", ":\u{200b}:"),
+    }
+}
+
+/// Removes the value after `Bearer `, `client_secret=`, `refresh_token=`,
+/// `access_token=`, `…assertion=` and `"access_token":"`, whatever it is.
+fn redact_after_keys(text: &str) -> String {
+    const KEYS: &[&str] = &[
+        "bearer ",
+        "client_secret=",
+        "refresh_token=",
+        "access_token=",
+        "assertion=",
+        "password=",
+        "\"access_token\":\"",
+        "\"refresh_token\":\"",
+        "\"id_token\":\"",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let found = KEYS
+            .iter()
+            .filter_map(|k| lower[i..].find(k).map(|at| (i + at, k.len())))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, len)) = found else {
+            out.push_str(&text[i..]);
+            break;
+        };
+        out.push_str(&text[i..at + len]);
+        let value_end = text[at + len..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '&' | '"' | '\'' | ',' | ';' | '}' | ')'))
+            .map_or(text.len(), |e| at + len + e);
+        if value_end > at + len {
+            out.push_str(REDACTED);
+        }
+        i = value_end;
+    }
+    out
+}
+
+/// Shortens every run of base64 and base64url characters (JWT dots
+/// included) of [`LONG_RUN`] or more, as hashes are shown: the first and
+/// last four characters and the length.
+fn shorten_runs(text: &str) -> String {
+    let is_run = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let n = run.chars().count();
+        // A long run of word characters is a token or a hash; a dotted
+        // name or a path of ordinary words is not, so it also needs a
+        // letter-digit mix to count.
+        let mixed = run.chars().any(|c| c.is_ascii_digit()) && run.chars().any(|c| c.is_ascii_alphabetic());
+        if n >= LONG_RUN && mixed {
+            let head: String = run.chars().take(4).collect();
+            let tail: String = run.chars().skip(n - 4).collect();
+            out.push_str(&format!("{head}…{tail} ({n} chars)"));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_run(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_secrets_and_keyed_values_never_pass() {
+        register_secret("s3cr3t-value-for-test");
+        let text = "error_description: client_secret=abc123 was wrong; Bearer eyJhbGciOi.x.y and s3cr3t-value-for-test\r\n";
+        let out = clean(text);
+        assert!(!out.contains("s3cr3t-value-for-test"), "{out}");
+        assert!(!out.contains("abc123"), "{out}");
+        assert!(!out.contains("eyJhbGciOi"), "{out}");
+        assert!(out.contains("client_secret=[redacted]"), "{out}");
+        assert!(!out.contains('\r'), "{out}");
+    }
+
+    #[test]
+    fn hashes_and_tokens_are_shortened_ordinary_text_is_not() {
+        let hash = format!("T0GX{}a1Q=", "Ab3+".repeat(998));
+        let out = clean(&format!("bad hash {hash} here"));
+        assert_eq!(out, "bad hash T0GX…a1Q= (4000 chars) here");
+        let text =
+            "graph.list-registered: HTTP 503 `ServiceUnavailable`: id 2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
+        assert_eq!(clean(text), text);
+        assert_eq!(
+            clean("VMware-56 4d 8d 37 93 fe f5 0e-88"),
+            "VMware-56 4d 8d 37 93 fe f5 0e-88"
+        );
+    }
+
+    #[test]
+    fn escapes_and_pipeline_commands_are_neutralised() {
+        assert_eq!(clean("a\u{1b}[31mred"), "a [31mred");
+        let vso = for_pipeline("X##vso[task.setvariable variable=PWNED]x", Runner::AzureDevOps);
+        assert!(!vso.contains("##vso["), "{vso}");
+        let gh = for_pipeline("::set-output name=x::y", Runner::GitHubActions);
+        assert!(!gh.contains("::"), "{gh}");
+    }
+}
