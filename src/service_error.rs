@@ -90,17 +90,16 @@ pub fn decode(status: u16, header_request_id: Option<&str>, body: &[u8]) -> Serv
     }
     // Whatever the service echoed back (a secret, a token, a hash, escape
     // codes) goes no further than here.
-    let clean = |t: &str| {
-        crate::sanitize::clean_line(t)
-            .chars()
-            .take(MAX_MESSAGE)
-            .collect::<String>()
-    };
     e.message = clean(&e.message);
     e.code = e.code.as_deref().map(clean);
     e.request_id = e.request_id.as_deref().map(clean);
     e.date = e.date.as_deref().map(clean);
     e
+}
+
+/// Sanitised and cut to [`MAX_MESSAGE`] characters.
+fn clean(text: &str) -> String {
+    crate::sanitize::clean_line(text).chars().take(MAX_MESSAGE).collect()
 }
 
 /// Unwraps Intune's nested messages: a `message` that is itself a JSON
