@@ -97,10 +97,6 @@ pub fn decode(status: u16, header_request_id: Option<&str>, body: &[u8]) -> Serv
     e
 }
 
-/// Sanitised and cut to [`MAX_MESSAGE`] characters.
-fn clean(text: &str) -> String {
-    crate::sanitize::clean_line(text).chars().take(MAX_MESSAGE).collect()
-}
 
 /// Unwraps Intune's nested messages: a `message` that is itself a JSON
 /// document with a `Message` member, up to three levels deep; a cut-off
@@ -140,8 +136,10 @@ fn message_after_key(text: &str) -> Option<String> {
     Some(rest[..end].replace("\\r\\n", " ").replace("\\\\", "\\"))
 }
 
-/// Removes control characters and cuts to [`MAX_MESSAGE`] characters.
+/// Passes the sanitiser (see [`crate::sanitize`]: secrets, tokens,
+/// hashes, control characters) and cuts to [`MAX_MESSAGE`] characters.
 fn clean(s: &str) -> String {
+    let s = crate::sanitize::clean_line(s);
     let mut out: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
