@@ -120,6 +120,14 @@ pub fn parse(setting: &'static str, value: &str) -> Result<Url, EndpointError> {
         value: value.to_owned(),
         reason: e.to_string(),
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never sent as Basic auth, never printed back.
+        return Err(EndpointError::NotUrl {
+            setting,
+            value: "(a URL with a user name or password)".to_owned(),
+            reason: "credentials do not belong in an endpoint URL".to_owned(),
+        });
+    }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
@@ -152,6 +160,32 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// Joins a path onto a root URL, keeping any path the root already has.
+/// One path segment made from text that came from outside (an id from an
+/// answer, a batch name): every byte but letters, digits, `-`, `_` and
+/// `~` is percent-encoded, so a `/`, `..` or `?` in it can never reach
+/// another resource.
+pub fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// True when `link` is on the same origin (scheme, host and port) as
+/// `root`: the only links from an answer apctl follows.
+pub fn same_origin(root: &Url, link: &Url) -> bool {
+    root.scheme() == link.scheme()
+        && root.host_str().map(str::to_ascii_lowercase) == link.host_str().map(str::to_ascii_lowercase)
+        && root.port_or_known_default() == link.port_or_known_default()
+        && link.username().is_empty()
+        && link.password().is_none()
+}
+
 pub fn join(root: &Url, path: &str) -> Url {
     let mut s = root.as_str().trim_end_matches('/').to_owned();
     s.push_str(path);

@@ -140,7 +140,7 @@ impl Graph<'_> {
 
     /// Reads one staged identity.
     pub async fn get_imported(&self, id: &str) -> Result<ImportedIdentity, CallError> {
-        let url = endpoint::join(self.root, &format!("{IMPORTED}/{id}"));
+        let url = endpoint::join(self.root, &format!("{IMPORTED}/{}", endpoint::segment(id)));
         let resp = self
             .client
             .send(
@@ -154,7 +154,7 @@ impl Graph<'_> {
 
     /// Deletes one staged identity.
     pub async fn delete_imported(&self, id: &str) -> Result<(), CallError> {
-        let url = endpoint::join(self.root, &format!("{IMPORTED}/{id}"));
+        let url = endpoint::join(self.root, &format!("{IMPORTED}/{}", endpoint::segment(id)));
         let req = self.request(Method::DELETE, url, "graph.delete-imported");
         match self.client.send(self.tenant, self.gate, &req).await {
             Ok(_) => Ok(()),
@@ -175,7 +175,7 @@ impl Graph<'_> {
 
     /// Reads one registered Autopilot device.
     pub async fn get_registered(&self, id: &str) -> Result<AutopilotDevice, CallError> {
-        let url = endpoint::join(self.root, &format!("{REGISTERED}/{id}"));
+        let url = endpoint::join(self.root, &format!("{REGISTERED}/{}", endpoint::segment(id)));
         let req = self.request(Method::GET, url, "graph.get-registered");
         let resp = self.client.send(self.tenant, self.gate, &req).await?;
         parse_entity(&resp.body).map_err(|e| bad_body("graph.get-registered", e))
@@ -189,7 +189,10 @@ impl Graph<'_> {
         group_tag: Option<&str>,
         user_principal_name: Option<&str>,
     ) -> Result<(), CallError> {
-        let url = endpoint::join(self.root, &format!("{REGISTERED}/{id}/updateDeviceProperties"));
+        let url = endpoint::join(
+            self.root,
+            &format!("{REGISTERED}/{}/updateDeviceProperties", endpoint::segment(id)),
+        );
         let mut body = serde_json::Map::new();
         if let Some(tag) = group_tag {
             body.insert("groupTag".into(), Value::String(tag.to_owned()));
@@ -237,7 +240,25 @@ impl Graph<'_> {
                         format!("the service sent the same @odata.nextLink twice: {next}"),
                     ));
                 }
-                Some(next) => url = Url::parse(&next).map_err(|e| bad_body(kind, e.to_string()))?,
+                Some(next) => {
+                    let link = Url::parse(&next).map_err(|e| bad_body(kind, e.to_string()))?;
+                    if !endpoint::same_origin(self.root, &link) {
+                        return Err(CallError::ForeignLink {
+                            kind,
+                            host: link.host_str().unwrap_or("").to_owned(),
+                        });
+                    }
+                    if seen.len() >= crate::http::MAX_PAGES {
+                        return Err(bad_body(
+                            kind,
+                            format!(
+                                "more than {} pages: the service keeps sending new links",
+                                crate::http::MAX_PAGES
+                            ),
+                        ));
+                    }
+                    url = link;
+                }
                 None => return Ok(all),
             }
         }

@@ -96,6 +96,12 @@ pub enum CallError {
         cause: String,
         request_id: Option<String>,
     },
+    /// An answer pointed somewhere else (a link, a `Location`, a
+    /// redirect): apctl sends nothing, and no credential, to another host.
+    #[error(
+        "{kind}: the answer pointed at another host (`{host}`); apctl follows links only to the service it was pointed at"
+    )]
+    ForeignLink { kind: &'static str, host: String },
     #[error("{kind}: gave up after {attempts} attempts: {last}")]
     GaveUp {
         kind: &'static str,
@@ -155,6 +161,16 @@ pub struct Client {
     stats: Mutex<Stats>,
 }
 
+/// Most pages of one list apctl follows: 10,000 pages of Graph's 1,000
+/// devices each is far beyond any tenant; an answer that keeps sending new
+/// links is refused rather than followed for ever.
+pub const MAX_PAGES: usize = 10_000;
+
+/// Largest answer body apctl reads: a page of a thousand devices is about
+/// 2 MB; more than this is not an answer apctl can use, and reading it
+/// whole would cost that much memory.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
 /// How long one request may take before it counts as lost (for a POST:
 /// "may have been sent").
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -167,6 +183,9 @@ pub fn reqwest_client() -> reqwest::Client {
 /// A reqwest client with apctl's user agent and the given request timeout.
 pub fn reqwest_client_with_timeout(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
+        // No API apctl calls redirects; following one would resend the
+        // request — its token, secret or hashes — somewhere else.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("apctl/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(15).min(timeout))
         .timeout(timeout)
@@ -348,8 +367,12 @@ impl Client {
         };
         let retry_after = header("retry-after");
         let location = header("location");
-        let body = response.bytes().await.map_err(|e| (true, without_url(&e)))?;
-        let error = (status >= 400).then(|| service_error::decode(status, request_id.as_deref(), &body));
+        let body = read_body(response).await.map_err(|e| (true, e))?;
+        let error = if (300..400).contains(&status) {
+            Some(redirect_refused(status, location.as_deref(), request_id.clone()))
+        } else {
+            (status >= 400).then(|| service_error::decode(status, request_id.as_deref(), &body))
+        };
         let request_id = error.as_ref().and_then(|e| e.request_id.clone()).or(request_id);
         Ok(Answer {
             status,
@@ -377,6 +400,45 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.throttled += 1;
         s.retry_after_ms += wait.as_millis() as u64;
+    }
+}
+
+/// Reads an answer's body, at most [`MAX_BODY`] bytes of it: a larger one
+/// is refused as it streams in (or at once, when it says its length).
+pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, String> {
+    let too_big = || {
+        format!(
+            "the answer is larger than {} MiB; apctl reads no more of it",
+            MAX_BODY >> 20
+        )
+    };
+    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| without_url(&e))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A redirect is never followed: the answer says where it pointed.
+fn redirect_refused(status: u16, location: Option<&str>, request_id: Option<String>) -> ServiceError {
+    let host = location
+        .and_then(|l| Url::parse(l).ok())
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "the same host".to_owned());
+    ServiceError {
+        status,
+        code: Some("Redirect".into()),
+        message: crate::sanitize::clean_line(&format!(
+            "the service answered with a redirect (HTTP {status}) to `{host}`; apctl follows no redirects, so nothing was sent there"
+        )),
+        request_id,
+        date: None,
     }
 }
 

@@ -233,10 +233,13 @@ impl PartnerCenter<'_> {
     async fn accepted(&self, req: &Request) -> Result<Accepted, CallError> {
         let resp = self.client.send(self.partner_tenant, self.gate, req).await?;
         match resp.location {
-            Some(location) if !location.trim().is_empty() => Ok(Accepted {
-                location,
-                request_id: resp.request_id,
-            }),
+            Some(location) if !location.trim().is_empty() => {
+                pinned(self.root, &location, req.kind)?;
+                Ok(Accepted {
+                    location,
+                    request_id: resp.request_id,
+                })
+            }
             _ => Err(bad_body(
                 req.kind,
                 &format!("the service answered {} without a Location header", resp.status),
@@ -260,10 +263,23 @@ impl PartnerCenter<'_> {
             let Some(next) = page.links.and_then(|l| l.next) else {
                 return Ok(all);
             };
-            let continuation: Vec<(String, String)> =
-                next.headers.into_iter().map(|h| (h.key, h.value)).collect();
+            pinned(self.root, &next.uri, kind)?;
+            // Only the continuation token is carried over: a header an
+            // answer names could be anything (`Authorization`, `Host`…).
+            let continuation: Vec<(String, String)> = next
+                .headers
+                .into_iter()
+                .filter(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
+                .map(|h| ("MS-ContinuationToken".to_owned(), h.value))
+                .collect();
             if !seen.insert((next.uri.clone(), continuation.clone())) {
                 return Err(bad_body(kind, "the service sent the same next link twice"));
+            }
+            if seen.len() > crate::http::MAX_PAGES {
+                return Err(bad_body(
+                    kind,
+                    "more pages than apctl follows: the service keeps sending new links",
+                ));
             }
             req = self.request(Method::GET, &next.uri, kind);
             req.headers = continuation;
@@ -298,9 +314,21 @@ pub fn url(root: &Url, path: &str) -> Url {
 
 /// One path segment, percent-encoded (batch ids may hold spaces).
 fn segment(text: &str) -> String {
-    let mut u = Url::parse("http://x/").expect("constant URL");
-    u.path_segments_mut().expect("base URL").push(text);
-    u.path().trim_start_matches('/').to_owned()
+    crate::endpoint::segment(text)
+}
+
+/// A link or `Location` from an answer, pinned to Partner Center's own
+/// origin: relative ones always are; an absolute one elsewhere is refused.
+fn pinned(root: &Url, link: &str, kind: &'static str) -> Result<(), CallError> {
+    let target = url(root, link);
+    if crate::endpoint::same_origin(root, &target) {
+        Ok(())
+    } else {
+        Err(CallError::ForeignLink {
+            kind,
+            host: target.host_str().unwrap_or("").to_owned(),
+        })
+    }
 }
 
 fn bad_body(kind: &'static str, why: &str) -> CallError {

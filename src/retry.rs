@@ -43,6 +43,11 @@ pub enum Action {
     CheckBeforeResend,
 }
 
+/// Longest `Retry-After` apctl waits. Intune's windows are 20 s and Graph's
+/// throttles a few minutes at most; a day (or a date in 2099) is a broken
+/// or hostile answer, and waiting it would hang a pipeline.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
+
 /// Decides what follows an attempt. `idempotent` requests (GET, DELETE)
 /// can be resent after a timeout; a POST cannot. `refreshed` says a token
 /// refresh was already spent on this request.
@@ -54,6 +59,9 @@ pub fn classify(outcome: Outcome<'_>, idempotent: bool, refreshed: bool, now: Ti
         Outcome::Status {
             status, retry_after, ..
         } if status == 429 || status == 503 => match retry_after.and_then(|v| parse_retry_after(v, now)) {
+            // A wait longer than any real throttle is not waited: the call
+            // fails with the service's own words instead.
+            Some(d) if d > MAX_RETRY_AFTER => Action::Done,
             Some(d) => Action::RetryAfter(d),
             None => Action::Backoff,
         },

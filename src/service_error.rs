@@ -97,7 +97,6 @@ pub fn decode(status: u16, header_request_id: Option<&str>, body: &[u8]) -> Serv
     e
 }
 
-
 /// Unwraps Intune's nested messages: a `message` that is itself a JSON
 /// document with a `Message` member, up to three levels deep; a cut-off
 /// document is searched for its `Message` text instead of parsed.

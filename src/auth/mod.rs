@@ -214,10 +214,17 @@ pub(crate) async fn post_form(
         .await
         .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
     let status = response.status().as_u16();
-    let body = response
-        .bytes()
+    if (300..400).contains(&status) {
+        // Never followed: a redirect would carry the secret or refresh
+        // token somewhere else.
+        return Err(AuthError::transport(
+            tenant,
+            &format!("the token endpoint answered with a redirect (HTTP {status}); apctl follows none"),
+        ));
+    }
+    let body = crate::http::read_body(response)
         .await
-        .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+        .map_err(|e| AuthError::transport(tenant, &e))?;
     Ok((status, body))
 }
 

@@ -257,18 +257,30 @@ pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
 
 /// Parses `30m`, `90s`, `1h 30m`, `500ms`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Ok(secs) = text.trim().parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
+    let too_long = || format!("`{text}` is longer than apctl waits for anything (at most 7 days)");
+    let d = if let Ok(secs) = text.trim().parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "`{text}` is not a duration like `30m`, `90s` or `1h 30m`"
+            ));
+        }
+        Duration::try_from_secs_f64(secs).map_err(|_| too_long())?
+    } else {
+        let d: jiff::SignedDuration = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration like `30m`, `90s` or `1h 30m`"))?;
+        Duration::try_from(d).map_err(|_| format!("`{text}` is negative"))?
+    };
+    if d > MAX_DURATION {
+        return Err(too_long());
     }
-    let d: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like `30m`, `90s` or `1h 30m`"))?;
-    Duration::try_from(d).map_err(|_| format!("`{text}` is negative"))
+    Ok(d)
 }
+
+/// The longest duration any flag takes: longer is a typo, and a deadline
+/// that far away is no deadline.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Checks a tenant given as an id or a verified domain.
 pub fn check_tenant(tenant: &str) -> anyhow::Result<String> {
