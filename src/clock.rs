@@ -88,6 +88,19 @@ impl Clock for ScaledClock {
     }
 }
 
+/// Completes once the clock reads `at`: a deadline that also counts the
+/// time a scaled clock skips. It checks the clock at least every 250 ms of
+/// real time, so it fires at most that late and never early.
+pub async fn reaches(clock: &dyn Clock, at: Duration) {
+    loop {
+        let now = clock.now();
+        if now >= at {
+            return;
+        }
+        tokio::time::sleep((at - now).min(Duration::from_millis(250))).await;
+    }
+}
+
 /// Sleeps until the clock reads at least `until`.
 pub async fn sleep_until(clock: &dyn Clock, until: Duration) {
     let now = clock.now();

@@ -341,9 +341,32 @@ pub async fn run(
             run_tenant(client, job, checkpoints, cancel).await
         }
     });
-    let results = futures::future::join_all(runs).await;
-    assemble(plan, results, base, &started_at, client, true)
+    // The run ends at its deadline (and the time to write its report),
+    // whatever a slow service is doing: what is known then is reported.
+    let all = futures::future::join_all(runs);
+    let stop = crate::clock::reaches(&**client.clock(), base.deadline + base.grace + CUT_ALLOWANCE);
+    tokio::pin!(all, stop);
+    tokio::select! {
+        results = &mut all => assemble(plan, results, base, &started_at, client, true),
+        () = &mut stop => {
+            let mut report = checkpoints.report();
+            report.tenant_errors.push(TenantError {
+                tenant: String::new(),
+                error: format!(
+                    "the run reached its deadline ({}, with its grace) before every answer came: this report is what was known then",
+                    jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default()
+                ),
+                hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
+            });
+            report.verdict = Verdict::CouldNotRun;
+            report
+        }
+    }
 }
+
+/// Time past the deadline and grace a run still has to finish its last
+/// request and write its report before it is cut.
+const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Least time between two checkpoint reports written for snapshots that
 /// are not marked `now` (poll rounds): often enough that a killed run's
@@ -378,20 +401,18 @@ impl<'a> Checkpoints<'a> {
     ) -> Self {
         let mut parts = HashMap::new();
         let mut tenants = Vec::new();
-        if inner.wants_checkpoints() {
-            for job in jobs {
-                let s = &job.settings;
-                tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
-                for (pipe, rows) in [
-                    (Pipe::Graph, &job.rows.graph),
-                    (Pipe::PartnerCenter, &job.rows.partner_center),
-                ] {
-                    let entries = rows
-                        .iter()
-                        .map(|d| import::as_of_now(&import::entry_for(d, s), false))
-                        .collect();
-                    parts.insert((s.tenant.clone(), pipe), entries);
-                }
+        for job in jobs {
+            let s = &job.settings;
+            tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
+            for (pipe, rows) in [
+                (Pipe::Graph, &job.rows.graph),
+                (Pipe::PartnerCenter, &job.rows.partner_center),
+            ] {
+                let entries = rows
+                    .iter()
+                    .map(|d| import::as_of_now(&import::entry_for(d, s), false))
+                    .collect();
+                parts.insert((s.tenant.clone(), pipe), entries);
             }
         }
         Self {
@@ -418,6 +439,13 @@ impl<'a> Checkpoints<'a> {
             .last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = self.report();
+        self.inner.checkpoint(&report);
+        *last = Some(std::time::Instant::now());
+    }
+
+    /// A report of everything known now (`complete: false`).
+    fn report(&self) -> Report {
         let results = {
             let parts = self
                 .parts
@@ -440,16 +468,14 @@ impl<'a> Checkpoints<'a> {
                 })
                 .collect()
         };
-        let report = assemble(
+        assemble(
             self.plan.clone(),
             results,
             self.base,
             self.started_at,
             self.client,
             false,
-        );
-        self.inner.checkpoint(&report);
-        *last = Some(std::time::Instant::now());
+        )
     }
 }
 
@@ -459,9 +485,8 @@ impl Progress for Checkpoints<'_> {
     }
 
     fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
-        if !self.inner.wants_checkpoints() {
-            return;
-        }
+        // Kept even when nobody writes checkpoints: the run's overall
+        // deadline reports from them.
         self.parts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

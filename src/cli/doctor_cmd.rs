@@ -29,6 +29,9 @@ pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
+    /// Overall deadline: the command ends by then, whatever the services do.
+    #[arg(long, default_value = "5m", value_parser = super::settings::parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
     #[command(flatten)]
     connect: session::ConnectArgs,
 }
@@ -91,7 +94,8 @@ impl Check {
 pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(None, Duration::from_secs(60))?;
     let tenant = settings::check_tenant_text(&args.tenant)?;
-    session::runtime()?.block_on(async move {
+    let limit = args.timeout;
+    session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
@@ -101,7 +105,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
         } else {
             Exit::Success
         })
-    })
+    }))
 }
 
 async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<Check> {

@@ -153,8 +153,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let grace = args.grace;
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report");
+                eprintln!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report (Ctrl-C again to stop at once)");
                 on_ctrl_c.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                // The report on disk is the last checkpoint: what was known.
+                eprintln!("interrupted again: stopping now; `--report` holds what was known at its last checkpoint");
+                std::process::exit(Exit::Interrupted as i32);
             }
         });
         let printer = Printer::new(args.quiet || args.output == Output::Json);

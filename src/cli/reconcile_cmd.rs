@@ -116,7 +116,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
             "`--prune` deregisters devices and asks first, but there is nobody to ask\n  hint: add `--yes` to confirm in a pipeline"
         );
     }
-    session::runtime()?.block_on(async move {
+    // The plan, the import and the rest: the import's deadline and ten
+    // minutes for everything else.
+    let limit = args.timeout + Duration::from_secs(600);
+    session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let mut items: Vec<Item> = Vec::new();
         let mut errors: Vec<TenantError> = Vec::new();
@@ -196,7 +199,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Failure);
         }
         Ok(exit(&items, &errors, &args))
-    })
+    }))
 }
 
 /// Resolves every customer the input names to its tenant id and joins the

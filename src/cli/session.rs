@@ -219,6 +219,21 @@ impl ConnectArgs {
 }
 
 /// The async runtime the commands run on.
+/// Runs a command's work with an overall deadline (real time): whatever a
+/// slow or silent service does, the command ends by then and says why.
+pub async fn bounded<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "the command did not finish within {}: a service is slow or not answering\n  hint: check the network and the endpoints (`apctl doctor`), or give more time with `--timeout`",
+            jiff::SignedDuration::try_from(limit).unwrap_or_default()
+        ),
+    }
+}
+
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;
     tokio::runtime::Builder::new_multi_thread()

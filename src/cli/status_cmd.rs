@@ -68,6 +68,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Format,
+    /// Overall deadline: the command ends by then, whatever the services do.
+    #[arg(long, default_value = "5m", value_parser = super::settings::parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
     #[command(flatten)]
     connect: session::ConnectArgs,
 }
@@ -87,7 +90,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         .as_deref()
         .map(settings::check_tenant_text)
         .transpose()?;
-    session::runtime()?.block_on(async move {
+    let limit = args.timeout;
+    session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let customers = match &tenant {
             Some(t) => vec![session::resolve_tenant(&session, t, args.partner_tenant.as_deref()).await?],
@@ -117,7 +121,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         } else {
             Exit::Failure
         })
-    })
+    }))
 }
 
 /// Every customer with an active (or expiring) GDAP relationship.

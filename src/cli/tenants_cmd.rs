@@ -23,6 +23,9 @@ pub struct TenantsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
+    /// Overall deadline: the command ends by then, whatever the services do.
+    #[arg(long, default_value = "5m", value_parser = super::settings::parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
     #[command(flatten)]
     connect: session::ConnectArgs,
 }
@@ -37,7 +40,8 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
             "no partner tenant: set `AZURE_TENANT_ID` or `--partner-tenant` to your own (partner) tenant"
         ),
     };
-    session::runtime()?.block_on(async move {
+    let limit = args.timeout;
+    session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let partner = partner.or(session.demo_partner.clone()).unwrap_or_default();
         let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
@@ -53,7 +57,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
         let summaries: Vec<Summary> = relationships.iter().map(|r| r.summary(now)).collect();
         print(&summaries, args.output)?;
         Ok(Exit::Success)
-    })
+    }))
 }
 
 fn print(rows: &[Summary], output: Output) -> io::Result<()> {
