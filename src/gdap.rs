@@ -236,7 +236,16 @@ pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, Res
 pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
     let path = format!("/v1.0/tenantRelationships/delegatedAdminRelationships?$top={PAGE}");
     let url: Url = endpoint::join(graph.root, &path);
-    graph.list_url(url, "graph.list-gdap").await
+    let mut all: Vec<Relationship> = graph.list_url(url, "graph.list-gdap").await?;
+    // Names from the service are shown and matched: sanitised once here.
+    for r in &mut all {
+        r.customer.display_name = crate::sanitize::clean_line(&r.customer.display_name);
+        r.customer.tenant_id = crate::sanitize::clean_line(&r.customer.tenant_id);
+        if let Some(name) = &mut r.display_name {
+            *name = crate::sanitize::clean_line(name);
+        }
+    }
+    Ok(all)
 }
 
 #[cfg(test)]

@@ -405,6 +405,29 @@ pub struct TenantError {
     pub hint: Option<String>,
 }
 
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel and
+/// LibreOffice, so it gets a leading `'` and stays text.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Writes one CSV record with every cell [`spreadsheet_safe`].
+pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    record: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(
+        record
+            .into_iter()
+            .map(|c| spreadsheet_safe(c.as_ref()).into_owned()),
+    )
+}
+
 /// Writes a file whole or not at all: into a temporary file beside it,
 /// then renamed over it, so a reader (or a run killed mid-write) never
 /// sees half a report.
@@ -645,25 +668,28 @@ impl Report {
         ])?;
         for e in &self.entries {
             let json = |v: &dyn erased::Json| v.text();
-            w.write_record([
-                e.file.clone(),
-                e.line.to_string(),
-                e.tenant.clone(),
-                e.serial_number.clone().unwrap_or_default(),
-                e.pipe.map(|p| json(&p)).unwrap_or_default(),
-                e.state_text(),
-                e.message.map(|m| m.to_string()).unwrap_or_default(),
-                e.details.clone(),
-                e.error_code.clone().unwrap_or_default(),
-                e.error_name.clone().unwrap_or_default(),
-                e.request_id.clone().unwrap_or_default(),
-                json(&e.action),
-                e.group_tag.clone().unwrap_or_default(),
-                e.order_id.clone().unwrap_or_default(),
-                e.batch_id.clone().unwrap_or_default(),
-                e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
-                e.cause.clone().unwrap_or_default(),
-            ])?;
+            write_safe_record(
+                &mut w,
+                [
+                    e.file.clone(),
+                    e.line.to_string(),
+                    e.tenant.clone(),
+                    e.serial_number.clone().unwrap_or_default(),
+                    e.pipe.map(|p| json(&p)).unwrap_or_default(),
+                    e.state_text(),
+                    e.message.map(|m| m.to_string()).unwrap_or_default(),
+                    e.details.clone(),
+                    e.error_code.clone().unwrap_or_default(),
+                    e.error_name.clone().unwrap_or_default(),
+                    e.request_id.clone().unwrap_or_default(),
+                    json(&e.action),
+                    e.group_tag.clone().unwrap_or_default(),
+                    e.order_id.clone().unwrap_or_default(),
+                    e.batch_id.clone().unwrap_or_default(),
+                    e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
+                    e.cause.clone().unwrap_or_default(),
+                ],
+            )?;
         }
         w.flush()
     }

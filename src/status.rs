@@ -117,14 +117,14 @@ pub fn combine(
             let last = d.last_contact();
             DeviceState {
                 tenant: tenant.to_owned(),
-                serial_number: d.serial_number.clone().unwrap_or_default(),
+                serial_number: clean(d.serial_number.as_deref().unwrap_or_default()),
                 state: outcome::registered_state(&enrollment, last, now),
                 message: None,
-                group_tag: d.group_tag.clone().filter(|t| !t.is_empty()),
-                order_id: d.purchase_order_identifier.clone().filter(|t| !t.is_empty()),
-                manufacturer: d.manufacturer.clone().filter(|t| !t.is_empty()),
-                model: d.model.clone().filter(|t| !t.is_empty()),
-                user_principal_name: d.user_principal_name.clone().filter(|t| !t.is_empty()),
+                group_tag: text(&d.group_tag),
+                order_id: text(&d.purchase_order_identifier),
+                manufacturer: text(&d.manufacturer),
+                model: text(&d.model),
+                user_principal_name: text(&d.user_principal_name),
                 product_key: d.product_key.clone().filter(|t| !t.is_empty()),
                 enrollment_state: d.enrollment_state.as_ref().map(|e| {
                     serde_json::to_value(e)
@@ -161,10 +161,10 @@ pub fn combine(
         };
         out.push(DeviceState {
             tenant: tenant.to_owned(),
-            serial_number: serial,
+            serial_number: clean(&serial),
             state,
             message,
-            group_tag: s.group_tag.clone().filter(|t| !t.is_empty()),
+            group_tag: text(&s.group_tag),
             order_id: None,
             manufacturer: None,
             model: None,
@@ -177,6 +177,16 @@ pub fn combine(
         });
     }
     out
+}
+
+/// Text from the service, for display: sanitised (see [`crate::sanitize`]).
+fn clean(text: &str) -> String {
+    crate::sanitize::clean_line(text)
+}
+
+/// An optional text from the service: sanitised, and empty as absent.
+fn text(value: &Option<String>) -> Option<String> {
+    value.as_deref().filter(|t| !t.is_empty()).map(clean)
 }
 
 #[cfg(test)]

@@ -483,7 +483,8 @@ async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BT
         && !out.is_empty()
     {
         let _ = settings::ensure_parent(p);
-        let _ = std::fs::write(p, serde_json::to_string_pretty(&last).unwrap_or_default());
+        let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+        let _ = apctl::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
     }
     out
 }
@@ -494,19 +495,24 @@ fn state_dir(args: &ReconcileArgs) -> Option<PathBuf> {
 
 fn write_handoff(path: &Path, items: &[Item]) -> anyhow::Result<()> {
     settings::ensure_parent(path)?;
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write `{}`", path.display()))?;
-    w.write_record(["Serial Number", "Manufacturer", "Model", "Order ID", "Customer"])?;
-    for i in items.iter().filter(|i| i.category == Category::Claimed) {
-        w.write_record([
-            i.serial_number.as_str(),
-            i.manufacturer.as_deref().unwrap_or(""),
-            i.model.as_deref().unwrap_or(""),
-            i.order_id.as_deref().unwrap_or(""),
-            i.tenant.as_str(),
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
+    apctl::report::write_atomic(path, |f| {
+        let mut w = csv::Writer::from_writer(f);
+        w.write_record(["Serial Number", "Manufacturer", "Model", "Order ID", "Customer"])?;
+        for i in items.iter().filter(|i| i.category == Category::Claimed) {
+            apctl::report::write_safe_record(
+                &mut w,
+                [
+                    i.serial_number.as_str(),
+                    i.manufacturer.as_deref().unwrap_or(""),
+                    i.model.as_deref().unwrap_or(""),
+                    i.order_id.as_deref().unwrap_or(""),
+                    i.tenant.as_str(),
+                ],
+            )?;
+        }
+        w.flush()
+    })
+    .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 fn describe(i: &Item, args: &ReconcileArgs) -> String {

@@ -49,7 +49,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     match &m.output {
         Some(path) => {
             settings::ensure_parent(path)?;
-            std::fs::write(path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
+            apctl::report::write_atomic(path, |f| std::io::Write::write_all(f, text.as_bytes()))
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!(
                 "merged {} reports: {} rows, verdict {}",
                 reports.len(),

@@ -183,21 +183,24 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
                 "source",
             ])?;
             for d in devices {
-                w.write_record([
-                    d.tenant.as_str(),
-                    &d.serial_number,
-                    d.state.as_str(),
-                    d.message.map(|m| m.as_str()).unwrap_or(""),
-                    d.group_tag.as_deref().unwrap_or(""),
-                    d.order_id.as_deref().unwrap_or(""),
-                    d.manufacturer.as_deref().unwrap_or(""),
-                    d.model.as_deref().unwrap_or(""),
-                    d.last_contact.as_deref().unwrap_or(""),
-                    match d.source {
-                        status::Source::Registered => "registered",
-                        status::Source::Import => "import",
-                    },
-                ])?;
+                apctl::report::write_safe_record(
+                    &mut w,
+                    [
+                        d.tenant.as_str(),
+                        &d.serial_number,
+                        d.state.as_str(),
+                        d.message.map(|m| m.as_str()).unwrap_or(""),
+                        d.group_tag.as_deref().unwrap_or(""),
+                        d.order_id.as_deref().unwrap_or(""),
+                        d.manufacturer.as_deref().unwrap_or(""),
+                        d.model.as_deref().unwrap_or(""),
+                        d.last_contact.as_deref().unwrap_or(""),
+                        match d.source {
+                            status::Source::Registered => "registered",
+                            status::Source::Import => "import",
+                        },
+                    ],
+                )?;
             }
             w.flush()?;
         }
