@@ -343,8 +343,21 @@ pub async fn run(
     });
     // The run ends at its deadline (and the time to write its report),
     // whatever a slow service is doing: what is known then is reported.
+    // After Ctrl-C, the run has its grace to follow what was sent; a
+    // request that hangs past it is not waited for.
     let all = futures::future::join_all(runs);
-    let stop = crate::clock::reaches(&**client.clock(), base.deadline + base.grace + CUT_ALLOWANCE);
+    let clock = &**client.clock();
+    let stop = async {
+        tokio::select! {
+            () = crate::clock::reaches(clock, base.deadline + base.grace + CUT_ALLOWANCE) => {}
+            () = async {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                crate::clock::reaches(clock, clock.now() + base.grace + CUT_ALLOWANCE).await;
+            } => {}
+        }
+    };
     tokio::pin!(all, stop);
     tokio::select! {
         results = &mut all => assemble(plan, results, base, &started_at, client, true),
@@ -352,13 +365,17 @@ pub async fn run(
             let mut report = checkpoints.report();
             report.tenant_errors.push(TenantError {
                 tenant: String::new(),
-                error: format!(
-                    "the run reached its deadline ({}, with its grace) before every answer came: this report is what was known then",
-                    jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default()
-                ),
+                error: if cancel.is_cancelled() {
+                    "the run was interrupted and its grace ended before every answer came: this report is what was known then".to_owned()
+                } else {
+                    format!(
+                        "the run reached its deadline ({}, with its grace) before every answer came: this report is what was known then",
+                        jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default()
+                    )
+                },
                 hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
             });
-            report.verdict = Verdict::CouldNotRun;
+            report.verdict = if cancel.is_cancelled() { Verdict::Interrupted } else { Verdict::CouldNotRun };
             report
         }
     }

@@ -280,8 +280,7 @@ fn permission_hint(e: &CallError, delegated: bool) -> String {
 }
 
 fn print(tenant: &str, checks: &[Check], output: Output) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = super::pipeline::Out::new();
     if output == Output::Json {
         serde_json::to_writer_pretty(
             &mut out,

@@ -277,10 +277,16 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
     let mut out = io::BufWriter::new(stdout.lock());
     match args.output {
         Output::Json => {
-            serde_json::to_writer_pretty(&mut out, report)?;
-            writeln!(out)?;
+            let text = serde_json::to_string_pretty(report)?;
+            writeln!(out, "{}", super::pipeline::neutral(&text))?;
         }
-        Output::Human => print_human(&mut out, report)?,
+        Output::Human => {
+            // Rendered first, so what the report's data says is
+            // neutralised for a pipeline's log as one text.
+            let mut text = Vec::new();
+            print_human(&mut text, report)?;
+            out.write_all(super::pipeline::neutral(&String::from_utf8_lossy(&text)).as_bytes())?;
+        }
     }
     if args.output == Output::Json {
         eprint!("{commands}");

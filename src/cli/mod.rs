@@ -162,7 +162,7 @@ struct CleanStderr;
 
 impl io::Write for CleanStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let text = apctl::sanitize::clean(&String::from_utf8_lossy(buf));
+        let text = pipeline::neutral(&apctl::sanitize::clean(&String::from_utf8_lossy(buf)));
         io::stderr().write_all(text.as_bytes())?;
         Ok(buf.len())
     }
@@ -185,5 +185,5 @@ pub fn render_error(err: &anyhow::Error) -> String {
     for cause in err.chain().skip(1) {
         out.push_str(&format!("  caused by: {cause}\n"));
     }
-    apctl::sanitize::clean(&out)
+    pipeline::neutral(&apctl::sanitize::clean(&out))
 }

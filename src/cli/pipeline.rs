@@ -78,6 +78,63 @@ impl Pipeline {
     }
 }
 
+/// Text for stdout or stderr while a pipeline reads them: the runner's
+/// command markers inside it are broken (the Azure DevOps agent runs a
+/// `##vso[` found anywhere in a line), so data — a serial, a customer name,
+/// a service's message — never runs as a command. Outside pipelines the
+/// text is unchanged.
+pub fn neutral(text: &str) -> String {
+    static RUNNER: std::sync::OnceLock<Option<Runner>> = std::sync::OnceLock::new();
+    let runner = RUNNER.get_or_init(|| {
+        Pipeline::detect().map(|p| match p {
+            Pipeline::AzureDevOps { .. } => Runner::AzureDevOps,
+            Pipeline::GitHubActions { .. } => Runner::GitHubActions,
+        })
+    });
+    match runner {
+        Some(Runner::AzureDevOps) => text.replace("##", "#\u{200b}#"),
+        Some(Runner::GitHubActions) => text.replace("::", ":\u{200b}:"),
+        None => text.to_owned(),
+    }
+}
+
+/// Standard output for a command's results: collected, then written with
+/// [`neutral`] applied to the whole text at `flush` (or drop), so a marker
+/// split across two writes is caught too.
+#[derive(Default)]
+pub struct Out {
+    buf: Vec<u8>,
+}
+
+impl Out {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl std::io::Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = neutral(&String::from_utf8_lossy(&std::mem::take(&mut self.buf)));
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
 /// How a row is worth a pipeline's attention: an error for a failure or
 /// an invalid row, a warning for a device still pending or registered
 /// without its tag. Rows stopped by a shared cause are not named one by

@@ -43,6 +43,7 @@ impl Printer {
     }
 
     fn line(&self, text: String) {
+        let text = super::pipeline::neutral(&text);
         match &self.bar {
             Some(bar) => bar.set_message(text),
             None if !self.quiet => eprintln!("{text}"),
@@ -97,7 +98,10 @@ impl Progress for Printer {
                         bar.set_position(all_settled as u64);
                         bar.set_message(label);
                     }
-                    None if !self.quiet => eprintln!("{tenant}: {settled}/{total} devices settled"),
+                    None if !self.quiet => eprintln!(
+                        "{}",
+                        super::pipeline::neutral(&format!("{tenant}: {settled}/{total} devices settled"))
+                    ),
                     None => {}
                 }
             }

@@ -189,7 +189,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "sync": syncs,
                 "import": import_report,
             });
-            let mut out = io::stdout().lock();
+            let mut out = super::pipeline::Out::new();
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         } else if args.apply || args.prune {
@@ -544,7 +544,7 @@ fn describe(i: &Item, args: &ReconcileArgs) -> String {
 }
 
 fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> io::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = super::pipeline::Out::new();
     let mut tenants: Vec<&str> = items.iter().map(|i| i.tenant.as_str()).collect();
     tenants.dedup();
     for t in tenants {
@@ -599,7 +599,7 @@ fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> i
 }
 
 fn print_outcomes(items: &[Item], syncs: &BTreeMap<String, Sync>) -> io::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = super::pipeline::Out::new();
     writeln!(out)?;
     for i in items.iter().filter(|i| i.outcome.is_some()) {
         writeln!(

@@ -1,7 +1,7 @@
 //! `apctl status`: a customer's Autopilot devices — or every reachable
 //! customer's — in the portal's states, as a table, CSV or JSON.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -158,8 +158,7 @@ async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, Strin
 }
 
 fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyhow::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = super::pipeline::Out::new();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(

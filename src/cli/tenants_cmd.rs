@@ -61,8 +61,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
 }
 
 fn print(rows: &[Summary], output: Output) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = super::pipeline::Out::new();
     if output == Output::Json {
         serde_json::to_writer_pretty(
             &mut out,

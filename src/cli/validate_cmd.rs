@@ -112,8 +112,7 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
         Verdict::SomeInvalid => Exit::SomeFailed,
         Verdict::Unreadable => Exit::Failure,
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = super::pipeline::Out::new();
     match req.output {
         Output::Json => {
             let doc = Document {
