@@ -141,11 +141,7 @@ fn shorten_runs(text: &str) -> String {
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         let n = run.chars().count();
-        // A long run of word characters is a token or a hash; a dotted
-        // name or a path of ordinary words is not, so it also needs a
-        // letter-digit mix to count.
-        let mixed = run.chars().any(|c| c.is_ascii_digit()) && run.chars().any(|c| c.is_ascii_alphabetic());
-        if n >= LONG_RUN && mixed {
+        if n >= LONG_RUN {
             let head: String = run.chars().take(4).collect();
             let tail: String = run.chars().skip(n - 4).collect();
             out.push_str(&format!("{head}…{tail} ({n} chars)"));
