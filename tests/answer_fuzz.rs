@@ -109,7 +109,7 @@ impl Respond for Chaos {
 async fn malformed_answers_never_panic_or_leak() {
     let server = MockServer::start().await;
     Mock::given(any())
-        .respond_with(Chaos(Mutex::new(Rng(0x0DDB_A11_5EED))))
+        .respond_with(Chaos(Mutex::new(Rng(0x00DD_BA11_5EED))))
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
