@@ -95,7 +95,7 @@ impl Respond for Chaos {
         let mut t = ResponseTemplate::new(status).set_body_raw(body(&mut rng), "application/json");
         let header = *rng.pick(&["1", "0.5", "-3", "1e308", "Thu, 01 Jan 2099 00:00:00 GMT", "soon"]);
         t = t.insert_header("Retry-After", header);
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             t = t.insert_header("request-id", format!("rid {SECRET} \\x1b[31m").as_str());
         }
         if status == 302 {
@@ -220,7 +220,7 @@ fn the_error_decoder_cleans_whatever_it_is_given() {
         let text = body(&mut rng);
         let mut bytes = text.into_bytes();
         // Break some of them below the text level too.
-        if rng.next() % 3 == 0 && !bytes.is_empty() {
+        if rng.next().is_multiple_of(3) && !bytes.is_empty() {
             let i = (rng.next() % bytes.len() as u64) as usize;
             bytes[i] = (rng.next() % 256) as u8;
         }
