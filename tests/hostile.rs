@@ -604,3 +604,75 @@ async fn files_and_flags_are_safe() {
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(run.stderr.contains("at most 7 days"), "{}", run.stderr);
 }
+
+/// 5c. A service that answers too slowly cannot hold a run past its
+/// deadline: the run ends with the report of what was known.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_service_cannot_hold_a_run_past_its_deadline() {
+    let server = graph().await;
+    Mock::given(method("GET"))
+        .and(path(REGISTERED))
+        .respond_with(ok(json!({"value": []})).set_delay(std::time::Duration::from_secs(600)))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "d.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nS-1,,{}\n",
+            hash()
+        ),
+    );
+    let report = dir.path().join("r.json");
+    let (uri, f, r) = (server.uri(), file.clone(), report.clone());
+    let state = dir.path().join("state");
+    let run = tokio::task::spawn_blocking(move || {
+        apctl_env(
+            [
+                "import",
+                f.to_str().unwrap(),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--timeout",
+                "1s",
+                "--grace",
+                "0s",
+                "--http-timeout",
+                "10m",
+                "--report",
+                r.to_str().unwrap(),
+            ],
+            &[
+                ("APCTL_GRAPH_URL", uri.as_str()),
+                ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                ("AZURE_CLIENT_ID", "app"),
+                ("AZURE_CLIENT_SECRET", SECRET),
+                ("APCTL_STATE_DIR", state.to_str().unwrap()),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    // Ten minutes of silence from the service, one second of deadline:
+    // the run ended (on its deadline plus the time to write its report).
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let text =
+        std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["complete"], false);
+    assert!(
+        report["tenantErrors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("reached its deadline"),
+        "{}",
+        report["tenantErrors"]
+    );
+    assert_eq!(
+        report["entries"].as_array().unwrap().len(),
+        1,
+        "every row accounted for"
+    );
+}
