@@ -54,12 +54,14 @@ pub fn secrets() -> Vec<String> {
 
 /// Cleans text from outside for any output.
 pub fn clean(text: &str) -> String {
-    let mut out = text.to_owned();
-    for secret in registry()
+    let secrets = registry()
         .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-    {
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if is_plain(text, &secrets) {
+        return text.to_owned();
+    }
+    let mut out = text.to_owned();
+    for secret in secrets.iter() {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), REDACTED);
         }
@@ -69,6 +71,32 @@ pub fn clean(text: &str) -> String {
     out.chars()
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect()
+}
+
+/// True for text with nothing to clean: plain ASCII without control
+/// characters, long token-like runs, `=` or `"` (where keyed values
+/// hide), `bearer`, or a registered secret. Most text is, and is passed
+/// through in one scan.
+fn is_plain(text: &str, secrets: &[String]) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b >= 0x80 || (b < 0x20 && b != b'\n') || b == 0x7f || b == b'=' || b == b'"' {
+            return false;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'.') {
+            run += 1;
+            if run >= LONG_RUN {
+                return false;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    !text
+        .as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"bearer"))
+        && !secrets.iter().any(|s| text.contains(s.as_str()))
 }
 
 /// Like [`clean`], on one line: line breaks become spaces too.
@@ -190,6 +218,11 @@ mod tests {
             clean("VMware-56 4d 8d 37 93 fe f5 0e-88"),
             "VMware-56 4d 8d 37 93 fe f5 0e-88"
         );
+    }
+
+    #[test]
+    fn any_casing_of_bearer_is_caught() {
+        assert_eq!(clean("auth: BeArEr abc123"), "auth: BeArEr [redacted]");
     }
 
     #[test]

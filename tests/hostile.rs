@@ -158,6 +158,30 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A Graph whose device list takes ten minutes to answer.
+async fn silent_graph() -> MockServer {
+    let server = graph().await;
+    Mock::given(method("GET"))
+        .and(path(REGISTERED))
+        .respond_with(ok(json!({"value": []})).set_delay(std::time::Duration::from_secs(600)))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A file of one device with the canary hash.
+fn device_file(dir: &Path, serial: &str) -> PathBuf {
+    write(
+        dir,
+        "d.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\n{serial},,{}\n",
+            hash()
+        ),
+    )
+}
+
 async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
@@ -353,22 +377,9 @@ async fn waits_and_sizes_are_bounded() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_ctrl_c_exits_at_once() {
-    let server = graph().await;
-    Mock::given(method("GET"))
-        .and(path(REGISTERED))
-        .respond_with(ok(json!({"value": []})).set_delay(std::time::Duration::from_secs(600)))
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    let server = silent_graph().await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "d.csv",
-        format!(
-            "Device Serial Number,Windows Product ID,Hardware Hash\nC-1,,{}\n",
-            hash()
-        ),
-    );
+    let file = device_file(dir.path(), "C-1");
     let uri = server.uri();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apctl"))
         .args([
@@ -519,14 +530,7 @@ async fn files_and_flags_are_safe() {
     let link = dir.path().join("report.json");
     #[cfg(unix)]
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    let file = write(
-        dir.path(),
-        "d.csv",
-        format!(
-            "Device Serial Number,Windows Product ID,Hardware Hash\nL-1,,{}\n",
-            hash()
-        ),
-    );
+    let file = device_file(dir.path(), "L-1");
     let uri = server.uri();
     let (f, l) = (file.clone(), link.clone());
     let run = tokio::task::spawn_blocking(move || {
@@ -609,22 +613,9 @@ async fn files_and_flags_are_safe() {
 /// deadline: the run ends with the report of what was known.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_service_cannot_hold_a_run_past_its_deadline() {
-    let server = graph().await;
-    Mock::given(method("GET"))
-        .and(path(REGISTERED))
-        .respond_with(ok(json!({"value": []})).set_delay(std::time::Duration::from_secs(600)))
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    let server = silent_graph().await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "d.csv",
-        format!(
-            "Device Serial Number,Windows Product ID,Hardware Hash\nS-1,,{}\n",
-            hash()
-        ),
-    );
+    let file = device_file(dir.path(), "S-1");
     let report = dir.path().join("r.json");
     let (uri, f, r) = (server.uri(), file.clone(), report.clone());
     let state = dir.path().join("state");
