@@ -98,9 +98,10 @@ pub fn neutral(text: &str) -> String {
     }
 }
 
-/// Standard output for a command's results: collected, then written with
-/// [`neutral`] applied to the whole text at `flush` (or drop), so a marker
-/// split across two writes is caught too.
+/// Standard output for a command's results: collected, then written through
+/// the sanitiser and [`neutral`] as one text at `flush` (or drop), so what a
+/// service said (a doctor step's error, a device's fields) never shows a
+/// secret or an escape, and a marker split across two writes is caught too.
 #[derive(Default)]
 pub struct Out {
     buf: Vec<u8>,
@@ -122,7 +123,9 @@ impl std::io::Write for Out {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let text = neutral(&String::from_utf8_lossy(&std::mem::take(&mut self.buf)));
+        let text = neutral(&sanitize::clean(&String::from_utf8_lossy(&std::mem::take(
+            &mut self.buf,
+        ))));
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
