@@ -83,7 +83,7 @@ fn is_plain(text: &str, secrets: &[String]) -> bool {
         if b >= 0x80 || (b < 0x20 && b != b'\n') || b == 0x7f || b == b'=' || b == b'"' {
             return false;
         }
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'.') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
             run += 1;
             if run >= LONG_RUN {
                 return false;
@@ -160,16 +160,22 @@ fn redact_after_keys(text: &str) -> String {
     out
 }
 
-/// Shortens every run of base64 and base64url characters (JWT dots
-/// included) of [`LONG_RUN`] or more, as hashes are shown: the first and
-/// last four characters and the length.
+/// Shortens every token-like run — base64 or base64url characters, at
+/// least [`LONG_RUN`] of them, with upper and lower case letters and digits
+/// (a hash, a JWT's payload or signature) — as hashes are shown: the first
+/// and last four characters and the length. Paths, URLs and domains stay
+/// whole: dots end a run, and words of one case with no digits are not
+/// tokens.
 fn shorten_runs(text: &str) -> String {
-    let is_run = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_' | '.');
+    let is_run = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         let n = run.chars().count();
-        if n >= LONG_RUN {
+        let token = run.bytes().any(|b| b.is_ascii_uppercase())
+            && run.bytes().any(|b| b.is_ascii_lowercase())
+            && run.bytes().any(|b| b.is_ascii_digit());
+        if n >= LONG_RUN && token {
             let head: String = run.chars().take(4).collect();
             let tail: String = run.chars().skip(n - 4).collect();
             out.push_str(&format!("{head}…{tail} ({n} chars)"));
@@ -218,6 +224,13 @@ mod tests {
             clean("VMware-56 4d 8d 37 93 fe f5 0e-88"),
             "VMware-56 4d 8d 37 93 fe f5 0e-88"
         );
+        let path = "/work/main/testdata/real-world/csv/export-windowsAutopilotDeviceIdentities-quoted.csv";
+        assert_eq!(clean(path), path);
+        let url = "https://login.microsoftonline.com/woodgrove.onmicrosoft.com/adminconsent?client_id=6b7c8d9e-0000-4000-8000-00000000a9c1";
+        assert_eq!(clean(url), url);
+        let payload = "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ";
+        let jwt = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig");
+        assert!(!clean(&jwt).contains(payload));
     }
 
     #[test]

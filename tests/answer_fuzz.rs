@@ -121,6 +121,10 @@ async fn malformed_answers_never_panic_or_leak() {
     let report = dir.path().join("r.json");
     let uri = server.uri();
     let mut codes = std::collections::BTreeMap::new();
+    // The middle of every hash an answer can echo.
+    let hashes: Vec<String> = (0..50)
+        .map(|i| fake_hash(i, 3000)[1000..1100].to_owned())
+        .collect();
     for run_no in 0..std::env::var("FUZZ_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -185,11 +189,7 @@ async fn malformed_answers_never_panic_or_leak() {
             assert!(!line.contains('\u{1b}'), "run {run_no}: {line:?}");
 
             assert!(
-                !line
-                    .chars()
-                    .collect::<Vec<_>>()
-                    .windows(200)
-                    .any(|w| w.iter().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(*c))),
+                !hashes.iter().any(|h| line.contains(h.as_str())),
                 "run {run_no}: a whole hash: {line:.300}"
             );
         }
