@@ -159,6 +159,8 @@ pub struct Client {
     clock: SharedClock,
     policy: Policy,
     stats: Mutex<Stats>,
+    /// Each tenant's one gate, shared by every request to it in this run.
+    gates: Mutex<std::collections::HashMap<String, std::sync::Arc<TenantGate>>>,
 }
 
 /// Most pages of one list apctl follows: 10,000 pages of Graph's 1,000
@@ -207,6 +209,7 @@ impl Client {
             clock,
             policy,
             stats: Mutex::default(),
+            gates: Mutex::default(),
         }
     }
 
@@ -223,6 +226,27 @@ impl Client {
     /// The clock requests are timed by.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// The tenant's gate at Intune's documented limits (see
+    /// [`Client::gate_with`]).
+    pub fn gate(&self, tenant: &str) -> std::sync::Arc<TenantGate> {
+        self.gate_with(tenant, crate::throttle::Limits::default())
+    }
+
+    /// The tenant's gate: made with `limits` the first time the tenant is
+    /// named (case and surrounding space aside), the same gate after that,
+    /// so every request of the run to one tenant shares one concurrency
+    /// limit, one budget and one Retry-After window.
+    pub fn gate_with(&self, tenant: &str, limits: crate::throttle::Limits) -> std::sync::Arc<TenantGate> {
+        let mut gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        gates
+            .entry(tenant.trim().to_lowercase())
+            .or_insert_with(|| std::sync::Arc::new(TenantGate::new(limits, self.clock.clone())))
+            .clone()
     }
 
     /// A copy of the counters.
@@ -479,4 +503,27 @@ fn salt(req: &Request) -> u64 {
     req.url.as_str().hash(&mut h);
     req.body.as_ref().map(bytes::Bytes::len).hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::ScaledClock;
+    use crate::simulator::{SimConfig, Simulator, demo_world};
+
+    #[tokio::test]
+    async fn one_gate_per_tenant_for_the_whole_run() {
+        let clock = ScaledClock::scaled(0.0);
+        let sim = Simulator::start(demo_world(), SimConfig::default(), clock.clone(), 0)
+            .await
+            .unwrap();
+        let client = sim.demo_client(super::reqwest_client(), clock, crate::retry::Policy::default());
+        let a = client.gate("contoso.onmicrosoft.com");
+        let b = client.gate(" Contoso.onmicrosoft.com ");
+        assert!(
+            std::sync::Arc::ptr_eq(&a, &b),
+            "every item of a tenant shares its budget"
+        );
+        let c = client.gate("fabrikam.onmicrosoft.com");
+        assert!(!std::sync::Arc::ptr_eq(&a, &c), "each tenant has its own");
+    }
 }

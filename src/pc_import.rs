@@ -86,7 +86,12 @@ pub async fn import_customer(
         }
         return finish(tracked, Some(error.clone()), false);
     }
-    let pc_gate = TenantGate::new(settings.limits, client.clock().clone());
+    // Partner Center is another service with its own throttling: its own
+    // gate for the customer, beside the tenant's Graph gate.
+    let pc_gate = client.gate_with(
+        &format!("partner-center:{}", pc_settings.customer_id),
+        settings.limits,
+    );
     let mut ctx = Ctx {
         pc: PartnerCenter {
             client,

@@ -16,7 +16,6 @@ use crate::import::{self, Cancel, ImportSettings, Progress};
 use crate::pc_import;
 use crate::problem::{Problem, Severity};
 use crate::report::{Action, Cause, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
-use crate::throttle::TenantGate;
 use crate::validate::{self, Checked, ValidateOptions};
 
 /// One input file and what the run says about its rows.
@@ -616,7 +615,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
-    let gate = TenantGate::new(settings.limits, client.clock().clone());
+    let gate = client.gate_with(&settings.tenant, settings.limits);
     let (graph, pc) = tokio::join!(
         import::import_tenant(client, &settings, rows.graph, &gate, progress, cancel),
         pc_import::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),

@@ -16,7 +16,6 @@ use super::settings;
 use apctl::gdap::{self, TenantRef};
 use apctl::graph::Graph;
 use apctl::http::CallError;
-use apctl::throttle::{Limits, TenantGate};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -121,7 +120,7 @@ async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<C
             return out;
         }
     }
-    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let gate = session.client.gate(tenant);
     let graph = Graph {
         client: &session.client,
         root: &session.endpoints.graph,
@@ -238,7 +237,7 @@ async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) 
                 );
             }
         };
-    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let gate = session.client.gate(&format!("partner-center:{customer}"));
     let pc = PartnerCenter {
         client: &session.client,
         root: &session.endpoints.partner_center,

@@ -20,7 +20,6 @@ use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
 use apctl::run::{Job, TenantRows};
-use apctl::throttle::{Limits, TenantGate};
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
@@ -128,7 +127,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         for (tenant, rows) in
             by_tenant_id(&session, &args, std::mem::take(&mut plan.tenants), &mut errors).await
         {
-            let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+            let gate = session.client.gate(&tenant);
             let graph = session.graph(&tenant, &gate);
             match apctl::status::tenant_view(&graph).await {
                 Ok(view) => {
@@ -324,7 +323,7 @@ async fn apply(
         .iter_mut()
         .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
     {
-        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let gate = session.client.gate(&item.tenant);
         let g = session.graph(&item.tenant, &gate);
         item.outcome = Some(match reconcile::fix_properties(&g, item).await {
             Ok(()) => {
@@ -409,7 +408,7 @@ async fn prune(
         }
     }
     for (tenant, serials) in by_tenant {
-        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let gate = session.client.gate(&tenant);
         let g = session.graph(&tenant, &gate);
         let answers = reconcile::delete_devices(&g, &serials).await;
         let states: HashMap<String, (String, String)> = match &answers {
@@ -472,7 +471,7 @@ async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BT
             out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
             continue;
         }
-        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let gate = session.client.gate(tenant);
         let result = reconcile::request_sync(&session.graph(tenant, &gate), Duration::from_secs(10)).await;
         if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
             last.insert(tenant.clone(), now.to_string());

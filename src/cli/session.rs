@@ -141,10 +141,7 @@ impl Session {
     ) -> Result<&[apctl::gdap::Relationship], apctl::http::CallError> {
         self.relationships
             .get_or_try_init(|| async {
-                let gate = apctl::throttle::TenantGate::new(
-                    apctl::throttle::Limits::default(),
-                    self.client.clock().clone(),
-                );
+                let gate = self.client.gate(partner);
                 apctl::gdap::list(&self.graph(partner, &gate)).await
             })
             .await

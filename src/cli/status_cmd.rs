@@ -11,7 +11,6 @@ use super::session::{self, Session};
 use super::settings;
 use apctl::state::RegistrationState;
 use apctl::status::{self, DeviceState};
-use apctl::throttle::{Limits, TenantGate};
 
 /// A state to filter on (the portal's five).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -149,7 +148,7 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
 }
 
 async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, String> {
-    let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+    let gate = session.client.gate(tenant);
     let graph = session.graph(tenant, &gate);
     status::tenant_devices(&graph).await.map_err(|e| match e {
         apctl::http::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),

@@ -13,7 +13,6 @@ use super::session;
 use super::settings;
 use apctl::gdap::{self, Summary};
 use apctl::problem::quoted;
-use apctl::throttle::{Limits, TenantGate};
 
 #[derive(Debug, Args)]
 pub struct TenantsArgs {
@@ -44,7 +43,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
     session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let partner = partner.or(session.demo_partner.clone()).unwrap_or_default();
-        let gate = TenantGate::new(Limits::default(), session.client.clock().clone());
+        let gate = session.client.gate(&partner);
         let graph = session.graph(&partner, &gate);
         let relationships = gdap::list(&graph).await.map_err(|e| {
             let hint = match &e {
