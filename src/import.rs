@@ -180,6 +180,18 @@ pub enum Event {
         settled: usize,
         total: usize,
     },
+    /// Something went wrong that the run works around (a poll that failed,
+    /// a record it could not delete): for the person watching, beside the
+    /// progress, never under it.
+    Warning { tenant: String, message: String },
+}
+
+/// A warning about a tenant, for [`Progress::event`].
+pub(crate) fn warning(tenant: &str, message: impl Into<String>) -> Event {
+    Event::Warning {
+        tenant: tenant.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Receives progress events; the library never prints.
@@ -322,7 +334,7 @@ pub async fn import_tenant(
             // Every verdict is on record before the slow part: one
             // write per staged record, paced by the tenant's budget.
             snapshot(&tracked, settings, progress, true);
-            cleanup(&graph, &tracked, leftovers, settings).await;
+            cleanup(&graph, &tracked, leftovers, settings, progress).await;
         }
     }
     mark_unfinished(&mut tracked, settings);
@@ -583,7 +595,7 @@ async fn send_all(
                 .iter()
                 .filter_map(|&i| import_item(&tracked[i], settings))
                 .collect();
-            async move { (k, post_chunk(graph, items, settings).await) }
+            async move { (k, post_chunk(graph, items, settings, progress).await) }
         })
         .collect();
     // Each chunk's answer is taken as it comes, and put on record at once:
@@ -627,7 +639,12 @@ struct ChunkAnswer {
 /// Imports one chunk. A POST that may have been sent is never resent
 /// blindly: the staged list is read, and only the devices this run has not
 /// staged yet are sent again.
-async fn post_chunk(graph: &Graph<'_>, mut items: Vec<ImportItem>, settings: &ImportSettings) -> ChunkAnswer {
+async fn post_chunk(
+    graph: &Graph<'_>,
+    mut items: Vec<ImportItem>,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> ChunkAnswer {
     let mut staged = Vec::new();
     let mut request_id = None;
     for _ in 0..2 {
@@ -655,10 +672,10 @@ async fn post_chunk(graph: &Graph<'_>, mut items: Vec<ImportItem>, settings: &Im
             };
         };
         request_id = rid.clone();
-        tracing::warn!(
-            tenant = settings.tenant,
-            "import may have been sent ({cause}); looking before resending"
-        );
+        progress.event(warning(
+            &settings.tenant,
+            format!("import may have been sent ({cause}); looking before resending"),
+        ));
         let all = match graph.list_imported().await {
             Ok(all) => all,
             Err(e) => {
@@ -784,10 +801,16 @@ async fn settle(
         let poll = poll_staged(graph, tracked, settings).await;
         snapshot(tracked, settings, progress, false);
         if let Err(e) = poll {
-            tracing::warn!(tenant = settings.tenant, "polling staged devices failed: {e}");
+            progress.event(warning(
+                &settings.tenant,
+                format!("polling staged devices failed: {e}"),
+            ));
         }
         if let Err(e) = poll_registered(graph, tracked).await {
-            tracing::warn!(tenant = settings.tenant, "reading registered devices failed: {e}");
+            progress.event(warning(
+                &settings.tenant,
+                format!("reading registered devices failed: {e}"),
+            ));
         }
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
             send_all(graph, tracked, settings, progress, cancel).await;
@@ -936,7 +959,13 @@ async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(
 /// did) once their device is settled, and an earlier run's leftovers:
 /// several at once, as the tenant's concurrency limit and write budget
 /// allow. A record already gone counts as deleted.
-async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked], leftovers: Vec<String>, settings: &ImportSettings) {
+async fn cleanup(
+    graph: &Graph<'_>,
+    tracked: &[Tracked],
+    leftovers: Vec<String>,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) {
     use futures::StreamExt as _;
     // A record seen gone (another run or an admin deleted it) is not
     // deleted again.
@@ -950,7 +979,10 @@ async fn cleanup(graph: &Graph<'_>, tracked: &[Tracked], leftovers: Vec<String>,
     futures::stream::iter(ids)
         .map(|id| async move {
             if let Err(e) = graph.delete_imported(&id).await {
-                tracing::warn!(tenant = graph.tenant, "could not delete staged record {id}: {e}");
+                progress.event(warning(
+                    graph.tenant,
+                    format!("could not delete staged record `{id}` (the next run will): {e}"),
+                ));
             }
         })
         .buffer_unordered(width)

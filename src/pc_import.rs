@@ -403,7 +403,7 @@ async fn settle(
             return;
         }
         if tracked.iter().any(|t| t.phase == Phase::Tag) {
-            tag(ctx, tracked).await;
+            tag(ctx, tracked, progress).await;
             continue;
         }
         if cancel.is_cancelled() && grace_end.is_none() {
@@ -416,7 +416,10 @@ async fn settle(
         crate::clock::sleep_until(&*clock, next_poll).await;
         next_poll = (next_poll + interval).max(clock.now());
         if let Err(e) = poll_jobs(ctx, tracked, jobs).await {
-            tracing::warn!(tenant = ctx.settings.tenant, "reading batch status failed: {e}");
+            progress.event(crate::import::warning(
+                &ctx.settings.tenant,
+                format!("reading batch status failed: {e}"),
+            ));
         }
         let look = tracked.iter().any(|t| t.phase == Phase::Appear) && ctx.graph_unavailable.is_none();
         if look && clock.now() >= next_list {
@@ -426,10 +429,10 @@ async fn settle(
             match ctx.graph.list_registered().await {
                 Ok(list) => appear(tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
-                Err(e) => tracing::warn!(
-                    tenant = ctx.settings.tenant,
-                    "reading registered devices failed: {e}"
-                ),
+                Err(e) => progress.event(crate::import::warning(
+                    &ctx.settings.tenant,
+                    format!("reading registered devices failed: {e}"),
+                )),
             }
         }
     }
@@ -541,7 +544,7 @@ fn confirm(t: &mut Tracked, device: &AutopilotDevice, now: jiff::Timestamp, mess
 
 /// Sets each wanted group tag with `updateDeviceProperties` and reads the
 /// device back to verify it.
-async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked]) {
+async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked], progress: &dyn Progress) {
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
         let (Some(id), Some(wanted)) = (t.entry.autopilot_device_id.clone(), t.entry.group_tag.clone())
         else {
@@ -574,7 +577,10 @@ async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked]) {
             Err(e) if is_denied(&e) || t.tag_attempts >= TAG_ATTEMPTS => {
                 tag_not_applied(t, &graph_reason(&e));
             }
-            Err(e) => tracing::warn!(tenant = ctx.settings.tenant, "setting a group tag failed: {e}"),
+            Err(e) => progress.event(crate::import::warning(
+                &ctx.settings.tenant,
+                format!("setting a group tag failed (tried again): {e}"),
+            )),
         }
     }
 }

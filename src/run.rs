@@ -610,7 +610,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
         settings.started_epoch = client.clock().wall().as_second();
     }
     // Held until this customer is done; the OS drops it if the process dies.
-    let _lock = match lock(client, &settings, cancel).await {
+    let _lock = match lock(client, &settings, progress, cancel).await {
         Ok(lock) => lock,
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
@@ -638,6 +638,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
 async fn lock(
     client: &Client,
     settings: &ImportSettings,
+    progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Option<crate::run_lock::TenantLock>, crate::run_lock::Busy> {
     use crate::run_lock::{self, LockError};
@@ -674,7 +675,10 @@ async fn lock(
         Ok(lock) => Ok(Some(lock)),
         Err(LockError::Busy(busy)) => Err(busy),
         Err(e) => {
-            tracing::warn!(tenant = settings.tenant, "working without a lock: {e}");
+            progress.event(import::warning(
+                &settings.tenant,
+                format!("working without a lock: {e}"),
+            ));
             Ok(None)
         }
     }

@@ -476,6 +476,12 @@ async fn a_lost_import_answer_is_checked_before_resending_and_carries_its_reques
         .await;
     let (run, report) = import(&server, &one()).await;
     assert_eq!(run.code, 2, "the service failed: {}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: contoso.onmicrosoft.com: import may have been sent"),
+        "the engine's warning reaches the person through the reporter: {}",
+        run.stderr
+    );
     assert_eq!(
         count(&server, "POST", &format!("{IMPORTED}/import")).await,
         2,

@@ -55,6 +55,17 @@ impl Printer {
 impl Progress for Printer {
     fn event(&self, event: Event) {
         match event {
+            // Warnings show even with `--quiet` (it quiets progress), above
+            // the bar rather than under it.
+            Event::Warning { tenant, message } => {
+                let text = super::pipeline::neutral(&apctl::sanitize::clean_line(&format!(
+                    "warning: {tenant}: {message}"
+                )));
+                match &self.bar {
+                    Some(bar) => bar.println(text),
+                    None => eprintln!("{text}"),
+                }
+            }
             Event::LookedUp {
                 tenant,
                 registered,
