@@ -159,7 +159,10 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Joins a path onto a root URL, keeping any path the root already has.
+/// The scope of Partner Center tokens: app + user (Secure Application
+/// Model), asked for at the partner's own tenant.
+pub const PARTNER_CENTER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
+
 /// One path segment made from text that came from outside (an id from an
 /// answer, a batch name): every byte but letters, digits, `-`, `_` and
 /// `~` is percent-encoded, so a `/`, `..` or `?` in it can never reach
@@ -186,6 +189,7 @@ pub fn same_origin(root: &Url, link: &Url) -> bool {
         && link.password().is_none()
 }
 
+/// Joins a path onto a root URL, keeping any path the root already has.
 pub fn join(root: &Url, path: &str) -> Url {
     let mut s = root.as_str().trim_end_matches('/').to_owned();
     s.push_str(path);

@@ -14,9 +14,8 @@ use crate::http::{CallError, Client, Request, Service};
 use crate::service_error::ServiceError;
 use crate::throttle::TenantGate;
 
-/// The scope of Partner Center tokens: app + user (Secure Application
-/// Model), asked for at the partner's own tenant.
-pub const SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
+/// The token scope of Partner Center (kept with the endpoints and scopes).
+pub use crate::endpoint::PARTNER_CENTER_SCOPE as SCOPE;
 
 /// One device as a batch takes it: a tuple, a product key, or a hash.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]

@@ -71,7 +71,7 @@ pub struct ByService {
 
 impl TokenSource for ByService {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
-        if scope != crate::partner_center::SCOPE {
+        if scope != crate::endpoint::PARTNER_CENTER_SCOPE {
             return self.graph.fetch(tenant, scope);
         }
         match &self.partner_center {
