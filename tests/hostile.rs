@@ -182,6 +182,31 @@ fn device_file(dir: &Path, serial: &str) -> PathBuf {
     )
 }
 
+/// `apctl` with `args`, pointed at `server` with the canary app (plus
+/// `env`), off the async runtime.
+async fn apctl_at(server: &MockServer, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let uri = server.uri();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    // Later entries win: `env` overrides the defaults.
+    let all: Vec<(String, String)> = [
+        ("APCTL_GRAPH_URL", uri.as_str()),
+        ("AZURE_AUTHORITY_HOST", uri.as_str()),
+        ("AZURE_CLIENT_ID", "app"),
+        ("AZURE_CLIENT_SECRET", SECRET),
+        ("APCTL_TIME_SCALE", "0"),
+    ]
+    .iter()
+    .chain(env)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        apctl_env(&args, &env)
+    })
+    .await
+    .unwrap()
+}
+
 async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
@@ -531,30 +556,20 @@ async fn files_and_flags_are_safe() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let file = device_file(dir.path(), "L-1");
-    let uri = server.uri();
-    let (f, l) = (file.clone(), link.clone());
-    let run = tokio::task::spawn_blocking(move || {
-        apctl_env(
-            [
-                "import",
-                f.to_str().unwrap(),
-                "--tenant",
-                "contoso.onmicrosoft.com",
-                "--dry-run",
-                "--report",
-                l.to_str().unwrap(),
-            ],
-            &[
-                ("APCTL_GRAPH_URL", &uri),
-                ("AZURE_AUTHORITY_HOST", &uri),
-                ("AZURE_CLIENT_ID", "app"),
-                ("AZURE_CLIENT_SECRET", SECRET),
-                ("APCTL_TIME_SCALE", "0"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let run = apctl_at(
+        &server,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--dry-run",
+            "--report",
+            link.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
@@ -617,35 +632,29 @@ async fn a_silent_service_cannot_hold_a_run_past_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let file = device_file(dir.path(), "S-1");
     let report = dir.path().join("r.json");
-    let (uri, f, r) = (server.uri(), file.clone(), report.clone());
     let state = dir.path().join("state");
-    let run = tokio::task::spawn_blocking(move || {
-        apctl_env(
-            [
-                "import",
-                f.to_str().unwrap(),
-                "--tenant",
-                "contoso.onmicrosoft.com",
-                "--timeout",
-                "1s",
-                "--grace",
-                "0s",
-                "--http-timeout",
-                "10m",
-                "--report",
-                r.to_str().unwrap(),
-            ],
-            &[
-                ("APCTL_GRAPH_URL", uri.as_str()),
-                ("AZURE_AUTHORITY_HOST", uri.as_str()),
-                ("AZURE_CLIENT_ID", "app"),
-                ("AZURE_CLIENT_SECRET", SECRET),
-                ("APCTL_STATE_DIR", state.to_str().unwrap()),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let run = apctl_at(
+        &server,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--timeout",
+            "1s",
+            "--grace",
+            "0s",
+            "--http-timeout",
+            "10m",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[
+            ("APCTL_TIME_SCALE", "1"),
+            ("APCTL_STATE_DIR", state.to_str().unwrap()),
+        ],
+    )
+    .await;
     // Ten minutes of silence from the service, one second of deadline:
     // the run ended (on its deadline plus the time to write its report).
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
