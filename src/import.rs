@@ -422,6 +422,7 @@ async fn lookup(
         .map(|r| r.id.clone())
         .collect();
     let staged = by_serial(all_staged, |s| s.serial_number.clone());
+    let (mine, now_epoch) = (settings.marker(), now.as_second());
     progress.event(Event::LookedUp {
         tenant: settings.tenant.clone(),
         registered: registered.len(),
@@ -440,9 +441,10 @@ async fn lookup(
                 Some(DeviceMessage::DeviceAlreadyRegistered),
             );
             t.phase = Phase::Done;
-        } else if let Some(record) = staged.get(&serial).filter(|r| {
-            !settings.wait_for_other_runs && another_live_run(r, &settings.marker(), now.as_second())
-        }) {
+        } else if let Some(record) = staged
+            .get(&serial)
+            .filter(|r| !settings.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
+        {
             // Another apctl run (here or on another machine) sent it and
             // may be following it now: not resent, not followed, not
             // deleted under it.
@@ -459,7 +461,7 @@ async fn lookup(
             t.entry.action = Action::FollowedStaged;
             t.staged_id = Some(record.id.clone());
             t.entry.imported_identity_id = Some(record.id.clone());
-            t.ours = is_apctls(record) && !another_live_run(record, &settings.marker(), now.as_second());
+            t.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
             t.phase = Phase::Staged;
             if settings.dry_run {
                 t.entry.details =
@@ -480,11 +482,15 @@ fn another_live_run(record: &ImportedIdentity, mine: &str, now_epoch: i64) -> bo
     let Some(marker) = record.import_id.as_deref().filter(|m| *m != mine) else {
         return false;
     };
-    let settled = matches!(
+    !settled(record) && marker_until(marker).is_some_and(|until| until > now_epoch)
+}
+
+/// True once the service has given the record its verdict.
+fn settled(record: &ImportedIdentity) -> bool {
+    matches!(
         record.state.device_import_status,
         crate::outcome::ImportStatus::Complete | crate::outcome::ImportStatus::Error
-    );
-    !settled && marker_until(marker).is_some_and(|until| until > now_epoch)
+    )
 }
 
 /// apctl's staged records that nobody needs any more, for whoever sees
@@ -502,16 +508,12 @@ pub fn leftovers<'a>(
         .filter(|r| is_apctls(r))
         .filter(|r| {
             let serial_registered = r.serial_number.as_deref().is_some_and(|s| registered.contains(s));
-            let settled = matches!(
-                r.state.device_import_status,
-                crate::outcome::ImportStatus::Complete | crate::outcome::ImportStatus::Error
-            );
             let ended = r
                 .import_id
                 .as_deref()
                 .and_then(marker_until)
                 .is_none_or(|until| until <= now_epoch);
-            serial_registered || (settled && ended)
+            serial_registered || (settled(r) && ended)
         })
         .collect()
 }
@@ -557,7 +559,7 @@ fn confirm(
     }
 }
 
-fn import_item(t: &Tracked, settings: &ImportSettings) -> Option<ImportItem> {
+fn import_item(t: &Tracked, marker: &str) -> Option<ImportItem> {
     let Identity::HardwareHash { hash, product_key } = &t.device.identity else {
         return None;
     };
@@ -567,7 +569,7 @@ fn import_item(t: &Tracked, settings: &ImportSettings) -> Option<ImportItem> {
         product_key: product_key.clone(),
         group_tag: t.entry.group_tag.clone(),
         assigned_user_principal_name: t.device.assigned_user.clone(),
-        import_id: Some(settings.marker()),
+        import_id: Some(marker.to_owned()),
     })
 }
 
@@ -587,13 +589,14 @@ async fn send_all(
         .filter(|&i| tracked[i].phase == Phase::ToSend)
         .collect();
     let chunks: Vec<&[usize]> = todo.chunks(settings.chunk_size.get()).collect();
+    let marker = settings.marker();
     let mut posts: futures::stream::FuturesUnordered<_> = chunks
         .iter()
         .enumerate()
         .map(|(k, chunk)| {
             let items = chunk
                 .iter()
-                .filter_map(|&i| import_item(&tracked[i], settings))
+                .filter_map(|&i| import_item(&tracked[i], &marker))
                 .collect();
             async move { (k, post_chunk(graph, items, settings, progress).await) }
         })

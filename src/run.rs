@@ -71,9 +71,7 @@ impl Plan {
     /// that does not say everything the input meant. Nothing destructive
     /// may act on it.
     pub fn has_input_errors(&self) -> bool {
-        self.file_reports
-            .iter()
-            .any(|f| !f.readable || f.invalid_rows > 0)
+        !self.input_errors().is_empty()
     }
 
     /// One line per input problem that makes [`Plan::has_input_errors`]
@@ -361,10 +359,11 @@ pub async fn run(
     tokio::select! {
         results = &mut all => assemble(plan, results, base, &started_at, client, true),
         () = &mut stop => {
+            let interrupted = cancel.is_cancelled();
             let mut report = checkpoints.report();
             report.tenant_errors.push(TenantError {
                 tenant: String::new(),
-                error: if cancel.is_cancelled() {
+                error: if interrupted {
                     "the run was interrupted and its grace ended before every answer came: this report is what was known then".to_owned()
                 } else {
                     format!(
@@ -374,7 +373,7 @@ pub async fn run(
                 },
                 hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
             });
-            report.verdict = if cancel.is_cancelled() { Verdict::Interrupted } else { Verdict::CouldNotRun };
+            report.verdict = if interrupted { Verdict::Interrupted } else { Verdict::CouldNotRun };
             report
         }
     }

@@ -63,6 +63,13 @@ pub fn path_for(dir: &Path, tenant: &str) -> PathBuf {
     dir.join(format!("{key}.lock"))
 }
 
+/// Writes who holds the lock into its file (the lock is held).
+fn claim(file: &mut File, owner: &str) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(owner.as_bytes())
+}
+
 /// Takes the tenant's lock at once, or says who holds it.
 pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, LockError> {
     let path = path_for(dir, tenant);
@@ -80,9 +87,7 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
         .map_err(io)?;
     match file.try_lock() {
         Ok(()) => {
-            file.set_len(0).map_err(io)?;
-            file.seek(SeekFrom::Start(0)).map_err(io)?;
-            file.write_all(owner.as_bytes()).map_err(io)?;
+            claim(&mut file, owner).map_err(io)?;
             Ok(TenantLock { _file: file })
         }
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -116,9 +121,7 @@ pub async fn acquire_waiting(
     let mut waiting = tokio::task::spawn_blocking(move || -> std::io::Result<File> {
         let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
         file.lock()?;
-        file.set_len(0)?;
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(owner.as_bytes())?;
+        claim(&mut file, &owner)?;
         Ok(file)
     });
     let give_up = tokio::time::Instant::now() + limit;

@@ -115,7 +115,12 @@ pub enum Runner {
 /// command markers inside it are broken so data can never run as a command
 /// (`##vso[`, `##[` for Azure DevOps; `::` for GitHub Actions).
 pub fn for_pipeline(text: &str, runner: Runner) -> String {
-    let text = clean(text);
+    break_markers(&clean(text), runner)
+}
+
+/// Breaks the runner's command markers in text (a zero-width space between
+/// the two characters), and nothing else.
+pub fn break_markers(text: &str, runner: Runner) -> String {
     match runner {
         Runner::AzureDevOps => text.replace("##", "#\u{200b}#"),
         Runner::GitHubActions => text.replace("::", ":\u{200b}:"),

@@ -92,8 +92,7 @@ pub fn neutral(text: &str) -> String {
         })
     });
     match runner {
-        Some(Runner::AzureDevOps) => text.replace("##", "#\u{200b}#"),
-        Some(Runner::GitHubActions) => text.replace("::", ":\u{200b}:"),
+        Some(runner) => sanitize::break_markers(text, *runner),
         None => text.to_owned(),
     }
 }
