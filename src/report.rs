@@ -165,8 +165,8 @@ impl Entry {
     pub fn state_text(&self) -> String {
         match (self.state, self.action) {
             (Some(s), _) => s.to_string(),
-            (None, Action::Invalid) => "Not sent (invalid row)".into(),
-            (None, _) => "Not sent".into(),
+            (None, Action::Invalid) => NOT_SENT_INVALID.into(),
+            (None, _) => NOT_SENT.into(),
         }
     }
 
@@ -231,6 +231,16 @@ impl Totals {
         }
     }
 }
+
+impl Totals {
+    /// The rows never sent, by the words [`Entry::state_text`] gives them.
+    pub fn unsent(&self) -> [(&'static str, u64); 2] {
+        [(NOT_SENT_INVALID, self.invalid), (NOT_SENT, self.not_sent)]
+    }
+}
+
+const NOT_SENT_INVALID: &str = "Not sent (invalid row)";
+const NOT_SENT: &str = "Not sent";
 
 /// Name → count pairs that serialise as a JSON object in their own order.
 #[derive(Clone, Debug, Default)]

@@ -389,10 +389,7 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
     for (state, n) in &r.totals.by_state.0 {
         writeln!(out, "{state:<40} {n:>7}")?;
     }
-    for (label, n) in [
-        ("Not sent (invalid row)", r.totals.invalid),
-        ("Not sent", r.totals.not_sent),
-    ] {
+    for (label, n) in r.totals.unsent() {
         if n > 0 {
             writeln!(out, "{label:<40} {n:>7}")?;
         }

@@ -335,10 +335,7 @@ pub fn markdown(report: &Report) -> String {
     for (state, n) in &report.totals.by_state.0 {
         let _ = writeln!(md, "| {state} | {n} |");
     }
-    for (label, n) in [
-        ("Not sent (invalid row)", report.totals.invalid),
-        ("Not sent", report.totals.not_sent),
-    ] {
+    for (label, n) in report.totals.unsent() {
         if n > 0 {
             let _ = writeln!(md, "| {label} | {n} |");
         }
