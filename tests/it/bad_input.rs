@@ -5,11 +5,9 @@
 //! pipeline result say so. Also: CR-only files are read, one huge line costs
 //! one row, and undecodable characters and impossible serials are row errors.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{apctl, apctl_env, fake_hash, utf16le_bom, write};
+use crate::common::{apctl, apctl_env, fake_hash, utf16le_bom, write};
 use serde_json::Value;
 
 const CONTOSO: &str = "contoso.onmicrosoft.com";
@@ -81,7 +79,7 @@ fn dropped_files(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-fn import(files: &[&Path], extra: &[&str], env: &[(&str, &str)]) -> (common::Run, Value) {
+fn import(files: &[&Path], extra: &[&str], env: &[(&str, &str)]) -> (crate::common::Run, Value) {
     let mut args = vec!["import".to_owned()];
     args.extend(files.iter().map(|f| f.display().to_string()));
     for a in ["--tenant", CONTOSO, "--simulate", "--output", "json"] {
@@ -252,7 +250,7 @@ fn undecodable_characters_and_impossible_serials_are_row_errors_with_their_line(
     assert_eq!(run.code, 1, "{}", run.stdout);
     let doc = run.json();
     let lines = |code: &str| -> Vec<u64> {
-        common::problems(&doc, code)
+        crate::common::problems(&doc, code)
             .iter()
             .map(|p| p["line"].as_u64().unwrap())
             .collect()

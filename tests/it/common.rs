@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: run the built binary, find the
 //! real-world material, and make synthetic hashes and files.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -5,11 +5,9 @@
 //! and JUnit reports or the pipeline summary. No request may reach another
 //! host, and no wait may outlive its bound.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Run, apctl_env, fake_hash, write};
+use crate::common::{Run, apctl_env, fake_hash, write};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -3,11 +3,9 @@
 //! a `Tenant` column, shards that split customers between jobs, and a
 //! second run that changes nothing.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{SimProcess, apctl_env, apctl_sim, entry, example, fake_hash, requests, write};
+use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example, fake_hash, requests, write};
 use serde_json::Value;
 
 /// A manifest over simulator customers: Contoso (hash, tuple and

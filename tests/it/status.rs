@@ -2,9 +2,7 @@
 //! portal's states for registered devices (with the 7-day rule) and for
 //! devices staged by an import, filters, `--all`, and the three formats.
 
-mod common;
-
-use common::{SimProcess, apctl_env, apctl_sim, by_serial, example};
+use crate::common::{SimProcess, apctl_env, apctl_sim, by_serial, example};
 
 #[test]
 fn registered_and_staged_devices_show_in_the_portals_states() {

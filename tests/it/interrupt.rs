@@ -2,12 +2,10 @@
 //! for the grace period, the report is still written, and the exit code
 //! says the run was interrupted.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::example;
+use crate::common::example;
 
 #[test]
 fn ctrl_c_writes_the_report_and_exits_130() {

@@ -5,9 +5,7 @@
 //! batch bodies, the headers, the `Location` followed, and the same
 //! `MS-RequestId` on a retry.
 
-mod common;
-
-use common::{Run, Sequence, apctl_env, entry, real_world, write};
+use crate::common::{Run, Sequence, apctl_env, entry, real_world, write};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

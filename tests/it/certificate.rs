@@ -2,8 +2,6 @@
 //! JWT signed with the certificate's key, and the test verifies its
 //! signature against the certificate's public key.
 
-mod common;
-
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +10,7 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wiremock-fixtures/cert/demo-app.pem");
-const PUBLIC_KEY: &[u8] = include_bytes!("../wiremock-fixtures/cert/demo-app.pub.der");
+const PUBLIC_KEY: &[u8] = include_bytes!("../../wiremock-fixtures/cert/demo-app.pub.der");
 
 const PFX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wiremock-fixtures/cert/demo-app.pfx");
 
@@ -28,7 +26,7 @@ async fn a_pfx_certificate_signs_the_same_way() {
 
 #[test]
 fn a_pfx_with_the_wrong_password_is_refused_with_a_hint() {
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         ["doctor", "--tenant", "contoso.onmicrosoft.com"],
         &[
             ("AZURE_CLIENT_ID", "app"),
@@ -58,7 +56,7 @@ async fn assertion_signed_with(cert: &'static str, password: Option<&'static str
         .await;
     let uri = server.uri();
     let run = tokio::task::spawn_blocking(move || {
-        common::apctl_env(
+        crate::common::apctl_env(
             [
                 "doctor",
                 "--tenant",
@@ -131,8 +129,8 @@ fn a_file_without_a_key_is_refused_with_a_hint() {
         .next()
         .unwrap()
         .to_owned();
-    let path = common::write(dir.path(), "cert-only.pem", only_cert);
-    let run = common::apctl_env(
+    let path = crate::common::write(dir.path(), "cert-only.pem", only_cert);
+    let run = crate::common::apctl_env(
         ["doctor", "--tenant", "contoso.onmicrosoft.com"],
         &[
             ("AZURE_CLIENT_ID", "app"),

@@ -4,18 +4,16 @@
 //! so the simulator can tell whether any request arrived inside a window
 //! it had announced, without the test waiting.
 
-mod common;
-
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
+use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
 use apctl::http;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::retry::Policy;
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::throttle::Limits;
-use common::{fake_hash, write};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_request_is_sent_inside_a_retry_after_window() {

@@ -5,11 +5,9 @@
 //! an exit code a pipeline knows, bounded runs, and no canary in any
 //! output.
 
-mod common;
-
 use std::sync::Mutex;
 
-use common::{apctl_env, fake_hash, write};
+use crate::common::{apctl_env, fake_hash, write};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

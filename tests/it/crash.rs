@@ -10,13 +10,11 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SimProcess, fake_hash, write};
+use crate::common::{SimProcess, fake_hash, write};
 use serde_json::Value;
 
 const DEVICES: u64 = 30;
@@ -107,7 +105,7 @@ fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
 
     // Reconcile names what the killed run left staged: all of it, since
     // every device it staged is registered by now.
-    let plan = common::apctl_sim(
+    let plan = crate::common::apctl_sim(
         &sim,
         &["reconcile", file, "--tenant", CONTOSO, "--output", "json"],
         &[],
@@ -121,7 +119,7 @@ fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
     );
 
     let again = dir.path().join("again.json");
-    let rerun = common::apctl_sim(&sim, &import_args(file, again.to_str().unwrap()), &[]);
+    let rerun = crate::common::apctl_sim(&sim, &import_args(file, again.to_str().unwrap()), &[]);
     assert_eq!(rerun.code, 0, "{hold}: {}{}", rerun.stdout, rerun.stderr);
     let report = read(&again);
     assert_eq!(report["complete"], true);

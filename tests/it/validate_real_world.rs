@@ -1,9 +1,7 @@
 //! `apctl validate` on every CSV of `testdata/real-world/csv/`, run through
 //! the built binary as a user would.
 
-mod common;
-
-use common::{apctl, problems, real_world};
+use crate::common::{apctl, problems, real_world};
 
 const GWAI: &[(&str, &str, Option<&str>)] = &[
     (

@@ -2,9 +2,7 @@
 //! Secure Application Model's refresh token (with write-back) and the
 //! refusals a partner meets, each with its own fix.
 
-mod common;
-
-use common::{SimProcess, apctl_sim, example};
+use crate::common::{SimProcess, apctl_sim, example};
 
 const DEMO_REFRESH_TOKEN: &str = "apctl-demo-refresh-token";
 
@@ -98,7 +96,7 @@ fn an_expired_or_mfa_refresh_token_says_run_login_again() {
 
 #[test]
 fn a_refresh_token_without_an_app_is_refused_before_anything_is_sent() {
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         [
             "import",
             &example("contoso-autopilot.csv"),
@@ -156,7 +154,7 @@ fn a_federated_token_file_replaces_the_secret_in_pipelines() {
 fn login_shows_the_device_code_waits_through_pending_and_saves_the_refresh_token() {
     let dir = tempfile::tempdir().unwrap();
     let save = dir.path().join("partner.rt");
-    let run = common::apctl_env(["login", "--simulate", "--save", save.to_str().unwrap()], &[]);
+    let run = crate::common::apctl_env(["login", "--simulate", "--save", save.to_str().unwrap()], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("enter the code APCTLDEMO"), "{}", run.stderr);
     let saved = std::fs::read_to_string(&save).unwrap();

@@ -4,9 +4,7 @@
 //! `unknown`, `{"value": {…}}` on get, nextLink, Intune's nested messages,
 //! and a POST whose answer was lost. Call counts are asserted.
 
-mod common;
-
-use common::{Run, Sequence, apctl_env, fake_hash, real_world, write};
+use crate::common::{Run, Sequence, apctl_env, fake_hash, real_world, write};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -2,8 +2,6 @@
 //! binary, in its own fix. The token endpoint is a wiremock server that
 //! answers with the code in `error_codes`; apctl branches on the number.
 
-mod common;
-
 use serde_json::json;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -40,7 +38,7 @@ async fn every_aadsts_code_gets_its_own_fix() {
             .await;
         let uri = server.uri();
         let run = tokio::task::spawn_blocking(move || {
-            common::apctl_env(
+            crate::common::apctl_env(
                 ["doctor", "--tenant", "contoso.onmicrosoft.com"],
                 &[
                     ("APCTL_GRAPH_URL", &uri),

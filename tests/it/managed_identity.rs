@@ -4,8 +4,6 @@
 //! identity endpoint (App Service style, on loopback) and Entra are
 //! wiremock servers here.
 
-mod common;
-
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -56,7 +54,7 @@ async fn a_user_assigned_identity_proves_the_partner_app() {
     let uri = server.uri();
     let run = tokio::task::spawn_blocking(move || {
         let endpoint = format!("{uri}/msi/token");
-        common::apctl_env(
+        crate::common::apctl_env(
             [
                 "-vvv",
                 "doctor",
@@ -99,7 +97,7 @@ async fn an_identity_endpoint_that_refuses_says_what_to_set_up() {
     let uri = server.uri();
     let run = tokio::task::spawn_blocking(move || {
         let endpoint = format!("{uri}/msi/token");
-        common::apctl_env(
+        crate::common::apctl_env(
             [
                 "doctor",
                 "--tenant",
@@ -125,7 +123,7 @@ async fn an_identity_endpoint_that_refuses_says_what_to_set_up() {
 
 #[test]
 fn managed_identity_needs_the_app_it_proves() {
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         [
             "doctor",
             "--tenant",
@@ -140,7 +138,7 @@ fn managed_identity_needs_the_app_it_proves() {
 
 #[test]
 fn an_identity_endpoint_over_plain_http_to_another_host_is_refused() {
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         [
             "doctor",
             "--tenant",

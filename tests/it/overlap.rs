@@ -8,13 +8,11 @@
 //! of a device as the real service does (806), and every test's simulator
 //! asserts on drop that nothing was registered twice.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{SimProcess, fake_hash, write};
+use crate::common::{SimProcess, fake_hash, write};
 use serde_json::Value;
 
 const DEVICES: u64 = 12;
@@ -80,7 +78,7 @@ fn every_row_once(r: &Value) -> Vec<(String, Option<String>)> {
 /// Waits until the simulator has seen `n` requests of `kind`.
 fn until_seen(sim: &SimProcess, kind: &str, n: u64) {
     let start = std::time::Instant::now();
-    while common::requests(&sim.stats(), kind) < n {
+    while crate::common::requests(&sim.stats(), kind) < n {
         assert!(start.elapsed().as_secs() < 60, "never saw {n} {kind}");
         std::thread::yield_now();
     }
@@ -217,13 +215,13 @@ fn the_simulator_answers_a_second_registration_with_806() {
             "Device Serial Number,Windows Product ID,Hardware Hash\r\nDUP-1,,{hash}\r\nDUP-2,,{hash}\r\n"
         ),
     );
-    let run = common::apctl_sim(
+    let run = crate::common::apctl_sim(
         &sim,
         &["validate", twice.to_str().unwrap(), "--output", "json"],
         &[],
     );
     assert_eq!(run.code, 1, "apctl refuses the duplicate before sending");
-    assert_eq!(common::problems(&run.json(), "duplicate-hash").len(), 1);
+    assert_eq!(crate::common::problems(&run.json(), "duplicate-hash").len(), 1);
     // Straight to the simulator, as a client that does not look first.
     let token = sim_token(&sim);
     let body = serde_json::json!({"importedWindowsAutopilotDeviceIdentities": [
@@ -265,8 +263,8 @@ fn sim_finish_imports(sim: &SimProcess) {
 fn sim_token(sim: &SimProcess) -> String {
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
-        common::DEMO_CLIENT_ID,
-        common::DEMO_SECRET
+        crate::common::DEMO_CLIENT_ID,
+        crate::common::DEMO_SECRET
     );
     let body = http(
         sim,
@@ -329,7 +327,7 @@ fn the_same_outage_gives_the_same_exit_code_every_run() {
     let mut codes = Vec::new();
     for _ in 0..3 {
         let sim = SimProcess::start(&["--import-delay", "0s", "--fault-rate", "0.9"]);
-        let run = common::apctl_sim(
+        let run = crate::common::apctl_sim(
             &sim,
             &[
                 "import",

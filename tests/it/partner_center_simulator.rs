@@ -4,9 +4,7 @@
 //! group tags set through Graph, re-runs that append nothing, and the
 //! errors a partner meets before anything is sent.
 
-mod common;
-
-use common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world};
+use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world};
 use serde_json::Value;
 
 const PARTNER_TENANT: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";

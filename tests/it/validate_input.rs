@@ -1,12 +1,10 @@
 //! `apctl validate` on synthetic files: every encoding, dialect, duplicate
 //! and bad-value case, through the built binary. Hashes here are made up
-//! (see `common::fake_hash`), never real devices.
-
-mod common;
+//! (see `crate::common::fake_hash`), never real devices.
 
 use std::path::PathBuf;
 
-use common::{apctl, fake_hash, problems, utf16be_bom, utf16le_bom, write};
+use crate::common::{apctl, fake_hash, problems, utf16be_bom, utf16le_bom, write};
 use serde_json::Value;
 
 fn validate_json(files: &[&PathBuf], extra: &[&str]) -> (i32, Value) {

@@ -3,8 +3,6 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
 use serde_json::json;
@@ -62,7 +60,7 @@ async fn the_signed_in_cli_gives_the_token_for_each_tenant() {
     );
     let uri = server.uri();
     let run = tokio::task::spawn_blocking(move || {
-        common::apctl_env(
+        crate::common::apctl_env(
             ["doctor", "--tenant", "contoso.onmicrosoft.com", "--azure-cli"],
             &[
                 ("APCTL_GRAPH_URL", &uri),
@@ -88,7 +86,7 @@ fn a_cli_nobody_signed_in_to_says_how_to_sign_in() {
         dir.path(),
         "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1",
     );
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         ["doctor", "--tenant", "contoso.onmicrosoft.com", "--azure-cli"],
         &[("APCTL_AZURE_CLI", &az)],
     );

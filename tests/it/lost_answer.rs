@@ -2,16 +2,14 @@
 //! holds the answer back): apctl must look the devices up among staged
 //! records instead of sending them again.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
 use apctl::http;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::retry::Policy;
 use apctl::simulator::{self, SimConfig, Simulator};
-use common::{fake_hash, write};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timed_out_import_is_looked_up_not_resent() {

@@ -2,9 +2,7 @@
 //! in-process `--simulate` demo, and an `apctl simulate` process shared by
 //! several runs to show that nothing is sent twice.
 
-mod common;
-
-use common::{SimProcess, apctl_env, apctl_sim, entry, example};
+use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example};
 use serde_json::Value;
 
 const STATES: [&str; 5] = [
@@ -314,7 +312,7 @@ fn the_known_secret_never_appears_in_output_or_reports() {
         std::fs::read_to_string(json).unwrap(),
         std::fs::read_to_string(csv).unwrap()
     );
-    assert!(!everything.contains(common::DEMO_SECRET));
+    assert!(!everything.contains(crate::common::DEMO_SECRET));
     assert!(!everything.contains("sim.2f1c5e8a"), "no access token");
     assert!(
         run.stderr.contains("DEBUG"),

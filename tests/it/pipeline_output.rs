@@ -1,15 +1,13 @@
 //! Azure DevOps and GitHub Actions output, byte for byte, when their
 //! variables are set; none of it otherwise. And the JUnit file.
 
-mod common;
-
-use common::{apctl_env, example};
+use crate::common::{apctl_env, example};
 
 const NOT_FOUND: &str = "We couldn't register this device because we could not find a match for the provided manufacturer, model, or serial number. Confirm these values with your device supplier.";
 const CLAIMED: &str =
     "This device has already been claimed by another organization. Check with your device supplier.";
 
-fn import(env: &[(&str, &str)], extra: &[&str]) -> common::Run {
+fn import(env: &[(&str, &str)], extra: &[&str]) -> crate::common::Run {
     let file = example("contoso-partner.csv");
     let mut args = vec![
         "import",

@@ -1,9 +1,7 @@
 //! `apctl doctor` through the built binary: each check in order, each
 //! failure with its cause and fix.
 
-mod common;
-
-use common::{SimProcess, apctl_env, apctl_sim};
+use crate::common::{SimProcess, apctl_env, apctl_sim};
 
 const PARTNER: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
 const TAILSPIN: &str = "0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e04";
@@ -185,7 +183,7 @@ fn import_runs_the_gdap_preflight_and_sends_nothing_to_a_tenant_that_fails_it() 
         ("AZURE_CLIENT_SECRET", ""),
         ("AZURE_TENANT_ID", PARTNER),
     ];
-    let file = common::example("contoso-autopilot.csv");
+    let file = crate::common::example("contoso-autopilot.csv");
     let run = apctl_sim(
         &sim,
         &["import", &file, "--tenant", TAILSPIN, "--output", "json"],

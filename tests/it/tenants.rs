@@ -1,8 +1,6 @@
 //! `apctl tenants` against the simulator's demo partner.
 
-mod common;
-
-use common::apctl_env;
+use crate::common::apctl_env;
 
 #[test]
 fn lists_gdap_relationships_with_roles_and_expiry() {

@@ -3,9 +3,7 @@
 //! `--prune` with its refusal of enrolled devices, the hand-off list, and
 //! Autopilot sync asked for at most once per tenant per 10 minutes.
 
-mod common;
-
-use common::{SimProcess, apctl_sim, by_serial, example, requests};
+use crate::common::{SimProcess, apctl_sim, by_serial, example, requests};
 
 #[test]
 fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
@@ -253,15 +251,15 @@ fn prune_never_deregisters_a_device_the_input_names() {
 
     // (1) One row's hash is broken: it would not count as named.
     let broken = demo.replacen(&rows[9..20], "%%%%%%%%%%%", 1);
-    let f1 = common::write(dir.path(), "broken.csv", broken);
+    let f1 = crate::common::write(dir.path(), "broken.csv", broken);
     // (2) Half the devices are in a second file whose header has a typo.
     let lines: Vec<&str> = rows.lines().collect();
-    let a = common::write(
+    let a = crate::common::write(
         dir.path(),
         "a.csv",
         format!("{header}\n{}\n", lines[..4].join("\n")),
     );
-    let b = common::write(
+    let b = crate::common::write(
         dir.path(),
         "b.csv",
         format!(
@@ -313,7 +311,7 @@ fn prune_never_deregisters_a_device_the_input_names() {
         text.push_str(&format!("{serial},,,Contoso Devices,Surface Laptop 7,{tenant}\n"));
     }
     text.push_str(&format!(",33000-11111-22222-33333-44444,,,,{CONTOSO_ID}\n"));
-    let whole = common::write(dir.path(), "whole.csv", text);
+    let whole = crate::common::write(dir.path(), "whole.csv", text);
     let run = apctl_sim(
         &sim,
         &[
@@ -356,7 +354,7 @@ fn prune_lists_every_device_and_stops_at_max_delete() {
     let held = registered(&sim, &env);
     let dir = tempfile::tempdir().unwrap();
     // A file that names one device: every other one is an extra.
-    let one = common::write(
+    let one = crate::common::write(
         dir.path(),
         "one.csv",
         "Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,CTS-0003\n",

@@ -6,10 +6,8 @@
 //! code must be 0, 1 or 2. The generator is seeded: a failure is replayed
 //! by its seed.
 
-mod common;
-
+use crate::common::{apctl, fake_hash, real_world, utf16le_bom};
 use apctl::validate::{Checked, ValidateOptions, validate};
-use common::{apctl, fake_hash, real_world, utf16le_bom};
 
 /// xorshift64*: small, seeded, good enough to pick mutations.
 struct Rng(u64);

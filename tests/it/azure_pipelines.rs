@@ -2,8 +2,6 @@
 //! a token for the service connection, which becomes the app's client
 //! assertion. The OIDC endpoint and Entra are wiremock servers here.
 
-mod common;
-
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -40,7 +38,7 @@ async fn the_service_connection_token_is_the_client_assertion() {
     let uri = server.uri();
     let run = tokio::task::spawn_blocking(move || {
         let oidc = format!("{uri}/oidc");
-        common::apctl_env(
+        crate::common::apctl_env(
             ["doctor", "--tenant", "contoso.onmicrosoft.com"],
             &[
                 ("APCTL_GRAPH_URL", &uri),
@@ -60,7 +58,7 @@ async fn the_service_connection_token_is_the_client_assertion() {
 
 #[test]
 fn a_missing_system_access_token_says_how_to_expose_it() {
-    let run = common::apctl_env(
+    let run = crate::common::apctl_env(
         ["doctor", "--tenant", "contoso.onmicrosoft.com"],
         &[
             (

@@ -1,0 +1,31 @@
+//! Every integration test in one binary (one link of the crate instead of one
+//! per file): a module per area, sharing `common`.
+
+mod answer_fuzz;
+mod auth_errors;
+mod auth_modes;
+mod azure_cli;
+mod azure_pipelines;
+mod bad_input;
+mod certificate;
+mod common;
+mod crash;
+mod csv_fuzz;
+mod doctor;
+mod hostile;
+mod import_simulator;
+mod import_wiremock;
+mod interrupt;
+mod lost_answer;
+mod managed_identity;
+mod many_tenants;
+mod overlap;
+mod partner_center_simulator;
+mod partner_center_wiremock;
+mod pipeline_output;
+mod reconcile;
+mod status;
+mod tenants;
+mod throttle_simulator;
+mod validate_input;
+mod validate_real_world;
