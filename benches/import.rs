@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
-use apctl::http;
-use apctl::import::{Cancel, DEFAULT_CHUNK, Event, ImportSettings, Progress};
-use apctl::retry::Policy;
+use apctl::import::graph_pipe::{Cancel, DEFAULT_CHUNK, Event, ImportSettings, Progress};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
-use apctl::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTUNE_WRITES_PER_WINDOW};
+use apctl::transport;
+use apctl::transport::retry::Policy;
+use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTUNE_WRITES_PER_WINDOW};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const IMPORT_DELAY: Duration = Duration::from_secs(5);
@@ -71,7 +71,7 @@ async fn bench(devices: usize, cleanup: bool) {
         ..SimConfig::default()
     };
     let sim = Simulator::start(world, config, clock.clone(), 0).await.unwrap();
-    let client = Arc::new(sim.demo_client(http::reqwest_client(), clock.clone(), Policy::default()));
+    let client = Arc::new(sim.demo_client(transport::reqwest_client(), clock.clone(), Policy::default()));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.csv");
@@ -85,7 +85,7 @@ async fn bench(devices: usize, cleanup: bool) {
     let task = {
         let (client, watch, settings) = (client.clone(), watch.clone(), settings.clone());
         tokio::spawn(async move {
-            apctl::run::import_files(&client, &settings, &[file], &*watch, &Cancel::default()).await
+            apctl::import::run::import_files(&client, &settings, &[file], &*watch, &Cancel::default()).await
         })
     };
     watch.done.notified().await;

@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
-use apctl::http;
-use apctl::import::{Cancel, Event, ImportSettings, Progress};
-use apctl::retry::Policy;
-use apctl::run::{Input, Job};
-use apctl::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WRITES_PER_WINDOW};
+use apctl::import::graph_pipe::{Cancel, Event, ImportSettings, Progress};
+use apctl::import::run::{Input, Job};
+use apctl::transport;
+use apctl::transport::retry::Policy;
+use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WRITES_PER_WINDOW};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const IMPORT_DELAY: Duration = Duration::from_secs(5);
@@ -123,14 +123,14 @@ async fn bench(tenants: usize, devices: usize) {
     let world_file = dir.path().join("world.json");
     std::fs::write(&world_file, world(tenants).to_string()).unwrap();
     let (mut simulator, uri) = start_simulator(&world_file);
-    let url = apctl::endpoint::parse("simulator", &uri).unwrap();
-    let endpoints = apctl::endpoint::Endpoints {
+    let url = apctl::transport::endpoint::parse("simulator", &uri).unwrap();
+    let endpoints = apctl::transport::endpoint::Endpoints {
         graph: url.clone(),
         authority: url.clone(),
         partner_center: url,
-        ..apctl::endpoint::Endpoints::default()
+        ..apctl::transport::endpoint::Endpoints::default()
     };
-    let http = http::reqwest_client();
+    let http = transport::reqwest_client();
     let source = apctl::auth::AzureClientSecret::new(
         http.clone(),
         endpoints.authority.clone(),
@@ -139,7 +139,7 @@ async fn bench(tenants: usize, devices: usize) {
         clock.clone(),
     );
     let tokens = Arc::new(apctl::auth::TokenCache::new(Arc::new(source), clock.clone()));
-    let client = Arc::new(http::Client::new(
+    let client = Arc::new(transport::Client::new(
         http.clone(),
         tokens,
         clock.clone(),
@@ -169,7 +169,7 @@ async fn bench(tenants: usize, devices: usize) {
         let (client, watch, base) = (client.clone(), watch.clone(), base.clone());
         tokio::spawn(async move {
             let t0 = Instant::now();
-            let mut plan = apctl::run::plan(&inputs, None);
+            let mut plan = apctl::import::run::plan(&inputs, None);
             if std::env::var_os("APCTL_BENCH_TRACE").is_some() {
                 eprintln!(
                     "reading and checking the inputs: {:.3} s",
@@ -185,7 +185,7 @@ async fn bench(tenants: usize, devices: usize) {
                     Job { settings, rows }
                 })
                 .collect();
-            apctl::run::run(&client, plan, jobs, tenants, &base, &*watch, &Cancel::default()).await
+            apctl::import::run::run(&client, plan, jobs, tenants, &base, &*watch, &Cancel::default()).await
         })
     };
     watch.done.notified().await;

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use apctl::validate::{self, ValidateOptions};
+use apctl::input::validate::{self, ValidateOptions};
 
 fn main() {
     let rows: u64 = std::env::var("APCTL_BENCH_ROWS")

@@ -71,7 +71,7 @@ pub struct ByService {
 
 impl TokenSource for ByService {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
-        if scope != crate::endpoint::PARTNER_CENTER_SCOPE {
+        if scope != crate::transport::endpoint::PARTNER_CENTER_SCOPE {
             return self.graph.fetch(tenant, scope);
         }
         match &self.partner_center {
@@ -206,7 +206,7 @@ pub(crate) async fn post_form(
     endpoint: &str,
     form: &[(&str, &str)],
 ) -> Result<(u16, bytes::Bytes), AuthError> {
-    let url = crate::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
+    let url = crate::transport::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
     let response = http
         .post(url)
         .form(form)
@@ -222,7 +222,7 @@ pub(crate) async fn post_form(
             &format!("the token endpoint answered with a redirect (HTTP {status}); apctl follows none"),
         ));
     }
-    let body = crate::http::read_body(response)
+    let body = crate::transport::read_body(response)
         .await
         .map_err(|e| AuthError::transport(tenant, &e))?;
     Ok((status, body))

@@ -2,21 +2,13 @@
 //! renderer. Everything that prints lives under here; the library only
 //! returns values.
 
-mod doctor_cmd;
+mod commands;
 pub mod exit;
-mod import_cmd;
-mod login_cmd;
 mod manifest;
 mod pipeline;
 mod progress;
-mod reconcile_cmd;
-mod report_cmd;
 mod session;
 mod settings;
-mod simulate_cmd;
-mod status_cmd;
-mod tenants_cmd;
-mod validate_cmd;
 
 use std::io;
 use std::path::PathBuf;
@@ -43,21 +35,21 @@ enum Command {
     Validate(ValidateArgs),
     /// Register devices into customer tenants (one, or many from a manifest
     /// or a Tenant column) and report every row.
-    Import(Box<import_cmd::ImportArgs>),
+    Import(Box<commands::import::ImportArgs>),
     /// Run the offline simulator of Graph and Entra on a loopback port.
-    Simulate(simulate_cmd::SimulateArgs),
+    Simulate(commands::simulate::SimulateArgs),
     /// List the partner's GDAP relationships with its customers.
-    Tenants(tenants_cmd::TenantsArgs),
+    Tenants(commands::tenants::TenantsArgs),
     /// Check, step by step, that one customer tenant can be reached.
-    Doctor(doctor_cmd::DoctorArgs),
+    Doctor(commands::doctor::DoctorArgs),
     /// Sign a partner admin in with a device code and save the refresh token.
-    Login(login_cmd::LoginArgs),
+    Login(commands::login::LoginArgs),
     /// A customer's Autopilot devices (or every customer's) in the portal's states.
-    Status(Box<status_cmd::StatusArgs>),
+    Status(Box<commands::status::StatusArgs>),
     /// Compare files with what customers hold; `--apply` and `--prune` fix it.
-    Reconcile(Box<reconcile_cmd::ReconcileArgs>),
+    Reconcile(Box<commands::reconcile::ReconcileArgs>),
     /// Work with import reports (merge the reports of a sharded run).
-    Report(report_cmd::ReportArgs),
+    Report(commands::report::ReportArgs),
     /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
     Completions {
         #[arg(value_enum)]
@@ -106,21 +98,21 @@ pub fn parse() -> Cli {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     init_logging(cli.verbose);
     match cli.command {
-        Command::Validate(a) => validate_cmd::run(validate_cmd::Request {
+        Command::Validate(a) => commands::validate::run(commands::validate::Request {
             files: a.files,
             strict: a.strict,
             order_id: a.order_id,
             list: a.list,
             output: a.output,
         }),
-        Command::Import(a) => import_cmd::run(*a),
-        Command::Simulate(a) => simulate_cmd::run(a),
-        Command::Tenants(a) => tenants_cmd::run(a),
-        Command::Doctor(a) => doctor_cmd::run(a),
-        Command::Login(a) => login_cmd::run(a),
-        Command::Report(a) => report_cmd::run(a),
-        Command::Status(a) => status_cmd::run(*a),
-        Command::Reconcile(a) => reconcile_cmd::run(*a),
+        Command::Import(a) => commands::import::run(*a),
+        Command::Simulate(a) => commands::simulate::run(a),
+        Command::Tenants(a) => commands::tenants::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Login(a) => commands::login::run(a),
+        Command::Report(a) => commands::report::run(a),
+        Command::Status(a) => commands::status::run(*a),
+        Command::Reconcile(a) => commands::reconcile::run(*a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "apctl", &mut io::stdout());

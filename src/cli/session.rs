@@ -10,11 +10,11 @@ use apctl::auth::{
     ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
-use apctl::endpoint::Endpoints;
-use apctl::http::{self, Client};
-use apctl::retry::Policy;
 use apctl::secret::Secret;
 use apctl::simulator::{self, SimConfig, Simulator};
+use apctl::transport::endpoint::Endpoints;
+use apctl::transport::retry::Policy;
+use apctl::transport::{self, Client};
 
 use super::settings::{self, CredentialArgs, Credentials, EndpointArgs};
 
@@ -29,7 +29,7 @@ pub struct Session {
     pub delegated: bool,
     /// The partner's GDAP relationships, read once per run however many
     /// customers are named or checked.
-    relationships: tokio::sync::OnceCell<Vec<apctl::gdap::Relationship>>,
+    relationships: tokio::sync::OnceCell<Vec<apctl::graph::gdap::Relationship>>,
     _simulator: Option<Simulator>,
 }
 
@@ -76,7 +76,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
             (creds, Some(s), partner)
         }
     };
-    let http = http::reqwest_client_with_timeout(options.http_timeout);
+    let http = transport::reqwest_client_with_timeout(options.http_timeout);
     let authority = endpoints.authority.clone();
     let delegated = matches!(
         credentials,
@@ -138,11 +138,11 @@ impl Session {
     pub async fn relationships(
         &self,
         partner: &str,
-    ) -> Result<&[apctl::gdap::Relationship], apctl::http::CallError> {
+    ) -> Result<&[apctl::graph::gdap::Relationship], apctl::transport::CallError> {
         self.relationships
             .get_or_try_init(|| async {
                 let gate = self.client.gate(partner);
-                apctl::gdap::list(&self.graph(partner, &gate)).await
+                apctl::graph::gdap::list(&self.graph(partner, &gate)).await
             })
             .await
             .map(Vec::as_slice)
@@ -152,7 +152,7 @@ impl Session {
     pub fn graph<'a>(
         &'a self,
         tenant: &'a str,
-        gate: &'a apctl::throttle::TenantGate,
+        gate: &'a apctl::transport::throttle::TenantGate,
     ) -> apctl::graph::Graph<'a> {
         apctl::graph::Graph {
             client: &self.client,
@@ -167,7 +167,7 @@ impl Session {
 /// Turns a `--tenant` value into what the services take: ids and domains
 /// as they are, a GDAP display name through the partner's relationships.
 pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>) -> anyhow::Result<String> {
-    use apctl::gdap::{self, TenantRef};
+    use apctl::graph::gdap::{self, TenantRef};
     let name = match TenantRef::parse(text) {
         TenantRef::Id(t) | TenantRef::Domain(t) => return Ok(t),
         TenantRef::Name(n) => n,

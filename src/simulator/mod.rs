@@ -17,7 +17,7 @@ pub use world::{
 };
 
 use crate::clock::SharedClock;
-use crate::endpoint::Endpoints;
+use crate::transport::endpoint::Endpoints;
 
 /// The demo world fixture.
 pub const DEMO_WORLD: &str = include_str!("../../wiremock-fixtures/simulator/demo-world.json");
@@ -64,13 +64,13 @@ impl Simulator {
 
     /// Every endpoint pointed at the simulator.
     pub fn endpoints(&self) -> Endpoints {
-        let url = crate::endpoint::parse("simulator", &self.uri()).expect("loopback URL");
+        let url = crate::transport::endpoint::parse("simulator", &self.uri()).expect("loopback URL");
         Endpoints {
             graph: url.clone(),
             authority: url.clone(),
             partner_center: url,
-            graph_scope: crate::endpoint::Cloud::Public.graph_scope(),
-            exchange_audience: crate::endpoint::Cloud::Public.exchange_audience(),
+            graph_scope: crate::transport::endpoint::Cloud::Public.graph_scope(),
+            exchange_audience: crate::transport::endpoint::Cloud::Public.exchange_audience(),
         }
     }
 
@@ -80,8 +80,8 @@ impl Simulator {
         &self,
         http: reqwest::Client,
         clock: SharedClock,
-        policy: crate::retry::Policy,
-    ) -> crate::http::Client {
+        policy: crate::transport::retry::Policy,
+    ) -> crate::transport::Client {
         let world = demo_world();
         let secret = crate::secret::Secret::new(world.client_secret);
         let source = crate::auth::AzureClientSecret::new(
@@ -95,7 +95,7 @@ impl Simulator {
             std::sync::Arc::new(source),
             clock.clone(),
         ));
-        crate::http::Client::new(http, tokens, clock, policy)
+        crate::transport::Client::new(http, tokens, clock, policy)
     }
 
     /// What the simulator saw so far.

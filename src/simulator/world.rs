@@ -1299,7 +1299,7 @@ pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
 }
 
 fn plausible_hash(hash: &str) -> bool {
-    crate::csv_input::checks::check_hash(hash).is_ok()
+    crate::input::csv::checks::check_hash(hash).is_ok()
 }
 
 fn graph_error(status: u16, code: &str, message: &str, request_id: &str) -> SimResponse {

@@ -223,7 +223,7 @@ fn the_error_decoder_cleans_whatever_it_is_given() {
             bytes[i] = (rng.next() % 256) as u8;
         }
         let status = *rng.pick(&[400u16, 401, 403, 404, 429, 500, 503]);
-        let e = apctl::service_error::decode(status, Some("rid"), &bytes);
+        let e = apctl::transport::service_error::decode(status, Some("rid"), &bytes);
         let shown = format!("{e}");
         assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
         assert!(!shown.contains('\u{1b}'), "{shown:?}");

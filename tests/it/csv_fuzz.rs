@@ -7,7 +7,7 @@
 //! by its seed.
 
 use crate::common::{apctl, fake_hash, real_world, utf16le_bom};
-use apctl::validate::{Checked, ValidateOptions, validate};
+use apctl::input::validate::{Checked, ValidateOptions, validate};
 
 /// xorshift64*: small, seeded, good enough to pick mutations.
 struct Rng(u64);
@@ -143,7 +143,7 @@ fn mutated_files_never_panic_and_every_problem_names_its_line() {
             assert!(
                 p.line.is_some()
                     || p.is_file_level()
-                    || p.code == apctl::problem::ProblemCode::StrictEncoding,
+                    || p.code == apctl::input::problem::ProblemCode::StrictEncoding,
                 "case {case}: a problem without a line: {p}"
             );
         }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
-use apctl::http;
-use apctl::import::{Cancel, ImportSettings, Silent};
-use apctl::retry::Policy;
+use apctl::import::graph_pipe::{Cancel, ImportSettings, Silent};
 use apctl::simulator::{self, SimConfig, Simulator};
+use apctl::transport;
+use apctl::transport::retry::Policy;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timed_out_import_is_looked_up_not_resent() {
@@ -23,7 +23,7 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
         .await
         .unwrap();
     // The request timeout is the one real wait in this test.
-    let http = http::reqwest_client_with_timeout(Duration::from_millis(300));
+    let http = transport::reqwest_client_with_timeout(Duration::from_millis(300));
     let client = sim.demo_client(http, ScaledClock::scaled(0.0), Policy::default());
 
     let dir = tempfile::tempdir().unwrap();
@@ -33,7 +33,8 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
     }
     let file = write(dir.path(), "lost.csv", text);
     let settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "lost-answer");
-    let report = apctl::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
+    let report =
+        apctl::import::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
     let stats = sim.stats();
     assert_eq!(
         stats.requests["graph.import"], 1,

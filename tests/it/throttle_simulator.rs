@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
-use apctl::http;
-use apctl::import::{Cancel, ImportSettings, Silent};
-use apctl::retry::Policy;
+use apctl::import::graph_pipe::{Cancel, ImportSettings, Silent};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
-use apctl::throttle::Limits;
+use apctl::transport;
+use apctl::transport::retry::Policy;
+use apctl::transport::throttle::Limits;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_request_is_sent_inside_a_retry_after_window() {
@@ -36,7 +36,7 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         max_elapsed: Duration::from_secs(7200),
         ..Policy::default()
     };
-    let client = sim.demo_client(http::reqwest_client(), clock.clone(), policy);
+    let client = sim.demo_client(transport::reqwest_client(), clock.clone(), policy);
 
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
@@ -55,7 +55,8 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         concurrency: NonZeroU32::new(1).unwrap(),
         ..Limits::default()
     };
-    let report = apctl::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
+    let report =
+        apctl::import::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
     let stats = sim.stats();
     assert!(stats.throttled >= 5, "the simulator throttled: {stats:?}");
     assert_eq!(

@@ -1,0 +1,306 @@
+//! `apctl doctor --tenant T`: checks, in order, what an import into one
+//! customer needs — a token, the Graph permission, the GDAP role (for
+//! delegated tokens), Partner Center — and says for each failure its cause
+//! and the fix.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::cli::exit::Exit;
+use crate::cli::session::{self, Session};
+use crate::cli::settings;
+use apctl::graph::Graph;
+use apctl::graph::gdap::{self, TenantRef};
+use apctl::transport::CallError;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The customer: tenant id, verified domain, or GDAP display name.
+    #[arg(long, value_name = "TENANT")]
+    tenant: String,
+    /// The partner's own tenant (for the GDAP check and name look-ups).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// Overall deadline: the command ends by then, whatever the services do.
+    #[arg(long, default_value = "5m", value_parser = crate::cli::settings::parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
+    #[command(flatten)]
+    connect: session::ConnectArgs,
+}
+
+/// How one check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Check {
+    step: &'static str,
+    outcome: Outcome,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+}
+
+impl Check {
+    /// The failure as a tenant error, when the check failed.
+    pub(super) fn failure(&self, tenant: &str) -> Option<apctl::report::TenantError> {
+        (self.outcome == Outcome::Failed).then(|| apctl::report::TenantError {
+            tenant: tenant.to_owned(),
+            error: format!("preflight `{}` failed: {}", self.step, self.detail),
+            hint: self.hint.clone(),
+        })
+    }
+
+    fn ok(step: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Ok,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+    fn failed(step: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Failed,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+        }
+    }
+    fn skipped(step: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            step,
+            outcome: Outcome::Skipped,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+}
+
+/// Runs the checks.
+pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
+    let options = args.connect.options(None, Duration::from_secs(60))?;
+    let tenant = settings::check_tenant_text(&args.tenant)?;
+    let limit = args.timeout;
+    session::runtime()?.block_on(session::bounded(limit, async move {
+        let session = session::open(options).await?;
+        let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
+        let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
+        print(&tenant, &checks, args.output)?;
+        Ok(if checks.iter().any(|c| c.outcome == Outcome::Failed) {
+            Exit::Failure
+        } else {
+            Exit::Success
+        })
+    }))
+}
+
+async fn checks(session: &Session, tenant: &str, partner: Option<&str>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let scope = session.endpoints.graph_scope;
+    match session.client.tokens().get(tenant, scope).await {
+        Ok(_) => out.push(Check::ok("token", "a Graph token was issued for the tenant")),
+        Err(e) => {
+            out.push(Check::failed("token", e.summary.clone(), e.hint.clone()));
+            out.push(Check::skipped("graph", "needs a token"));
+            out.push(Check::skipped("gdap-role", "needs a token"));
+            out.push(partner_center(session, tenant, partner).await);
+            return out;
+        }
+    }
+    let gate = session.client.gate(tenant);
+    let graph = Graph {
+        client: &session.client,
+        root: &session.endpoints.graph,
+        tenant,
+        gate: &gate,
+        scope,
+    };
+    out.push(match graph.list_registered().await {
+        Ok(devices) => Check::ok(
+            "graph",
+            format!("can read Autopilot devices ({} registered)", devices.len()),
+        ),
+        Err(e) => Check::failed("graph", e.to_string(), permission_hint(&e, session.delegated)),
+    });
+    out.push(gdap_role(session, tenant, partner).await);
+    out.push(partner_center(session, tenant, partner).await);
+    out
+}
+
+pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
+    if !session.delegated {
+        return Check::skipped(
+            "gdap-role",
+            "app-only tokens do not use GDAP roles: the app's consent in the tenant is what counts",
+        );
+    }
+    let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
+        return Check::skipped(
+            "gdap-role",
+            "set `AZURE_TENANT_ID` to the partner tenant to check the GDAP role",
+        );
+    };
+    if let TenantRef::Name(_) = TenantRef::parse(tenant) {
+        return Check::skipped(
+            "gdap-role",
+            "give the customer's tenant id to check the GDAP role (relationships name customers by id)",
+        );
+    }
+    // Relationships name customers by id: a domain is looked up first.
+    let customer = match gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant).await
+    {
+        Ok(id) => id,
+        Err(why) => return Check::failed("gdap-role", why, "give the customer's tenant id"),
+    };
+    let relationships = match session.relationships(&partner).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Check::failed(
+                "gdap-role",
+                e.to_string(),
+                "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant",
+            );
+        }
+    };
+    let active = relationships.iter().filter(|r| {
+        r.customer.tenant_id.eq_ignore_ascii_case(&customer)
+            && matches!(r.status.as_str(), "active" | "expiring")
+    });
+    let mut any = false;
+    for r in active {
+        any = true;
+        if r.grants_intune_administrator() {
+            return Check::ok(
+                "gdap-role",
+                format!(
+                    "Intune Administrator is granted in `{}`",
+                    r.display_name.clone().unwrap_or_default()
+                ),
+            );
+        }
+    }
+    let hint = "add Intune Administrator to the GDAP relationship, and put the signed-in user in the security group that holds it";
+    if any {
+        Check::failed(
+            "gdap-role",
+            "the active GDAP relationship does not grant Intune Administrator",
+            hint,
+        )
+    } else {
+        Check::failed(
+            "gdap-role",
+            "no active GDAP relationship with this customer",
+            hint,
+        )
+    }
+}
+
+/// Partner Center, for Manufacturer+Model+Serial and product-key rows: a
+/// partner admin's token at the partner tenant, then the customer's device
+/// batches.
+async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
+    use apctl::partner_center::{PartnerCenter, SCOPE};
+    let partner = partner
+        .map(str::to_owned)
+        .or(session.demo_partner.clone())
+        .unwrap_or_else(|| "organizations".into());
+    if let Err(e) = session.client.tokens().get(&partner, SCOPE).await {
+        if e.error == "no_partner_sign_in" {
+            return Check::skipped(
+                "partner-center",
+                "hash rows need only Graph; Manufacturer+Model+Serial and product-key rows need a partner admin's sign-in (`apctl login`, then `--refresh-token-file`)",
+            );
+        }
+        return Check::failed("partner-center", e.summary.clone(), e.hint.clone());
+    }
+    let customer =
+        match apctl::graph::gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant)
+            .await
+        {
+            Ok(id) => id,
+            Err(why) => {
+                return Check::failed(
+                    "partner-center",
+                    why,
+                    "give `--tenant` as the customer's tenant id",
+                );
+            }
+        };
+    let gate = session.client.gate(&format!("partner-center:{customer}"));
+    let pc = PartnerCenter {
+        client: &session.client,
+        root: &session.endpoints.partner_center,
+        partner_tenant: &partner,
+        customer: &customer,
+        gate: &gate,
+    };
+    match pc.list_batches().await {
+        Ok(batches) => Check::ok(
+            "partner-center",
+            format!("can read the customer's device batches ({})", batches.len()),
+        ),
+        Err(CallError::Service { error, .. }) if matches!(error.status, 403 | 404) => Check::failed(
+            "partner-center",
+            format!(
+                "Partner Center does not list this customer for you ({})",
+                error.message
+            ),
+            "device batches need your direct reseller relationship with the customer; an indirect reseller asks their indirect provider, or sends hardware hashes through Graph",
+        ),
+        Err(e) => Check::failed(
+            "partner-center",
+            e.to_string(),
+            "check the network and `--partner-center-url`; the partner admin needs the Admin agent role in Partner Center",
+        ),
+    }
+}
+
+fn permission_hint(e: &CallError, delegated: bool) -> String {
+    match (e, delegated) {
+        (CallError::Service { error, .. }, false) if matches!(error.status, 401 | 403) => {
+            "grant the app DeviceManagementServiceConfig.ReadWrite.All (application) and consent it in the customer tenant".into()
+        }
+        (CallError::Service { error, .. }, true) if matches!(error.status, 401 | 403) => {
+            "the user needs Intune Administrator through GDAP, and the app DeviceManagementServiceConfig.ReadWrite.All (delegated)".into()
+        }
+        _ => "check the network and `--graph-url`; run again later".into(),
+    }
+}
+
+fn print(tenant: &str, checks: &[Check], output: Output) -> io::Result<()> {
+    let mut out = crate::cli::pipeline::Out::new();
+    if output == Output::Json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "checks": checks}),
+        )?;
+        writeln!(out)?;
+        return out.flush();
+    }
+    writeln!(out, "doctor: {tenant}")?;
+    for c in checks {
+        let mark = match c.outcome {
+            Outcome::Ok => "ok  ",
+            Outcome::Failed => "FAIL",
+            Outcome::Skipped => "skip",
+        };
+        writeln!(out, "  {mark}  {:<15} {}", c.step, c.detail)?;
+        if let Some(h) = &c.hint {
+            writeln!(out, "        hint: {h}")?;
+        }
+    }
+    out.flush()
+}

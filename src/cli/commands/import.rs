@@ -1,0 +1,453 @@
+//! `apctl import`: register devices into one customer tenant, or many
+//! (a manifest, or a `Tenant` column), and report every row.
+
+use std::io::{self, Write};
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::cli::Output;
+use crate::cli::exit::Exit;
+use crate::cli::progress::Printer;
+use crate::cli::session;
+use crate::cli::settings;
+use apctl::import::graph_pipe::{Cancel, DEFAULT_CHUNK, ImportSettings};
+use apctl::import::run::Job;
+use apctl::portal::state::RegistrationState;
+use apctl::report::{Entry, Report, Verdict};
+use apctl::transport::throttle::{self, Limits};
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    input: crate::cli::manifest::InputArgs,
+    /// Customers worked on at once; each has its own throttle budget and
+    /// concurrency limit.
+    #[arg(long, default_value_t = NonZeroUsize::new(8).expect("non-zero"), value_name = "N")]
+    max_tenants: NonZeroUsize,
+    /// Take only shard K of N of the customers (a stable choice by name),
+    /// to spread a partner over the jobs of a pipeline matrix.
+    #[arg(long, value_parser = crate::cli::manifest::parse_shard, value_name = "K/N")]
+    shard: Option<(u32, u32)>,
+    /// The partner's own tenant: customers are looked up by GDAP display
+    /// name there, and Partner Center tokens are asked for there (default:
+    /// the signed-in admin's home tenant).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// Group tag for rows that have none.
+    #[arg(long, value_name = "TAG")]
+    group_tag: Option<String>,
+    /// Your Order ID / Purchase ID (free text), carried to the report.
+    #[arg(long, value_name = "TEXT")]
+    order_id: Option<String>,
+    /// Wait until every device has its final state (the default).
+    #[arg(long, overrides_with = "no_wait")]
+    wait: bool,
+    /// Send and stop: report devices as Registration pending.
+    #[arg(long)]
+    no_wait: bool,
+    /// Overall deadline when waiting.
+    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// How often to poll while waiting.
+    #[arg(long, default_value = "500ms", value_parser = settings::parse_duration, value_name = "DURATION")]
+    poll_interval: Duration,
+    /// How long one request may take; a POST that takes longer is treated
+    /// as "may have been sent" and looked up before it is sent again.
+    #[arg(long, default_value = "120s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    http_timeout: Duration,
+    /// After Ctrl-C, keep following what was already sent this long.
+    #[arg(long, default_value = "60s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    grace: Duration,
+    /// Check the input and look up what exists; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// When another apctl run is working on a customer (on this machine,
+    /// or it staged the same devices and may still follow them), wait for
+    /// it and follow what it sent, instead of leaving those devices to it.
+    #[arg(long)]
+    wait_for_other_runs: bool,
+    /// Where apctl keeps its per-customer locks (and reconcile's sync times).
+    #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Write the JSON report here (schema: docs/report-json.md).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Write the report as CSV here.
+    #[arg(long, value_name = "PATH")]
+    report_csv: Option<PathBuf>,
+    /// Write a JUnit XML file here: one test case per device, a failure
+    /// with the portal's message for each device that failed.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// Devices per import call.
+    #[arg(long, default_value_t = NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"), value_name = "N")]
+    chunk_size: NonZeroUsize,
+    /// Requests in flight at once per tenant.
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::DEFAULT_CONCURRENCY).expect("non-zero"), value_name = "N")]
+    concurrency: NonZeroU32,
+    /// Writes per 20 s per tenant (Intune's documented limit per app per tenant).
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::INTUNE_WRITES_PER_WINDOW).expect("non-zero"), value_name = "N")]
+    write_budget: NonZeroU32,
+    /// Requests per 20 s per tenant (Intune's documented limit per app per tenant).
+    #[arg(long, default_value_t = NonZeroU32::new(throttle::INTUNE_REQUESTS_PER_WINDOW).expect("non-zero"), value_name = "N")]
+    request_budget: NonZeroU32,
+    /// Multiply every wait by this (0 skips waits; the default with
+    /// `--simulate`, 1 otherwise). For demos and tests.
+    #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
+    time_scale: Option<f64>,
+    #[command(flatten)]
+    connect: session::ConnectArgs,
+    /// Print no progress.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the import.
+pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
+    let options = args.connect.options(args.time_scale, args.http_timeout)?;
+    let mut plan = args.input.plan(args.order_id.as_deref())?;
+    for path in [&args.report, &args.report_csv, &args.junit]
+        .into_iter()
+        .flatten()
+    {
+        settings::ensure_parent(path)?;
+    }
+    if let Some((k, n)) = args.shard {
+        plan.keep_shard(k, n);
+    }
+    session::runtime()?.block_on(async move {
+        let session = session::open(options).await?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let base = base_settings(&args, &session, &run_id);
+        let mut jobs = Vec::new();
+        for rows in std::mem::take(&mut plan.tenants) {
+            let mut settings = base.clone();
+            match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
+                Ok(resolved) => {
+                    settings.tenant = resolved;
+                    // The preflight `doctor` runs: token and Graph read happen
+                    // in the lookup; a delegated token's GDAP role is checked here.
+                    if session.delegated && args.partner_tenant.is_some() {
+                        let check = super::doctor::gdap_role(&session, &settings.tenant, args.partner_tenant.as_deref()).await;
+                        settings.preflight_failure = check.failure(&settings.tenant);
+                    }
+                }
+                Err(e) => {
+                    settings.tenant = rows.tenant.clone();
+                    let failure = settings::tenant_error(&rows.tenant, &format!("{e:#}"));
+                    settings.partner_center.preflight_failure = Some(failure.clone());
+                    settings.preflight_failure = Some(failure);
+                }
+            }
+            jobs.push(Job { settings, rows });
+        }
+        let cancel = Cancel::default();
+        let on_ctrl_c = cancel.clone();
+        let grace = args.grace;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report (Ctrl-C again to stop at once)");
+                on_ctrl_c.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                // The report on disk is the last checkpoint: what was known.
+                eprintln!("interrupted again: stopping now; `--report` holds what was known at its last checkpoint");
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        });
+        let printer = Printer::new(args.quiet || args.output == Output::Json);
+        let recorder = Recorder {
+            printer: &printer,
+            args: &args,
+            failed: std::sync::atomic::AtomicBool::new(false),
+        };
+        let report = apctl::import::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &recorder, &cancel).await;
+        printer.finish();
+        write_outputs(&args, &report)?;
+        Ok(exit_for(report.verdict))
+    })
+}
+
+/// Shows progress, and keeps `--report` and `--report-csv` up to date
+/// while the run goes on: each checkpoint replaces them whole, so a run
+/// that is killed, times out or is cancelled leaves a report of what was
+/// known (`"complete": false`).
+struct Recorder<'a> {
+    printer: &'a Printer,
+    args: &'a ImportArgs,
+    /// A checkpoint could not be written (said once).
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl apctl::import::graph_pipe::Progress for Recorder<'_> {
+    fn event(&self, event: apctl::import::graph_pipe::Event) {
+        self.printer.event(event);
+    }
+
+    fn wants_checkpoints(&self) -> bool {
+        self.args.report.is_some() || self.args.report_csv.is_some()
+    }
+
+    fn checkpoint(&self, report: &Report) {
+        let written = [
+            self.args.report.as_ref().map(|p| (p, report.write_json(p))),
+            self.args.report_csv.as_ref().map(|p| (p, report.write_csv(p))),
+        ];
+        for (path, result) in written.into_iter().flatten() {
+            if let Err(e) = result
+                && !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                eprintln!(
+                    "warning: cannot write the report to `{}` during the run: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// The settings every customer of the run starts from.
+fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> ImportSettings {
+    let mut settings = ImportSettings::new("", &session.endpoints, run_id);
+    settings.order_id = args.order_id.clone();
+    settings.group_tag = args.group_tag.clone();
+    settings.chunk_size = args.chunk_size;
+    settings.wait = !args.no_wait;
+    settings.deadline = args.timeout;
+    settings.poll_interval = args.poll_interval;
+    settings.dry_run = args.dry_run;
+    settings.limits = Limits {
+        writes_per_window: args.write_budget,
+        requests_per_window: args.request_budget,
+        window: throttle::INTUNE_WINDOW,
+        concurrency: args.concurrency,
+    };
+    settings.grace = args.grace;
+    settings.wait_for_other_runs = args.wait_for_other_runs;
+    settings.lock_dir = settings::state_dir(args.state_dir.as_deref()).map(|d| d.join("locks"));
+    if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
+        settings.partner_center.partner_tenant = partner;
+    }
+    settings
+}
+
+fn exit_for(v: Verdict) -> Exit {
+    match v {
+        Verdict::Done => Exit::Success,
+        Verdict::SomeFailed => Exit::SomeFailed,
+        Verdict::CouldNotRun | Verdict::BadInput => Exit::Failure,
+        Verdict::SomePending => Exit::Pending,
+        Verdict::Interrupted => Exit::Interrupted,
+    }
+}
+
+fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        settings::ensure_parent(path)?;
+        report
+            .write_json(path)
+            .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.report_csv {
+        settings::ensure_parent(path)?;
+        report
+            .write_csv(path)
+            .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        settings::ensure_parent(path)?;
+        report
+            .write_junit(path)
+            .with_context(|| format!("cannot write the JUnit file to `{}`", path.display()))?;
+    }
+    // Under Azure DevOps or GitHub Actions: the pipeline's own commands,
+    // after the human output on stdout (or on stderr beside JSON).
+    let commands = match crate::cli::pipeline::Pipeline::detect() {
+        Some(p) => p.emit(report).context("cannot write the pipeline summary")?,
+        None => String::new(),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.output {
+        Output::Json => {
+            let text = serde_json::to_string_pretty(report)?;
+            writeln!(out, "{}", crate::cli::pipeline::neutral(&text))?;
+        }
+        Output::Human => {
+            // Rendered first, so what the report's data says is
+            // neutralised for a pipeline's log as one text.
+            let mut text = Vec::new();
+            print_human(&mut text, report)?;
+            out.write_all(crate::cli::pipeline::neutral(&String::from_utf8_lossy(&text)).as_bytes())?;
+        }
+    }
+    if args.output == Output::Json {
+        eprint!("{commands}");
+    } else {
+        write!(out, "{commands}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Devices listed one by one up to this many; beyond it only those that
+/// need attention are.
+const LIST_ALL_UP_TO: usize = 50;
+
+fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    for f in r.files.iter().filter(|f| !f.readable) {
+        let why = f.error.as_deref().unwrap_or("it could not be read to the end");
+        writeln!(out, "error: {}: {why}; none of its rows were taken", f.path)?;
+        if let Some(h) = &f.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    let all = r.entries.len() <= LIST_ALL_UP_TO;
+    let shown = |e: &&Entry| {
+        if all {
+            return true;
+        }
+        // Rows stopped by a shared cause are counted under it below.
+        e.cause.is_none() && !e.state.is_some_and(RegistrationState::is_registered)
+    };
+    for e in r.entries.iter().filter(shown) {
+        let serial = e.serial_text();
+        let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+        match &e.cause {
+            Some(id) => writeln!(out, "{}:{}  {serial}  Not sent (cause {id})", e.file, e.line)?,
+            None => writeln!(
+                out,
+                "{}:{}  {serial}  {}{message}",
+                e.file,
+                e.line,
+                e.state_text()
+            )?,
+        }
+        if e.cause.is_none() && e.state != Some(RegistrationState::ReadyForUser) && !e.details.is_empty() {
+            writeln!(out, "    {}", e.details)?;
+        }
+    }
+    for f in r.files.iter().filter(|f| f.unlisted_invalid_rows > 0) {
+        let lines: Vec<String> = f
+            .unlisted_invalid_lines
+            .iter()
+            .take(5)
+            .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") })
+            .collect();
+        let more = if f.unlisted_invalid_lines.len() > 5 {
+            ", …"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{}: {} more invalid row{} not listed (lines {}{more}); `apctl validate` counts them by problem",
+            f.path,
+            f.unlisted_invalid_rows,
+            plural(f.unlisted_invalid_rows),
+            lines.join(", ")
+        )?;
+    }
+    for c in &r.causes {
+        let whose = c
+            .tenant
+            .as_deref()
+            .or(c.file.as_deref())
+            .map(|w| format!(" of {w}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "not sent: cause {}: {} row{}{whose}: {}",
+            c.id,
+            c.rows,
+            plural(c.rows),
+            c.error
+        )?;
+        if let Some(h) = &c.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    for e in r
+        .tenant_errors
+        .iter()
+        .filter(|e| !r.causes.iter().any(|c| c.error == e.error))
+    {
+        writeln!(out, "error: {}", e.error)?;
+        if let Some(h) = &e.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<40} {:>7}", "state", "devices")?;
+    for (state, n) in &r.totals.by_state.0 {
+        writeln!(out, "{state:<40} {n:>7}")?;
+    }
+    for (label, n) in r.totals.unsent() {
+        if n > 0 {
+            writeln!(out, "{label:<40} {n:>7}")?;
+        }
+    }
+    if !r.totals.by_message.0.is_empty() {
+        writeln!(out, "{:<40} {:>7}", "message", "devices")?;
+        for (m, n) in &r.totals.by_message.0 {
+            writeln!(out, "{m:<40} {n:>7}")?;
+        }
+    }
+    if r.tenants.len() > 1 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<40} {:>6} {:>7} {:>7} {:>8}  verdict",
+            "customer", "rows", "ready", "failed", "not sent"
+        )?;
+        for t in &r.tenants {
+            let count = |s: RegistrationState| t.totals.by_state.get(&s.to_string());
+            let ready = count(RegistrationState::ReadyForUser)
+                + count(RegistrationState::Active)
+                + count(RegistrationState::Inactive);
+            writeln!(
+                out,
+                "{:<40} {:>6} {:>7} {:>7} {:>8}  {}",
+                t.requested,
+                t.totals.rows,
+                ready,
+                count(RegistrationState::RegistrationFailed),
+                t.totals.invalid + t.totals.not_sent,
+                verdict_text(t.verdict)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} row{}, {} customer{}, {} HTTP request{}: {}",
+        r.totals.rows,
+        plural(r.totals.rows),
+        r.tenants.len(),
+        plural(r.tenants.len() as u64),
+        r.http.total(),
+        plural(r.http.total()),
+        verdict_text(r.verdict)
+    )
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Done => "done",
+        Verdict::SomeFailed => "some devices failed",
+        Verdict::SomePending => "some devices are still pending",
+        Verdict::BadInput => "an input file could not be read",
+        Verdict::CouldNotRun => "apctl could not do all of its job",
+        Verdict::Interrupted => "interrupted",
+    }
+}

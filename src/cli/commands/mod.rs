@@ -1,0 +1,11 @@
+//! One file per `apctl` command: its arguments and what it does with them.
+
+pub mod doctor;
+pub mod import;
+pub mod login;
+pub mod reconcile;
+pub mod report;
+pub mod simulate;
+pub mod status;
+pub mod tenants;
+pub mod validate;

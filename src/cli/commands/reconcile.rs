@@ -1,0 +1,648 @@
+//! `apctl reconcile`: what the files say each customer should hold against
+//! what it holds, as a plan; `--apply` imports what is missing and fixes
+//! tags and users, `--prune` deregisters extras (after confirmation, never
+//! an enrolled device without `--force`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use crate::cli::Output;
+use crate::cli::exit::Exit;
+use crate::cli::session::{self, Session};
+use crate::cli::settings;
+use apctl::import::graph_pipe::{Cancel, ImportSettings, Silent};
+use apctl::import::run::{Job, TenantRows};
+use apctl::reconcile::{self, Category, Item, Sync};
+use apctl::report::TenantError;
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    input: crate::cli::manifest::InputArgs,
+    /// The partner's own tenant (customer names, Partner Center).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// The group tag rows without one should have.
+    #[arg(long, value_name = "TAG")]
+    group_tag: Option<String>,
+    /// Order ID / Purchase ID: the Partner Center batch, and the hand-off list's.
+    #[arg(long, value_name = "TEXT")]
+    order_id: Option<String>,
+    /// Import what is missing and set group tags and users that differ.
+    #[arg(long)]
+    apply: bool,
+    /// Deregister devices that are registered but in no file.
+    #[arg(long)]
+    prune: bool,
+    /// With `--prune`: deregister enrolled devices too.
+    #[arg(long, requires = "prune")]
+    force: bool,
+    /// With `--prune`: do not ask for confirmation (the `--max-delete` cap
+    /// still holds).
+    #[arg(long, short)]
+    yes: bool,
+    /// With `--prune`: deregister at most this many devices in one run;
+    /// a plan with more is refused whole, nothing deregistered.
+    #[arg(long, default_value_t = DEFAULT_MAX_DELETE, value_name = "N")]
+    max_delete: usize,
+    /// Write the devices claimed by another organisation here (CSV:
+    /// serial, manufacturer, model, order id, customer) for the supplier.
+    #[arg(long, value_name = "PATH")]
+    handoff: Option<PathBuf>,
+    /// Where apctl remembers when it last asked each tenant to sync.
+    #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Overall deadline of `--apply`'s import.
+    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// Multiply every wait by this (0 skips waits; the default with `--simulate`).
+    #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
+    time_scale: Option<f64>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    #[command(flatten)]
+    connect: session::ConnectArgs,
+}
+
+/// Most devices `--prune` deregisters in one run unless `--max-delete`
+/// says otherwise: enough for a few returned devices, far too few for a
+/// wrong file to empty a tenant.
+const DEFAULT_MAX_DELETE: usize = 10;
+
+/// Runs the comparison, and the changes asked for.
+pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
+    let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
+    let mut plan = args.input.plan(args.order_id.as_deref())?;
+    for f in plan.file_reports.iter().filter(|f| !f.readable) {
+        eprintln!(
+            "error: {}: {}; none of its rows were compared",
+            f.path,
+            f.error.as_deref().unwrap_or("it could not be read to the end")
+        );
+        if let Some(h) = &f.hint {
+            eprintln!("  hint: {h}");
+        }
+    }
+    if args.prune && plan.has_input_errors() {
+        anyhow::bail!(
+            "refusing to `--prune`: the input has errors, so devices it meant to name could be taken for extras:\n{}\n  hint: fix the files (`apctl validate` shows every problem), or compare without `--prune`",
+            plan.input_errors()
+                .iter()
+                .map(|e| format!("  - {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let files = plan.file_reports.clone();
+    if plan.tenants.is_empty() {
+        anyhow::bail!("no valid row to compare\n  hint: `apctl validate` the files");
+    }
+    for e in &plan.entries {
+        eprintln!(
+            "warning: {}:{}: left out of the comparison: {}",
+            e.file, e.line, e.details
+        );
+    }
+    if args.prune && !args.yes && !io::stdin().is_terminal() {
+        anyhow::bail!(
+            "`--prune` deregisters devices and asks first, but there is nobody to ask\n  hint: add `--yes` to confirm in a pipeline"
+        );
+    }
+    // The plan, the import and the rest: the import's deadline and ten
+    // minutes for everything else.
+    let limit = args.timeout + Duration::from_secs(600);
+    session::runtime()?.block_on(session::bounded(limit, async move {
+        let session = session::open(options).await?;
+        let mut items: Vec<Item> = Vec::new();
+        let mut errors: Vec<TenantError> = Vec::new();
+        let mut resolved: Vec<(String, TenantRows)> = Vec::new();
+        let mut leftovers: Vec<apctl::status::Leftover> = Vec::new();
+        for (tenant, rows) in
+            by_tenant_id(&session, &args, std::mem::take(&mut plan.tenants), &mut errors).await
+        {
+            let gate = session.client.gate(&tenant);
+            let graph = session.graph(&tenant, &gate);
+            match apctl::status::tenant_view(&graph).await {
+                Ok(view) => {
+                    let have = view.devices;
+                    leftovers.extend(view.leftovers);
+                    let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
+                    let order = rows.order_id.clone().or(args.order_id.clone());
+                    items.extend(reconcile::compare(
+                        &tenant,
+                        &wanted,
+                        &have,
+                        args.group_tag.as_deref(),
+                        order.as_deref(),
+                    ));
+                    resolved.push((tenant, rows));
+                }
+                Err(e) => errors.push(settings::tenant_error(
+                    &tenant,
+                    &match e {
+                        apctl::transport::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
+                        other => other.to_string(),
+                    },
+                )),
+            }
+        }
+        if args.output == Output::Human {
+            print_plan(&items, &errors, &args)?;
+            if !leftovers.is_empty() {
+                println!(
+                    "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them",
+                    leftovers.len(),
+                    if leftovers.len() == 1 { "" } else { "s" },
+                    if leftovers.iter().all(|l| l.tenant == leftovers[0].tenant) { "that customer" } else { "each customer" }
+                );
+            }
+        }
+        let mut changed: Vec<String> = Vec::new();
+        let mut import_report = None;
+        if args.apply {
+            import_report = apply(&session, &args, &mut items, resolved, &mut changed).await;
+        }
+        if args.prune {
+            prune(&session, &args, &mut items, &mut changed).await?;
+        }
+        let syncs = sync(&session, &args, &changed).await;
+        if let Some(path) = &args.handoff {
+            write_handoff(path, &items)?;
+        }
+        if args.output == Output::Json {
+            let doc = json!({
+                "schema": "apctl.reconcile.v1",
+                "applied": args.apply,
+                "pruned": args.prune,
+                "files": files,
+                "items": items,
+                "leftovers": leftovers,
+                "errors": errors,
+                "sync": syncs,
+                "import": import_report,
+            });
+            let mut out = crate::cli::pipeline::Out::new();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        } else if args.apply || args.prune {
+            print_outcomes(&items, &syncs)?;
+        }
+        if files.iter().any(|f| !f.readable) {
+            return Ok(Exit::Failure);
+        }
+        Ok(exit(&items, &errors, &args))
+    }))
+}
+
+/// Resolves every customer the input names to its tenant id and joins the
+/// rows of one tenant written two ways (a domain on some rows, its id or
+/// GDAP name on others): compared apart, each half would be "extra" to the
+/// other. A customer whose id cannot be had is an error, never compared.
+async fn by_tenant_id(
+    session: &Session,
+    args: &ReconcileArgs,
+    tenants: Vec<TenantRows>,
+    errors: &mut Vec<TenantError>,
+) -> Vec<(String, TenantRows)> {
+    // (tenant id, the tenant as first resolved, its rows)
+    let mut out: Vec<(String, String, TenantRows)> = Vec::new();
+    for rows in tenants {
+        let named = match session::resolve_tenant(session, &rows.tenant, args.partner_tenant.as_deref()).await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(settings::tenant_error(&rows.tenant, &format!("{e:#}")));
+                continue;
+            }
+        };
+        let id = match apctl::graph::gdap::customer_id(
+            session.client.http(),
+            &session.endpoints.authority,
+            &named,
+        )
+        .await
+        {
+            Ok(id) => id.to_lowercase(),
+            Err(why) => {
+                errors.push(settings::tenant_error(
+                    &rows.tenant,
+                    &format!(
+                        "cannot tell which tenant `{named}` is: {why}\n  hint: give the customer's tenant id"
+                    ),
+                ));
+                continue;
+            }
+        };
+        match out.iter_mut().find(|(t, _, _)| *t == id) {
+            Some((_, _, same)) => {
+                same.graph.extend(rows.graph);
+                same.partner_center.extend(rows.partner_center);
+                if same.order_id.is_none() {
+                    same.order_id = rows.order_id;
+                }
+            }
+            None => out.push((id, named, rows)),
+        }
+    }
+    out.into_iter().map(|(_, named, rows)| (named, rows)).collect()
+}
+
+/// Imports what is missing through the import engine, then sets the tags
+/// and users that differ.
+async fn apply(
+    session: &Session,
+    args: &ReconcileArgs,
+    items: &mut [Item],
+    resolved: Vec<(String, TenantRows)>,
+    changed: &mut Vec<String>,
+) -> Option<apctl::report::Report> {
+    let mut base = ImportSettings::new("", &session.endpoints, &uuid::Uuid::new_v4().to_string());
+    base.group_tag = args.group_tag.clone();
+    base.order_id = args.order_id.clone();
+    base.deadline = args.timeout;
+    base.lock_dir = state_dir(args).map(|d| d.join("locks"));
+    if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
+        base.partner_center.partner_tenant = p;
+    }
+    let missing_rows: std::collections::HashSet<(&str, &str)> = items
+        .iter()
+        .filter(|i| i.category == Category::Missing)
+        .filter_map(|i| Some((i.tenant.as_str(), i.source.as_deref()?)))
+        .collect();
+    let mut jobs = Vec::new();
+    for (tenant, rows) in resolved {
+        let missing = |d: &apctl::input::device::Device| {
+            missing_rows.contains(&(tenant.as_str(), d.source.to_string().as_str()))
+        };
+        let TenantRows {
+            graph,
+            partner_center,
+            order_id,
+            first_file,
+            tenant: requested,
+        } = rows;
+        let rows = TenantRows {
+            tenant: requested,
+            graph: graph.into_iter().filter(|d| missing(d)).collect(),
+            partner_center: partner_center.into_iter().filter(|d| missing(d)).collect(),
+            order_id,
+            first_file,
+        };
+        if rows.graph.is_empty() && rows.partner_center.is_empty() {
+            continue;
+        }
+        let mut settings = base.clone();
+        settings.tenant.clone_from(&tenant);
+        changed.push(tenant);
+        jobs.push(Job { settings, rows });
+    }
+    let report = if jobs.is_empty() {
+        None
+    } else {
+        let plan = apctl::import::run::Plan::default();
+        let report =
+            apctl::import::run::run(&session.client, plan, jobs, 8, &base, &Silent, &Cancel::default()).await;
+        let by_source: HashMap<String, &apctl::report::Entry> = report
+            .entries
+            .iter()
+            .map(|e| (format!("{}:{}", e.file, e.line), e))
+            .collect();
+        for item in items.iter_mut().filter(|i| i.category == Category::Missing) {
+            if let Some(e) = item.source.as_ref().and_then(|s| by_source.get(s)) {
+                let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+                item.outcome = Some(format!("imported: {}{message}", e.state_text()));
+                item.state = e.state;
+            }
+        }
+        Some(report)
+    };
+    for item in items
+        .iter_mut()
+        .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
+    {
+        let gate = session.client.gate(&item.tenant);
+        let g = session.graph(&item.tenant, &gate);
+        item.outcome = Some(match reconcile::fix_properties(&g, item).await {
+            Ok(()) => {
+                if !changed.contains(&item.tenant) {
+                    changed.push(item.tenant.clone());
+                }
+                "fixed".into()
+            }
+            Err(why) => format!("not fixed: {why}"),
+        });
+    }
+    report
+}
+
+/// Deregisters extras, after confirmation; enrolled ones only with `--force`.
+async fn prune(
+    session: &Session,
+    args: &ReconcileArgs,
+    items: &mut [Item],
+    changed: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    for item in items
+        .iter_mut()
+        .filter(|i| i.category == Category::Extra && i.enrolled && !args.force)
+    {
+        item.outcome = Some("kept: the device is enrolled (add `--force` to deregister it)".into());
+    }
+    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+    {
+        by_tenant
+            .entry(item.tenant.clone())
+            .or_default()
+            .push(item.serial_number.clone());
+    }
+    if by_tenant.is_empty() {
+        return Ok(());
+    }
+    // Every device is named before anything happens, on stderr so that a
+    // JSON plan on stdout stays one document (it names them too).
+    let n: usize = by_tenant.values().map(Vec::len).sum();
+    eprintln!(
+        "--prune would deregister {n} device{}:",
+        if n == 1 { "" } else { "s" }
+    );
+    for item in items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+    {
+        eprintln!(
+            "  - {} {} ({} {}, group tag {}, id {})",
+            item.tenant,
+            apctl::input::problem::quoted(&item.serial_number),
+            item.manufacturer.as_deref().unwrap_or("?"),
+            item.model.as_deref().unwrap_or("?"),
+            item.group_tag.as_deref().unwrap_or("-"),
+            item.id.as_deref().unwrap_or("-"),
+        );
+    }
+    if n > args.max_delete {
+        anyhow::bail!(
+            "refusing to deregister {n} devices: that is more than `--max-delete {}`, nothing was deregistered\n  hint: check that the files name every device the tenants should keep; if the list above is right, run again with `--max-delete {n}`",
+            args.max_delete
+        );
+    }
+    if !args.yes {
+        eprint!(
+            "Deregister these {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
+        );
+        let mut answer = String::new();
+        io::stdin().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            for item in items
+                .iter_mut()
+                .filter(|i| i.category == Category::Extra && i.outcome.is_none())
+            {
+                item.outcome = Some("kept: not confirmed".into());
+            }
+            return Ok(());
+        }
+    }
+    for (tenant, serials) in by_tenant {
+        let gate = session.client.gate(&tenant);
+        let g = session.graph(&tenant, &gate);
+        let answers = reconcile::delete_devices(&g, &serials).await;
+        let states: HashMap<String, (String, String)> = match &answers {
+            Ok(list) => list
+                .iter()
+                .map(|d| {
+                    (
+                        d.serial_number.clone().unwrap_or_default(),
+                        (
+                            d.deletion_state.clone().unwrap_or_default(),
+                            d.error_message.clone().unwrap_or_default(),
+                        ),
+                    )
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        for item in items
+            .iter_mut()
+            .filter(|i| i.tenant == tenant && i.category == Category::Extra && i.outcome.is_none())
+        {
+            item.outcome = Some(match (&answers, states.get(&item.serial_number)) {
+                (Err(e), _) => format!("not deregistered: {e}"),
+                (Ok(_), Some((state, _))) if state == "accepted" => "deregistered".into(),
+                (Ok(_), Some((state, msg))) => {
+                    format!("not deregistered: {state} {msg}").trim_end().to_owned()
+                }
+                (Ok(_), None) => "not deregistered: the service did not answer for this serial".into(),
+            });
+        }
+        if answers.is_ok() {
+            changed.push(tenant);
+        }
+    }
+    Ok(())
+}
+
+/// Asks each changed tenant to sync, at most once per 10 minutes (across
+/// runs, remembered in the state folder), never waiting on it.
+async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BTreeMap<String, Sync> {
+    let path = state_dir(args).map(|d| d.join("sync.json"));
+    let mut last: BTreeMap<String, String> = path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    let mut out = BTreeMap::new();
+    let mut tenants: Vec<&String> = changed.iter().collect();
+    tenants.dedup();
+    for tenant in tenants {
+        let recent = last
+            .get(tenant)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .filter(|t| {
+                now.duration_since(*t)
+                    < jiff::SignedDuration::try_from(reconcile::SYNC_INTERVAL).unwrap_or_default()
+            });
+        if let Some(t) = recent {
+            out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
+            continue;
+        }
+        let gate = session.client.gate(tenant);
+        let result = reconcile::request_sync(&session.graph(tenant, &gate), Duration::from_secs(10)).await;
+        if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
+            last.insert(tenant.clone(), now.to_string());
+        }
+        out.insert(tenant.clone(), result);
+    }
+    if let Some(p) = &path
+        && !out.is_empty()
+    {
+        let _ = settings::ensure_parent(p);
+        let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+        let _ = apctl::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
+    }
+    out
+}
+
+fn state_dir(args: &ReconcileArgs) -> Option<PathBuf> {
+    settings::state_dir(args.state_dir.as_deref())
+}
+
+fn write_handoff(path: &Path, items: &[Item]) -> anyhow::Result<()> {
+    settings::ensure_parent(path)?;
+    apctl::report::write_atomic(path, |f| {
+        let mut w = csv::Writer::from_writer(f);
+        w.write_record(["Serial Number", "Manufacturer", "Model", "Order ID", "Customer"])?;
+        for i in items.iter().filter(|i| i.category == Category::Claimed) {
+            apctl::report::write_safe_record(
+                &mut w,
+                [
+                    i.serial_number.as_str(),
+                    i.manufacturer.as_deref().unwrap_or(""),
+                    i.model.as_deref().unwrap_or(""),
+                    i.order_id.as_deref().unwrap_or(""),
+                    i.tenant.as_str(),
+                ],
+            )?;
+        }
+        w.flush()
+    })
+    .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+fn describe(i: &Item, args: &ReconcileArgs) -> String {
+    let q = |s: &Option<String>| format!("{:?}", s.as_deref().unwrap_or(""));
+    match i.category {
+        Category::Missing => format!(
+            "missing: {}",
+            if args.apply {
+                "will be imported"
+            } else {
+                "to import (with --apply)"
+            }
+        ),
+        Category::TagMismatch => format!("group tag {} → {}", q(&i.group_tag), q(&i.wanted_group_tag)),
+        Category::UserMismatch => format!("assigned user {} → {}", q(&i.user), q(&i.wanted_user)),
+        Category::Failed => format!(
+            "failed: {}",
+            i.message
+                .map_or_else(|| "Registration failed".to_owned(), |m| m.to_string())
+        ),
+        Category::Claimed => "claimed by another organization: on the hand-off list for the supplier".into(),
+        Category::Staged => "staged by an import, registration pending".into(),
+        Category::Extra if i.enrolled => {
+            "extra, enrolled: registered but in no file (kept unless --prune --force)".into()
+        }
+        Category::Extra => "extra: registered but in no file (deregistered with --prune)".into(),
+        Category::Registered => "registered as the files say".into(),
+    }
+}
+
+fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> io::Result<()> {
+    let mut out = crate::cli::pipeline::Out::new();
+    let mut tenants: Vec<&str> = items.iter().map(|i| i.tenant.as_str()).collect();
+    tenants.dedup();
+    for t in tenants {
+        writeln!(out, "reconcile: {t}")?;
+        for i in items
+            .iter()
+            .filter(|i| i.tenant == t && i.category != Category::Registered)
+        {
+            writeln!(
+                out,
+                "  {} {:<24} {}",
+                i.category.mark(),
+                i.serial_number,
+                describe(i, args)
+            )?;
+        }
+        let ok = items
+            .iter()
+            .filter(|i| i.tenant == t && i.category == Category::Registered)
+            .count();
+        writeln!(out, "  = {ok} registered as the files say")?;
+    }
+    for e in errors {
+        writeln!(out, "error: {}: {}", e.tenant, e.error)?;
+        if let Some(h) = &e.hint {
+            writeln!(out, "  hint: {h}")?;
+        }
+    }
+    let count = |c: Category| items.iter().filter(|i| i.category == c).count();
+    let enrolled = items
+        .iter()
+        .filter(|i| i.category == Category::Extra && i.enrolled)
+        .count();
+    writeln!(
+        out,
+        "plan: {} to import, {} group tags and {} users to set, {} extra ({enrolled} enrolled), {} claimed elsewhere, {} failed, {} staged",
+        count(Category::Missing),
+        count(Category::TagMismatch),
+        count(Category::UserMismatch),
+        count(Category::Extra),
+        count(Category::Claimed),
+        count(Category::Failed),
+        count(Category::Staged),
+    )?;
+    if !args.apply && !args.prune {
+        writeln!(
+            out,
+            "nothing was changed: `--apply` imports and fixes, `--prune` deregisters extras"
+        )?;
+    }
+    Ok(())
+}
+
+fn print_outcomes(items: &[Item], syncs: &BTreeMap<String, Sync>) -> io::Result<()> {
+    let mut out = crate::cli::pipeline::Out::new();
+    writeln!(out)?;
+    for i in items.iter().filter(|i| i.outcome.is_some()) {
+        writeln!(
+            out,
+            "{} {:<24} {}",
+            i.tenant,
+            i.serial_number,
+            i.outcome.as_deref().unwrap_or("")
+        )?;
+    }
+    for (tenant, s) in syncs {
+        let text = match s {
+            Sync::Requested => "Autopilot sync requested".to_owned(),
+            Sync::Skipped { last } => format!("Autopilot sync not asked again: last asked at {last}"),
+            Sync::Refused { status } => {
+                format!("Autopilot sync refused by the service (HTTP {status}); nothing waits for it")
+            }
+            Sync::Failed { error } => format!("Autopilot sync could not be asked for: {error}"),
+        };
+        writeln!(out, "{tenant}: {text}")?;
+    }
+    Ok(())
+}
+
+/// 0: in sync (or everything asked for was done); 1: differences remain;
+/// 2: a customer could not be compared.
+fn exit(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> Exit {
+    if !errors.is_empty() {
+        return Exit::Failure;
+    }
+    let settled = |i: &Item| match i.category {
+        Category::Registered => true,
+        Category::Missing if args.apply => i.state.is_some_and(|s| s.is_registered()),
+        Category::TagMismatch | Category::UserMismatch if args.apply => i.outcome.as_deref() == Some("fixed"),
+        Category::Extra if args.prune => i.outcome.as_deref() == Some("deregistered"),
+        _ => false,
+    };
+    if items.iter().all(settled) {
+        Exit::Success
+    } else {
+        Exit::SomeFailed
+    }
+}

@@ -1,0 +1,238 @@
+//! `apctl status`: a customer's Autopilot devices — or every reachable
+//! customer's — in the portal's states, as a table, CSV or JSON.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::exit::Exit;
+use crate::cli::session::{self, Session};
+use crate::cli::settings;
+use apctl::portal::state::RegistrationState;
+use apctl::status::{self, DeviceState};
+
+/// A state to filter on (the portal's five).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StateArg {
+    RegistrationPending,
+    RegistrationFailed,
+    ReadyForUser,
+    Active,
+    Inactive,
+}
+
+impl StateArg {
+    fn state(self) -> RegistrationState {
+        match self {
+            Self::RegistrationPending => RegistrationState::RegistrationPending,
+            Self::RegistrationFailed => RegistrationState::RegistrationFailed,
+            Self::ReadyForUser => RegistrationState::ReadyForUser,
+            Self::Active => RegistrationState::Active,
+            Self::Inactive => RegistrationState::Inactive,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The customer: tenant id, verified domain, or GDAP display name.
+    #[arg(
+        long,
+        value_name = "TENANT",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    tenant: Option<String>,
+    /// Every customer with an active GDAP relationship.
+    #[arg(long)]
+    all: bool,
+    /// Only these serial numbers (exact match; repeat the flag).
+    #[arg(long = "serial", value_name = "SERIAL")]
+    serials: Vec<String>,
+    /// Only devices in these states (repeat the flag).
+    #[arg(long = "state", value_enum, value_name = "STATE")]
+    states: Vec<StateArg>,
+    /// The partner's own tenant (for `--all` and customer names).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    partner_tenant: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    output: Format,
+    /// Overall deadline: the command ends by then, whatever the services do.
+    #[arg(long, default_value = "5m", value_parser = crate::cli::settings::parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
+    #[command(flatten)]
+    connect: session::ConnectArgs,
+}
+
+/// A customer that could not be read.
+#[derive(serde::Serialize)]
+struct Failure {
+    tenant: String,
+    error: String,
+}
+
+/// Runs the status listing; exits 2 when a customer could not be read.
+pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
+    let options = args.connect.options(None, Duration::from_secs(120))?;
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(settings::check_tenant_text)
+        .transpose()?;
+    let limit = args.timeout;
+    session::runtime()?.block_on(session::bounded(limit, async move {
+        let session = session::open(options).await?;
+        let customers = match &tenant {
+            Some(t) => vec![session::resolve_tenant(&session, t, args.partner_tenant.as_deref()).await?],
+            None => active_customers(&session, args.partner_tenant.as_deref()).await?,
+        };
+        let reads = customers.iter().map(|t| read(&session, t));
+        let results = futures::future::join_all(reads).await;
+        let mut devices = Vec::new();
+        let mut failures = Vec::new();
+        for (t, r) in customers.iter().zip(results) {
+            match r {
+                Ok(list) => devices.extend(list),
+                Err(error) => failures.push(Failure {
+                    tenant: t.clone(),
+                    error,
+                }),
+            }
+        }
+        let states: Vec<RegistrationState> = args.states.iter().map(|s| s.state()).collect();
+        devices.retain(|d| {
+            (args.serials.is_empty() || args.serials.contains(&d.serial_number))
+                && (states.is_empty() || states.contains(&d.state))
+        });
+        print(&devices, &failures, args.output)?;
+        Ok(if failures.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Failure
+        })
+    }))
+}
+
+/// Every customer with an active (or expiring) GDAP relationship.
+async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
+        anyhow::bail!(
+            "`--all` needs the partner tenant to list customers\n  hint: set `AZURE_TENANT_ID` to your own (partner) tenant"
+        );
+    };
+    let relationships = session
+        .relationships(&partner)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out: Vec<String> = Vec::new();
+    for r in relationships
+        .iter()
+        .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
+    {
+        let id = r.customer.tenant_id.to_lowercase();
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, String> {
+    let gate = session.client.gate(tenant);
+    let graph = session.graph(tenant, &gate);
+    status::tenant_devices(&graph).await.map_err(|e| match e {
+        apctl::transport::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
+        other => other.to_string(),
+    })
+}
+
+fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyhow::Result<()> {
+    let mut out = crate::cli::pipeline::Out::new();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"schema": "apctl.status.v1", "devices": devices, "errors": failures}),
+            )?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "tenant",
+                "serialNumber",
+                "state",
+                "message",
+                "groupTag",
+                "orderId",
+                "manufacturer",
+                "model",
+                "lastContact",
+                "source",
+            ])?;
+            for d in devices {
+                apctl::report::write_safe_record(
+                    &mut w,
+                    [
+                        d.tenant.as_str(),
+                        &d.serial_number,
+                        d.state.as_str(),
+                        d.message.map(|m| m.as_str()).unwrap_or(""),
+                        d.group_tag.as_deref().unwrap_or(""),
+                        d.order_id.as_deref().unwrap_or(""),
+                        d.manufacturer.as_deref().unwrap_or(""),
+                        d.model.as_deref().unwrap_or(""),
+                        d.last_contact.as_deref().unwrap_or(""),
+                        match d.source {
+                            status::Source::Registered => "registered",
+                            status::Source::Import => "import",
+                        },
+                    ],
+                )?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} last contact",
+                "tenant", "serial", "state", "group tag", "order id", "model"
+            )?;
+            for d in devices {
+                writeln!(
+                    out,
+                    "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} {}",
+                    d.tenant,
+                    d.serial_number,
+                    d.state.as_str(),
+                    d.group_tag.as_deref().unwrap_or("-"),
+                    d.order_id.as_deref().unwrap_or("-"),
+                    d.model.as_deref().unwrap_or("-"),
+                    d.last_contact
+                        .as_deref()
+                        .map_or("never", |t| &t[..10.min(t.len())])
+                )?;
+                if let Some(m) = d.message {
+                    writeln!(out, "    {m}")?;
+                }
+            }
+            writeln!(out, "{} devices", devices.len())?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    for f in failures {
+        eprintln!("error: {}: {}", f.tenant, f.error);
+    }
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! The partner's GDAP relationships with its customers (SPEC §4):
+//! `GET /v1.0/tenantRelationships/delegatedAdminRelationships`, paged at
+//! most 300 at a time, read with the partner tenant's token. Unknown status
+//! values are kept, reseller relationships read like the others.
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+
+use crate::graph::Graph;
+use crate::transport::CallError;
+use crate::transport::endpoint;
+
+/// Intune Administrator's role definition id.
+pub const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
+/// Cloud Device Administrator's role definition id.
+pub const CLOUD_DEVICE_ADMINISTRATOR: &str = "7698a772-787b-4ac8-901f-60d6b08affd2";
+/// Global Reader's role definition id.
+pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+/// Relationships ending sooner than this are flagged.
+pub const EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Largest page the service gives.
+pub const PAGE: u32 = 300;
+
+/// One relationship as Graph returns it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Relationship {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub customer: Customer,
+    /// One of the 11 documented values, or a newer one, kept as given.
+    pub status: String,
+    pub end_date_time: Option<String>,
+    pub auto_extend_duration: Option<String>,
+    pub access_details: AccessDetails,
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+}
+
+/// The customer side of a relationship.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Customer {
+    pub tenant_id: String,
+    pub display_name: String,
+}
+
+/// The roles the relationship grants.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccessDetails {
+    pub unified_roles: Vec<Role>,
+}
+
+/// One granted role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Role {
+    pub role_definition_id: String,
+}
+
+/// A relationship as apctl reports it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub customer: String,
+    pub tenant_id: String,
+    pub relationship: String,
+    pub status: String,
+    pub end_date_time: Option<String>,
+    pub auto_extend: bool,
+    pub intune_administrator: bool,
+    /// Days left, when the relationship is active and ends within 30 days.
+    pub expires_in_days: Option<i64>,
+    pub reseller: bool,
+}
+
+impl Relationship {
+    /// True when Intune Administrator is among the granted roles.
+    pub fn grants_intune_administrator(&self) -> bool {
+        self.access_details
+            .unified_roles
+            .iter()
+            .any(|r| r.role_definition_id.eq_ignore_ascii_case(INTUNE_ADMINISTRATOR))
+    }
+
+    /// True when the relationship renews itself (`autoExtendDuration` not `PT0S`).
+    pub fn auto_extends(&self) -> bool {
+        self.auto_extend_duration
+            .as_deref()
+            .is_some_and(|d| !d.is_empty() && d != "PT0S")
+    }
+
+    /// The summary apctl prints, judged at `now`.
+    pub fn summary(&self, now: Timestamp) -> Summary {
+        let end: Option<Timestamp> = self.end_date_time.as_deref().and_then(|t| t.parse().ok());
+        let left = end.map(|e| e.duration_since(now));
+        let active = matches!(self.status.as_str(), "active" | "expiring");
+        let expires_in_days = left
+            .filter(|l| active && *l < EXPIRY_WARNING)
+            .map(|l| (l.as_secs() + 43_200).div_euclid(86_400).max(0));
+        Summary {
+            customer: self.customer.display_name.clone(),
+            tenant_id: self.customer.tenant_id.clone(),
+            relationship: self.display_name.clone().unwrap_or_default(),
+            status: self.status.clone(),
+            end_date_time: self.end_date_time.clone(),
+            auto_extend: self.auto_extends(),
+            intune_administrator: self.grants_intune_administrator(),
+            expires_in_days,
+            reseller: self
+                .odata_type
+                .as_deref()
+                .is_some_and(|t| t.contains("resellerDelegatedAdminRelationship")),
+        }
+    }
+}
+
+/// How a `--tenant` value names a customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantRef {
+    /// A tenant id (GUID).
+    Id(String),
+    /// A verified domain (`contoso.onmicrosoft.com`).
+    Domain(String),
+    /// A GDAP display name, resolved through the relationships.
+    Name(String),
+}
+
+impl TenantRef {
+    /// Tells ids, domains and display names apart.
+    pub fn parse(text: &str) -> Self {
+        let t = text.trim();
+        let guid = t.len() == 36
+            && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && t.matches('-').count() == 4;
+        let domain = t.contains('.')
+            && !t.contains(' ')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        if guid {
+            Self::Id(t.to_ascii_lowercase())
+        } else if domain {
+            Self::Domain(t.to_ascii_lowercase())
+        } else {
+            Self::Name(t.to_owned())
+        }
+    }
+}
+
+/// The tenant id of a verified domain, from the authority's public OpenID
+/// configuration (`{authority}/{domain}/v2.0/.well-known/openid-configuration`,
+/// no token needed): Partner Center names customers by tenant id only.
+pub async fn tenant_id_of_domain(
+    http: &reqwest::Client,
+    authority: &Url,
+    domain: &str,
+) -> Result<String, String> {
+    #[derive(Deserialize)]
+    struct Config {
+        issuer: String,
+    }
+    let url = crate::transport::endpoint::join(
+        authority,
+        &format!("/{domain}/v2.0/.well-known/openid-configuration"),
+    );
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the authority: {}", crate::auth::without_url(&e)))?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "the authority knows no tenant `{domain}` (HTTP {})",
+            response.status().as_u16()
+        ));
+    }
+    let config: Config = response
+        .json()
+        .await
+        .map_err(|_| "the authority's OpenID configuration has no issuer".to_owned())?;
+    config
+        .issuer
+        .split('/')
+        .find_map(|part| match TenantRef::parse(part) {
+            TenantRef::Id(id) => Some(id),
+            _ => None,
+        })
+        .ok_or_else(|| format!("the issuer `{}` holds no tenant id", config.issuer))
+}
+
+/// A customer's tenant id, as Partner Center and GDAP relationships name
+/// customers: an id as it is, a verified domain looked up at the authority;
+/// a display name is an error (resolve it first).
+pub async fn customer_id(http: &reqwest::Client, authority: &Url, tenant: &str) -> Result<String, String> {
+    match TenantRef::parse(tenant) {
+        TenantRef::Id(id) => Ok(id),
+        TenantRef::Domain(domain) => tenant_id_of_domain(http, authority, &domain)
+            .await
+            .map_err(|why| format!("no tenant id for `{domain}`: {why}")),
+        TenantRef::Name(name) => Err(format!("`{name}` is a customer name, not a tenant id or domain")),
+    }
+}
+
+/// Why a display name named no single customer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no GDAP relationship has a customer named `{0}`")]
+    NotFound(String),
+    #[error("`{name}` names more than one customer: {}", candidates.join(", "))]
+    Ambiguous { name: String, candidates: Vec<String> },
+}
+
+/// Resolves a display name (case-insensitive) to the customer's tenant id.
+/// Relationships with the same customer count once.
+pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, ResolveError> {
+    let mut found: Vec<(&str, &str)> = relationships
+        .iter()
+        .filter(|r| r.customer.display_name.eq_ignore_ascii_case(name.trim()))
+        .map(|r| (r.customer.tenant_id.as_str(), r.customer.display_name.as_str()))
+        .collect();
+    found.sort();
+    found.dedup_by_key(|(id, _)| *id);
+    match found.as_slice() {
+        [] => Err(ResolveError::NotFound(name.to_owned())),
+        [(id, _)] => Ok((*id).to_owned()),
+        many => Err(ResolveError::Ambiguous {
+            name: name.to_owned(),
+            candidates: many.iter().map(|(id, n)| format!("{n} ({id})")).collect(),
+        }),
+    }
+}
+
+/// Lists every relationship, following `@odata.nextLink`.
+pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
+    let path = format!("/v1.0/tenantRelationships/delegatedAdminRelationships?$top={PAGE}");
+    let url: Url = endpoint::join(graph.root, &path);
+    let mut all: Vec<Relationship> = graph.list_url(url, "graph.list-gdap").await?;
+    // Names from the service are shown and matched: sanitised once here.
+    for r in &mut all {
+        r.customer.display_name = crate::sanitize::clean_line(&r.customer.display_name);
+        r.customer.tenant_id = crate::sanitize::clean_line(&r.customer.tenant_id);
+        if let Some(name) = &mut r.display_name {
+            *name = crate::sanitize::clean_line(name);
+        }
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_list_with_its_reseller_item() {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/real-world/graph-examples/delegatedAdminRelationship-list.json"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let items: Vec<Relationship> =
+            serde_json::from_value(doc["response"]["body"]["value"].clone()).unwrap();
+        assert_eq!(items.len(), 3);
+        let now: Timestamp = "2024-01-20T00:00:00Z".parse().unwrap();
+        let contoso = items[0].summary(now);
+        assert_eq!(
+            (
+                contoso.status.as_str(),
+                contoso.auto_extend,
+                contoso.intune_administrator
+            ),
+            ("active", true, false)
+        );
+        assert_eq!(contoso.expires_in_days, Some(21), "ends 2024-02-10: flagged");
+        let sub = items[1].summary(now);
+        assert!(sub.intune_administrator && !sub.auto_extend);
+        assert_eq!(
+            sub.expires_in_days, None,
+            "terminated relationships are not flagged"
+        );
+        let fabrikam = items[2].summary(now);
+        assert!(fabrikam.reseller);
+        assert_eq!(fabrikam.end_date_time, None);
+        assert_eq!(fabrikam.status, "approvalPending");
+    }
+
+    fn rel(name: &str, id: &str) -> Relationship {
+        Relationship {
+            customer: Customer {
+                tenant_id: id.into(),
+                display_name: name.into(),
+            },
+            ..Relationship::default()
+        }
+    }
+
+    #[test]
+    fn names_resolve_and_ambiguity_lists_the_candidates() {
+        let rels = [
+            rel("Contoso Ltd", "a"),
+            rel("Contoso Ltd", "a"),
+            rel("Fabrikam", "b"),
+            rel("fabrikam", "c"),
+        ];
+        assert_eq!(
+            resolve("contoso ltd", &rels),
+            Ok("a".into()),
+            "one customer, two relationships"
+        );
+        assert_eq!(
+            resolve("Nobody", &rels),
+            Err(ResolveError::NotFound("Nobody".into()))
+        );
+        let Err(ResolveError::Ambiguous { candidates, .. }) = resolve("Fabrikam", &rels) else {
+            panic!()
+        };
+        assert_eq!(candidates, ["Fabrikam (b)", "fabrikam (c)"]);
+    }
+
+    #[test]
+    fn tenant_refs() {
+        assert_eq!(
+            TenantRef::parse("2F1C5E8A-8A53-4D4C-9A5E-0C1F7B3A9D01"),
+            TenantRef::Id("2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01".into())
+        );
+        assert_eq!(
+            TenantRef::parse("contoso.onmicrosoft.com"),
+            TenantRef::Domain("contoso.onmicrosoft.com".into())
+        );
+        assert_eq!(
+            TenantRef::parse("Contoso Ltd"),
+            TenantRef::Name("Contoso Ltd".into())
+        );
+    }
+
+    #[test]
+    fn unknown_status_values_are_kept() {
+        let r: Relationship = serde_json::from_str(
+            r#"{"id":"x","status":"unknownFutureValue","customer":{"tenantId":"t","displayName":"T"}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.status, "unknownFutureValue");
+    }
+}

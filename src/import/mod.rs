@@ -1,0 +1,8 @@
+//! `apctl import`: the run over customers ([`run`]), one lock per customer
+//! ([`run_lock`]), and the two pipes a row can take: [`graph_pipe`] for
+//! hardware hashes and [`partner_center_pipe`] for Partner Center batches.
+
+pub mod graph_pipe;
+pub mod partner_center_pipe;
+pub mod run;
+pub mod run_lock;

@@ -1,0 +1,846 @@
+//! One `apctl import` run over one or many customers: read and check every
+//! file, give each row its customer (its `Tenant` cell, else its file's
+//! customer from the manifest or `--tenant`), route each row to its pipe,
+//! run the customers in parallel — each inside its own gate — and put
+//! together one report with exactly one entry per input row and a section
+//! per customer.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::graph::gdap;
+use crate::import::graph_pipe::{self, Cancel, ImportSettings, Progress};
+use crate::import::partner_center_pipe;
+use crate::input::device::{Device, Pipe};
+use crate::input::problem::{Problem, Severity};
+use crate::input::validate::{self, Checked, ValidateOptions};
+use crate::report::{Action, Cause, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
+use crate::transport::Client;
+
+/// One input file and what the run says about its rows.
+#[derive(Clone, Debug, Default)]
+pub struct Input {
+    pub file: PathBuf,
+    /// The customer of every row without a `Tenant` cell.
+    pub tenant: Option<String>,
+    /// Group tag for rows without one (a manifest entry's).
+    pub group_tag: Option<String>,
+    /// Order id of the rows' customer (a manifest entry's).
+    pub order_id: Option<String>,
+}
+
+impl Input {
+    /// A file whose rows all go to `tenant` unless they name another.
+    pub fn for_tenant(file: &Path, tenant: Option<&str>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            tenant: tenant.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+}
+
+/// The rows of one customer.
+#[derive(Clone, Debug, Default)]
+pub struct TenantRows {
+    /// The customer as first written (id, domain or name).
+    pub tenant: String,
+    pub graph: Vec<Device>,
+    pub partner_center: Vec<Device>,
+    /// The order id its input named, if any.
+    pub order_id: Option<String>,
+    /// The first file its rows came from (names the default batch).
+    pub first_file: Option<PathBuf>,
+}
+
+/// What the files hold, by customer, before anything is sent.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub files: Vec<PathBuf>,
+    /// Customers in the order they first appear.
+    pub tenants: Vec<TenantRows>,
+    /// Entries of rows that will not be sent (invalid, or no customer).
+    pub entries: Vec<Entry>,
+    /// Every input file: how it was read, or why it could not be.
+    pub file_reports: Vec<FileReport>,
+}
+
+impl Plan {
+    /// True when any file could not be read or any row is invalid: a plan
+    /// that does not say everything the input meant. Nothing destructive
+    /// may act on it.
+    pub fn has_input_errors(&self) -> bool {
+        !self.input_errors().is_empty()
+    }
+
+    /// One line per input problem that makes [`Plan::has_input_errors`]
+    /// true: the file, and how many rows or why.
+    pub fn input_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.file_reports {
+            if let Some(error) = &f.error {
+                out.push(format!("{}: {error}", f.path));
+            } else if !f.readable {
+                out.push(format!("{}: could not be read", f.path));
+            }
+            if f.invalid_rows > 0 {
+                out.push(format!(
+                    "{}: {} invalid row{}",
+                    f.path,
+                    f.invalid_rows,
+                    if f.invalid_rows == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A customer's key: case and surrounding space do not make two customers.
+fn key(tenant: &str) -> String {
+    tenant.trim().to_lowercase()
+}
+
+/// Invalid rows of one file: listed as entries up to
+/// [`validate::LISTED_PER_FILE`], then counted with their lines as ranges.
+#[derive(Default)]
+struct InvalidRows {
+    listed: usize,
+    unlisted: u64,
+    lines: Vec<[u64; 2]>,
+}
+
+impl InvalidRows {
+    /// True when the row is to be listed; otherwise counts it.
+    fn list(&mut self, line: u64) -> bool {
+        if self.listed < validate::LISTED_PER_FILE {
+            self.listed += 1;
+            return true;
+        }
+        self.unlisted += 1;
+        match self.lines.last_mut() {
+            Some(range) if range[1] + 1 == line => range[1] = line,
+            _ => self.lines.push([line, line]),
+        }
+        false
+    }
+}
+
+/// What a row's own problems say, for its entry: each error with its
+/// column.
+fn invalid_details(problems: &[Problem]) -> String {
+    let mut out = String::from("Not sent:");
+    for p in problems.iter().filter(|p| p.severity == Severity::Error) {
+        let portal = p.portal_message.map(|m| format!("{m}: ")).unwrap_or_default();
+        let column = p.column.map_or(String::new(), |c| format!(" (column {c})"));
+        out.push_str(&format!(" {portal}{}{column}.", p.message));
+    }
+    out
+}
+
+/// Reads and checks every input and sorts its rows by customer.
+pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
+    let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
+    let by_file: HashMap<String, &Input> = inputs.iter().map(|i| (i.file.display().to_string(), i)).collect();
+    let mut tenants: Vec<TenantRows> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut entries = Vec::new();
+    let mut invalid: HashMap<String, InvalidRows> = HashMap::new();
+    let mut no_customer: HashMap<String, Arc<Cause>> = HashMap::new();
+    let options = ValidateOptions {
+        strict: false,
+        order_id: order_id.map(str::to_owned),
+    };
+    let validation = validate::validate(&files, &options, |row| match row {
+        Checked::Valid(d) => {
+            let input = by_file.get(d.source.file.as_ref()).copied();
+            let tenant = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone()));
+            let Some(tenant) = tenant else {
+                let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
+                let why = no_customer.entry(d.source.file.to_string()).or_insert_with(|| {
+                    Cause::run(
+                        Some(&d.source.file),
+                        "no customer is named for these rows",
+                        Some("add a `Tenant` column, list the file in a manifest, or give `--tenant`"),
+                    )
+                });
+                e.not_sent(why);
+                entries.push(e);
+                return;
+            };
+            let i = *index.entry(key(&tenant)).or_insert_with(|| {
+                tenants.push(TenantRows {
+                    tenant: tenant.trim().to_owned(),
+                    ..TenantRows::default()
+                });
+                tenants.len() - 1
+            });
+            let rows = &mut tenants[i];
+            let mut device = d.clone();
+            if device.group_tag.is_none() {
+                device.group_tag = input.and_then(|i| i.group_tag.clone());
+            }
+            if rows.order_id.is_none() {
+                rows.order_id = input.and_then(|i| i.order_id.clone());
+            }
+            if rows.first_file.is_none() {
+                rows.first_file = input.map(|i| i.file.clone());
+            }
+            match d.pipe() {
+                Pipe::Graph => rows.graph.push(device),
+                Pipe::PartnerCenter => rows.partner_center.push(device),
+            }
+        }
+        Checked::Invalid {
+            source,
+            serial,
+            problems,
+        } => {
+            if !invalid
+                .entry(source.file.to_string())
+                .or_default()
+                .list(source.line)
+            {
+                return;
+            }
+            let tenant = by_file
+                .get(source.file.as_ref())
+                .and_then(|i| i.tenant.clone())
+                .unwrap_or_default();
+            let mut e = Entry::for_row(source, &tenant, None, order_id);
+            e.serial_number = serial.map(str::to_owned);
+            e.invalid(invalid_details(problems));
+            entries.push(e);
+        }
+    });
+    let file_reports = validation
+        .files
+        .iter()
+        .map(|f| {
+            let failure = validation
+                .problems
+                .iter()
+                .find(|p| p.is_file_level() && *p.file == f.path);
+            let rows = invalid.remove(&f.path).unwrap_or_default();
+            FileReport {
+                path: f.path.clone(),
+                readable: f.readable && failure.is_none(),
+                dialect: f.dialect,
+                rows: f.rows,
+                invalid_rows: f.invalid_rows,
+                unlisted_invalid_rows: rows.unlisted,
+                unlisted_invalid_lines: rows.lines,
+                error: failure.map(|p| match p.line {
+                    Some(line) => format!("line {line}: {}", p.message),
+                    None => p.message.clone(),
+                }),
+                hint: failure.and_then(|p| p.hint.clone()),
+            }
+        })
+        .collect();
+    Plan {
+        files,
+        tenants,
+        entries,
+        file_reports,
+    }
+}
+
+impl Plan {
+    /// Keeps the customers of shard `k` of `n` (1-based): a stable choice
+    /// by the customer's name, so every job of a matrix takes its own share
+    /// and together they take every customer once. Rows that name no
+    /// customer are reported by shard 1 only.
+    pub fn keep_shard(&mut self, k: u32, n: u32) {
+        self.tenants.retain(|t| shard_of(&t.tenant, n) == k);
+        self.entries.retain(|e| {
+            if e.tenant.is_empty() {
+                k == 1
+            } else {
+                shard_of(&e.tenant, n) == k
+            }
+        });
+        // Every shard reads every file and reports a file it cannot read;
+        // rows counted but not listed are reported by shard 1 only.
+        if k != 1 {
+            for f in &mut self.file_reports {
+                f.invalid_rows -= f.unlisted_invalid_rows;
+                f.unlisted_invalid_rows = 0;
+                f.unlisted_invalid_lines.clear();
+            }
+        }
+    }
+}
+
+/// The 1-based shard of a customer among `n` (FNV-1a of its key: the same
+/// on every machine and every release).
+pub fn shard_of(tenant: &str, n: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key(tenant).bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(n.max(1))) as u32 + 1
+}
+
+/// One customer's work: its settings and its rows.
+pub struct Job {
+    pub settings: ImportSettings,
+    pub rows: TenantRows,
+}
+
+/// Imports the files into the tenant named in `settings`: a run with one
+/// customer.
+pub async fn import_files(
+    client: &Client,
+    settings: &ImportSettings,
+    files: &[PathBuf],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Report {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|f| Input::for_tenant(f, Some(&settings.tenant)))
+        .collect();
+    let mut plan = plan(&inputs, settings.order_id.as_deref());
+    let jobs = plan
+        .tenants
+        .drain(..)
+        .map(|rows| Job {
+            settings: settings.clone(),
+            rows,
+        })
+        .collect();
+    run(client, plan, jobs, 1, settings, progress, cancel).await
+}
+
+/// Runs every customer's job, at most `max_tenants` at once, and reports.
+/// `base` gives the run-wide settings (run id, wait, dry run).
+pub async fn run(
+    client: &Client,
+    plan: Plan,
+    jobs: Vec<Job>,
+    max_tenants: usize,
+    base: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Report {
+    let started_at = client.clock().wall().to_string();
+    let checkpoints = Checkpoints::new(progress, &plan, &jobs, base, &started_at, client);
+    checkpoints.write();
+    let limit = Arc::new(tokio::sync::Semaphore::new(max_tenants.max(1)));
+    let runs = jobs.into_iter().map(|job| {
+        let limit = limit.clone();
+        let checkpoints = &checkpoints;
+        async move {
+            let _permit = limit.acquire_owned().await.ok();
+            run_tenant(client, job, checkpoints, cancel).await
+        }
+    });
+    // The run ends at its deadline (and the time to write its report),
+    // whatever a slow service is doing: what is known then is reported.
+    // After Ctrl-C, the run has its grace to follow what was sent; a
+    // request that hangs past it is not waited for.
+    let all = futures::future::join_all(runs);
+    let clock = &**client.clock();
+    let stop = async {
+        tokio::select! {
+            () = crate::clock::reaches(clock, base.deadline + base.grace + CUT_ALLOWANCE) => {}
+            () = async {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                crate::clock::reaches(clock, clock.now() + base.grace + CUT_ALLOWANCE).await;
+            } => {}
+        }
+    };
+    tokio::pin!(all, stop);
+    tokio::select! {
+        results = &mut all => assemble(plan, results, base, &started_at, client, true),
+        () = &mut stop => {
+            let interrupted = cancel.is_cancelled();
+            let mut report = checkpoints.report();
+            report.tenant_errors.push(TenantError {
+                tenant: String::new(),
+                error: if interrupted {
+                    "the run was interrupted and its grace ended before every answer came: this report is what was known then".to_owned()
+                } else {
+                    format!(
+                        "the run reached its deadline ({}, with its grace) before every answer came: this report is what was known then",
+                        jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default()
+                    )
+                },
+                hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
+            });
+            report.verdict = if interrupted { Verdict::Interrupted } else { Verdict::CouldNotRun };
+            report
+        }
+    }
+}
+
+/// Time past the deadline and grace a run still has to finish its last
+/// request and write its report before it is cut.
+const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Least time between two checkpoint reports written for snapshots that
+/// are not marked `now` (poll rounds): often enough that a killed run's
+/// report is seconds old, rarely enough that a large run is not slowed
+/// writing it.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps every pipe's latest snapshot and turns them into checkpoint
+/// reports for the caller's [`Progress`].
+struct Checkpoints<'a> {
+    inner: &'a dyn Progress,
+    /// The plan's own entries and files (its customers are the jobs).
+    plan: Plan,
+    /// Each customer as worked on, as the input named it, in job order.
+    tenants: Vec<(String, String)>,
+    parts: std::sync::Mutex<HashMap<(String, Pipe), Vec<Entry>>>,
+    /// When the last report was written; held while one is written.
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+    base: &'a ImportSettings,
+    started_at: &'a str,
+    client: &'a Client,
+}
+
+impl<'a> Checkpoints<'a> {
+    fn new(
+        inner: &'a dyn Progress,
+        plan: &Plan,
+        jobs: &[Job],
+        base: &'a ImportSettings,
+        started_at: &'a str,
+        client: &'a Client,
+    ) -> Self {
+        let mut parts = HashMap::new();
+        let mut tenants = Vec::new();
+        for job in jobs {
+            let s = &job.settings;
+            tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
+            for (pipe, rows) in [
+                (Pipe::Graph, &job.rows.graph),
+                (Pipe::PartnerCenter, &job.rows.partner_center),
+            ] {
+                let entries = rows
+                    .iter()
+                    .map(|d| graph_pipe::as_of_now(&graph_pipe::entry_for(d, s), false))
+                    .collect();
+                parts.insert((s.tenant.clone(), pipe), entries);
+            }
+        }
+        Self {
+            inner,
+            plan: Plan {
+                tenants: Vec::new(),
+                ..plan.clone()
+            },
+            tenants,
+            parts: std::sync::Mutex::new(parts),
+            last: std::sync::Mutex::new(None),
+            base,
+            started_at,
+            client,
+        }
+    }
+
+    /// Writes a checkpoint report of everything known now.
+    fn write(&self) {
+        if !self.inner.wants_checkpoints() {
+            return;
+        }
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = self.report();
+        self.inner.checkpoint(&report);
+        *last = Some(std::time::Instant::now());
+    }
+
+    /// A report of everything known now (`complete: false`).
+    fn report(&self) -> Report {
+        let results = {
+            let parts = self
+                .parts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.tenants
+                .iter()
+                .map(|(tenant, requested)| {
+                    let mut entries = Vec::new();
+                    for pipe in [Pipe::Graph, Pipe::PartnerCenter] {
+                        entries.extend(parts.get(&(tenant.clone(), pipe)).into_iter().flatten().cloned());
+                    }
+                    TenantResult {
+                        tenant: tenant.clone(),
+                        requested: requested.clone(),
+                        entries,
+                        errors: Vec::new(),
+                        interrupted: false,
+                    }
+                })
+                .collect()
+        };
+        assemble(
+            self.plan.clone(),
+            results,
+            self.base,
+            self.started_at,
+            self.client,
+            false,
+        )
+    }
+}
+
+impl Progress for Checkpoints<'_> {
+    fn event(&self, event: graph_pipe::Event) {
+        self.inner.event(event);
+    }
+
+    fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
+        // Kept even when nobody writes checkpoints: the run's overall
+        // deadline reports from them.
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant.to_owned(), pipe), entries);
+        let due = now
+            || self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+        if due {
+            self.write();
+        }
+    }
+}
+
+/// Puts the report together: the customers' entries with the rows they
+/// never got, in input order, each shared cause numbered once.
+fn assemble(
+    plan: Plan,
+    results: Vec<TenantResult>,
+    base: &ImportSettings,
+    started_at: &str,
+    client: &Client,
+    complete: bool,
+) -> Report {
+    let mut unsent = plan.entries;
+    let mut entries = Vec::new();
+    let mut tenant_errors = Vec::new();
+    let mut sections = Vec::new();
+    let mut interrupted = false;
+    for mut r in results {
+        // The customer's invalid rows belong to its section too.
+        let (mine, rest): (Vec<Entry>, Vec<Entry>) = unsent
+            .into_iter()
+            .partition(|e| !e.tenant.is_empty() && key(&e.tenant) == key(&r.requested));
+        unsent = rest;
+        r.entries.extend(mine.into_iter().map(|mut e| {
+            e.tenant.clone_from(&r.tenant);
+            e
+        }));
+        sections.push(TenantSection {
+            tenant: r.tenant,
+            requested: r.requested,
+            verdict: verdict(&r.entries, &r.errors, &[], r.interrupted, base),
+            totals: Totals::of(&r.entries),
+            errors: r.errors.clone(),
+        });
+        interrupted |= r.interrupted;
+        entries.extend(r.entries);
+        tenant_errors.extend(r.errors);
+    }
+    entries.extend(unsent);
+    let order: HashMap<String, usize> = plan
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.display().to_string(), i))
+        .collect();
+    entries.sort_by_key(|e| (order.get(e.file.as_str()).copied().unwrap_or(usize::MAX), e.line));
+    let causes = crate::report::number_causes(&mut entries);
+    let verdict = verdict(&entries, &tenant_errors, &plan.file_reports, interrupted, base);
+    let mut totals = Totals::of(&entries);
+    let unlisted: u64 = plan.file_reports.iter().map(|f| f.unlisted_invalid_rows).sum();
+    totals.rows += unlisted;
+    totals.invalid += unlisted;
+    let mut report = Report {
+        schema: crate::report::SCHEMA,
+        run_id: base.run_id.clone(),
+        started_at: started_at.to_owned(),
+        finished_at: client.clock().wall().to_string(),
+        dry_run: base.dry_run,
+        waited: base.wait,
+        verdict,
+        complete,
+        totals,
+        files: plan.file_reports,
+        causes,
+        tenants: sections,
+        tenant_errors,
+        entries,
+        http: client.stats(),
+    };
+    report.sanitize();
+    report
+}
+
+struct TenantResult {
+    tenant: String,
+    /// The customer as the input named it.
+    requested: String,
+    entries: Vec<Entry>,
+    errors: Vec<TenantError>,
+    interrupted: bool,
+}
+
+/// One customer: both pipes at once, sharing the tenant's Graph gate.
+async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: &Cancel) -> TenantResult {
+    let Job { mut settings, rows } = job;
+    let requested_name = rows.tenant.clone();
+    if settings.order_id.is_none() {
+        settings.order_id.clone_from(&rows.order_id);
+    }
+    if settings.started_epoch == 0 {
+        settings.started_epoch = client.clock().wall().as_second();
+    }
+    // Held until this customer is done; the OS drops it if the process dies.
+    let _lock = match lock(client, &settings, progress, cancel).await {
+        Ok(lock) => lock,
+        Err(busy) => return another_run(&settings, requested_name, rows, &busy),
+    };
+    let pc_settings = partner_center_settings(client, &settings, &rows).await;
+    let gate = client.gate_with(&settings.tenant, settings.limits);
+    let (graph, pc) = tokio::join!(
+        graph_pipe::import_tenant(client, &settings, rows.graph, &gate, progress, cancel),
+        partner_center_pipe::import_customer(
+            client,
+            &pc_settings,
+            &gate,
+            rows.partner_center,
+            progress,
+            cancel
+        ),
+    );
+    let mut entries = graph.entries;
+    entries.extend(pc.entries);
+    TenantResult {
+        tenant: settings.tenant.clone(),
+        requested: requested_name,
+        entries,
+        errors: graph.error.into_iter().chain(pc.error).collect(),
+        interrupted: graph.interrupted || pc.interrupted,
+    }
+}
+
+/// Takes the customer's lock on this machine (keyed by its tenant id, so a
+/// domain and its id are one customer), waiting for another run only with
+/// `--wait-for-other-runs`. A lock that cannot be used at all (no state
+/// folder) does not stop the run: the tenant check still guards it.
+async fn lock(
+    client: &Client,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<Option<crate::import::run_lock::TenantLock>, crate::import::run_lock::Busy> {
+    use crate::import::run_lock::{self, LockError};
+    let Some(dir) = &settings.lock_dir else {
+        return Ok(None);
+    };
+    // The same customer behind another service (the simulator on another
+    // port) is not the same customer.
+    let id = gdap::customer_id(
+        client.http(),
+        &settings.partner_center.authority,
+        &settings.tenant,
+    )
+    .await
+    .unwrap_or_else(|_| settings.tenant.clone());
+    let root = &settings.graph_root;
+    let key = format!(
+        "{id}@{}-{}",
+        root.host_str().unwrap_or(""),
+        root.port_or_known_default().unwrap_or(0)
+    );
+    let owner = format!(
+        "pid {}, run {}, since {}",
+        std::process::id(),
+        settings.run_id,
+        client.clock().wall()
+    );
+    let result = if settings.wait_for_other_runs {
+        run_lock::acquire_waiting(dir, &key, &owner, settings.deadline, || cancel.is_cancelled()).await
+    } else {
+        run_lock::try_acquire(dir, &key, &owner)
+    };
+    match result {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Busy(busy)) => Err(busy),
+        Err(e) => {
+            progress.event(graph_pipe::warning(
+                &settings.tenant,
+                format!("working without a lock: {e}"),
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Every row of a customer another run on this machine is working on:
+/// not sent, and left to that run.
+fn another_run(
+    settings: &ImportSettings,
+    requested: String,
+    rows: TenantRows,
+    busy: &crate::import::run_lock::Busy,
+) -> TenantResult {
+    let why = Cause::tenant(&TenantError {
+        tenant: settings.tenant.clone(),
+        error: format!(
+            "another apctl run on this machine is working on this customer ({}): its devices were left to it",
+            busy.owner
+        ),
+        hint: Some("it sends each device once; run apctl again when it has finished, or add `--wait-for-other-runs` to wait for it".into()),
+    });
+    let entries = rows
+        .graph
+        .iter()
+        .chain(&rows.partner_center)
+        .map(|d| {
+            let mut e = graph_pipe::entry_for(d, settings);
+            e.not_sent(&why);
+            e.action = Action::AnotherRun;
+            e
+        })
+        .collect();
+    TenantResult {
+        tenant: settings.tenant.clone(),
+        requested,
+        entries,
+        errors: Vec::new(),
+        interrupted: false,
+    }
+}
+
+/// The Partner Center settings of a customer: its tenant id (a domain is
+/// looked up at the authority) and the batch: the order id, or `apctl-`
+/// and the first file's name, so running the same file again finds the
+/// same batch.
+async fn partner_center_settings(
+    client: &Client,
+    settings: &ImportSettings,
+    rows: &TenantRows,
+) -> ImportSettings {
+    let mut s = settings.clone();
+    if rows.partner_center.is_empty() {
+        return s;
+    }
+    let pc = &mut s.partner_center;
+    pc.batch_id = settings
+        .order_id
+        .clone()
+        .unwrap_or_else(|| default_batch_id(rows.first_file.as_deref()));
+    let failure = |error: String, hint: &str| TenantError {
+        tenant: settings.tenant.clone(),
+        error,
+        hint: Some(hint.to_owned()),
+    };
+    match gdap::customer_id(client.http(), &pc.authority, &settings.tenant).await {
+        Ok(id) => pc.customer_id = id,
+        Err(why) => {
+            pc.preflight_failure.get_or_insert(failure(
+                format!("Partner Center needs the customer's tenant id: {why}"),
+                "give the customer's tenant id or verified domain",
+            ));
+        }
+    }
+    s
+}
+
+/// `apctl-` and the file's name, in letters, digits, `-` and `_`.
+fn default_batch_id(file: Option<&Path>) -> String {
+    let stem = file
+        .and_then(|f| f.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(50)
+        .collect();
+    format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
+}
+
+fn verdict(
+    entries: &[Entry],
+    errors: &[TenantError],
+    files: &[FileReport],
+    interrupted: bool,
+    settings: &ImportSettings,
+) -> Verdict {
+    if interrupted {
+        Verdict::Interrupted
+    } else if !errors.is_empty() || entries.iter().any(|e| e.unsent() && e.action == Action::NotSent) {
+        Verdict::CouldNotRun
+    } else if files.iter().any(|f| !f.readable) {
+        Verdict::BadInput
+    } else if files.iter().any(|f| f.invalid_rows > 0)
+        || entries
+            .iter()
+            .any(|e| e.failed() || (e.unsent() && e.action != Action::AnotherRun) || e.tag_missing())
+    {
+        Verdict::SomeFailed
+    } else if entries.iter().any(|e| e.action == Action::AnotherRun)
+        || (settings.wait && !settings.dry_run && entries.iter().any(Entry::pending))
+    {
+        Verdict::SomePending
+    } else {
+        Verdict::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_cover_every_customer_once() {
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("customer-{i}.onmicrosoft.com"))
+            .collect();
+        let mut counts = [0u32; 4];
+        for n in &names {
+            let k = shard_of(n, 4);
+            assert!((1..=4).contains(&k));
+            assert_eq!(k, shard_of(&n.to_uppercase(), 4), "case does not move a customer");
+            counts[(k - 1) as usize] += 1;
+        }
+        assert_eq!(counts.iter().sum::<u32>(), 200);
+        assert!(counts.iter().all(|c| *c > 20), "spread: {counts:?}");
+        assert_eq!(shard_of("contoso.onmicrosoft.com", 1), 1);
+        // Pinned: a release must not move customers between jobs.
+        assert_eq!(
+            shard_of("contoso.onmicrosoft.com", 7),
+            shard_of(" Contoso.onmicrosoft.com ", 7)
+        );
+    }
+
+    #[test]
+    fn batch_names_come_from_the_file() {
+        assert_eq!(
+            default_batch_id(Some(Path::new("x/PO 4711 (1).csv"))),
+            "apctl-PO-4711--1-"
+        );
+        assert_eq!(default_batch_id(None), "apctl-devices");
+    }
+}

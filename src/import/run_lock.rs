@@ -1,0 +1,179 @@
+//! One run per customer at a time on this machine: an exclusive lock on a
+//! file per tenant in apctl's state folder, held while the run works on
+//! that customer. The operating system releases it when the process ends,
+//! however it ends (a killed run never leaves a stale lock), so the file's
+//! existence means nothing; only the lock does. The file holds the owner's
+//! process id, run id and start time, to say who holds it.
+//!
+//! Runs on other machines cannot see this lock; the import pipe's check of
+//! the tenant's staged records covers them (see [`crate::import::graph_pipe`]).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How often a run waiting for another one checks whether to stop.
+pub const CHECK_STOP_EVERY: Duration = Duration::from_millis(250);
+
+/// A held lock; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct TenantLock {
+    _file: File,
+}
+
+/// Another run holds the customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Busy {
+    /// What the owner wrote: `pid …, run …, since …`.
+    pub owner: String,
+}
+
+/// Why a lock could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another apctl process on this machine works on the customer.
+    #[error("another apctl run on this machine is working on this customer ({})", .0.owner)]
+    Busy(Busy),
+    /// The state folder or lock file could not be used.
+    #[error("cannot use the lock file `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The lock file of a tenant: its key in letters, digits, `.`, `-` and
+/// `_` only, so no tenant text can leave the folder.
+pub fn path_for(dir: &Path, tenant: &str) -> PathBuf {
+    let key: String = tenant
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    dir.join(format!("{key}.lock"))
+}
+
+/// Writes who holds the lock into its file (the lock is held).
+fn claim(file: &mut File, owner: &str) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(owner.as_bytes())
+}
+
+/// Takes the tenant's lock at once, or says who holds it.
+pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, LockError> {
+    let path = path_for(dir, tenant);
+    let io = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {
+            claim(&mut file, owner).map_err(io)?;
+            Ok(TenantLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let owner = crate::input::problem::quoted(text.trim())
+                .trim_matches('`')
+                .to_owned();
+            Err(LockError::Busy(Busy { owner }))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+/// Takes the tenant's lock, waiting for the run that holds it to finish
+/// for at most `limit` of real time (the other run is another process: its
+/// progress is real time, whatever this run's clock does), and no longer
+/// once `stop` says to stop. The wait is the operating system's: the lock
+/// is taken the moment the other process lets go of it.
+pub async fn acquire_waiting(
+    dir: &Path,
+    tenant: &str,
+    owner: &str,
+    limit: Duration,
+    stop: impl Fn() -> bool,
+) -> Result<TenantLock, LockError> {
+    let busy = match try_acquire(dir, tenant, owner) {
+        Err(LockError::Busy(b)) => b,
+        other => return other,
+    };
+    let path = path_for(dir, tenant);
+    let owner = owner.to_owned();
+    let mut waiting = tokio::task::spawn_blocking(move || -> std::io::Result<File> {
+        let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
+        file.lock()?;
+        claim(&mut file, &owner)?;
+        Ok(file)
+    });
+    let give_up = tokio::time::Instant::now() + limit;
+    loop {
+        tokio::select! {
+            done = &mut waiting => {
+                return match done {
+                    Ok(Ok(file)) => Ok(TenantLock { _file: file }),
+                    Ok(Err(source)) => Err(LockError::Io { path: path_for(dir, tenant), source }),
+                    Err(_) => Err(LockError::Busy(busy)),
+                };
+            }
+            () = tokio::time::sleep(CHECK_STOP_EVERY) => {
+                if stop() || tokio::time::Instant::now() >= give_up {
+                    // The blocked thread lets go of the file (and any lock
+                    // it gets) when its result is dropped.
+                    return Err(LockError::Busy(busy));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_the_same_tenant_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = try_acquire(dir.path(), "Contoso.onmicrosoft.com", "pid 1, run a").unwrap();
+        match try_acquire(dir.path(), "contoso.onmicrosoft.com ", "pid 2, run b") {
+            Err(LockError::Busy(b)) => assert_eq!(b.owner, "pid 1, run a"),
+            other => panic!("{other:?}"),
+        }
+        assert!(try_acquire(dir.path(), "fabrikam.onmicrosoft.com", "pid 2").is_ok());
+        drop(first);
+        assert!(try_acquire(dir.path(), "contoso.onmicrosoft.com", "pid 2, run b").is_ok());
+    }
+
+    #[test]
+    fn tenant_text_never_leaves_the_folder() {
+        let dir = Path::new("/state");
+        assert_eq!(
+            path_for(dir, "../../etc/passwd"),
+            Path::new("/state/.._.._etc_passwd.lock")
+        );
+        assert_eq!(
+            path_for(dir, "Fabrikam Inc"),
+            Path::new("/state/fabrikam_inc.lock")
+        );
+    }
+}

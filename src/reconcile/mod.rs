@@ -1,0 +1,426 @@
+//! What the files say a tenant should hold against what it holds: a plan
+//! first (like `terraform plan`), changes only when asked. Missing devices
+//! are imported through the same engine as `apctl import`; group tags and
+//! users are set with `updateDeviceProperties` and read back; extras are
+//! deregistered with `deleteDevices`, never an enrolled one unless forced;
+//! Autopilot sync is asked for at most once per tenant per 10 minutes and
+//! never waited on.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::graph::{Graph, REGISTERED};
+use crate::input::device::{Device, Identity};
+use crate::portal::state::{DeviceMessage, RegistrationState};
+use crate::status::{DeviceState, Source};
+use crate::transport::{CallError, Request, Service};
+
+/// How a device differs from what the files say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// In a file, not in the tenant (nor staged): to import.
+    Missing,
+    /// Registered with another group tag than the file's: to set.
+    TagMismatch,
+    /// Registered with another assigned user than the file's: to set.
+    UserMismatch,
+    /// Staged by an import that failed.
+    Failed,
+    /// Staged by an import that failed with 808: for the supplier.
+    Claimed,
+    /// Staged and still pending.
+    Staged,
+    /// Registered, but in no file: deregistered by `--prune`.
+    Extra,
+    /// Registered as the files say.
+    Registered,
+}
+
+impl Category {
+    /// The plan's mark for the category.
+    pub fn mark(self) -> char {
+        match self {
+            Self::Missing => '+',
+            Self::TagMismatch | Self::UserMismatch => '~',
+            Self::Extra => '-',
+            Self::Failed | Self::Claimed => '!',
+            Self::Staged => '…',
+            Self::Registered => '=',
+        }
+    }
+}
+
+/// One line of the plan.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub tenant: String,
+    pub category: Category,
+    pub serial_number: String,
+    /// Where the file names the device (`file:line`), for file devices.
+    pub source: Option<String>,
+    pub wanted_group_tag: Option<String>,
+    pub group_tag: Option<String>,
+    pub wanted_user: Option<String>,
+    pub user: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub order_id: Option<String>,
+    /// The registered device's id (or the staged record's).
+    pub id: Option<String>,
+    /// Enrolled devices are never deregistered without `--force`.
+    pub enrolled: bool,
+    pub state: Option<RegistrationState>,
+    pub message: Option<DeviceMessage>,
+    /// What happened to it when the plan was applied.
+    pub outcome: Option<String>,
+}
+
+/// Compares one tenant's file devices with its devices. `group_tag` is the
+/// tag for rows without one; `order_id` goes on the hand-off list.
+pub fn compare(
+    tenant: &str,
+    wanted: &[Device],
+    have: &[DeviceState],
+    group_tag: Option<&str>,
+    order_id: Option<&str>,
+) -> Vec<Item> {
+    let by_serial: HashMap<&str, &DeviceState> = have
+        .iter()
+        .filter(|d| !d.serial_number.is_empty())
+        .map(|d| (d.serial_number.as_str(), d))
+        .collect();
+    let by_key: HashMap<&str, &DeviceState> = have
+        .iter()
+        .filter_map(|d| Some((d.product_key.as_deref()?, d)))
+        .collect();
+    // Every identity a row carries names its device: a device matched by
+    // any of them is never "extra".
+    let mut named: HashSet<&str> = HashSet::new();
+    let mut items = Vec::new();
+    for d in wanted {
+        let key = d.product_key();
+        let found = d
+            .serial
+            .as_deref()
+            .and_then(|s| by_serial.get(s))
+            .or_else(|| key.and_then(|k| by_key.get(k)))
+            .copied();
+        let serial = d
+            .serial
+            .clone()
+            .or_else(|| found.map(|h| h.serial_number.clone()))
+            .unwrap_or_default();
+        if let Some(h) = found {
+            named.insert(h.id.as_str());
+        }
+        let wanted_tag = d.group_tag.clone().or(group_tag.map(str::to_owned));
+        let mut item = Item {
+            tenant: tenant.to_owned(),
+            category: Category::Missing,
+            serial_number: serial.clone(),
+            source: Some(d.source.to_string()),
+            wanted_group_tag: wanted_tag.clone(),
+            group_tag: None,
+            wanted_user: d.assigned_user.clone(),
+            user: None,
+            manufacturer: d.manufacturer.clone().or_else(|| match &d.identity {
+                Identity::Tuple { manufacturer, .. } => Some(manufacturer.clone()),
+                _ => None,
+            }),
+            model: d.model.clone().or_else(|| match &d.identity {
+                Identity::Tuple { model, .. } => Some(model.clone()),
+                _ => None,
+            }),
+            order_id: order_id.map(str::to_owned),
+            id: None,
+            enrolled: false,
+            state: None,
+            message: None,
+            outcome: None,
+        };
+        if let Some(have) = found {
+            item.id = Some(have.id.clone());
+            item.group_tag.clone_from(&have.group_tag);
+            item.user.clone_from(&have.user_principal_name);
+            item.state = Some(have.state);
+            item.message = have.message;
+            item.enrolled = have.enrollment_state.as_deref() == Some("enrolled");
+            item.category = match have.source {
+                Source::Import if have.message == Some(DeviceMessage::DeviceClaimedByAnotherOrganization) => {
+                    Category::Claimed
+                }
+                Source::Import if have.state == RegistrationState::RegistrationFailed => Category::Failed,
+                Source::Import => Category::Staged,
+                Source::Registered => {
+                    let tag_differs = wanted_tag
+                        .as_deref()
+                        .is_some_and(|w| have.group_tag.as_deref().unwrap_or("") != w);
+                    let user_differs = d.assigned_user.as_deref().is_some_and(|w| {
+                        !have
+                            .user_principal_name
+                            .as_deref()
+                            .unwrap_or("")
+                            .eq_ignore_ascii_case(w)
+                    });
+                    if tag_differs {
+                        Category::TagMismatch
+                    } else if user_differs {
+                        Category::UserMismatch
+                    } else {
+                        Category::Registered
+                    }
+                }
+            };
+        }
+        items.push(item);
+    }
+    for have in have
+        .iter()
+        .filter(|h| h.source == Source::Registered && !named.contains(h.id.as_str()))
+    {
+        items.push(Item {
+            tenant: tenant.to_owned(),
+            category: Category::Extra,
+            serial_number: have.serial_number.clone(),
+            source: None,
+            wanted_group_tag: None,
+            group_tag: have.group_tag.clone(),
+            wanted_user: None,
+            user: have.user_principal_name.clone(),
+            manufacturer: have.manufacturer.clone(),
+            model: have.model.clone(),
+            order_id: have.order_id.clone(),
+            id: Some(have.id.clone()),
+            enrolled: have.enrollment_state.as_deref() == Some("enrolled"),
+            state: Some(have.state),
+            message: None,
+            outcome: None,
+        });
+    }
+    items.sort_by(|a, b| (a.category, &a.serial_number).cmp(&(b.category, &b.serial_number)));
+    items
+}
+
+/// Sets the file's tag and user on a registered device and reads it back.
+pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), String> {
+    let id = item.id.as_deref().ok_or("no device id")?;
+    let tag = item
+        .wanted_group_tag
+        .as_deref()
+        .filter(|w| item.group_tag.as_deref().unwrap_or("") != *w);
+    let user = item
+        .wanted_user
+        .as_deref()
+        .filter(|w| !item.user.as_deref().unwrap_or("").eq_ignore_ascii_case(w));
+    graph
+        .update_device_properties(id, tag, user)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = graph.get_registered(id).await.map_err(|e| e.to_string())?;
+    let tag_ok = tag.is_none_or(|t| now.group_tag.as_deref() == Some(t));
+    let user_ok = user.is_none_or(|u| {
+        now.user_principal_name
+            .as_deref()
+            .is_some_and(|have| have.eq_ignore_ascii_case(u))
+    });
+    if tag_ok && user_ok {
+        Ok(())
+    } else {
+        Err("the device does not read back what was set; run again later".into())
+    }
+}
+
+/// One serial's answer to `deleteDevices`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Deletion {
+    pub serial_number: Option<String>,
+    /// `unknown`, `failed`, `accepted` or `error`.
+    pub deletion_state: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Deregisters devices by serial with `deleteDevices`.
+pub async fn delete_devices(graph: &Graph<'_>, serials: &[String]) -> Result<Vec<Deletion>, CallError> {
+    let url = crate::transport::endpoint::join(graph.root, &format!("{REGISTERED}/deleteDevices"));
+    let req = Request::new(
+        Service::Graph,
+        reqwest::Method::POST,
+        url,
+        "graph.delete-devices",
+        graph.scope,
+    )
+    .json(&serde_json::json!({ "serialNumbers": serials }));
+    let resp = graph.client.send(graph.tenant, graph.gate, &req).await?;
+    #[derive(serde::Deserialize)]
+    struct Page {
+        #[serde(default)]
+        value: Vec<Deletion>,
+    }
+    serde_json::from_slice::<Page>(&resp.body)
+        .map(|p| p.value)
+        .map_err(|e| CallError::Service {
+            kind: "graph.delete-devices",
+            error: crate::transport::service_error::ServiceError {
+                status: resp.status,
+                code: None,
+                message: format!("the answer is not the documented collection: {e}"),
+                request_id: resp.request_id.clone(),
+                date: None,
+            },
+        })
+}
+
+/// Least time between two Autopilot sync requests to one tenant: the
+/// service answers 429 to a second one sooner (SPEC §3.1).
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The outcome of asking for a sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "sync")]
+pub enum Sync {
+    Requested,
+    /// Asked for less than 10 minutes ago (by this or an earlier run).
+    Skipped {
+        last: String,
+    },
+    /// The service said no; nothing waits for it.
+    Refused {
+        status: u16,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Asks Intune to sync Autopilot devices once, without retrying or
+/// waiting: a 429 means a sync is already under way.
+pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
+    let token = match graph.client.tokens().get(graph.tenant, graph.scope).await {
+        Ok(t) => t,
+        Err(e) => return Sync::Failed { error: e.summary },
+    };
+    let url =
+        crate::transport::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
+    let sent = graph
+        .client
+        .http()
+        .post(url)
+        .bearer_auth(token.expose())
+        .header("Content-Length", "0")
+        .timeout(timeout)
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Sync::Requested,
+        Ok(r) => Sync::Refused {
+            status: r.status().as_u16(),
+        },
+        Err(e) => Sync::Failed {
+            error: crate::auth::without_url(&e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::device::{HardwareHash, RowRef};
+
+    fn row(serial: &str, tag: Option<&str>, user: Option<&str>) -> Device {
+        Device {
+            source: RowRef {
+                file: "f.csv".into(),
+                line: 2,
+            },
+            serial: Some(serial.into()),
+            identity: Identity::HardwareHash {
+                hash: HardwareHash::new("x".into()),
+                product_key: None,
+            },
+            group_tag: tag.map(str::to_owned),
+            assigned_user: user.map(str::to_owned),
+            manufacturer: None,
+            model: None,
+            tenant: None,
+        }
+    }
+
+    fn have(
+        serial: &str,
+        source: Source,
+        state: RegistrationState,
+        tag: &str,
+        enrolled: bool,
+    ) -> DeviceState {
+        DeviceState {
+            tenant: "t".into(),
+            serial_number: serial.into(),
+            state,
+            message: None,
+            group_tag: Some(tag.to_owned()).filter(|t| !t.is_empty()),
+            order_id: None,
+            manufacturer: None,
+            model: None,
+            user_principal_name: None,
+            product_key: None,
+            enrollment_state: Some(if enrolled { "enrolled" } else { "notContacted" }.into()),
+            last_contact: None,
+            id: format!("id-{serial}"),
+            source,
+        }
+    }
+
+    #[test]
+    fn every_category_is_found() {
+        use RegistrationState::*;
+        let mut claimed = have("C", Source::Import, RegistrationFailed, "", false);
+        claimed.message = Some(DeviceMessage::DeviceClaimedByAnotherOrganization);
+        let mut failed = have("F", Source::Import, RegistrationFailed, "", false);
+        failed.message = Some(DeviceMessage::HardwareHashNotValid);
+        let devices = vec![
+            have("OK", Source::Registered, ReadyForUser, "Sales", false),
+            have("TAG", Source::Registered, ReadyForUser, "Old", false),
+            have("USER", Source::Registered, Active, "Sales", true),
+            claimed,
+            failed,
+            have("S", Source::Import, RegistrationPending, "", false),
+            have("EXTRA", Source::Registered, ReadyForUser, "", false),
+            have("EXTRA-ENROLLED", Source::Registered, Active, "", true),
+        ];
+        let wanted = vec![
+            row("OK", None, None),
+            row("TAG", None, None),
+            row("USER", None, Some("ada@contoso.com")),
+            row("C", None, None),
+            row("F", None, None),
+            row("S", None, None),
+            row("NEW", None, None),
+        ];
+        let items = compare("t", &wanted, &devices, Some("Sales"), Some("PO-1"));
+        let got: Vec<(&str, Category, bool)> = items
+            .iter()
+            .map(|i| (i.serial_number.as_str(), i.category, i.enrolled))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("NEW", Category::Missing, false),
+                ("TAG", Category::TagMismatch, false),
+                ("USER", Category::UserMismatch, true),
+                ("F", Category::Failed, false),
+                ("C", Category::Claimed, false),
+                ("S", Category::Staged, false),
+                ("EXTRA", Category::Extra, false),
+                ("EXTRA-ENROLLED", Category::Extra, true),
+                ("OK", Category::Registered, false),
+            ]
+        );
+        let claimed = items.iter().find(|i| i.category == Category::Claimed).unwrap();
+        assert_eq!(claimed.order_id.as_deref(), Some("PO-1"));
+    }
+}

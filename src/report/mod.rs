@@ -1,0 +1,881 @@
+//! The run report: exactly one entry per input row, in the portal's states
+//! and messages, written as JSON (schema in `docs/report-json.md`) and CSV.
+//! Hashes appear only shortened; no token or secret is ever part of it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::input::device::{Device, Pipe, RowRef};
+use crate::portal::state::{DeviceMessage, RegistrationState};
+use crate::transport::Stats;
+
+/// What apctl did with a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Sent for registration in this run.
+    Sent,
+    /// Already registered in the tenant: nothing sent.
+    AlreadyRegistered,
+    /// Already staged by an earlier import: followed, not sent again.
+    FollowedStaged,
+    /// Not sent: the row is invalid.
+    Invalid,
+    /// Not sent: the tenant, its credentials or the pipe were not available,
+    /// or the run was interrupted first.
+    NotSent,
+    /// `--dry-run`: would be sent.
+    WouldSend,
+    /// Not sent: another apctl run is working on the customer (on this
+    /// machine), or sent the device and may still be following it.
+    AnotherRun,
+}
+
+/// The schema name of the JSON report; it changes only when a field
+/// changes meaning.
+pub const SCHEMA: &str = "apctl.report.v2";
+
+/// One input row's outcome.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub file: String,
+    pub line: u64,
+    pub tenant: String,
+    pub serial_number: Option<String>,
+    pub pipe: Option<Pipe>,
+    /// One of the five portal states, word for word: what Microsoft's
+    /// service said. `None` for a row apctl never sent (`action` is
+    /// `invalid` or `not-sent`): no service has judged it.
+    pub state: Option<RegistrationState>,
+    /// Why a row was not sent, when the reason is shared with other rows
+    /// (a customer, a file, an outage): the id of a [`Cause`] of the report.
+    pub cause: Option<String>,
+    /// The shared reason, until the report gives it an id.
+    #[serde(skip)]
+    pub why: Option<Arc<Cause>>,
+    /// One of the five portal messages, word for word, or null.
+    pub message: Option<DeviceMessage>,
+    /// The portal's details text for the message, or apctl's explanation.
+    pub details: String,
+    /// The Autopilot error code, when the service gave one.
+    pub error_code: Option<String>,
+    /// The Autopilot error name, when the service gave one.
+    pub error_name: Option<String>,
+    /// The request id of the call that decided this entry, when there is one.
+    pub request_id: Option<String>,
+    pub action: Action,
+    pub group_tag: Option<String>,
+    pub order_id: Option<String>,
+    /// The hash shortened (`T0GX…a1Q= (4000 chars)`), never whole.
+    pub hardware_hash: Option<String>,
+    /// The staged identity's id, when one was created or followed.
+    pub imported_identity_id: Option<String>,
+    /// The registered Autopilot device's id, once found.
+    pub autopilot_device_id: Option<String>,
+    /// The Partner Center device batch the row went into (Partner Center
+    /// rows only).
+    pub batch_id: Option<String>,
+    /// For a Partner Center row with a group tag: whether the tag was set
+    /// and verified through Graph. `false` is never a silent success: the
+    /// details say why, and the run counts it as a failure.
+    pub group_tag_applied: Option<bool>,
+}
+
+impl Entry {
+    /// An entry for a row, before its outcome is known.
+    pub fn for_row(source: &RowRef, tenant: &str, device: Option<&Device>, order_id: Option<&str>) -> Self {
+        let hash = device.and_then(|d| match &d.identity {
+            crate::input::device::Identity::HardwareHash { hash, .. } => Some(hash.shortened()),
+            _ => None,
+        });
+        Self {
+            file: source.file.to_string(),
+            line: source.line,
+            tenant: tenant.to_owned(),
+            serial_number: device.and_then(|d| d.serial.clone()),
+            pipe: device.map(Device::pipe),
+            state: Some(RegistrationState::RegistrationPending),
+            cause: None,
+            why: None,
+            message: None,
+            details: String::new(),
+            error_code: None,
+            error_name: None,
+            request_id: None,
+            action: Action::NotSent,
+            group_tag: device.and_then(|d| d.group_tag.clone()),
+            order_id: order_id.map(str::to_owned),
+            hardware_hash: hash,
+            imported_identity_id: None,
+            autopilot_device_id: None,
+            batch_id: None,
+            group_tag_applied: None,
+        }
+    }
+
+    /// Sets state and portal message, with the portal's details text.
+    pub fn set(&mut self, state: RegistrationState, message: Option<DeviceMessage>) {
+        self.state = Some(state);
+        self.message = message;
+        if let Some(m) = message {
+            self.details = m.details(self.request_id.as_deref());
+        }
+    }
+
+    /// True when the device is not where it should be and will not get
+    /// there by waiting.
+    pub fn failed(&self) -> bool {
+        self.state == Some(RegistrationState::RegistrationFailed)
+    }
+
+    /// True when the service has this device still in progress.
+    pub fn pending(&self) -> bool {
+        self.state == Some(RegistrationState::RegistrationPending)
+    }
+
+    /// True for a row apctl did not send (invalid, or stopped by a cause).
+    pub fn unsent(&self) -> bool {
+        self.state.is_none()
+    }
+
+    /// Marks the row as not sent for a reason it shares with other rows.
+    pub fn not_sent(&mut self, why: &Arc<Cause>) {
+        self.action = Action::NotSent;
+        self.state = None;
+        self.message = None;
+        self.error_code = None;
+        self.error_name = None;
+        self.details = format!("Not sent: {}", why.error);
+        self.why = Some(why.clone());
+    }
+
+    /// Marks the row as invalid: never sent, for reasons of its own.
+    pub fn invalid(&mut self, details: String) {
+        self.action = Action::Invalid;
+        self.state = None;
+        self.message = None;
+        self.details = details;
+    }
+
+    /// The state as people read it; a row never sent says so.
+    pub fn state_text(&self) -> String {
+        match (self.state, self.action) {
+            (Some(s), _) => s.to_string(),
+            (None, Action::Invalid) => NOT_SENT_INVALID.into(),
+            (None, _) => NOT_SENT.into(),
+        }
+    }
+
+    /// The serial as people read it: quoted, or `(no serial)`.
+    pub fn serial_text(&self) -> String {
+        self.serial_number
+            .as_deref()
+            .map(crate::input::problem::quoted)
+            .unwrap_or_else(|| "(no serial)".into())
+    }
+
+    /// True when the device registered but its group tag could not be set.
+    pub fn tag_missing(&self) -> bool {
+        self.group_tag_applied == Some(false)
+    }
+}
+
+/// Counts by state and by message.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub rows: u64,
+    /// Every state, in the portal's order, with its count.
+    pub by_state: Ordered,
+    /// The messages that occurred, in the portal's order.
+    pub by_message: Ordered,
+    /// Rows never sent because they are invalid.
+    pub invalid: u64,
+    /// Rows never sent for a reason shared with others (see `causes`).
+    pub not_sent: u64,
+    /// Partner Center rows registered whose group tag could not be set.
+    pub group_tags_not_applied: u64,
+}
+
+impl Totals {
+    /// Counts the entries.
+    pub fn of(entries: &[Entry]) -> Self {
+        let count_state = |s: RegistrationState| entries.iter().filter(|e| e.state == Some(s)).count() as u64;
+        let count_message = |m: DeviceMessage| entries.iter().filter(|e| e.message == Some(m)).count() as u64;
+        let by_state = RegistrationState::ALL
+            .iter()
+            .map(|s| (s.to_string(), count_state(*s)))
+            .collect();
+        let by_message = DeviceMessage::ALL
+            .iter()
+            .map(|m| (m.to_string(), count_message(*m)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Self {
+            rows: entries.len() as u64,
+            by_state: Ordered(by_state),
+            by_message: Ordered(by_message),
+            invalid: entries
+                .iter()
+                .filter(|e| e.unsent() && e.action == Action::Invalid)
+                .count() as u64,
+            not_sent: entries
+                .iter()
+                .filter(|e| e.unsent() && e.action != Action::Invalid)
+                .count() as u64,
+            group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
+        }
+    }
+}
+
+impl Totals {
+    /// The rows never sent, by the words [`Entry::state_text`] gives them.
+    pub fn unsent(&self) -> [(&'static str, u64); 2] {
+        [(NOT_SENT_INVALID, self.invalid), (NOT_SENT, self.not_sent)]
+    }
+}
+
+const NOT_SENT_INVALID: &str = "Not sent (invalid row)";
+const NOT_SENT: &str = "Not sent";
+
+/// Name → count pairs that serialise as a JSON object in their own order.
+#[derive(Clone, Debug, Default)]
+pub struct Ordered(pub Vec<(String, u64)>);
+
+impl Ordered {
+    /// The count for a name (0 when absent).
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c)
+    }
+}
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// How the run ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every device registered or already there (or, with `--no-wait`,
+    /// accepted for registration).
+    Done,
+    /// Some rows failed or were invalid.
+    SomeFailed,
+    /// Some devices were still pending at the deadline.
+    SomePending,
+    /// An input file could not be read, or its header matched no dialect:
+    /// none of its rows were taken.
+    BadInput,
+    /// apctl could not do its job for some tenant (auth, network).
+    CouldNotRun,
+    /// Interrupted by the user.
+    Interrupted,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema: &'static str,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub dry_run: bool,
+    pub waited: bool,
+    pub verdict: Verdict,
+    /// False in a report written while the run was still going (a
+    /// checkpoint): what it says is what was known then.
+    pub complete: bool,
+    pub totals: Totals,
+    /// Every input file: how it was read, or why it could not be.
+    pub files: Vec<FileReport>,
+    /// Reasons rows were not sent, each once, with the rows it stopped.
+    pub causes: Vec<Cause>,
+    /// One section per customer: its verdict, totals and errors.
+    pub tenants: Vec<TenantSection>,
+    /// Tenant-level failures (auth, preflight), one line each.
+    pub tenant_errors: Vec<TenantError>,
+    pub entries: Vec<Entry>,
+    pub http: Stats,
+}
+
+/// Text safe in XML content and attributes.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One customer's part of a run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSection {
+    /// The tenant apctl worked on (an id or domain).
+    pub tenant: String,
+    /// The customer as the input named it (id, domain or display name).
+    pub requested: String,
+    pub verdict: Verdict,
+    pub totals: Totals,
+    pub errors: Vec<TenantError>,
+}
+
+/// A reason rows were not sent, shared by the rows it stopped.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// `C1`, `C2`, … in the order first met; entries name it.
+    pub id: String,
+    /// The customer it concerns, if one.
+    pub tenant: Option<String>,
+    /// The file it concerns, if one.
+    pub file: Option<String>,
+    pub error: String,
+    pub hint: Option<String>,
+    /// How many rows it stopped.
+    pub rows: u64,
+}
+
+impl Cause {
+    /// A reason about a customer (its credentials, its preflight, an
+    /// outage while talking to it), before the report numbers it.
+    pub fn tenant(error: &TenantError) -> Arc<Self> {
+        Arc::new(Self {
+            id: String::new(),
+            tenant: (!error.tenant.is_empty()).then(|| error.tenant.clone()),
+            file: None,
+            error: error.error.clone(),
+            hint: error.hint.clone(),
+            rows: 0,
+        })
+    }
+
+    /// A reason of the run itself (interrupted, no customer named).
+    pub fn run(file: Option<&str>, error: &str, hint: Option<&str>) -> Arc<Self> {
+        Arc::new(Self {
+            id: String::new(),
+            tenant: None,
+            file: file.map(str::to_owned),
+            error: error.to_owned(),
+            hint: hint.map(str::to_owned),
+            rows: 0,
+        })
+    }
+}
+
+/// One input file as the run read it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileReport {
+    pub path: String,
+    /// False when the file could not be read, or its header matched no
+    /// dialect (`error` says which): none of its rows were taken.
+    pub readable: bool,
+    pub dialect: Option<crate::input::csv::dialect::Dialect>,
+    /// Data rows read (blank lines not counted).
+    pub rows: u64,
+    pub invalid_rows: u64,
+    /// Invalid rows beyond the first [`crate::input::validate::LISTED_PER_FILE`]
+    /// of the file: counted here, not listed as entries.
+    pub unlisted_invalid_rows: u64,
+    /// Their lines, as `[first, last]` ranges.
+    pub unlisted_invalid_lines: Vec<[u64; 2]>,
+    /// Why the file (or the rest of it) could not be read.
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// A tenant that could not be worked on.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantError {
+    pub tenant: String,
+    pub error: String,
+    pub hint: Option<String>,
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel and
+/// LibreOffice, so it gets a leading `'` and stays text.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Writes one CSV record with every cell [`spreadsheet_safe`].
+pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    record: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(
+        record
+            .into_iter()
+            .map(|c| spreadsheet_safe(c.as_ref()).into_owned()),
+    )
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it,
+/// then renamed over it, so a reader (or a run killed mid-write) never
+/// sees half a report.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
+    let result = (|| {
+        // `create_new`: never through a link or file someone put there.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let mut f = std::io::BufWriter::new(file);
+        fill(&mut f)?;
+        f.flush()?;
+        f.get_ref().sync_data()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Cleans every optional text field in place.
+fn clean_opt(field: &mut Option<String>) {
+    if let Some(text) = field {
+        *text = crate::sanitize::clean_line(text);
+    }
+}
+
+fn clean(field: &mut String) {
+    *field = crate::sanitize::clean_line(field);
+}
+
+impl TenantError {
+    fn sanitize(&mut self) {
+        clean(&mut self.tenant);
+        clean(&mut self.error);
+        clean_opt(&mut self.hint);
+    }
+}
+
+impl Report {
+    /// Passes every text of the report through the one sanitiser (see
+    /// [`crate::sanitize`]): whatever a service or a file put into it, no
+    /// output made from the report — the terminal, JSON, CSV, JUnit,
+    /// pipeline lines, summaries — shows a secret, a whole hash or an
+    /// escape sequence.
+    pub fn sanitize(&mut self) {
+        for e in &mut self.entries {
+            clean(&mut e.file);
+            clean(&mut e.tenant);
+            clean(&mut e.details);
+            for f in [
+                &mut e.serial_number,
+                &mut e.error_code,
+                &mut e.error_name,
+                &mut e.request_id,
+                &mut e.group_tag,
+                &mut e.order_id,
+                &mut e.imported_identity_id,
+                &mut e.autopilot_device_id,
+                &mut e.batch_id,
+            ] {
+                clean_opt(f);
+            }
+        }
+        for c in &mut self.causes {
+            clean(&mut c.error);
+            clean_opt(&mut c.hint);
+            clean_opt(&mut c.tenant);
+            clean_opt(&mut c.file);
+        }
+        for f in &mut self.files {
+            clean(&mut f.path);
+            clean_opt(&mut f.error);
+            clean_opt(&mut f.hint);
+        }
+        self.tenant_errors.iter_mut().for_each(TenantError::sanitize);
+        for t in &mut self.tenants {
+            clean(&mut t.tenant);
+            clean(&mut t.requested);
+            t.errors.iter_mut().for_each(TenantError::sanitize);
+        }
+    }
+
+    /// Writes the JSON report (atomically).
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| {
+            serde_json::to_writer_pretty(&mut *f, self)?;
+            f.write_all(b"\n")
+        })
+    }
+
+    /// Writes JUnit XML: a test suite per customer, a test case per
+    /// device; a failed device is a failure with the portal's message and
+    /// details, a pending one is skipped.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| f.write_all(self.junit().as_bytes()))
+    }
+
+    /// The JUnit XML text. A cause that stopped rows is one failure of its
+    /// own; the rows it stopped are skipped with its id, so its text is
+    /// given once.
+    pub fn junit(&self) -> String {
+        use std::fmt::Write as _;
+        let failed = |e: &Entry| e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none());
+        let skipped = |e: &Entry| e.pending() || e.cause.is_some();
+        let mut tenants: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !tenants.contains(&e.tenant.as_str()) {
+                tenants.push(&e.tenant);
+            }
+        }
+        let causes_of = |tenant: &str| -> Vec<&Cause> {
+            self.causes
+                .iter()
+                .filter(|c| {
+                    self.entries
+                        .iter()
+                        .any(|e| e.tenant == tenant && e.cause.as_deref() == Some(&c.id))
+                })
+                .collect()
+        };
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            self.entries.len() + self.causes.len(),
+            self.entries.iter().filter(|e| failed(e)).count() + self.causes.len(),
+            self.entries.iter().filter(|e| skipped(e)).count()
+        );
+        for tenant in tenants {
+            let name = if tenant.is_empty() {
+                "(no customer)"
+            } else {
+                tenant
+            };
+            let class = if tenant.is_empty() { "apctl" } else { tenant };
+            let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+            let causes = causes_of(tenant);
+            let _ = writeln!(
+                x,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+                xml(name),
+                mine.len() + causes.len(),
+                mine.iter().filter(|e| failed(e)).count() + causes.len(),
+                mine.iter().filter(|e| skipped(e)).count()
+            );
+            for c in causes {
+                let hint = c
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("\nhint: {h}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
+                    xml(class),
+                    xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
+                    xml(&format!("{} rows not sent", c.rows)),
+                    xml(&format!("{}{hint}", c.error))
+                );
+            }
+            for e in mine {
+                let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
+                let _ = write!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                    xml(class),
+                    xml(&format!("{serial} ({}:{})", e.file, e.line)),
+                    xml(&e.file),
+                    e.line
+                );
+                if failed(e) {
+                    let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        xml(&message),
+                        xml(&e.state_text()),
+                        xml(&e.details)
+                    );
+                } else if let Some(id) = &e.cause {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Not sent: cause {id}"))
+                    );
+                } else if e.pending() {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Registration pending: {}", e.details))
+                    );
+                } else {
+                    let _ = writeln!(x, "/>");
+                }
+            }
+            x.push_str("  </testsuite>\n");
+        }
+        x.push_str("</testsuites>\n");
+        x
+    }
+
+    /// Writes the CSV report: one line per entry (atomically).
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| self.csv(f))
+    }
+
+    fn csv(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "file",
+            "line",
+            "tenant",
+            "serialNumber",
+            "pipe",
+            "state",
+            "message",
+            "details",
+            "errorCode",
+            "errorName",
+            "requestId",
+            "action",
+            "groupTag",
+            "orderId",
+            "batchId",
+            "groupTagApplied",
+            "cause",
+        ])?;
+        for e in &self.entries {
+            let json = |v: &dyn erased::Json| v.text();
+            write_safe_record(
+                &mut w,
+                [
+                    e.file.clone(),
+                    e.line.to_string(),
+                    e.tenant.clone(),
+                    e.serial_number.clone().unwrap_or_default(),
+                    e.pipe.map(|p| json(&p)).unwrap_or_default(),
+                    e.state_text(),
+                    e.message.map(|m| m.to_string()).unwrap_or_default(),
+                    e.details.clone(),
+                    e.error_code.clone().unwrap_or_default(),
+                    e.error_name.clone().unwrap_or_default(),
+                    e.request_id.clone().unwrap_or_default(),
+                    json(&e.action),
+                    e.group_tag.clone().unwrap_or_default(),
+                    e.order_id.clone().unwrap_or_default(),
+                    e.batch_id.clone().unwrap_or_default(),
+                    e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
+                    e.cause.clone().unwrap_or_default(),
+                ],
+            )?;
+        }
+        w.flush()
+    }
+}
+
+mod erased {
+    /// A serde value written as its bare JSON string.
+    pub trait Json {
+        fn text(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> String {
+            serde_json::to_value(self)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// Gives each shared cause of the entries an id (`C1`, `C2`, … in the
+/// order first met), counts its rows, and points each row at it.
+pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
+    let mut causes: Vec<Cause> = Vec::new();
+    let mut index: std::collections::HashMap<Arc<Cause>, usize> = std::collections::HashMap::new();
+    for e in entries.iter_mut() {
+        let Some(why) = &e.why else { continue };
+        let i = *index.entry(why.clone()).or_insert_with(|| {
+            let mut c = (**why).clone();
+            c.id = format!("C{}", causes.len() + 1);
+            causes.push(c);
+            causes.len() - 1
+        });
+        causes[i].rows += 1;
+        e.details = format!("Not sent: see cause {}.", causes[i].id);
+        e.cause = Some(causes[i].id.clone());
+    }
+    causes
+}
+
+/// The verdicts from worst to best, for merging.
+const VERDICTS: [&str; 6] = [
+    "interrupted",
+    "could-not-run",
+    "bad-input",
+    "some-failed",
+    "some-pending",
+    "done",
+];
+
+/// Merges the JSON reports of the jobs of one sharded run into one report:
+/// entries, customer sections and errors side by side, totals counted
+/// again, HTTP figures added up, and the worst verdict. A customer found in
+/// two reports is an error (the same shard ran twice, or two runs are mixed).
+pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Value, String> {
+    use serde_json::{Map, Value, json};
+    let mut entries = Vec::new();
+    let mut tenants = Vec::new();
+    let mut errors = Vec::new();
+    let mut causes = Vec::new();
+    let mut files: Vec<Value> = Vec::new();
+    let mut run_ids = Vec::new();
+    let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut requests: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let (mut throttled, mut retries, mut retry_after_ms) = (0u64, 0u64, 0u64);
+    let (mut started, mut finished): (Option<String>, Option<String>) = (None, None);
+    let (mut dry_run, mut waited) = (false, true);
+    let mut worst = VERDICTS.len() - 1;
+    for (name, r) in reports {
+        if r["schema"] != SCHEMA {
+            return Err(format!(
+                "{name}: not an apctl import report (schema `{}`)",
+                r["schema"]
+            ));
+        }
+        for t in r["tenants"].as_array().into_iter().flatten() {
+            let tenant = t["tenant"].as_str().unwrap_or("").to_lowercase();
+            if let Some(other) = owner.insert(tenant.clone(), name.clone()) {
+                return Err(format!(
+                    "customer `{tenant}` is in both {other} and {name}: merge the reports of one run's shards, each once"
+                ));
+            }
+            tenants.push(t.clone());
+        }
+        // Cause ids are per report: number them again across the merge.
+        let mut renamed = std::collections::HashMap::new();
+        for c in r["causes"].as_array().into_iter().flatten() {
+            let id = format!("C{}", causes.len() + 1);
+            renamed.insert(c["id"].as_str().unwrap_or_default().to_owned(), id.clone());
+            let mut c = c.clone();
+            c["id"] = json!(id);
+            causes.push(c);
+        }
+        for e in r["entries"].as_array().into_iter().flatten() {
+            let mut e = e.clone();
+            if let Some(new) = e["cause"].as_str().and_then(|id| renamed.get(id)) {
+                e["details"] = json!(format!("Not sent: see cause {new}."));
+                e["cause"] = json!(new);
+            }
+            entries.push(e);
+        }
+        // Every shard reads every file: a file is listed once, unreadable
+        // if any shard found it so.
+        for f in r["files"].as_array().into_iter().flatten() {
+            match files.iter_mut().find(|g| g["path"] == f["path"]) {
+                Some(g) if f["readable"] == false => *g = f.clone(),
+                Some(_) => {}
+                None => files.push(f.clone()),
+            }
+        }
+        errors.extend(r["tenantErrors"].as_array().into_iter().flatten().cloned());
+        run_ids.push(r["runId"].clone());
+        let s = r["startedAt"].as_str().map(str::to_owned);
+        if started.is_none() || s < started {
+            started = s;
+        }
+        let f = r["finishedAt"].as_str().map(str::to_owned);
+        if f > finished {
+            finished = f;
+        }
+        dry_run |= r["dryRun"].as_bool().unwrap_or(false);
+        waited &= r["waited"].as_bool().unwrap_or(true);
+        let rank = VERDICTS
+            .iter()
+            .position(|v| r["verdict"] == *v)
+            .ok_or_else(|| format!("{name}: unknown verdict {}", r["verdict"]))?;
+        worst = worst.min(rank);
+        let http = &r["http"];
+        for (kind, n) in http["requests"].as_object().into_iter().flatten() {
+            *requests.entry(kind.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
+        throttled += http["throttled"].as_u64().unwrap_or(0);
+        retries += http["retries"].as_u64().unwrap_or(0);
+        retry_after_ms += http["retryAfterMs"].as_u64().unwrap_or(0);
+    }
+    let count = |key: &str, value: &str| entries.iter().filter(|e| e[key] == value).count() as u64;
+    let mut by_state = Map::new();
+    for s in RegistrationState::ALL {
+        by_state.insert(s.to_string(), json!(count("state", &s.to_string())));
+    }
+    let mut by_message = Map::new();
+    for m in DeviceMessage::ALL {
+        let n = count("message", &m.to_string());
+        if n > 0 {
+            by_message.insert(m.to_string(), json!(n));
+        }
+    }
+    let tags_missing = entries.iter().filter(|e| e["groupTagApplied"] == false).count();
+    let unlisted: u64 = reports
+        .iter()
+        .flat_map(|(_, r)| r["files"].as_array().into_iter().flatten())
+        .map(|f| f["unlistedInvalidRows"].as_u64().unwrap_or(0))
+        .sum();
+    let unsent = |invalid: bool| {
+        entries
+            .iter()
+            .filter(|e| e["state"].is_null() && (e["action"] == "invalid") == invalid)
+            .count()
+    };
+    Ok(json!({
+        "schema": SCHEMA,
+        "runId": run_ids.first().cloned().unwrap_or(Value::Null),
+        "mergedRunIds": run_ids,
+        "startedAt": started,
+        "finishedAt": finished,
+        "dryRun": dry_run,
+        "waited": waited,
+        "verdict": VERDICTS[worst],
+        "complete": reports.iter().all(|(_, r)| r["complete"] != false),
+        "totals": {"rows": entries.len() as u64 + unlisted, "byState": by_state, "byMessage": by_message, "invalid": unsent(true) as u64 + unlisted, "notSent": unsent(false), "groupTagsNotApplied": tags_missing},
+        "files": files,
+        "causes": causes,
+        "tenants": tenants,
+        "tenantErrors": errors,
+        "entries": entries,
+        "http": {"requests": requests, "throttled": throttled, "retries": retries, "retryAfterMs": retry_after_ms}
+    }))
+}
