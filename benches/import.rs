@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
-use apctl::import::graph_pipe::{Cancel, DEFAULT_CHUNK, Event, ImportSettings, Progress};
+use apctl::import::settings::DEFAULT_CHUNK;
+use apctl::import::{Cancel, Event, ImportSettings, Progress};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
-use apctl::import::graph_pipe::{Cancel, Event, ImportSettings, Progress};
 use apctl::import::run::{Input, Job};
+use apctl::import::{Cancel, Event, ImportSettings, Progress};
 use apctl::transport;
 use apctl::transport::retry::Policy;
 use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WRITES_PER_WINDOW};

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use apctl::import::graph_pipe::{Event, Progress};
+use apctl::import::{Event, Progress};
 
 /// Shows import progress.
 pub struct Printer {

@@ -7,258 +7,19 @@
 //! created once they are final, never anyone else's.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::Url;
-
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::import::progress::{as_of_now, entry_for, interrupted_cause, warning};
+use crate::import::settings::{IMPORT_ID_PREFIX, LIST_POLL_THRESHOLD};
+use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity};
 use crate::portal::outcome::{self, ErrorKind, Verdict};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, Entry, TenantError};
-use crate::transport::throttle::{Limits, TenantGate};
+use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client};
-
-/// Most devices in one import call: the portal's per-file limit (SPEC
-/// §3.1: no per-call maximum is documented).
-pub const DEFAULT_CHUNK: usize = 500;
-/// Above this many unsettled records a poll lists the collection instead of
-/// reading each record: two pages instead of a thousand GETs.
-pub const LIST_POLL_THRESHOLD: usize = 5;
-/// Default time between polls. A poll of many devices is one or two list
-/// pages, so polling every half second spends about 80 of the 1,000
-/// requests per 20 s Intune allows, and a device's final state is seen
-/// within half a second of the service deciding it.
-pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
-/// Staged records apctl creates carry an `importId` with this prefix, so a
-/// later run knows them as apctl's own. The rest is the time (Unix
-/// seconds) by which the run that created them has certainly ended, then
-/// its run id: `apctl-1796112000-8a0c…`. Before that time another run's
-/// unsettled records may still be followed by it; after it they are
-/// leftovers.
-pub const IMPORT_ID_PREFIX: &str = "apctl-";
-
-/// How long after its deadline and grace a run may still be cleaning up
-/// (paced by the write budget): its records count as a live run's until
-/// then.
-pub const CLEANUP_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
-
-/// Settings for importing into one tenant.
-#[derive(Clone, Debug)]
-pub struct ImportSettings {
-    pub tenant: String,
-    pub graph_root: Url,
-    /// The Graph token scope of the tenant's cloud.
-    pub graph_scope: &'static str,
-    pub order_id: Option<String>,
-    /// Group tag for rows that have none.
-    pub group_tag: Option<String>,
-    pub chunk_size: NonZeroUsize,
-    /// Wait for final states (`--wait`, the default).
-    pub wait: bool,
-    /// Overall deadline for the run, from its start.
-    pub deadline: Duration,
-    pub poll_interval: Duration,
-    /// Validate and look up, send nothing.
-    pub dry_run: bool,
-    pub limits: Limits,
-    /// How often a device that hit a transient error (640) is resent.
-    pub max_resends: u32,
-    /// After Ctrl-C, how long to keep polling what was sent.
-    pub grace: Duration,
-    /// This run's id, part of the `importId` marker.
-    pub run_id: String,
-    /// When the run started (Unix seconds), for the marker.
-    pub started_epoch: i64,
-    /// Wait for another apctl run working on the same customer (its lock
-    /// on this machine, its unsettled staged records in the tenant) and
-    /// follow what it sent, instead of leaving those devices to it.
-    pub wait_for_other_runs: bool,
-    /// Where the per-customer locks live; `None` takes none.
-    pub lock_dir: Option<std::path::PathBuf>,
-    /// A preflight check that failed for the tenant (for example the GDAP
-    /// role of a delegated token): nothing is sent, every row says why.
-    pub preflight_failure: Option<TenantError>,
-    /// The Partner Center pipe's settings.
-    pub partner_center: PartnerCenterSettings,
-}
-
-/// Where and how tuple and product-key rows go (SPEC §3.3).
-#[derive(Clone, Debug)]
-pub struct PartnerCenterSettings {
-    /// Partner Center root; `/v1` is appended.
-    pub root: Url,
-    /// The token authority (to find a domain's tenant id).
-    pub authority: Url,
-    /// The partner's own tenant, where Partner Center tokens are asked for
-    /// (`organizations`: the signed-in user's home tenant).
-    pub partner_tenant: String,
-    /// The customer's id in Partner Center: its tenant id. Empty until
-    /// resolved from `tenant`.
-    pub customer_id: String,
-    /// The device batch: the order id, or a name derived from the file.
-    pub batch_id: String,
-    /// Why Partner Center cannot be used in this run (no partner sign-in,
-    /// for instance): tuple rows are not sent and say why.
-    pub preflight_failure: Option<TenantError>,
-}
-
-impl ImportSettings {
-    /// The `importId` this run's staged records carry.
-    pub fn marker(&self) -> String {
-        // A run that does not wait never follows its records: they are an
-        // ended run's as soon as it has sent them.
-        let follows = if self.wait {
-            self.deadline + self.grace + CLEANUP_ALLOWANCE
-        } else {
-            Duration::ZERO
-        };
-        let until = self.started_epoch + follows.as_secs() as i64;
-        format!("{IMPORT_ID_PREFIX}{until}-{}", self.run_id)
-    }
-
-    /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
-    /// 500, wait with a 30-minute deadline, poll every second, the documented
-    /// Intune budgets, two resends of transient errors, 60 s of grace.
-    pub fn new(tenant: &str, endpoints: &crate::transport::endpoint::Endpoints, run_id: &str) -> Self {
-        Self {
-            tenant: tenant.to_owned(),
-            graph_root: endpoints.graph.clone(),
-            graph_scope: endpoints.graph_scope,
-            order_id: None,
-            group_tag: None,
-            chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"),
-            wait: true,
-            deadline: std::time::Duration::from_secs(30 * 60),
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            dry_run: false,
-            limits: Limits::default(),
-            max_resends: 2,
-            grace: std::time::Duration::from_secs(60),
-            run_id: run_id.to_owned(),
-            started_epoch: 0,
-            wait_for_other_runs: false,
-            lock_dir: None,
-            preflight_failure: None,
-            partner_center: PartnerCenterSettings {
-                root: endpoints.partner_center.clone(),
-                authority: endpoints.authority.clone(),
-                partner_tenant: "organizations".into(),
-                customer_id: String::new(),
-                batch_id: String::new(),
-                preflight_failure: None,
-            },
-        }
-    }
-}
-
-/// Progress events for whoever shows them.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// Lookup done: devices already registered and already staged.
-    LookedUp {
-        tenant: String,
-        registered: usize,
-        staged: usize,
-    },
-    /// Partner Center lookup done: devices registered in the tenant and
-    /// devices already in the batch.
-    LookedUpBatch {
-        tenant: String,
-        registered: usize,
-        batch: String,
-        in_batch: usize,
-    },
-    /// A chunk was accepted.
-    Sent { tenant: String, count: usize },
-    /// So many devices of the tenant have a final answer.
-    Settled {
-        tenant: String,
-        settled: usize,
-        total: usize,
-    },
-    /// Something went wrong that the run works around (a poll that failed,
-    /// a record it could not delete): for the person watching, beside the
-    /// progress, never under it.
-    Warning { tenant: String, message: String },
-}
-
-/// A warning about a tenant, for [`Progress::event`].
-pub(crate) fn warning(tenant: &str, message: impl Into<String>) -> Event {
-    Event::Warning {
-        tenant: tenant.to_owned(),
-        message: message.into(),
-    }
-}
-
-/// Receives progress events; the library never prints.
-pub trait Progress: Send + Sync {
-    fn event(&self, event: Event);
-
-    /// What one pipe of one customer knows now, one entry per row. `now`
-    /// marks a moment worth recording at once (before and after sending,
-    /// before cleanup); other snapshots may be thinned out.
-    fn snapshot(&self, _tenant: &str, _pipe: crate::input::device::Pipe, _entries: Vec<Entry>, _now: bool) {}
-
-    /// A report of what is known while the run goes on, so that a run
-    /// killed at any point leaves an accurate one (`complete: false`).
-    fn checkpoint(&self, _report: &crate::report::Report) {}
-
-    /// True when [`Progress::checkpoint`] does something: only then are
-    /// checkpoint reports put together.
-    fn wants_checkpoints(&self) -> bool {
-        false
-    }
-}
-
-/// A row's entry as a report written now should give it: a row not yet
-/// answered for may have been sent or not, and says so.
-pub(crate) fn as_of_now(entry: &Entry, sent: bool) -> Entry {
-    let mut e = entry.clone();
-    if !sent {
-        e.not_sent(&stopped_cause());
-    }
-    e
-}
-
-/// The cause of rows whose turn had not come, or whose sending had not
-/// been answered, when a report was written during the run.
-pub(crate) fn stopped_cause() -> Arc<Cause> {
-    Cause::run(
-        None,
-        "the run had not sent these devices, or had no answer for them yet, when this report was written",
-        Some(
-            "if the run did not finish, run apctl again: it looks before it sends, so nothing is sent twice",
-        ),
-    )
-}
-
-/// Ignores progress.
-pub struct Silent;
-
-impl Progress for Silent {
-    fn event(&self, _: Event) {}
-}
-
-/// Set when the user asked to stop (Ctrl-C): nothing more is sent, and
-/// what was sent is polled for a grace period.
-#[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    /// Asks the run to stop.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// True once asked to stop.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// Where a device is in the pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,13 +40,6 @@ struct Tracked {
     resends: u32,
     /// The staged record disappeared before its verdict was read.
     vanished: bool,
-}
-
-/// One tenant's result.
-pub struct TenantOutcome {
-    pub entries: Vec<Entry>,
-    pub error: Option<TenantError>,
-    pub interrupted: bool,
 }
 
 /// Imports hash devices into one tenant; every Graph call passes `gate`.
@@ -341,36 +95,12 @@ pub async fn import_tenant(
     finish(tracked, None, cancel.is_cancelled())
 }
 
-/// A device's report entry before anything happened to it: the run's
-/// group tag fills in for a row without one.
-pub(crate) fn entry_for(device: &Device, settings: &ImportSettings) -> Entry {
-    let mut entry = Entry::for_row(
-        &device.source,
-        &settings.tenant,
-        Some(device),
-        settings.order_id.as_deref(),
-    );
-    if entry.group_tag.is_none() {
-        entry.group_tag = settings.group_tag.clone();
-    }
-    entry
-}
-
 /// Every row of the tenant stops for one reason, said once.
 fn not_sent_all(tracked: &mut [Tracked], error: &TenantError) {
     let why = Cause::tenant(error);
     for t in tracked {
         t.entry.not_sent(&why);
     }
-}
-
-/// The cause of rows whose turn never came: the run was stopped first.
-pub(crate) fn interrupted_cause() -> Arc<Cause> {
-    Cause::run(
-        None,
-        "the run was interrupted before these devices' turn",
-        Some("run apctl again: nothing is sent twice"),
-    )
 }
 
 /// Hands the run what this pipe knows now.

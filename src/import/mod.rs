@@ -4,5 +4,10 @@
 
 pub mod graph_pipe;
 pub mod partner_center_pipe;
+pub mod progress;
 pub mod run;
 pub mod run_lock;
+pub mod settings;
+
+pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
+pub use settings::{ImportSettings, PartnerCenterSettings};

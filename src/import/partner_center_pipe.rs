@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph};
-use crate::import::graph_pipe::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
+use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
 use crate::portal::outcome::{self, ErrorKind, Verdict};
@@ -140,7 +140,7 @@ pub async fn import_customer(
 fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
     let entries = tracked
         .iter()
-        .map(|t| crate::import::graph_pipe::as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
+        .map(|t| crate::import::progress::as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
         .collect();
     progress.snapshot(
         &settings.tenant,
@@ -151,7 +151,7 @@ fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progr
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
-    let mut entry = crate::import::graph_pipe::entry_for(&device, settings);
+    let mut entry = crate::import::progress::entry_for(&device, settings);
     entry.batch_id = Some(settings.partner_center.batch_id.clone());
     Tracked {
         device,
@@ -421,7 +421,7 @@ async fn settle(
         crate::clock::sleep_until(&*clock, next_poll).await;
         next_poll = (next_poll + interval).max(clock.now());
         if let Err(e) = poll_jobs(ctx, tracked, jobs).await {
-            progress.event(crate::import::graph_pipe::warning(
+            progress.event(crate::import::progress::warning(
                 &ctx.settings.tenant,
                 format!("reading batch status failed: {e}"),
             ));
@@ -434,7 +434,7 @@ async fn settle(
             match ctx.graph.list_registered().await {
                 Ok(list) => appear(tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
-                Err(e) => progress.event(crate::import::graph_pipe::warning(
+                Err(e) => progress.event(crate::import::progress::warning(
                     &ctx.settings.tenant,
                     format!("reading registered devices failed: {e}"),
                 )),
@@ -582,7 +582,7 @@ async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked], progress: &dyn Progress
             Err(e) if is_denied(&e) || t.tag_attempts >= TAG_ATTEMPTS => {
                 tag_not_applied(t, &graph_reason(&e));
             }
-            Err(e) => progress.event(crate::import::graph_pipe::warning(
+            Err(e) => progress.event(crate::import::progress::warning(
                 &ctx.settings.tenant,
                 format!("setting a group tag failed (tried again): {e}"),
             )),
@@ -643,7 +643,7 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
         let wanted_tag = t.entry.group_tag.is_some();
         match t.phase {
             Phase::ToSend if settings.dry_run => {}
-            Phase::ToSend => t.entry.not_sent(&crate::import::graph_pipe::interrupted_cause()),
+            Phase::ToSend => t.entry.not_sent(&crate::import::progress::interrupted_cause()),
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(

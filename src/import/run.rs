@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graph::gdap;
-use crate::import::graph_pipe::{self, Cancel, ImportSettings, Progress};
+use crate::import::graph_pipe;
 use crate::import::partner_center_pipe;
+use crate::import::progress::{as_of_now, entry_for, warning};
+use crate::import::{Cancel, Event, ImportSettings, Progress};
 use crate::input::device::{Device, Pipe};
 use crate::input::problem::{Problem, Severity};
 use crate::input::validate::{self, Checked, ValidateOptions};
@@ -423,10 +425,7 @@ impl<'a> Checkpoints<'a> {
                 (Pipe::Graph, &job.rows.graph),
                 (Pipe::PartnerCenter, &job.rows.partner_center),
             ] {
-                let entries = rows
-                    .iter()
-                    .map(|d| graph_pipe::as_of_now(&graph_pipe::entry_for(d, s), false))
-                    .collect();
+                let entries = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
                 parts.insert((s.tenant.clone(), pipe), entries);
             }
         }
@@ -495,7 +494,7 @@ impl<'a> Checkpoints<'a> {
 }
 
 impl Progress for Checkpoints<'_> {
-    fn event(&self, event: graph_pipe::Event) {
+    fn event(&self, event: Event) {
         self.inner.event(event);
     }
 
@@ -681,10 +680,7 @@ async fn lock(
         Ok(lock) => Ok(Some(lock)),
         Err(LockError::Busy(busy)) => Err(busy),
         Err(e) => {
-            progress.event(graph_pipe::warning(
-                &settings.tenant,
-                format!("working without a lock: {e}"),
-            ));
+            progress.event(warning(&settings.tenant, format!("working without a lock: {e}")));
             Ok(None)
         }
     }
@@ -711,7 +707,7 @@ fn another_run(
         .iter()
         .chain(&rows.partner_center)
         .map(|d| {
-            let mut e = graph_pipe::entry_for(d, settings);
+            let mut e = entry_for(d, settings);
             e.not_sent(&why);
             e.action = Action::AnotherRun;
             e

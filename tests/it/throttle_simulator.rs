@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
-use apctl::import::graph_pipe::{Cancel, ImportSettings, Silent};
+use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;

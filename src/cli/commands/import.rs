@@ -14,8 +14,9 @@ use crate::cli::exit::Exit;
 use crate::cli::progress::Printer;
 use crate::cli::session;
 use crate::cli::settings;
-use apctl::import::graph_pipe::{Cancel, DEFAULT_CHUNK, ImportSettings};
 use apctl::import::run::Job;
+use apctl::import::settings::DEFAULT_CHUNK;
+use apctl::import::{Cancel, ImportSettings};
 use apctl::portal::state::RegistrationState;
 use apctl::report::{Entry, Report, Verdict};
 use apctl::transport::throttle::{self, Limits};
@@ -186,8 +187,8 @@ struct Recorder<'a> {
     failed: std::sync::atomic::AtomicBool,
 }
 
-impl apctl::import::graph_pipe::Progress for Recorder<'_> {
-    fn event(&self, event: apctl::import::graph_pipe::Event) {
+impl apctl::import::Progress for Recorder<'_> {
+    fn event(&self, event: apctl::import::Event) {
         self.printer.event(event);
     }
 

@@ -16,8 +16,8 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
-use apctl::import::graph_pipe::{Cancel, ImportSettings, Silent};
 use apctl::import::run::{Job, TenantRows};
+use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
 

@@ -1,0 +1,146 @@
+//! What both pipes tell the run while they work: progress events, snapshots
+//! of their rows for checkpoint reports, the cancel flag, and the words for
+//! rows whose turn never came.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::import::settings::ImportSettings;
+use crate::input::device::Device;
+use crate::report::{Cause, Entry, TenantError};
+
+/// Progress events for whoever shows them.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Lookup done: devices already registered and already staged.
+    LookedUp {
+        tenant: String,
+        registered: usize,
+        staged: usize,
+    },
+    /// Partner Center lookup done: devices registered in the tenant and
+    /// devices already in the batch.
+    LookedUpBatch {
+        tenant: String,
+        registered: usize,
+        batch: String,
+        in_batch: usize,
+    },
+    /// A chunk was accepted.
+    Sent { tenant: String, count: usize },
+    /// So many devices of the tenant have a final answer.
+    Settled {
+        tenant: String,
+        settled: usize,
+        total: usize,
+    },
+    /// Something went wrong that the run works around (a poll that failed,
+    /// a record it could not delete): for the person watching, beside the
+    /// progress, never under it.
+    Warning { tenant: String, message: String },
+}
+
+/// A warning about a tenant, for [`Progress::event`].
+pub(crate) fn warning(tenant: &str, message: impl Into<String>) -> Event {
+    Event::Warning {
+        tenant: tenant.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Receives progress events; the library never prints.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: Event);
+
+    /// What one pipe of one customer knows now, one entry per row. `now`
+    /// marks a moment worth recording at once (before and after sending,
+    /// before cleanup); other snapshots may be thinned out.
+    fn snapshot(&self, _tenant: &str, _pipe: crate::input::device::Pipe, _entries: Vec<Entry>, _now: bool) {}
+
+    /// A report of what is known while the run goes on, so that a run
+    /// killed at any point leaves an accurate one (`complete: false`).
+    fn checkpoint(&self, _report: &crate::report::Report) {}
+
+    /// True when [`Progress::checkpoint`] does something: only then are
+    /// checkpoint reports put together.
+    fn wants_checkpoints(&self) -> bool {
+        false
+    }
+}
+
+/// A row's entry as a report written now should give it: a row not yet
+/// answered for may have been sent or not, and says so.
+pub(crate) fn as_of_now(entry: &Entry, sent: bool) -> Entry {
+    let mut e = entry.clone();
+    if !sent {
+        e.not_sent(&stopped_cause());
+    }
+    e
+}
+
+/// The cause of rows whose turn had not come, or whose sending had not
+/// been answered, when a report was written during the run.
+pub(crate) fn stopped_cause() -> Arc<Cause> {
+    Cause::run(
+        None,
+        "the run had not sent these devices, or had no answer for them yet, when this report was written",
+        Some(
+            "if the run did not finish, run apctl again: it looks before it sends, so nothing is sent twice",
+        ),
+    )
+}
+
+/// Ignores progress.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: Event) {}
+}
+
+/// Set when the user asked to stop (Ctrl-C): nothing more is sent, and
+/// what was sent is polled for a grace period.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the run to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One tenant's result.
+pub struct TenantOutcome {
+    pub entries: Vec<Entry>,
+    pub error: Option<TenantError>,
+    pub interrupted: bool,
+}
+
+/// A device's report entry before anything happened to it: the run's
+/// group tag fills in for a row without one.
+pub(crate) fn entry_for(device: &Device, settings: &ImportSettings) -> Entry {
+    let mut entry = Entry::for_row(
+        &device.source,
+        &settings.tenant,
+        Some(device),
+        settings.order_id.as_deref(),
+    );
+    if entry.group_tag.is_none() {
+        entry.group_tag = settings.group_tag.clone();
+    }
+    entry
+}
+
+/// The cause of rows whose turn never came: the run was stopped first.
+pub(crate) fn interrupted_cause() -> Arc<Cause> {
+    Cause::run(
+        None,
+        "the run was interrupted before these devices' turn",
+        Some("run apctl again: nothing is sent twice"),
+    )
+}

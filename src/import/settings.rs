@@ -1,0 +1,146 @@
+//! What an import needs to know before its first request: the run-wide
+//! settings and each customer's.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::report::TenantError;
+use crate::transport::throttle::Limits;
+
+/// Most devices in one import call: the portal's per-file limit (SPEC
+/// §3.1: no per-call maximum is documented).
+pub const DEFAULT_CHUNK: usize = 500;
+
+/// Above this many unsettled records a poll lists the collection instead of
+/// reading each record: two pages instead of a thousand GETs.
+pub const LIST_POLL_THRESHOLD: usize = 5;
+
+/// Default time between polls. A poll of many devices is one or two list
+/// pages, so polling every half second spends about 80 of the 1,000
+/// requests per 20 s Intune allows, and a device's final state is seen
+/// within half a second of the service deciding it.
+pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Staged records apctl creates carry an `importId` with this prefix, so a
+/// later run knows them as apctl's own. The rest is the time (Unix
+/// seconds) by which the run that created them has certainly ended, then
+/// its run id: `apctl-1796112000-8a0c…`. Before that time another run's
+/// unsettled records may still be followed by it; after it they are
+/// leftovers.
+pub const IMPORT_ID_PREFIX: &str = "apctl-";
+
+/// How long after its deadline and grace a run may still be cleaning up
+/// (paced by the write budget): its records count as a live run's until
+/// then.
+pub const CLEANUP_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
+
+/// Settings for importing into one tenant.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    pub tenant: String,
+    pub graph_root: Url,
+    /// The Graph token scope of the tenant's cloud.
+    pub graph_scope: &'static str,
+    pub order_id: Option<String>,
+    /// Group tag for rows that have none.
+    pub group_tag: Option<String>,
+    pub chunk_size: NonZeroUsize,
+    /// Wait for final states (`--wait`, the default).
+    pub wait: bool,
+    /// Overall deadline for the run, from its start.
+    pub deadline: Duration,
+    pub poll_interval: Duration,
+    /// Validate and look up, send nothing.
+    pub dry_run: bool,
+    pub limits: Limits,
+    /// How often a device that hit a transient error (640) is resent.
+    pub max_resends: u32,
+    /// After Ctrl-C, how long to keep polling what was sent.
+    pub grace: Duration,
+    /// This run's id, part of the `importId` marker.
+    pub run_id: String,
+    /// When the run started (Unix seconds), for the marker.
+    pub started_epoch: i64,
+    /// Wait for another apctl run working on the same customer (its lock
+    /// on this machine, its unsettled staged records in the tenant) and
+    /// follow what it sent, instead of leaving those devices to it.
+    pub wait_for_other_runs: bool,
+    /// Where the per-customer locks live; `None` takes none.
+    pub lock_dir: Option<std::path::PathBuf>,
+    /// A preflight check that failed for the tenant (for example the GDAP
+    /// role of a delegated token): nothing is sent, every row says why.
+    pub preflight_failure: Option<TenantError>,
+    /// The Partner Center pipe's settings.
+    pub partner_center: PartnerCenterSettings,
+}
+
+/// Where and how tuple and product-key rows go (SPEC §3.3).
+#[derive(Clone, Debug)]
+pub struct PartnerCenterSettings {
+    /// Partner Center root; `/v1` is appended.
+    pub root: Url,
+    /// The token authority (to find a domain's tenant id).
+    pub authority: Url,
+    /// The partner's own tenant, where Partner Center tokens are asked for
+    /// (`organizations`: the signed-in user's home tenant).
+    pub partner_tenant: String,
+    /// The customer's id in Partner Center: its tenant id. Empty until
+    /// resolved from `tenant`.
+    pub customer_id: String,
+    /// The device batch: the order id, or a name derived from the file.
+    pub batch_id: String,
+    /// Why Partner Center cannot be used in this run (no partner sign-in,
+    /// for instance): tuple rows are not sent and say why.
+    pub preflight_failure: Option<TenantError>,
+}
+
+impl ImportSettings {
+    /// The `importId` this run's staged records carry.
+    pub fn marker(&self) -> String {
+        // A run that does not wait never follows its records: they are an
+        // ended run's as soon as it has sent them.
+        let follows = if self.wait {
+            self.deadline + self.grace + CLEANUP_ALLOWANCE
+        } else {
+            Duration::ZERO
+        };
+        let until = self.started_epoch + follows.as_secs() as i64;
+        format!("{IMPORT_ID_PREFIX}{until}-{}", self.run_id)
+    }
+
+    /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
+    /// 500, wait with a 30-minute deadline, poll every second, the documented
+    /// Intune budgets, two resends of transient errors, 60 s of grace.
+    pub fn new(tenant: &str, endpoints: &crate::transport::endpoint::Endpoints, run_id: &str) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            graph_root: endpoints.graph.clone(),
+            graph_scope: endpoints.graph_scope,
+            order_id: None,
+            group_tag: None,
+            chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"),
+            wait: true,
+            deadline: std::time::Duration::from_secs(30 * 60),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            dry_run: false,
+            limits: Limits::default(),
+            max_resends: 2,
+            grace: std::time::Duration::from_secs(60),
+            run_id: run_id.to_owned(),
+            started_epoch: 0,
+            wait_for_other_runs: false,
+            lock_dir: None,
+            preflight_failure: None,
+            partner_center: PartnerCenterSettings {
+                root: endpoints.partner_center.clone(),
+                authority: endpoints.authority.clone(),
+                partner_tenant: "organizations".into(),
+                customer_id: String::new(),
+                batch_id: String::new(),
+                preflight_failure: None,
+            },
+        }
+    }
+}
