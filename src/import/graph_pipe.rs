@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
-use crate::import::progress::{as_of_now, entry_for, interrupted_cause, warning};
+use crate::import::progress::{entry_for, interrupted_cause, warning};
+use crate::import::rows::{self, Row};
 use crate::import::settings::{IMPORT_ID_PREFIX, LIST_POLL_THRESHOLD};
+use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
-use crate::input::device::{Device, Identity};
+use crate::input::device::{Device, Identity, Pipe};
 use crate::portal::outcome::{self, ErrorKind, Verdict};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, Entry, TenantError};
@@ -42,6 +44,28 @@ struct Tracked {
     vanished: bool,
 }
 
+impl Row for Tracked {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+    fn into_entry(self) -> Entry {
+        self.entry
+    }
+    fn maybe_sent(&self) -> bool {
+        self.phase != Phase::ToSend
+    }
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
+    rows::snapshot(tracked, settings, Pipe::Graph, progress, now);
+}
+
 /// Imports hash devices into one tenant; every Graph call passes `gate`.
 pub async fn import_tenant(
     client: &Client,
@@ -61,23 +85,14 @@ pub async fn import_tenant(
     let deadline = client.clock().now() + settings.deadline;
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
-        return TenantOutcome {
-            entries: Vec::new(),
-            error: None,
-            interrupted: false,
-        };
+        return rows::finish(tracked, None, false);
     }
     if let Some(error) = &settings.preflight_failure {
-        not_sent_all(&mut tracked, error);
-        return finish(tracked, Some(error.clone()), false);
+        return rows::stop_all(tracked, error.clone());
     }
     let leftovers = match lookup(&graph, &mut tracked, settings, progress).await {
         Ok(leftovers) => leftovers,
-        Err(e) => {
-            let error = tenant_error(&settings.tenant, &e);
-            not_sent_all(&mut tracked, &error);
-            return finish(tracked, Some(error), false);
-        }
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
     };
     snapshot(&tracked, settings, progress, true);
     if !settings.dry_run {
@@ -92,24 +107,7 @@ pub async fn import_tenant(
         }
     }
     mark_unfinished(&mut tracked, settings);
-    finish(tracked, None, cancel.is_cancelled())
-}
-
-/// Every row of the tenant stops for one reason, said once.
-fn not_sent_all(tracked: &mut [Tracked], error: &TenantError) {
-    let why = Cause::tenant(error);
-    for t in tracked {
-        t.entry.not_sent(&why);
-    }
-}
-
-/// Hands the run what this pipe knows now.
-fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
-    let entries = tracked
-        .iter()
-        .map(|t| as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
-        .collect();
-    progress.snapshot(&settings.tenant, crate::input::device::Pipe::Graph, entries, now);
+    rows::finish(tracked, None, cancel.is_cancelled())
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
@@ -122,14 +120,6 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         ours: false,
         resends: 0,
         vanished: false,
-    }
-}
-
-fn finish(tracked: Vec<Tracked>, error: Option<TenantError>, interrupted: bool) -> TenantOutcome {
-    TenantOutcome {
-        entries: tracked.into_iter().map(|t| t.entry).collect(),
-        error,
-        interrupted,
     }
 }
 
@@ -498,8 +488,8 @@ fn fail_all(tracked: &mut [Tracked], indices: &[usize], error: &TenantError) {
     }
 }
 
-/// Polls until every device is settled, the deadline passes, or the grace
-/// period after Ctrl-C ends.
+/// Polls until every device has its final answer, the deadline passes, or
+/// the grace after Ctrl-C ends; resends what a transient error sent back.
 async fn settle(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
@@ -508,32 +498,60 @@ async fn settle(
     cancel: &Cancel,
     deadline: Duration,
 ) {
-    let clock = &**graph.client.clock();
-    let mut grace_end: Option<Duration> = None;
-    // Polls keep a steady cadence from the send, not an interval after
-    // each answer, so the poll after the service decides is never a whole
-    // interval late.
-    let mut next_poll = clock.now() + settings.poll_interval;
-    loop {
-        report_settled(tracked, settings, progress);
-        let open = tracked
-            .iter()
-            .any(|t| matches!(t.phase, Phase::Staged | Phase::Confirm | Phase::ToSend));
-        if !open {
-            return;
+    let wait = Wait {
+        clock: &**graph.client.clock(),
+        cadence: settings.poll_interval,
+        deadline,
+        grace: settings.grace,
+        cancel,
+    };
+    let polling = Polling {
+        graph,
+        tracked,
+        settings,
+        progress,
+        cancel,
+    };
+    waiter::until(wait, polling).await;
+}
+
+/// What one round of waiting reads and does.
+struct Polling<'a, 'g> {
+    graph: &'a Graph<'g>,
+    tracked: &'a mut [Tracked],
+    settings: &'a ImportSettings,
+    progress: &'a dyn Progress,
+    cancel: &'a Cancel,
+}
+
+impl Step for Polling<'_, '_> {
+    async fn step(&mut self, round: Round) -> Check {
+        if round != Round::First {
+            self.poll().await;
         }
-        if cancel.is_cancelled() && grace_end.is_none() {
-            grace_end = Some(clock.now() + settings.grace);
+        rows::report_settled(self.tracked, self.settings.tenant.clone(), self.progress);
+        if rows::all_done(self.tracked) {
+            Check::Settled
+        } else {
+            Check::Open
         }
-        let end = grace_end.map_or(deadline, |g| g.min(deadline));
-        if next_poll > end {
-            return;
-        }
-        crate::clock::sleep_until(clock, next_poll).await;
-        next_poll = (next_poll + settings.poll_interval).max(clock.now());
-        let poll = poll_staged(graph, tracked, settings).await;
+    }
+}
+
+impl Polling<'_, '_> {
+    /// The staged records, then the registered list, then resends.
+    async fn poll(&mut self) {
+        let Self {
+            graph,
+            tracked,
+            settings,
+            progress,
+            cancel,
+        } = self;
+        let (graph, settings, progress, cancel) = (*graph, *settings, *progress, *cancel);
+        let staged = poll_staged(graph, tracked, settings).await;
         snapshot(tracked, settings, progress, false);
-        if let Err(e) = poll {
+        if let Err(e) = staged {
             progress.event(warning(
                 &settings.tenant,
                 format!("polling staged devices failed: {e}"),
@@ -549,15 +567,6 @@ async fn settle(
             send_all(graph, tracked, settings, progress, cancel).await;
         }
     }
-}
-
-fn report_settled(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress) {
-    let settled = tracked.iter().filter(|t| t.phase == Phase::Done).count();
-    progress.event(Event::Settled {
-        tenant: settings.tenant.clone(),
-        settled,
-        total: tracked.len(),
-    });
 }
 
 /// Reads the staged records of unsettled devices: one listing when there
@@ -642,9 +651,8 @@ async fn judge(graph: &Graph<'_>, t: &mut Tracked, record: &ImportedIdentity, se
 }
 
 fn fail_with(t: &mut Tracked, kind: ErrorKind) {
-    let message = kind.message();
-    t.entry.set(RegistrationState::RegistrationFailed, message);
-    if message.is_none() {
+    rows::fail(&mut t.entry, kind);
+    if kind.message().is_none() {
         t.entry.details =
             "ZtdDeviceDuplicated: the same hardware hash was uploaded twice; only one row was processed"
                 .into();
@@ -759,7 +767,7 @@ fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
 fn permission_hint(e: &CallError) -> String {
     match e {
         CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
-            "the app or user needs DeviceManagementServiceConfig.ReadWrite.All in this tenant (with GDAP: the Intune Administrator role)".into()
+            rows::GRAPH_PERMISSION.into()
         }
         _ => "check the network and the Graph URL; run again later (nothing is sent twice)".into(),
     }

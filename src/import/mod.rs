@@ -11,3 +11,5 @@ pub mod settings;
 
 pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
 pub use settings::{ImportSettings, PartnerCenterSettings};
+pub(crate) mod rows;
+pub mod waiter;

@@ -14,8 +14,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph};
+use crate::import::progress::{entry_for, interrupted_cause, warning};
+use crate::import::rows::{self, Row};
+use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
-use crate::input::device::{Device, Identity};
+use crate::input::device::{Device, Identity, Pipe};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
 use crate::portal::outcome::{self, ErrorKind, Verdict};
 use crate::portal::state::{DeviceMessage, RegistrationState};
@@ -44,6 +47,24 @@ struct Tracked {
     job: Option<usize>,
     /// Tag attempts made.
     tag_attempts: u32,
+}
+
+impl Row for Tracked {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+    fn into_entry(self) -> Entry {
+        self.entry
+    }
+    fn maybe_sent(&self) -> bool {
+        self.phase != Phase::ToSend
+    }
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
 }
 
 /// What the pipe needs from the Graph side of the same tenant.
@@ -76,15 +97,11 @@ pub async fn import_customer(
 ) -> TenantOutcome {
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
-        return finish(tracked, None, false);
+        return rows::finish(tracked, None, false);
     }
     let pc_settings = &settings.partner_center;
     if let Some(error) = &pc_settings.preflight_failure {
-        let why = Cause::tenant(error);
-        for t in &mut tracked {
-            t.entry.not_sent(&why);
-        }
-        return finish(tracked, Some(error.clone()), false);
+        return rows::stop_all(tracked, error.clone());
     }
     // Partner Center is another service with its own throttling: its own
     // gate for the customer, beside the tenant's Graph gate.
@@ -114,14 +131,7 @@ pub async fn import_customer(
     let deadline = client.clock().now() + settings.deadline;
     let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
         Ok(exists) => exists,
-        Err(e) => {
-            let error = tenant_error(&settings.tenant, &e);
-            let why = Cause::tenant(&error);
-            for t in &mut tracked {
-                t.entry.not_sent(&why);
-            }
-            return finish(tracked, Some(error), false);
-        }
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
     };
     let mut jobs = Vec::new();
     snapshot(&tracked, settings, progress, true);
@@ -133,25 +143,15 @@ pub async fn import_customer(
         }
     }
     mark_unfinished(&ctx, &mut tracked);
-    finish(tracked, None, cancel.is_cancelled())
+    rows::finish(tracked, None, cancel.is_cancelled())
 }
 
-/// Hands the run what this pipe knows now.
 fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
-    let entries = tracked
-        .iter()
-        .map(|t| crate::import::progress::as_of_now(&t.entry, t.phase != Phase::ToSend || settings.dry_run))
-        .collect();
-    progress.snapshot(
-        &settings.tenant,
-        crate::input::device::Pipe::PartnerCenter,
-        entries,
-        now,
-    );
+    rows::snapshot(tracked, settings, Pipe::PartnerCenter, progress, now);
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
-    let mut entry = crate::import::progress::entry_for(&device, settings);
+    let mut entry = entry_for(&device, settings);
     entry.batch_id = Some(settings.partner_center.batch_id.clone());
     Tracked {
         device,
@@ -159,14 +159,6 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         phase: Phase::ToSend,
         job: None,
         tag_attempts: 0,
-    }
-}
-
-fn finish(tracked: Vec<Tracked>, error: Option<TenantError>, interrupted: bool) -> TenantOutcome {
-    TenantOutcome {
-        entries: tracked.into_iter().map(|t| t.entry).collect(),
-        error,
-        interrupted,
     }
 }
 
@@ -378,8 +370,9 @@ async fn send(
     }
 }
 
-/// Polls job statuses, then the tenant's list, then sets tags, until every
-/// device is done, the deadline passes, or the grace after Ctrl-C ends.
+/// Polls the batch jobs and the tenant's list until every device has its
+/// final answer (tag included), the deadline passes, or the grace after
+/// Ctrl-C ends.
 async fn settle(
     ctx: &mut Ctx<'_>,
     tracked: &mut [Tracked],
@@ -389,52 +382,76 @@ async fn settle(
     deadline: Duration,
 ) {
     let clock = ctx.graph.client.clock().clone();
-    let interval = ctx.settings.poll_interval;
-    let mut grace_end: Option<Duration> = None;
-    let mut next_list = Duration::ZERO;
-    // A steady cadence from the send, as the Graph pipe polls.
-    let mut next_poll = clock.now() + interval;
-    loop {
-        if ctx.graph_unavailable.is_some() {
-            settle_without_graph(ctx, tracked);
+    let wait = Wait {
+        clock: &*clock,
+        cadence: ctx.settings.poll_interval,
+        deadline,
+        grace: ctx.settings.grace,
+        cancel,
+    };
+    let polling = Polling {
+        ctx,
+        tracked,
+        jobs,
+        progress,
+        next_list: Duration::ZERO,
+    };
+    waiter::until(wait, polling).await;
+}
+
+/// What one round of waiting reads and does.
+struct Polling<'a, 'c> {
+    ctx: &'a mut Ctx<'c>,
+    tracked: &'a mut [Tracked],
+    jobs: &'a [Accepted],
+    progress: &'a dyn Progress,
+    /// When the tenant's list may be read again.
+    next_list: Duration,
+}
+
+impl Step for Polling<'_, '_> {
+    async fn step(&mut self, round: Round) -> Check {
+        if round != Round::First {
+            self.poll().await;
         }
-        snapshot(tracked, ctx.settings, progress, false);
-        progress.event(Event::Settled {
-            tenant: label(ctx.settings),
-            settled: tracked.iter().filter(|t| t.phase == Phase::Done).count(),
-            total: tracked.len(),
-        });
-        if tracked.iter().all(|t| t.phase == Phase::Done) {
-            return;
+        loop {
+            if self.ctx.graph_unavailable.is_some() {
+                settle_without_graph(self.ctx, self.tracked);
+            }
+            snapshot(self.tracked, self.ctx.settings, self.progress, false);
+            rows::report_settled(self.tracked, label(self.ctx.settings), self.progress);
+            if rows::all_done(self.tracked) {
+                return Check::Settled;
+            }
+            if !self.tracked.iter().any(|t| t.phase == Phase::Tag) {
+                return Check::Open;
+            }
+            tag(self.ctx, self.tracked, self.progress).await;
         }
-        if tracked.iter().any(|t| t.phase == Phase::Tag) {
-            tag(ctx, tracked, progress).await;
-            continue;
-        }
-        if cancel.is_cancelled() && grace_end.is_none() {
-            grace_end = Some(clock.now() + ctx.settings.grace);
-        }
-        let end = grace_end.map_or(deadline, |g| g.min(deadline));
-        if next_poll > end {
-            return;
-        }
-        crate::clock::sleep_until(&*clock, next_poll).await;
-        next_poll = (next_poll + interval).max(clock.now());
-        if let Err(e) = poll_jobs(ctx, tracked, jobs).await {
-            progress.event(crate::import::progress::warning(
+    }
+}
+
+impl Polling<'_, '_> {
+    /// The batch jobs, then (less often) the tenant's list.
+    async fn poll(&mut self) {
+        let ctx = &mut *self.ctx;
+        let progress = self.progress;
+        if let Err(e) = poll_jobs(ctx, self.tracked, self.jobs).await {
+            progress.event(warning(
                 &ctx.settings.tenant,
                 format!("reading batch status failed: {e}"),
             ));
         }
-        let look = tracked.iter().any(|t| t.phase == Phase::Appear) && ctx.graph_unavailable.is_none();
-        if look && clock.now() >= next_list {
+        let clock = ctx.graph.client.clock().clone();
+        let look = self.tracked.iter().any(|t| t.phase == Phase::Appear) && ctx.graph_unavailable.is_none();
+        if look && clock.now() >= self.next_list {
             // Partner Center's registrations reach Intune in minutes, not
             // seconds: the list (maybe many pages) is read less often.
-            next_list = clock.now() + interval.max(MIN_LIST_INTERVAL);
+            self.next_list = clock.now() + ctx.settings.poll_interval.max(MIN_LIST_INTERVAL);
             match ctx.graph.list_registered().await {
-                Ok(list) => appear(tracked, &by_serial(list), clock.wall()),
+                Ok(list) => appear(self.tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
-                Err(e) => progress.event(crate::import::progress::warning(
+                Err(e) => progress.event(warning(
                     &ctx.settings.tenant,
                     format!("reading registered devices failed: {e}"),
                 )),
@@ -582,7 +599,7 @@ async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked], progress: &dyn Progress
             Err(e) if is_denied(&e) || t.tag_attempts >= TAG_ATTEMPTS => {
                 tag_not_applied(t, &graph_reason(&e));
             }
-            Err(e) => progress.event(crate::import::progress::warning(
+            Err(e) => progress.event(warning(
                 &ctx.settings.tenant,
                 format!("setting a group tag failed (tried again): {e}"),
             )),
@@ -630,8 +647,7 @@ fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
 }
 
 fn fail(t: &mut Tracked, kind: ErrorKind) {
-    let message = kind.message();
-    t.entry.set(RegistrationState::RegistrationFailed, message);
+    rows::fail(&mut t.entry, kind);
     t.phase = Phase::Done;
 }
 
@@ -643,7 +659,7 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
         let wanted_tag = t.entry.group_tag.is_some();
         match t.phase {
             Phase::ToSend if settings.dry_run => {}
-            Phase::ToSend => t.entry.not_sent(&crate::import::progress::interrupted_cause()),
+            Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
             _ if !settings.wait || settings.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(
@@ -690,7 +706,7 @@ fn graph_reason(e: &CallError) -> String {
     match e {
         CallError::Auth(a) => format!("no Graph token for this tenant ({})", a.summary),
         CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
-            "Graph refused the call: the app or user needs DeviceManagementServiceConfig.ReadWrite.All in this tenant (with GDAP: the Intune Administrator role)".into()
+            format!("Graph refused the call: {}", rows::GRAPH_PERMISSION)
         }
         other => other.to_string(),
     }
