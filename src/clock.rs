@@ -118,7 +118,9 @@ impl Clock for VirtualClock {
 
     fn wall(&self) -> Timestamp {
         let since = SignedDuration::try_from(self.now()).unwrap_or(SignedDuration::MAX);
-        Timestamp::UNIX_EPOCH.checked_add(since).unwrap_or(Timestamp::UNIX_EPOCH)
+        Timestamp::UNIX_EPOCH
+            .checked_add(since)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
     }
 }
 
