@@ -2,8 +2,6 @@
 //! and messages, written as JSON (schema in `docs/report-json.md`) and CSV.
 //! Hashes appear only shortened; no token or secret is ever part of it.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -11,6 +9,12 @@ use serde::Serialize;
 use crate::input::device::{Device, Pipe, RowRef};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::transport::Stats;
+
+mod formats;
+mod merge;
+
+pub use formats::{spreadsheet_safe, write_atomic, write_safe_record};
+pub use merge::merge;
 
 /// What apctl did with a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -311,23 +315,6 @@ pub struct Report {
     pub http: Stats,
 }
 
-/// Text safe in XML content and attributes.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// One customer's part of a run.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -415,59 +402,6 @@ pub struct TenantError {
     pub hint: Option<String>,
 }
 
-/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return is a formula to Excel and
-/// LibreOffice, so it gets a leading `'` and stays text.
-pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{cell}"))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
-    }
-}
-
-/// Writes one CSV record with every cell [`spreadsheet_safe`].
-pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
-    w: &mut csv::Writer<W>,
-    record: impl IntoIterator<Item = S>,
-) -> csv::Result<()> {
-    w.write_record(
-        record
-            .into_iter()
-            .map(|c| spreadsheet_safe(c.as_ref()).into_owned()),
-    )
-}
-
-/// Writes a file whole or not at all: into a temporary file beside it,
-/// then renamed over it, so a reader (or a run killed mid-write) never
-/// sees half a report.
-pub fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
-    let result = (|| {
-        // `create_new`: never through a link or file someone put there.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        let mut f = std::io::BufWriter::new(file);
-        fill(&mut f)?;
-        f.flush()?;
-        f.get_ref().sync_data()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
 /// Cleans every optional text field in place.
 fn clean_opt(field: &mut Option<String>) {
     if let Some(text) = field {
@@ -530,179 +464,6 @@ impl Report {
             t.errors.iter_mut().for_each(TenantError::sanitize);
         }
     }
-
-    /// Writes the JSON report (atomically).
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, |f| {
-            serde_json::to_writer_pretty(&mut *f, self)?;
-            f.write_all(b"\n")
-        })
-    }
-
-    /// Writes JUnit XML: a test suite per customer, a test case per
-    /// device; a failed device is a failure with the portal's message and
-    /// details, a pending one is skipped.
-    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, |f| f.write_all(self.junit().as_bytes()))
-    }
-
-    /// The JUnit XML text. A cause that stopped rows is one failure of its
-    /// own; the rows it stopped are skipped with its id, so its text is
-    /// given once.
-    pub fn junit(&self) -> String {
-        use std::fmt::Write as _;
-        let failed = |e: &Entry| e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none());
-        let skipped = |e: &Entry| e.pending() || e.cause.is_some();
-        let mut tenants: Vec<&str> = Vec::new();
-        for e in &self.entries {
-            if !tenants.contains(&e.tenant.as_str()) {
-                tenants.push(&e.tenant);
-            }
-        }
-        let causes_of = |tenant: &str| -> Vec<&Cause> {
-            self.causes
-                .iter()
-                .filter(|c| {
-                    self.entries
-                        .iter()
-                        .any(|e| e.tenant == tenant && e.cause.as_deref() == Some(&c.id))
-                })
-                .collect()
-        };
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            x,
-            "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-            self.entries.len() + self.causes.len(),
-            self.entries.iter().filter(|e| failed(e)).count() + self.causes.len(),
-            self.entries.iter().filter(|e| skipped(e)).count()
-        );
-        for tenant in tenants {
-            let name = if tenant.is_empty() {
-                "(no customer)"
-            } else {
-                tenant
-            };
-            let class = if tenant.is_empty() { "apctl" } else { tenant };
-            let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
-            let causes = causes_of(tenant);
-            let _ = writeln!(
-                x,
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                xml(name),
-                mine.len() + causes.len(),
-                mine.iter().filter(|e| failed(e)).count() + causes.len(),
-                mine.iter().filter(|e| skipped(e)).count()
-            );
-            for c in causes {
-                let hint = c
-                    .hint
-                    .as_deref()
-                    .map(|h| format!("\nhint: {h}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    x,
-                    "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
-                    xml(class),
-                    xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
-                    xml(&format!("{} rows not sent", c.rows)),
-                    xml(&format!("{}{hint}", c.error))
-                );
-            }
-            for e in mine {
-                let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
-                let _ = write!(
-                    x,
-                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
-                    xml(class),
-                    xml(&format!("{serial} ({}:{})", e.file, e.line)),
-                    xml(&e.file),
-                    e.line
-                );
-                if failed(e) {
-                    let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
-                    let _ = writeln!(
-                        x,
-                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                        xml(&message),
-                        xml(&e.state_text()),
-                        xml(&e.details)
-                    );
-                } else if let Some(id) = &e.cause {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&format!("Not sent: cause {id}"))
-                    );
-                } else if e.pending() {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&format!("Registration pending: {}", e.details))
-                    );
-                } else {
-                    let _ = writeln!(x, "/>");
-                }
-            }
-            x.push_str("  </testsuite>\n");
-        }
-        x.push_str("</testsuites>\n");
-        x
-    }
-
-    /// Writes the CSV report: one line per entry (atomically).
-    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, |f| self.csv(f))
-    }
-
-    fn csv(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "file",
-            "line",
-            "tenant",
-            "serialNumber",
-            "pipe",
-            "state",
-            "message",
-            "details",
-            "errorCode",
-            "errorName",
-            "requestId",
-            "action",
-            "groupTag",
-            "orderId",
-            "batchId",
-            "groupTagApplied",
-            "cause",
-        ])?;
-        for e in &self.entries {
-            let json = |v: &dyn erased::Json| v.text();
-            write_safe_record(
-                &mut w,
-                [
-                    e.file.clone(),
-                    e.line.to_string(),
-                    e.tenant.clone(),
-                    e.serial_number.clone().unwrap_or_default(),
-                    e.pipe.map(|p| json(&p)).unwrap_or_default(),
-                    e.state_text(),
-                    e.message.map(|m| m.to_string()).unwrap_or_default(),
-                    e.details.clone(),
-                    e.error_code.clone().unwrap_or_default(),
-                    e.error_name.clone().unwrap_or_default(),
-                    e.request_id.clone().unwrap_or_default(),
-                    json(&e.action),
-                    e.group_tag.clone().unwrap_or_default(),
-                    e.order_id.clone().unwrap_or_default(),
-                    e.batch_id.clone().unwrap_or_default(),
-                    e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
-                    e.cause.clone().unwrap_or_default(),
-                ],
-            )?;
-        }
-        w.flush()
-    }
 }
 
 mod erased {
@@ -739,143 +500,4 @@ pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
         e.cause = Some(causes[i].id.clone());
     }
     causes
-}
-
-/// The verdicts from worst to best, for merging.
-const VERDICTS: [&str; 6] = [
-    "interrupted",
-    "could-not-run",
-    "bad-input",
-    "some-failed",
-    "some-pending",
-    "done",
-];
-
-/// Merges the JSON reports of the jobs of one sharded run into one report:
-/// entries, customer sections and errors side by side, totals counted
-/// again, HTTP figures added up, and the worst verdict. A customer found in
-/// two reports is an error (the same shard ran twice, or two runs are mixed).
-pub fn merge(reports: &[(String, serde_json::Value)]) -> Result<serde_json::Value, String> {
-    use serde_json::{Map, Value, json};
-    let mut entries = Vec::new();
-    let mut tenants = Vec::new();
-    let mut errors = Vec::new();
-    let mut causes = Vec::new();
-    let mut files: Vec<Value> = Vec::new();
-    let mut run_ids = Vec::new();
-    let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut requests: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    let (mut throttled, mut retries, mut retry_after_ms) = (0u64, 0u64, 0u64);
-    let (mut started, mut finished): (Option<String>, Option<String>) = (None, None);
-    let (mut dry_run, mut waited) = (false, true);
-    let mut worst = VERDICTS.len() - 1;
-    for (name, r) in reports {
-        if r["schema"] != SCHEMA {
-            return Err(format!(
-                "{name}: not an apctl import report (schema `{}`)",
-                r["schema"]
-            ));
-        }
-        for t in r["tenants"].as_array().into_iter().flatten() {
-            let tenant = t["tenant"].as_str().unwrap_or("").to_lowercase();
-            if let Some(other) = owner.insert(tenant.clone(), name.clone()) {
-                return Err(format!(
-                    "customer `{tenant}` is in both {other} and {name}: merge the reports of one run's shards, each once"
-                ));
-            }
-            tenants.push(t.clone());
-        }
-        // Cause ids are per report: number them again across the merge.
-        let mut renamed = std::collections::HashMap::new();
-        for c in r["causes"].as_array().into_iter().flatten() {
-            let id = format!("C{}", causes.len() + 1);
-            renamed.insert(c["id"].as_str().unwrap_or_default().to_owned(), id.clone());
-            let mut c = c.clone();
-            c["id"] = json!(id);
-            causes.push(c);
-        }
-        for e in r["entries"].as_array().into_iter().flatten() {
-            let mut e = e.clone();
-            if let Some(new) = e["cause"].as_str().and_then(|id| renamed.get(id)) {
-                e["details"] = json!(format!("Not sent: see cause {new}."));
-                e["cause"] = json!(new);
-            }
-            entries.push(e);
-        }
-        // Every shard reads every file: a file is listed once, unreadable
-        // if any shard found it so.
-        for f in r["files"].as_array().into_iter().flatten() {
-            match files.iter_mut().find(|g| g["path"] == f["path"]) {
-                Some(g) if f["readable"] == false => *g = f.clone(),
-                Some(_) => {}
-                None => files.push(f.clone()),
-            }
-        }
-        errors.extend(r["tenantErrors"].as_array().into_iter().flatten().cloned());
-        run_ids.push(r["runId"].clone());
-        let s = r["startedAt"].as_str().map(str::to_owned);
-        if started.is_none() || s < started {
-            started = s;
-        }
-        let f = r["finishedAt"].as_str().map(str::to_owned);
-        if f > finished {
-            finished = f;
-        }
-        dry_run |= r["dryRun"].as_bool().unwrap_or(false);
-        waited &= r["waited"].as_bool().unwrap_or(true);
-        let rank = VERDICTS
-            .iter()
-            .position(|v| r["verdict"] == *v)
-            .ok_or_else(|| format!("{name}: unknown verdict {}", r["verdict"]))?;
-        worst = worst.min(rank);
-        let http = &r["http"];
-        for (kind, n) in http["requests"].as_object().into_iter().flatten() {
-            *requests.entry(kind.clone()).or_default() += n.as_u64().unwrap_or(0);
-        }
-        throttled += http["throttled"].as_u64().unwrap_or(0);
-        retries += http["retries"].as_u64().unwrap_or(0);
-        retry_after_ms += http["retryAfterMs"].as_u64().unwrap_or(0);
-    }
-    let count = |key: &str, value: &str| entries.iter().filter(|e| e[key] == value).count() as u64;
-    let mut by_state = Map::new();
-    for s in RegistrationState::ALL {
-        by_state.insert(s.to_string(), json!(count("state", &s.to_string())));
-    }
-    let mut by_message = Map::new();
-    for m in DeviceMessage::ALL {
-        let n = count("message", &m.to_string());
-        if n > 0 {
-            by_message.insert(m.to_string(), json!(n));
-        }
-    }
-    let tags_missing = entries.iter().filter(|e| e["groupTagApplied"] == false).count();
-    let unlisted: u64 = reports
-        .iter()
-        .flat_map(|(_, r)| r["files"].as_array().into_iter().flatten())
-        .map(|f| f["unlistedInvalidRows"].as_u64().unwrap_or(0))
-        .sum();
-    let unsent = |invalid: bool| {
-        entries
-            .iter()
-            .filter(|e| e["state"].is_null() && (e["action"] == "invalid") == invalid)
-            .count()
-    };
-    Ok(json!({
-        "schema": SCHEMA,
-        "runId": run_ids.first().cloned().unwrap_or(Value::Null),
-        "mergedRunIds": run_ids,
-        "startedAt": started,
-        "finishedAt": finished,
-        "dryRun": dry_run,
-        "waited": waited,
-        "verdict": VERDICTS[worst],
-        "complete": reports.iter().all(|(_, r)| r["complete"] != false),
-        "totals": {"rows": entries.len() as u64 + unlisted, "byState": by_state, "byMessage": by_message, "invalid": unsent(true) as u64 + unlisted, "notSent": unsent(false), "groupTagsNotApplied": tags_missing},
-        "files": files,
-        "causes": causes,
-        "tenants": tenants,
-        "tenantErrors": errors,
-        "entries": entries,
-        "http": {"requests": requests, "throttled": throttled, "retries": retries, "retryAfterMs": retry_after_ms}
-    }))
 }

@@ -1,0 +1,253 @@
+//! The report written out: JSON, JUnit XML (one failure per cause or
+//! failed row) and CSV with spreadsheet-safe cells, each replaced
+//! atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::*;
+
+impl Report {
+    /// Writes the JSON report (atomically).
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| {
+            serde_json::to_writer_pretty(&mut *f, self)?;
+            f.write_all(b"\n")
+        })
+    }
+
+    /// Writes JUnit XML: a test suite per customer, a test case per
+    /// device; a failed device is a failure with the portal's message and
+    /// details, a pending one is skipped.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| f.write_all(self.junit().as_bytes()))
+    }
+
+    /// The JUnit XML text. A cause that stopped rows is one failure of its
+    /// own; the rows it stopped are skipped with its id, so its text is
+    /// given once.
+    pub fn junit(&self) -> String {
+        use std::fmt::Write as _;
+        let failed = |e: &Entry| e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none());
+        let skipped = |e: &Entry| e.pending() || e.cause.is_some();
+        let mut tenants: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !tenants.contains(&e.tenant.as_str()) {
+                tenants.push(&e.tenant);
+            }
+        }
+        let causes_of = |tenant: &str| -> Vec<&Cause> {
+            self.causes
+                .iter()
+                .filter(|c| {
+                    self.entries
+                        .iter()
+                        .any(|e| e.tenant == tenant && e.cause.as_deref() == Some(&c.id))
+                })
+                .collect()
+        };
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            self.entries.len() + self.causes.len(),
+            self.entries.iter().filter(|e| failed(e)).count() + self.causes.len(),
+            self.entries.iter().filter(|e| skipped(e)).count()
+        );
+        for tenant in tenants {
+            let name = if tenant.is_empty() {
+                "(no customer)"
+            } else {
+                tenant
+            };
+            let class = if tenant.is_empty() { "apctl" } else { tenant };
+            let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+            let causes = causes_of(tenant);
+            let _ = writeln!(
+                x,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+                xml(name),
+                mine.len() + causes.len(),
+                mine.iter().filter(|e| failed(e)).count() + causes.len(),
+                mine.iter().filter(|e| skipped(e)).count()
+            );
+            for c in causes {
+                let hint = c
+                    .hint
+                    .as_deref()
+                    .map(|h| format!("\nhint: {h}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
+                    xml(class),
+                    xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
+                    xml(&format!("{} rows not sent", c.rows)),
+                    xml(&format!("{}{hint}", c.error))
+                );
+            }
+            for e in mine {
+                let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
+                let _ = write!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+                    xml(class),
+                    xml(&format!("{serial} ({}:{})", e.file, e.line)),
+                    xml(&e.file),
+                    e.line
+                );
+                if failed(e) {
+                    let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        xml(&message),
+                        xml(&e.state_text()),
+                        xml(&e.details)
+                    );
+                } else if let Some(id) = &e.cause {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Not sent: cause {id}"))
+                    );
+                } else if e.pending() {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&format!("Registration pending: {}", e.details))
+                    );
+                } else {
+                    let _ = writeln!(x, "/>");
+                }
+            }
+            x.push_str("  </testsuite>\n");
+        }
+        x.push_str("</testsuites>\n");
+        x
+    }
+
+    /// Writes the CSV report: one line per entry (atomically).
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, |f| self.csv(f))
+    }
+
+    pub(super) fn csv(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "file",
+            "line",
+            "tenant",
+            "serialNumber",
+            "pipe",
+            "state",
+            "message",
+            "details",
+            "errorCode",
+            "errorName",
+            "requestId",
+            "action",
+            "groupTag",
+            "orderId",
+            "batchId",
+            "groupTagApplied",
+            "cause",
+        ])?;
+        for e in &self.entries {
+            let json = |v: &dyn erased::Json| v.text();
+            write_safe_record(
+                &mut w,
+                [
+                    e.file.clone(),
+                    e.line.to_string(),
+                    e.tenant.clone(),
+                    e.serial_number.clone().unwrap_or_default(),
+                    e.pipe.map(|p| json(&p)).unwrap_or_default(),
+                    e.state_text(),
+                    e.message.map(|m| m.to_string()).unwrap_or_default(),
+                    e.details.clone(),
+                    e.error_code.clone().unwrap_or_default(),
+                    e.error_name.clone().unwrap_or_default(),
+                    e.request_id.clone().unwrap_or_default(),
+                    json(&e.action),
+                    e.group_tag.clone().unwrap_or_default(),
+                    e.order_id.clone().unwrap_or_default(),
+                    e.batch_id.clone().unwrap_or_default(),
+                    e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
+                    e.cause.clone().unwrap_or_default(),
+                ],
+            )?;
+        }
+        w.flush()
+    }
+}
+
+/// Text safe in XML content and attributes.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel and
+/// LibreOffice, so it gets a leading `'` and stays text.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Writes one CSV record with every cell [`spreadsheet_safe`].
+pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    record: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(
+        record
+            .into_iter()
+            .map(|c| spreadsheet_safe(c.as_ref()).into_owned()),
+    )
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it,
+/// then renamed over it, so a reader (or a run killed mid-write) never
+/// sees half a report.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
+    let result = (|| {
+        // `create_new`: never through a link or file someone put there.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let mut f = std::io::BufWriter::new(file);
+        fill(&mut f)?;
+        f.flush()?;
+        f.get_ref().sync_data()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
