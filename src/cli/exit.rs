@@ -18,6 +18,19 @@ pub enum Exit {
     Interrupted = 130,
 }
 
+impl From<apctl::report::Verdict> for Exit {
+    fn from(v: apctl::report::Verdict) -> Exit {
+        use apctl::report::Verdict;
+        match v {
+            Verdict::Done => Exit::Success,
+            Verdict::SomeFailed => Exit::SomeFailed,
+            Verdict::CouldNotRun | Verdict::BadInput => Exit::Failure,
+            Verdict::SomePending => Exit::Pending,
+            Verdict::Interrupted => Exit::Interrupted,
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
         ExitCode::from(e as u8)

@@ -568,7 +568,8 @@ fn assemble(
     totals.rows += unlisted;
     totals.invalid += unlisted;
     let mut report = Report {
-        schema: crate::report::SCHEMA,
+        schema: crate::report::SCHEMA.into(),
+        merged_run_ids: Vec::new(),
         run_id: base.run_id.clone(),
         started_at: started_at.to_owned(),
         finished_at: client.clock().wall().to_string(),

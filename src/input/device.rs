@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a row came from: the file and the 1-based line its record starts on.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -81,7 +81,7 @@ pub fn shorten_secret_text(text: &str) -> String {
 }
 
 /// Which Microsoft API registers a device (SPEC §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Pipe {
     /// Graph `importedWindowsAutopilotDeviceIdentities/import`: hash rows.

@@ -61,6 +61,16 @@ impl Serialize for RegistrationState {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for RegistrationState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a portal word: {text:?}")))
+    }
+}
+
 /// The message the portal shows next to a device (SPEC §2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DeviceMessage {
@@ -129,6 +139,16 @@ impl fmt::Display for DeviceMessage {
 impl Serialize for DeviceMessage {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeviceMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a portal word: {text:?}")))
     }
 }
 

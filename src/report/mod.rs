@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::device::{Device, Pipe, RowRef};
 use crate::portal::state::{DeviceMessage, RegistrationState};
@@ -14,10 +14,10 @@ mod formats;
 mod merge;
 
 pub use formats::{spreadsheet_safe, write_atomic, write_safe_record};
-pub use merge::merge;
+pub use merge::{MergeError, merge};
 
 /// What apctl did with a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Sent for registration in this run.
@@ -43,7 +43,7 @@ pub enum Action {
 pub const SCHEMA: &str = "apctl.report.v2";
 
 /// One input row's outcome.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub file: String,
@@ -189,7 +189,7 @@ impl Entry {
 }
 
 /// Counts by state and by message.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     pub rows: u64,
@@ -257,6 +257,26 @@ impl Ordered {
     }
 }
 
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(Ordered(pairs))
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
 impl Serialize for Ordered {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -268,17 +288,18 @@ impl Serialize for Ordered {
     }
 }
 
-/// How the run ended, for the exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// How the run ended, for the exit code; ordered from best to worst, so
+/// the worst of several is their maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every device registered or already there (or, with `--no-wait`,
     /// accepted for registration).
     Done,
-    /// Some rows failed or were invalid.
-    SomeFailed,
     /// Some devices were still pending at the deadline.
     SomePending,
+    /// Some rows failed or were invalid.
+    SomeFailed,
     /// An input file could not be read, or its header matched no dialect:
     /// none of its rows were taken.
     BadInput,
@@ -289,10 +310,13 @@ pub enum Verdict {
 }
 
 /// The whole report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub schema: &'static str,
+    pub schema: String,
+    /// In a merged report: the run ids of the reports merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_run_ids: Vec<String>,
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,
@@ -316,7 +340,7 @@ pub struct Report {
 }
 
 /// One customer's part of a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSection {
     /// The tenant apctl worked on (an id or domain).
@@ -329,7 +353,7 @@ pub struct TenantSection {
 }
 
 /// A reason rows were not sent, shared by the rows it stopped.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
 pub struct Cause {
     /// `C1`, `C2`, … in the order first met; entries name it.
@@ -372,7 +396,7 @@ impl Cause {
 }
 
 /// One input file as the run read it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileReport {
     pub path: String,
@@ -394,7 +418,7 @@ pub struct FileReport {
 }
 
 /// A tenant that could not be worked on.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantError {
     pub tenant: String,

@@ -131,7 +131,7 @@ impl CallError {
 }
 
 /// Counters of what was sent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     /// Requests sent, by kind (every attempt counts).

@@ -172,7 +172,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let report = apctl::import::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &recorder, &cancel).await;
         printer.finish();
         write_outputs(&args, &report)?;
-        Ok(exit_for(report.verdict))
+        Ok(report.verdict.into())
     })
 }
 
@@ -237,16 +237,6 @@ fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) ->
         settings.partner_center.partner_tenant = partner;
     }
     settings
-}
-
-fn exit_for(v: Verdict) -> Exit {
-    match v {
-        Verdict::Done => Exit::Success,
-        Verdict::SomeFailed => Exit::SomeFailed,
-        Verdict::CouldNotRun | Verdict::BadInput => Exit::Failure,
-        Verdict::SomePending => Exit::Pending,
-        Verdict::Interrupted => Exit::Interrupted,
-    }
 }
 
 fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {

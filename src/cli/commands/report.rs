@@ -40,11 +40,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     for path in &m.reports {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the report `{}`", path.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("`{}` is not JSON", path.display()))?;
-        reports.push((path.display().to_string(), value));
+        let report: apctl::report::Report = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not an apctl import report", path.display()))?;
+        reports.push((path.display().to_string(), report));
     }
-    let merged = apctl::report::merge(&reports).map_err(|e| anyhow::anyhow!(e))?;
+    let count = reports.len();
+    let merged = apctl::report::merge(reports)?;
     let text = serde_json::to_string_pretty(&merged)? + "\n";
     match &m.output {
         Some(path) => {
@@ -53,18 +54,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!(
                 "merged {} reports: {} rows, verdict {}",
-                reports.len(),
-                merged["totals"]["rows"],
-                merged["verdict"]
+                count,
+                merged.totals.rows,
+                serde_json::to_value(merged.verdict)?
             );
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
-    Ok(match merged["verdict"].as_str() {
-        Some("done") => Exit::Success,
-        Some("some-failed") => Exit::SomeFailed,
-        Some("some-pending") => Exit::Pending,
-        Some("interrupted") => Exit::Interrupted,
-        _ => Exit::Failure,
-    })
+    Ok(merged.verdict.into())
 }
