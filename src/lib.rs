@@ -47,6 +47,36 @@
 //! The library never prints: it returns values and the `apctl` binary
 //! renders them.
 
+/// Declares an error whose whole content is one sentence for a person
+/// (what is wrong with a file, a value or an answer), typed so that each
+/// kind stays apart and converts from the text that builds it.
+macro_rules! sentence_error {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+        #[error("{0}")]
+        pub struct $name(pub String);
+
+        impl From<$name> for String {
+            fn from(e: $name) -> String {
+                e.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+    };
+}
+
 pub mod auth;
 pub mod clock;
 pub mod graph;

@@ -22,6 +22,11 @@ use crate::secret::Secret;
 /// How long an assertion is valid.
 const LIFETIME_SECS: i64 = 600;
 
+sentence_error! {
+    /// Why a certificate cannot be used to sign in.
+    CertificateError
+}
+
 /// A certificate and its key, read from a PEM file.
 pub struct SigningCertificate {
     key: RsaKeyPair,
@@ -39,7 +44,7 @@ impl std::fmt::Debug for SigningCertificate {
 
 impl SigningCertificate {
     /// Reads a PEM file, or a PFX (`.pfx`/`.p12`, with `password`).
-    pub fn from_file(path: &Path, password: Option<&str>) -> Result<Self, String> {
+    pub fn from_file(path: &Path, password: Option<&str>) -> Result<Self, CertificateError> {
         let pfx = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("pfx") || e.eq_ignore_ascii_case("p12"));
@@ -51,7 +56,7 @@ impl SigningCertificate {
     }
 
     /// Reads the key and its certificate from a PKCS#12 (PFX) file.
-    pub fn from_pfx_file(path: &Path, password: &str) -> Result<Self, String> {
+    pub fn from_pfx_file(path: &Path, password: &str) -> Result<Self, CertificateError> {
         use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
         let data = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         let store = KeyStore::from_pkcs12(&data, password, Pkcs12ImportPolicy::Strict)
@@ -81,7 +86,7 @@ impl SigningCertificate {
     }
 
     /// Reads the first certificate and the private key of a PEM file.
-    pub fn from_pem_file(path: &Path) -> Result<Self, String> {
+    pub fn from_pem_file(path: &Path) -> Result<Self, CertificateError> {
         let text = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         let cert = CertificateDer::pem_slice_iter(&text)
             .next()
@@ -99,7 +104,12 @@ impl SigningCertificate {
     }
 
     /// A signed assertion for `client_id` at `audience` (the token URL).
-    pub fn assertion(&self, client_id: &str, audience: &str, now_unix: i64) -> Result<Secret, String> {
+    pub fn assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now_unix: i64,
+    ) -> Result<Secret, CertificateError> {
         let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t});
         let claims = serde_json::json!({
             "aud": audience,
@@ -151,7 +161,7 @@ impl ClientCertificate {
     /// A source for the app with the certificate at `path`
     /// (`AZURE_CLIENT_CERTIFICATE_PATH`, a PFX opened with `password`); the
     /// file is read now.
-    pub fn new(app: AssertionApp, path: PathBuf, password: Option<&str>) -> Result<Self, String> {
+    pub fn new(app: AssertionApp, path: PathBuf, password: Option<&str>) -> Result<Self, CertificateError> {
         let certificate = SigningCertificate::from_file(&path, password)?;
         Ok(Self {
             app,
@@ -169,7 +179,7 @@ impl TokenSource for ClientCertificate {
             let assertion = self
                 .certificate
                 .assertion(self.app.client_id(), audience.as_str(), now)
-                .map_err(|e| AuthError::transport(tenant, &e))?;
+                .map_err(|e| AuthError::transport(tenant, &e.0))?;
             self.app.assertion_grant(tenant, scope, &assertion).await
         })
     }

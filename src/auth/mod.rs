@@ -224,7 +224,7 @@ pub(crate) async fn post_form(
     }
     let body = crate::transport::read_body(response)
         .await
-        .map_err(|e| AuthError::transport(tenant, &e))?;
+        .map_err(|e| AuthError::transport(tenant, &e.0))?;
     Ok((status, body))
 }
 

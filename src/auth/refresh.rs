@@ -27,6 +27,11 @@ pub struct RefreshToken {
     clock: SharedClock,
 }
 
+sentence_error! {
+    /// Why a rotated refresh token could not be saved.
+    SaveError
+}
+
 impl std::fmt::Debug for RefreshToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshToken")
@@ -81,12 +86,16 @@ impl RefreshToken {
 
     /// Keeps a rotated refresh token, and saves it when asked; the error
     /// says why it could not be saved.
-    fn rotate(&self, fresh: String) -> Result<(), String> {
+    fn rotate(&self, fresh: String) -> Result<(), SaveError> {
         let fresh = Secret::new(fresh);
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
         match &self.save_to {
-            Some(path) => write_private(path, fresh.expose())
-                .map_err(|e| format!("cannot save the new refresh token to `{}`: {e}", path.display())),
+            Some(path) => write_private(path, fresh.expose()).map_err(|e| {
+                SaveError(format!(
+                    "cannot save the new refresh token to `{}`: {e}",
+                    path.display()
+                ))
+            }),
             None => Ok(()),
         }
     }
@@ -121,7 +130,7 @@ impl TokenSource for RefreshToken {
                     tenant: tenant.to_owned(),
                     aadsts: None,
                     error: "io".into(),
-                    summary,
+                    summary: summary.0,
                     hint: "check that the folder is writable; the old refresh token may stop working soon"
                         .into(),
                     trace_id: None,

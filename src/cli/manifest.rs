@@ -47,10 +47,11 @@ impl InputArgs {
             .transpose()?;
         for f in &self.files {
             if !f.is_file() {
-                bail!(
-                    "cannot read `{}`: no such file\n  hint: check the path",
+                return Err(crate::cli::hinted!(
+                    "check the path",
+                    "cannot read `{}`: no such file",
                     f.display()
-                );
+                ));
             }
         }
         let mut inputs = match &self.manifest {
@@ -61,9 +62,10 @@ impl InputArgs {
         let plan = apctl::import::run::plan(&inputs, order_id);
         if plan.tenants.is_empty() && tenant.is_none() && self.manifest.is_none() && !plan.entries.is_empty()
         {
-            bail!(
-                "no customer is named for any row\n  hint: give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`"
-            );
+            return Err(crate::cli::hinted!(
+                "give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`",
+                "no customer is named for any row"
+            ));
         }
         Ok(plan)
     }
@@ -96,11 +98,9 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the manifest `{}`", path.display()))?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {}\n  hint: a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)",
+        crate::cli::hinted!("a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)", "{}: {}",
             path.display(),
-            e.to_string().trim_end()
-        )
+            e.to_string().trim_end())
     })?;
     if manifest.customer.is_empty() {
         bail!("{}: the manifest lists no `[[customer]]`", path.display());
@@ -111,10 +111,11 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
     for c in manifest.customer {
         let tenant = super::settings::check_tenant_text(&c.tenant)?;
         if !seen.insert(tenant.to_lowercase()) {
-            bail!(
-                "{}: customer `{tenant}` is listed twice\n  hint: list all of a customer's files in one `[[customer]]`",
+            return Err(crate::cli::hinted!(
+                "list all of a customer's files in one `[[customer]]`",
+                "{}: customer `{tenant}` is listed twice",
                 path.display()
-            );
+            ));
         }
         if c.files.is_empty() {
             bail!("{}: customer `{tenant}` lists no files", path.display());
@@ -122,11 +123,12 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
         for f in c.files {
             let file = dir.join(&f);
             if !file.is_file() {
-                bail!(
-                    "{}: customer `{tenant}`: cannot read `{}`: no such file\n  hint: file paths are relative to the manifest",
+                return Err(crate::cli::hinted!(
+                    "file paths are relative to the manifest",
+                    "{}: customer `{tenant}`: cannot read `{}`: no such file",
                     path.display(),
                     file.display()
-                );
+                ));
             }
             inputs.push(Input {
                 file,

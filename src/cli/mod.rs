@@ -171,11 +171,55 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Renders an error chain as `error:` / `caused by:` lines.
+/// An error with the user's next step: the step is data, kept apart from
+/// the message in reports and rendered as its own `hint:` line by
+/// [`render_error`], the one place that writes it.
+#[derive(Debug)]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+impl Hinted {
+    pub fn error(message: String, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Self {
+            message,
+            hint: hint.into(),
+        })
+    }
+}
+
+/// `hinted!(hint, "message {}", args…)`: an error with its next step.
+macro_rules! hinted {
+    ($hint:expr, $($message:tt)+) => {
+        $crate::cli::Hinted::error(format!($($message)+), $hint)
+    };
+}
+pub(crate) use hinted;
+
+/// The hint an error chain carries, if any.
+pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Hinted>())
+        .map(|h| h.hint.as_str())
+}
+
+/// Renders an error chain as `error:` / `caused by:` lines, then its hint.
 pub fn render_error(err: &anyhow::Error) -> String {
     let mut out = format!("error: {err}\n");
     for cause in err.chain().skip(1) {
         out.push_str(&format!("  caused by: {cause}\n"));
+    }
+    if let Some(hint) = hint_of(err) {
+        out.push_str(&format!("  hint: {hint}\n"));
     }
     pipeline::neutral(&apctl::sanitize::clean(&out))
 }

@@ -169,11 +169,7 @@ fn headline(e: &Entry) -> String {
 fn run_errors(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
     for f in report.files.iter().filter(|f| !f.readable) {
-        let hint = f
-            .hint
-            .as_deref()
-            .map(|h| format!(" — hint: {h}"))
-            .unwrap_or_default();
+        let hint = hint_suffix(f.hint.as_deref());
         out.push(format!(
             "{}: {}; none of its rows were taken{hint}",
             f.path,
@@ -182,11 +178,7 @@ fn run_errors(report: &Report) -> Vec<String> {
     }
     for c in &report.causes {
         let whose = c.tenant.as_deref().map(|t| format!("{t}: ")).unwrap_or_default();
-        let hint = c
-            .hint
-            .as_deref()
-            .map(|h| format!(" — hint: {h}"))
-            .unwrap_or_default();
+        let hint = hint_suffix(c.hint.as_deref());
         out.push(format!(
             "{whose}{} row{} not sent (cause {}): {}{hint}",
             c.rows,
@@ -269,12 +261,14 @@ fn github(report: &Report) -> String {
     out
 }
 
+/// A hint on a one-line pipeline message (annotations have no second
+/// line): ` — hint: …`, or nothing.
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!(" — hint: {h}")).unwrap_or_default()
+}
+
 fn tenant_error(t: &apctl::report::TenantError) -> String {
-    let hint = t
-        .hint
-        .as_deref()
-        .map(|h| format!(" — hint: {h}"))
-        .unwrap_or_default();
+    let hint = hint_suffix(t.hint.as_deref());
     let who = if t.tenant.is_empty() {
         String::new()
     } else {

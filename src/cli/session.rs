@@ -105,7 +105,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         )),
         Credentials::Certificate(id, path, password) => Arc::new(
             ClientCertificate::new(app(id), path, password.as_ref().map(Secret::expose))
-                .map_err(|e| anyhow::anyhow!("{e}\n  hint: `AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`"))?,
+                .map_err(|e| crate::cli::hinted!("`AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`", "{e}"))?,
         ),
     };
     let partner_center: Option<Arc<dyn TokenSource>> = match demo_sign_in {
@@ -173,9 +173,10 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
         TenantRef::Name(n) => n,
     };
     let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
-        anyhow::bail!(
-            "`{name}` is a customer name, which needs the partner tenant to look it up\n  hint: set `AZURE_TENANT_ID` to your partner tenant, or give the customer's tenant id or domain"
-        );
+        return Err(crate::cli::hinted!(
+            "set `AZURE_TENANT_ID` to your partner tenant, or give the customer's tenant id or domain",
+            "`{name}` is a customer name, which needs the partner tenant to look it up"
+        ));
     };
     let relationships = session
         .relationships(&partner)
@@ -224,10 +225,11 @@ pub async fn bounded<T>(
 ) -> anyhow::Result<T> {
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "the command did not finish within {}: a service is slow or not answering\n  hint: check the network and the endpoints (`apctl doctor`), or give more time with `--timeout`",
+        Err(_) => Err(crate::cli::hinted!(
+            "check the network and the endpoints (`apctl doctor`), or give more time with `--timeout`",
+            "the command did not finish within {}: a service is slow or not answering",
             jiff::SignedDuration::try_from(limit).unwrap_or_default()
-        ),
+        )),
     }
 }
 

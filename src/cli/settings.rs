@@ -199,9 +199,10 @@ fn pipeline_from_env() -> anyhow::Result<Option<(String, PipelineSettings)>> {
         return Ok(None);
     };
     let Some(token) = var("SYSTEM_ACCESSTOKEN") else {
-        bail!(
-            "an Azure DevOps service connection was found but no `SYSTEM_ACCESSTOKEN`\n  hint: add `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)` to the step"
-        );
+        return Err(crate::cli::hinted!(
+            "add `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)` to the step",
+            "an Azure DevOps service connection was found but no `SYSTEM_ACCESSTOKEN`"
+        ));
     };
     let Some(client_id) = var("AZURESUBSCRIPTION_CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")) else {
         bail!("an Azure DevOps service connection was found but no app id: set `AZURE_CLIENT_ID`");
@@ -249,9 +250,10 @@ pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
         .filter(|v| !v.is_empty());
     match (id, secret) {
         (Some(id), Some(secret)) => Ok((id.trim().to_owned(), Secret::new(secret))),
-        _ => bail!(
-            "no credentials: set `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` for an app consented in the customer tenant\n  hint: to try apctl without a tenant, add `--simulate`"
-        ),
+        _ => Err(crate::cli::hinted!(
+            "to try apctl without a tenant, add `--simulate`",
+            "no credentials: set `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` for an app consented in the customer tenant"
+        )),
     }
 }
 
@@ -316,20 +318,26 @@ pub fn parse_scale(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A customer that could not be worked on, from an error's text: what
-/// follows `hint:` (on its own line, or after a dash) becomes the hint.
-pub fn tenant_error(tenant: &str, text: &str) -> apctl::report::TenantError {
-    let (error, hint) = match text
-        .split_once("\n  hint: ")
-        .or_else(|| text.split_once(" — hint: "))
-    {
-        Some((e, h)) => (e.to_owned(), Some(h.to_owned())),
-        None => (text.to_owned(), None),
+/// A customer whose call failed: a credential's fix is its hint.
+pub fn call_failure(tenant: &str, e: &apctl::transport::CallError) -> apctl::report::TenantError {
+    let hint = match e {
+        apctl::transport::CallError::Auth(a) => Some(a.hint.clone()),
+        _ => None,
     };
     apctl::report::TenantError {
         tenant: tenant.to_owned(),
-        error,
+        error: e.to_string(),
         hint,
+    }
+}
+
+/// A customer that could not be worked on, from an error: its hint, if it
+/// carries one, stays apart.
+pub fn tenant_error(tenant: &str, err: &anyhow::Error) -> apctl::report::TenantError {
+    apctl::report::TenantError {
+        tenant: tenant.to_owned(),
+        error: format!("{err:#}"),
+        hint: crate::cli::hint_of(err).map(str::to_owned),
     }
 }
 

@@ -149,6 +149,11 @@ impl TenantRef {
     }
 }
 
+sentence_error! {
+    /// Why a customer's tenant id could not be found.
+    DomainError
+}
+
 /// The tenant id of a verified domain, from the authority's public OpenID
 /// configuration (`{authority}/{domain}/v2.0/.well-known/openid-configuration`,
 /// no token needed): Partner Center names customers by tenant id only.
@@ -156,7 +161,7 @@ pub async fn tenant_id_of_domain(
     http: &reqwest::Client,
     authority: &Url,
     domain: &str,
-) -> Result<String, String> {
+) -> Result<String, DomainError> {
     #[derive(Deserialize)]
     struct Config {
         issuer: String,
@@ -165,21 +170,22 @@ pub async fn tenant_id_of_domain(
         authority,
         &format!("/{domain}/v2.0/.well-known/openid-configuration"),
     );
-    let response = http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach the authority: {}", crate::auth::without_url(&e)))?;
+    let response = http.get(url).send().await.map_err(|e| {
+        DomainError(format!(
+            "cannot reach the authority: {}",
+            crate::auth::without_url(&e)
+        ))
+    })?;
     if !response.status().is_success() {
-        return Err(format!(
+        return Err(DomainError(format!(
             "the authority knows no tenant `{domain}` (HTTP {})",
             response.status().as_u16()
-        ));
+        )));
     }
     let config: Config = response
         .json()
         .await
-        .map_err(|_| "the authority's OpenID configuration has no issuer".to_owned())?;
+        .map_err(|_| DomainError::from("the authority's OpenID configuration has no issuer"))?;
     config
         .issuer
         .split('/')
@@ -187,19 +193,25 @@ pub async fn tenant_id_of_domain(
             TenantRef::Id(id) => Some(id),
             _ => None,
         })
-        .ok_or_else(|| format!("the issuer `{}` holds no tenant id", config.issuer))
+        .ok_or_else(|| DomainError(format!("the issuer `{}` holds no tenant id", config.issuer)))
 }
 
 /// A customer's tenant id, as Partner Center and GDAP relationships name
 /// customers: an id as it is, a verified domain looked up at the authority;
 /// a display name is an error (resolve it first).
-pub async fn customer_id(http: &reqwest::Client, authority: &Url, tenant: &str) -> Result<String, String> {
+pub async fn customer_id(
+    http: &reqwest::Client,
+    authority: &Url,
+    tenant: &str,
+) -> Result<String, DomainError> {
     match TenantRef::parse(tenant) {
         TenantRef::Id(id) => Ok(id),
         TenantRef::Domain(domain) => tenant_id_of_domain(http, authority, &domain)
             .await
-            .map_err(|why| format!("no tenant id for `{domain}`: {why}")),
-        TenantRef::Name(name) => Err(format!("`{name}` is a customer name, not a tenant id or domain")),
+            .map_err(|why| DomainError(format!("no tenant id for `{domain}`: {why}"))),
+        TenantRef::Name(name) => Err(DomainError(format!(
+            "`{name}` is a customer name, not a tenant id or domain"
+        ))),
     }
 }
 

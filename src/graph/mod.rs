@@ -243,7 +243,7 @@ impl Graph<'_> {
                     ));
                 }
                 Some(next) => {
-                    let link = Url::parse(&next).map_err(|e| bad_body(kind, e.to_string()))?;
+                    let link = Url::parse(&next).map_err(|e| bad_body(kind, e))?;
                     if !endpoint::same_origin(self.root, &link) {
                         return Err(CallError::ForeignLink {
                             kind,
@@ -271,30 +271,25 @@ impl Graph<'_> {
     }
 }
 
-fn parse_page<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Page<T>, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
+fn parse_page<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Page<T>, serde_json::Error> {
+    serde_json::from_slice(body)
 }
 
 /// A single entity, bare or wrapped in `{"value": {…}}` as the docs show.
-pub fn parse_entity<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+pub fn parse_entity<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    let v: Value = serde_json::from_slice(body)?;
     let inner = match v.get("value") {
         Some(inner) if inner.is_object() => inner.clone(),
         _ => v,
     };
-    serde_json::from_value(inner).map_err(|e| e.to_string())
+    serde_json::from_value(inner)
 }
 
-fn bad_body(kind: &'static str, e: String) -> CallError {
-    CallError::Service {
+fn bad_body(kind: &'static str, why: impl std::fmt::Display) -> CallError {
+    CallError::Decode {
         kind,
-        error: crate::transport::service_error::ServiceError {
-            status: 200,
-            code: None,
-            message: format!("the response is not the expected JSON: {e}"),
-            request_id: None,
-            date: None,
-        },
+        service: "Microsoft Graph",
+        why: why.to_string(),
     }
 }
 

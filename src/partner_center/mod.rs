@@ -10,7 +10,6 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 use crate::transport::endpoint;
-use crate::transport::service_error::ServiceError;
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 
@@ -331,15 +330,10 @@ fn pinned(root: &Url, link: &str, kind: &'static str) -> Result<(), CallError> {
 }
 
 fn bad_body(kind: &'static str, why: &str) -> CallError {
-    CallError::Service {
+    CallError::Decode {
         kind,
-        error: ServiceError {
-            status: 200,
-            code: None,
-            message: format!("the answer is not what Partner Center documents: {why}"),
-            request_id: None,
-            date: None,
-        },
+        service: "Partner Center",
+        why: why.to_owned(),
     }
 }
 

@@ -206,8 +206,8 @@ pub fn compare(
 }
 
 /// Sets the file's tag and user on a registered device and reads it back.
-pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), String> {
-    let id = item.id.as_deref().ok_or("no device id")?;
+pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), FixError> {
+    let id = item.id.as_deref().ok_or(FixError::NoDeviceId)?;
     let tag = item
         .wanted_group_tag
         .as_deref()
@@ -216,11 +216,8 @@ pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), String
         .wanted_user
         .as_deref()
         .filter(|w| !item.user.as_deref().unwrap_or("").eq_ignore_ascii_case(w));
-    graph
-        .update_device_properties(id, tag, user)
-        .await
-        .map_err(|e| e.to_string())?;
-    let now = graph.get_registered(id).await.map_err(|e| e.to_string())?;
+    graph.update_device_properties(id, tag, user).await?;
+    let now = graph.get_registered(id).await?;
     let tag_ok = tag.is_none_or(|t| now.group_tag.as_deref() == Some(t));
     let user_ok = user.is_none_or(|u| {
         now.user_principal_name
@@ -230,8 +227,19 @@ pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), String
     if tag_ok && user_ok {
         Ok(())
     } else {
-        Err("the device does not read back what was set; run again later".into())
+        Err(FixError::NotReadBack)
     }
+}
+
+/// Why a device's tag or user was not fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    #[error("no device id")]
+    NoDeviceId,
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("the device does not read back what was set; run again later")]
+    NotReadBack,
 }
 
 /// One serial's answer to `deleteDevices`.
@@ -263,15 +271,10 @@ pub async fn delete_devices(graph: &Graph<'_>, serials: &[String]) -> Result<Vec
     }
     serde_json::from_slice::<Page>(&resp.body)
         .map(|p| p.value)
-        .map_err(|e| CallError::Service {
+        .map_err(|e| CallError::Decode {
             kind: "graph.delete-devices",
-            error: crate::transport::service_error::ServiceError {
-                status: resp.status,
-                code: None,
-                message: format!("the answer is not the documented collection: {e}"),
-                request_id: resp.request_id.clone(),
-                date: None,
-            },
+            service: "Microsoft Graph",
+            why: e.to_string(),
         })
 }
 

@@ -102,6 +102,13 @@ pub enum CallError {
         "{kind}: the answer pointed at another host (`{host}`); apctl follows links only to the service it was pointed at"
     )]
     ForeignLink { kind: &'static str, host: String },
+    /// The service answered with success, but not with what it documents.
+    #[error("{kind}: the answer is not what {service} documents: {why}")]
+    Decode {
+        kind: &'static str,
+        service: &'static str,
+        why: String,
+    },
     #[error("{kind}: gave up after {attempts} attempts: {last}")]
     GaveUp {
         kind: &'static str,
@@ -395,7 +402,7 @@ impl Client {
         };
         let retry_after = header("retry-after");
         let location = header("location");
-        let body = read_body(response).await.map_err(|e| (true, e))?;
+        let body = read_body(response).await.map_err(|e| (true, e.0))?;
         let error = if (300..400).contains(&status) {
             Some(redirect_refused(status, location.as_deref(), request_id.clone()))
         } else {
@@ -431,20 +438,25 @@ impl Client {
     }
 }
 
+sentence_error! {
+    /// Why an answer's body could not be read whole.
+    BodyError
+}
+
 /// Reads an answer's body, at most [`MAX_BODY`] bytes of it: a larger one
 /// is refused as it streams in (or at once, when it says its length).
-pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, String> {
+pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, BodyError> {
     let too_big = || {
-        format!(
+        BodyError(format!(
             "the answer is larger than {} MiB; apctl reads no more of it",
             MAX_BODY >> 20
-        )
+        ))
     };
     if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_big());
     }
     let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| without_url(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| BodyError(without_url(&e)))? {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(too_big());
         }

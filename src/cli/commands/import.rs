@@ -142,7 +142,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
                 }
                 Err(e) => {
                     settings.tenant = rows.tenant.clone();
-                    let failure = settings::tenant_error(&rows.tenant, &format!("{e:#}"));
+                    let failure = settings::tenant_error(&rows.tenant, &e);
                     settings.partner_center.preflight_failure = Some(failure.clone());
                     settings.preflight_failure = Some(failure);
                 }

@@ -88,7 +88,7 @@ pub fn run(args: LoginArgs) -> anyhow::Result<Exit> {
                 eprintln!("waiting for the sign-in (Ctrl-C to cancel)…");
             })
             .await
-            .map_err(|e| anyhow::anyhow!("{e}\n  hint: {}", e.hint))?;
+            .map_err(|e| crate::cli::hinted!(e.hint.clone(), "{e}"))?;
         settings::ensure_parent(&args.save)?;
         write_private(&args.save, token.expose())
             .with_context(|| format!("cannot write `{}`", args.save.display()))?;

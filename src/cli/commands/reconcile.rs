@@ -91,18 +91,22 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         }
     }
     if args.prune && plan.has_input_errors() {
-        anyhow::bail!(
-            "refusing to `--prune`: the input has errors, so devices it meant to name could be taken for extras:\n{}\n  hint: fix the files (`apctl validate` shows every problem), or compare without `--prune`",
+        return Err(crate::cli::hinted!(
+            "fix the files (`apctl validate` shows every problem), or compare without `--prune`",
+            "refusing to `--prune`: the input has errors, so devices it meant to name could be taken for extras:\n{}",
             plan.input_errors()
                 .iter()
                 .map(|e| format!("  - {e}"))
                 .collect::<Vec<_>>()
                 .join("\n")
-        );
+        ));
     }
     let files = plan.file_reports.clone();
     if plan.tenants.is_empty() {
-        anyhow::bail!("no valid row to compare\n  hint: `apctl validate` the files");
+        return Err(crate::cli::hinted!(
+            "`apctl validate` the files",
+            "no valid row to compare"
+        ));
     }
     for e in &plan.entries {
         eprintln!(
@@ -111,9 +115,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
         );
     }
     if args.prune && !args.yes && !io::stdin().is_terminal() {
-        anyhow::bail!(
-            "`--prune` deregisters devices and asks first, but there is nobody to ask\n  hint: add `--yes` to confirm in a pipeline"
-        );
+        return Err(crate::cli::hinted!(
+            "add `--yes` to confirm in a pipeline",
+            "`--prune` deregisters devices and asks first, but there is nobody to ask"
+        ));
     }
     // The plan, the import and the rest: the import's deadline and ten
     // minutes for everything else.
@@ -144,13 +149,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                     ));
                     resolved.push((tenant, rows));
                 }
-                Err(e) => errors.push(settings::tenant_error(
-                    &tenant,
-                    &match e {
-                        apctl::transport::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
-                        other => other.to_string(),
-                    },
-                )),
+                Err(e) => errors.push(settings::call_failure(&tenant, &e)),
             }
         }
         if args.output == Output::Human {
@@ -218,7 +217,7 @@ async fn by_tenant_id(
         {
             Ok(t) => t,
             Err(e) => {
-                errors.push(settings::tenant_error(&rows.tenant, &format!("{e:#}")));
+                errors.push(settings::tenant_error(&rows.tenant, &e));
                 continue;
             }
         };
@@ -231,12 +230,11 @@ async fn by_tenant_id(
         {
             Ok(id) => id.to_lowercase(),
             Err(why) => {
-                errors.push(settings::tenant_error(
-                    &rows.tenant,
-                    &format!(
-                        "cannot tell which tenant `{named}` is: {why}\n  hint: give the customer's tenant id"
-                    ),
-                ));
+                errors.push(apctl::report::TenantError {
+                    tenant: rows.tenant.clone(),
+                    error: format!("cannot tell which tenant `{named}` is: {why}"),
+                    hint: Some("give the customer's tenant id".into()),
+                });
                 continue;
             }
         };
@@ -390,10 +388,13 @@ async fn prune(
         );
     }
     if n > args.max_delete {
-        anyhow::bail!(
-            "refusing to deregister {n} devices: that is more than `--max-delete {}`, nothing was deregistered\n  hint: check that the files name every device the tenants should keep; if the list above is right, run again with `--max-delete {n}`",
+        return Err(crate::cli::hinted!(
+            format!(
+                "check that the files name every device the tenants should keep; if the list above is right, run again with `--max-delete {n}`"
+            ),
+            "refusing to deregister {n} devices: that is more than `--max-delete {}`, nothing was deregistered",
             args.max_delete
-        );
+        ));
     }
     if !args.yes {
         eprint!(

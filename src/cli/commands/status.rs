@@ -75,11 +75,7 @@ pub struct StatusArgs {
 }
 
 /// A customer that could not be read.
-#[derive(serde::Serialize)]
-struct Failure {
-    tenant: String,
-    error: String,
-}
+type Failure = apctl::report::TenantError;
 
 /// Runs the status listing; exits 2 when a customer could not be read.
 pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
@@ -100,13 +96,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         let results = futures::future::join_all(reads).await;
         let mut devices = Vec::new();
         let mut failures = Vec::new();
-        for (t, r) in customers.iter().zip(results) {
+        for r in results {
             match r {
                 Ok(list) => devices.extend(list),
-                Err(error) => failures.push(Failure {
-                    tenant: t.clone(),
-                    error,
-                }),
+                Err(failure) => failures.push(failure),
             }
         }
         let states: Vec<RegistrationState> = args.states.iter().map(|s| s.state()).collect();
@@ -126,9 +119,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
 /// Every customer with an active (or expiring) GDAP relationship.
 async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::Result<Vec<String>> {
     let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
-        anyhow::bail!(
-            "`--all` needs the partner tenant to list customers\n  hint: set `AZURE_TENANT_ID` to your own (partner) tenant"
-        );
+        return Err(crate::cli::hinted!(
+            "set `AZURE_TENANT_ID` to your own (partner) tenant",
+            "`--all` needs the partner tenant to list customers"
+        ));
     };
     let relationships = session
         .relationships(&partner)
@@ -147,13 +141,12 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
     Ok(out)
 }
 
-async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, String> {
+async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, Failure> {
     let gate = session.client.gate(tenant);
     let graph = session.graph(tenant, &gate);
-    status::tenant_devices(&graph).await.map_err(|e| match e {
-        apctl::transport::CallError::Auth(a) => format!("{a} — hint: {}", a.hint),
-        other => other.to_string(),
-    })
+    status::tenant_devices(&graph)
+        .await
+        .map_err(|e| crate::cli::settings::call_failure(tenant, &e))
 }
 
 fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyhow::Result<()> {
@@ -233,6 +226,9 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
     drop(out);
     for f in failures {
         eprintln!("error: {}: {}", f.tenant, f.error);
+        if let Some(hint) = &f.hint {
+            eprintln!("  hint: {hint}");
+        }
     }
     Ok(())
 }

@@ -50,7 +50,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
                 apctl::transport::CallError::Auth(a) => a.hint.clone(),
                 _ => "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant".into(),
             };
-            anyhow::anyhow!("{e}\n  hint: {hint}")
+            crate::cli::hinted!(hint, "{e}")
         })?;
         let now = session.client.clock().wall();
         let summaries: Vec<Summary> = relationships.iter().map(|r| r.summary(now)).collect();

@@ -15,10 +15,19 @@ pub const MAX_HASH_BYTES: usize = 16 * 1024;
 /// almost always a pasted wrong column.
 pub const MAX_GROUP_TAG_CHARS: usize = 128;
 
+sentence_error! {
+    /// What is wrong with a value, in one sentence.
+    FieldError
+}
+
+fn invalid<T>(why: impl Into<String>) -> Result<T, FieldError> {
+    Err(FieldError(why.into()))
+}
+
 /// Checks a hardware hash: standard base64 (`+` and `/`, `=` padding only
 /// at the end) that decodes to a plausible number of bytes. Base64url (`-`,
 /// `_`) is refused: real hashes never use it, although the OpenAPI says so.
-pub fn check_hash(text: &str) -> Result<usize, String> {
+pub fn check_hash(text: &str) -> Result<usize, FieldError> {
     let bytes = text.as_bytes();
     if let Some(pos) = bytes.iter().position(|b| !is_base64(*b)) {
         let c = text[pos..].chars().next().unwrap_or('?');
@@ -27,13 +36,13 @@ pub fn check_hash(text: &str) -> Result<usize, String> {
             c if c.is_whitespace() => "white space inside the hash".to_owned(),
             c => format!("character {:?}", c),
         };
-        return Err(format!(
+        return invalid(format!(
             "the hash is not standard base64: {what} at character {}",
             pos + 1
         ));
     }
     if !bytes.len().is_multiple_of(4) {
-        return Err(format!(
+        return invalid(format!(
             "the hash is not standard base64: {} characters is not a multiple of 4 (cut off?)",
             bytes.len()
         ));
@@ -43,16 +52,16 @@ pub fn check_hash(text: &str) -> Result<usize, String> {
         .or_else(|| bytes.strip_suffix(b"="))
         .unwrap_or(bytes);
     if body.contains(&b'=') {
-        return Err("the hash is not standard base64: `=` padding inside the hash".to_owned());
+        return invalid("the hash is not standard base64: `=` padding inside the hash");
     }
     let decoded = bytes.len() / 4 * 3 - (bytes.len() - body.len());
     if decoded < MIN_HASH_BYTES {
-        return Err(format!(
+        return invalid(format!(
             "the hash decodes to {decoded} bytes, too short for a hardware hash (at least {MIN_HASH_BYTES}; today's are 3000)"
         ));
     }
     if decoded > MAX_HASH_BYTES {
-        return Err(format!(
+        return invalid(format!(
             "the hash decodes to {decoded} bytes, too long for a hardware hash (at most {MAX_HASH_BYTES})"
         ));
     }
@@ -66,7 +75,7 @@ fn is_base64(b: u8) -> bool {
 /// Checks a Windows product key field: either a 25-character key in five
 /// groups (`XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`, as Partner Center's samples
 /// show) or a numeric product key id (PKID) of 10 to 15 digits.
-pub fn check_product_key(text: &str) -> Result<(), String> {
+pub fn check_product_key(text: &str) -> Result<(), FieldError> {
     let groups: Vec<&str> = text.split('-').collect();
     let key = groups.len() == 5
         && groups
@@ -76,7 +85,9 @@ pub fn check_product_key(text: &str) -> Result<(), String> {
     if key || pkid {
         Ok(())
     } else {
-        Err("the product key is neither a key in five groups (`XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`) nor a numeric product key id of 10 to 15 digits".into())
+        invalid(
+            "the product key is neither a key in five groups (`XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`) nor a numeric product key id of 10 to 15 digits",
+        )
     }
 }
 
@@ -89,26 +100,24 @@ pub const MAX_SERIAL_CHARS: usize = 128;
 /// characters, more than [`MAX_SERIAL_CHARS`] characters, a number Excel
 /// rewrote in scientific notation (`1.23457E+11`: the digits are gone), or
 /// a long base64 run (a hardware hash under the serial heading).
-pub fn check_serial(text: &str) -> Result<(), String> {
+pub fn check_serial(text: &str) -> Result<(), FieldError> {
     if text.chars().any(char::is_control) {
-        return Err("the serial number holds a control character".into());
+        return invalid("the serial number holds a control character");
     }
     let chars = text.chars().count();
     if chars > MAX_SERIAL_CHARS {
-        return Err(format!(
+        return invalid(format!(
             "the serial number has {chars} characters; a serial has at most {MAX_SERIAL_CHARS}"
         ));
     }
     if is_scientific(text.trim()) {
-        return Err(format!(
+        return invalid(format!(
             "{} is a number Excel rewrote in scientific notation: the serial's digits are lost",
             crate::input::problem::quoted(text.trim())
         ));
     }
     if chars >= 64 && text.bytes().all(is_base64) {
-        return Err(
-            "the serial number looks like a hardware hash: are the columns in the wrong order?".into(),
-        );
+        return invalid("the serial number looks like a hardware hash: are the columns in the wrong order?");
     }
     Ok(())
 }
@@ -131,30 +140,30 @@ fn is_scientific(text: &str) -> bool {
 /// control characters.
 /// A `Tenant` cell: a tenant id, a verified domain or a customer's display
 /// name, with no control characters or slashes.
-pub fn check_tenant(text: &str) -> Result<(), String> {
+pub fn check_tenant(text: &str) -> Result<(), FieldError> {
     let t = text.trim();
     if t.chars().any(char::is_control) || t.contains('/') || t.len() > 256 {
-        return Err(format!("`{t}` is not a tenant id, domain or customer name"));
+        return invalid(format!("`{t}` is not a tenant id, domain or customer name"));
     }
     Ok(())
 }
 
-pub fn check_group_tag(text: &str) -> Result<(), String> {
+pub fn check_group_tag(text: &str) -> Result<(), FieldError> {
     let chars = text.chars().count();
     if chars > MAX_GROUP_TAG_CHARS {
-        return Err(format!(
+        return invalid(format!(
             "the group tag has {chars} characters; apctl sends at most {MAX_GROUP_TAG_CHARS}"
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err("the group tag holds a control character".into());
+        return invalid("the group tag holds a control character");
     }
     Ok(())
 }
 
 /// Checks an assigned user: a user principal name, `name@domain.tld`, with
 /// no white space.
-pub fn check_user(text: &str) -> Result<(), String> {
+pub fn check_user(text: &str) -> Result<(), FieldError> {
     let shaped = match text.split_once('@') {
         Some((name, domain)) => {
             !name.is_empty()
@@ -168,7 +177,7 @@ pub fn check_user(text: &str) -> Result<(), String> {
     if shaped && !text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Ok(())
     } else {
-        Err("the assigned user is not a user principal name like `user@contoso.com`".into())
+        invalid("the assigned user is not a user principal name like `user@contoso.com`")
     }
 }
 
@@ -221,18 +230,18 @@ mod tests {
     fn bad_hashes_say_why() {
         let placeholder = check_hash("aGFyZHdhcmVJZGVudGlmaWVy").unwrap_err();
         assert!(
-            placeholder.contains("decodes to 18 bytes, too short"),
+            placeholder.0.contains("decodes to 18 bytes, too short"),
             "{placeholder}"
         );
         let url = format!("{}-A", &hash_of(3000)[..3998]);
-        assert!(check_hash(&url).unwrap_err().contains("base64url"));
+        assert!(check_hash(&url).unwrap_err().0.contains("base64url"));
         let cut = &hash_of(3000)[..3999];
-        assert!(check_hash(cut).unwrap_err().contains("multiple of 4"));
+        assert!(check_hash(cut).unwrap_err().0.contains("multiple of 4"));
         let space = format!("{} {}", &hash_of(3000)[..1000], &hash_of(3000)[..2999]);
-        assert!(check_hash(&space).unwrap_err().contains("white space"));
+        assert!(check_hash(&space).unwrap_err().0.contains("white space"));
         let inner_pad = format!("{}==AA", &hash_of(3000)[..3996]);
-        assert!(check_hash(&inner_pad).unwrap_err().contains("padding inside"));
-        assert!(check_hash(&hash_of(20000)).unwrap_err().contains("too long"));
+        assert!(check_hash(&inner_pad).unwrap_err().0.contains("padding inside"));
+        assert!(check_hash(&hash_of(20000)).unwrap_err().0.contains("too long"));
     }
 
     #[test]

@@ -446,7 +446,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         }
     }
     if let Some((index, text)) = &serial
-        && let Err(why) = checks::check_serial(text)
+        && let Err(checks::FieldError(why)) = checks::check_serial(text)
     {
         problems.push(
             err(ProblemCode::SerialShape, *index, why)
@@ -454,7 +454,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         );
     }
     if let Some((index, text)) = &hash
-        && let Err(why) = checks::check_hash(text)
+        && let Err(checks::FieldError(why)) = checks::check_hash(text)
     {
         problems.push(
             err(ProblemCode::HashNotValid, *index, why)
@@ -463,7 +463,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         );
     }
     if let Some((index, text)) = &product_key
-        && let Err(why) = checks::check_product_key(text)
+        && let Err(checks::FieldError(why)) = checks::check_product_key(text)
     {
         problems.push(
             err(ProblemCode::ProductKeyShape, *index, why)
@@ -471,12 +471,12 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         );
     }
     if let Some((index, text)) = &group_tag
-        && let Err(why) = checks::check_group_tag(text)
+        && let Err(checks::FieldError(why)) = checks::check_group_tag(text)
     {
         problems.push(err(ProblemCode::GroupTagShape, *index, why));
     }
     if let Some((index, text)) = &tenant
-        && let Err(why) = checks::check_tenant(text)
+        && let Err(checks::FieldError(why)) = checks::check_tenant(text)
     {
         problems.push(
             err(ProblemCode::TenantShape, *index, why)
@@ -484,7 +484,7 @@ fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems:
         );
     }
     if let Some((index, text)) = &user
-        && let Err(why) = checks::check_user(text)
+        && let Err(checks::FieldError(why)) = checks::check_user(text)
     {
         problems.push(
             err(ProblemCode::AssignedUserShape, *index, why)

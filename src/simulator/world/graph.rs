@@ -15,7 +15,7 @@ impl World {
             Ok(items) => items,
             Err(why) => {
                 self.stats.rejected_bodies += 1;
-                return graph_error(400, "BadRequest", &why, &self.request_id());
+                return graph_error(400, "BadRequest", &why.0, &self.request_id());
             }
         };
         let now = self.clock.now();
@@ -361,10 +361,15 @@ pub(super) fn registered_json(tenant: &str, n: usize, r: &RegisteredSpec, now: j
     })
 }
 
+sentence_error! {
+    /// Why the simulator refuses a request body, in the service's words.
+    Rejected
+}
+
 /// The import body the real service takes: one member holding an array of
 /// objects whose properties all exist on `importedWindowsAutopilotDeviceIdentity`
 /// (graph-schema-excerpt), with the right types.
-pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
+pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, Rejected> {
     const KNOWN: &[&str] = &[
         "@odata.type",
         "id",
@@ -385,9 +390,9 @@ pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
         .keys()
         .find(|k| *k != "importedWindowsAutopilotDeviceIdentities")
     {
-        return Err(format!(
+        return Err(Rejected(format!(
             "The parameter '{extra}' in the request payload is not a valid parameter for the operation 'import'."
-        ));
+        )));
     }
     let Some(items) = obj
         .get("importedWindowsAutopilotDeviceIdentities")
@@ -403,9 +408,9 @@ pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
         };
         for (k, val) in o {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(format!(
+                return Err(Rejected(format!(
                     "The property '{k}' does not exist on type 'microsoft.graph.importedWindowsAutopilotDeviceIdentity'. Make sure to only use property names that are defined by the type."
-                ));
+                )));
             }
             let ok = if k == "state" {
                 val.is_object() || val.is_null()
@@ -413,14 +418,14 @@ pub fn check_import_body(body: &[u8]) -> Result<Vec<Value>, String> {
                 val.is_string() || val.is_null()
             };
             if !ok {
-                return Err(format!(
+                return Err(Rejected(format!(
                     "Cannot convert the literal '{val}' to the expected type 'Edm.String' for '{k}'."
-                ));
+                )));
             }
         }
         for required in ["serialNumber", "hardwareIdentifier"] {
             if o.get(required).and_then(Value::as_str).is_none_or(str::is_empty) {
-                return Err(format!("The property '{required}' is required."));
+                return Err(Rejected(format!("The property '{required}' is required.")));
             }
         }
     }

@@ -473,14 +473,21 @@ mod tests {
         assert!(
             check_import_body(bad)
                 .unwrap_err()
+                .0
                 .contains("'manufacturer' does not exist")
         );
         let wrong_type = br#"{"importedWindowsAutopilotDeviceIdentities":[{"serialNumber":5,"hardwareIdentifier":"QQ=="}]}"#;
-        assert!(check_import_body(wrong_type).unwrap_err().contains("Edm.String"));
+        assert!(
+            check_import_body(wrong_type)
+                .unwrap_err()
+                .0
+                .contains("Edm.String")
+        );
         let missing = br#"{"importedWindowsAutopilotDeviceIdentities":[{"serialNumber":"S"}]}"#;
         assert!(
             check_import_body(missing)
                 .unwrap_err()
+                .0
                 .contains("hardwareIdentifier")
         );
     }

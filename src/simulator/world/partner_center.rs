@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::graph::Rejected;
 use super::{RegisteredSpec, SimRequest, SimResponse, World, not_contacted, over_budget, registered_json};
 
 /// A device an OEM knows (the simulated hash store behind tuple and
@@ -177,7 +178,7 @@ impl World {
             Ok(d) => d,
             Err(why) => {
                 self.stats.rejected_bodies += 1;
-                return pc_error(400, "400", &why);
+                return pc_error(400, "400", &why.0);
             }
         };
         if self.find_batch(index, &batch).is_some() {
@@ -199,13 +200,13 @@ impl World {
         }
         let devices = match serde_json::from_slice::<Value>(body) {
             Ok(v) => check_devices(Some(&v)),
-            Err(e) => Err(format!("The request body is not JSON: {e}")),
+            Err(e) => Err(Rejected(format!("The request body is not JSON: {e}"))),
         };
         match devices {
             Ok(d) => self.pc_accept(index, batch.to_owned(), d),
             Err(why) => {
                 self.stats.rejected_bodies += 1;
-                pc_error(400, "400", &why)
+                pc_error(400, "400", &why.0)
             }
         }
     }
@@ -411,7 +412,7 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 
 /// Checks a device list as the service would: each device one of the
 /// documented identifications; returned in camelCase.
-fn check_devices(devices: Option<&Value>) -> Result<Vec<Value>, String> {
+fn check_devices(devices: Option<&Value>) -> Result<Vec<Value>, Rejected> {
     let Some(list) = devices.and_then(Value::as_array) else {
         return Err("devices must be an array.".into());
     };
