@@ -55,7 +55,7 @@ pub async fn tenant_devices(graph: &Graph<'_>) -> Result<Vec<DeviceState>, CallE
 }
 
 /// A staged record an earlier apctl run left behind (see
-/// [`crate::import::graph_pipe::leftovers`]): the next import for the tenant deletes it.
+/// [`crate::import::markers::leftovers`]): the next import for the tenant deletes it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Leftover {
@@ -83,7 +83,7 @@ pub async fn tenant_view(graph: &Graph<'_>) -> Result<TenantView, CallError> {
         .iter()
         .filter_map(|d| d.serial_number.as_deref())
         .collect();
-    let leftovers = crate::import::graph_pipe::leftovers(&staged, &serials, now.as_second())
+    let leftovers = crate::import::markers::leftovers(&staged, &serials, now.as_second())
         .into_iter()
         .map(|r| Leftover {
             tenant: graph.tenant.to_owned(),

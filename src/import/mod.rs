@@ -3,6 +3,7 @@
 //! hardware hashes and [`partner_center_pipe`] for Partner Center batches.
 
 pub mod graph_pipe;
+pub mod markers;
 pub mod partner_center_pipe;
 pub mod progress;
 pub mod run;

@@ -1,0 +1,306 @@
+//! The Graph import pipe for one tenant, end to end (SPEC §3.1, §3.2,
+//! §3.5): look up what is already registered or staged and never send it
+//! again; import the rest in chunks; poll with a deadline until every
+//! device is `complete` or `error`; confirm successes and 806s in the
+//! registered-device list, which also gives each device's state; resend
+//! transient 640s a few times; and delete the staged records this run
+//! created once they are final, never anyone else's.
+
+mod send;
+mod wait;
+
+use send::send_all;
+use wait::settle;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::import::markers::{another_live_run, is_apctls, leftovers};
+use crate::import::progress::{entry_for, interrupted_cause, warning};
+use crate::import::rows::{self, Row};
+use crate::import::settings::LIST_POLL_THRESHOLD;
+use crate::import::waiter::{self, Check, Round, Step, Wait};
+use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
+use crate::input::device::{Device, Identity, Pipe};
+use crate::portal::outcome::{self, ErrorKind, Verdict};
+use crate::portal::state::{DeviceMessage, RegistrationState};
+use crate::report::{Action, Cause, Entry, TenantError};
+use crate::transport::throttle::TenantGate;
+use crate::transport::{CallError, Client};
+
+/// Where a device is in the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    ToSend,
+    Staged,
+    Confirm,
+    Done,
+}
+
+struct Tracked {
+    device: Device,
+    entry: Entry,
+    phase: Phase,
+    staged_id: Option<String>,
+    /// The staged record was created by apctl and may be deleted.
+    ours: bool,
+    resends: u32,
+    /// The staged record disappeared before its verdict was read.
+    vanished: bool,
+}
+
+impl Row for Tracked {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+    fn into_entry(self) -> Entry {
+        self.entry
+    }
+    fn maybe_sent(&self) -> bool {
+        self.phase != Phase::ToSend
+    }
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
+    rows::snapshot(tracked, settings, Pipe::Graph, progress, now);
+}
+
+/// Imports hash devices into one tenant; every Graph call passes `gate`.
+pub async fn import_tenant(
+    client: &Client,
+    settings: &ImportSettings,
+    devices: Vec<Device>,
+    gate: &TenantGate,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantOutcome {
+    let graph = Graph {
+        client,
+        root: &settings.graph_root,
+        tenant: &settings.tenant,
+        gate,
+        scope: settings.graph_scope,
+    };
+    let deadline = client.clock().now() + settings.deadline;
+    let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
+    if tracked.is_empty() {
+        return rows::finish(tracked, None, false);
+    }
+    if let Some(error) = &settings.preflight_failure {
+        return rows::stop_all(tracked, error.clone());
+    }
+    let leftovers = match lookup(&graph, &mut tracked, settings, progress).await {
+        Ok(leftovers) => leftovers,
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
+    };
+    snapshot(&tracked, settings, progress, true);
+    if !settings.dry_run {
+        send_all(&graph, &mut tracked, settings, progress, cancel).await;
+        snapshot(&tracked, settings, progress, true);
+        if settings.wait {
+            settle(&graph, &mut tracked, settings, progress, cancel, deadline).await;
+            // Every verdict is on record before the slow part: one
+            // write per staged record, paced by the tenant's budget.
+            snapshot(&tracked, settings, progress, true);
+            cleanup(&graph, &tracked, leftovers, settings, progress).await;
+        }
+    }
+    mark_unfinished(&mut tracked, settings);
+    rows::finish(tracked, None, cancel.is_cancelled())
+}
+
+fn track(device: Device, settings: &ImportSettings) -> Tracked {
+    let entry = entry_for(&device, settings);
+    Tracked {
+        device,
+        entry,
+        phase: Phase::ToSend,
+        staged_id: None,
+        ours: false,
+        resends: 0,
+        vanished: false,
+    }
+}
+
+/// Before sending: serials already registered are done; serials already
+/// staged are followed instead of sent again. Returns apctl's own staged
+/// records of the run's devices that are registered already: an earlier
+/// run's leftovers (it was killed before its cleanup), to delete.
+async fn lookup(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, CallError> {
+    let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
+    let all_staged = graph.list_imported().await?;
+    let now = graph.client.clock().wall();
+    let serials: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
+    let mut leftovers: Vec<String> = leftovers(&all_staged, &serials, now.as_second())
+        .into_iter()
+        .map(|r| r.id.clone())
+        .collect();
+    let staged = by_serial(all_staged, |s| s.serial_number.clone());
+    let (mine, now_epoch) = (settings.marker(), now.as_second());
+    progress.event(Event::LookedUp {
+        tenant: settings.tenant.clone(),
+        registered: registered.len(),
+        staged: staged.len(),
+    });
+    for t in tracked.iter_mut() {
+        let Some(serial) = t.device.serial.clone() else {
+            continue;
+        };
+        if let Some(device) = registered.get(&serial) {
+            t.entry.action = Action::AlreadyRegistered;
+            confirm(
+                &mut t.entry,
+                device,
+                now,
+                Some(DeviceMessage::DeviceAlreadyRegistered),
+            );
+            t.phase = Phase::Done;
+        } else if let Some(record) = staged
+            .get(&serial)
+            .filter(|r| !settings.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
+        {
+            // Another apctl run (here or on another machine) sent it and
+            // may be following it now: not resent, not followed, not
+            // deleted under it.
+            t.entry.action = Action::AnotherRun;
+            t.entry.imported_identity_id = Some(record.id.clone());
+            t.entry.details = format!(
+                "Another apctl run sent this device and may still be following it (import id `{}`): nothing was sent; run apctl again once it has finished, or add `--wait-for-other-runs` to follow it.",
+                record.import_id.as_deref().unwrap_or("")
+            );
+            t.phase = Phase::Done;
+        } else if let Some(record) = staged.get(&serial) {
+            // Followed, so not a leftover: it is deleted once settled.
+            leftovers.retain(|id| *id != record.id);
+            t.entry.action = Action::FollowedStaged;
+            t.staged_id = Some(record.id.clone());
+            t.entry.imported_identity_id = Some(record.id.clone());
+            t.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
+            t.phase = Phase::Staged;
+            if settings.dry_run {
+                t.entry.details =
+                    "already staged by an earlier import; it would be followed, not sent again".into();
+            }
+        } else if settings.dry_run {
+            t.entry.action = Action::WouldSend;
+            t.entry.details = "would be imported (dry run: nothing was sent)".into();
+        }
+    }
+    Ok(leftovers)
+}
+
+fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {
+    items
+        .into_iter()
+        .filter_map(|i| serial(&i).map(|s| (s, i)))
+        .collect()
+}
+
+/// Records a registered device's state on an entry.
+fn confirm(
+    entry: &mut Entry,
+    device: &AutopilotDevice,
+    now: jiff::Timestamp,
+    message: Option<DeviceMessage>,
+) {
+    let enrollment = device
+        .enrollment_state
+        .clone()
+        .unwrap_or(outcome::EnrollmentState::Unknown);
+    let state = outcome::registered_state(&enrollment, device.last_contact(), now);
+    entry.autopilot_device_id = Some(device.id.clone());
+    entry.set(state, message);
+    if message.is_none() {
+        entry.details = format!("Registered as Autopilot device {}.", device.id);
+    }
+}
+
+/// Deletes the staged records this run created (or an earlier apctl run
+/// did) once their device is settled, and an earlier run's leftovers:
+/// several at once, as the tenant's concurrency limit and write budget
+/// allow. A record already gone counts as deleted.
+async fn cleanup(
+    graph: &Graph<'_>,
+    tracked: &[Tracked],
+    leftovers: Vec<String>,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) {
+    use futures::StreamExt as _;
+    // A record seen gone (another run or an admin deleted it) is not
+    // deleted again.
+    let ids: Vec<String> = tracked
+        .iter()
+        .filter(|t| t.ours && t.phase == Phase::Done && !t.vanished)
+        .filter_map(|t| t.staged_id.clone())
+        .chain(leftovers)
+        .collect();
+    let width = settings.limits.concurrency.get() as usize;
+    futures::stream::iter(ids)
+        .map(|id| async move {
+            if let Err(e) = graph.delete_imported(&id).await {
+                progress.event(warning(
+                    graph.tenant,
+                    format!("could not delete staged record `{id}` (the next run will): {e}"),
+                ));
+            }
+        })
+        .buffer_unordered(width)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Devices with no final answer at the end keep Registration pending, with
+/// a reason.
+fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
+    for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
+        match t.phase {
+            Phase::ToSend if !settings.dry_run => t.entry.not_sent(&interrupted_cause()),
+            Phase::ToSend => {}
+            _ if !settings.wait || settings.dry_run => {
+                if t.entry.details.is_empty() {
+                    t.entry.details = "accepted for registration; run `apctl import` again (or `apctl status`) to see the outcome".into();
+                }
+            }
+            Phase::Confirm => t.entry.details = "imported, but not yet listed among the tenant's Autopilot devices at the deadline".into(),
+            _ => t.entry.details = "still being processed by the service at the deadline; run apctl again to follow it (nothing is sent twice)".into(),
+        }
+    }
+}
+
+fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
+    match e {
+        CallError::Auth(a) => TenantError {
+            tenant: tenant.to_owned(),
+            error: a.to_string(),
+            hint: Some(a.hint.clone()),
+        },
+        other => TenantError {
+            tenant: tenant.to_owned(),
+            error: other.to_string(),
+            hint: Some(permission_hint(other)),
+        },
+    }
+}
+
+fn permission_hint(e: &CallError) -> String {
+    match e {
+        CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
+            rows::GRAPH_PERMISSION.into()
+        }
+        _ => "check the network and the Graph URL; run again later (nothing is sent twice)".into(),
+    }
+}

@@ -1,0 +1,214 @@
+//! Sending: hash rows in chunks, several chunks at once, each answer
+//! handled as it arrives; an answer that may be lost is looked up before
+//! anything is sent again.
+
+use super::*;
+
+pub(super) fn import_item(t: &Tracked, marker: &str) -> Option<ImportItem> {
+    let Identity::HardwareHash { hash, product_key } = &t.device.identity else {
+        return None;
+    };
+    Some(ImportItem {
+        serial_number: t.device.serial.clone()?,
+        hardware_identifier: hash.shared(),
+        product_key: product_key.clone(),
+        group_tag: t.entry.group_tag.clone(),
+        assigned_user_principal_name: t.device.assigned_user.clone(),
+        import_id: Some(marker.to_owned()),
+    })
+}
+
+/// Sends every device still to send, in chunks; the chunks go out
+/// together, as far as the tenant's concurrency limit lets them.
+pub(super) async fn send_all(
+    graph: &Graph<'_>,
+    tracked: &mut [Tracked],
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) {
+    if cancel.is_cancelled() {
+        return;
+    }
+    let todo: Vec<usize> = (0..tracked.len())
+        .filter(|&i| tracked[i].phase == Phase::ToSend)
+        .collect();
+    let chunks: Vec<&[usize]> = todo.chunks(settings.chunk_size.get()).collect();
+    let marker = settings.marker();
+    let mut posts: futures::stream::FuturesUnordered<_> = chunks
+        .iter()
+        .enumerate()
+        .map(|(k, chunk)| {
+            let items = chunk
+                .iter()
+                .filter_map(|&i| import_item(&tracked[i], &marker))
+                .collect();
+            async move { (k, post_chunk(graph, items, settings, progress).await) }
+        })
+        .collect();
+    // Each chunk's answer is taken as it comes, and put on record at once:
+    // a run killed while later chunks are on the wire knows these.
+    while let Some((k, answer)) = futures::StreamExt::next(&mut posts).await {
+        let chunk = chunks[k];
+        adopt(tracked, chunk, answer.staged);
+        for &i in chunk {
+            tracked[i].entry.request_id.clone_from(&answer.request_id);
+        }
+        match answer.failure {
+            Some(e) => {
+                let unsent: Vec<usize> = chunk
+                    .iter()
+                    .copied()
+                    .filter(|&i| tracked[i].phase == Phase::ToSend)
+                    .collect();
+                fail_all(tracked, &unsent, &tenant_error(&settings.tenant, &e));
+            }
+            None => missing_from_answer(tracked, chunk),
+        }
+        let sent = chunk
+            .iter()
+            .filter(|&&i| tracked[i].entry.action == Action::Sent)
+            .count();
+        progress.event(Event::Sent {
+            tenant: settings.tenant.clone(),
+            count: sent,
+        });
+        snapshot(tracked, settings, progress, true);
+    }
+}
+
+/// What one chunk's import came to.
+pub(super) struct ChunkAnswer {
+    staged: Vec<ImportedIdentity>,
+    request_id: Option<String>,
+    failure: Option<CallError>,
+}
+
+/// Imports one chunk. A POST that may have been sent is never resent
+/// blindly: the staged list is read, and only the devices this run has not
+/// staged yet are sent again.
+pub(super) async fn post_chunk(
+    graph: &Graph<'_>,
+    mut items: Vec<ImportItem>,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> ChunkAnswer {
+    let mut staged = Vec::new();
+    let mut request_id = None;
+    for _ in 0..2 {
+        let e = match graph.import(&items).await {
+            Ok((answer, rid)) => {
+                staged.extend(answer);
+                return ChunkAnswer {
+                    staged,
+                    request_id: rid,
+                    failure: None,
+                };
+            }
+            Err(e) => e,
+        };
+        let CallError::MayHaveBeenSent {
+            cause,
+            request_id: rid,
+            ..
+        } = &e
+        else {
+            return ChunkAnswer {
+                staged,
+                request_id: e.request_id().map(str::to_owned),
+                failure: Some(e),
+            };
+        };
+        request_id = rid.clone();
+        progress.event(warning(
+            &settings.tenant,
+            format!("import may have been sent ({cause}); looking before resending"),
+        ));
+        let all = match graph.list_imported().await {
+            Ok(all) => all,
+            Err(e) => {
+                return ChunkAnswer {
+                    staged,
+                    request_id,
+                    failure: Some(e),
+                };
+            }
+        };
+        let import_id = items.first().and_then(|i| i.import_id.clone());
+        let found: Vec<ImportedIdentity> = all
+            .into_iter()
+            .filter(|s| {
+                s.import_id == import_id
+                    && items
+                        .iter()
+                        .any(|i| s.serial_number.as_ref() == Some(&i.serial_number))
+            })
+            .collect();
+        items.retain(|i| {
+            !found
+                .iter()
+                .any(|s| s.serial_number.as_ref() == Some(&i.serial_number))
+        });
+        staged.extend(found);
+        if items.is_empty() {
+            return ChunkAnswer {
+                staged,
+                request_id,
+                failure: None,
+            };
+        }
+    }
+    let cause = "the service did not confirm the import twice".into();
+    let failure = CallError::MayHaveBeenSent {
+        kind: "graph.import",
+        cause,
+        request_id: request_id.clone(),
+    };
+    ChunkAnswer {
+        staged,
+        request_id,
+        failure: Some(failure),
+    }
+}
+
+/// Matches staged records to devices by serial.
+pub(super) fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<ImportedIdentity>) {
+    let mut by = by_serial(staged, |s| s.serial_number.clone());
+    for &i in indices {
+        let t = &mut tracked[i];
+        let Some(record) = t.device.serial.as_ref().and_then(|s| by.remove(s)) else {
+            continue;
+        };
+        t.staged_id = Some(record.id.clone());
+        t.entry.imported_identity_id = Some(record.id);
+        t.entry.action = Action::Sent;
+        t.ours = true;
+        t.phase = Phase::Staged;
+    }
+}
+
+pub(super) fn missing_from_answer(tracked: &mut [Tracked], indices: &[usize]) {
+    for &i in indices {
+        let t = &mut tracked[i];
+        if t.phase == Phase::ToSend {
+            t.entry.action = Action::Sent;
+            t.entry.set(
+                RegistrationState::RegistrationFailed,
+                Some(DeviceMessage::UnexpectedError),
+            );
+            t.entry.details =
+                "the import answer did not list this device; run apctl again to retry it".into();
+            t.phase = Phase::Done;
+        }
+    }
+}
+
+/// The import call for these devices failed as a whole: the service gave
+/// them no verdict, so they are not sent, for that one reason.
+pub(super) fn fail_all(tracked: &mut [Tracked], indices: &[usize], error: &TenantError) {
+    let why = Cause::tenant(error);
+    for &i in indices {
+        tracked[i].entry.not_sent(&why);
+        tracked[i].phase = Phase::Done;
+    }
+}

@@ -1,0 +1,351 @@
+//! The Partner Center pipe for one customer, end to end (SPEC §3.3, §3.4):
+//! Manufacturer+Model+Serial and product-key rows go into the device batch
+//! named by the order id. Before sending, apctl reads the tenant's
+//! registered devices (Graph) and the batch's devices (Partner Center) and
+//! never sends a device found in either; then it creates the batch or adds
+//! to it in chunks, follows each `Location` until the job is final, reads
+//! every device's status and string error code (a `finished` job can hold
+//! a failed device), waits for registered devices to appear in the tenant's
+//! Autopilot list, and sets and verifies their group tags there with
+//! `updateDeviceProperties`. A tag that could not be set is said so on the
+//! row, never passed over.
+
+mod send;
+mod tags;
+mod wait;
+
+use send::send;
+use tags::{tag, tag_not_applied};
+use wait::{confirm, settle};
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::graph::{AutopilotDevice, Graph};
+use crate::import::progress::{entry_for, interrupted_cause, warning};
+use crate::import::rows::{self, Row};
+use crate::import::waiter::{self, Check, Round, Step, Wait};
+use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
+use crate::input::device::{Device, Identity, Pipe};
+use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
+use crate::portal::outcome::{self, ErrorKind, Verdict};
+use crate::portal::state::{DeviceMessage, RegistrationState};
+use crate::report::{Action, Cause, Entry, TenantError};
+use crate::transport::throttle::TenantGate;
+use crate::transport::{CallError, Client};
+
+/// Where a device is in the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    ToSend,
+    /// Sent: waiting for the batch job's verdict.
+    InBatch,
+    /// Registered by Partner Center: waiting for it in the tenant's list.
+    Appear,
+    /// In the tenant's list: its group tag is to be set and verified.
+    Tag,
+    Done,
+}
+
+struct Tracked {
+    device: Device,
+    entry: Entry,
+    phase: Phase,
+    /// Index into the accepted requests whose job status decides it.
+    job: Option<usize>,
+    /// Tag attempts made.
+    tag_attempts: u32,
+}
+
+impl Row for Tracked {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+    fn into_entry(self) -> Entry {
+        self.entry
+    }
+    fn maybe_sent(&self) -> bool {
+        self.phase != Phase::ToSend
+    }
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+/// What the pipe needs from the Graph side of the same tenant.
+struct Ctx<'a> {
+    pc: PartnerCenter<'a>,
+    graph: Graph<'a>,
+    settings: &'a ImportSettings,
+    batch: String,
+    /// Why Graph could not be read for this tenant, once known.
+    graph_unavailable: Option<String>,
+}
+
+/// Registers tuple and product-key devices in one customer through
+/// Partner Center. `gate` is the tenant's Graph gate (shared with the Graph
+/// pipe); Partner Center calls pass a gate of their own.
+pub async fn import_customer(
+    client: &Client,
+    settings: &ImportSettings,
+    gate: &TenantGate,
+    devices: Vec<Device>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantOutcome {
+    let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
+    if tracked.is_empty() {
+        return rows::finish(tracked, None, false);
+    }
+    let pc_settings = &settings.partner_center;
+    if let Some(error) = &pc_settings.preflight_failure {
+        return rows::stop_all(tracked, error.clone());
+    }
+    // Partner Center is another service with its own throttling: its own
+    // gate for the customer, beside the tenant's Graph gate.
+    let pc_gate = client.gate_with(
+        &format!("partner-center:{}", pc_settings.customer_id),
+        settings.limits,
+    );
+    let mut ctx = Ctx {
+        pc: PartnerCenter {
+            client,
+            root: &pc_settings.root,
+            partner_tenant: &pc_settings.partner_tenant,
+            customer: &pc_settings.customer_id,
+            gate: &pc_gate,
+        },
+        graph: Graph {
+            client,
+            root: &settings.graph_root,
+            tenant: &settings.tenant,
+            gate,
+            scope: settings.graph_scope,
+        },
+        settings,
+        batch: pc_settings.batch_id.clone(),
+        graph_unavailable: None,
+    };
+    let deadline = client.clock().now() + settings.deadline;
+    let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
+        Ok(exists) => exists,
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
+    };
+    let mut jobs = Vec::new();
+    snapshot(&tracked, settings, progress, true);
+    if !settings.dry_run && !cancel.is_cancelled() {
+        send(&ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
+        snapshot(&tracked, settings, progress, true);
+        if settings.wait {
+            settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
+        }
+    }
+    mark_unfinished(&ctx, &mut tracked);
+    rows::finish(tracked, None, cancel.is_cancelled())
+}
+
+fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
+    rows::snapshot(tracked, settings, Pipe::PartnerCenter, progress, now);
+}
+
+fn track(device: Device, settings: &ImportSettings) -> Tracked {
+    let mut entry = entry_for(&device, settings);
+    entry.batch_id = Some(settings.partner_center.batch_id.clone());
+    Tracked {
+        device,
+        entry,
+        phase: Phase::ToSend,
+        job: None,
+        tag_attempts: 0,
+    }
+}
+
+/// True when a device listed in the batch is this row's device: the same
+/// product key, or the same serial, manufacturer and model (exactly, as
+/// Partner Center matches them).
+fn same_device(d: &Device, listed: &ListedDevice) -> bool {
+    match &d.identity {
+        Identity::ProductKey(key) => listed.product_key.as_deref() == Some(key.as_str()),
+        Identity::Tuple { manufacturer, model } => {
+            listed.serial_number.is_some()
+                && listed.serial_number == d.serial
+                && listed.oem_manufacturer_name.as_deref() == Some(manufacturer.as_str())
+                && listed.model_name.as_deref() == Some(model.as_str())
+        }
+        Identity::HardwareHash { .. } => listed.serial_number.is_some() && listed.serial_number == d.serial,
+    }
+}
+
+/// Reads what is already there: the tenant's registered devices and the
+/// batch's devices. Returns whether the batch exists.
+async fn lookup(
+    ctx: &mut Ctx<'_>,
+    tracked: &mut [Tracked],
+    progress: &dyn Progress,
+) -> Result<bool, CallError> {
+    let batches = ctx.pc.list_batches().await?;
+    let exists = batches.iter().any(|b| b.id == ctx.batch);
+    let in_batch = if exists {
+        ctx.pc.list_batch_devices(&ctx.batch).await?
+    } else {
+        Vec::new()
+    };
+    let registered = match ctx.graph.list_registered().await {
+        Ok(list) => by_serial(list),
+        Err(e) => {
+            ctx.graph_unavailable = Some(graph_reason(&e));
+            HashMap::new()
+        }
+    };
+    progress.event(Event::LookedUpBatch {
+        tenant: label(ctx.settings),
+        registered: registered.len(),
+        batch: ctx.batch.clone(),
+        in_batch: in_batch.len(),
+    });
+    let now = ctx.graph.client.clock().wall();
+    for t in tracked.iter_mut() {
+        if let Some(device) = find_registered(&t.device, &registered) {
+            t.entry.action = Action::AlreadyRegistered;
+            confirm(t, device, now, Some(DeviceMessage::DeviceAlreadyRegistered));
+        } else if in_batch.iter().any(|l| same_device(&t.device, l)) {
+            t.entry.action = Action::AlreadyRegistered;
+            t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
+            t.entry.details = format!("already in device batch `{}`: not sent again", ctx.batch);
+            t.phase = Phase::Appear;
+        } else if ctx.settings.dry_run {
+            t.entry.action = Action::WouldSend;
+            t.entry.details = format!(
+                "would be sent to Partner Center in device batch `{}` (dry run: nothing was sent)",
+                ctx.batch
+            );
+        }
+    }
+    Ok(exists)
+}
+
+/// The row's device among registered ones: by serial, or for a product-key
+/// row without one, by product key.
+fn find_registered<'a>(
+    d: &Device,
+    registered: &'a HashMap<String, AutopilotDevice>,
+) -> Option<&'a AutopilotDevice> {
+    if let Some(serial) = &d.serial {
+        return registered.get(serial).filter(|r| listed_matches(d, r));
+    }
+    let Identity::ProductKey(key) = &d.identity else {
+        return None;
+    };
+    registered
+        .values()
+        .find(|r| r.product_key.as_deref() == Some(key.as_str()))
+}
+
+/// A registered device is this row's when its serial matches and, for a
+/// tuple, so do manufacturer and model where Graph lists them.
+fn listed_matches(d: &Device, r: &AutopilotDevice) -> bool {
+    match &d.identity {
+        Identity::Tuple { manufacturer, model } => {
+            r.manufacturer.as_deref().is_none_or(|m| m == manufacturer)
+                && r.model.as_deref().is_none_or(|m| m == model)
+        }
+        _ => true,
+    }
+}
+
+fn by_serial(list: Vec<AutopilotDevice>) -> HashMap<String, AutopilotDevice> {
+    list.into_iter()
+        .filter_map(|d| d.serial_number.clone().map(|s| (s, d)))
+        .collect()
+}
+
+fn fail(t: &mut Tracked, kind: ErrorKind) {
+    rows::fail(&mut t.entry, kind);
+    t.phase = Phase::Done;
+}
+
+/// Devices with no final answer at the end keep Registration pending, with
+/// a reason.
+fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
+    let settings = ctx.settings;
+    for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
+        let wanted_tag = t.entry.group_tag.is_some();
+        match t.phase {
+            Phase::ToSend if settings.dry_run => {}
+            Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
+            _ if !settings.wait || settings.dry_run => {
+                if t.entry.details.is_empty() {
+                    t.entry.details = format!(
+                        "accepted by Partner Center in device batch `{}`; run `apctl import` again to see the outcome (nothing is sent twice)",
+                        ctx.batch
+                    );
+                }
+            }
+            Phase::InBatch => {
+                t.entry.details = format!(
+                    "Partner Center was still processing device batch `{}` at the deadline; run apctl again to follow it (nothing is sent twice)",
+                    ctx.batch
+                );
+            }
+            Phase::Appear => {
+                t.entry.details = format!(
+                    "in device batch `{}`, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it (nothing is sent twice)",
+                    ctx.batch
+                );
+            }
+            Phase::Tag => {}
+            Phase::Done => {}
+        }
+        if wanted_tag && t.phase != Phase::ToSend && !settings.dry_run {
+            t.entry.group_tag_applied = Some(false);
+            let sep = if t.entry.details.is_empty() { "" } else { ". " };
+            t.entry.details = format!(
+                "{}{sep}Its group tag is not applied yet.",
+                t.entry.details.trim_end_matches('.')
+            );
+        }
+    }
+}
+
+fn is_denied(e: &CallError) -> bool {
+    match e {
+        CallError::Auth(_) => true,
+        CallError::Service { error, .. } => error.status == 401 || error.status == 403,
+        _ => false,
+    }
+}
+
+fn graph_reason(e: &CallError) -> String {
+    match e {
+        CallError::Auth(a) => format!("no Graph token for this tenant ({})", a.summary),
+        CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
+            format!("Graph refused the call: {}", rows::GRAPH_PERMISSION)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
+    let hint = match e {
+        CallError::Auth(a) => a.hint.clone(),
+        CallError::Service { error, .. } if error.status == 404 || error.status == 403 => {
+            "Partner Center does not list this customer for your account: device batches need your direct reseller relationship with the customer (an indirect reseller asks their indirect provider to register the devices, or registers hash rows through Graph)".into()
+        }
+        CallError::Service { error, .. } if error.status == 401 => {
+            "Partner Center refused the token: sign in as a partner admin (`apctl login`) and use the Secure Application Model refresh token".into()
+        }
+        _ => "check the network and the Partner Center URL; run again later (nothing is sent twice)".into(),
+    };
+    TenantError {
+        tenant: tenant.to_owned(),
+        error: format!("Partner Center: {e}"),
+        hint: Some(hint),
+    }
+}
+
+fn label(settings: &ImportSettings) -> String {
+    format!("{} (Partner Center)", settings.tenant)
+}

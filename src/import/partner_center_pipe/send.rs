@@ -1,0 +1,113 @@
+//! Sending: new devices into the order's device batch, in chunks, each
+//! accepted request's `Location` kept to follow its job.
+
+use super::*;
+
+/// The device as a batch takes it.
+pub(super) fn batch_device(d: &Device) -> BatchDevice {
+    match &d.identity {
+        Identity::Tuple { manufacturer, model } => BatchDevice {
+            serial_number: d.serial.clone(),
+            oem_manufacturer_name: Some(manufacturer.clone()),
+            model_name: Some(model.clone()),
+            ..BatchDevice::default()
+        },
+        Identity::ProductKey(key) => BatchDevice {
+            product_key: Some(key.clone()),
+            serial_number: d.serial.clone(),
+            ..BatchDevice::default()
+        },
+        Identity::HardwareHash { hash, product_key } => BatchDevice {
+            serial_number: d.serial.clone(),
+            hardware_hash: Some(hash.expose().to_owned()),
+            product_key: product_key.clone(),
+            ..BatchDevice::default()
+        },
+    }
+}
+
+/// Sends every device still to send: the first chunk creates the batch
+/// when it does not exist, the others are added to it. A request that may
+/// have reached the service is checked against the batch before anything
+/// is sent again.
+pub(super) async fn send(
+    ctx: &Ctx<'_>,
+    tracked: &mut [Tracked],
+    jobs: &mut Vec<Accepted>,
+    mut batch_exists: bool,
+    progress: &dyn Progress,
+) {
+    let todo: Vec<usize> = (0..tracked.len())
+        .filter(|&i| tracked[i].phase == Phase::ToSend)
+        .collect();
+    for chunk in todo.chunks(ctx.settings.chunk_size.get()) {
+        let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
+        let answer = if batch_exists {
+            ctx.pc.add_devices(&ctx.batch, &devices).await
+        } else {
+            ctx.pc.create_batch(&ctx.batch, &devices).await
+        };
+        match answer {
+            Ok(accepted) => {
+                batch_exists = true;
+                for &i in chunk {
+                    let t = &mut tracked[i];
+                    t.entry.action = Action::Sent;
+                    t.entry.request_id = accepted.request_id.clone();
+                    t.job = Some(jobs.len());
+                    t.phase = Phase::InBatch;
+                }
+                jobs.push(accepted);
+                progress.event(Event::Sent {
+                    tenant: label(ctx.settings),
+                    count: chunk.len(),
+                });
+            }
+            Err(CallError::MayHaveBeenSent {
+                request_id, cause, ..
+            }) => {
+                // Look before sending again: whatever reached the batch is
+                // followed in the tenant's list, the rest fails for this run.
+                let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
+                let lost = Cause::tenant(&TenantError {
+                    tenant: ctx.settings.tenant.clone(),
+                    error: format!(
+                        "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
+                        ctx.batch
+                    ),
+                    hint: Some(
+                        "run apctl again to send them: it looks in the batch first, so nothing is sent twice"
+                            .into(),
+                    ),
+                });
+                batch_exists = batch_exists || !listed.is_empty();
+                for &i in chunk {
+                    let t = &mut tracked[i];
+                    t.entry.request_id = request_id.clone();
+                    if listed.iter().any(|l| same_device(&t.device, l)) {
+                        t.entry.action = Action::Sent;
+                        t.entry.details = format!(
+                            "The answer to the batch request was lost ({cause}), but the device is in device batch `{}`: followed in the tenant's list.",
+                            ctx.batch
+                        );
+                        t.phase = Phase::Appear;
+                    } else {
+                        t.entry.not_sent(&lost);
+                        t.phase = Phase::Done;
+                    }
+                }
+            }
+            Err(e) => {
+                // Partner Center refused the batch as a whole: its devices
+                // got no verdict.
+                let why = Cause::tenant(&tenant_error(&ctx.settings.tenant, &e));
+                for &i in chunk {
+                    let t = &mut tracked[i];
+                    t.entry.request_id = e.request_id().map(str::to_owned);
+                    t.entry.not_sent(&why);
+                    t.phase = Phase::Done;
+                }
+            }
+        }
+    }
+}

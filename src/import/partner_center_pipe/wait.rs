@@ -1,0 +1,244 @@
+//! Waiting: batch jobs polled through the shared waiter, each device's
+//! status judged by the portal mapping, registered devices awaited in the
+//! tenant's Autopilot list.
+
+use super::*;
+
+/// Least time between two reads of the tenant's list while waiting for
+/// devices Partner Center registered to show in it.
+pub(super) const MIN_LIST_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Polls the batch jobs and the tenant's list until every device has its
+/// final answer (tag included), the deadline passes, or the grace after
+/// Ctrl-C ends.
+pub(super) async fn settle(
+    ctx: &mut Ctx<'_>,
+    tracked: &mut [Tracked],
+    jobs: &[Accepted],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+    deadline: Duration,
+) {
+    let clock = ctx.graph.client.clock().clone();
+    let wait = Wait {
+        clock: &*clock,
+        cadence: ctx.settings.poll_interval,
+        deadline,
+        grace: ctx.settings.grace,
+        cancel,
+    };
+    let polling = Polling {
+        ctx,
+        tracked,
+        jobs,
+        progress,
+        next_list: Duration::ZERO,
+    };
+    waiter::until(wait, polling).await;
+}
+
+/// What one round of waiting reads and does.
+pub(super) struct Polling<'a, 'c> {
+    ctx: &'a mut Ctx<'c>,
+    tracked: &'a mut [Tracked],
+    jobs: &'a [Accepted],
+    progress: &'a dyn Progress,
+    /// When the tenant's list may be read again.
+    next_list: Duration,
+}
+
+impl Step for Polling<'_, '_> {
+    async fn step(&mut self, round: Round) -> Check {
+        if round != Round::First {
+            self.poll().await;
+        }
+        loop {
+            if self.ctx.graph_unavailable.is_some() {
+                settle_without_graph(self.ctx, self.tracked);
+            }
+            snapshot(self.tracked, self.ctx.settings, self.progress, false);
+            rows::report_settled(self.tracked, label(self.ctx.settings), self.progress);
+            if rows::all_done(self.tracked) {
+                return Check::Settled;
+            }
+            if !self.tracked.iter().any(|t| t.phase == Phase::Tag) {
+                return Check::Open;
+            }
+            tag(self.ctx, self.tracked, self.progress).await;
+        }
+    }
+}
+
+impl Polling<'_, '_> {
+    /// The batch jobs, then (less often) the tenant's list.
+    async fn poll(&mut self) {
+        let ctx = &mut *self.ctx;
+        let progress = self.progress;
+        if let Err(e) = poll_jobs(ctx, self.tracked, self.jobs).await {
+            progress.event(warning(
+                &ctx.settings.tenant,
+                format!("reading batch status failed: {e}"),
+            ));
+        }
+        let clock = ctx.graph.client.clock().clone();
+        let look = self.tracked.iter().any(|t| t.phase == Phase::Appear) && ctx.graph_unavailable.is_none();
+        if look && clock.now() >= self.next_list {
+            // Partner Center's registrations reach Intune in minutes, not
+            // seconds: the list (maybe many pages) is read less often.
+            self.next_list = clock.now() + ctx.settings.poll_interval.max(MIN_LIST_INTERVAL);
+            match ctx.graph.list_registered().await {
+                Ok(list) => appear(self.tracked, &by_serial(list), clock.wall()),
+                Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
+                Err(e) => progress.event(warning(
+                    &ctx.settings.tenant,
+                    format!("reading registered devices failed: {e}"),
+                )),
+            }
+        }
+    }
+}
+
+/// Reads each unfinished job once and applies every device's status.
+pub(super) async fn poll_jobs(
+    ctx: &Ctx<'_>,
+    tracked: &mut [Tracked],
+    jobs: &[Accepted],
+) -> Result<(), CallError> {
+    for (j, job) in jobs.iter().enumerate() {
+        if !tracked
+            .iter()
+            .any(|t| t.job == Some(j) && t.phase == Phase::InBatch)
+        {
+            continue;
+        }
+        let status = ctx.pc.batch_status(&job.location).await?;
+        for t in tracked
+            .iter_mut()
+            .filter(|t| t.job == Some(j) && t.phase == Phase::InBatch)
+        {
+            let element = status.devices_status.iter().find(|d| {
+                let by_key = matches!(&t.device.identity, Identity::ProductKey(key) if d.product_key.as_deref() == Some(key.as_str()));
+                by_key || (d.serial_number.is_some() && d.serial_number == t.device.serial)
+            });
+            let Some(d) = element else {
+                if status.is_final() {
+                    fail(t, ErrorKind::Other);
+                    t.entry
+                        .details
+                        .push_str(" Partner Center finished the batch job without a status for this device.");
+                }
+                continue;
+            };
+            if t.device.serial.is_none() {
+                // A product-key row learns its serial from the job.
+                t.device.serial = d.serial_number.clone().filter(|s| !s.is_empty());
+                t.entry.serial_number.clone_from(&t.device.serial);
+            }
+            let code = d
+                .error_code
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && *c != "0");
+            t.entry.error_code = code.map(str::to_owned);
+            t.entry.error_name = d.error_description.clone().filter(|n| !n.is_empty());
+            match outcome::partner_center_verdict(
+                &d.status,
+                d.error_code.as_deref(),
+                d.error_description.as_deref(),
+            ) {
+                Verdict::Pending => {}
+                Verdict::Imported => t.phase = Phase::Appear,
+                Verdict::AlreadyRegistered => {
+                    t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
+                    t.phase = Phase::Appear;
+                }
+                Verdict::Transient => fail(t, ErrorKind::Transient),
+                Verdict::Failed(kind) => fail(t, kind),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Devices Partner Center registered that now show in the tenant's list
+/// take their state from it; those with a tag to set move on to tagging.
+pub(super) fn appear(
+    tracked: &mut [Tracked],
+    registered: &HashMap<String, AutopilotDevice>,
+    now: jiff::Timestamp,
+) {
+    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Appear) {
+        let Some(device) = find_registered(&t.device, registered) else {
+            continue;
+        };
+        let message = t.entry.message;
+        confirm(t, device, now, message);
+    }
+}
+
+/// Records a registered device's state; a tag that differs is to be set.
+pub(super) fn confirm(
+    t: &mut Tracked,
+    device: &AutopilotDevice,
+    now: jiff::Timestamp,
+    message: Option<DeviceMessage>,
+) {
+    let enrollment = device
+        .enrollment_state
+        .clone()
+        .unwrap_or(outcome::EnrollmentState::Unknown);
+    let state = outcome::registered_state(&enrollment, device.last_contact(), now);
+    t.entry.autopilot_device_id = Some(device.id.clone());
+    if t.device.serial.is_none() {
+        // A product-key row learns its serial from the tenant's list.
+        t.device.serial.clone_from(&device.serial_number);
+        t.entry.serial_number.clone_from(&device.serial_number);
+    }
+    let details = std::mem::take(&mut t.entry.details);
+    t.entry.set(state, message);
+    if message.is_none() {
+        t.entry.details = format!(
+            "Registered through Partner Center as Autopilot device {}.",
+            device.id
+        );
+    } else if !details.is_empty() && t.entry.details.is_empty() {
+        t.entry.details = details;
+    }
+    let wanted = t.entry.group_tag.clone();
+    match wanted {
+        Some(tag) if device.group_tag.as_deref() != Some(tag.as_str()) => t.phase = Phase::Tag,
+        Some(_) => {
+            t.entry.group_tag_applied = Some(true);
+            t.phase = Phase::Done;
+        }
+        None => t.phase = Phase::Done,
+    }
+}
+
+/// Without Graph, a device Partner Center registered is Ready for user (a
+/// new registration is not enrolled yet), unconfirmed, and its tag cannot
+/// be set.
+pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
+    let why = ctx.graph_unavailable.clone().unwrap_or_default();
+    for t in tracked
+        .iter_mut()
+        .filter(|t| matches!(t.phase, Phase::Appear | Phase::Tag))
+    {
+        let message = t.entry.message;
+        let details = std::mem::take(&mut t.entry.details);
+        t.entry.set(RegistrationState::ReadyForUser, message);
+        if message.is_none() {
+            t.entry.details = details;
+        }
+        let sep = if t.entry.details.is_empty() { "" } else { " " };
+        t.entry.details = format!(
+            "{}{sep}Registered through Partner Center; not confirmed in the tenant's Autopilot list: {why}.",
+            t.entry.details
+        );
+        if t.entry.group_tag.is_some() {
+            tag_not_applied(t, "Graph cannot be used in this tenant");
+        } else {
+            t.phase = Phase::Done;
+        }
+    }
+}
