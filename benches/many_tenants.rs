@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
-use apctl::import::run::{Input, Job};
+use apctl::import::plan::Input;
+use apctl::import::run::Job;
 use apctl::import::{Cancel, Event, ImportSettings, Progress};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -169,7 +170,7 @@ async fn bench(tenants: usize, devices: usize) {
         let (client, watch, base) = (client.clone(), watch.clone(), base.clone());
         tokio::spawn(async move {
             let t0 = Instant::now();
-            let mut plan = apctl::import::run::plan(&inputs, None);
+            let mut plan = apctl::import::plan::plan(&inputs, None);
             if std::env::var_os("APCTL_BENCH_TRACE").is_some() {
                 eprintln!(
                     "reading and checking the inputs: {:.3} s",

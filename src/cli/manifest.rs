@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use apctl::import::run::{Input, Plan};
+use apctl::import::plan::{Input, Plan};
 
 /// Where the devices and their customers come from: files (rows name their
 /// customer in a `Tenant` column, or take `--tenant`), a manifest, or both.
@@ -59,7 +59,7 @@ impl InputArgs {
             None => Vec::new(),
         };
         inputs.extend(self.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
-        let plan = apctl::import::run::plan(&inputs, order_id);
+        let plan = apctl::import::plan::plan(&inputs, order_id);
         if plan.tenants.is_empty() && tenant.is_none() && self.manifest.is_none() && !plan.entries.is_empty()
         {
             return Err(crate::cli::hinted!(

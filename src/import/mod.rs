@@ -2,9 +2,11 @@
 //! ([`run_lock`]), and the two pipes a row can take: [`graph_pipe`] for
 //! hardware hashes and [`partner_center_pipe`] for Partner Center batches.
 
+mod checkpoints;
 pub mod graph_pipe;
 pub mod markers;
 pub mod partner_center_pipe;
+pub mod plan;
 pub mod progress;
 pub mod run;
 pub mod run_lock;

@@ -10,281 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graph::gdap;
+use crate::import::checkpoints::Checkpoints;
 use crate::import::graph_pipe;
 use crate::import::partner_center_pipe;
-use crate::import::progress::{as_of_now, entry_for, warning};
-use crate::import::{Cancel, Event, ImportSettings, Progress};
-use crate::input::device::{Device, Pipe};
-use crate::input::problem::{Problem, Severity};
-use crate::input::validate::{self, Checked, ValidateOptions};
+use crate::import::plan::{Input, Plan, TenantRows, key, plan};
+use crate::import::progress::{entry_for, warning};
+use crate::import::{Cancel, ImportSettings, Progress};
 use crate::report::{Action, Cause, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
 use crate::transport::Client;
-
-/// One input file and what the run says about its rows.
-#[derive(Clone, Debug, Default)]
-pub struct Input {
-    pub file: PathBuf,
-    /// The customer of every row without a `Tenant` cell.
-    pub tenant: Option<String>,
-    /// Group tag for rows without one (a manifest entry's).
-    pub group_tag: Option<String>,
-    /// Order id of the rows' customer (a manifest entry's).
-    pub order_id: Option<String>,
-}
-
-impl Input {
-    /// A file whose rows all go to `tenant` unless they name another.
-    pub fn for_tenant(file: &Path, tenant: Option<&str>) -> Self {
-        Self {
-            file: file.to_path_buf(),
-            tenant: tenant.map(str::to_owned),
-            ..Self::default()
-        }
-    }
-}
-
-/// The rows of one customer.
-#[derive(Clone, Debug, Default)]
-pub struct TenantRows {
-    /// The customer as first written (id, domain or name).
-    pub tenant: String,
-    pub graph: Vec<Device>,
-    pub partner_center: Vec<Device>,
-    /// The order id its input named, if any.
-    pub order_id: Option<String>,
-    /// The first file its rows came from (names the default batch).
-    pub first_file: Option<PathBuf>,
-}
-
-/// What the files hold, by customer, before anything is sent.
-#[derive(Clone, Debug, Default)]
-pub struct Plan {
-    pub files: Vec<PathBuf>,
-    /// Customers in the order they first appear.
-    pub tenants: Vec<TenantRows>,
-    /// Entries of rows that will not be sent (invalid, or no customer).
-    pub entries: Vec<Entry>,
-    /// Every input file: how it was read, or why it could not be.
-    pub file_reports: Vec<FileReport>,
-}
-
-impl Plan {
-    /// True when any file could not be read or any row is invalid: a plan
-    /// that does not say everything the input meant. Nothing destructive
-    /// may act on it.
-    pub fn has_input_errors(&self) -> bool {
-        !self.input_errors().is_empty()
-    }
-
-    /// One line per input problem that makes [`Plan::has_input_errors`]
-    /// true: the file, and how many rows or why.
-    pub fn input_errors(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for f in &self.file_reports {
-            if let Some(error) = &f.error {
-                out.push(format!("{}: {error}", f.path));
-            } else if !f.readable {
-                out.push(format!("{}: could not be read", f.path));
-            }
-            if f.invalid_rows > 0 {
-                out.push(format!(
-                    "{}: {} invalid row{}",
-                    f.path,
-                    f.invalid_rows,
-                    if f.invalid_rows == 1 { "" } else { "s" }
-                ));
-            }
-        }
-        out
-    }
-}
-
-/// A customer's key: case and surrounding space do not make two customers.
-fn key(tenant: &str) -> String {
-    tenant.trim().to_lowercase()
-}
-
-/// Invalid rows of one file: listed as entries up to
-/// [`validate::LISTED_PER_FILE`], then counted with their lines as ranges.
-#[derive(Default)]
-struct InvalidRows {
-    listed: usize,
-    unlisted: u64,
-    lines: Vec<[u64; 2]>,
-}
-
-impl InvalidRows {
-    /// True when the row is to be listed; otherwise counts it.
-    fn list(&mut self, line: u64) -> bool {
-        if self.listed < validate::LISTED_PER_FILE {
-            self.listed += 1;
-            return true;
-        }
-        self.unlisted += 1;
-        match self.lines.last_mut() {
-            Some(range) if range[1] + 1 == line => range[1] = line,
-            _ => self.lines.push([line, line]),
-        }
-        false
-    }
-}
-
-/// What a row's own problems say, for its entry: each error with its
-/// column.
-fn invalid_details(problems: &[Problem]) -> String {
-    let mut out = String::from("Not sent:");
-    for p in problems.iter().filter(|p| p.severity == Severity::Error) {
-        let portal = p.portal_message.map(|m| format!("{m}: ")).unwrap_or_default();
-        let column = p.column.map_or(String::new(), |c| format!(" (column {c})"));
-        out.push_str(&format!(" {portal}{}{column}.", p.message));
-    }
-    out
-}
-
-/// Reads and checks every input and sorts its rows by customer.
-pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
-    let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
-    let by_file: HashMap<String, &Input> = inputs.iter().map(|i| (i.file.display().to_string(), i)).collect();
-    let mut tenants: Vec<TenantRows> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut entries = Vec::new();
-    let mut invalid: HashMap<String, InvalidRows> = HashMap::new();
-    let mut no_customer: HashMap<String, Arc<Cause>> = HashMap::new();
-    let options = ValidateOptions {
-        strict: false,
-        order_id: order_id.map(str::to_owned),
-    };
-    let validation = validate::validate(&files, &options, |row| match row {
-        Checked::Valid(d) => {
-            let input = by_file.get(d.source.file.as_ref()).copied();
-            let tenant = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone()));
-            let Some(tenant) = tenant else {
-                let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
-                let why = no_customer.entry(d.source.file.to_string()).or_insert_with(|| {
-                    Cause::run(
-                        Some(&d.source.file),
-                        "no customer is named for these rows",
-                        Some("add a `Tenant` column, list the file in a manifest, or give `--tenant`"),
-                    )
-                });
-                e.not_sent(why);
-                entries.push(e);
-                return;
-            };
-            let i = *index.entry(key(&tenant)).or_insert_with(|| {
-                tenants.push(TenantRows {
-                    tenant: tenant.trim().to_owned(),
-                    ..TenantRows::default()
-                });
-                tenants.len() - 1
-            });
-            let rows = &mut tenants[i];
-            let mut device = d.clone();
-            if device.group_tag.is_none() {
-                device.group_tag = input.and_then(|i| i.group_tag.clone());
-            }
-            if rows.order_id.is_none() {
-                rows.order_id = input.and_then(|i| i.order_id.clone());
-            }
-            if rows.first_file.is_none() {
-                rows.first_file = input.map(|i| i.file.clone());
-            }
-            match d.pipe() {
-                Pipe::Graph => rows.graph.push(device),
-                Pipe::PartnerCenter => rows.partner_center.push(device),
-            }
-        }
-        Checked::Invalid {
-            source,
-            serial,
-            problems,
-        } => {
-            if !invalid
-                .entry(source.file.to_string())
-                .or_default()
-                .list(source.line)
-            {
-                return;
-            }
-            let tenant = by_file
-                .get(source.file.as_ref())
-                .and_then(|i| i.tenant.clone())
-                .unwrap_or_default();
-            let mut e = Entry::for_row(source, &tenant, None, order_id);
-            e.serial_number = serial.map(str::to_owned);
-            e.invalid(invalid_details(problems));
-            entries.push(e);
-        }
-    });
-    let file_reports = validation
-        .files
-        .iter()
-        .map(|f| {
-            let failure = validation
-                .problems
-                .iter()
-                .find(|p| p.is_file_level() && *p.file == f.path);
-            let rows = invalid.remove(&f.path).unwrap_or_default();
-            FileReport {
-                path: f.path.clone(),
-                readable: f.readable && failure.is_none(),
-                dialect: f.dialect,
-                rows: f.rows,
-                invalid_rows: f.invalid_rows,
-                unlisted_invalid_rows: rows.unlisted,
-                unlisted_invalid_lines: rows.lines,
-                error: failure.map(|p| match p.line {
-                    Some(line) => format!("line {line}: {}", p.message),
-                    None => p.message.clone(),
-                }),
-                hint: failure.and_then(|p| p.hint.clone()),
-            }
-        })
-        .collect();
-    Plan {
-        files,
-        tenants,
-        entries,
-        file_reports,
-    }
-}
-
-impl Plan {
-    /// Keeps the customers of shard `k` of `n` (1-based): a stable choice
-    /// by the customer's name, so every job of a matrix takes its own share
-    /// and together they take every customer once. Rows that name no
-    /// customer are reported by shard 1 only.
-    pub fn keep_shard(&mut self, k: u32, n: u32) {
-        self.tenants.retain(|t| shard_of(&t.tenant, n) == k);
-        self.entries.retain(|e| {
-            if e.tenant.is_empty() {
-                k == 1
-            } else {
-                shard_of(&e.tenant, n) == k
-            }
-        });
-        // Every shard reads every file and reports a file it cannot read;
-        // rows counted but not listed are reported by shard 1 only.
-        if k != 1 {
-            for f in &mut self.file_reports {
-                f.invalid_rows -= f.unlisted_invalid_rows;
-                f.unlisted_invalid_rows = 0;
-                f.unlisted_invalid_lines.clear();
-            }
-        }
-    }
-}
-
-/// The 1-based shard of a customer among `n` (FNV-1a of its key: the same
-/// on every machine and every release).
-pub fn shard_of(tenant: &str, n: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key(tenant).bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % u64::from(n.max(1))) as u32 + 1
-}
 
 /// One customer's work: its settings and its rows.
 pub struct Job {
@@ -385,141 +118,9 @@ pub async fn run(
 /// request and write its report before it is cut.
 const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Least time between two checkpoint reports written for snapshots that
-/// are not marked `now` (poll rounds): often enough that a killed run's
-/// report is seconds old, rarely enough that a large run is not slowed
-/// writing it.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Keeps every pipe's latest snapshot and turns them into checkpoint
-/// reports for the caller's [`Progress`].
-struct Checkpoints<'a> {
-    inner: &'a dyn Progress,
-    /// The plan's own entries and files (its customers are the jobs).
-    plan: Plan,
-    /// Each customer as worked on, as the input named it, in job order.
-    tenants: Vec<(String, String)>,
-    parts: std::sync::Mutex<HashMap<(String, Pipe), Vec<Entry>>>,
-    /// When the last report was written; held while one is written.
-    last: std::sync::Mutex<Option<std::time::Instant>>,
-    base: &'a ImportSettings,
-    started_at: &'a str,
-    client: &'a Client,
-}
-
-impl<'a> Checkpoints<'a> {
-    fn new(
-        inner: &'a dyn Progress,
-        plan: &Plan,
-        jobs: &[Job],
-        base: &'a ImportSettings,
-        started_at: &'a str,
-        client: &'a Client,
-    ) -> Self {
-        let mut parts = HashMap::new();
-        let mut tenants = Vec::new();
-        for job in jobs {
-            let s = &job.settings;
-            tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
-            for (pipe, rows) in [
-                (Pipe::Graph, &job.rows.graph),
-                (Pipe::PartnerCenter, &job.rows.partner_center),
-            ] {
-                let entries = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
-                parts.insert((s.tenant.clone(), pipe), entries);
-            }
-        }
-        Self {
-            inner,
-            plan: Plan {
-                tenants: Vec::new(),
-                ..plan.clone()
-            },
-            tenants,
-            parts: std::sync::Mutex::new(parts),
-            last: std::sync::Mutex::new(None),
-            base,
-            started_at,
-            client,
-        }
-    }
-
-    /// Writes a checkpoint report of everything known now.
-    fn write(&self) {
-        if !self.inner.wants_checkpoints() {
-            return;
-        }
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let report = self.report();
-        self.inner.checkpoint(&report);
-        *last = Some(std::time::Instant::now());
-    }
-
-    /// A report of everything known now (`complete: false`).
-    fn report(&self) -> Report {
-        let results = {
-            let parts = self
-                .parts
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.tenants
-                .iter()
-                .map(|(tenant, requested)| {
-                    let mut entries = Vec::new();
-                    for pipe in [Pipe::Graph, Pipe::PartnerCenter] {
-                        entries.extend(parts.get(&(tenant.clone(), pipe)).into_iter().flatten().cloned());
-                    }
-                    TenantResult {
-                        tenant: tenant.clone(),
-                        requested: requested.clone(),
-                        entries,
-                        errors: Vec::new(),
-                        interrupted: false,
-                    }
-                })
-                .collect()
-        };
-        assemble(
-            self.plan.clone(),
-            results,
-            self.base,
-            self.started_at,
-            self.client,
-            false,
-        )
-    }
-}
-
-impl Progress for Checkpoints<'_> {
-    fn event(&self, event: Event) {
-        self.inner.event(event);
-    }
-
-    fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
-        // Kept even when nobody writes checkpoints: the run's overall
-        // deadline reports from them.
-        self.parts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((tenant.to_owned(), pipe), entries);
-        let due = now
-            || self
-                .last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
-        if due {
-            self.write();
-        }
-    }
-}
-
 /// Puts the report together: the customers' entries with the rows they
 /// never got, in input order, each shared cause numbered once.
-fn assemble(
+pub(super) fn assemble(
     plan: Plan,
     results: Vec<TenantResult>,
     base: &ImportSettings,
@@ -589,13 +190,13 @@ fn assemble(
     report
 }
 
-struct TenantResult {
-    tenant: String,
+pub(super) struct TenantResult {
+    pub(super) tenant: String,
     /// The customer as the input named it.
-    requested: String,
-    entries: Vec<Entry>,
-    errors: Vec<TenantError>,
-    interrupted: bool,
+    pub(super) requested: String,
+    pub(super) entries: Vec<Entry>,
+    pub(super) errors: Vec<TenantError>,
+    pub(super) interrupted: bool,
 }
 
 /// One customer: both pipes at once, sharing the tenant's Graph gate.
@@ -809,6 +410,7 @@ fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::plan::shard_of;
 
     #[test]
     fn shards_are_stable_and_cover_every_customer_once() {

@@ -16,7 +16,8 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
-use apctl::import::run::{Job, TenantRows};
+use apctl::import::plan::TenantRows;
+use apctl::import::run::Job;
 use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
@@ -304,7 +305,7 @@ async fn apply(
     let report = if jobs.is_empty() {
         None
     } else {
-        let plan = apctl::import::run::Plan::default();
+        let plan = apctl::import::plan::Plan::default();
         let report =
             apctl::import::run::run(&session.client, plan, jobs, 8, &base, &Silent, &Cancel::default()).await;
         let by_source: HashMap<String, &apctl::report::Entry> = report

@@ -1,0 +1,147 @@
+//! Reports written while a run goes on: each pipe's latest snapshot per
+//! customer, put together into a whole report (`complete: false`) at most
+//! every two seconds, or at once at the moments that matter, so a run
+//! killed at any point leaves an accurate report.
+
+use std::collections::HashMap;
+
+use super::run::{Job, TenantResult, assemble};
+use crate::import::ImportSettings;
+use crate::import::plan::Plan;
+use crate::import::progress::{as_of_now, entry_for};
+use crate::import::{Event, Progress};
+use crate::input::device::Pipe;
+use crate::report::{Entry, Report};
+use crate::transport::Client;
+
+/// Least time between two checkpoint reports written for snapshots that
+/// are not marked `now` (poll rounds): often enough that a killed run's
+/// report is seconds old, rarely enough that a large run is not slowed
+/// writing it.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps every pipe's latest snapshot and turns them into checkpoint
+/// reports for the caller's [`Progress`].
+pub(super) struct Checkpoints<'a> {
+    inner: &'a dyn Progress,
+    /// The plan's own entries and files (its customers are the jobs).
+    plan: Plan,
+    /// Each customer as worked on, as the input named it, in job order.
+    tenants: Vec<(String, String)>,
+    parts: std::sync::Mutex<HashMap<(String, Pipe), Vec<Entry>>>,
+    /// When the last report was written; held while one is written.
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+    base: &'a ImportSettings,
+    started_at: &'a str,
+    client: &'a Client,
+}
+
+impl<'a> Checkpoints<'a> {
+    pub(super) fn new(
+        inner: &'a dyn Progress,
+        plan: &Plan,
+        jobs: &[Job],
+        base: &'a ImportSettings,
+        started_at: &'a str,
+        client: &'a Client,
+    ) -> Self {
+        let mut parts = HashMap::new();
+        let mut tenants = Vec::new();
+        for job in jobs {
+            let s = &job.settings;
+            tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
+            for (pipe, rows) in [
+                (Pipe::Graph, &job.rows.graph),
+                (Pipe::PartnerCenter, &job.rows.partner_center),
+            ] {
+                let entries = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
+                parts.insert((s.tenant.clone(), pipe), entries);
+            }
+        }
+        Self {
+            inner,
+            plan: Plan {
+                tenants: Vec::new(),
+                ..plan.clone()
+            },
+            tenants,
+            parts: std::sync::Mutex::new(parts),
+            last: std::sync::Mutex::new(None),
+            base,
+            started_at,
+            client,
+        }
+    }
+
+    /// Writes a checkpoint report of everything known now.
+    pub(super) fn write(&self) {
+        if !self.inner.wants_checkpoints() {
+            return;
+        }
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = self.report();
+        self.inner.checkpoint(&report);
+        *last = Some(std::time::Instant::now());
+    }
+
+    /// A report of everything known now (`complete: false`).
+    pub(super) fn report(&self) -> Report {
+        let results = {
+            let parts = self
+                .parts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.tenants
+                .iter()
+                .map(|(tenant, requested)| {
+                    let mut entries = Vec::new();
+                    for pipe in [Pipe::Graph, Pipe::PartnerCenter] {
+                        entries.extend(parts.get(&(tenant.clone(), pipe)).into_iter().flatten().cloned());
+                    }
+                    TenantResult {
+                        tenant: tenant.clone(),
+                        requested: requested.clone(),
+                        entries,
+                        errors: Vec::new(),
+                        interrupted: false,
+                    }
+                })
+                .collect()
+        };
+        assemble(
+            self.plan.clone(),
+            results,
+            self.base,
+            self.started_at,
+            self.client,
+            false,
+        )
+    }
+}
+
+impl Progress for Checkpoints<'_> {
+    fn event(&self, event: Event) {
+        self.inner.event(event);
+    }
+
+    fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
+        // Kept even when nobody writes checkpoints: the run's overall
+        // deadline reports from them.
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant.to_owned(), pipe), entries);
+        let due = now
+            || self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+        if due {
+            self.write();
+        }
+    }
+}
