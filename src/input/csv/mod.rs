@@ -13,6 +13,7 @@ pub mod checks;
 pub mod dialect;
 pub mod encoding;
 pub mod lines;
+mod row;
 pub mod strict;
 
 use std::fs::File;
@@ -20,12 +21,12 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::input::device::{Device, HardwareHash, Identity, RowRef};
+use crate::input::device::{Device, RowRef};
 use crate::input::problem::{Problem, ProblemCode, quoted};
-use crate::portal::state::DeviceMessage;
-use dialect::{Column, ColumnMap, Dialect};
+use dialect::{ColumnMap, Dialect};
 use encoding::{FieldText, TextEncoding};
 use lines::{Line, Lines};
+use row::{RowFields, build_device};
 use strict::StrictWatch;
 
 /// How to read.
@@ -389,221 +390,6 @@ impl FieldSplitter {
             &self.out[start..self.ends[i]]
         })
     }
-}
-
-/// The values of one row, by column, with the field index each came from.
-#[derive(Default)]
-struct RowFields {
-    values: Vec<(Column, usize, String)>,
-}
-
-impl RowFields {
-    fn set(&mut self, column: Column, index: usize, text: String) {
-        self.values.push((column, index, text));
-    }
-
-    /// The value and its field index; empty values count as absent.
-    fn take(&mut self, column: Column) -> Option<(usize, String)> {
-        let pos = self
-            .values
-            .iter()
-            .position(|(c, _, t)| *c == column && !t.trim().is_empty())?;
-        let (_, index, text) = self.values.swap_remove(pos);
-        Some((index, text))
-    }
-}
-
-/// Turns a row's values into a device or a list of problems.
-fn build_device(source: RowRef, mut f: RowFields, columns: &ColumnMap, problems: &mut Vec<Problem>) -> Row {
-    let file = source.file.clone();
-    let line = source.line;
-    let err = |code, index: usize, msg: String| {
-        Problem::error(&file, line, code, msg).at(index as u64 + 1, columns.name(index))
-    };
-    let serial = f.take(Column::Serial);
-    let mut hash = f.take(Column::Hash);
-    let product_key = f.take(Column::ProductKey);
-    let manufacturer = f.take(Column::Manufacturer);
-    let model = f.take(Column::Model);
-    let group_tag = f.take(Column::GroupTag);
-    let user = f.take(Column::AssignedUser);
-    let tenant = f.take(Column::Tenant).filter(|(_, t)| !t.trim().is_empty());
-
-    for (index, text) in [&serial, &manufacturer, &model].into_iter().flatten() {
-        if text.trim() != text {
-            problems.push(
-                err(
-                    ProblemCode::SurroundingSpace,
-                    *index,
-                    format!(
-                        "{} has leading or trailing spaces; it is sent as written",
-                        quoted(text)
-                    ),
-                )
-                .warning()
-                .hint("Autopilot matches values exactly: remove the spaces unless the device reports them"),
-            );
-        }
-    }
-    if let Some((index, text)) = &serial
-        && let Err(checks::FieldError(why)) = checks::check_serial(text)
-    {
-        problems.push(
-            err(ProblemCode::SerialShape, *index, why)
-                .hint("give the serial exactly as the device reports it (`Get-CimInstance Win32_BIOS`); format the column as text in Excel"),
-        );
-    }
-    if let Some((index, text)) = &hash
-        && let Err(checks::FieldError(why)) = checks::check_hash(text)
-    {
-        problems.push(
-            err(ProblemCode::HashNotValid, *index, why)
-                .portal(DeviceMessage::HardwareHashNotValid)
-                .hint("export the hash again with Get-WindowsAutopilotInfo; do not edit the file in Excel"),
-        );
-    }
-    if let Some((index, text)) = &product_key
-        && let Err(checks::FieldError(why)) = checks::check_product_key(text)
-    {
-        problems.push(
-            err(ProblemCode::ProductKeyShape, *index, why)
-                .hint("leave `Windows Product ID` empty unless the supplier gave a product key"),
-        );
-    }
-    if let Some((index, text)) = &group_tag
-        && let Err(checks::FieldError(why)) = checks::check_group_tag(text)
-    {
-        problems.push(err(ProblemCode::GroupTagShape, *index, why));
-    }
-    if let Some((index, text)) = &tenant
-        && let Err(checks::FieldError(why)) = checks::check_tenant(text)
-    {
-        problems.push(
-            err(ProblemCode::TenantShape, *index, why)
-                .hint("give the customer's tenant id, verified domain or GDAP display name"),
-        );
-    }
-    if let Some((index, text)) = &user
-        && let Err(checks::FieldError(why)) = checks::check_user(text)
-    {
-        problems.push(
-            err(ProblemCode::AssignedUserShape, *index, why)
-                .hint("give the user's sign-in name, e.g. `ada@contoso.com`, or leave it empty"),
-        );
-    }
-
-    let hash_given = hash.is_some();
-    let identity = identity(&mut hash, &product_key, &manufacturer, &model);
-    let serial_index = columns.index(Column::Serial);
-    match (&identity, &serial, serial_index) {
-        (Some(Identity::ProductKey(_)), _, _) | (_, Some(_), _) => {}
-        (Some(_), None, Some(index)) => problems.push(
-            err(
-                ProblemCode::EmptySerial,
-                index,
-                "the serial number is empty".into(),
-            )
-            .hint("every hash or Manufacturer+Model row needs the device's serial number"),
-        ),
-        (None, _, _) | (Some(_), None, None) => {}
-    }
-    if identity.is_none() {
-        problems.push(no_pipe_problem(
-            &file,
-            line,
-            columns,
-            hash_given,
-            &manufacturer,
-            &model,
-        ));
-    }
-    let serial = serial.map(|(_, s)| s);
-    match identity {
-        Some(identity)
-            if !problems
-                .iter()
-                .any(|p| p.severity == crate::input::problem::Severity::Error) =>
-        {
-            Row::Device(
-                Device {
-                    source,
-                    serial,
-                    identity,
-                    group_tag: group_tag.map(|(_, t)| t),
-                    assigned_user: user.map(|(_, u)| u),
-                    manufacturer: manufacturer.map(|(_, m)| m),
-                    model: model.map(|(_, m)| m),
-                    tenant: tenant.map(|(_, t)| t.trim().to_owned()),
-                },
-                std::mem::take(problems),
-            )
-        }
-        _ => Row::Invalid {
-            source,
-            serial,
-            problems: std::mem::take(problems),
-        },
-    }
-}
-
-/// Chooses the identity: a hash wins (Graph), then Manufacturer+Model (a
-/// tuple, with the serial), then a product key alone (both Partner Center).
-/// Values the identity takes are moved out of the row.
-fn identity(
-    hash: &mut Option<(usize, String)>,
-    product_key: &Option<(usize, String)>,
-    manufacturer: &Option<(usize, String)>,
-    model: &Option<(usize, String)>,
-) -> Option<Identity> {
-    if let Some((_, h)) = hash.take() {
-        return Some(Identity::HardwareHash {
-            hash: HardwareHash::new(h),
-            product_key: product_key.as_ref().map(|(_, k)| k.clone()),
-        });
-    }
-    if let (Some((_, m)), Some((_, n))) = (manufacturer, model) {
-        return Some(Identity::Tuple {
-            manufacturer: m.clone(),
-            model: n.clone(),
-        });
-    }
-    product_key.as_ref().map(|(_, k)| Identity::ProductKey(k.clone()))
-}
-
-fn no_pipe_problem(
-    file: &Arc<str>,
-    line: u64,
-    columns: &ColumnMap,
-    hash_given: bool,
-    manufacturer: &Option<(usize, String)>,
-    model: &Option<(usize, String)>,
-) -> Problem {
-    let missing: Vec<&str> = [
-        (Column::Hash, !hash_given),
-        (Column::Manufacturer, manufacturer.is_none()),
-        (Column::Model, model.is_none()),
-    ]
-    .into_iter()
-    .filter(|(c, absent)| *absent && columns.index(*c).is_some())
-    .filter_map(|(c, _)| columns.index(c).and_then(|i| columns.name(i)))
-    .collect();
-    let column = [Column::Hash, Column::Manufacturer, Column::Model]
-        .into_iter()
-        .find_map(|c| columns.index(c).filter(|_| !missing.is_empty()));
-    let mut p = Problem::error(
-        file,
-        line,
-        ProblemCode::NoPipe,
-        format!(
-            "no registration pipe can take this row: it has no hardware hash, no Manufacturer+Model, and no product key (empty: {})",
-            missing.iter().map(|m| quoted(m)).collect::<Vec<_>>().join(", ")
-        ),
-    )
-    .hint("Graph needs a hardware hash; Partner Center needs Manufacturer, Model and Serial Number exactly as the device's SMBIOS reports them, or a product key");
-    if let Some(i) = column {
-        p = p.at(i as u64 + 1, columns.name(i));
-    }
-    p
 }
 
 /// `;` when the header line has more semicolons than commas (European
