@@ -154,13 +154,7 @@ impl Session {
         tenant: &'a str,
         gate: &'a apctl::transport::throttle::TenantGate,
     ) -> apctl::graph::Graph<'a> {
-        apctl::graph::Graph {
-            client: &self.client,
-            root: &self.endpoints.graph,
-            tenant,
-            gate,
-            scope: self.endpoints.graph_scope,
-        }
+        apctl::graph::Graph::at(&self.client, &self.endpoints, tenant, gate)
     }
 }
 

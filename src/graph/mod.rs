@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::portal::outcome::{EnrollmentState, ImportStatus};
 use crate::transport::endpoint;
+use crate::transport::endpoint::Endpoints;
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 
@@ -121,6 +122,19 @@ pub struct Graph<'a> {
     pub gate: &'a TenantGate,
     /// The token scope of this cloud's Graph.
     pub scope: &'static str,
+}
+
+impl<'a> Graph<'a> {
+    /// Graph calls for `tenant` at the cloud of `endpoints`, through `gate`.
+    pub fn at(client: &'a Client, endpoints: &'a Endpoints, tenant: &'a str, gate: &'a TenantGate) -> Self {
+        Self {
+            client,
+            root: &endpoints.graph,
+            tenant,
+            gate,
+            scope: endpoints.graph_scope,
+        }
+    }
 }
 
 impl Graph<'_> {

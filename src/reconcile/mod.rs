@@ -6,6 +6,10 @@
 //! Autopilot sync is asked for at most once per tenant per 10 minutes and
 //! never waited on.
 
+mod apply;
+
+pub use apply::{apply, deregister, prune_plan, sync, to_prune};
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 

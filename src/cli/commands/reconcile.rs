@@ -3,7 +3,7 @@
 //! tags and users, `--prune` deregisters extras (after confirmation, never
 //! an enrolled device without `--force`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,9 +16,8 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
+use apctl::import::ImportSettings;
 use apctl::import::plan::TenantRows;
-use apctl::import::run::Job;
-use apctl::import::{Cancel, ImportSettings, Silent};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
 
@@ -270,114 +269,37 @@ async fn apply(
     if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         base.partner_center.partner_tenant = p;
     }
-    let missing_rows: std::collections::HashSet<(&str, &str)> = items
-        .iter()
-        .filter(|i| i.category == Category::Missing)
-        .filter_map(|i| Some((i.tenant.as_str(), i.source.as_deref()?)))
-        .collect();
-    let mut jobs = Vec::new();
-    for (tenant, rows) in resolved {
-        let missing = |d: &apctl::input::device::Device| {
-            missing_rows.contains(&(tenant.as_str(), d.source.to_string().as_str()))
-        };
-        let TenantRows {
-            graph,
-            partner_center,
-            order_id,
-            first_file,
-            tenant: requested,
-        } = rows;
-        let rows = TenantRows {
-            tenant: requested,
-            graph: graph.into_iter().filter(|d| missing(d)).collect(),
-            partner_center: partner_center.into_iter().filter(|d| missing(d)).collect(),
-            order_id,
-            first_file,
-        };
-        if rows.graph.is_empty() && rows.partner_center.is_empty() {
-            continue;
-        }
-        let mut settings = base.clone();
-        settings.tenant.clone_from(&tenant);
-        changed.push(tenant);
-        jobs.push(Job { settings, rows });
-    }
-    let report = if jobs.is_empty() {
-        None
-    } else {
-        let plan = apctl::import::plan::Plan::default();
-        let report =
-            apctl::import::run::run(&session.client, plan, jobs, 8, &base, &Silent, &Cancel::default()).await;
-        let by_source: HashMap<String, &apctl::report::Entry> = report
-            .entries
-            .iter()
-            .map(|e| (format!("{}:{}", e.file, e.line), e))
-            .collect();
-        for item in items.iter_mut().filter(|i| i.category == Category::Missing) {
-            if let Some(e) = item.source.as_ref().and_then(|s| by_source.get(s)) {
-                let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
-                item.outcome = Some(format!("imported: {}{message}", e.state_text()));
-                item.state = e.state;
-            }
-        }
-        Some(report)
-    };
-    for item in items
-        .iter_mut()
-        .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
-    {
-        let gate = session.client.gate(&item.tenant);
-        let g = session.graph(&item.tenant, &gate);
-        item.outcome = Some(match reconcile::fix_properties(&g, item).await {
-            Ok(()) => {
-                if !changed.contains(&item.tenant) {
-                    changed.push(item.tenant.clone());
-                }
-                "fixed".into()
-            }
-            Err(why) => format!("not fixed: {why}"),
-        });
-    }
-    report
+    reconcile::apply(
+        &session.client,
+        &session.endpoints,
+        &base,
+        items,
+        resolved,
+        changed,
+    )
+    .await
 }
 
-/// Deregisters extras, after confirmation; enrolled ones only with `--force`.
+/// Deregisters extras, after listing every one and confirmation;
+/// enrolled ones only with `--force`; never more than `--max-delete`.
 async fn prune(
     session: &Session,
     args: &ReconcileArgs,
     items: &mut [Item],
     changed: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    for item in items
-        .iter_mut()
-        .filter(|i| i.category == Category::Extra && i.enrolled && !args.force)
-    {
-        item.outcome = Some("kept: the device is enrolled (add `--force` to deregister it)".into());
-    }
-    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for item in items
-        .iter()
-        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
-    {
-        by_tenant
-            .entry(item.tenant.clone())
-            .or_default()
-            .push(item.serial_number.clone());
-    }
-    if by_tenant.is_empty() {
+    let plan = reconcile::prune_plan(items, args.force);
+    if plan.is_empty() {
         return Ok(());
     }
     // Every device is named before anything happens, on stderr so that a
     // JSON plan on stdout stays one document (it names them too).
-    let n: usize = by_tenant.values().map(Vec::len).sum();
+    let n: usize = plan.values().map(Vec::len).sum();
     eprintln!(
         "--prune would deregister {n} device{}:",
         if n == 1 { "" } else { "s" }
     );
-    for item in items
-        .iter()
-        .filter(|i| i.category == Category::Extra && i.outcome.is_none())
-    {
+    for item in items.iter().filter(|i| reconcile::to_prune(i)) {
         eprintln!(
             "  - {} {} ({} {}, group tag {}, id {})",
             item.tenant,
@@ -397,101 +319,31 @@ async fn prune(
             args.max_delete
         ));
     }
-    if !args.yes {
-        eprint!(
-            "Deregister these {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
-        );
-        let mut answer = String::new();
-        io::stdin().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            for item in items
-                .iter_mut()
-                .filter(|i| i.category == Category::Extra && i.outcome.is_none())
-            {
-                item.outcome = Some("kept: not confirmed".into());
-            }
-            return Ok(());
+    if !args.yes && !confirmed(n)? {
+        for item in items.iter_mut().filter(|i| reconcile::to_prune(i)) {
+            item.outcome = Some("kept: not confirmed".into());
         }
+        return Ok(());
     }
-    for (tenant, serials) in by_tenant {
-        let gate = session.client.gate(&tenant);
-        let g = session.graph(&tenant, &gate);
-        let answers = reconcile::delete_devices(&g, &serials).await;
-        let states: HashMap<String, (String, String)> = match &answers {
-            Ok(list) => list
-                .iter()
-                .map(|d| {
-                    (
-                        d.serial_number.clone().unwrap_or_default(),
-                        (
-                            d.deletion_state.clone().unwrap_or_default(),
-                            d.error_message.clone().unwrap_or_default(),
-                        ),
-                    )
-                })
-                .collect(),
-            Err(_) => HashMap::new(),
-        };
-        for item in items
-            .iter_mut()
-            .filter(|i| i.tenant == tenant && i.category == Category::Extra && i.outcome.is_none())
-        {
-            item.outcome = Some(match (&answers, states.get(&item.serial_number)) {
-                (Err(e), _) => format!("not deregistered: {e}"),
-                (Ok(_), Some((state, _))) if state == "accepted" => "deregistered".into(),
-                (Ok(_), Some((state, msg))) => {
-                    format!("not deregistered: {state} {msg}").trim_end().to_owned()
-                }
-                (Ok(_), None) => "not deregistered: the service did not answer for this serial".into(),
-            });
-        }
-        if answers.is_ok() {
-            changed.push(tenant);
-        }
-    }
+    reconcile::deregister(&session.client, &session.endpoints, items, plan, changed).await;
     Ok(())
 }
 
+/// Asks on the terminal; only `yes` confirms.
+fn confirmed(n: usize) -> io::Result<bool> {
+    eprint!(
+        "Deregister these {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
+    );
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
 /// Asks each changed tenant to sync, at most once per 10 minutes (across
-/// runs, remembered in the state folder), never waiting on it.
+/// runs, remembered in the state folder).
 async fn sync(session: &Session, args: &ReconcileArgs, changed: &[String]) -> BTreeMap<String, Sync> {
     let path = state_dir(args).map(|d| d.join("sync.json"));
-    let mut last: BTreeMap<String, String> = path
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let now = jiff::Timestamp::now();
-    let mut out = BTreeMap::new();
-    let mut tenants: Vec<&String> = changed.iter().collect();
-    tenants.dedup();
-    for tenant in tenants {
-        let recent = last
-            .get(tenant)
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .filter(|t| {
-                now.duration_since(*t)
-                    < jiff::SignedDuration::try_from(reconcile::SYNC_INTERVAL).unwrap_or_default()
-            });
-        if let Some(t) = recent {
-            out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
-            continue;
-        }
-        let gate = session.client.gate(tenant);
-        let result = reconcile::request_sync(&session.graph(tenant, &gate), Duration::from_secs(10)).await;
-        if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
-            last.insert(tenant.clone(), now.to_string());
-        }
-        out.insert(tenant.clone(), result);
-    }
-    if let Some(p) = &path
-        && !out.is_empty()
-    {
-        let _ = settings::ensure_parent(p);
-        let text = serde_json::to_string_pretty(&last).unwrap_or_default();
-        let _ = apctl::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
-    }
-    out
+    reconcile::sync(&session.client, &session.endpoints, path.as_deref(), changed).await
 }
 
 fn state_dir(args: &ReconcileArgs) -> Option<PathBuf> {

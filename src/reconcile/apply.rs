@@ -1,0 +1,229 @@
+//! What `apctl reconcile` changes once the plan is read: missing devices
+//! imported through the import run, tags and users set and read back,
+//! extras deregistered (only those the caller confirmed), and one Autopilot
+//! sync per changed tenant at most every ten minutes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Category, Item, SYNC_INTERVAL, Sync, delete_devices, fix_properties, request_sync};
+use crate::graph::Graph;
+use crate::import::plan::{Plan, TenantRows};
+use crate::import::run::Job;
+use crate::import::{Cancel, ImportSettings, Silent};
+use crate::input::device::Device;
+use crate::report::{Entry, Report};
+use crate::transport::Client;
+use crate::transport::endpoint::Endpoints;
+
+/// How many customers are imported at once.
+const CUSTOMERS_AT_ONCE: usize = 8;
+
+/// Imports the missing devices (the rows `items` calls missing, with
+/// `base` settings for every customer), then sets the tags and users that
+/// differ. Each item gets its outcome; `changed` gets each tenant written
+/// to. The import's report, when there was anything to import.
+pub async fn apply(
+    client: &Client,
+    endpoints: &Endpoints,
+    base: &ImportSettings,
+    items: &mut [Item],
+    resolved: Vec<(String, TenantRows)>,
+    changed: &mut Vec<String>,
+) -> Option<Report> {
+    let jobs = missing_jobs(base, items, resolved, changed);
+    let report = if jobs.is_empty() {
+        None
+    } else {
+        let report = crate::import::run::run(
+            client,
+            Plan::default(),
+            jobs,
+            CUSTOMERS_AT_ONCE,
+            base,
+            &Silent,
+            &Cancel::default(),
+        )
+        .await;
+        record_imports(items, &report.entries);
+        Some(report)
+    };
+    for item in items
+        .iter_mut()
+        .filter(|i| matches!(i.category, Category::TagMismatch | Category::UserMismatch))
+    {
+        let gate = client.gate(&item.tenant);
+        let graph = Graph::at(client, endpoints, &item.tenant, &gate);
+        item.outcome = Some(match fix_properties(&graph, item).await {
+            Ok(()) => {
+                if !changed.contains(&item.tenant) {
+                    changed.push(item.tenant.clone());
+                }
+                "fixed".into()
+            }
+            Err(why) => format!("not fixed: {why}"),
+        });
+    }
+    report
+}
+
+/// One import job per tenant with missing rows, holding only those rows.
+fn missing_jobs(
+    base: &ImportSettings,
+    items: &[Item],
+    resolved: Vec<(String, TenantRows)>,
+    changed: &mut Vec<String>,
+) -> Vec<Job> {
+    let missing_rows: HashSet<(&str, &str)> = items
+        .iter()
+        .filter(|i| i.category == Category::Missing)
+        .filter_map(|i| Some((i.tenant.as_str(), i.source.as_deref()?)))
+        .collect();
+    let mut jobs = Vec::new();
+    for (tenant, rows) in resolved {
+        let missing = |d: &Device| missing_rows.contains(&(tenant.as_str(), d.source.to_string().as_str()));
+        let rows = TenantRows {
+            graph: rows.graph.into_iter().filter(|d| missing(d)).collect(),
+            partner_center: rows.partner_center.into_iter().filter(|d| missing(d)).collect(),
+            ..rows
+        };
+        if rows.graph.is_empty() && rows.partner_center.is_empty() {
+            continue;
+        }
+        let mut settings = base.clone();
+        settings.tenant.clone_from(&tenant);
+        changed.push(tenant);
+        jobs.push(Job { settings, rows });
+    }
+    jobs
+}
+
+/// Each missing item's outcome from its row's report entry.
+fn record_imports(items: &mut [Item], entries: &[Entry]) {
+    let by_source: HashMap<String, &Entry> = entries
+        .iter()
+        .map(|e| (format!("{}:{}", e.file, e.line), e))
+        .collect();
+    for item in items.iter_mut().filter(|i| i.category == Category::Missing) {
+        if let Some(e) = item.source.as_ref().and_then(|s| by_source.get(s)) {
+            let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
+            item.outcome = Some(format!("imported: {}{message}", e.state_text()));
+            item.state = e.state;
+        }
+    }
+}
+
+/// The extras a prune would deregister, by tenant. Enrolled extras are kept
+/// (their outcome says so) unless `force`.
+pub fn prune_plan(items: &mut [Item], force: bool) -> BTreeMap<String, Vec<String>> {
+    for item in items
+        .iter_mut()
+        .filter(|i| i.category == Category::Extra && i.enrolled && !force)
+    {
+        item.outcome = Some("kept: the device is enrolled (add `--force` to deregister it)".into());
+    }
+    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items.iter().filter(|i| to_prune(i)) {
+        by_tenant
+            .entry(item.tenant.clone())
+            .or_default()
+            .push(item.serial_number.clone());
+    }
+    by_tenant
+}
+
+/// An extra still to be deregistered (no outcome yet).
+pub fn to_prune(item: &Item) -> bool {
+    item.category == Category::Extra && item.outcome.is_none()
+}
+
+/// Deregisters the planned extras, tenant by tenant; every item gets its
+/// outcome from the service's answer for its serial.
+pub async fn deregister(
+    client: &Client,
+    endpoints: &Endpoints,
+    items: &mut [Item],
+    plan: BTreeMap<String, Vec<String>>,
+    changed: &mut Vec<String>,
+) {
+    for (tenant, serials) in plan {
+        let gate = client.gate(&tenant);
+        let graph = Graph::at(client, endpoints, &tenant, &gate);
+        let answers = delete_devices(&graph, &serials).await;
+        let states: HashMap<String, (String, String)> = match &answers {
+            Ok(list) => list
+                .iter()
+                .map(|d| {
+                    let state = d.deletion_state.clone().unwrap_or_default();
+                    let message = d.error_message.clone().unwrap_or_default();
+                    (d.serial_number.clone().unwrap_or_default(), (state, message))
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        for item in items.iter_mut().filter(|i| i.tenant == tenant && to_prune(i)) {
+            item.outcome = Some(match (&answers, states.get(&item.serial_number)) {
+                (Err(e), _) => format!("not deregistered: {e}"),
+                (Ok(_), Some((state, _))) if state == "accepted" => "deregistered".into(),
+                (Ok(_), Some((state, msg))) => {
+                    format!("not deregistered: {state} {msg}").trim_end().to_owned()
+                }
+                (Ok(_), None) => "not deregistered: the service did not answer for this serial".into(),
+            });
+        }
+        if answers.is_ok() {
+            changed.push(tenant);
+        }
+    }
+}
+
+/// Asks each changed tenant to sync, at most once per [`SYNC_INTERVAL`]
+/// (across runs, remembered in `state`, a JSON file of tenant → time).
+pub async fn sync(
+    client: &Client,
+    endpoints: &Endpoints,
+    state: Option<&Path>,
+    changed: &[String],
+) -> BTreeMap<String, Sync> {
+    let mut last: BTreeMap<String, String> = state
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    // Wall time, not the client's clock: the record outlives the run.
+    let now = jiff::Timestamp::now();
+    let interval = jiff::SignedDuration::try_from(SYNC_INTERVAL).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    let mut tenants: Vec<&String> = changed.iter().collect();
+    tenants.dedup();
+    for tenant in tenants {
+        let recent = last
+            .get(tenant)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .filter(|t| now.duration_since(*t) < interval);
+        if let Some(t) = recent {
+            out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
+            continue;
+        }
+        let gate = client.gate(tenant);
+        let result = request_sync(
+            &Graph::at(client, endpoints, tenant, &gate),
+            Duration::from_secs(10),
+        )
+        .await;
+        if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
+            last.insert(tenant.clone(), now.to_string());
+        }
+        out.insert(tenant.clone(), result);
+    }
+    if let Some(p) = state
+        && !out.is_empty()
+    {
+        if let Some(dir) = p.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+        let _ = crate::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
+    }
+    out
+}
