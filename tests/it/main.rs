@@ -24,6 +24,7 @@ mod partner_center_simulator;
 mod partner_center_wiremock;
 mod pipeline_output;
 mod reconcile;
+mod snapshots;
 mod status;
 mod tenants;
 mod throttle_simulator;
