@@ -51,64 +51,21 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     let simulate = options.credentials.is_none();
     let clock: SharedClock =
         ScaledClock::scaled(options.time_scale.unwrap_or(if simulate { 0.0 } else { 1.0 }));
-    let mut endpoints = options.endpoints;
-    let mut demo_sign_in = None;
-    let (credentials, sim, demo_partner) = match options.credentials {
-        Some(c) => (c, None, None),
+    let (credentials, mut demo, endpoints) = match options.credentials {
+        Some(c) => (c, None, options.endpoints),
         None => {
-            let world = simulator::demo_world();
-            // The demo partner admin's sign-in, for Partner Center.
-            demo_sign_in = world.refresh_token.clone().map(|rt| RefreshTokenSettings {
-                client_id: world.client_id.clone(),
-                client_secret: Some(Secret::new(world.client_secret.clone())),
-                refresh_token: Secret::new(rt),
-                save_to: None,
-            });
-            let creds =
-                Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
-            let partner = world.partner_tenant_id.clone();
-            let config = SimConfig {
-                import_delay: Duration::from_secs(20),
-                ..SimConfig::default()
-            };
-            let s = Simulator::start(world, config, clock.clone(), 0).await?;
-            endpoints = s.endpoints();
-            (creds, Some(s), partner)
+            let (demo, credentials) = Demo::start(&clock).await?;
+            let endpoints = demo.simulator.endpoints();
+            (credentials, Some(demo), endpoints)
         }
     };
     let http = transport::reqwest_client_with_timeout(options.http_timeout);
-    let authority = endpoints.authority.clone();
     let delegated = matches!(
         credentials,
         Credentials::RefreshToken(_) | Credentials::AzureCli(_)
     );
-    let app = |id: String| AssertionApp::new(http.clone(), authority.clone(), id, clock.clone());
-    let source: Arc<dyn TokenSource> = match credentials {
-        Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
-            http.clone(),
-            authority,
-            id,
-            secret,
-            clock.clone(),
-        )),
-        Credentials::RefreshToken(s) => {
-            Arc::new(RefreshToken::new(http.clone(), authority, s, clock.clone()))
-        }
-        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(app(id), file)),
-        Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
-        Credentials::Pipelines(id, p) => Arc::new(AzurePipelines::new(app(id), p)),
-        Credentials::ManagedIdentity(id, host, identity) => Arc::new(ManagedIdentity::new(
-            app(id),
-            host,
-            identity,
-            endpoints.exchange_audience,
-        )),
-        Credentials::Certificate(id, path, password) => Arc::new(
-            ClientCertificate::new(app(id), path, password.as_ref().map(Secret::expose))
-                .map_err(|e| crate::cli::hinted!("`AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`", "{e}"))?,
-        ),
-    };
-    let partner_center: Option<Arc<dyn TokenSource>> = match demo_sign_in {
+    let source = token_source(credentials, &http, &endpoints, &clock)?;
+    let partner_center: Option<Arc<dyn TokenSource>> = match demo.as_mut().and_then(|d| d.sign_in.take()) {
         Some(s) => Some(Arc::new(RefreshToken::new(
             http.clone(),
             endpoints.authority.clone(),
@@ -123,13 +80,90 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     });
     let tokens = Arc::new(TokenCache::new(source, clock.clone()));
     let client = Client::new(http, tokens, clock, Policy::default());
+    let (demo_partner, simulator) = match demo {
+        Some(d) => (d.partner, Some(d.simulator)),
+        None => (None, None),
+    };
     Ok(Session {
         client,
         endpoints,
         demo_partner,
         delegated,
         relationships: tokio::sync::OnceCell::new(),
-        _simulator: sim,
+        _simulator: simulator,
+    })
+}
+
+/// The built-in simulator and the demo world's sign-ins.
+struct Demo {
+    simulator: Simulator,
+    /// The demo partner admin's sign-in, for Partner Center.
+    sign_in: Option<RefreshTokenSettings>,
+    partner: Option<String>,
+}
+
+impl Demo {
+    /// Starts the simulator on the demo world; the app credentials it takes.
+    async fn start(clock: &SharedClock) -> anyhow::Result<(Self, Credentials)> {
+        let world = simulator::demo_world();
+        let sign_in = world.refresh_token.clone().map(|rt| RefreshTokenSettings {
+            client_id: world.client_id.clone(),
+            client_secret: Some(Secret::new(world.client_secret.clone())),
+            refresh_token: Secret::new(rt),
+            save_to: None,
+        });
+        let credentials =
+            Credentials::ClientSecret(world.client_id.clone(), Secret::new(world.client_secret.clone()));
+        let partner = world.partner_tenant_id.clone();
+        let config = SimConfig {
+            import_delay: Duration::from_secs(20),
+            ..SimConfig::default()
+        };
+        let simulator = Simulator::start(world, config, clock.clone(), 0).await?;
+        let demo = Self {
+            simulator,
+            sign_in,
+            partner,
+        };
+        Ok((demo, credentials))
+    }
+}
+
+/// The token source of a credential mode.
+fn token_source(
+    credentials: Credentials,
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    clock: &SharedClock,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
+    let authority = endpoints.authority.clone();
+    let app = |id: String| AssertionApp::new(http.clone(), authority.clone(), id, clock.clone());
+    Ok(match credentials {
+        Credentials::ClientSecret(id, secret) => Arc::new(AzureClientSecret::new(
+            http.clone(),
+            authority.clone(),
+            id,
+            secret,
+            clock.clone(),
+        )),
+        Credentials::RefreshToken(s) => Arc::new(RefreshToken::new(http.clone(), authority.clone(), s, clock.clone())),
+        Credentials::Federated(id, file) => Arc::new(FederatedToken::new(app(id), file)),
+        Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
+        Credentials::Pipelines(id, p) => Arc::new(AzurePipelines::new(app(id), p)),
+        Credentials::ManagedIdentity(id, host, identity) => Arc::new(ManagedIdentity::new(
+            app(id),
+            host,
+            identity,
+            endpoints.exchange_audience,
+        )),
+        Credentials::Certificate(id, path, password) => Arc::new(
+            ClientCertificate::new(app(id), path, password.as_ref().map(Secret::expose)).map_err(|e| {
+                crate::cli::hinted!(
+                    "`AZURE_CLIENT_CERTIFICATE_PATH` must name a PEM file holding the certificate and its RSA private key, or a PFX file with `AZURE_CLIENT_CERTIFICATE_PASSWORD`",
+                    "{e}"
+                )
+            })?,
+        ),
     })
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::input::device::{Device, Pipe};
+use crate::input::device::{Device, Pipe, RowRef};
 use crate::input::problem::{Problem, Severity};
 use crate::input::validate::{self, Checked, ValidateOptions};
 use crate::report::{Cause, Entry, FileReport};
@@ -136,108 +136,136 @@ fn invalid_details(problems: &[Problem]) -> String {
 /// Reads and checks every input and sorts its rows by customer.
 pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
     let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
-    let by_file: HashMap<String, &Input> = inputs.iter().map(|i| (i.file.display().to_string(), i)).collect();
-    let mut tenants: Vec<TenantRows> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut entries = Vec::new();
-    let mut invalid: HashMap<String, InvalidRows> = HashMap::new();
-    let mut no_customer: HashMap<String, Arc<Cause>> = HashMap::new();
+    let mut planner = Planner {
+        by_file: inputs.iter().map(|i| (i.file.display().to_string(), i)).collect(),
+        order_id,
+        tenants: Vec::new(),
+        index: HashMap::new(),
+        entries: Vec::new(),
+        invalid: HashMap::new(),
+        no_customer: HashMap::new(),
+    };
     let options = ValidateOptions {
         strict: false,
         order_id: order_id.map(str::to_owned),
     };
     let validation = validate::validate(&files, &options, |row| match row {
-        Checked::Valid(d) => {
-            let input = by_file.get(d.source.file.as_ref()).copied();
-            let tenant = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone()));
-            let Some(tenant) = tenant else {
-                let mut e = Entry::for_row(&d.source, "", Some(d), order_id);
-                let why = no_customer.entry(d.source.file.to_string()).or_insert_with(|| {
+        Checked::Valid(d) => planner.valid(d),
+        Checked::Invalid {
+            source,
+            serial,
+            problems,
+        } => planner.invalid(source, serial, problems),
+    });
+    let file_reports = validation
+        .files
+        .iter()
+        .map(|f| planner.file_report(f, &validation.problems))
+        .collect();
+    Plan {
+        files,
+        tenants: planner.tenants,
+        entries: planner.entries,
+        file_reports,
+    }
+}
+
+/// The plan as the rows come.
+struct Planner<'a> {
+    by_file: HashMap<String, &'a Input>,
+    order_id: Option<&'a str>,
+    tenants: Vec<TenantRows>,
+    /// Customer key → index into `tenants`.
+    index: HashMap<String, usize>,
+    entries: Vec<Entry>,
+    invalid: HashMap<String, InvalidRows>,
+    /// Per file: the cause of its rows that name no customer.
+    no_customer: HashMap<String, Arc<Cause>>,
+}
+
+impl Planner<'_> {
+    /// A valid row goes to its customer's pipe, with its file's defaults.
+    fn valid(&mut self, d: &Device) {
+        let input = self.by_file.get(d.source.file.as_ref()).copied();
+        let Some(tenant) = d.tenant.clone().or_else(|| input.and_then(|i| i.tenant.clone())) else {
+            let mut e = Entry::for_row(&d.source, "", Some(d), self.order_id);
+            let why = self
+                .no_customer
+                .entry(d.source.file.to_string())
+                .or_insert_with(|| {
                     Cause::run(
                         Some(&d.source.file),
                         "no customer is named for these rows",
                         Some("add a `Tenant` column, list the file in a manifest, or give `--tenant`"),
                     )
                 });
-                e.not_sent(why);
-                entries.push(e);
-                return;
-            };
-            let i = *index.entry(key(&tenant)).or_insert_with(|| {
-                tenants.push(TenantRows {
-                    tenant: tenant.trim().to_owned(),
-                    ..TenantRows::default()
-                });
-                tenants.len() - 1
+            e.not_sent(why);
+            self.entries.push(e);
+            return;
+        };
+        let i = *self.index.entry(key(&tenant)).or_insert_with(|| {
+            self.tenants.push(TenantRows {
+                tenant: tenant.trim().to_owned(),
+                ..TenantRows::default()
             });
-            let rows = &mut tenants[i];
-            let mut device = d.clone();
-            if device.group_tag.is_none() {
-                device.group_tag = input.and_then(|i| i.group_tag.clone());
-            }
-            if rows.order_id.is_none() {
-                rows.order_id = input.and_then(|i| i.order_id.clone());
-            }
-            if rows.first_file.is_none() {
-                rows.first_file = input.map(|i| i.file.clone());
-            }
-            match d.pipe() {
-                Pipe::Graph => rows.graph.push(device),
-                Pipe::PartnerCenter => rows.partner_center.push(device),
-            }
+            self.tenants.len() - 1
+        });
+        let rows = &mut self.tenants[i];
+        let mut device = d.clone();
+        if device.group_tag.is_none() {
+            device.group_tag = input.and_then(|i| i.group_tag.clone());
         }
-        Checked::Invalid {
-            source,
-            serial,
-            problems,
-        } => {
-            if !invalid
-                .entry(source.file.to_string())
-                .or_default()
-                .list(source.line)
-            {
-                return;
-            }
-            let tenant = by_file
-                .get(source.file.as_ref())
-                .and_then(|i| i.tenant.clone())
-                .unwrap_or_default();
-            let mut e = Entry::for_row(source, &tenant, None, order_id);
-            e.serial_number = serial.map(str::to_owned);
-            e.invalid(invalid_details(problems));
-            entries.push(e);
+        if rows.order_id.is_none() {
+            rows.order_id = input.and_then(|i| i.order_id.clone());
         }
-    });
-    let file_reports = validation
-        .files
-        .iter()
-        .map(|f| {
-            let failure = validation
-                .problems
-                .iter()
-                .find(|p| p.is_file_level() && *p.file == f.path);
-            let rows = invalid.remove(&f.path).unwrap_or_default();
-            FileReport {
-                path: f.path.clone(),
-                readable: f.readable && failure.is_none(),
-                dialect: f.dialect,
-                rows: f.rows,
-                invalid_rows: f.invalid_rows,
-                unlisted_invalid_rows: rows.unlisted,
-                unlisted_invalid_lines: rows.lines,
-                error: failure.map(|p| match p.line {
-                    Some(line) => format!("line {line}: {}", p.message),
-                    None => p.message.clone(),
-                }),
-                hint: failure.and_then(|p| p.hint.clone()),
-            }
-        })
-        .collect();
-    Plan {
-        files,
-        tenants,
-        entries,
-        file_reports,
+        if rows.first_file.is_none() {
+            rows.first_file = input.map(|i| i.file.clone());
+        }
+        match d.pipe() {
+            Pipe::Graph => rows.graph.push(device),
+            Pipe::PartnerCenter => rows.partner_center.push(device),
+        }
+    }
+
+    /// An invalid row is an entry (up to the listing limit per file).
+    fn invalid(&mut self, source: &RowRef, serial: Option<&str>, problems: &[Problem]) {
+        if !self
+            .invalid
+            .entry(source.file.to_string())
+            .or_default()
+            .list(source.line)
+        {
+            return;
+        }
+        let tenant = self
+            .by_file
+            .get(source.file.as_ref())
+            .and_then(|i| i.tenant.clone())
+            .unwrap_or_default();
+        let mut e = Entry::for_row(source, &tenant, None, self.order_id);
+        e.serial_number = serial.map(str::to_owned);
+        e.invalid(invalid_details(problems));
+        self.entries.push(e);
+    }
+
+    /// How a file was read, or why it could not be.
+    fn file_report(&mut self, f: &validate::FileSummary, problems: &[Problem]) -> FileReport {
+        let failure = problems.iter().find(|p| p.is_file_level() && *p.file == f.path);
+        let rows = self.invalid.remove(&f.path).unwrap_or_default();
+        FileReport {
+            path: f.path.clone(),
+            readable: f.readable && failure.is_none(),
+            dialect: f.dialect,
+            rows: f.rows,
+            invalid_rows: f.invalid_rows,
+            unlisted_invalid_rows: rows.unlisted,
+            unlisted_invalid_lines: rows.lines,
+            error: failure.map(|p| match p.line {
+                Some(line) => format!("line {line}: {}", p.message),
+                None => p.message.clone(),
+            }),
+            hint: failure.and_then(|p| p.hint.clone()),
+        }
     }
 }
 

@@ -106,79 +106,16 @@ pub fn compare(
     let mut named: HashSet<&str> = HashSet::new();
     let mut items = Vec::new();
     for d in wanted {
-        let key = d.product_key();
         let found = d
             .serial
             .as_deref()
             .and_then(|s| by_serial.get(s))
-            .or_else(|| key.and_then(|k| by_key.get(k)))
+            .or_else(|| d.product_key().and_then(|k| by_key.get(k)))
             .copied();
-        let serial = d
-            .serial
-            .clone()
-            .or_else(|| found.map(|h| h.serial_number.clone()))
-            .unwrap_or_default();
-        if let Some(h) = found {
-            named.insert(h.id.as_str());
-        }
-        let wanted_tag = d.group_tag.clone().or(group_tag.map(str::to_owned));
-        let mut item = Item {
-            tenant: tenant.to_owned(),
-            category: Category::Missing,
-            serial_number: serial.clone(),
-            source: Some(d.source.to_string()),
-            wanted_group_tag: wanted_tag.clone(),
-            group_tag: None,
-            wanted_user: d.assigned_user.clone(),
-            user: None,
-            manufacturer: d.manufacturer.clone().or_else(|| match &d.identity {
-                Identity::Tuple { manufacturer, .. } => Some(manufacturer.clone()),
-                _ => None,
-            }),
-            model: d.model.clone().or_else(|| match &d.identity {
-                Identity::Tuple { model, .. } => Some(model.clone()),
-                _ => None,
-            }),
-            order_id: order_id.map(str::to_owned),
-            id: None,
-            enrolled: false,
-            state: None,
-            message: None,
-            outcome: None,
-        };
+        let mut item = wanted_item(tenant, d, found, group_tag, order_id);
         if let Some(have) = found {
-            item.id = Some(have.id.clone());
-            item.group_tag.clone_from(&have.group_tag);
-            item.user.clone_from(&have.user_principal_name);
-            item.state = Some(have.state);
-            item.message = have.message;
-            item.enrolled = have.enrollment_state.as_deref() == Some("enrolled");
-            item.category = match have.source {
-                Source::Import if have.message == Some(DeviceMessage::DeviceClaimedByAnotherOrganization) => {
-                    Category::Claimed
-                }
-                Source::Import if have.state == RegistrationState::RegistrationFailed => Category::Failed,
-                Source::Import => Category::Staged,
-                Source::Registered => {
-                    let tag_differs = wanted_tag
-                        .as_deref()
-                        .is_some_and(|w| have.group_tag.as_deref().unwrap_or("") != w);
-                    let user_differs = d.assigned_user.as_deref().is_some_and(|w| {
-                        !have
-                            .user_principal_name
-                            .as_deref()
-                            .unwrap_or("")
-                            .eq_ignore_ascii_case(w)
-                    });
-                    if tag_differs {
-                        Category::TagMismatch
-                    } else if user_differs {
-                        Category::UserMismatch
-                    } else {
-                        Category::Registered
-                    }
-                }
-            };
+            named.insert(have.id.as_str());
+            item.category = category(d, have, item.wanted_group_tag.as_deref());
         }
         items.push(item);
     }
@@ -186,27 +123,97 @@ pub fn compare(
         .iter()
         .filter(|h| h.source == Source::Registered && !named.contains(h.id.as_str()))
     {
-        items.push(Item {
-            tenant: tenant.to_owned(),
-            category: Category::Extra,
-            serial_number: have.serial_number.clone(),
-            source: None,
-            wanted_group_tag: None,
-            group_tag: have.group_tag.clone(),
-            wanted_user: None,
-            user: have.user_principal_name.clone(),
-            manufacturer: have.manufacturer.clone(),
-            model: have.model.clone(),
-            order_id: have.order_id.clone(),
-            id: Some(have.id.clone()),
-            enrolled: have.enrollment_state.as_deref() == Some("enrolled"),
-            state: Some(have.state),
-            message: None,
-            outcome: None,
-        });
+        items.push(extra_item(tenant, have));
     }
     items.sort_by(|a, b| (a.category, &a.serial_number).cmp(&(b.category, &b.serial_number)));
     items
+}
+
+/// A file's row as an item: missing until a registered or staged device
+/// is `found` for it (whose values it then carries).
+fn wanted_item(
+    tenant: &str,
+    d: &Device,
+    found: Option<&DeviceState>,
+    group_tag: Option<&str>,
+    order_id: Option<&str>,
+) -> Item {
+    let tuple = |pick: fn(&str, &str) -> String| match &d.identity {
+        Identity::Tuple { manufacturer, model } => Some(pick(manufacturer, model)),
+        _ => None,
+    };
+    Item {
+        tenant: tenant.to_owned(),
+        category: Category::Missing,
+        serial_number: d
+            .serial
+            .clone()
+            .or_else(|| found.map(|h| h.serial_number.clone()))
+            .unwrap_or_default(),
+        source: Some(d.source.to_string()),
+        wanted_group_tag: d.group_tag.clone().or(group_tag.map(str::to_owned)),
+        group_tag: found.and_then(|h| h.group_tag.clone()),
+        wanted_user: d.assigned_user.clone(),
+        user: found.and_then(|h| h.user_principal_name.clone()),
+        manufacturer: d.manufacturer.clone().or_else(|| tuple(|m, _| m.to_owned())),
+        model: d.model.clone().or_else(|| tuple(|_, n| n.to_owned())),
+        order_id: order_id.map(str::to_owned),
+        id: found.map(|h| h.id.clone()),
+        enrolled: found.is_some_and(|h| h.enrollment_state.as_deref() == Some("enrolled")),
+        state: found.map(|h| h.state),
+        message: found.and_then(|h| h.message),
+        outcome: None,
+    }
+}
+
+/// What a row's device in the tenant is, against what the row wants.
+fn category(d: &Device, have: &DeviceState, wanted_tag: Option<&str>) -> Category {
+    match have.source {
+        Source::Import if have.message == Some(DeviceMessage::DeviceClaimedByAnotherOrganization) => {
+            Category::Claimed
+        }
+        Source::Import if have.state == RegistrationState::RegistrationFailed => Category::Failed,
+        Source::Import => Category::Staged,
+        Source::Registered => {
+            let tag_differs = wanted_tag.is_some_and(|w| have.group_tag.as_deref().unwrap_or("") != w);
+            let user_differs = d.assigned_user.as_deref().is_some_and(|w| {
+                !have
+                    .user_principal_name
+                    .as_deref()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case(w)
+            });
+            if tag_differs {
+                Category::TagMismatch
+            } else if user_differs {
+                Category::UserMismatch
+            } else {
+                Category::Registered
+            }
+        }
+    }
+}
+
+/// A registered device no row names.
+fn extra_item(tenant: &str, have: &DeviceState) -> Item {
+    Item {
+        tenant: tenant.to_owned(),
+        category: Category::Extra,
+        serial_number: have.serial_number.clone(),
+        source: None,
+        wanted_group_tag: None,
+        group_tag: have.group_tag.clone(),
+        wanted_user: None,
+        user: have.user_principal_name.clone(),
+        manufacturer: have.manufacturer.clone(),
+        model: have.model.clone(),
+        order_id: have.order_id.clone(),
+        id: Some(have.id.clone()),
+        enrolled: have.enrollment_state.as_deref() == Some("enrolled"),
+        state: Some(have.state),
+        message: None,
+        outcome: None,
+    }
 }
 
 /// Sets the file's tag and user on a registered device and reads it back.

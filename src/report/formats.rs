@@ -28,103 +28,69 @@ impl Report {
     /// given once.
     pub fn junit(&self) -> String {
         use std::fmt::Write as _;
-        let failed = |e: &Entry| e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none());
-        let skipped = |e: &Entry| e.pending() || e.cause.is_some();
         let mut tenants: Vec<&str> = Vec::new();
         for e in &self.entries {
             if !tenants.contains(&e.tenant.as_str()) {
                 tenants.push(&e.tenant);
             }
         }
-        let causes_of = |tenant: &str| -> Vec<&Cause> {
-            self.causes
-                .iter()
-                .filter(|c| {
-                    self.entries
-                        .iter()
-                        .any(|e| e.tenant == tenant && e.cause.as_deref() == Some(&c.id))
-                })
-                .collect()
-        };
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             x,
             "<testsuites name=\"apctl import\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
             self.entries.len() + self.causes.len(),
-            self.entries.iter().filter(|e| failed(e)).count() + self.causes.len(),
-            self.entries.iter().filter(|e| skipped(e)).count()
+            self.entries.iter().filter(|e| junit_failed(e)).count() + self.causes.len(),
+            self.entries.iter().filter(|e| junit_skipped(e)).count()
         );
         for tenant in tenants {
-            let name = if tenant.is_empty() {
-                "(no customer)"
-            } else {
-                tenant
-            };
-            let class = if tenant.is_empty() { "apctl" } else { tenant };
-            let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
-            let causes = causes_of(tenant);
-            let _ = writeln!(
-                x,
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-                xml(name),
-                mine.len() + causes.len(),
-                mine.iter().filter(|e| failed(e)).count() + causes.len(),
-                mine.iter().filter(|e| skipped(e)).count()
-            );
-            for c in causes {
-                let hint = c
-                    .hint
-                    .as_deref()
-                    .map(|h| format!("\nhint: {h}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    x,
-                    "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
-                    xml(class),
-                    xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
-                    xml(&format!("{} rows not sent", c.rows)),
-                    xml(&format!("{}{hint}", c.error))
-                );
-            }
-            for e in mine {
-                let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
-                let _ = write!(
-                    x,
-                    "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
-                    xml(class),
-                    xml(&format!("{serial} ({}:{})", e.file, e.line)),
-                    xml(&e.file),
-                    e.line
-                );
-                if failed(e) {
-                    let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
-                    let _ = writeln!(
-                        x,
-                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                        xml(&message),
-                        xml(&e.state_text()),
-                        xml(&e.details)
-                    );
-                } else if let Some(id) = &e.cause {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&format!("Not sent: cause {id}"))
-                    );
-                } else if e.pending() {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(&format!("Registration pending: {}", e.details))
-                    );
-                } else {
-                    let _ = writeln!(x, "/>");
-                }
-            }
-            x.push_str("  </testsuite>\n");
+            self.junit_suite(&mut x, tenant);
         }
         x.push_str("</testsuites>\n");
         x
+    }
+
+    /// One customer's test suite: a failed case per cause, then a case per row.
+    fn junit_suite(&self, x: &mut String, tenant: &str) {
+        use std::fmt::Write as _;
+        let name = if tenant.is_empty() {
+            "(no customer)"
+        } else {
+            tenant
+        };
+        let class = if tenant.is_empty() { "apctl" } else { tenant };
+        let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+        let causes: Vec<&Cause> = self
+            .causes
+            .iter()
+            .filter(|c| mine.iter().any(|e| e.cause.as_deref() == Some(&c.id)))
+            .collect();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+            xml(name),
+            mine.len() + causes.len(),
+            mine.iter().filter(|e| junit_failed(e)).count() + causes.len(),
+            mine.iter().filter(|e| junit_skipped(e)).count()
+        );
+        for c in causes {
+            let hint = c
+                .hint
+                .as_deref()
+                .map(|h| format!("\nhint: {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
+                xml(class),
+                xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
+                xml(&format!("{} rows not sent", c.rows)),
+                xml(&format!("{}{hint}", c.error))
+            );
+        }
+        for e in mine {
+            junit_case(x, class, e);
+        }
+        x.push_str("  </testsuite>\n");
     }
 
     /// Writes the CSV report: one line per entry (atomically).
@@ -180,6 +146,49 @@ impl Report {
         }
         w.flush()
     }
+}
+
+/// A row that counts as a failed test: the service said failed, its tag
+/// was not applied, or it is invalid.
+fn junit_failed(e: &Entry) -> bool {
+    e.failed() || e.tag_missing() || (e.unsent() && e.cause.is_none())
+}
+
+/// A row that counts as skipped: still pending, or stopped by a cause
+/// (which is the failure).
+fn junit_skipped(e: &Entry) -> bool {
+    e.pending() || e.cause.is_some()
+}
+
+/// One row's test case.
+fn junit_case(x: &mut String, class: &str, e: &Entry) {
+    use std::fmt::Write as _;
+    let serial = e.serial_number.as_deref().unwrap_or("(no serial)");
+    let _ = write!(
+        x,
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+        xml(class),
+        xml(&format!("{serial} ({}:{})", e.file, e.line)),
+        xml(&e.file),
+        e.line
+    );
+    let skipped = |why: String| format!(">\n      <skipped message=\"{}\"/>\n    </testcase>", xml(&why));
+    let rest = if junit_failed(e) {
+        let message = e.message.map_or_else(|| e.state_text(), |m| m.to_string());
+        format!(
+            ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+            xml(&message),
+            xml(&e.state_text()),
+            xml(&e.details)
+        )
+    } else if let Some(id) = &e.cause {
+        skipped(format!("Not sent: cause {id}"))
+    } else if e.pending() {
+        skipped(format!("Registration pending: {}", e.details))
+    } else {
+        "/>".to_owned()
+    };
+    let _ = writeln!(x, "{rest}");
 }
 
 /// Text safe in XML content and attributes.

@@ -282,26 +282,7 @@ impl Client {
                 self.count(req.kind, attempts > 1);
                 self.attempt(req, token.expose()).await
             };
-            let (outcome, last) = match &answer {
-                Ok(r) => (
-                    Outcome::Status {
-                        status: r.status,
-                        retry_after: r.retry_after.as_deref(),
-                        error_code: r.error.as_ref().and_then(|e| e.code.as_deref()),
-                    },
-                    r.error
-                        .as_ref()
-                        .map_or_else(|| format!("HTTP {}", r.status), ToString::to_string),
-                ),
-                Err((sent, cause)) => (
-                    if *sent {
-                        Outcome::MaybeSent
-                    } else {
-                        Outcome::NotSent
-                    },
-                    cause.clone(),
-                ),
-            };
+            let (outcome, last) = outcome_of(&answer);
             let action = retry::classify(outcome, req.idempotent(), refreshed, self.clock.wall());
             tracing::debug!(tenant, kind = req.kind, attempt = attempts, ?action, "{last}");
             let request_id = answer.as_ref().ok().and_then(|r| r.request_id.clone());
@@ -435,6 +416,25 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.throttled += 1;
         s.retry_after_ms += wait.as_millis() as u64;
+    }
+}
+
+/// What the retry classifier needs of an attempt, and its words for a
+/// person.
+fn outcome_of(answer: &Result<Answer, (bool, String)>) -> (Outcome<'_>, String) {
+    match answer {
+        Ok(r) => (
+            Outcome::Status {
+                status: r.status,
+                retry_after: r.retry_after.as_deref(),
+                error_code: r.error.as_ref().and_then(|e| e.code.as_deref()),
+            },
+            r.error
+                .as_ref()
+                .map_or_else(|| format!("HTTP {}", r.status), ToString::to_string),
+        ),
+        Err((true, cause)) => (Outcome::MaybeSent, cause.clone()),
+        Err((false, cause)) => (Outcome::NotSent, cause.clone()),
     }
 }
 

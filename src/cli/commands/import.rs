@@ -293,6 +293,31 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
 const LIST_ALL_UP_TO: usize = 50;
 
 fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    print_unreadable(out, r)?;
+    print_rows(out, r)?;
+    print_unlisted(out, r)?;
+    print_causes(out, r)?;
+    writeln!(out)?;
+    print_totals(out, r)?;
+    if r.tenants.len() > 1 {
+        writeln!(out)?;
+        print_customers(out, r)?;
+    }
+    writeln!(
+        out,
+        "{} row{}, {} customer{}, {} HTTP request{}: {}",
+        r.totals.rows,
+        plural(r.totals.rows),
+        r.tenants.len(),
+        plural(r.tenants.len() as u64),
+        r.http.total(),
+        plural(r.http.total()),
+        verdict_text(r.verdict)
+    )
+}
+
+/// Files none of whose rows were taken.
+fn print_unreadable(out: &mut impl Write, r: &Report) -> io::Result<()> {
     for f in r.files.iter().filter(|f| !f.readable) {
         let why = f.error.as_deref().unwrap_or("it could not be read to the end");
         writeln!(out, "error: {}: {why}; none of its rows were taken", f.path)?;
@@ -300,6 +325,12 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "  hint: {h}")?;
         }
     }
+    Ok(())
+}
+
+/// One line per row (in a long run: only rows that need a look), with
+/// the details below it.
+fn print_rows(out: &mut impl Write, r: &Report) -> io::Result<()> {
     let all = r.entries.len() <= LIST_ALL_UP_TO;
     let shown = |e: &&Entry| {
         if all {
@@ -325,6 +356,11 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "    {}", e.details)?;
         }
     }
+    Ok(())
+}
+
+/// Invalid rows beyond the listed ones, counted with their lines.
+fn print_unlisted(out: &mut impl Write, r: &Report) -> io::Result<()> {
     for f in r.files.iter().filter(|f| f.unlisted_invalid_rows > 0) {
         let lines: Vec<String> = f
             .unlisted_invalid_lines
@@ -346,6 +382,12 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             lines.join(", ")
         )?;
     }
+    Ok(())
+}
+
+/// Each reason rows were not sent, once, and the customers' errors no
+/// cause already says.
+fn print_causes(out: &mut impl Write, r: &Report) -> io::Result<()> {
     for c in &r.causes {
         let whose = c
             .tenant
@@ -375,7 +417,11 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "  hint: {h}")?;
         }
     }
-    writeln!(out)?;
+    Ok(())
+}
+
+/// Counts by state (the unsent after them) and by message.
+fn print_totals(out: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(out, "{:<40} {:>7}", "state", "devices")?;
     for (state, n) in &r.totals.by_state.0 {
         writeln!(out, "{state:<40} {n:>7}")?;
@@ -391,41 +437,33 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "{m:<40} {n:>7}")?;
         }
     }
-    if r.tenants.len() > 1 {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{:<40} {:>6} {:>7} {:>7} {:>8}  verdict",
-            "customer", "rows", "ready", "failed", "not sent"
-        )?;
-        for t in &r.tenants {
-            let count = |s: RegistrationState| t.totals.by_state.get(&s.to_string());
-            let ready = count(RegistrationState::ReadyForUser)
-                + count(RegistrationState::Active)
-                + count(RegistrationState::Inactive);
-            writeln!(
-                out,
-                "{:<40} {:>6} {:>7} {:>7} {:>8}  {}",
-                t.requested,
-                t.totals.rows,
-                ready,
-                count(RegistrationState::RegistrationFailed),
-                t.totals.invalid + t.totals.not_sent,
-                verdict_text(t.verdict)
-            )?;
-        }
-    }
+    Ok(())
+}
+
+/// One line per customer of a many-customer run.
+fn print_customers(out: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(
         out,
-        "{} row{}, {} customer{}, {} HTTP request{}: {}",
-        r.totals.rows,
-        plural(r.totals.rows),
-        r.tenants.len(),
-        plural(r.tenants.len() as u64),
-        r.http.total(),
-        plural(r.http.total()),
-        verdict_text(r.verdict)
-    )
+        "{:<40} {:>6} {:>7} {:>7} {:>8}  verdict",
+        "customer", "rows", "ready", "failed", "not sent"
+    )?;
+    for t in &r.tenants {
+        let count = |s: RegistrationState| t.totals.by_state.get(&s.to_string());
+        let ready = count(RegistrationState::ReadyForUser)
+            + count(RegistrationState::Active)
+            + count(RegistrationState::Inactive);
+        writeln!(
+            out,
+            "{:<40} {:>6} {:>7} {:>7} {:>8}  {}",
+            t.requested,
+            t.totals.rows,
+            ready,
+            count(RegistrationState::RegistrationFailed),
+            t.totals.invalid + t.totals.not_sent,
+            verdict_text(t.verdict)
+        )?;
+    }
+    Ok(())
 }
 
 fn plural(n: u64) -> &'static str {

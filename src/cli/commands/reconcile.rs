@@ -17,7 +17,7 @@ use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
 use apctl::import::ImportSettings;
-use apctl::import::plan::TenantRows;
+use apctl::import::plan::{Plan, TenantRows};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
 
@@ -80,6 +80,61 @@ const DEFAULT_MAX_DELETE: usize = 10;
 pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
+    check_input(&args, &plan)?;
+    let files = plan.file_reports.clone();
+    // The plan, the import and the rest: the import's deadline and ten
+    // minutes for everything else.
+    let limit = args.timeout + Duration::from_secs(600);
+    session::runtime()?.block_on(session::bounded(limit, async move {
+        let session = session::open(options).await?;
+        let tenants = std::mem::take(&mut plan.tenants);
+        let mut compared = compare(&session, &args, tenants).await;
+        if args.output == Output::Human {
+            print_plan(&compared.items, &compared.errors, &args)?;
+            print_leftovers(&compared.leftovers);
+        }
+        let mut changed: Vec<String> = Vec::new();
+        let mut import_report = None;
+        if args.apply {
+            let resolved = std::mem::take(&mut compared.resolved);
+            import_report = apply(&session, &args, &mut compared.items, resolved, &mut changed).await;
+        }
+        if args.prune {
+            prune(&session, &args, &mut compared.items, &mut changed).await?;
+        }
+        let syncs = sync(&session, &args, &changed).await;
+        if let Some(path) = &args.handoff {
+            write_handoff(path, &compared.items)?;
+        }
+        if args.output == Output::Json {
+            let doc = json!({
+                "schema": "apctl.reconcile.v1",
+                "applied": args.apply,
+                "pruned": args.prune,
+                "files": files,
+                "items": compared.items,
+                "leftovers": compared.leftovers,
+                "errors": compared.errors,
+                "sync": syncs,
+                "import": import_report,
+            });
+            let mut out = crate::cli::pipeline::Out::new();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        } else if args.apply || args.prune {
+            print_outcomes(&compared.items, &syncs)?;
+        }
+        if files.iter().any(|f| !f.readable) {
+            return Ok(Exit::Failure);
+        }
+        Ok(exit(&compared.items, &compared.errors, &args))
+    }))
+}
+
+/// Says what of the input is left out, and refuses what must not run on
+/// it: a prune from input with any error, a prune nobody can confirm, a
+/// comparison with no valid row.
+fn check_input(args: &ReconcileArgs, plan: &Plan) -> anyhow::Result<()> {
     for f in plan.file_reports.iter().filter(|f| !f.readable) {
         eprintln!(
             "error: {}: {}; none of its rows were compared",
@@ -101,7 +156,6 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 .join("\n")
         ));
     }
-    let files = plan.file_reports.clone();
     if plan.tenants.is_empty() {
         return Err(crate::cli::hinted!(
             "`apctl validate` the files",
@@ -120,84 +174,60 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
             "`--prune` deregisters devices and asks first, but there is nobody to ask"
         ));
     }
-    // The plan, the import and the rest: the import's deadline and ten
-    // minutes for everything else.
-    let limit = args.timeout + Duration::from_secs(600);
-    session::runtime()?.block_on(session::bounded(limit, async move {
-        let session = session::open(options).await?;
-        let mut items: Vec<Item> = Vec::new();
-        let mut errors: Vec<TenantError> = Vec::new();
-        let mut resolved: Vec<(String, TenantRows)> = Vec::new();
-        let mut leftovers: Vec<apctl::status::Leftover> = Vec::new();
-        for (tenant, rows) in
-            by_tenant_id(&session, &args, std::mem::take(&mut plan.tenants), &mut errors).await
-        {
-            let gate = session.client.gate(&tenant);
-            let graph = session.graph(&tenant, &gate);
-            match apctl::status::tenant_view(&graph).await {
-                Ok(view) => {
-                    let have = view.devices;
-                    leftovers.extend(view.leftovers);
-                    let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
-                    let order = rows.order_id.clone().or(args.order_id.clone());
-                    items.extend(reconcile::compare(
-                        &tenant,
-                        &wanted,
-                        &have,
-                        args.group_tag.as_deref(),
-                        order.as_deref(),
-                    ));
-                    resolved.push((tenant, rows));
-                }
-                Err(e) => errors.push(settings::call_failure(&tenant, &e)),
+    Ok(())
+}
+
+/// The files against each tenant.
+#[derive(Default)]
+struct Compared {
+    items: Vec<Item>,
+    errors: Vec<TenantError>,
+    /// Each tenant's rows, by tenant id, for `--apply`.
+    resolved: Vec<(String, TenantRows)>,
+    leftovers: Vec<apctl::status::Leftover>,
+}
+
+/// Reads each tenant's devices and compares the files' rows with them.
+async fn compare(session: &Session, args: &ReconcileArgs, tenants: Vec<TenantRows>) -> Compared {
+    let mut c = Compared::default();
+    for (tenant, rows) in by_tenant_id(session, args, tenants, &mut c.errors).await {
+        let gate = session.client.gate(&tenant);
+        let graph = session.graph(&tenant, &gate);
+        match apctl::status::tenant_view(&graph).await {
+            Ok(view) => {
+                c.leftovers.extend(view.leftovers);
+                let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
+                let order = rows.order_id.clone().or(args.order_id.clone());
+                c.items.extend(reconcile::compare(
+                    &tenant,
+                    &wanted,
+                    &view.devices,
+                    args.group_tag.as_deref(),
+                    order.as_deref(),
+                ));
+                c.resolved.push((tenant, rows));
             }
+            Err(e) => c.errors.push(settings::call_failure(&tenant, &e)),
         }
-        if args.output == Output::Human {
-            print_plan(&items, &errors, &args)?;
-            if !leftovers.is_empty() {
-                println!(
-                    "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them",
-                    leftovers.len(),
-                    if leftovers.len() == 1 { "" } else { "s" },
-                    if leftovers.iter().all(|l| l.tenant == leftovers[0].tenant) { "that customer" } else { "each customer" }
-                );
-            }
+    }
+    c
+}
+
+/// Staged records earlier runs left behind (the next import deletes them).
+fn print_leftovers(leftovers: &[apctl::status::Leftover]) {
+    if leftovers.is_empty() {
+        return;
+    }
+    println!(
+        "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "s" },
+        if leftovers.iter().all(|l| l.tenant == leftovers[0].tenant) {
+            "that customer"
+        } else {
+            "each customer"
         }
-        let mut changed: Vec<String> = Vec::new();
-        let mut import_report = None;
-        if args.apply {
-            import_report = apply(&session, &args, &mut items, resolved, &mut changed).await;
-        }
-        if args.prune {
-            prune(&session, &args, &mut items, &mut changed).await?;
-        }
-        let syncs = sync(&session, &args, &changed).await;
-        if let Some(path) = &args.handoff {
-            write_handoff(path, &items)?;
-        }
-        if args.output == Output::Json {
-            let doc = json!({
-                "schema": "apctl.reconcile.v1",
-                "applied": args.apply,
-                "pruned": args.prune,
-                "files": files,
-                "items": items,
-                "leftovers": leftovers,
-                "errors": errors,
-                "sync": syncs,
-                "import": import_report,
-            });
-            let mut out = crate::cli::pipeline::Out::new();
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        } else if args.apply || args.prune {
-            print_outcomes(&items, &syncs)?;
-        }
-        if files.iter().any(|f| !f.readable) {
-            return Ok(Exit::Failure);
-        }
-        Ok(exit(&items, &errors, &args))
-    }))
+    );
 }
 
 /// Resolves every customer the input names to its tenant id and joins the

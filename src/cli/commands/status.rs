@@ -159,68 +159,8 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
             )?;
             writeln!(out)?;
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record([
-                "tenant",
-                "serialNumber",
-                "state",
-                "message",
-                "groupTag",
-                "orderId",
-                "manufacturer",
-                "model",
-                "lastContact",
-                "source",
-            ])?;
-            for d in devices {
-                apctl::report::write_safe_record(
-                    &mut w,
-                    [
-                        d.tenant.as_str(),
-                        &d.serial_number,
-                        d.state.as_str(),
-                        d.message.map(|m| m.as_str()).unwrap_or(""),
-                        d.group_tag.as_deref().unwrap_or(""),
-                        d.order_id.as_deref().unwrap_or(""),
-                        d.manufacturer.as_deref().unwrap_or(""),
-                        d.model.as_deref().unwrap_or(""),
-                        d.last_contact.as_deref().unwrap_or(""),
-                        match d.source {
-                            status::Source::Registered => "registered",
-                            status::Source::Import => "import",
-                        },
-                    ],
-                )?;
-            }
-            w.flush()?;
-        }
-        Format::Table => {
-            writeln!(
-                out,
-                "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} last contact",
-                "tenant", "serial", "state", "group tag", "order id", "model"
-            )?;
-            for d in devices {
-                writeln!(
-                    out,
-                    "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} {}",
-                    d.tenant,
-                    d.serial_number,
-                    d.state.as_str(),
-                    d.group_tag.as_deref().unwrap_or("-"),
-                    d.order_id.as_deref().unwrap_or("-"),
-                    d.model.as_deref().unwrap_or("-"),
-                    d.last_contact
-                        .as_deref()
-                        .map_or("never", |t| &t[..10.min(t.len())])
-                )?;
-                if let Some(m) = d.message {
-                    writeln!(out, "    {m}")?;
-                }
-            }
-            writeln!(out, "{} devices", devices.len())?;
-        }
+        Format::Csv => print_csv(&mut out, devices)?,
+        Format::Table => print_table(&mut out, devices)?,
     }
     out.flush()?;
     drop(out);
@@ -230,5 +170,73 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
             eprintln!("  hint: {hint}");
         }
     }
+    Ok(())
+}
+
+/// One CSV line per device, spreadsheet-safe.
+fn print_csv(out: &mut impl Write, devices: &[DeviceState]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "tenant",
+        "serialNumber",
+        "state",
+        "message",
+        "groupTag",
+        "orderId",
+        "manufacturer",
+        "model",
+        "lastContact",
+        "source",
+    ])?;
+    for d in devices {
+        apctl::report::write_safe_record(
+            &mut w,
+            [
+                d.tenant.as_str(),
+                &d.serial_number,
+                d.state.as_str(),
+                d.message.map(|m| m.as_str()).unwrap_or(""),
+                d.group_tag.as_deref().unwrap_or(""),
+                d.order_id.as_deref().unwrap_or(""),
+                d.manufacturer.as_deref().unwrap_or(""),
+                d.model.as_deref().unwrap_or(""),
+                d.last_contact.as_deref().unwrap_or(""),
+                match d.source {
+                    status::Source::Registered => "registered",
+                    status::Source::Import => "import",
+                },
+            ],
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A table for people: one line per device, its message below it.
+fn print_table(out: &mut impl Write, devices: &[DeviceState]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} last contact",
+        "tenant", "serial", "state", "group tag", "order id", "model"
+    )?;
+    for d in devices {
+        writeln!(
+            out,
+            "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} {}",
+            d.tenant,
+            d.serial_number,
+            d.state.as_str(),
+            d.group_tag.as_deref().unwrap_or("-"),
+            d.order_id.as_deref().unwrap_or("-"),
+            d.model.as_deref().unwrap_or("-"),
+            d.last_contact
+                .as_deref()
+                .map_or("never", |t| &t[..10.min(t.len())])
+        )?;
+        if let Some(m) = d.message {
+            writeln!(out, "    {m}")?;
+        }
+    }
+    writeln!(out, "{} devices", devices.len())?;
     Ok(())
 }

@@ -124,8 +124,8 @@ pub(super) async fn post_chunk(
             &settings.tenant,
             format!("import may have been sent ({cause}); looking before resending"),
         ));
-        let all = match graph.list_imported().await {
-            Ok(all) => all,
+        match recover(graph, &mut items).await {
+            Ok(found) => staged.extend(found),
             Err(e) => {
                 return ChunkAnswer {
                     staged,
@@ -133,23 +133,7 @@ pub(super) async fn post_chunk(
                     failure: Some(e),
                 };
             }
-        };
-        let import_id = items.first().and_then(|i| i.import_id.clone());
-        let found: Vec<ImportedIdentity> = all
-            .into_iter()
-            .filter(|s| {
-                s.import_id == import_id
-                    && items
-                        .iter()
-                        .any(|i| s.serial_number.as_ref() == Some(&i.serial_number))
-            })
-            .collect();
-        items.retain(|i| {
-            !found
-                .iter()
-                .any(|s| s.serial_number.as_ref() == Some(&i.serial_number))
-        });
-        staged.extend(found);
+        }
         if items.is_empty() {
             return ChunkAnswer {
                 staged,
@@ -169,6 +153,29 @@ pub(super) async fn post_chunk(
         request_id,
         failure: Some(failure),
     }
+}
+
+/// After an answer that may be lost: the staged records this chunk
+/// created, found in the tenant's list; `items` keeps the rest, which were
+/// not staged and may be sent again.
+async fn recover(graph: &Graph<'_>, items: &mut Vec<ImportItem>) -> Result<Vec<ImportedIdentity>, CallError> {
+    let all = graph.list_imported().await?;
+    let import_id = items.first().and_then(|i| i.import_id.clone());
+    let found: Vec<ImportedIdentity> = all
+        .into_iter()
+        .filter(|s| {
+            s.import_id == import_id
+                && items
+                    .iter()
+                    .any(|i| s.serial_number.as_ref() == Some(&i.serial_number))
+        })
+        .collect();
+    items.retain(|i| {
+        !found
+            .iter()
+            .any(|s| s.serial_number.as_ref() == Some(&i.serial_number))
+    });
+    Ok(found)
 }
 
 /// Matches staged records to devices by serial.

@@ -66,36 +66,8 @@ pub(super) async fn send(
             Err(CallError::MayHaveBeenSent {
                 request_id, cause, ..
             }) => {
-                // Look before sending again: whatever reached the batch is
-                // followed in the tenant's list, the rest fails for this run.
-                let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
-                let lost = Cause::tenant(&TenantError {
-                    tenant: ctx.settings.tenant.clone(),
-                    error: format!(
-                        "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
-                        ctx.batch
-                    ),
-                    hint: Some(
-                        "run apctl again to send them: it looks in the batch first, so nothing is sent twice"
-                            .into(),
-                    ),
-                });
-                batch_exists = batch_exists || !listed.is_empty();
-                for &i in chunk {
-                    let t = &mut tracked[i];
-                    t.entry.request_id = request_id.clone();
-                    if listed.iter().any(|l| same_device(&t.device, l)) {
-                        t.entry.action = Action::Sent;
-                        t.entry.details = format!(
-                            "The answer to the batch request was lost ({cause}), but the device is in device batch `{}`: followed in the tenant's list.",
-                            ctx.batch
-                        );
-                        t.phase = Phase::Appear;
-                    } else {
-                        t.entry.not_sent(&lost);
-                        t.phase = Phase::Done;
-                    }
-                }
+                let reached = after_lost_answer(ctx, tracked, chunk, request_id, &cause).await;
+                batch_exists = batch_exists || reached;
             }
             Err(e) => {
                 // Partner Center refused the batch as a whole: its devices
@@ -110,4 +82,43 @@ pub(super) async fn send(
             }
         }
     }
+}
+
+/// Looks before sending again after a lost answer: whatever reached the
+/// batch is followed in the tenant's list, the rest is not sent in this
+/// run. True when the batch holds anything (so it exists).
+async fn after_lost_answer(
+    ctx: &Ctx<'_>,
+    tracked: &mut [Tracked],
+    chunk: &[usize],
+    request_id: Option<String>,
+    cause: &str,
+) -> bool {
+    let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
+    let lost = Cause::tenant(&TenantError {
+        tenant: ctx.settings.tenant.clone(),
+        error: format!(
+            "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
+            ctx.batch
+        ),
+        hint: Some(
+            "run apctl again to send them: it looks in the batch first, so nothing is sent twice".into(),
+        ),
+    });
+    for &i in chunk {
+        let t = &mut tracked[i];
+        t.entry.request_id.clone_from(&request_id);
+        if listed.iter().any(|l| same_device(&t.device, l)) {
+            t.entry.action = Action::Sent;
+            t.entry.details = format!(
+                "The answer to the batch request was lost ({cause}), but the device is in device batch `{}`: followed in the tenant's list.",
+                ctx.batch
+            );
+            t.phase = Phase::Appear;
+        } else {
+            t.entry.not_sent(&lost);
+            t.phase = Phase::Done;
+        }
+    }
+    !listed.is_empty()
 }

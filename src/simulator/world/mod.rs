@@ -203,9 +203,31 @@ impl World {
 
     fn route(&mut self, req: &SimRequest) -> SimResponse {
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+        match segments.as_slice() {
+            ["_apctl", ..] => self.control(req, &segments),
+            [tenant, "oauth2", "v2.0", "devicecode"] => {
+                self.count("devicecode");
+                self.device_code(tenant)
+            }
+            [tenant, "oauth2", "v2.0", "token"] => {
+                self.count("token");
+                self.token(tenant, &req.body)
+            }
+            [tenant, "v2.0", ".well-known", "openid-configuration"] => {
+                self.count("openid-configuration");
+                self.openid_configuration(tenant)
+            }
+            ["v1", rest @ ..] => self.partner_center(req, rest),
+            ["v1.0" | "beta", rest @ ..] => self.graph(req, rest),
+            _ => not_found(&req.path),
+        }
+    }
+
+    /// The simulator's own endpoints, for tests.
+    fn control(&mut self, req: &SimRequest, segments: &[&str]) -> SimResponse {
         if segments == ["_apctl", "finish-imports"] && req.method == "POST" {
-            // For tests: every staged record has its verdict from now on,
-            // however long `--import-delay` is.
+            // Every staged record has its verdict from now on, however
+            // long `--import-delay` is.
             for t in &mut self.tenants {
                 for s in t.staged.values_mut() {
                     s.finished = true;
@@ -217,27 +239,12 @@ impl World {
             self.stats.staged_records = self.tenants.iter().map(|t| t.staged.len() as u64).sum();
             return SimResponse::json(200, &serde_json::to_value(&self.stats).unwrap_or_default());
         }
-        if let [tenant, "oauth2", "v2.0", "devicecode"] = segments.as_slice() {
-            self.count("devicecode");
-            return self.device_code(tenant);
-        }
-        if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
-            self.count("token");
-            return self.token(tenant, &req.body);
-        }
-        if let [tenant, "v2.0", ".well-known", "openid-configuration"] = segments.as_slice() {
-            self.count("openid-configuration");
-            return self.openid_configuration(tenant);
-        }
-        if let ["v1", rest @ ..] = segments.as_slice() {
-            return self.partner_center(req, rest);
-        }
-        let Some(rest) = segments
-            .get(1..)
-            .filter(|_| matches!(segments.first(), Some(&"v1.0" | &"beta")))
-        else {
-            return not_found(&req.path);
-        };
+        not_found(&req.path)
+    }
+
+    /// A Graph request: bearer, throttling and faults first, then its
+    /// endpoint.
+    fn graph(&mut self, req: &SimRequest, rest: &[&str]) -> SimResponse {
         let tenant = match self.authorise(req.authorization.as_deref()) {
             Ok(t) => t,
             Err(r) => return r,
