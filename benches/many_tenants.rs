@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
 use apctl::import::plan::Input;
-use apctl::import::run::Job;
+use apctl::import::plan::Job;
 use apctl::import::{Cancel, Event, ImportSettings, Progress};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -124,12 +124,12 @@ async fn bench(tenants: usize, devices: usize) {
     let world_file = dir.path().join("world.json");
     std::fs::write(&world_file, world(tenants).to_string()).unwrap();
     let (mut simulator, uri) = start_simulator(&world_file);
-    let url = apctl::transport::endpoint::parse("simulator", &uri).unwrap();
-    let endpoints = apctl::transport::endpoint::Endpoints {
+    let url = apctl::net::endpoint::parse("simulator", &uri).unwrap();
+    let endpoints = apctl::net::endpoint::Endpoints {
         graph: url.clone(),
         authority: url.clone(),
         partner_center: url,
-        ..apctl::transport::endpoint::Endpoints::default()
+        ..apctl::net::endpoint::Endpoints::default()
     };
     let http = transport::reqwest_client();
     let source = apctl::auth::AzureClientSecret::new(

@@ -82,6 +82,7 @@ pub mod clock;
 pub mod graph;
 pub mod import;
 pub mod input;
+pub mod net;
 pub mod partner_center;
 pub mod portal;
 pub mod reconcile;

@@ -108,7 +108,7 @@ impl AssertionApp {
 
     /// The token endpoint of `tenant`, which an assertion names as audience.
     pub(super) fn token_url(&self, tenant: &str) -> Url {
-        crate::transport::endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"))
+        crate::net::endpoint::join(&self.authority, &format!("/{tenant}/oauth2/v2.0/token"))
     }
 
     /// The client-credentials grant with `assertion` in place of a secret.

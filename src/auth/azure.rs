@@ -23,8 +23,8 @@ use reqwest::Url;
 
 use super::{AccessToken, AuthError, TokenFuture, TokenSource};
 use crate::clock::SharedClock;
+use crate::net::endpoint;
 use crate::secret::Secret;
-use crate::transport::endpoint;
 
 /// The client-credentials grant for an app consented in the customer
 /// tenant, through azure_identity.

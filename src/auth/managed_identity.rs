@@ -9,13 +9,14 @@
 //! Where the token comes from: App Service, Functions and Container Apps
 //! set `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` (a loopback URL); VMs and
 //! scale sets (self-hosted agents and runners) answer at the Instance
-//! Metadata Service, [`crate::transport::endpoint::IMDS_TOKEN`].
+//! Metadata Service, [`crate::net::endpoint::IMDS_TOKEN`].
 
 use reqwest::Url;
 use serde::Deserialize;
 
 use super::assertion::AssertionApp;
-use super::{AuthError, TokenFuture, TokenSource, without_url};
+use super::{AuthError, TokenFuture, TokenSource};
+use crate::net::without_url;
 use crate::secret::Secret;
 
 /// Where the host hands out managed identity tokens.
@@ -76,7 +77,7 @@ impl ManagedIdentity {
     fn request(&self) -> reqwest::RequestBuilder {
         let (url, api_version) = match &self.host {
             IdentityHost::Imds => (
-                Url::parse(crate::transport::endpoint::IMDS_TOKEN).expect("constant URL"),
+                Url::parse(crate::net::endpoint::IMDS_TOKEN).expect("constant URL"),
                 "2018-02-01",
             ),
             IdentityHost::AppService { endpoint, .. } => (endpoint.clone(), "2019-08-01"),

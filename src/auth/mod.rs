@@ -71,7 +71,7 @@ pub struct ByService {
 
 impl TokenSource for ByService {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
-        if scope != crate::transport::endpoint::PARTNER_CENTER_SCOPE {
+        if scope != crate::net::endpoint::PARTNER_CENTER_SCOPE {
             return self.graph.fetch(tenant, scope);
         }
         match &self.partner_center {
@@ -206,13 +206,13 @@ pub(crate) async fn post_form(
     endpoint: &str,
     form: &[(&str, &str)],
 ) -> Result<(u16, bytes::Bytes), AuthError> {
-    let url = crate::transport::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
+    let url = crate::net::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
     let response = http
         .post(url)
         .form(form)
         .send()
         .await
-        .map_err(|e| AuthError::transport(tenant, &without_url(&e)))?;
+        .map_err(|e| AuthError::transport(tenant, &crate::net::without_url(&e)))?;
     let status = response.status().as_u16();
     if (300..400).contains(&status) {
         // Never followed: a redirect would carry the secret or refresh
@@ -222,33 +222,10 @@ pub(crate) async fn post_form(
             &format!("the token endpoint answered with a redirect (HTTP {status}); apctl follows none"),
         ));
     }
-    let body = crate::transport::read_body(response)
+    let body = crate::net::read_body(response)
         .await
         .map_err(|e| AuthError::transport(tenant, &e.0))?;
     Ok((status, body))
-}
-
-/// A reqwest error's text without the URL (which may carry a tenant-specific
-/// path but never a secret; kept short for people).
-pub fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;

@@ -8,7 +8,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::assertion::AssertionApp;
-use super::{AuthError, TokenFuture, TokenSource, without_url};
+use super::{AuthError, TokenFuture, TokenSource};
+use crate::net::without_url;
 use crate::secret::Secret;
 
 /// The Azure DevOps REST API version of the OIDC token request.

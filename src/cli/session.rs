@@ -10,9 +10,9 @@ use apctl::auth::{
     ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
+use apctl::net::endpoint::Endpoints;
 use apctl::secret::Secret;
 use apctl::simulator::{self, SimConfig, Simulator};
-use apctl::transport::endpoint::Endpoints;
 use apctl::transport::retry::Policy;
 use apctl::transport::{self, Client};
 

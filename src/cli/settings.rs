@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use apctl::auth::{IdentityHost, PipelineSettings, RefreshTokenSettings};
+use apctl::net::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
-use apctl::transport::endpoint::{self, Cloud, Endpoints};
 
 /// A Microsoft cloud, as typed.
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]

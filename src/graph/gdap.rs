@@ -8,8 +8,8 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
+use crate::net::endpoint;
 use crate::transport::CallError;
-use crate::transport::endpoint;
 
 /// Intune Administrator's role definition id.
 pub const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
@@ -166,14 +166,14 @@ pub async fn tenant_id_of_domain(
     struct Config {
         issuer: String,
     }
-    let url = crate::transport::endpoint::join(
+    let url = crate::net::endpoint::join(
         authority,
         &format!("/{domain}/v2.0/.well-known/openid-configuration"),
     );
     let response = http.get(url).send().await.map_err(|e| {
         DomainError(format!(
             "cannot reach the authority: {}",
-            crate::auth::without_url(&e)
+            crate::net::without_url(&e)
         ))
     })?;
     if !response.status().is_success() {

@@ -11,9 +11,9 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::net::endpoint;
+use crate::net::endpoint::Endpoints;
 use crate::portal::outcome::{EnrollmentState, ImportStatus};
-use crate::transport::endpoint;
-use crate::transport::endpoint::Endpoints;
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 

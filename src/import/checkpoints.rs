@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use super::run::{Job, TenantResult, assemble};
+use super::assemble::{TenantResult, assemble};
 use crate::import::ImportSettings;
-use crate::import::plan::Plan;
+use crate::import::plan::{Job, Plan};
 use crate::import::progress::{as_of_now, entry_for};
 use crate::import::{Event, Progress};
 use crate::input::device::Pipe;

@@ -2,6 +2,7 @@
 //! ([`run_lock`]), and the two pipes a row can take: [`graph_pipe`] for
 //! hardware hashes and [`partner_center_pipe`] for Partner Center batches.
 
+mod assemble;
 mod checkpoints;
 pub mod graph_pipe;
 pub mod markers;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::import::ImportSettings;
 use crate::input::device::{Device, Pipe, RowRef};
 use crate::input::problem::{Problem, Severity};
 use crate::input::validate::{self, Checked, ValidateOptions};
@@ -304,4 +305,10 @@ pub fn shard_of(tenant: &str, n: u32) -> u32 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h % u64::from(n.max(1))) as u32 + 1
+}
+
+/// One customer's work: its settings and its rows.
+pub struct Job {
+    pub settings: ImportSettings,
+    pub rows: TenantRows,
 }

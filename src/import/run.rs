@@ -5,25 +5,20 @@
 //! together one report with exactly one entry per input row and a section
 //! per customer.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graph::gdap;
+use crate::import::assemble::{TenantResult, assemble};
 use crate::import::checkpoints::Checkpoints;
 use crate::import::graph_pipe;
 use crate::import::partner_center_pipe;
-use crate::import::plan::{Input, Plan, TenantRows, key, plan};
+use crate::import::plan::Job;
+use crate::import::plan::{Input, Plan, TenantRows, plan};
 use crate::import::progress::{entry_for, warning};
 use crate::import::{Cancel, ImportSettings, Progress};
-use crate::report::{Action, Cause, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
+use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
-
-/// One customer's work: its settings and its rows.
-pub struct Job {
-    pub settings: ImportSettings,
-    pub rows: TenantRows,
-}
 
 /// Imports the files into the tenant named in `settings`: a run with one
 /// customer.
@@ -117,87 +112,6 @@ pub async fn run(
 /// Time past the deadline and grace a run still has to finish its last
 /// request and write its report before it is cut.
 const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Puts the report together: the customers' entries with the rows they
-/// never got, in input order, each shared cause numbered once.
-pub(super) fn assemble(
-    plan: Plan,
-    results: Vec<TenantResult>,
-    base: &ImportSettings,
-    started_at: &str,
-    client: &Client,
-    complete: bool,
-) -> Report {
-    let mut unsent = plan.entries;
-    let mut entries = Vec::new();
-    let mut tenant_errors = Vec::new();
-    let mut sections = Vec::new();
-    let mut interrupted = false;
-    for mut r in results {
-        // The customer's invalid rows belong to its section too.
-        let (mine, rest): (Vec<Entry>, Vec<Entry>) = unsent
-            .into_iter()
-            .partition(|e| !e.tenant.is_empty() && key(&e.tenant) == key(&r.requested));
-        unsent = rest;
-        r.entries.extend(mine.into_iter().map(|mut e| {
-            e.tenant.clone_from(&r.tenant);
-            e
-        }));
-        sections.push(TenantSection {
-            tenant: r.tenant,
-            requested: r.requested,
-            verdict: verdict(&r.entries, &r.errors, &[], r.interrupted, base),
-            totals: Totals::of(&r.entries),
-            errors: r.errors.clone(),
-        });
-        interrupted |= r.interrupted;
-        entries.extend(r.entries);
-        tenant_errors.extend(r.errors);
-    }
-    entries.extend(unsent);
-    let order: HashMap<String, usize> = plan
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.display().to_string(), i))
-        .collect();
-    entries.sort_by_key(|e| (order.get(e.file.as_str()).copied().unwrap_or(usize::MAX), e.line));
-    let causes = crate::report::number_causes(&mut entries);
-    let verdict = verdict(&entries, &tenant_errors, &plan.file_reports, interrupted, base);
-    let mut totals = Totals::of(&entries);
-    let unlisted: u64 = plan.file_reports.iter().map(|f| f.unlisted_invalid_rows).sum();
-    totals.rows += unlisted;
-    totals.invalid += unlisted;
-    let mut report = Report {
-        schema: crate::report::SCHEMA.into(),
-        merged_run_ids: Vec::new(),
-        run_id: base.run_id.clone(),
-        started_at: started_at.to_owned(),
-        finished_at: client.clock().wall().to_string(),
-        dry_run: base.dry_run,
-        waited: base.wait,
-        verdict,
-        complete,
-        totals,
-        files: plan.file_reports,
-        causes,
-        tenants: sections,
-        tenant_errors,
-        entries,
-        http: client.stats(),
-    };
-    report.sanitize();
-    report
-}
-
-pub(super) struct TenantResult {
-    pub(super) tenant: String,
-    /// The customer as the input named it.
-    pub(super) requested: String,
-    pub(super) entries: Vec<Entry>,
-    pub(super) errors: Vec<TenantError>,
-    pub(super) interrupted: bool,
-}
 
 /// One customer: both pipes at once, sharing the tenant's Graph gate.
 async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: &Cancel) -> TenantResult {
@@ -377,34 +291,6 @@ fn default_batch_id(file: Option<&Path>) -> String {
         .take(50)
         .collect();
     format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
-}
-
-fn verdict(
-    entries: &[Entry],
-    errors: &[TenantError],
-    files: &[FileReport],
-    interrupted: bool,
-    settings: &ImportSettings,
-) -> Verdict {
-    if interrupted {
-        Verdict::Interrupted
-    } else if !errors.is_empty() || entries.iter().any(|e| e.unsent() && e.action == Action::NotSent) {
-        Verdict::CouldNotRun
-    } else if files.iter().any(|f| !f.readable) {
-        Verdict::BadInput
-    } else if files.iter().any(|f| f.invalid_rows > 0)
-        || entries
-            .iter()
-            .any(|e| e.failed() || (e.unsent() && e.action != Action::AnotherRun) || e.tag_missing())
-    {
-        Verdict::SomeFailed
-    } else if entries.iter().any(|e| e.action == Action::AnotherRun)
-        || (settings.wait && !settings.dry_run && entries.iter().any(Entry::pending))
-    {
-        Verdict::SomePending
-    } else {
-        Verdict::Done
-    }
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ impl ImportSettings {
     /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
     /// 500, wait with a 30-minute deadline, poll every second, the documented
     /// Intune budgets, two resends of transient errors, 60 s of grace.
-    pub fn new(tenant: &str, endpoints: &crate::transport::endpoint::Endpoints, run_id: &str) -> Self {
+    pub fn new(tenant: &str, endpoints: &crate::net::endpoint::Endpoints, run_id: &str) -> Self {
         Self {
             tenant: tenant.to_owned(),
             graph_root: endpoints.graph.clone(),

@@ -9,12 +9,12 @@
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::transport::endpoint;
+use crate::net::endpoint;
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 
 /// The token scope of Partner Center (kept with the endpoints and scopes).
-pub use crate::transport::endpoint::PARTNER_CENTER_SCOPE as SCOPE;
+pub use crate::net::endpoint::PARTNER_CENTER_SCOPE as SCOPE;
 
 /// One device as a batch takes it: a tuple, a product key, or a hash.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -312,14 +312,14 @@ pub fn url(root: &Url, path: &str) -> Url {
 
 /// One path segment, percent-encoded (batch ids may hold spaces).
 fn segment(text: &str) -> String {
-    crate::transport::endpoint::segment(text)
+    crate::net::endpoint::segment(text)
 }
 
 /// A link or `Location` from an answer, pinned to Partner Center's own
 /// origin: relative ones always are; an absolute one elsewhere is refused.
 fn pinned(root: &Url, link: &str, kind: &'static str) -> Result<(), CallError> {
     let target = url(root, link);
-    if crate::transport::endpoint::same_origin(root, &target) {
+    if crate::net::endpoint::same_origin(root, &target) {
         Ok(())
     } else {
         Err(CallError::ForeignLink {

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use super::{Category, Item, SYNC_INTERVAL, Sync, delete_devices, fix_properties, request_sync};
 use crate::graph::Graph;
+use crate::import::plan::Job;
 use crate::import::plan::{Plan, TenantRows};
-use crate::import::run::Job;
 use crate::import::{Cancel, ImportSettings, Silent};
 use crate::input::device::Device;
+use crate::net::endpoint::Endpoints;
 use crate::report::{Entry, Report};
 use crate::transport::Client;
-use crate::transport::endpoint::Endpoints;
 
 /// How many customers are imported at once.
 const CUSTOMERS_AT_ONCE: usize = 8;

@@ -265,7 +265,7 @@ pub struct Deletion {
 
 /// Deregisters devices by serial with `deleteDevices`.
 pub async fn delete_devices(graph: &Graph<'_>, serials: &[String]) -> Result<Vec<Deletion>, CallError> {
-    let url = crate::transport::endpoint::join(graph.root, &format!("{REGISTERED}/deleteDevices"));
+    let url = crate::net::endpoint::join(graph.root, &format!("{REGISTERED}/deleteDevices"));
     let req = Request::new(
         Service::Graph,
         reqwest::Method::POST,
@@ -318,8 +318,7 @@ pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
         Ok(t) => t,
         Err(e) => return Sync::Failed { error: e.summary },
     };
-    let url =
-        crate::transport::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
+    let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
     let sent = graph
         .client
         .http()
@@ -335,7 +334,7 @@ pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
             status: r.status().as_u16(),
         },
         Err(e) => Sync::Failed {
-            error: crate::auth::without_url(&e),
+            error: crate::net::without_url(&e),
         },
     }
 }

@@ -17,7 +17,7 @@ pub use world::{
 };
 
 use crate::clock::SharedClock;
-use crate::transport::endpoint::Endpoints;
+use crate::net::endpoint::Endpoints;
 
 /// The demo world fixture.
 pub const DEMO_WORLD: &str = include_str!("../../wiremock-fixtures/simulator/demo-world.json");
@@ -64,13 +64,13 @@ impl Simulator {
 
     /// Every endpoint pointed at the simulator.
     pub fn endpoints(&self) -> Endpoints {
-        let url = crate::transport::endpoint::parse("simulator", &self.uri()).expect("loopback URL");
+        let url = crate::net::endpoint::parse("simulator", &self.uri()).expect("loopback URL");
         Endpoints {
             graph: url.clone(),
             authority: url.clone(),
             partner_center: url,
-            graph_scope: crate::transport::endpoint::Cloud::Public.graph_scope(),
-            exchange_audience: crate::transport::endpoint::Cloud::Public.exchange_audience(),
+            graph_scope: crate::net::endpoint::Cloud::Public.graph_scope(),
+            exchange_audience: crate::net::endpoint::Cloud::Public.exchange_audience(),
         }
     }
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 use reqwest::{Method, Url};
 use thiserror::Error;
 
-use crate::auth::{AuthError, TokenCache, without_url};
+use crate::auth::{AuthError, TokenCache};
 use crate::clock::SharedClock;
+use crate::net::{read_body, without_url};
 use crate::transport::retry::{self, Action, Outcome, Policy};
 use crate::transport::service_error::{self, ServiceError};
 use crate::transport::throttle::TenantGate;
@@ -174,11 +175,6 @@ pub struct Client {
 /// devices each is far beyond any tenant; an answer that keeps sending new
 /// links is refused rather than followed for ever.
 pub const MAX_PAGES: usize = 10_000;
-
-/// Largest answer body apctl reads: a page of a thousand devices is about
-/// 2 MB; more than this is not an answer apctl can use, and reading it
-/// whole would cost that much memory.
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// How long one request may take before it counts as lost (for a POST:
 /// "may have been sent").
@@ -436,33 +432,6 @@ fn outcome_of(answer: &Result<Answer, (bool, String)>) -> (Outcome<'_>, String) 
         Err((true, cause)) => (Outcome::MaybeSent, cause.clone()),
         Err((false, cause)) => (Outcome::NotSent, cause.clone()),
     }
-}
-
-sentence_error! {
-    /// Why an answer's body could not be read whole.
-    BodyError
-}
-
-/// Reads an answer's body, at most [`MAX_BODY`] bytes of it: a larger one
-/// is refused as it streams in (or at once, when it says its length).
-pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, BodyError> {
-    let too_big = || {
-        BodyError(format!(
-            "the answer is larger than {} MiB; apctl reads no more of it",
-            MAX_BODY >> 20
-        ))
-    };
-    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(too_big());
-    }
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| BodyError(without_url(&e)))? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 /// A redirect is never followed: the answer says where it pointed.

@@ -3,7 +3,6 @@
 //! gates, and the services' error bodies.
 
 mod client;
-pub mod endpoint;
 pub mod retry;
 pub mod service_error;
 pub mod throttle;

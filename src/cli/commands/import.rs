@@ -14,7 +14,7 @@ use crate::cli::exit::Exit;
 use crate::cli::progress::Printer;
 use crate::cli::session;
 use crate::cli::settings;
-use apctl::import::run::Job;
+use apctl::import::plan::Job;
 use apctl::import::settings::DEFAULT_CHUNK;
 use apctl::import::{Cancel, ImportSettings};
 use apctl::portal::state::RegistrationState;

@@ -1,0 +1,60 @@
+//! The services' addresses and the answers' bytes, below both token
+//! sources and the client: endpoints and scopes per cloud ([`endpoint`]),
+//! answers read whole up to a cap, and network errors without their URLs.
+
+pub mod endpoint;
+
+/// Largest answer body apctl reads: a page of a thousand devices is about
+/// 2 MB; more than this is not an answer apctl can use, and reading it
+/// whole would cost that much memory.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+sentence_error! {
+    /// Why an answer's body could not be read whole.
+    BodyError
+}
+
+/// Reads an answer's body, at most [`MAX_BODY`] bytes of it: a larger one
+/// is refused as it streams in (or at once, when it says its length).
+pub async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, BodyError> {
+    let too_big = || {
+        BodyError(format!(
+            "the answer is larger than {} MiB; apctl reads no more of it",
+            MAX_BODY >> 20
+        ))
+    };
+    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| BodyError(without_url(&e)))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A reqwest error's text without the URL (which may carry a tenant-specific
+/// path but never a secret; kept short for people).
+pub fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
