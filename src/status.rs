@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::graph::{AutopilotDevice, Graph, ImportedIdentity};
-use crate::portal::outcome::{self, EnrollmentState, Verdict};
+use crate::portal::mapping::{self, EnrollmentState, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::transport::CallError;
 
@@ -118,7 +118,7 @@ pub fn combine(
             DeviceState {
                 tenant: tenant.to_owned(),
                 serial_number: clean(d.serial_number.as_deref().unwrap_or_default()),
-                state: outcome::registered_state(&enrollment, last, now),
+                state: mapping::registered_state(&enrollment, last, now),
                 message: None,
                 group_tag: text(&d.group_tag),
                 order_id: text(&d.purchase_order_identifier),
@@ -146,14 +146,14 @@ pub fn combine(
             continue;
         }
         let st = &s.state;
-        let verdict = outcome::graph_import_verdict(
+        let meaning = mapping::graph_import_meaning(
             &st.device_import_status,
             st.device_error_code,
             st.device_error_name.as_deref(),
         );
-        let (state, message) = match verdict {
-            Verdict::Failed(kind) => (RegistrationState::RegistrationFailed, kind.message()),
-            Verdict::Transient => (
+        let (state, message) = match meaning {
+            Meaning::Failed(kind) => (RegistrationState::RegistrationFailed, kind.message()),
+            Meaning::Transient => (
                 RegistrationState::RegistrationFailed,
                 Some(DeviceMessage::UnexpectedError),
             ),

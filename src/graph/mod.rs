@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::net::endpoint;
 use crate::net::endpoint::Endpoints;
-use crate::portal::outcome::{EnrollmentState, ImportStatus};
+use crate::portal::mapping::{EnrollmentState, ImportStatus};
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 

@@ -19,7 +19,7 @@ pub(crate) fn another_live_run(record: &ImportedIdentity, mine: &str, now_epoch:
 pub(crate) fn settled(record: &ImportedIdentity) -> bool {
     matches!(
         record.state.device_import_status,
-        crate::portal::outcome::ImportStatus::Complete | crate::portal::outcome::ImportStatus::Error
+        crate::portal::mapping::ImportStatus::Complete | crate::portal::mapping::ImportStatus::Error
     )
 }
 

@@ -5,7 +5,7 @@
 use crate::import::progress::as_of_now;
 use crate::import::{Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::Pipe;
-use crate::portal::outcome::ErrorKind;
+use crate::portal::mapping::ErrorKind;
 use crate::portal::state::RegistrationState;
 use crate::report::{Cause, Entry, TenantError};
 

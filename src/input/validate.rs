@@ -91,7 +91,7 @@ impl PipeCounts {
 /// How validation ended, for the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum Validity {
     /// Every row of every file is valid.
     AllValid,
     /// Some rows are invalid (or break a `--strict` rule).
@@ -110,7 +110,7 @@ pub struct Validation {
     /// Every problem, file by file, in line order.
     pub problems: Vec<Problem>,
     pub summary: Summary,
-    pub verdict: Verdict,
+    pub verdict: Validity,
 }
 
 /// Totals across files.
@@ -169,11 +169,11 @@ pub fn validate(
     }
     let summary = summarise(&files, &problems);
     let verdict = if summary.unreadable_files > 0 {
-        Verdict::Unreadable
+        Validity::Unreadable
     } else if summary.errors > 0 {
-        Verdict::SomeInvalid
+        Validity::SomeInvalid
     } else {
-        Verdict::AllValid
+        Validity::AllValid
     };
     Validation {
         strict: options.strict,

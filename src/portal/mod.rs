@@ -2,5 +2,5 @@
 //! messages in Microsoft's words, and the one table that maps service
 //! answers to them.
 
-pub mod outcome;
+pub mod mapping;
 pub mod state;

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::auth::{AuthError, TokenCache};
 use crate::clock::SharedClock;
 use crate::net::{read_body, without_url};
-use crate::transport::retry::{self, Action, Outcome, Policy};
+use crate::transport::retry::{self, Next, Outcome, Policy};
 use crate::transport::service_error::{self, ServiceError};
 use crate::transport::throttle::TenantGate;
 
@@ -283,24 +283,24 @@ impl Client {
             tracing::debug!(tenant, kind = req.kind, attempt = attempts, ?action, "{last}");
             let request_id = answer.as_ref().ok().and_then(|r| r.request_id.clone());
             match action {
-                Action::Done => return finish(req.kind, answer),
-                Action::CheckBeforeResend => {
+                Next::Done => return finish(req.kind, answer),
+                Next::CheckBeforeResend => {
                     return Err(CallError::MayHaveBeenSent {
                         kind: req.kind,
                         cause: last,
                         request_id,
                     });
                 }
-                Action::RefreshToken => {
+                Next::RefreshToken => {
                     token = self.tokens.refresh(tenant, req.scope, &token).await?;
                     refreshed = true;
                     continue;
                 }
-                Action::RetryAfter(wait) => {
+                Next::RetryAfter(wait) => {
                     self.note_throttle(wait);
                     gate.block_for(wait);
                 }
-                Action::Backoff => {
+                Next::Backoff => {
                     let throttled = matches!(
                         outcome,
                         Outcome::Status {

@@ -29,7 +29,7 @@ pub enum Outcome<'a> {
 
 /// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Action {
+pub enum Next {
     /// Done: hand the response to the caller (success or final error).
     Done,
     /// Wait exactly this long (the server's `Retry-After`), then retry.
@@ -51,34 +51,34 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Decides what follows an attempt. `idempotent` requests (GET, DELETE)
 /// can be resent after a timeout; a POST cannot. `refreshed` says a token
 /// refresh was already spent on this request.
-pub fn classify(outcome: Outcome<'_>, idempotent: bool, refreshed: bool, now: Timestamp) -> Action {
+pub fn classify(outcome: Outcome<'_>, idempotent: bool, refreshed: bool, now: Timestamp) -> Next {
     match outcome {
-        Outcome::NotSent => Action::Backoff,
-        Outcome::MaybeSent if idempotent => Action::Backoff,
-        Outcome::MaybeSent => Action::CheckBeforeResend,
+        Outcome::NotSent => Next::Backoff,
+        Outcome::MaybeSent if idempotent => Next::Backoff,
+        Outcome::MaybeSent => Next::CheckBeforeResend,
         Outcome::Status {
             status, retry_after, ..
         } if status == 429 || status == 503 => match retry_after.and_then(|v| parse_retry_after(v, now)) {
             // A wait longer than any real throttle is not waited: the call
             // fails with the service's own words instead.
-            Some(d) if d > MAX_RETRY_AFTER => Action::Done,
-            Some(d) => Action::RetryAfter(d),
-            None => Action::Backoff,
+            Some(d) if d > MAX_RETRY_AFTER => Next::Done,
+            Some(d) => Next::RetryAfter(d),
+            None => Next::Backoff,
         },
         Outcome::Status {
             status: 401,
             error_code,
             ..
-        } if !refreshed && is_token_problem(error_code) => Action::RefreshToken,
+        } if !refreshed && is_token_problem(error_code) => Next::RefreshToken,
         Outcome::Status {
             status: 500 | 502 | 504,
             ..
-        } if idempotent => Action::Backoff,
+        } if idempotent => Next::Backoff,
         Outcome::Status {
             status: 500 | 502 | 504,
             ..
-        } => Action::CheckBeforeResend,
-        Outcome::Status { .. } => Action::Done,
+        } => Next::CheckBeforeResend,
+        Outcome::Status { .. } => Next::Done,
     }
 }
 
@@ -188,19 +188,19 @@ mod tests {
         let n = now();
         assert_eq!(
             classify(status(429, Some("2.128"), None), true, false, n),
-            Action::RetryAfter(Duration::from_millis(2128))
+            Next::RetryAfter(Duration::from_millis(2128))
         );
         assert_eq!(
             classify(status(503, Some("57"), None), false, false, n),
-            Action::RetryAfter(Duration::from_secs(57))
+            Next::RetryAfter(Duration::from_secs(57))
         );
         assert_eq!(
             classify(status(429, None, Some("activityLimitReached")), true, false, n),
-            Action::Backoff
+            Next::Backoff
         );
         assert_eq!(
             classify(status(429, Some("garbage"), None), true, false, n),
-            Action::Backoff
+            Next::Backoff
         );
     }
 
@@ -208,11 +208,11 @@ mod tests {
     fn a_401_refreshes_once_and_only_for_token_problems() {
         let n = now();
         let expired = status(401, None, Some("InvalidAuthenticationToken"));
-        assert_eq!(classify(expired, true, false, n), Action::RefreshToken);
-        assert_eq!(classify(expired, true, true, n), Action::Done);
+        assert_eq!(classify(expired, true, false, n), Next::RefreshToken);
+        assert_eq!(classify(expired, true, true, n), Next::Done);
         assert_eq!(
             classify(status(401, None, Some("UnknownError")), true, false, n),
-            Action::Done
+            Next::Done
         );
     }
 
@@ -226,7 +226,7 @@ mod tests {
         let code = doc["error_code"].as_str();
         assert_eq!(
             classify(status(401, None, code), true, false, now()),
-            Action::RefreshToken
+            Next::RefreshToken
         );
     }
 
@@ -235,18 +235,12 @@ mod tests {
         for s in [400, 403, 404, 409] {
             assert_eq!(
                 classify(status(s, Some("1"), None), true, false, now()),
-                Action::Done,
+                Next::Done,
                 "{s}"
             );
         }
-        assert_eq!(
-            classify(status(200, None, None), false, false, now()),
-            Action::Done
-        );
-        assert_eq!(
-            classify(status(202, None, None), false, false, now()),
-            Action::Done
-        );
+        assert_eq!(classify(status(200, None, None), false, false, now()), Next::Done);
+        assert_eq!(classify(status(202, None, None), false, false, now()), Next::Done);
     }
 
     #[test]
@@ -254,15 +248,15 @@ mod tests {
         let n = now();
         assert_eq!(
             classify(Outcome::MaybeSent, false, false, n),
-            Action::CheckBeforeResend
+            Next::CheckBeforeResend
         );
-        assert_eq!(classify(Outcome::MaybeSent, true, false, n), Action::Backoff);
-        assert_eq!(classify(Outcome::NotSent, false, false, n), Action::Backoff);
+        assert_eq!(classify(Outcome::MaybeSent, true, false, n), Next::Backoff);
+        assert_eq!(classify(Outcome::NotSent, false, false, n), Next::Backoff);
         assert_eq!(
             classify(status(500, None, None), false, false, n),
-            Action::CheckBeforeResend
+            Next::CheckBeforeResend
         );
-        assert_eq!(classify(status(502, None, None), true, false, n), Action::Backoff);
+        assert_eq!(classify(status(502, None, None), true, false, n), Next::Backoff);
     }
 
     #[test]

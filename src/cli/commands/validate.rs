@@ -11,7 +11,7 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use apctl::input::device::{Device, Identity, Pipe};
 use apctl::input::problem::quoted;
-use apctl::input::validate::{self, Checked, FileSummary, ValidateOptions, Validation, Verdict};
+use apctl::input::validate::{self, Checked, FileSummary, ValidateOptions, Validation, Validity};
 
 /// What the user asked for.
 pub struct Request {
@@ -108,9 +108,9 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
         }
     });
     let exit = match validation.verdict {
-        Verdict::AllValid => Exit::Success,
-        Verdict::SomeInvalid => Exit::SomeFailed,
-        Verdict::Unreadable => Exit::Failure,
+        Validity::AllValid => Exit::Success,
+        Validity::SomeInvalid => Exit::SomeFailed,
+        Validity::Unreadable => Exit::Failure,
     };
     let mut out = crate::cli::pipeline::Out::new();
     match req.output {

@@ -24,7 +24,7 @@ use crate::import::settings::LIST_POLL_THRESHOLD;
 use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
-use crate::portal::outcome::{self, ErrorKind, Verdict};
+use crate::portal::mapping::{self, ErrorKind, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, Entry, TenantError};
 use crate::transport::throttle::TenantGate;
@@ -219,8 +219,8 @@ fn confirm(
     let enrollment = device
         .enrollment_state
         .clone()
-        .unwrap_or(outcome::EnrollmentState::Unknown);
-    let state = outcome::registered_state(&enrollment, device.last_contact(), now);
+        .unwrap_or(mapping::EnrollmentState::Unknown);
+    let state = mapping::registered_state(&enrollment, device.last_contact(), now);
     entry.autopilot_device_id = Some(device.id.clone());
     entry.set(state, message);
     if message.is_none() {

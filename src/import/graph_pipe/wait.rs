@@ -1,5 +1,5 @@
 //! Waiting: the staged records polled through the shared waiter, each
-//! verdict judged by the portal mapping, accepted devices confirmed in the
+//! meaning judged by the portal mapping, accepted devices confirmed in the
 //! registered list, transient errors resent.
 
 use super::*;
@@ -121,7 +121,7 @@ pub(super) async fn poll_staged(
     };
     for i in waiting {
         let Some(record) = tracked[i].staged_id.as_ref().and_then(|id| records.get(id)) else {
-            // Gone before its verdict was read: another run (or an admin)
+            // Gone before its meaning was read: another run (or an admin)
             // deleted it, most likely once the device was registered. The
             // registered list says; nobody waits for the deadline.
             tracked[i].vanished = true;
@@ -133,7 +133,7 @@ pub(super) async fn poll_staged(
     Ok(())
 }
 
-/// Applies one staged record's verdict to its device.
+/// Applies one staged record's meaning to its device.
 pub(super) async fn judge(
     graph: &Graph<'_>,
     t: &mut Tracked,
@@ -141,7 +141,7 @@ pub(super) async fn judge(
     settings: &ImportSettings,
 ) {
     let s = &record.state;
-    let verdict = outcome::graph_import_verdict(
+    let meaning = mapping::graph_import_meaning(
         &s.device_import_status,
         s.device_error_code,
         s.device_error_name.as_deref(),
@@ -151,23 +151,23 @@ pub(super) async fn judge(
         .device_error_name
         .clone()
         .filter(|n| !n.is_empty() && n != "None");
-    match verdict {
-        Verdict::Pending => {}
-        Verdict::Imported | Verdict::AlreadyRegistered => {
+    match meaning {
+        Meaning::Pending => {}
+        Meaning::Imported | Meaning::AlreadyRegistered => {
             t.phase = Phase::Confirm;
-            if verdict == Verdict::AlreadyRegistered {
+            if meaning == Meaning::AlreadyRegistered {
                 t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             }
         }
-        Verdict::Transient if t.resends < settings.max_resends && t.ours => {
+        Meaning::Transient if t.resends < settings.max_resends && t.ours => {
             t.resends += 1;
             if let Some(id) = t.staged_id.take() {
                 let _ = graph.delete_imported(&id).await;
             }
             t.phase = Phase::ToSend;
         }
-        Verdict::Transient => fail_with(t, ErrorKind::Transient),
-        Verdict::Failed(kind) => fail_with(t, kind),
+        Meaning::Transient => fail_with(t, ErrorKind::Transient),
+        Meaning::Failed(kind) => fail_with(t, kind),
     }
 }
 
@@ -199,7 +199,7 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
                 let why = gone.get_or_insert_with(|| {
                     Cause::tenant(&TenantError {
                         tenant: graph.tenant.to_owned(),
-                        error: "the staged records of these devices were deleted before apctl read a verdict (by another run or an admin), and the devices are not registered".into(),
+                        error: "the staged records of these devices were deleted before apctl read a meaning (by another run or an admin), and the devices are not registered".into(),
                         hint: Some("run apctl again to send them".into()),
                     })
                 });

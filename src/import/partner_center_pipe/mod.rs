@@ -28,7 +28,7 @@ use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
-use crate::portal::outcome::{self, ErrorKind, Verdict};
+use crate::portal::mapping::{self, ErrorKind, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, Entry, TenantError};
 use crate::transport::throttle::TenantGate;

@@ -141,19 +141,19 @@ pub(super) async fn poll_jobs(
                 .filter(|c| !c.is_empty() && *c != "0");
             t.entry.error_code = code.map(str::to_owned);
             t.entry.error_name = d.error_description.clone().filter(|n| !n.is_empty());
-            match outcome::partner_center_verdict(
+            match mapping::partner_center_meaning(
                 &d.status,
                 d.error_code.as_deref(),
                 d.error_description.as_deref(),
             ) {
-                Verdict::Pending => {}
-                Verdict::Imported => t.phase = Phase::Appear,
-                Verdict::AlreadyRegistered => {
+                Meaning::Pending => {}
+                Meaning::Imported => t.phase = Phase::Appear,
+                Meaning::AlreadyRegistered => {
                     t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
                     t.phase = Phase::Appear;
                 }
-                Verdict::Transient => fail(t, ErrorKind::Transient),
-                Verdict::Failed(kind) => fail(t, kind),
+                Meaning::Transient => fail(t, ErrorKind::Transient),
+                Meaning::Failed(kind) => fail(t, kind),
             }
         }
     }
@@ -186,8 +186,8 @@ pub(super) fn confirm(
     let enrollment = device
         .enrollment_state
         .clone()
-        .unwrap_or(outcome::EnrollmentState::Unknown);
-    let state = outcome::registered_state(&enrollment, device.last_contact(), now);
+        .unwrap_or(mapping::EnrollmentState::Unknown);
+    let state = mapping::registered_state(&enrollment, device.last_contact(), now);
     t.entry.autopilot_device_id = Some(device.id.clone());
     if t.device.serial.is_none() {
         // A product-key row learns its serial from the tenant's list.

@@ -162,7 +162,7 @@ impl ErrorKind {
 
 /// What one answer about a sent device means for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Meaning {
     /// Not decided yet: keep polling.
     Pending,
     /// Accepted; the registered-device list gives the final state.
@@ -175,7 +175,7 @@ pub enum Verdict {
     Failed(ErrorKind),
 }
 
-impl Verdict {
+impl Meaning {
     /// The state to show while this verdict stands (SPEC §3.5): everything
     /// short of a final failure is still Registration pending until the
     /// device is found among registered devices.
@@ -199,18 +199,18 @@ impl Verdict {
 /// One poll of a Graph imported identity. `unknown`, `pending` and `partial`
 /// are never final, even with an error code: the first answer can say
 /// `unknown`, code 0, for a device that later fails with 808.
-pub fn graph_import_verdict(status: &ImportStatus, code: Option<i64>, name: Option<&str>) -> Verdict {
+pub fn graph_import_meaning(status: &ImportStatus, code: Option<i64>, name: Option<&str>) -> Meaning {
     match status {
-        ImportStatus::Complete => Verdict::Imported,
-        ImportStatus::Error => Verdict::from_error(ErrorKind::classify(code, name)),
-        _ => Verdict::Pending,
+        ImportStatus::Complete => Meaning::Imported,
+        ImportStatus::Error => Meaning::from_error(ErrorKind::classify(code, name)),
+        _ => Meaning::Pending,
     }
 }
 
 /// One element of a Partner Center batch's `devicesStatus`. The code is a
 /// string (`"808"`); an element with a non-zero code failed whatever its
 /// status says, since a `finished` batch can hold failed devices.
-pub fn partner_center_verdict(status: &str, code: Option<&str>, description: Option<&str>) -> Verdict {
+pub fn partner_center_meaning(status: &str, code: Option<&str>, description: Option<&str>) -> Meaning {
     let code = code.map(str::trim).filter(|c| !c.is_empty());
     let number = code.and_then(|c| c.parse::<i64>().ok());
     let failed = status.eq_ignore_ascii_case("finished_with_errors")
@@ -222,12 +222,12 @@ pub fn partner_center_verdict(status: &str, code: Option<&str>, description: Opt
         } else {
             description
         };
-        return Verdict::from_error(ErrorKind::classify(number, name));
+        return Meaning::from_error(ErrorKind::classify(number, name));
     }
     if status.eq_ignore_ascii_case("finished") {
-        Verdict::Imported
+        Meaning::Imported
     } else {
-        Verdict::Pending
+        Meaning::Pending
     }
 }
 
@@ -362,62 +362,62 @@ mod tests {
     #[test]
     fn graph_states_before_the_verdict_are_pending() {
         for s in ["unknown", "pending", "partial", "somethingNew"] {
-            let v = graph_import_verdict(&ImportStatus::parse(s), Some(808), None);
-            assert_eq!(v, Verdict::Pending, "{s}");
+            let v = graph_import_meaning(&ImportStatus::parse(s), Some(808), None);
+            assert_eq!(v, Meaning::Pending, "{s}");
             assert_eq!(v.state(), RegistrationState::RegistrationPending);
         }
     }
 
     #[test]
     fn graph_final_states() {
-        let complete = graph_import_verdict(&ImportStatus::Complete, Some(0), Some("None"));
-        assert_eq!(complete, Verdict::Imported);
+        let complete = graph_import_meaning(&ImportStatus::Complete, Some(0), Some("None"));
+        assert_eq!(complete, Meaning::Imported);
         assert_eq!(
             complete.state(),
             RegistrationState::RegistrationPending,
             "complete but not listed yet"
         );
-        let e = |code, name| graph_import_verdict(&ImportStatus::Error, code, name);
-        assert_eq!(e(Some(806), None), Verdict::AlreadyRegistered);
-        assert_eq!(e(Some(640), None), Verdict::Transient);
-        assert_eq!(e(Some(808), None), Verdict::Failed(ErrorKind::OtherTenant));
+        let e = |code, name| graph_import_meaning(&ImportStatus::Error, code, name);
+        assert_eq!(e(Some(806), None), Meaning::AlreadyRegistered);
+        assert_eq!(e(Some(640), None), Meaning::Transient);
+        assert_eq!(e(Some(808), None), Meaning::Failed(ErrorKind::OtherTenant));
         assert_eq!(e(Some(802), None).state(), RegistrationState::RegistrationFailed);
     }
 
     #[test]
     fn partner_center_reads_string_codes_on_every_element() {
-        let doc_sample = partner_center_verdict(
+        let doc_sample = partner_center_meaning(
             "finished_with_errors",
             Some("808"),
             Some("ZtdDeviceAssignedToOtherTenant"),
         );
-        assert_eq!(doc_sample, Verdict::Failed(ErrorKind::OtherTenant));
+        assert_eq!(doc_sample, Meaning::Failed(ErrorKind::OtherTenant));
         assert_eq!(
-            partner_center_verdict("finished", Some("812"), None),
-            Verdict::Failed(ErrorKind::NotFound)
+            partner_center_meaning("finished", Some("812"), None),
+            Meaning::Failed(ErrorKind::NotFound)
         );
         assert_eq!(
-            partner_center_verdict("finished", Some("806"), None),
-            Verdict::AlreadyRegistered
+            partner_center_meaning("finished", Some("806"), None),
+            Meaning::AlreadyRegistered
         );
         assert_eq!(
-            partner_center_verdict("finished", Some(""), None),
-            Verdict::Imported
+            partner_center_meaning("finished", Some(""), None),
+            Meaning::Imported
         );
         assert_eq!(
-            partner_center_verdict("finished", Some("0"), None),
-            Verdict::Imported
+            partner_center_meaning("finished", Some("0"), None),
+            Meaning::Imported
         );
         assert_eq!(
-            partner_center_verdict("in-progress", None, None),
-            Verdict::Pending
+            partner_center_meaning("in-progress", None, None),
+            Meaning::Pending
         );
         assert_eq!(
-            partner_center_verdict("finished_with_errors", Some("ZtdDeviceNotFound"), None),
-            Verdict::Failed(ErrorKind::NotFound)
+            partner_center_meaning("finished_with_errors", Some("ZtdDeviceNotFound"), None),
+            Meaning::Failed(ErrorKind::NotFound)
         );
         assert_eq!(
-            partner_center_verdict("finished_with_errors", Some("802"), None).state(),
+            partner_center_meaning("finished_with_errors", Some("802"), None).state(),
             RegistrationState::RegistrationFailed
         );
     }
