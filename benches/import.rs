@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use apctl::clock::ScaledClock;
 use apctl::import::settings::DEFAULT_CHUNK;
-use apctl::import::{Cancel, Event, ImportSettings, Progress};
+use apctl::import::{Cancel, Event, Progress, RunSettings};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -77,7 +77,7 @@ async fn bench(devices: usize, cleanup: bool) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.csv");
     write_devices(&file, devices);
-    let settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "bench");
+    let settings = std::sync::Arc::new(RunSettings::new(&sim.endpoints(), "bench"));
     let watch = Arc::new(Watch {
         start: Instant::now(),
         settled_at: Mutex::new(None),
@@ -86,7 +86,15 @@ async fn bench(devices: usize, cleanup: bool) {
     let task = {
         let (client, watch, settings) = (client.clone(), watch.clone(), settings.clone());
         tokio::spawn(async move {
-            apctl::import::run::import_files(&client, &settings, &[file], &*watch, &Cancel::default()).await
+            apctl::import::run::import_files(
+                &client,
+                &settings,
+                "contoso.onmicrosoft.com",
+                &[file],
+                &*watch,
+                &Cancel::default(),
+            )
+            .await
         })
     };
     watch.done.notified().await;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use apctl::clock::ScaledClock;
 use apctl::import::plan::Input;
 use apctl::import::plan::Job;
-use apctl::import::{Cancel, Event, ImportSettings, Progress};
+use apctl::import::{Cancel, Event, ImportSettings, Progress, RunSettings};
 use apctl::transport;
 use apctl::transport::retry::Policy;
 use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WRITES_PER_WINDOW};
@@ -158,7 +158,9 @@ async fn bench(tenants: usize, devices: usize) {
         });
     }
     let rss_before = peak_rss_kib();
-    let base = ImportSettings::new("", &endpoints, "bench");
+    let mut base = RunSettings::new(&endpoints, "bench");
+    base.max_customers = tenants;
+    let base = Arc::new(base);
     let watch = Arc::new(Watch {
         start: Instant::now(),
         tenants,
@@ -180,13 +182,12 @@ async fn bench(tenants: usize, devices: usize) {
             let jobs: Vec<Job> = plan
                 .tenants
                 .drain(..)
-                .map(|rows| {
-                    let mut settings = base.clone();
-                    settings.tenant.clone_from(&rows.tenant);
-                    Job { settings, rows }
+                .map(|rows| Job {
+                    customer: ImportSettings::new(&base, &rows.tenant).customer,
+                    rows,
                 })
                 .collect();
-            apctl::import::run::run(&client, plan, jobs, tenants, &base, &*watch, &Cancel::default()).await
+            apctl::import::run::run(&client, &base, plan, jobs, &*watch, &Cancel::default()).await
         })
     };
     watch.done.notified().await;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use apctl::input::tenant::TenantRef;
 use clap::Args;
 
 use apctl::auth::{IdentityHost, PipelineSettings, RefreshTokenSettings};
@@ -284,28 +285,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// that far away is no deadline.
 const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Checks a tenant given as an id or a verified domain.
+/// Checks a tenant given as an id or a verified domain (or a sign-in
+/// authority's name, like `organizations`): no display name.
 pub fn check_tenant(tenant: &str) -> anyhow::Result<String> {
     let t = tenant.trim();
-    let ok = !t.is_empty()
-        && t.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
-    if !ok {
-        bail!("`--tenant {t}` is not a tenant id or verified domain (like `contoso.onmicrosoft.com`)");
+    let plain = t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    match TenantRef::check(t) {
+        Ok(_) if plain => Ok(t.to_owned()),
+        _ => bail!("`--tenant {t}` is not a tenant id or verified domain (like `contoso.onmicrosoft.com`)"),
     }
-    Ok(t.to_owned())
 }
 
 /// Checks a tenant given as an id, a verified domain, or a customer's
-/// display name (no control characters).
+/// display name.
 pub fn check_tenant_text(tenant: &str) -> anyhow::Result<String> {
-    let t = tenant.trim();
-    if t.is_empty() || t.chars().any(char::is_control) || t.contains('/') {
-        bail!(
-            "`--tenant` takes a tenant id, a verified domain (like `contoso.onmicrosoft.com`) or a customer name"
-        );
+    match TenantRef::check(tenant) {
+        Ok(_) => Ok(tenant.trim().to_owned()),
+        Err(why) => bail!("`--tenant`: {why}"),
     }
-    Ok(t.to_owned())
 }
 
 /// Reads a time scale for waits (0 = skip waits).

@@ -8,6 +8,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
+pub use crate::input::tenant::TenantRef;
 use crate::net::endpoint;
 use crate::transport::CallError;
 
@@ -113,38 +114,6 @@ impl Relationship {
                 .odata_type
                 .as_deref()
                 .is_some_and(|t| t.contains("resellerDelegatedAdminRelationship")),
-        }
-    }
-}
-
-/// How a `--tenant` value names a customer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TenantRef {
-    /// A tenant id (GUID).
-    Id(String),
-    /// A verified domain (`contoso.onmicrosoft.com`).
-    Domain(String),
-    /// A GDAP display name, resolved through the relationships.
-    Name(String),
-}
-
-impl TenantRef {
-    /// Tells ids, domains and display names apart.
-    pub fn parse(text: &str) -> Self {
-        let t = text.trim();
-        let guid = t.len() == 36
-            && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-            && t.matches('-').count() == 4;
-        let domain = t.contains('.')
-            && !t.contains(' ')
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
-        if guid {
-            Self::Id(t.to_ascii_lowercase())
-        } else if domain {
-            Self::Domain(t.to_ascii_lowercase())
-        } else {
-            Self::Name(t.to_owned())
         }
     }
 }

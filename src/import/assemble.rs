@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::import::ImportSettings;
+use crate::import::RunSettings;
 use crate::import::plan::{Plan, key};
 use crate::report::{Action, Entry, FileReport, Report, TenantError, TenantSection, Totals, Verdict};
 use crate::transport::Client;
@@ -14,7 +14,7 @@ use crate::transport::Client;
 pub(crate) fn assemble(
     plan: Plan,
     results: Vec<TenantResult>,
-    base: &ImportSettings,
+    base: &RunSettings,
     started_at: &str,
     client: &Client,
     complete: bool,
@@ -95,7 +95,7 @@ fn verdict(
     errors: &[TenantError],
     files: &[FileReport],
     interrupted: bool,
-    settings: &ImportSettings,
+    settings: &RunSettings,
 ) -> Verdict {
     if interrupted {
         Verdict::Interrupted

@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use super::assemble::{TenantResult, assemble};
-use crate::import::ImportSettings;
+use crate::import::RunSettings;
 use crate::import::plan::{Job, Plan};
 use crate::import::progress::{as_of_now, entry_for};
 use crate::import::{Event, Progress};
 use crate::input::device::Pipe;
 use crate::report::{Entry, Report};
 use crate::transport::Client;
+use std::sync::Arc;
 
 /// Least time between two checkpoint reports written for snapshots that
 /// are not marked `now` (poll rounds): often enough that a killed run's
@@ -31,7 +32,7 @@ pub(super) struct Checkpoints<'a> {
     parts: std::sync::Mutex<HashMap<(String, Pipe), Vec<Entry>>>,
     /// When the last report was written; held while one is written.
     last: std::sync::Mutex<Option<std::time::Instant>>,
-    base: &'a ImportSettings,
+    base: &'a Arc<RunSettings>,
     started_at: &'a str,
     client: &'a Client,
 }
@@ -41,21 +42,21 @@ impl<'a> Checkpoints<'a> {
         inner: &'a dyn Progress,
         plan: &Plan,
         jobs: &[Job],
-        base: &'a ImportSettings,
+        base: &'a Arc<RunSettings>,
         started_at: &'a str,
         client: &'a Client,
     ) -> Self {
         let mut parts = HashMap::new();
         let mut tenants = Vec::new();
         for job in jobs {
-            let s = &job.settings;
-            tenants.push((s.tenant.clone(), job.rows.tenant.clone()));
+            let s = &job.settings(base);
+            tenants.push((s.customer.tenant.clone(), job.rows.tenant.clone()));
             for (pipe, rows) in [
                 (Pipe::Graph, &job.rows.graph),
                 (Pipe::PartnerCenter, &job.rows.partner_center),
             ] {
                 let entries = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
-                parts.insert((s.tenant.clone(), pipe), entries);
+                parts.insert((s.customer.tenant.clone(), pipe), entries);
             }
         }
         Self {

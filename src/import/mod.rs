@@ -14,6 +14,6 @@ pub mod run_lock;
 pub mod settings;
 
 pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
-pub use settings::{ImportSettings, PartnerCenterSettings};
+pub use settings::{CustomerSettings, ImportSettings, RunSettings};
 pub(crate) mod rows;
 pub mod waiter;

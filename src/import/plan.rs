@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::import::ImportSettings;
+use crate::import::{CustomerSettings, ImportSettings, RunSettings};
 use crate::input::device::{Device, Pipe, RowRef};
 use crate::input::problem::{Problem, Severity};
 use crate::input::validate::{self, Checked, ValidateOptions};
@@ -309,6 +309,16 @@ pub fn shard_of(tenant: &str, n: u32) -> u32 {
 
 /// One customer's work: its settings and its rows.
 pub struct Job {
-    pub settings: ImportSettings,
+    pub customer: CustomerSettings,
     pub rows: TenantRows,
+}
+
+impl Job {
+    /// The job's customer within the run.
+    pub fn settings(&self, run: &Arc<RunSettings>) -> ImportSettings {
+        ImportSettings {
+            run: run.clone(),
+            customer: self.customer.clone(),
+        }
+    }
 }

@@ -126,12 +126,12 @@ pub struct TenantOutcome {
 pub(crate) fn entry_for(device: &Device, settings: &ImportSettings) -> Entry {
     let mut entry = Entry::for_row(
         &device.source,
-        &settings.tenant,
+        &settings.customer.tenant,
         Some(device),
-        settings.order_id.as_deref(),
+        settings.customer.order_id.as_deref(),
     );
     if entry.group_tag.is_none() {
-        entry.group_tag = settings.group_tag.clone();
+        entry.group_tag = settings.customer.group_tag.clone();
     }
     entry
 }

@@ -32,9 +32,9 @@ pub(crate) fn snapshot<R: Row>(
 ) {
     let entries = rows
         .iter()
-        .map(|r| as_of_now(r.entry(), r.maybe_sent() || settings.dry_run))
+        .map(|r| as_of_now(r.entry(), r.maybe_sent() || settings.run.dry_run))
         .collect();
-    progress.snapshot(&settings.tenant, pipe, entries, now);
+    progress.snapshot(&settings.customer.tenant, pipe, entries, now);
 }
 
 /// Tells the watcher how many rows have their final answer.

@@ -16,56 +16,53 @@ use crate::import::partner_center_pipe;
 use crate::import::plan::Job;
 use crate::import::plan::{Input, Plan, TenantRows, plan};
 use crate::import::progress::{entry_for, warning};
-use crate::import::{Cancel, ImportSettings, Progress};
+use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
 
-/// Imports the files into the tenant named in `settings`: a run with one
-/// customer.
+/// Imports the files into `tenant`: a run with one customer.
 pub async fn import_files(
     client: &Client,
-    settings: &ImportSettings,
+    settings: &Arc<RunSettings>,
+    tenant: &str,
     files: &[PathBuf],
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Report {
-    let inputs: Vec<Input> = files
-        .iter()
-        .map(|f| Input::for_tenant(f, Some(&settings.tenant)))
-        .collect();
+    let inputs: Vec<Input> = files.iter().map(|f| Input::for_tenant(f, Some(tenant))).collect();
     let mut plan = plan(&inputs, settings.order_id.as_deref());
     let jobs = plan
         .tenants
         .drain(..)
         .map(|rows| Job {
-            settings: settings.clone(),
+            customer: ImportSettings::new(settings, tenant).customer,
             rows,
         })
         .collect();
-    run(client, plan, jobs, 1, settings, progress, cancel).await
+    run(client, settings, plan, jobs, progress, cancel).await
 }
 
-/// Runs every customer's job, at most `max_tenants` at once, and reports.
-/// `base` gives the run-wide settings (run id, wait, dry run).
+/// Runs every customer's job, at most `settings.max_customers` at once,
+/// and reports.
 pub async fn run(
     client: &Client,
+    settings: &Arc<RunSettings>,
     plan: Plan,
     jobs: Vec<Job>,
-    max_tenants: usize,
-    base: &ImportSettings,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Report {
+    let base = &started(settings, client);
     let started_at = client.clock().wall().to_string();
     let checkpoints = Checkpoints::new(progress, &plan, &jobs, base, &started_at, client);
     checkpoints.write();
-    let limit = Arc::new(tokio::sync::Semaphore::new(max_tenants.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(base.max_customers.max(1)));
     let runs = jobs.into_iter().map(|job| {
         let limit = limit.clone();
         let checkpoints = &checkpoints;
         async move {
             let _permit = limit.acquire_owned().await.ok();
-            run_tenant(client, job, checkpoints, cancel).await
+            run_tenant(client, base, job, checkpoints, cancel).await
         }
     });
     // The run ends at its deadline (and the time to write its report),
@@ -109,19 +106,33 @@ pub async fn run(
     }
 }
 
+/// The run's settings with its start time, for the `importId` marker.
+fn started(settings: &Arc<RunSettings>, client: &Client) -> Arc<RunSettings> {
+    if settings.started_epoch != 0 {
+        return settings.clone();
+    }
+    let mut s = (**settings).clone();
+    s.started_epoch = client.clock().wall().as_second();
+    Arc::new(s)
+}
+
 /// Time past the deadline and grace a run still has to finish its last
 /// request and write its report before it is cut.
 const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One customer: both pipes at once, sharing the tenant's Graph gate.
-async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: &Cancel) -> TenantResult {
-    let Job { mut settings, rows } = job;
+async fn run_tenant(
+    client: &Client,
+    run: &Arc<RunSettings>,
+    job: Job,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantResult {
+    let mut settings = job.settings(run);
+    let rows = job.rows;
     let requested_name = rows.tenant.clone();
-    if settings.order_id.is_none() {
-        settings.order_id.clone_from(&rows.order_id);
-    }
-    if settings.started_epoch == 0 {
-        settings.started_epoch = client.clock().wall().as_second();
+    if settings.customer.order_id.is_none() {
+        settings.customer.order_id.clone_from(&rows.order_id);
     }
     // Held until this customer is done; the OS drops it if the process dies.
     let _lock = match lock(client, &settings, progress, cancel).await {
@@ -129,7 +140,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
-    let gate = client.gate_with(&settings.tenant, settings.limits);
+    let gate = client.gate_with(&settings.customer.tenant, settings.run.limits);
     let (graph, pc) = tokio::join!(
         graph_pipe::import_tenant(client, &settings, rows.graph, &gate, progress, cancel),
         partner_center_pipe::import_customer(
@@ -144,7 +155,7 @@ async fn run_tenant(client: &Client, job: Job, progress: &dyn Progress, cancel: 
     let mut entries = graph.entries;
     entries.extend(pc.entries);
     TenantResult {
-        tenant: settings.tenant.clone(),
+        tenant: settings.customer.tenant.clone(),
         requested: requested_name,
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
@@ -163,19 +174,15 @@ async fn lock(
     cancel: &Cancel,
 ) -> Result<Option<crate::import::run_lock::TenantLock>, crate::import::run_lock::Busy> {
     use crate::import::run_lock::{self, LockError};
-    let Some(dir) = &settings.lock_dir else {
+    let Some(dir) = &settings.run.lock_dir else {
         return Ok(None);
     };
     // The same customer behind another service (the simulator on another
     // port) is not the same customer.
-    let id = gdap::customer_id(
-        client.http(),
-        &settings.partner_center.authority,
-        &settings.tenant,
-    )
-    .await
-    .unwrap_or_else(|_| settings.tenant.clone());
-    let root = &settings.graph_root;
+    let id = gdap::customer_id(client.http(), &settings.run.authority, &settings.customer.tenant)
+        .await
+        .unwrap_or_else(|_| settings.customer.tenant.clone());
+    let root = &settings.run.graph_root;
     let key = format!(
         "{id}@{}-{}",
         root.host_str().unwrap_or(""),
@@ -184,11 +191,11 @@ async fn lock(
     let owner = format!(
         "pid {}, run {}, since {}",
         std::process::id(),
-        settings.run_id,
+        settings.run.run_id,
         client.clock().wall()
     );
-    let result = if settings.wait_for_other_runs {
-        run_lock::acquire_waiting(dir, &key, &owner, settings.deadline, || cancel.is_cancelled()).await
+    let result = if settings.run.wait_for_other_runs {
+        run_lock::acquire_waiting(dir, &key, &owner, settings.run.deadline, || cancel.is_cancelled()).await
     } else {
         run_lock::try_acquire(dir, &key, &owner)
     };
@@ -196,7 +203,10 @@ async fn lock(
         Ok(lock) => Ok(Some(lock)),
         Err(LockError::Busy(busy)) => Err(busy),
         Err(e) => {
-            progress.event(warning(&settings.tenant, format!("working without a lock: {e}")));
+            progress.event(warning(
+                &settings.customer.tenant,
+                format!("working without a lock: {e}"),
+            ));
             Ok(None)
         }
     }
@@ -211,7 +221,7 @@ fn another_run(
     busy: &crate::import::run_lock::Busy,
 ) -> TenantResult {
     let why = Cause::tenant(&TenantError {
-        tenant: settings.tenant.clone(),
+        tenant: settings.customer.tenant.clone(),
         error: format!(
             "another apctl run on this machine is working on this customer ({}): its devices were left to it",
             busy.owner
@@ -230,7 +240,7 @@ fn another_run(
         })
         .collect();
     TenantResult {
-        tenant: settings.tenant.clone(),
+        tenant: settings.customer.tenant.clone(),
         requested,
         entries,
         errors: Vec::new(),
@@ -251,20 +261,21 @@ async fn partner_center_settings(
     if rows.partner_center.is_empty() {
         return s;
     }
-    let pc = &mut s.partner_center;
+    let pc = &mut s.customer;
     pc.batch_id = settings
+        .customer
         .order_id
         .clone()
         .unwrap_or_else(|| default_batch_id(rows.first_file.as_deref()));
     let failure = |error: String, hint: &str| TenantError {
-        tenant: settings.tenant.clone(),
+        tenant: settings.customer.tenant.clone(),
         error,
         hint: Some(hint.to_owned()),
     };
-    match gdap::customer_id(client.http(), &pc.authority, &settings.tenant).await {
+    match gdap::customer_id(client.http(), &settings.run.authority, &settings.customer.tenant).await {
         Ok(id) => pc.customer_id = id,
         Err(why) => {
-            pc.preflight_failure.get_or_insert(failure(
+            pc.partner_center_failure.get_or_insert(failure(
                 format!("Partner Center needs the customer's tenant id: {why}"),
                 "give the customer's tenant id or verified domain",
             ));

@@ -2,6 +2,7 @@
 //! settings and each customer's.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -36,15 +37,28 @@ pub const IMPORT_ID_PREFIX: &str = "apctl-";
 /// then.
 pub const CLEANUP_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
 
-/// Settings for importing into one tenant.
+/// Everything a run knows before its first request, built once from the
+/// arguments: the same for every customer of the run.
 #[derive(Clone, Debug)]
-pub struct ImportSettings {
-    pub tenant: String,
+pub struct RunSettings {
+    /// This run's id, part of the `importId` marker.
+    pub run_id: String,
+    /// When the run started (Unix seconds), for the marker; 0 until the
+    /// first customer starts.
+    pub started_epoch: i64,
     pub graph_root: Url,
     /// The Graph token scope of the tenant's cloud.
     pub graph_scope: &'static str,
+    /// Partner Center root; `/v1` is appended.
+    pub partner_center_root: Url,
+    /// The token authority (to find a domain's tenant id).
+    pub authority: Url,
+    /// The partner's own tenant, where Partner Center tokens are asked for
+    /// (`organizations`: the signed-in user's home tenant).
+    pub partner_tenant: String,
+    /// Order id for customers whose input names none (`--order-id`).
     pub order_id: Option<String>,
-    /// Group tag for rows that have none.
+    /// Group tag for rows that have none (`--group-tag`).
     pub group_tag: Option<String>,
     pub chunk_size: NonZeroUsize,
     /// Wait for final states (`--wait`, the default).
@@ -59,44 +73,46 @@ pub struct ImportSettings {
     pub max_resends: u32,
     /// After Ctrl-C, how long to keep polling what was sent.
     pub grace: Duration,
-    /// This run's id, part of the `importId` marker.
-    pub run_id: String,
-    /// When the run started (Unix seconds), for the marker.
-    pub started_epoch: i64,
     /// Wait for another apctl run working on the same customer (its lock
     /// on this machine, its unsettled staged records in the tenant) and
     /// follow what it sent, instead of leaving those devices to it.
     pub wait_for_other_runs: bool,
     /// Where the per-customer locks live; `None` takes none.
     pub lock_dir: Option<std::path::PathBuf>,
-    /// A preflight check that failed for the tenant (for example the GDAP
-    /// role of a delegated token): nothing is sent, every row says why.
-    pub preflight_failure: Option<TenantError>,
-    /// The Partner Center pipe's settings.
-    pub partner_center: PartnerCenterSettings,
+    /// Customers worked on at once.
+    pub max_customers: usize,
 }
 
-/// Where and how tuple and product-key rows go (SPEC §3.3).
-#[derive(Clone, Debug)]
-pub struct PartnerCenterSettings {
-    /// Partner Center root; `/v1` is appended.
-    pub root: Url,
-    /// The token authority (to find a domain's tenant id).
-    pub authority: Url,
-    /// The partner's own tenant, where Partner Center tokens are asked for
-    /// (`organizations`: the signed-in user's home tenant).
-    pub partner_tenant: String,
-    /// The customer's id in Partner Center: its tenant id. Empty until
-    /// resolved from `tenant`.
-    pub customer_id: String,
-    /// The device batch: the order id, or a name derived from the file.
-    pub batch_id: String,
-    /// Why Partner Center cannot be used in this run (no partner sign-in,
-    /// for instance): tuple rows are not sent and say why.
-    pub preflight_failure: Option<TenantError>,
-}
+impl RunSettings {
+    /// apctl's defaults for a run at `endpoints`: chunks of 500, wait with a
+    /// 30-minute deadline, poll every half second, the documented Intune
+    /// budgets, two resends of transient errors, 60 s of grace, one customer
+    /// at a time.
+    pub fn new(endpoints: &crate::net::endpoint::Endpoints, run_id: &str) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            started_epoch: 0,
+            graph_root: endpoints.graph.clone(),
+            graph_scope: endpoints.graph_scope,
+            partner_center_root: endpoints.partner_center.clone(),
+            authority: endpoints.authority.clone(),
+            partner_tenant: "organizations".into(),
+            order_id: None,
+            group_tag: None,
+            chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"),
+            wait: true,
+            deadline: Duration::from_secs(30 * 60),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            dry_run: false,
+            limits: Limits::default(),
+            max_resends: 2,
+            grace: Duration::from_secs(60),
+            wait_for_other_runs: false,
+            lock_dir: None,
+            max_customers: 1,
+        }
+    }
 
-impl ImportSettings {
     /// The `importId` this run's staged records carry.
     pub fn marker(&self) -> String {
         // A run that does not wait never follows its records: they are an
@@ -109,37 +125,47 @@ impl ImportSettings {
         let until = self.started_epoch + follows.as_secs() as i64;
         format!("{IMPORT_ID_PREFIX}{until}-{}", self.run_id)
     }
+}
 
-    /// apctl's defaults for importing into `tenant` at `endpoints`: chunks of
-    /// 500, wait with a 30-minute deadline, poll every second, the documented
-    /// Intune budgets, two resends of transient errors, 60 s of grace.
-    pub fn new(tenant: &str, endpoints: &crate::net::endpoint::Endpoints, run_id: &str) -> Self {
+/// One customer's part of a run: what the run learns about it.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerSettings {
+    /// The customer as the run works on it (an id or domain).
+    pub tenant: String,
+    pub order_id: Option<String>,
+    /// Group tag for rows that have none.
+    pub group_tag: Option<String>,
+    /// A preflight check that failed for the tenant (for example the GDAP
+    /// role of a delegated token): nothing is sent, every row says why.
+    pub preflight_failure: Option<TenantError>,
+    /// The customer's id in Partner Center: its tenant id. Empty until
+    /// resolved from `tenant`.
+    pub customer_id: String,
+    /// The device batch: the order id, or a name derived from the file.
+    pub batch_id: String,
+    /// Why Partner Center cannot be used for this customer (no partner
+    /// sign-in, for instance): tuple rows are not sent and say why.
+    pub partner_center_failure: Option<TenantError>,
+}
+
+/// What one customer's pipes work with: the run's settings and the
+/// customer's.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    pub run: Arc<RunSettings>,
+    pub customer: CustomerSettings,
+}
+
+impl ImportSettings {
+    /// A customer of the run, with the run's order id and group tag.
+    pub fn new(run: &Arc<RunSettings>, tenant: &str) -> Self {
         Self {
-            tenant: tenant.to_owned(),
-            graph_root: endpoints.graph.clone(),
-            graph_scope: endpoints.graph_scope,
-            order_id: None,
-            group_tag: None,
-            chunk_size: NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"),
-            wait: true,
-            deadline: std::time::Duration::from_secs(30 * 60),
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            dry_run: false,
-            limits: Limits::default(),
-            max_resends: 2,
-            grace: std::time::Duration::from_secs(60),
-            run_id: run_id.to_owned(),
-            started_epoch: 0,
-            wait_for_other_runs: false,
-            lock_dir: None,
-            preflight_failure: None,
-            partner_center: PartnerCenterSettings {
-                root: endpoints.partner_center.clone(),
-                authority: endpoints.authority.clone(),
-                partner_tenant: "organizations".into(),
-                customer_id: String::new(),
-                batch_id: String::new(),
-                preflight_failure: None,
+            run: run.clone(),
+            customer: CustomerSettings {
+                tenant: tenant.to_owned(),
+                order_id: run.order_id.clone(),
+                group_tag: run.group_tag.clone(),
+                ..CustomerSettings::default()
             },
         }
     }

@@ -4,4 +4,5 @@
 pub mod csv;
 pub mod device;
 pub mod problem;
+pub mod tenant;
 pub mod validate;

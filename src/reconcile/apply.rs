@@ -5,20 +5,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Category, Item, SYNC_INTERVAL, Sync, delete_devices, fix_properties, request_sync};
 use crate::graph::Graph;
 use crate::import::plan::Job;
 use crate::import::plan::{Plan, TenantRows};
-use crate::import::{Cancel, ImportSettings, Silent};
+use crate::import::{Cancel, ImportSettings, RunSettings, Silent};
 use crate::input::device::Device;
 use crate::net::endpoint::Endpoints;
 use crate::report::{Entry, Report};
 use crate::transport::Client;
-
-/// How many customers are imported at once.
-const CUSTOMERS_AT_ONCE: usize = 8;
 
 /// Imports the missing devices (the rows `items` calls missing, with
 /// `base` settings for every customer), then sets the tags and users that
@@ -27,7 +25,7 @@ const CUSTOMERS_AT_ONCE: usize = 8;
 pub async fn apply(
     client: &Client,
     endpoints: &Endpoints,
-    base: &ImportSettings,
+    base: &Arc<RunSettings>,
     items: &mut [Item],
     resolved: Vec<(String, TenantRows)>,
     changed: &mut Vec<String>,
@@ -36,16 +34,8 @@ pub async fn apply(
     let report = if jobs.is_empty() {
         None
     } else {
-        let report = crate::import::run::run(
-            client,
-            Plan::default(),
-            jobs,
-            CUSTOMERS_AT_ONCE,
-            base,
-            &Silent,
-            &Cancel::default(),
-        )
-        .await;
+        let report =
+            crate::import::run::run(client, base, Plan::default(), jobs, &Silent, &Cancel::default()).await;
         record_imports(items, &report.entries);
         Some(report)
     };
@@ -70,7 +60,7 @@ pub async fn apply(
 
 /// One import job per tenant with missing rows, holding only those rows.
 fn missing_jobs(
-    base: &ImportSettings,
+    base: &Arc<RunSettings>,
     items: &[Item],
     resolved: Vec<(String, TenantRows)>,
     changed: &mut Vec<String>,
@@ -91,10 +81,9 @@ fn missing_jobs(
         if rows.graph.is_empty() && rows.partner_center.is_empty() {
             continue;
         }
-        let mut settings = base.clone();
-        settings.tenant.clone_from(&tenant);
+        let customer = ImportSettings::new(base, &tenant).customer;
         changed.push(tenant);
-        jobs.push(Job { settings, rows });
+        jobs.push(Job { customer, rows });
     }
     jobs
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
-use apctl::import::{Cancel, ImportSettings, Silent};
+use apctl::import::{Cancel, RunSettings, Silent};
 use apctl::simulator::{self, SimConfig, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -32,9 +32,16 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
         text.push_str(&format!("LOST-{i},,{}\n", fake_hash(i, 3000)));
     }
     let file = write(dir.path(), "lost.csv", text);
-    let settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "lost-answer");
-    let report =
-        apctl::import::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
+    let settings = std::sync::Arc::new(RunSettings::new(&sim.endpoints(), "lost-answer"));
+    let report = apctl::import::run::import_files(
+        &client,
+        &settings,
+        "contoso.onmicrosoft.com",
+        &[file],
+        &Silent,
+        &Cancel::default(),
+    )
+    .await;
     let stats = sim.stats();
     assert_eq!(
         stats.requests["graph.import"], 1,

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use crate::common::{fake_hash, write};
 use apctl::clock::ScaledClock;
-use apctl::import::{Cancel, ImportSettings, Silent};
+use std::sync::Arc;
+
+use apctl::import::{Cancel, RunSettings, Silent};
 use apctl::simulator::{self, RetryAfterStyle, SimConfig, SimLimits, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -44,7 +46,7 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         text.push_str(&format!("THR-{i:04},,{}\n", fake_hash(i, 3000)));
     }
     let file = write(dir.path(), "t.csv", text);
-    let mut settings = ImportSettings::new("contoso.onmicrosoft.com", &sim.endpoints(), "throttle-test");
+    let mut settings = RunSettings::new(&sim.endpoints(), "throttle-test");
     settings.chunk_size = NonZeroUsize::new(2).unwrap();
     settings.deadline = Duration::from_secs(7200);
     // The engine's own budget is the documented one: the simulator's is
@@ -55,8 +57,15 @@ async fn no_request_is_sent_inside_a_retry_after_window() {
         concurrency: NonZeroU32::new(1).unwrap(),
         ..Limits::default()
     };
-    let report =
-        apctl::import::run::import_files(&client, &settings, &[file], &Silent, &Cancel::default()).await;
+    let report = apctl::import::run::import_files(
+        &client,
+        &Arc::new(settings),
+        "contoso.onmicrosoft.com",
+        &[file],
+        &Silent,
+        &Cancel::default(),
+    )
+    .await;
     let stats = sim.stats();
     assert!(stats.throttled >= 5, "the simulator throttled: {stats:?}");
     assert_eq!(

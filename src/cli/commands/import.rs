@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,7 +17,7 @@ use crate::cli::session;
 use crate::cli::settings;
 use apctl::import::plan::Job;
 use apctl::import::settings::DEFAULT_CHUNK;
-use apctl::import::{Cancel, ImportSettings};
+use apctl::import::{Cancel, CustomerSettings, ImportSettings, RunSettings};
 use apctl::portal::state::RegistrationState;
 use apctl::report::{Entry, Report, Verdict};
 use apctl::transport::throttle::{self, Limits};
@@ -126,28 +127,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let run_id = uuid::Uuid::new_v4().to_string();
-        let base = base_settings(&args, &session, &run_id);
+        let run = Arc::new(run_settings(&args, &session, &run_id));
         let mut jobs = Vec::new();
         for rows in std::mem::take(&mut plan.tenants) {
-            let mut settings = base.clone();
-            match session::resolve_tenant(&session, &rows.tenant, args.partner_tenant.as_deref()).await {
-                Ok(resolved) => {
-                    settings.tenant = resolved;
-                    // The preflight `doctor` runs: token and Graph read happen
-                    // in the lookup; a delegated token's GDAP role is checked here.
-                    if session.delegated && args.partner_tenant.is_some() {
-                        let check = super::doctor::gdap_role(&session, &settings.tenant, args.partner_tenant.as_deref()).await;
-                        settings.preflight_failure = check.failure(&settings.tenant);
-                    }
-                }
-                Err(e) => {
-                    settings.tenant = rows.tenant.clone();
-                    let failure = settings::tenant_error(&rows.tenant, &e);
-                    settings.partner_center.preflight_failure = Some(failure.clone());
-                    settings.preflight_failure = Some(failure);
-                }
-            }
-            jobs.push(Job { settings, rows });
+            let customer = customer(&session, &args, &run, &rows.tenant).await;
+            jobs.push(Job { customer, rows });
         }
         let cancel = Cancel::default();
         let on_ctrl_c = cancel.clone();
@@ -169,7 +153,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             args: &args,
             failed: std::sync::atomic::AtomicBool::new(false),
         };
-        let report = apctl::import::run::run(&session.client, plan, jobs, args.max_tenants.get(), &base, &recorder, &cancel).await;
+        let report = apctl::import::run::run(&session.client, &run, plan, jobs, &recorder, &cancel).await;
         printer.finish();
         write_outputs(&args, &report)?;
         Ok(report.verdict.into())
@@ -214,9 +198,39 @@ impl apctl::import::Progress for Recorder<'_> {
     }
 }
 
-/// The settings every customer of the run starts from.
-fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> ImportSettings {
-    let mut settings = ImportSettings::new("", &session.endpoints, run_id);
+/// A customer as the run works on it: its tenant resolved (a GDAP name to
+/// its id) and, for a delegated token, its GDAP role checked first (the
+/// preflight `doctor` runs; token and Graph read happen in the lookup).
+async fn customer(
+    session: &session::Session,
+    args: &ImportArgs,
+    run: &Arc<RunSettings>,
+    named: &str,
+) -> CustomerSettings {
+    match session::resolve_tenant(session, named, args.partner_tenant.as_deref()).await {
+        Ok(resolved) => {
+            let mut customer = ImportSettings::new(run, &resolved).customer;
+            if session.delegated && args.partner_tenant.is_some() {
+                let check =
+                    super::doctor::gdap_role(session, &resolved, args.partner_tenant.as_deref()).await;
+                customer.preflight_failure = check.failure(&resolved);
+            }
+            customer
+        }
+        Err(e) => {
+            let mut customer = ImportSettings::new(run, named).customer;
+            let failure = settings::tenant_error(named, &e);
+            customer.partner_center_failure = Some(failure.clone());
+            customer.preflight_failure = Some(failure);
+            customer
+        }
+    }
+}
+
+/// The run-wide settings, from the arguments.
+fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> RunSettings {
+    let mut settings = RunSettings::new(&session.endpoints, run_id);
+    settings.max_customers = args.max_tenants.get();
     settings.order_id = args.order_id.clone();
     settings.group_tag = args.group_tag.clone();
     settings.chunk_size = args.chunk_size;
@@ -234,7 +248,7 @@ fn base_settings(args: &ImportArgs, session: &session::Session, run_id: &str) ->
     settings.wait_for_other_runs = args.wait_for_other_runs;
     settings.lock_dir = settings::state_dir(args.state_dir.as_deref()).map(|d| d.join("locks"));
     if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
-        settings.partner_center.partner_tenant = partner;
+        settings.partner_tenant = partner;
     }
     settings
 }

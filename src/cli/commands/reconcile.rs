@@ -16,7 +16,7 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
-use apctl::import::ImportSettings;
+use apctl::import::RunSettings;
 use apctl::import::plan::{Plan, TenantRows};
 use apctl::reconcile::{self, Category, Item, Sync};
 use apctl::report::TenantError;
@@ -291,14 +291,16 @@ async fn apply(
     resolved: Vec<(String, TenantRows)>,
     changed: &mut Vec<String>,
 ) -> Option<apctl::report::Report> {
-    let mut base = ImportSettings::new("", &session.endpoints, &uuid::Uuid::new_v4().to_string());
+    let mut base = RunSettings::new(&session.endpoints, &uuid::Uuid::new_v4().to_string());
     base.group_tag = args.group_tag.clone();
     base.order_id = args.order_id.clone();
     base.deadline = args.timeout;
     base.lock_dir = state_dir(args).map(|d| d.join("locks"));
+    base.max_customers = 8;
     if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
-        base.partner_center.partner_tenant = p;
+        base.partner_tenant = p;
     }
+    let base = std::sync::Arc::new(base);
     reconcile::apply(
         &session.client,
         &session.endpoints,

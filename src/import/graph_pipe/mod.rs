@@ -84,28 +84,28 @@ pub async fn import_tenant(
 ) -> TenantOutcome {
     let graph = Graph {
         client,
-        root: &settings.graph_root,
-        tenant: &settings.tenant,
+        root: &settings.run.graph_root,
+        tenant: &settings.customer.tenant,
         gate,
-        scope: settings.graph_scope,
+        scope: settings.run.graph_scope,
     };
-    let deadline = client.clock().now() + settings.deadline;
+    let deadline = client.clock().now() + settings.run.deadline;
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
         return rows::finish(tracked, None, false);
     }
-    if let Some(error) = &settings.preflight_failure {
+    if let Some(error) = &settings.customer.preflight_failure {
         return rows::stop_all(tracked, error.clone());
     }
     let leftovers = match lookup(&graph, &mut tracked, settings, progress).await {
         Ok(leftovers) => leftovers,
-        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
     };
     snapshot(&tracked, settings, progress, true);
-    if !settings.dry_run {
+    if !settings.run.dry_run {
         send_all(&graph, &mut tracked, settings, progress, cancel).await;
         snapshot(&tracked, settings, progress, true);
-        if settings.wait {
+        if settings.run.wait {
             settle(&graph, &mut tracked, settings, progress, cancel, deadline).await;
             // Every verdict is on record before the slow part: one
             // write per staged record, paced by the tenant's budget.
@@ -149,9 +149,9 @@ async fn lookup(
         .map(|r| r.id.clone())
         .collect();
     let staged = by_serial(all_staged, |s| s.serial_number.clone());
-    let (mine, now_epoch) = (settings.marker(), now.as_second());
+    let (mine, now_epoch) = (settings.run.marker(), now.as_second());
     progress.event(Event::LookedUp {
-        tenant: settings.tenant.clone(),
+        tenant: settings.customer.tenant.clone(),
         registered: registered.len(),
         staged: staged.len(),
     });
@@ -170,7 +170,7 @@ async fn lookup(
             t.phase = Phase::Done;
         } else if let Some(record) = staged
             .get(&serial)
-            .filter(|r| !settings.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
+            .filter(|r| !settings.run.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
         {
             // Another apctl run (here or on another machine) sent it and
             // may be following it now: not resent, not followed, not
@@ -190,11 +190,11 @@ async fn lookup(
             t.entry.imported_identity_id = Some(record.id.clone());
             t.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
             t.phase = Phase::Staged;
-            if settings.dry_run {
+            if settings.run.dry_run {
                 t.entry.details =
                     "already staged by an earlier import; it would be followed, not sent again".into();
             }
-        } else if settings.dry_run {
+        } else if settings.run.dry_run {
             t.entry.action = Action::WouldSend;
             t.entry.details = "would be imported (dry run: nothing was sent)".into();
         }
@@ -248,7 +248,7 @@ async fn cleanup(
         .filter_map(|t| t.staged_id.clone())
         .chain(leftovers)
         .collect();
-    let width = settings.limits.concurrency.get() as usize;
+    let width = settings.run.limits.concurrency.get() as usize;
     futures::stream::iter(ids)
         .map(|id| async move {
             if let Err(e) = graph.delete_imported(&id).await {
@@ -268,9 +268,9 @@ async fn cleanup(
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         match t.phase {
-            Phase::ToSend if !settings.dry_run => t.entry.not_sent(&interrupted_cause()),
+            Phase::ToSend if !settings.run.dry_run => t.entry.not_sent(&interrupted_cause()),
             Phase::ToSend => {}
-            _ if !settings.wait || settings.dry_run => {
+            _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = "accepted for registration; run `apctl import` again (or `apctl status`) to see the outcome".into();
                 }

@@ -33,8 +33,8 @@ pub(super) async fn send_all(
     let todo: Vec<usize> = (0..tracked.len())
         .filter(|&i| tracked[i].phase == Phase::ToSend)
         .collect();
-    let chunks: Vec<&[usize]> = todo.chunks(settings.chunk_size.get()).collect();
-    let marker = settings.marker();
+    let chunks: Vec<&[usize]> = todo.chunks(settings.run.chunk_size.get()).collect();
+    let marker = settings.run.marker();
     let mut posts: futures::stream::FuturesUnordered<_> = chunks
         .iter()
         .enumerate()
@@ -61,7 +61,7 @@ pub(super) async fn send_all(
                     .copied()
                     .filter(|&i| tracked[i].phase == Phase::ToSend)
                     .collect();
-                fail_all(tracked, &unsent, &tenant_error(&settings.tenant, &e));
+                fail_all(tracked, &unsent, &tenant_error(&settings.customer.tenant, &e));
             }
             None => missing_from_answer(tracked, chunk),
         }
@@ -70,7 +70,7 @@ pub(super) async fn send_all(
             .filter(|&&i| tracked[i].entry.action == Action::Sent)
             .count();
         progress.event(Event::Sent {
-            tenant: settings.tenant.clone(),
+            tenant: settings.customer.tenant.clone(),
             count: sent,
         });
         snapshot(tracked, settings, progress, true);
@@ -121,7 +121,7 @@ pub(super) async fn post_chunk(
         };
         request_id = rid.clone();
         progress.event(warning(
-            &settings.tenant,
+            &settings.customer.tenant,
             format!("import may have been sent ({cause}); looking before resending"),
         ));
         match recover(graph, &mut items).await {

@@ -16,9 +16,9 @@ pub(super) async fn settle(
 ) {
     let wait = Wait {
         clock: &**graph.client.clock(),
-        cadence: settings.poll_interval,
+        cadence: settings.run.poll_interval,
         deadline,
-        grace: settings.grace,
+        grace: settings.run.grace,
         cancel,
     };
     let polling = Polling {
@@ -45,7 +45,7 @@ impl Step for Polling<'_, '_> {
         if round != Round::First {
             self.poll().await;
         }
-        rows::report_settled(self.tracked, self.settings.tenant.clone(), self.progress);
+        rows::report_settled(self.tracked, self.settings.customer.tenant.clone(), self.progress);
         if rows::all_done(self.tracked) {
             Check::Settled
         } else {
@@ -69,13 +69,13 @@ impl Polling<'_, '_> {
         snapshot(tracked, settings, progress, false);
         if let Err(e) = staged {
             progress.event(warning(
-                &settings.tenant,
+                &settings.customer.tenant,
                 format!("polling staged devices failed: {e}"),
             ));
         }
         if let Err(e) = poll_registered(graph, tracked).await {
             progress.event(warning(
-                &settings.tenant,
+                &settings.customer.tenant,
                 format!("reading registered devices failed: {e}"),
             ));
         }
@@ -159,7 +159,7 @@ pub(super) async fn judge(
                 t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             }
         }
-        Meaning::Transient if t.resends < settings.max_resends && t.ours => {
+        Meaning::Transient if t.resends < settings.run.max_resends && t.ours => {
             t.resends += 1;
             if let Some(id) = t.staged_id.take() {
                 let _ = graph.delete_imported(&id).await;

@@ -100,46 +100,45 @@ pub async fn import_customer(
     if tracked.is_empty() {
         return rows::finish(tracked, None, false);
     }
-    let pc_settings = &settings.partner_center;
-    if let Some(error) = &pc_settings.preflight_failure {
+    if let Some(error) = &settings.customer.partner_center_failure {
         return rows::stop_all(tracked, error.clone());
     }
     // Partner Center is another service with its own throttling: its own
     // gate for the customer, beside the tenant's Graph gate.
     let pc_gate = client.gate_with(
-        &format!("partner-center:{}", pc_settings.customer_id),
-        settings.limits,
+        &format!("partner-center:{}", settings.customer.customer_id),
+        settings.run.limits,
     );
     let mut ctx = Ctx {
         pc: PartnerCenter {
             client,
-            root: &pc_settings.root,
-            partner_tenant: &pc_settings.partner_tenant,
-            customer: &pc_settings.customer_id,
+            root: &settings.run.partner_center_root,
+            partner_tenant: &settings.run.partner_tenant,
+            customer: &settings.customer.customer_id,
             gate: &pc_gate,
         },
         graph: Graph {
             client,
-            root: &settings.graph_root,
-            tenant: &settings.tenant,
+            root: &settings.run.graph_root,
+            tenant: &settings.customer.tenant,
             gate,
-            scope: settings.graph_scope,
+            scope: settings.run.graph_scope,
         },
         settings,
-        batch: pc_settings.batch_id.clone(),
+        batch: settings.customer.batch_id.clone(),
         graph_unavailable: None,
     };
-    let deadline = client.clock().now() + settings.deadline;
+    let deadline = client.clock().now() + settings.run.deadline;
     let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
         Ok(exists) => exists,
-        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.tenant, &e)),
+        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
     };
     let mut jobs = Vec::new();
     snapshot(&tracked, settings, progress, true);
-    if !settings.dry_run && !cancel.is_cancelled() {
+    if !settings.run.dry_run && !cancel.is_cancelled() {
         send(&ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
         snapshot(&tracked, settings, progress, true);
-        if settings.wait {
+        if settings.run.wait {
             settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
         }
     }
@@ -153,7 +152,7 @@ fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progr
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
     let mut entry = entry_for(&device, settings);
-    entry.batch_id = Some(settings.partner_center.batch_id.clone());
+    entry.batch_id = Some(settings.customer.batch_id.clone());
     Tracked {
         device,
         entry,
@@ -216,7 +215,7 @@ async fn lookup(
             t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             t.entry.details = format!("already in device batch `{}`: not sent again", ctx.batch);
             t.phase = Phase::Appear;
-        } else if ctx.settings.dry_run {
+        } else if ctx.settings.run.dry_run {
             t.entry.action = Action::WouldSend;
             t.entry.details = format!(
                 "would be sent to Partner Center in device batch `{}` (dry run: nothing was sent)",
@@ -274,9 +273,9 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         let wanted_tag = t.entry.group_tag.is_some();
         match t.phase {
-            Phase::ToSend if settings.dry_run => {}
+            Phase::ToSend if settings.run.dry_run => {}
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
-            _ if !settings.wait || settings.dry_run => {
+            _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(
                         "accepted by Partner Center in device batch `{}`; run `apctl import` again to see the outcome (nothing is sent twice)",
@@ -299,7 +298,7 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             Phase::Tag => {}
             Phase::Done => {}
         }
-        if wanted_tag && t.phase != Phase::ToSend && !settings.dry_run {
+        if wanted_tag && t.phase != Phase::ToSend && !settings.run.dry_run {
             t.entry.group_tag_applied = Some(false);
             let sep = if t.entry.details.is_empty() { "" } else { ". " };
             t.entry.details = format!(
@@ -347,5 +346,5 @@ fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
 }
 
 fn label(settings: &ImportSettings) -> String {
-    format!("{} (Partner Center)", settings.tenant)
+    format!("{} (Partner Center)", settings.customer.tenant)
 }

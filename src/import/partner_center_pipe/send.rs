@@ -40,7 +40,7 @@ pub(super) async fn send(
     let todo: Vec<usize> = (0..tracked.len())
         .filter(|&i| tracked[i].phase == Phase::ToSend)
         .collect();
-    for chunk in todo.chunks(ctx.settings.chunk_size.get()) {
+    for chunk in todo.chunks(ctx.settings.run.chunk_size.get()) {
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
         let answer = if batch_exists {
             ctx.pc.add_devices(&ctx.batch, &devices).await
@@ -72,7 +72,7 @@ pub(super) async fn send(
             Err(e) => {
                 // Partner Center refused the batch as a whole: its devices
                 // got no verdict.
-                let why = Cause::tenant(&tenant_error(&ctx.settings.tenant, &e));
+                let why = Cause::tenant(&tenant_error(&ctx.settings.customer.tenant, &e));
                 for &i in chunk {
                     let t = &mut tracked[i];
                     t.entry.request_id = e.request_id().map(str::to_owned);
@@ -96,7 +96,7 @@ async fn after_lost_answer(
 ) -> bool {
     let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
     let lost = Cause::tenant(&TenantError {
-        tenant: ctx.settings.tenant.clone(),
+        tenant: ctx.settings.customer.tenant.clone(),
         error: format!(
             "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
             ctx.batch

@@ -43,7 +43,7 @@ pub(super) async fn tag(ctx: &mut Ctx<'_>, tracked: &mut [Tracked], progress: &d
                 tag_not_applied(t, &graph_reason(&e));
             }
             Err(e) => progress.event(warning(
-                &ctx.settings.tenant,
+                &ctx.settings.customer.tenant,
                 format!("setting a group tag failed (tried again): {e}"),
             )),
         }

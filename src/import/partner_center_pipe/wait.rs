@@ -22,9 +22,9 @@ pub(super) async fn settle(
     let clock = ctx.graph.client.clock().clone();
     let wait = Wait {
         clock: &*clock,
-        cadence: ctx.settings.poll_interval,
+        cadence: ctx.settings.run.poll_interval,
         deadline,
-        grace: ctx.settings.grace,
+        grace: ctx.settings.run.grace,
         cancel,
     };
     let polling = Polling {
@@ -76,7 +76,7 @@ impl Polling<'_, '_> {
         let progress = self.progress;
         if let Err(e) = poll_jobs(ctx, self.tracked, self.jobs).await {
             progress.event(warning(
-                &ctx.settings.tenant,
+                &ctx.settings.customer.tenant,
                 format!("reading batch status failed: {e}"),
             ));
         }
@@ -85,12 +85,12 @@ impl Polling<'_, '_> {
         if look && clock.now() >= self.next_list {
             // Partner Center's registrations reach Intune in minutes, not
             // seconds: the list (maybe many pages) is read less often.
-            self.next_list = clock.now() + ctx.settings.poll_interval.max(MIN_LIST_INTERVAL);
+            self.next_list = clock.now() + ctx.settings.run.poll_interval.max(MIN_LIST_INTERVAL);
             match ctx.graph.list_registered().await {
                 Ok(list) => appear(self.tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
                 Err(e) => progress.event(warning(
-                    &ctx.settings.tenant,
+                    &ctx.settings.customer.tenant,
                     format!("reading registered devices failed: {e}"),
                 )),
             }

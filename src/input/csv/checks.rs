@@ -141,11 +141,7 @@ fn is_scientific(text: &str) -> bool {
 /// A `Tenant` cell: a tenant id, a verified domain or a customer's display
 /// name, with no control characters or slashes.
 pub fn check_tenant(text: &str) -> Result<(), FieldError> {
-    let t = text.trim();
-    if t.chars().any(char::is_control) || t.contains('/') || t.len() > 256 {
-        return invalid(format!("`{t}` is not a tenant id, domain or customer name"));
-    }
-    Ok(())
+    crate::input::tenant::TenantRef::check(text).map(drop)
 }
 
 pub fn check_group_tag(text: &str) -> Result<(), FieldError> {
