@@ -4,45 +4,38 @@
 //!
 //! # Layout
 //!
-//! - [`state`]: the five registration states and five device messages,
-//!   whose `Display` is Microsoft's exact wording.
-//! - [`outcome`]: the one mapping table from service answers (import
-//!   status, Autopilot error codes, Partner Center statuses, enrollment
-//!   state and last contact) to state and message.
-//! - [`device`]: a device, its identity and the pipe it takes; hardware
-//!   hashes that never print whole.
-//! - [`csv_input`]: reading device CSVs in every dialect and encoding met
-//!   in the wild, streamed row by row.
-//! - [`validate`]: offline validation across files, with duplicates found
-//!   from digests.
-//! - [`problem`]: input problems with file, line, column and a hint.
-//! - [`sanitize`]: the one sanitiser every text from outside passes
-//!   before any output (secrets, tokens, hashes, escapes, pipeline commands).
-//! - [`secret`], [`endpoint`], [`clock`]: secrets that never print,
-//!   endpoints that refuse plain http off loopback, and the clock every wait
-//!   goes through (scalable to zero for tests and demos).
-//! - [`auth`]: token sources per credential mode (client secret through
-//!   azure_identity, certificate, refresh token, federated token, Azure
-//!   DevOps, Azure CLI, device-code login), the per-tenant token cache, and
-//!   AADSTS errors decoded into fixes.
-//! - [`gdap`]: the partner's GDAP relationships, and customers named by
-//!   display name.
-//! - [`retry`], [`throttle`], [`http`]: the pure retry classifier, the
-//!   per-tenant gate (concurrency, Intune budgets, Retry-After windows),
-//!   and the one loop that sends every request.
-//! - [`service_error`]: Graph and Partner Center error bodies, with
-//!   Intune's nested messages unwrapped and the request id kept.
-//! - [`graph`]: typed calls for exactly the Graph endpoints used.
-//! - [`partner_center`]: typed calls for Partner Center device batches.
-//! - [`import`]: the Graph import pipe for one tenant, end to end.
-//! - [`pc_import`]: the Partner Center pipe for one customer, end to end,
-//!   with group tags set through Graph afterwards.
-//! - [`run`], [`report`]: one `apctl import` run over one or many
-//!   customers and its report, one entry per input row.
-//! - [`run_lock`]: one run per customer at a time on this machine.
-//! - [`status`]: a tenant's devices in the portal's states.
-//! - [`reconcile`]: files against tenants, the plan and its fixes.
-//! - [`simulator`]: the offline simulator (wiremock), shipped in the binary.
+//! The flow is CSV → rows → route → pipes over one transport → report:
+//!
+//! - [`input`]: CSV files in every dialect and encoding ([`input::csv`],
+//!   bounded lines, one table of value checks), devices and the pipe they
+//!   take, problems with file, line and column, how a customer is named
+//!   ([`input::tenant`]), and offline validation.
+//! - [`portal`]: the five states and five messages in Microsoft's words
+//!   ([`portal::state`]) and the one table mapping service answers to them
+//!   ([`portal::mapping`]).
+//! - [`net`]: endpoints and scopes per cloud, answers read up to a cap,
+//!   network errors without URLs; below both [`auth`] and [`transport`].
+//! - [`auth`]: token sources per credential mode, the per-tenant token
+//!   cache, AADSTS errors decoded into fixes.
+//! - [`transport`]: the client and its one send loop, the pure retry
+//!   classifier, per-tenant gates, and the services' error bodies.
+//! - [`graph`] (with GDAP in [`graph::gdap`]) and [`partner_center`]:
+//!   typed calls for exactly the endpoints apctl uses.
+//! - [`import`]: the run over customers ([`import::plan`], [`import::run`],
+//!   [`import::checkpoints`] reports while it runs, [`import::assemble`]),
+//!   one lock per customer ([`import::run_lock`]), what both pipes share
+//!   ([`import::settings`], [`import::progress`], [`import::waiter`], row
+//!   tracking, the `importId` [`import::markers`]) and the two pipes:
+//!   [`import::graph_pipe`] and [`import::partner_center_pipe`].
+//! - [`report`]: one entry per input row, written as JSON, CSV and JUnit,
+//!   and merged across shards.
+//! - [`status`] and [`reconcile`]: a tenant's devices in the portal's
+//!   states; files against tenants, and the fixes (`reconcile::apply`).
+//! - [`sanitize`], [`secret`], [`clock`]: the one sanitiser every text from
+//!   outside passes before output, secrets that never print, and the clock
+//!   every wait goes through (scaled to zero, or virtual, in tests).
+//! - [`simulator`]: the offline simulator (wiremock), shipped in the binary,
+//!   its world split by service.
 //!
 //! The library never prints: it returns values and the `apctl` binary
 //! renders them.

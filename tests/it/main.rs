@@ -16,6 +16,7 @@ mod hostile;
 mod import_simulator;
 mod import_wiremock;
 mod interrupt;
+mod layout;
 mod lost_answer;
 mod managed_identity;
 mod many_tenants;
