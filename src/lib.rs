@@ -22,7 +22,7 @@
 //! - [`graph`] (with GDAP in [`graph::gdap`]) and [`partner_center`]:
 //!   typed calls for exactly the endpoints apctl uses.
 //! - [`import`]: the run over customers ([`import::plan`], [`import::run`],
-//!   [`import::checkpoints`] reports while it runs, [`import::assemble`]),
+//!   `checkpoints`: reports while it runs, `assemble`),
 //!   one lock per customer ([`import::run_lock`]), what both pipes share
 //!   ([`import::settings`], [`import::progress`], [`import::waiter`], row
 //!   tracking, the `importId` [`import::markers`]) and the two pipes:
