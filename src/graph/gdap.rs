@@ -18,6 +18,9 @@ pub const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
 pub const CLOUD_DEVICE_ADMINISTRATOR: &str = "7698a772-787b-4ac8-901f-60d6b08affd2";
 /// Global Reader's role definition id.
 pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+/// How a relationship without a customer (an invitation not yet accepted)
+/// is shown.
+pub const NO_CUSTOMER: &str = "(no customer yet)";
 /// Relationships ending sooner than this are flagged.
 pub const EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// Largest page the service gives.
@@ -29,11 +32,16 @@ pub const PAGE: u32 = 300;
 pub struct Relationship {
     pub id: String,
     pub display_name: Option<String>,
+    /// Empty (the service says `null`) for an invitation created without a
+    /// customer: pending, no customer yet.
+    #[serde(deserialize_with = "null_is_default")]
     pub customer: Customer,
     /// One of the 11 documented values, or a newer one, kept as given.
+    #[serde(deserialize_with = "null_is_default")]
     pub status: String,
     pub end_date_time: Option<String>,
     pub auto_extend_duration: Option<String>,
+    #[serde(deserialize_with = "null_is_default")]
     pub access_details: AccessDetails,
     #[serde(rename = "@odata.type")]
     pub odata_type: Option<String>,
@@ -43,14 +51,27 @@ pub struct Relationship {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Customer {
+    #[serde(deserialize_with = "null_is_default")]
     pub tenant_id: String,
+    #[serde(deserialize_with = "null_is_default")]
     pub display_name: String,
+}
+
+/// A `null` reads as the field's empty value: Graph's relationship
+/// resource allows null customers, names and role lists.
+fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// The roles the relationship grants.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AccessDetails {
+    #[serde(deserialize_with = "null_is_default")]
     pub unified_roles: Vec<Role>,
 }
 
@@ -102,7 +123,11 @@ impl Relationship {
             .filter(|l| active && *l < EXPIRY_WARNING)
             .map(|l| (l.as_secs() + 43_200).div_euclid(86_400).max(0));
         Summary {
-            customer: self.customer.display_name.clone(),
+            customer: if self.customer.tenant_id.is_empty() && self.customer.display_name.is_empty() {
+                NO_CUSTOMER.to_owned()
+            } else {
+                self.customer.display_name.clone()
+            },
             tenant_id: self.customer.tenant_id.clone(),
             relationship: self.display_name.clone().unwrap_or_default(),
             status: self.status.clone(),
@@ -198,6 +223,7 @@ pub enum ResolveError {
 pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, ResolveError> {
     let mut found: Vec<(&str, &str)> = relationships
         .iter()
+        .filter(|r| !r.customer.tenant_id.is_empty() && !r.customer.display_name.is_empty())
         .filter(|r| r.customer.display_name.eq_ignore_ascii_case(name.trim()))
         .map(|r| (r.customer.tenant_id.as_str(), r.customer.display_name.as_str()))
         .collect();
@@ -312,6 +338,26 @@ mod tests {
         assert_eq!(
             TenantRef::parse("Contoso Ltd"),
             TenantRef::Name("Contoso Ltd".into())
+        );
+    }
+
+    #[test]
+    fn a_relationship_without_a_customer_reads_as_pending_and_names_nobody() {
+        let r: Relationship = serde_json::from_str(
+            r#"{"id":"x","displayName":null,"status":"approvalPending","customer":null,"accessDetails":{"unifiedRoles":null},"endDateTime":null}"#,
+        )
+        .unwrap();
+        let s = r.summary(Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            (s.customer.as_str(), s.status.as_str(), s.relationship.as_str()),
+            (NO_CUSTOMER, "approvalPending", "")
+        );
+        let named: Relationship =
+            serde_json::from_str(r#"{"id":"y","customer":{"tenantId":"t","displayName":null}}"#).unwrap();
+        assert_eq!(named.customer.display_name, "");
+        assert_eq!(
+            resolve("", &[r, named]),
+            Err(ResolveError::NotFound(String::new()))
         );
     }
 

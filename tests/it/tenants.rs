@@ -8,7 +8,7 @@ fn lists_gdap_relationships_with_roles_and_expiry() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc = run.json();
     let rows = doc["relationships"].as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 6);
     let by = |name: &str| rows.iter().find(|r| r["customer"] == name).unwrap();
     assert_eq!(by("Contoso Ltd")["intuneAdministrator"], true);
     assert_eq!(by("Contoso Ltd")["autoExtend"], true);
@@ -46,4 +46,66 @@ fn needs_the_partner_tenant() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("AZURE_TENANT_ID"), "{}", run.stderr);
+}
+
+/// A pending invitation created without a customer (`"customer": null`,
+/// `"displayName": null`) is listed as such, and never breaks the commands
+/// that read relationships.
+#[test]
+fn a_relationship_without_a_customer_is_pending_and_breaks_nothing() {
+    let run = apctl_env(["tenants", "--simulate", "--output", "json"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    let pending: Vec<_> = doc["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["customer"] == "(no customer yet)")
+        .collect();
+    assert_eq!(pending.len(), 1, "{doc}");
+    assert_eq!(pending[0]["status"], "approvalPending");
+    assert_eq!(pending[0]["tenantId"], "");
+
+    // A customer named by its GDAP name still resolves to its tenant.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let import = apctl_env(
+        [
+            "import",
+            &crate::common::example("contoso-autopilot.csv"),
+            "--tenant",
+            "Contoso Ltd",
+            "--simulate",
+            "-q",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[("APCTL_TIME_SCALE", "0")],
+    );
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        report["tenants"][0]["tenant"],
+        "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01"
+    );
+
+    // An empty name matches no relationship, not the one without a name.
+    let nobody = apctl_env(
+        [
+            "import",
+            &crate::common::example("contoso-autopilot.csv"),
+            "--tenant",
+            "(no customer yet)",
+            "--simulate",
+        ],
+        &[("APCTL_TIME_SCALE", "0")],
+    );
+    assert_ne!(nobody.code, 0);
+    assert!(
+        nobody
+            .stdout
+            .contains("no GDAP relationship has a customer named"),
+        "{}",
+        nobody.stdout
+    );
 }

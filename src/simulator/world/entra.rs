@@ -189,7 +189,9 @@ impl World {
         let home = self.partner_tenant_id.as_deref() == Some(id.as_str());
         let related = self.tenants.iter().any(|t| {
             t.spec.relationships.iter().any(|r| {
-                r.customer_tenant_id.eq_ignore_ascii_case(&id)
+                r.customer_tenant_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&id))
                     && matches!(r.status.as_str(), "active" | "expiring")
             })
         });

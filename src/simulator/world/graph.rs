@@ -327,7 +327,10 @@ pub(super) fn relationship_json(
         "id": format!("{n:08x}-0000-4000-8000-{n:012x}-{partner}"),
         "displayName": r.display_name,
         "duration": "P730D",
-        "customer": {"tenantId": r.customer_tenant_id, "displayName": r.customer_name},
+        "customer": match (&r.customer_tenant_id, &r.customer_name) {
+            (None, None) => Value::Null,
+            (id, name) => json!({"tenantId": id, "displayName": name}),
+        },
         "accessDetails": {"unifiedRoles": roles},
         "status": r.status,
         "autoExtendDuration": r.auto_extend,

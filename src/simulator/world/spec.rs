@@ -134,9 +134,14 @@ pub struct TenantSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipSpec {
-    pub display_name: String,
-    pub customer_tenant_id: String,
-    pub customer_name: String,
+    /// `null` in the answer when absent.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Both absent: an invitation created without a customer (`"customer": null`).
+    #[serde(default)]
+    pub customer_tenant_id: Option<String>,
+    #[serde(default)]
+    pub customer_name: Option<String>,
     pub status: String,
     /// Days from now until it ends; none for relationships not yet active.
     #[serde(default)]
