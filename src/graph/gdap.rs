@@ -34,14 +34,14 @@ pub struct Relationship {
     pub display_name: Option<String>,
     /// Empty (the service says `null`) for an invitation created without a
     /// customer: pending, no customer yet.
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub customer: Customer,
     /// One of the 11 documented values, or a newer one, kept as given.
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub status: String,
     pub end_date_time: Option<String>,
     pub auto_extend_duration: Option<String>,
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub access_details: AccessDetails,
     #[serde(rename = "@odata.type")]
     pub odata_type: Option<String>,
@@ -51,27 +51,17 @@ pub struct Relationship {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Customer {
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub tenant_id: String,
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub display_name: String,
-}
-
-/// A `null` reads as the field's empty value: Graph's relationship
-/// resource allows null customers, names and role lists.
-fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// The roles the relationship grants.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AccessDetails {
-    #[serde(deserialize_with = "null_is_default")]
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub unified_roles: Vec<Role>,
 }
 

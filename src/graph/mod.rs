@@ -53,6 +53,8 @@ pub struct ImportedIdentity {
     pub serial_number: Option<String>,
     pub group_tag: Option<String>,
     pub import_id: Option<String>,
+    /// A null state reads as not yet known.
+    #[serde(deserialize_with = "crate::net::null_is_default")]
     pub state: ImportState,
 }
 

@@ -58,3 +58,16 @@ pub fn without_url(e: &reqwest::Error) -> String {
         format!("{kind}: {detail}")
     }
 }
+
+/// Reads a `null` in an answer as the field's empty value: the services'
+/// schemas allow null where apctl expects a value (a relationship's
+/// customer, a record's state, a batch job's status), and a null means "not
+/// known yet", never a broken answer.
+pub fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize as _;
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}

@@ -75,9 +75,14 @@ pub struct BatchStatus {
     pub batch_tracking_id: Option<String>,
     /// `unknown`, `queued`, `processing`, `finished`, `finished_with_errors`
     /// (kept as text: an unknown value is not an error).
-    #[serde(alias = "Status")]
+    /// Null reads as empty: not known yet.
+    #[serde(alias = "Status", deserialize_with = "crate::net::null_is_default")]
     pub status: String,
-    #[serde(rename = "devicesStatus", alias = "DevicesStatus")]
+    #[serde(
+        rename = "devicesStatus",
+        alias = "DevicesStatus",
+        deserialize_with = "crate::net::null_is_default"
+    )]
     pub devices_status: Vec<DeviceStatus>,
 }
 
@@ -98,7 +103,7 @@ pub struct DeviceStatus {
     pub serial_number: Option<String>,
     #[serde(rename = "productKey", alias = "ProductKey")]
     pub product_key: Option<String>,
-    #[serde(alias = "Status")]
+    #[serde(alias = "Status", deserialize_with = "crate::net::null_is_default")]
     pub status: String,
     #[serde(
         rename = "errorCode",

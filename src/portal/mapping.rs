@@ -42,8 +42,9 @@ impl ImportStatus {
 }
 
 impl<'de> Deserialize<'de> for ImportStatus {
+    /// A null status is `unknown`: not yet known.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self::parse(&String::deserialize(d)?))
+        Ok(Option::<String>::deserialize(d)?.map_or(Self::Unknown, |s| Self::parse(&s)))
     }
 }
 
@@ -267,6 +268,36 @@ impl fmt::Display for ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nulls the schemas allow read as "not yet known", never as an error.
+    #[test]
+    fn null_statuses_mean_not_yet_known() {
+        let record: crate::graph::ImportedIdentity =
+            serde_json::from_str(r#"{"id":"r","serialNumber":"S","state":null}"#).unwrap();
+        assert_eq!(record.state.device_import_status, ImportStatus::Unknown);
+        let status: crate::graph::ImportedIdentity =
+            serde_json::from_str(r#"{"id":"r","state":{"deviceImportStatus":null,"deviceErrorCode":null}}"#)
+                .unwrap();
+        let s = &status.state;
+        assert_eq!(
+            graph_import_meaning(
+                &s.device_import_status,
+                s.device_error_code,
+                s.device_error_name.as_deref()
+            ),
+            Meaning::Pending
+        );
+        let job: crate::partner_center::BatchStatus =
+            serde_json::from_str(r#"{"status":null,"devicesStatus":null}"#).unwrap();
+        assert!(!job.is_final() && job.devices_status.is_empty());
+        let job: crate::partner_center::BatchStatus =
+            serde_json::from_str(r#"{"status":"processing","devicesStatus":[{"serialNumber":"S","status":null,"errorCode":null}]}"#)
+                .unwrap();
+        assert_eq!(
+            partner_center_meaning(&job.devices_status[0].status, None, None),
+            Meaning::Pending
+        );
+    }
     use DeviceMessage::*;
 
     /// Every code and name of SPEC §3.4 with the message it must end in.
