@@ -71,7 +71,7 @@ pub struct ByService {
 
 impl TokenSource for ByService {
     fn fetch<'a>(&'a self, tenant: &'a str, scope: &'a str) -> TokenFuture<'a> {
-        if scope != crate::net::endpoint::PARTNER_CENTER_SCOPE {
+        if !crate::net::endpoint::is_partner_center_scope(scope) {
             return self.graph.fetch(tenant, scope);
         }
         match &self.partner_center {

@@ -26,8 +26,9 @@ pub enum CloudArg {
 /// Where the services are. Tests and the simulator point these elsewhere.
 #[derive(Debug, Args, Clone)]
 pub struct EndpointArgs {
-    /// The Microsoft cloud: sets the token authority, Graph host and Graph
-    /// scope together (explicit URL settings still win).
+    /// The Microsoft cloud: sets the token authority, the Graph and Partner
+    /// Center hosts and their token scopes together (explicit URL settings
+    /// still win; scopes stay the cloud's).
     #[arg(long, value_enum, env = "APCTL_CLOUD", default_value = "public")]
     pub cloud: CloudArg,
     /// Microsoft Graph root; apctl appends `/v1.0/…`.

@@ -51,6 +51,8 @@ pub struct RunSettings {
     pub graph_scope: &'static str,
     /// Partner Center root; `/v1` is appended.
     pub partner_center_root: Url,
+    /// The Partner Center token scope of the cloud.
+    pub partner_center_scope: &'static str,
     /// The token authority (to find a domain's tenant id).
     pub authority: Url,
     /// The partner's own tenant, where Partner Center tokens are asked for
@@ -95,6 +97,7 @@ impl RunSettings {
             graph_root: endpoints.graph.clone(),
             graph_scope: endpoints.graph_scope,
             partner_center_root: endpoints.partner_center.clone(),
+            partner_center_scope: endpoints.partner_center_scope,
             authority: endpoints.authority.clone(),
             partner_tenant: "organizations".into(),
             order_id: None,

@@ -13,11 +13,13 @@ pub const GRAPH: &str = "https://graph.microsoft.com";
 pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 /// Partner Center REST API.
 pub const PARTNER_CENTER: &str = "https://api.partnercenter.microsoft.com";
+/// Partner Center operated by 21Vianet (Microsoft's "Partner Center REST
+/// URLs" page): its own host, and its own token resource.
+pub const PARTNER_CENTER_CHINA: &str = "https://partner.partnercenterapi.microsoftonline.cn";
 
-/// A Microsoft cloud: its token authority, Graph host and Graph scope
-/// (SPEC §4). Partner Center's host is the public one in every cloud here:
-/// SPEC names no sovereign Partner Center host, so `--partner-center-url`
-/// sets it where another is needed.
+/// A Microsoft cloud: its token authority, Graph host and scope, and
+/// Partner Center host and scope (SPEC §3.3, §4). US Government clouds use
+/// the public Partner Center host (the same page lists it for them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Cloud {
     #[default]
@@ -42,11 +44,19 @@ impl Cloud {
                 "https://microsoftgraph.chinacloudapi.cn",
             ),
         };
+        let partner_center = match self {
+            Self::China => PARTNER_CENTER_CHINA,
+            _ => PARTNER_CENTER,
+        };
         Endpoints {
             graph: Url::parse(graph).expect("constant URL"),
             authority: Url::parse(authority).expect("constant URL"),
-            partner_center: Url::parse(PARTNER_CENTER).expect("constant URL"),
+            partner_center: Url::parse(partner_center).expect("constant URL"),
             graph_scope: self.graph_scope(),
+            partner_center_scope: match self {
+                Self::China => PARTNER_CENTER_SCOPE_CHINA,
+                _ => PARTNER_CENTER_SCOPE,
+            },
             exchange_audience: self.exchange_audience(),
         }
     }
@@ -83,6 +93,8 @@ pub struct Endpoints {
     pub partner_center: Url,
     /// The scope of Graph tokens in this cloud.
     pub graph_scope: &'static str,
+    /// The scope of Partner Center tokens in this cloud.
+    pub partner_center_scope: &'static str,
     /// The audience of a managed identity's token used as an app's client
     /// assertion in this cloud.
     pub exchange_audience: &'static str,
@@ -162,6 +174,16 @@ pub fn is_loopback(url: &Url) -> bool {
 /// The scope of Partner Center tokens: app + user (Secure Application
 /// Model), asked for at the partner's own tenant.
 pub const PARTNER_CENTER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
+/// The same for Partner Center operated by 21Vianet, whose token resource
+/// is its own host.
+pub const PARTNER_CENTER_SCOPE_CHINA: &str =
+    "https://partner.partnercenterapi.microsoftonline.cn/user_impersonation";
+
+/// True for a Partner Center scope of any cloud: such tokens come from the
+/// partner admin's sign-in.
+pub fn is_partner_center_scope(scope: &str) -> bool {
+    scope == PARTNER_CENTER_SCOPE || scope == PARTNER_CENTER_SCOPE_CHINA
+}
 
 /// One path segment made from text that came from outside (an id from an
 /// answer, a batch name): every byte but letters, digits, `-`, `_` and
@@ -243,6 +265,26 @@ mod tests {
             Endpoints::default().graph_scope,
             "https://graph.microsoft.com/.default"
         );
+    }
+
+    #[test]
+    fn china_has_its_own_partner_center_host_and_scope() {
+        let china = Cloud::China.endpoints();
+        assert_eq!(
+            china.partner_center.host_str(),
+            Some("partner.partnercenterapi.microsoftonline.cn")
+        );
+        assert_eq!(china.partner_center_scope, PARTNER_CENTER_SCOPE_CHINA);
+        assert!(is_partner_center_scope(china.partner_center_scope));
+        assert!(!is_partner_center_scope(china.graph_scope));
+        for cloud in [Cloud::Public, Cloud::UsGov, Cloud::UsGovDod] {
+            let e = cloud.endpoints();
+            assert_eq!(
+                e.partner_center.as_str(),
+                "https://api.partnercenter.microsoft.com/"
+            );
+            assert_eq!(e.partner_center_scope, PARTNER_CENTER_SCOPE);
+        }
     }
 
     #[test]

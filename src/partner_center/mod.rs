@@ -13,8 +13,8 @@ use crate::net::endpoint;
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client, Request, Service};
 
-/// The token scope of Partner Center (kept with the endpoints and scopes).
-pub use crate::net::endpoint::PARTNER_CENTER_SCOPE as SCOPE;
+/// The contract version the headers page marks required on every request.
+pub const CONTRACT_VERSION: (&str, &str) = ("MS-Contract-Version", "v1");
 
 /// One device as a batch takes it: a tuple, a product key, or a hash.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -185,6 +185,8 @@ pub struct PartnerCenter<'a> {
     /// The customer's id (its tenant id).
     pub customer: &'a str,
     pub gate: &'a TenantGate,
+    /// The token scope of this cloud's Partner Center.
+    pub scope: &'static str,
 }
 
 impl PartnerCenter<'_> {
@@ -285,14 +287,23 @@ impl PartnerCenter<'_> {
                 ));
             }
             req = self.request(Method::GET, &next.uri, kind);
-            req.headers = continuation;
+            req.headers.extend(continuation);
         }
     }
 
     /// A request to a path under `/v1` (Partner Center's `Location` and
     /// links are relative and leave `/v1` out).
     fn request(&self, method: Method, path: &str, kind: &'static str) -> Request {
-        Request::new(Service::PartnerCenter, method, url(self.root, path), kind, SCOPE)
+        let mut req = Request::new(
+            Service::PartnerCenter,
+            method,
+            url(self.root, path),
+            kind,
+            self.scope,
+        );
+        req.headers
+            .push((CONTRACT_VERSION.0.to_owned(), CONTRACT_VERSION.1.to_owned()));
+        req
     }
 }
 

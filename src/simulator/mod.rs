@@ -70,6 +70,7 @@ impl Simulator {
             authority: url.clone(),
             partner_center: url,
             graph_scope: crate::net::endpoint::Cloud::Public.graph_scope(),
+            partner_center_scope: crate::net::endpoint::PARTNER_CENTER_SCOPE,
             exchange_audience: crate::net::endpoint::Cloud::Public.exchange_audience(),
         }
     }
@@ -127,6 +128,8 @@ impl Respond for Responder {
             path: request.url.path().to_owned(),
             query: request.url.query().map(str::to_owned),
             authorization: header("authorization"),
+            contract_version: header("ms-contract-version"),
+            continuation: header("ms-continuationtoken"),
             body: request.body.clone(),
         };
         let answer = lock(&self.world).handle(&sim);

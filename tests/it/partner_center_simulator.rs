@@ -318,3 +318,47 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
     assert_eq!(stats["requests"]["pc.create-batch"], 1, "not sent twice: {stats}");
     assert!(stats["requests"].get("pc.add-devices").is_none(), "{stats}");
 }
+
+#[test]
+fn the_china_cloud_asks_for_its_own_scopes_and_every_request_names_the_contract_version() {
+    let sim = SimProcess::start(&["--batch-delay", "0s", "--import-delay", "0s"]);
+    let mut env = partner_sign_in().to_vec();
+    env.push(("APCTL_CLOUD", "china"));
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("contoso-mixed.csv"),
+            "--tenant",
+            CONTOSO,
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let stats = sim.stats();
+    let scopes: Vec<&str> = stats["tokenScopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        scopes.contains(&"https://partner.partnercenterapi.microsoftonline.cn/user_impersonation"),
+        "{scopes:?}"
+    );
+    assert!(
+        scopes.contains(&"https://microsoftgraph.chinacloudapi.cn/.default"),
+        "{scopes:?}"
+    );
+    assert!(
+        scopes.iter().all(|s| !s.contains("microsoft.com")),
+        "no public-cloud scope asked for: {scopes:?}"
+    );
+    assert_eq!(
+        stats["headers"]["MS-Contract-Version"],
+        serde_json::json!(["v1"]),
+        "every Partner Center request names the contract version"
+    );
+}

@@ -212,12 +212,17 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
 /// partner admin's token at the partner tenant, then the customer's device
 /// batches.
 async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) -> Check {
-    use apctl::partner_center::{PartnerCenter, SCOPE};
+    use apctl::partner_center::PartnerCenter;
     let partner = partner
         .map(str::to_owned)
         .or(session.demo_partner.clone())
         .unwrap_or_else(|| "organizations".into());
-    if let Err(e) = session.client.tokens().get(&partner, SCOPE).await {
+    if let Err(e) = session
+        .client
+        .tokens()
+        .get(&partner, session.endpoints.partner_center_scope)
+        .await
+    {
         if e.error == "no_partner_sign_in" {
             return Check::skipped(
                 "partner-center",
@@ -246,6 +251,7 @@ async fn partner_center(session: &Session, tenant: &str, partner: Option<&str>) 
         partner_tenant: &partner,
         customer: &customer,
         gate: &gate,
+        scope: session.endpoints.partner_center_scope,
     };
     match pc.list_batches().await {
         Ok(batches) => Check::ok(

@@ -116,6 +116,7 @@ pub async fn import_customer(
             partner_tenant: &settings.run.partner_tenant,
             customer: &settings.customer.customer_id,
             gate: &pc_gate,
+            scope: settings.run.partner_center_scope,
         },
         graph: Graph {
             client,

@@ -10,6 +10,9 @@ use super::*;
 impl World {
     pub(super) fn token(&mut self, tenant: &str, body: &[u8]) -> SimResponse {
         let form: HashMap<String, String> = form_urlencoded(body);
+        if let Some(scope) = form.get("scope") {
+            self.stats.token_scopes.insert(scope.clone());
+        }
         // A user's sign-in at `organizations` lands in their home tenant:
         // the demo partner's.
         let home = self.partner_tenant_id.clone().unwrap_or_default();
@@ -185,17 +188,7 @@ impl World {
         }
         // A partner admin reaches a customer only through an active GDAP
         // relationship; elsewhere Entra does not know the user.
-        let id = self.tenants[index].spec.id.clone();
-        let home = self.partner_tenant_id.as_deref() == Some(id.as_str());
-        let related = self.tenants.iter().any(|t| {
-            t.spec.relationships.iter().any(|r| {
-                r.customer_tenant_id
-                    .as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(&id))
-                    && matches!(r.status.as_str(), "active" | "expiring")
-            })
-        });
-        if !home && !related {
+        if !self.partner_reaches(index) {
             return refusal(
                 50020,
                 &format!(
@@ -208,9 +201,7 @@ impl World {
         let nonce = self.next_random();
         let fresh = format!("sim-rt-{:016x}", self.next_random());
         self.refresh_tokens.insert(fresh.clone());
-        let partner_center = form
-            .get("scope")
-            .is_some_and(|s| s.contains("api.partnercenter.microsoft.com"));
+        let partner_center = form.get("scope").is_some_and(|s| s.contains("partnercenter"));
         let access = if partner_center {
             let t = format!("simpc.{}.{nonce:016x}", self.tenants[index].spec.id);
             self.pc_tokens.insert(t.clone());
@@ -225,6 +216,21 @@ impl World {
             200,
             &json!({"token_type": "Bearer", "expires_in": self.config.token_lifetime, "access_token": access, "refresh_token": fresh}),
         )
+    }
+
+    /// The partner's own tenant, or a customer with an active GDAP
+    /// relationship.
+    fn partner_reaches(&self, index: usize) -> bool {
+        let id = &self.tenants[index].spec.id;
+        let home = self.partner_tenant_id.as_deref() == Some(id.as_str());
+        home || self.tenants.iter().any(|t| {
+            t.spec.relationships.iter().any(|r| {
+                r.customer_tenant_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(id))
+                    && matches!(r.status.as_str(), "active" | "expiring")
+            })
+        })
     }
 
     pub(super) fn authorise(&mut self, header: Option<&str>) -> Result<usize, SimResponse> {

@@ -30,6 +30,10 @@ pub struct SimRequest {
     pub path: String,
     pub query: Option<String>,
     pub authorization: Option<String>,
+    /// `MS-Contract-Version`, which Partner Center's headers page requires.
+    pub contract_version: Option<String>,
+    /// `MS-ContinuationToken`: the next page of a Partner Center list.
+    pub continuation: Option<String>,
     pub body: Vec<u8>,
 }
 

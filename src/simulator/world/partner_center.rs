@@ -65,6 +65,12 @@ struct JobDevice {
 impl World {
     /// `/v1/…` requests.
     pub(super) fn partner_center(&mut self, req: &SimRequest, rest: &[&str]) -> SimResponse {
+        let contract = req.contract_version.clone().unwrap_or_else(|| "(none)".into());
+        self.stats
+            .headers
+            .entry("MS-Contract-Version".into())
+            .or_default()
+            .insert(contract);
         let token = req
             .authorization
             .as_deref()
@@ -482,6 +488,8 @@ mod tests {
             query: None,
             authorization: token.map(|t| format!("Bearer {t}")),
             body: body.as_bytes().to_vec(),
+            contract_version: Some("v1".into()),
+            continuation: None,
         }
     }
 

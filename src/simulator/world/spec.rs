@@ -205,4 +205,8 @@ pub struct SimStats {
     /// Times a device would have been registered in a tenant that already
     /// holds its serial: never, with the real service (806 instead).
     pub registered_twice: u64,
+    /// Every scope tokens were asked for.
+    pub token_scopes: std::collections::BTreeSet<String>,
+    /// Request headers worth checking, by name: the values seen.
+    pub headers: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
