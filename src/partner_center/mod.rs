@@ -15,6 +15,8 @@ use crate::transport::{CallError, Client, Request, Service};
 
 /// The contract version the headers page marks required on every request.
 pub const CONTRACT_VERSION: (&str, &str) = ("MS-Contract-Version", "v1");
+/// The header that asks a seek-based list for its next page.
+const CONTINUATION: &str = "MS-ContinuationToken";
 
 /// One device as a batch takes it: a tuple, a product key, or a hash.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -130,6 +132,14 @@ struct Collection<T> {
     items: Vec<T>,
     #[serde(alias = "Links")]
     links: Option<Links>,
+    /// Seek-based lists (a batch's devices) name the next page by a token
+    /// sent back as the `MS-ContinuationToken` header.
+    #[serde(
+        rename = "continuationToken",
+        alias = "ContinuationToken",
+        deserialize_with = "crate::net::null_is_default"
+    )]
+    continuation_token: String,
 }
 
 impl<T> Default for Collection<T> {
@@ -137,6 +147,7 @@ impl<T> Default for Collection<T> {
         Self {
             items: Vec::new(),
             links: None,
+            continuation_token: String::new(),
         }
     }
 }
@@ -265,19 +276,31 @@ impl PartnerCenter<'_> {
             let page: Collection<T> =
                 serde_json::from_slice(&resp.body).map_err(|e| bad_body(kind, &e.to_string()))?;
             all.extend(page.items);
-            let Some(next) = page.links.and_then(|l| l.next) else {
-                return Ok(all);
+            let body_token = page.continuation_token;
+            let (uri, mut continuation) = match page.links.and_then(|l| l.next) {
+                Some(next) => {
+                    pinned(self.root, &next.uri, kind)?;
+                    // Only the continuation token is carried over: a header
+                    // an answer names could be anything (`Authorization`…).
+                    let headers: Vec<String> = next
+                        .headers
+                        .into_iter()
+                        .filter(|h| h.key.eq_ignore_ascii_case(CONTINUATION))
+                        .map(|h| h.value)
+                        .collect();
+                    (next.uri, headers)
+                }
+                None if !body_token.is_empty() => (path.to_owned(), Vec::new()),
+                None => return Ok(all),
             };
-            pinned(self.root, &next.uri, kind)?;
-            // Only the continuation token is carried over: a header an
-            // answer names could be anything (`Authorization`, `Host`…).
-            let continuation: Vec<(String, String)> = next
-                .headers
+            if continuation.is_empty() && !body_token.is_empty() {
+                continuation.push(body_token);
+            }
+            let continuation: Vec<(String, String)> = continuation
                 .into_iter()
-                .filter(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
-                .map(|h| ("MS-ContinuationToken".to_owned(), h.value))
+                .map(|v| (CONTINUATION.to_owned(), v))
                 .collect();
-            if !seen.insert((next.uri.clone(), continuation.clone())) {
+            if !seen.insert((uri.clone(), continuation.clone())) {
                 return Err(bad_body(kind, "the service sent the same next link twice"));
             }
             if seen.len() > crate::transport::MAX_PAGES {
@@ -286,7 +309,7 @@ impl PartnerCenter<'_> {
                     "more pages than apctl follows: the service keeps sending new links",
                 ));
             }
-            req = self.request(Method::GET, &next.uri, kind);
+            req = self.request(Method::GET, &uri, kind);
             req.headers.extend(continuation);
         }
     }

@@ -362,3 +362,79 @@ fn the_china_cloud_asks_for_its_own_scopes_and_every_request_names_the_contract_
         "every Partner Center request names the contract version"
     );
 }
+
+/// The demo world with `n` more devices the OEMs know.
+fn world_with_catalogue(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let demo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wiremock-fixtures/simulator/demo-world.json");
+    let mut world: Value = serde_json::from_str(&std::fs::read_to_string(demo).unwrap()).unwrap();
+    let catalogue = world["catalogue"].as_array_mut().unwrap();
+    for i in 0..n {
+        catalogue.push(serde_json::json!({
+            "manufacturer": "Contoso Devices",
+            "model": "Surface Laptop 7",
+            "serialNumber": format!("BULK-{i:04}")
+        }));
+    }
+    let path = dir.join("world.json");
+    std::fs::write(&path, serde_json::to_vec(&world).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_batch_of_250_devices_is_read_past_its_first_page_and_a_rerun_sends_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_with_catalogue(dir.path(), 250);
+    let mut csv = String::from("Manufacturer,Model,Serial Number\n");
+    for i in 0..250 {
+        csv.push_str(&format!("Contoso Devices,Surface Laptop 7,BULK-{i:04}\n"));
+    }
+    let file = crate::common::write(dir.path(), "bulk.csv", csv);
+    let sim = SimProcess::start(&[
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+        "--world",
+        world.to_str().unwrap(),
+    ]);
+    let args = [
+        "import",
+        file.to_str().unwrap(),
+        "--tenant",
+        CONTOSO,
+        "--order-id",
+        "PO-BULK",
+        "--output",
+        "json",
+    ];
+    let first = apctl_sim(&sim, &args, &partner_sign_in());
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let report = first.json();
+    assert_eq!(
+        report["totals"]["byState"]["Ready for user"], 250,
+        "{}",
+        report["totals"]
+    );
+    let after_first = sim.stats();
+    let sent_first = after_first["requests"]["pc.create-batch"].as_u64().unwrap_or(0)
+        + after_first["requests"]["pc.add-devices"].as_u64().unwrap_or(0);
+
+    let second = apctl_sim(&sim, &args, &partner_sign_in());
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let report = second.json();
+    let entries = report["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 250);
+    assert!(
+        entries.iter().all(|e| e["action"] == "already-registered"),
+        "every device was found in the batch or the tenant, past page 1"
+    );
+    let stats = sim.stats();
+    let sent_total = stats["requests"]["pc.create-batch"].as_u64().unwrap_or(0)
+        + stats["requests"]["pc.add-devices"].as_u64().unwrap_or(0);
+    assert_eq!(sent_total, sent_first, "the re-run sent nothing: {stats}");
+    assert!(
+        stats["requests"]["pc.list-batch-devices"].as_u64().unwrap() >= 3,
+        "the batch's 250 devices came in pages of 100: {stats}"
+    );
+}

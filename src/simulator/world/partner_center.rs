@@ -105,7 +105,9 @@ impl World {
         let mut r = match (req.method.as_str(), tail) {
             ("GET", ["deviceBatches"]) => self.pc_list_batches(index),
             ("POST", ["deviceBatches"]) => self.pc_create(index, &req.body),
-            ("GET", ["deviceBatches", batch, "devices"]) => self.pc_batch_devices(index, &decode(batch)),
+            ("GET", ["deviceBatches", batch, "devices"]) => {
+                self.pc_batch_devices(index, &decode(batch), req.continuation.as_deref())
+            }
             ("POST", ["deviceBatches", batch, "devices"]) => self.pc_add(index, &decode(batch), &req.body),
             ("GET", [status, tracking]) if status.eq_ignore_ascii_case("batchJobStatus") => {
                 self.pc_status(index, tracking)
@@ -157,12 +159,35 @@ impl World {
         collection(items)
     }
 
-    fn pc_batch_devices(&mut self, index: usize, batch: &str) -> SimResponse {
+    /// A batch's devices in pages of [`DEVICE_PAGE`]: the next page is asked
+    /// for with the body's `continuationToken` sent back as the
+    /// `MS-ContinuationToken` header, as the real service pages them.
+    fn pc_batch_devices(&mut self, index: usize, batch: &str, continuation: Option<&str>) -> SimResponse {
         self.count("pc.list-batch-devices");
-        match self.find_batch(index, batch) {
-            Some(b) => collection(b.devices.clone()),
-            None => pc_error(404, "404", "The device batch was not found."),
+        let Some(b) = self.find_batch(index, batch) else {
+            return pc_error(404, "404", "The device batch was not found.");
+        };
+        let start = match continuation {
+            None => 0,
+            Some(token) => match token
+                .strip_prefix(&format!("simct.{}.", b.id))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n <= b.devices.len())
+            {
+                Some(n) => n,
+                None => return pc_error(400, "400", "The continuation token is not valid."),
+            },
+        };
+        let end = (start + DEVICE_PAGE).min(b.devices.len());
+        let mut body = json!({
+            "totalCount": end - start,
+            "items": b.devices[start..end].to_vec(),
+            "attributes": {"objectType": "Collection"}
+        });
+        if end < b.devices.len() {
+            body["continuationToken"] = json!(format!("simct.{}.{end}", b.id));
         }
+        SimResponse::json(200, &body)
     }
 
     fn pc_create(&mut self, index: usize, body: &[u8]) -> SimResponse {
@@ -451,6 +476,9 @@ fn check_devices(devices: Option<&Value>) -> Result<Vec<Value>, Rejected> {
     }
     Ok(out)
 }
+
+/// Devices in one page of a batch's list, as the real service pages them.
+const DEVICE_PAGE: usize = 100;
 
 fn collection(items: Vec<Value>) -> SimResponse {
     SimResponse::json(
