@@ -1,6 +1,7 @@
 //! The one wait both pipes use between sending and final states: poll on a
-//! steady cadence until the rows are settled, the deadline passes, or the
-//! grace period after Ctrl-C ends (the shape of smithy-rs's waiters: the
+//! cadence that backs off while nothing changes and starts again from its
+//! first interval when something does, until the rows are settled, the
+//! deadline passes, or the grace period after Ctrl-C ends (the shape of smithy-rs's waiters: the
 //! waiter owns time, the pipe's step owns what an answer means, through the
 //! portal mapping).
 
@@ -14,8 +15,12 @@ use crate::import::Cancel;
 pub enum Check {
     /// Every row has its final answer: stop waiting.
     Settled,
-    /// Some rows are still open: poll again.
+    /// Some rows are still open and nothing changed this round: the next
+    /// poll waits longer.
     Open,
+    /// Some rows are still open but something changed this round (a row
+    /// settled, moved on, or was resent): the next poll comes soon.
+    Moved,
 }
 
 /// Why the wait ended.
@@ -37,13 +42,49 @@ pub enum Round {
     Poll(u32),
 }
 
+/// Time between polls: `first`, doubled after each round in which nothing
+/// changed, up to `max`; back to `first` when something changes. Real
+/// imports take minutes: a steady half second would spend thousands of
+/// requests on one device that never settles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cadence {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Cadence {
+    /// The same interval every time.
+    pub fn steady(interval: Duration) -> Self {
+        Self {
+            first: interval,
+            max: interval,
+        }
+    }
+
+    /// The interval after `current` when nothing changed.
+    pub fn after(self, current: Duration) -> Duration {
+        current.saturating_mul(2).min(self.max).max(self.first)
+    }
+
+    /// The interval in force `elapsed` after a change when nothing changed
+    /// since: how late the poll after the service decides can be.
+    pub fn interval_at(self, elapsed: Duration) -> Duration {
+        let (mut interval, mut poll_at) = (self.first, self.first);
+        while poll_at < elapsed && interval < self.max {
+            interval = self.after(interval);
+            poll_at += interval;
+        }
+        interval
+    }
+}
+
 /// When and how long to wait.
 #[derive(Clone, Copy, Debug)]
 pub struct Wait<'a> {
     pub clock: &'a dyn Clock,
-    /// Time between polls, kept from the start (not after each answer), so
-    /// the poll after the service decides is never a whole interval late.
-    pub cadence: Duration,
+    /// Time between polls, counted from the start of the last poll (not
+    /// from its answer), the same for every customer of a run.
+    pub cadence: Cadence,
     /// The clock reading after which no poll starts.
     pub deadline: Duration,
     /// After Ctrl-C, how long polling goes on.
@@ -63,16 +104,21 @@ pub trait Step {
 pub async fn until(wait: Wait<'_>, mut step: impl Step) -> Ended {
     let clock = wait.clock;
     let mut grace_end: Option<Duration> = None;
-    let mut next_poll = clock.now() + wait.cadence;
+    let mut interval = wait.cadence.first;
+    let mut woke = clock.now();
     let mut round = Round::First;
     let mut polls = 0;
     loop {
-        if step.step(round).await == Check::Settled {
-            return Ended::Settled;
+        match step.step(round).await {
+            Check::Settled => return Ended::Settled,
+            Check::Moved => interval = wait.cadence.first,
+            Check::Open if polls > 0 => interval = wait.cadence.after(interval),
+            Check::Open => {}
         }
         if wait.cancel.is_cancelled() && grace_end.is_none() {
             grace_end = Some(clock.now() + wait.grace);
         }
+        let next_poll = (woke + interval).max(clock.now());
         let end = grace_end.map_or(wait.deadline, |g| g.min(wait.deadline));
         if next_poll > end {
             return match grace_end {
@@ -81,7 +127,7 @@ pub async fn until(wait: Wait<'_>, mut step: impl Step) -> Ended {
             };
         }
         sleep_until(clock, next_poll).await;
-        next_poll = (next_poll + wait.cadence).max(clock.now());
+        woke = clock.now();
         polls += 1;
         round = Round::Poll(polls);
     }
@@ -112,7 +158,7 @@ mod tests {
     fn wait<'a>(clock: &'a dyn Clock, cancel: &'a Cancel, deadline: u64) -> Wait<'a> {
         Wait {
             clock,
-            cadence: Duration::from_secs(1),
+            cadence: Cadence::steady(Duration::from_secs(1)),
             deadline: clock.now() + Duration::from_secs(deadline),
             grace: Duration::from_secs(3),
             cancel,
@@ -192,5 +238,62 @@ mod tests {
             5,
             "two polls before Ctrl-C, three in its 3 s of grace"
         );
+    }
+
+    #[tokio::test]
+    async fn backs_off_while_nothing_changes_and_starts_over_when_something_does() {
+        let clock = VirtualClock::shared();
+        let cancel = Cancel::default();
+        let start = clock.now();
+        let mut at = Vec::new();
+        let mut rounds = Vec::new();
+        let c = clock.clone();
+        let rule = |r| {
+            at.push((c.now() - start).as_secs());
+            match r {
+                Round::Poll(5) => Check::Moved,
+                Round::Poll(9) => Check::Settled,
+                _ => Check::Open,
+            }
+        };
+        let mut w = wait(&*clock, &cancel, 3600);
+        w.cadence = Cadence {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(8),
+        };
+        let ended = until(
+            w,
+            Script {
+                rounds: &mut rounds,
+                rule,
+            },
+        )
+        .await;
+        assert_eq!(ended, Ended::Settled);
+        // 1, 2, 4, 8 (the cap), a change at 23, then 1, 2, 4, 8 again.
+        assert_eq!(at, [0, 1, 3, 7, 15, 23, 24, 26, 30, 38]);
+    }
+
+    #[tokio::test]
+    async fn a_row_that_never_settles_costs_few_polls_before_the_deadline() {
+        let clock = VirtualClock::shared();
+        let cancel = Cancel::default();
+        let mut rounds = Vec::new();
+        let mut w = wait(&*clock, &cancel, 30 * 60);
+        w.cadence = Cadence {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        };
+        let ended = until(
+            w,
+            Script {
+                rounds: &mut rounds,
+                rule: |_| Check::Open,
+            },
+        )
+        .await;
+        assert_eq!(ended, Ended::Deadline);
+        // 1+2+…+32 = 63 s in six polls, then one a minute: 28 more.
+        assert_eq!(polls(&rounds), 34);
     }
 }

@@ -54,9 +54,14 @@ pub struct ImportArgs {
     /// Overall deadline when waiting.
     #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
     timeout: Duration,
-    /// How often to poll while waiting.
-    #[arg(long, default_value = "500ms", value_parser = settings::parse_duration, value_name = "DURATION")]
+    /// First time between polls while waiting; it doubles while nothing
+    /// changes, up to --max-poll-interval, and starts over when something
+    /// does.
+    #[arg(long, default_value = "1s", value_parser = settings::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
+    /// Longest time between polls while waiting.
+    #[arg(long, default_value = "60s", value_parser = settings::parse_duration, value_name = "DURATION")]
+    max_poll_interval: Duration,
     /// How long one request may take; a POST that takes longer is treated
     /// as "may have been sent" and looked up before it is sent again.
     #[arg(long, default_value = "120s", value_parser = settings::parse_duration, value_name = "DURATION")]
@@ -236,7 +241,10 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
     settings.chunk_size = args.chunk_size;
     settings.wait = !args.no_wait;
     settings.deadline = args.timeout;
-    settings.poll_interval = args.poll_interval;
+    settings.poll = apctl::import::waiter::Cadence {
+        first: args.poll_interval,
+        max: args.max_poll_interval.max(args.poll_interval),
+    };
     settings.dry_run = args.dry_run;
     settings.limits = Limits {
         writes_per_window: args.write_budget,

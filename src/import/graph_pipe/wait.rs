@@ -16,7 +16,7 @@ pub(super) async fn settle(
 ) {
     let wait = Wait {
         clock: &**graph.client.clock(),
-        cadence: settings.run.poll_interval,
+        cadence: settings.run.poll,
         deadline,
         grace: settings.run.grace,
         cancel,
@@ -42,12 +42,15 @@ pub(super) struct Polling<'a, 'g> {
 
 impl Step for Polling<'_, '_> {
     async fn step(&mut self, round: Round) -> Check {
+        let before: Vec<(Phase, u32)> = self.tracked.iter().map(|t| (t.phase, t.resends)).collect();
         if round != Round::First {
             self.poll().await;
         }
         rows::report_settled(self.tracked, self.settings.customer.tenant.clone(), self.progress);
         if rows::all_done(self.tracked) {
             Check::Settled
+        } else if self.tracked.iter().map(|t| (t.phase, t.resends)).ne(before) {
+            Check::Moved
         } else {
             Check::Open
         }

@@ -22,7 +22,7 @@ pub(super) async fn settle(
     let clock = ctx.graph.client.clock().clone();
     let wait = Wait {
         clock: &*clock,
-        cadence: ctx.settings.run.poll_interval,
+        cadence: ctx.settings.run.poll,
         deadline,
         grace: ctx.settings.run.grace,
         cancel,
@@ -49,6 +49,7 @@ pub(super) struct Polling<'a, 'c> {
 
 impl Step for Polling<'_, '_> {
     async fn step(&mut self, round: Round) -> Check {
+        let before: Vec<Phase> = self.tracked.iter().map(|t| t.phase).collect();
         if round != Round::First {
             self.poll().await;
         }
@@ -62,7 +63,11 @@ impl Step for Polling<'_, '_> {
                 return Check::Settled;
             }
             if !self.tracked.iter().any(|t| t.phase == Phase::Tag) {
-                return Check::Open;
+                return if self.tracked.iter().map(|t| t.phase).ne(before) {
+                    Check::Moved
+                } else {
+                    Check::Open
+                };
             }
             tag(self.ctx, self.tracked, self.progress).await;
         }
@@ -85,7 +90,7 @@ impl Polling<'_, '_> {
         if look && clock.now() >= self.next_list {
             // Partner Center's registrations reach Intune in minutes, not
             // seconds: the list (maybe many pages) is read less often.
-            self.next_list = clock.now() + ctx.settings.run.poll_interval.max(MIN_LIST_INTERVAL);
+            self.next_list = clock.now() + ctx.settings.run.poll.first.max(MIN_LIST_INTERVAL);
             match ctx.graph.list_registered().await {
                 Ok(list) => appear(self.tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),

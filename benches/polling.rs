@@ -1,0 +1,147 @@
+//! Benchmark: what waiting costs when imports take as long as real ones.
+//! Runs on the simulator's injected clock (scale 0: every wait jumps the
+//! clock instead of passing), so ten simulated minutes take a second.
+//!
+//! 1. One tenant, 2,000 devices, imports that complete 10 minutes after
+//!    they are sent, at the documented Intune limits: requests per 1,000
+//!    devices until every device has its final state (target: at most 20),
+//!    and the clock time to final states against the lower bound (target:
+//!    within the bound plus one poll interval, the 60 s cap).
+//! 2. One device that never settles, followed to the 30-minute deadline:
+//!    requests in total (target: at most 200).
+//!
+//! Run: `cargo bench --bench polling`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apctl::clock::{ScaledClock, SharedClock};
+use apctl::import::settings::{DEFAULT_CHUNK, DEFAULT_POLL};
+use apctl::import::{Cancel, Event, Progress, RunSettings};
+use apctl::simulator::{self, SimConfig, SimLimits, Simulator};
+use apctl::transport;
+use apctl::transport::retry::Policy;
+use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTUNE_WRITES_PER_WINDOW};
+
+const IMPORT_DELAY: Duration = Duration::from_secs(600);
+const LATENCY: Duration = Duration::from_millis(50);
+
+/// Notes the clock reading when every device has settled.
+struct Watch {
+    clock: SharedClock,
+    settled_at: Mutex<Option<Duration>>,
+}
+
+impl Progress for Watch {
+    fn event(&self, event: Event) {
+        if let Event::Settled { settled, total, .. } = event
+            && settled == total
+        {
+            self.settled_at.lock().unwrap().get_or_insert(self.clock.now());
+        }
+    }
+}
+
+struct Outcome {
+    settled_at: Option<Duration>,
+    ended_at: Duration,
+    requests: std::collections::BTreeMap<String, u64>,
+    total: u64,
+}
+
+async fn run(tenant: &str, rows: &[String]) -> Outcome {
+    let clock = ScaledClock::scaled(0.0);
+    let config = SimConfig {
+        import_delay: IMPORT_DELAY,
+        latency: LATENCY,
+        limits: Some(SimLimits {
+            writes: INTUNE_WRITES_PER_WINDOW,
+            requests: INTUNE_REQUESTS_PER_WINDOW,
+            window: INTUNE_WINDOW,
+        }),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(simulator::demo_world(), config, clock.clone(), 0)
+        .await
+        .unwrap();
+    let client = sim.demo_client(transport::reqwest_client(), clock.clone(), Policy::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.csv");
+    write_devices(&file, rows);
+    let settings = Arc::new(RunSettings::new(&sim.endpoints(), "bench"));
+    let watch = Watch {
+        clock: clock.clone(),
+        settled_at: Mutex::new(None),
+    };
+    let start = clock.now();
+    apctl::import::run::import_files(&client, &settings, tenant, &[file], &watch, &Cancel::default()).await;
+    let stats = client.stats();
+    Outcome {
+        settled_at: watch.settled_at.lock().unwrap().map(|t| t - start),
+        ended_at: clock.now() - start,
+        total: stats.total(),
+        requests: stats.requests,
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let devices: usize = 2000;
+        let rows: Vec<String> = (0..devices).map(|i| format!("POLL-{i:06}")).collect();
+        let slow = run("contoso.onmicrosoft.com", &rows).await;
+        let settled = slow.settled_at.expect("every device settles");
+        let chunks = devices.div_ceil(DEFAULT_CHUNK) as u32;
+        // The two lookups, the imports, the service's ten minutes, then one
+        // listing of staged and of registered devices.
+        let bound = LATENCY * (2 + chunks + 2) + IMPORT_DELAY;
+        println!(
+            "polling: 1 tenant, {devices} devices, imports complete after {} min, limits {INTUNE_WRITES_PER_WINDOW} writes / {INTUNE_REQUESTS_PER_WINDOW} requests per 20 s, poll {:?} doubling to {:?}",
+            IMPORT_DELAY.as_secs() / 60,
+            DEFAULT_POLL.first,
+            DEFAULT_POLL.max
+        );
+        println!(
+            "clock time to final states: {:.1} s; lower bound {:.1} s; bound + one poll interval {:.1} s",
+            settled.as_secs_f64(),
+            bound.as_secs_f64(),
+            (bound + DEFAULT_POLL.max).as_secs_f64()
+        );
+        println!("requests until the run ended, by kind: {:?}", slow.requests);
+        let cleanup = slow.requests.get("graph.delete-imported").copied().unwrap_or(0);
+        println!(
+            "requests per 1,000 devices to final states: {:.1} (target <= 20; {cleanup} deletions of staged records after that not counted)",
+            (slow.total - cleanup) as f64 * 1000.0 / devices as f64
+        );
+
+        let stuck = run("fabrikam.onmicrosoft.com", &["FAB-0005".to_owned()]).await;
+        println!(
+            "one device that never settles: {} requests over {:.0} s of clock time until the 30-minute deadline (target <= 200): {:?}",
+            stuck.total,
+            stuck.ended_at.as_secs_f64(),
+            stuck.requests
+        );
+    });
+}
+
+fn write_devices(path: &std::path::Path, serials: &[String]) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "Device Serial Number,Windows Product ID,Hardware Hash").unwrap();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut state = 0x1234_5678_9ABC_DEF0u64;
+    for serial in serials {
+        let hash: String = (0..4000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                alphabet[(state & 63) as usize] as char
+            })
+            .collect();
+        writeln!(out, "{serial},,{hash}").unwrap();
+    }
+}
