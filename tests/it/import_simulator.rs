@@ -363,3 +363,55 @@ fn settings_are_checked_before_anything_is_sent() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("nope.csv"));
 }
+
+/// One row for Fabrikam's FAB-0004, which the simulated service always
+/// answers with 640 ("try again later").
+fn transient_row(dir: &std::path::Path) -> std::path::PathBuf {
+    let csv = format!(
+        "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0004,,{}\n",
+        crate::common::fake_hash(40, 2048)
+    );
+    crate::common::write(dir, "transient.csv", csv)
+}
+
+fn transient_run(timeout: &str) -> (Value, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = transient_row(dir.path());
+    let run = apctl_env(
+        [
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--simulate",
+            "--timeout",
+            timeout,
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let imports = report["http"]["requests"]["graph.import"].as_u64().unwrap();
+    (report, imports)
+}
+
+#[test]
+fn error_640_is_resent_after_a_wait_of_seconds_to_minutes_and_only_within_the_deadline() {
+    // 30 s before the first resend and 2 min before the second: both fit
+    // in half an hour, and the service's answer stands after them.
+    let (report, imports) = transient_run("30m");
+    assert_eq!(imports, 3, "sent, then resent twice");
+    let e = entry(&report, "FAB-0004");
+    assert_eq!(e["message"], "Unexpected error");
+    assert_eq!(e["errorCode"], "640");
+    // In two minutes only the first resend fits (the simulated service
+    // answers each import within half a minute): the second would pass
+    // the deadline, so the 640 stands at once instead of a row left unsent.
+    let (report, imports) = transient_run("2m");
+    assert_eq!(imports, 2, "sent, then resent once");
+    let e = entry(&report, "FAB-0004");
+    assert_eq!(e["message"], "Unexpected error");
+    assert_eq!(e["action"], "sent");
+}

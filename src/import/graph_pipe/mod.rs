@@ -47,6 +47,9 @@ struct Tracked {
     /// The staged record was created by apctl and may be deleted.
     ours: bool,
     resends: u32,
+    /// The clock reading before which a device sent back by a transient
+    /// error (640) is not sent again.
+    resend_at: Duration,
     /// The staged record disappeared before its verdict was read.
     vanished: bool,
 }
@@ -126,6 +129,7 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         staged_id: None,
         ours: false,
         resends: 0,
+        resend_at: Duration::ZERO,
         vanished: false,
     }
 }
@@ -268,6 +272,9 @@ async fn cleanup(
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         match t.phase {
+            // The service said 640 and the resend did not come before the
+            // end: its answer stands.
+            Phase::ToSend if t.resends > 0 => wait::fail_with(t, ErrorKind::Transient),
             Phase::ToSend if !settings.run.dry_run => t.entry.not_sent(&interrupted_cause()),
             Phase::ToSend => {}
             _ if !settings.run.wait || settings.run.dry_run => {

@@ -30,9 +30,13 @@ pub(super) async fn send_all(
     if cancel.is_cancelled() {
         return;
     }
+    let now = graph.client.clock().now();
     let todo: Vec<usize> = (0..tracked.len())
-        .filter(|&i| tracked[i].phase == Phase::ToSend)
+        .filter(|&i| tracked[i].phase == Phase::ToSend && tracked[i].resend_at <= now)
         .collect();
+    if todo.is_empty() {
+        return;
+    }
     let chunks: Vec<&[usize]> = todo.chunks(settings.run.chunk_size.get()).collect();
     let marker = settings.run.marker();
     let mut posts: futures::stream::FuturesUnordered<_> = chunks

@@ -27,6 +27,7 @@ pub(super) async fn settle(
         settings,
         progress,
         cancel,
+        deadline,
     };
     waiter::until(wait, polling).await;
 }
@@ -38,6 +39,7 @@ pub(super) struct Polling<'a, 'g> {
     settings: &'a ImportSettings,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
+    deadline: Duration,
 }
 
 impl Step for Polling<'_, '_> {
@@ -66,9 +68,10 @@ impl Polling<'_, '_> {
             settings,
             progress,
             cancel,
+            deadline,
         } = self;
         let (graph, settings, progress, cancel) = (*graph, *settings, *progress, *cancel);
-        let staged = poll_staged(graph, tracked, settings).await;
+        let staged = poll_staged(graph, tracked, settings, *deadline).await;
         snapshot(tracked, settings, progress, false);
         if let Err(e) = staged {
             progress.event(warning(
@@ -83,6 +86,7 @@ impl Polling<'_, '_> {
             ));
         }
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
+            // Only those whose wait after a 640 is over go out now.
             send_all(graph, tracked, settings, progress, cancel).await;
         }
     }
@@ -94,6 +98,7 @@ pub(super) async fn poll_staged(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
     settings: &ImportSettings,
+    deadline: Duration,
 ) -> Result<(), CallError> {
     let waiting: Vec<usize> = (0..tracked.len())
         .filter(|&i| tracked[i].phase == Phase::Staged)
@@ -131,10 +136,14 @@ pub(super) async fn poll_staged(
             tracked[i].phase = Phase::Confirm;
             continue;
         };
-        judge(graph, &mut tracked[i], record, settings).await;
+        judge(graph, &mut tracked[i], record, settings, deadline).await;
     }
     Ok(())
 }
+
+/// How long a device sent back by error 640 ("try again later") waits
+/// before its first and later resends.
+pub(super) const RESEND_BACKOFF: [Duration; 2] = [Duration::from_secs(30), Duration::from_secs(120)];
 
 /// Applies one staged record's meaning to its device.
 pub(super) async fn judge(
@@ -142,7 +151,10 @@ pub(super) async fn judge(
     t: &mut Tracked,
     record: &ImportedIdentity,
     settings: &ImportSettings,
+    deadline: Duration,
 ) {
+    let now = graph.client.clock().now();
+    let backoff = RESEND_BACKOFF[(t.resends as usize).min(RESEND_BACKOFF.len() - 1)];
     let s = &record.state;
     let meaning = mapping::graph_import_meaning(
         &s.device_import_status,
@@ -162,11 +174,14 @@ pub(super) async fn judge(
                 t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             }
         }
-        Meaning::Transient if t.resends < settings.run.max_resends && t.ours => {
+        // "Try again later": after a wait of seconds to minutes, and only
+        // if the answer can still come before the deadline.
+        Meaning::Transient if t.resends < settings.run.max_resends && t.ours && now + backoff < deadline => {
             t.resends += 1;
             if let Some(id) = t.staged_id.take() {
                 let _ = graph.delete_imported(&id).await;
             }
+            t.resend_at = now + backoff;
             t.phase = Phase::ToSend;
         }
         Meaning::Transient => fail_with(t, ErrorKind::Transient),
