@@ -51,7 +51,9 @@ pub struct DeviceState {
 /// Every device of the tenant: registered ones, then staged ones that are
 /// not registered.
 pub async fn tenant_devices(graph: &Graph<'_>) -> Result<Vec<DeviceState>, CallError> {
-    Ok(tenant_view(graph).await?.devices)
+    Ok(tenant_view(graph, &crate::import::ledger::Ledger::none())
+        .await?
+        .devices)
 }
 
 /// A staged record an earlier apctl run left behind (see
@@ -74,10 +76,15 @@ pub struct TenantView {
     pub leftovers: Vec<Leftover>,
 }
 
-/// Reads the tenant's devices and apctl's leftover staged records.
-pub async fn tenant_view(graph: &Graph<'_>) -> Result<TenantView, CallError> {
+/// Reads the tenant's devices and apctl's leftover staged records (known
+/// by their marker, or by the ledger when the service rewrote it).
+pub async fn tenant_view(
+    graph: &Graph<'_>,
+    ledger: &crate::import::ledger::Ledger,
+) -> Result<TenantView, CallError> {
     let registered = graph.list_registered().await?;
-    let staged = graph.list_imported().await?;
+    let mut staged = graph.list_imported().await?;
+    ledger.restore(&mut staged);
     let now = graph.client.clock().wall();
     let serials: HashSet<&str> = registered
         .iter()

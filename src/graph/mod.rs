@@ -53,9 +53,29 @@ pub struct ImportedIdentity {
     pub serial_number: Option<String>,
     pub group_tag: Option<String>,
     pub import_id: Option<String>,
+    /// A digest of the hash the service lists (nothing of the hash is
+    /// kept), or `None` when it lists none, as the captured real answer.
+    #[serde(rename = "hardwareIdentifier", deserialize_with = "digest_of_hash")]
+    pub hardware_digest: Option<String>,
     /// A null state reads as not yet known.
     #[serde(deserialize_with = "crate::net::null_is_default")]
     pub state: ImportState,
+}
+
+/// A stable digest of a hardware hash (FNV-1a, the same in every build),
+/// to recognise a hash without keeping it.
+pub fn hash_digest(hash: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in hash.trim().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn digest_of_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.filter(|t| !t.trim().is_empty()).map(|t| hash_digest(&t)))
 }
 
 /// `importedWindowsAutopilotDeviceIdentityState`.

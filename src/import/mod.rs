@@ -5,6 +5,7 @@
 mod assemble;
 mod checkpoints;
 pub mod graph_pipe;
+pub mod ledger;
 pub mod markers;
 pub mod partner_center_pipe;
 pub mod plan;

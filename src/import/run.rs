@@ -12,6 +12,7 @@ use crate::graph::gdap;
 use crate::import::assemble::{TenantResult, assemble};
 use crate::import::checkpoints::Checkpoints;
 use crate::import::graph_pipe;
+use crate::import::ledger::Ledger;
 use crate::import::partner_center_pipe;
 use crate::import::plan::Job;
 use crate::import::plan::{Input, Plan, TenantRows, plan};
@@ -139,10 +140,17 @@ async fn run_tenant(
         Ok(lock) => lock,
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
+    let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
+        Ok(ledger) => ledger.unwrap_or_default(),
+        Err(e) => {
+            progress.event(warning(&settings.customer.tenant, format!("{e}; staged records whose import id the service rewrote are not known as apctl's this run")));
+            Ledger::none()
+        }
+    };
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let gate = client.gate_with(&settings.customer.tenant, settings.run.limits);
     let (graph, pc) = tokio::join!(
-        graph_pipe::import_tenant(client, &settings, rows.graph, &gate, progress, cancel),
+        graph_pipe::import_tenant(client, &settings, rows.graph, &gate, &ledger, progress, cancel),
         partner_center_pipe::import_customer(
             client,
             &pc_settings,
@@ -177,17 +185,10 @@ async fn lock(
     let Some(dir) = &settings.run.lock_dir else {
         return Ok(None);
     };
-    // The same customer behind another service (the simulator on another
-    // port) is not the same customer.
     let id = gdap::customer_id(client.http(), &settings.run.authority, &settings.customer.tenant)
         .await
         .unwrap_or_else(|_| settings.customer.tenant.clone());
-    let root = &settings.run.graph_root;
-    let key = format!(
-        "{id}@{}-{}",
-        root.host_str().unwrap_or(""),
-        root.port_or_known_default().unwrap_or(0)
-    );
+    let key = run_lock::customer_key(&id, &settings.run.graph_root);
     let owner = format!(
         "pid {}, run {}, since {}",
         std::process::id(),

@@ -20,6 +20,14 @@ pub const CHECK_STOP_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub struct TenantLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl TenantLock {
+    /// The lock file: what else is kept per customer is named after it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// Another run holds the customer.
@@ -42,6 +50,17 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The key a customer's lock (and what else is kept for it) goes by: its
+/// tenant id and the service's host and port, since the same customer
+/// behind another service (the simulator on another port) is another one.
+pub fn customer_key(tenant_id: &str, graph_root: &reqwest::Url) -> String {
+    format!(
+        "{tenant_id}@{}-{}",
+        graph_root.host_str().unwrap_or(""),
+        graph_root.port_or_known_default().unwrap_or(0)
+    )
 }
 
 /// The lock file of a tenant: its key in letters, digits, `.`, `-` and
@@ -88,7 +107,7 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
     match file.try_lock() {
         Ok(()) => {
             claim(&mut file, owner).map_err(io)?;
-            Ok(TenantLock { _file: file })
+            Ok(TenantLock { _file: file, path })
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();
@@ -131,7 +150,7 @@ pub async fn acquire_waiting(
         tokio::select! {
             done = &mut waiting => {
                 return match done {
-                    Ok(Ok(file)) => Ok(TenantLock { _file: file }),
+                    Ok(Ok(file)) => Ok(TenantLock { _file: file, path: path_for(dir, tenant) }),
                     Ok(Err(source)) => Err(LockError::Io { path: path_for(dir, tenant), source }),
                     Err(_) => Err(LockError::Busy(busy)),
                 };

@@ -151,6 +151,7 @@ where
     ] {
         cmd.env_remove(var);
     }
+    cmd.env("XDG_STATE_HOME", state_home());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -160,6 +161,12 @@ where
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The state folder every test run of apctl shares (locks, what was sent),
+/// inside the build folder rather than the user's home.
+pub fn state_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("state")
 }
 
 /// The demo world's app credentials (see wiremock-fixtures/simulator/demo-world.json).

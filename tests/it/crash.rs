@@ -55,6 +55,7 @@ fn run_and_kill(sim: &SimProcess, args: &[&str]) {
     for k in ["TF_BUILD", "GITHUB_ACTIONS"] {
         cmd.env_remove(k);
     }
+    cmd.env("XDG_STATE_HOME", crate::common::state_home());
     let mut child = cmd.spawn().expect("apctl starts");
     let start = Instant::now();
     loop {
@@ -79,8 +80,21 @@ fn read(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The service either echoes the `importId` apctl sent or rewrites it to
+/// the record's id (as the one captured real answer does): every crash
+/// test runs under both.
 fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
-    let sim = SimProcess::start(&["--import-delay", "0s", "--hold", hold]);
+    crash_then_rerun_with(hold, &check_killed, false);
+    crash_then_rerun_with(hold, &check_killed, true);
+}
+
+fn crash_then_rerun_with(hold: &str, check_killed: &impl Fn(&Value), rewrite: bool) {
+    let mut flags = vec!["--import-delay", "0s", "--hold", hold];
+    if rewrite {
+        flags.push("--rewrite-import-id");
+    }
+    let sim = SimProcess::start(&flags);
+    let hold = &format!("{hold}{}", if rewrite { " (import ids rewritten)" } else { "" });
     let dir = tempfile::tempdir().unwrap();
     let file = devices(dir.path());
     let file = file.to_str().unwrap();

@@ -61,3 +61,48 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
             .all(|e| e.action == apctl::report::Action::Sent)
     );
 }
+
+/// The same lost answer through the binary, with a service that rewrites
+/// `importId` to the record's id (as the one captured real answer does):
+/// apctl recognises its records by what it sent, not by the import id.
+#[test]
+fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
+    use crate::common::{SimProcess, apctl_sim};
+    for rewrite in [false, true] {
+        let mut args = vec!["--import-delay", "0s", "--drop-rate", "1"];
+        if rewrite {
+            args.push("--rewrite-import-id");
+        }
+        let sim = SimProcess::start(&args);
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
+        for i in 0..3 {
+            text.push_str(&format!("REWRITE-{i},,{}\n", fake_hash(7100 + i, 3000)));
+        }
+        let file = write(dir.path(), "lost.csv", text);
+        let run = apctl_sim(
+            &sim,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--http-timeout",
+                "1s",
+                "--output",
+                "json",
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 0, "rewrite {rewrite}: {}{}", run.stdout, run.stderr);
+        let report = run.json();
+        for e in report["entries"].as_array().unwrap() {
+            assert_eq!(e["state"], "Ready for user", "rewrite {rewrite}: {e}");
+            assert_eq!(e["action"], "sent", "rewrite {rewrite}: {e}");
+        }
+        let stats = sim.stats();
+        assert_eq!(stats["requests"]["graph.import"], 1, "rewrite {rewrite}: {stats}");
+        assert_eq!(stats["importedItems"], 3, "sent once: {stats}");
+        assert_eq!(stats["stagedRecords"], 0, "cleaned up: {stats}");
+    }
+}

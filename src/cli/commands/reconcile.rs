@@ -193,7 +193,8 @@ async fn compare(session: &Session, args: &ReconcileArgs, tenants: Vec<TenantRow
     for (tenant, rows) in by_tenant_id(session, args, tenants, &mut c.errors).await {
         let gate = session.client.gate(&tenant);
         let graph = session.graph(&tenant, &gate);
-        match apctl::status::tenant_view(&graph).await {
+        let ledger = ledger(session, args, &tenant).await;
+        match apctl::status::tenant_view(&graph, &ledger).await {
             Ok(view) => {
                 c.leftovers.extend(view.leftovers);
                 let wanted: Vec<_> = rows.graph.iter().chain(&rows.partner_center).cloned().collect();
@@ -211,6 +212,18 @@ async fn compare(session: &Session, args: &ReconcileArgs, tenants: Vec<TenantRow
         }
     }
     c
+}
+
+/// What apctl sent to the tenant from this machine, to know its staged
+/// records when the service rewrote their `importId` (read only).
+async fn ledger(session: &Session, args: &ReconcileArgs, tenant: &str) -> apctl::import::ledger::Ledger {
+    let id = apctl::graph::gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant)
+        .await
+        .unwrap_or_else(|_| tenant.to_owned());
+    let key = apctl::import::run_lock::customer_key(&id, &session.endpoints.graph);
+    state_dir(args)
+        .and_then(|d| apctl::import::ledger::Ledger::open(&d.join("sent"), &key).ok())
+        .unwrap_or_default()
 }
 
 /// Staged records earlier runs left behind (the next import deletes them).

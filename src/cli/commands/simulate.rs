@@ -73,6 +73,11 @@ pub struct SimulateArgs {
     /// apctl. Kinds are those `/_apctl/stats` counts.
     #[arg(long, value_name = "KIND:N", value_parser = parse_hold)]
     hold: Option<(String, u64)>,
+    /// Answer staged records with `importId` (and `productKey`) set to the
+    /// record's id, as a captured real answer does, instead of echoing the
+    /// `importId` apctl sent.
+    #[arg(long)]
+    rewrite_import_id: bool,
 }
 
 fn parse_hold(text: &str) -> Result<(String, u64), String> {
@@ -123,6 +128,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             page_size: args.page_size.max(1),
             batch_delay: args.batch_delay,
             hold: args.hold.clone(),
+            rewrite_import_id: args.rewrite_import_id,
             ..SimConfig::default()
         };
         let (id, secret) = (world.client_id.clone(), world.client_secret.clone());

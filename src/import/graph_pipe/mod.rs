@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::import::ledger::Ledger;
 use crate::import::markers::{another_live_run, is_apctls, leftovers};
 use crate::import::progress::{entry_for, interrupted_cause, warning};
 use crate::import::rows::{self, Row};
@@ -82,6 +83,7 @@ pub async fn import_tenant(
     settings: &ImportSettings,
     devices: Vec<Device>,
     gate: &TenantGate,
+    ledger: &Ledger,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
@@ -100,16 +102,16 @@ pub async fn import_tenant(
     if let Some(error) = &settings.customer.preflight_failure {
         return rows::stop_all(tracked, error.clone());
     }
-    let leftovers = match lookup(&graph, &mut tracked, settings, progress).await {
+    let leftovers = match lookup(&graph, &mut tracked, settings, ledger, progress).await {
         Ok(leftovers) => leftovers,
         Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
     };
     snapshot(&tracked, settings, progress, true);
     if !settings.run.dry_run {
-        send_all(&graph, &mut tracked, settings, progress, cancel).await;
+        send_all(&graph, &mut tracked, settings, ledger, progress, cancel).await;
         snapshot(&tracked, settings, progress, true);
         if settings.run.wait {
-            settle(&graph, &mut tracked, settings, progress, cancel, deadline).await;
+            settle(&graph, &mut tracked, settings, ledger, progress, cancel, deadline).await;
             // Every verdict is on record before the slow part: one
             // write per staged record, paced by the tenant's budget.
             snapshot(&tracked, settings, progress, true);
@@ -142,11 +144,18 @@ async fn lookup(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
     settings: &ImportSettings,
+    ledger: &Ledger,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, CallError> {
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
-    let all_staged = graph.list_imported().await?;
+    let mut all_staged = graph.list_imported().await?;
     let now = graph.client.clock().wall();
+    // Records whose `importId` the service did not keep get the marker
+    // they were sent with back, from what this machine put on record.
+    ledger.restore(&mut all_staged);
+    if let Err(e) = ledger.prune(&all_staged, now.as_second()) {
+        progress.event(warning(&settings.customer.tenant, e.to_string()));
+    }
     let serials: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
     let mut leftovers: Vec<String> = leftovers(&all_staged, &serials, now.as_second())
         .into_iter()

@@ -24,6 +24,7 @@ pub(super) async fn send_all(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
     settings: &ImportSettings,
+    ledger: &Ledger,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) {
@@ -47,7 +48,7 @@ pub(super) async fn send_all(
                 .iter()
                 .filter_map(|&i| import_item(&tracked[i], &marker))
                 .collect();
-            async move { (k, post_chunk(graph, items, settings, progress).await) }
+            async move { (k, post_chunk(graph, items, settings, ledger, progress).await) }
         })
         .collect();
     // Each chunk's answer is taken as it comes, and put on record at once:
@@ -95,13 +96,22 @@ pub(super) async fn post_chunk(
     graph: &Graph<'_>,
     mut items: Vec<ImportItem>,
     settings: &ImportSettings,
+    ledger: &Ledger,
     progress: &dyn Progress,
 ) -> ChunkAnswer {
     let mut staged = Vec::new();
     let mut request_id = None;
+    let marker = settings.run.marker();
+    let note = |e: crate::import::ledger::LedgerError| {
+        progress.event(warning(&settings.customer.tenant, e.to_string()));
+    };
     for _ in 0..2 {
+        // On record before the call: if its answer is lost, or the run is
+        // killed, what was sent is still known.
+        ledger.sending(&items).unwrap_or_else(note);
         let e = match graph.import(&items).await {
             Ok((answer, rid)) => {
+                ledger.staged(&marker, &answer).unwrap_or_else(note);
                 staged.extend(answer);
                 return ChunkAnswer {
                     staged,
@@ -128,8 +138,11 @@ pub(super) async fn post_chunk(
             &settings.customer.tenant,
             format!("import may have been sent ({cause}); looking before resending"),
         ));
-        match recover(graph, &mut items).await {
-            Ok(found) => staged.extend(found),
+        match recover(graph, ledger, &mut items).await {
+            Ok(found) => {
+                ledger.staged(&marker, &found).unwrap_or_else(note);
+                staged.extend(found);
+            }
             Err(e) => {
                 return ChunkAnswer {
                     staged,
@@ -162,8 +175,13 @@ pub(super) async fn post_chunk(
 /// After an answer that may be lost: the staged records this chunk
 /// created, found in the tenant's list; `items` keeps the rest, which were
 /// not staged and may be sent again.
-async fn recover(graph: &Graph<'_>, items: &mut Vec<ImportItem>) -> Result<Vec<ImportedIdentity>, CallError> {
-    let all = graph.list_imported().await?;
+async fn recover(
+    graph: &Graph<'_>,
+    ledger: &Ledger,
+    items: &mut Vec<ImportItem>,
+) -> Result<Vec<ImportedIdentity>, CallError> {
+    let mut all = graph.list_imported().await?;
+    ledger.restore(&mut all);
     let import_id = items.first().and_then(|i| i.import_id.clone());
     let found: Vec<ImportedIdentity> = all
         .into_iter()

@@ -6,10 +6,12 @@ use super::*;
 
 /// Polls until every device has its final answer, the deadline passes, or
 /// the grace after Ctrl-C ends; resends what a transient error sent back.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn settle(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
     settings: &ImportSettings,
+    ledger: &Ledger,
     progress: &dyn Progress,
     cancel: &Cancel,
     deadline: Duration,
@@ -25,6 +27,7 @@ pub(super) async fn settle(
         graph,
         tracked,
         settings,
+        ledger,
         progress,
         cancel,
         deadline,
@@ -37,6 +40,7 @@ pub(super) struct Polling<'a, 'g> {
     graph: &'a Graph<'g>,
     tracked: &'a mut [Tracked],
     settings: &'a ImportSettings,
+    ledger: &'a Ledger,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
     deadline: Duration,
@@ -66,11 +70,12 @@ impl Polling<'_, '_> {
             graph,
             tracked,
             settings,
+            ledger,
             progress,
             cancel,
             deadline,
         } = self;
-        let (graph, settings, progress, cancel) = (*graph, *settings, *progress, *cancel);
+        let (graph, settings, ledger, progress, cancel) = (*graph, *settings, *ledger, *progress, *cancel);
         let staged = poll_staged(graph, tracked, settings, *deadline).await;
         snapshot(tracked, settings, progress, false);
         if let Err(e) = staged {
@@ -87,7 +92,7 @@ impl Polling<'_, '_> {
         }
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
             // Only those whose wait after a 640 is over go out now.
-            send_all(graph, tracked, settings, progress, cancel).await;
+            send_all(graph, tracked, settings, ledger, progress, cancel).await;
         }
     }
 }

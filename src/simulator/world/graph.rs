@@ -291,8 +291,8 @@ impl World {
             "id": s.id,
             "groupTag": s.item.get("groupTag").cloned().unwrap_or(Value::Null),
             "serialNumber": s.serial,
-            "productKey": s.item.get("productKey").cloned().unwrap_or(Value::String(String::new())),
-            "importId": s.item.get("importId").cloned().unwrap_or(Value::Null),
+            "productKey": if self.config.rewrite_import_id { json!(s.id) } else { s.item.get("productKey").cloned().unwrap_or(Value::String(String::new())) },
+            "importId": if self.config.rewrite_import_id { json!(s.id) } else { s.item.get("importId").cloned().unwrap_or(Value::Null) },
             "hardwareIdentifier": null,
             "assignedUserPrincipalName": s.item.get("assignedUserPrincipalName").cloned().unwrap_or(Value::Null),
             "state": {

@@ -61,6 +61,11 @@ pub struct SimConfig {
     /// held for an hour after the request took effect: a deterministic
     /// point at which a test can kill the client.
     pub hold: Option<(String, u64)>,
+    /// Answer every staged record with `importId` and `productKey` equal to
+    /// the record's id, as the one captured real answer does
+    /// (`testdata/real-world/errors/autopilot-import-state-unknown-observed.json`):
+    /// the service is not documented to keep the `importId` it was sent.
+    pub rewrite_import_id: bool,
 }
 
 impl Default for SimConfig {
@@ -80,6 +85,7 @@ impl Default for SimConfig {
             token_uses: None,
             batch_delay: Duration::from_secs(5),
             hold: None,
+            rewrite_import_id: false,
         }
     }
 }
