@@ -415,3 +415,35 @@ fn error_640_is_resent_after_a_wait_of_seconds_to_minutes_and_only_within_the_de
     assert_eq!(e["message"], "Unexpected error");
     assert_eq!(e["action"], "sent");
 }
+
+#[test]
+fn error_640_is_resent_and_cleaned_up_when_the_service_rewrites_the_import_id() {
+    let sim = crate::common::SimProcess::start(&["--import-delay", "0s", "--rewrite-import-id"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = transient_row(dir.path());
+    let run = crate::common::apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let e = entry(&report, "FAB-0004");
+    assert_eq!(e["errorCode"], "640", "{e}");
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["graph.import"], 3,
+        "sent, then resent twice: {stats}"
+    );
+    assert_eq!(
+        stats["stagedRecords"], 0,
+        "each 640 record is apctl's and deleted: {stats}"
+    );
+}
