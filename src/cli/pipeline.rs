@@ -146,7 +146,7 @@ fn severity(e: &Entry) -> Option<&'static str> {
         None
     } else if e.failed() || e.unsent() {
         Some("error")
-    } else if e.pending() || e.tag_missing() {
+    } else if e.pending() || e.tag_missing() || e.tag_pending() {
         Some("warning")
     } else {
         None

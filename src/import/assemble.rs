@@ -110,7 +110,7 @@ fn verdict(
     {
         Verdict::SomeFailed
     } else if entries.iter().any(|e| e.action == Action::AnotherRun)
-        || (settings.wait && !settings.dry_run && entries.iter().any(Entry::pending))
+        || (settings.wait && !settings.dry_run && entries.iter().any(|e| e.pending() || e.tag_pending()))
     {
         Verdict::SomePending
     } else {

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod run;
 pub mod run_lock;
 pub mod settings;
+pub mod tags;
 
 pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
 pub use settings::{CustomerSettings, ImportSettings, RunSettings};

@@ -52,6 +52,8 @@ pub async fn apply(
                 }
                 "fixed".into()
             }
+            // Intune shows such changes minutes later: not a failure.
+            Err(why @ super::FixError::NotReadBack) => format!("pending: {why}"),
             Err(why) => format!("not fixed: {why}"),
         });
     }

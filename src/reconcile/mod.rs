@@ -249,7 +249,9 @@ pub enum FixError {
     NoDeviceId,
     #[error(transparent)]
     Call(#[from] CallError),
-    #[error("the device does not read back what was set; run again later")]
+    #[error(
+        "sent and accepted, but the device does not show it yet (Intune can take ten minutes or more); run `apctl reconcile` again later to check it"
+    )]
     NotReadBack,
 }
 

@@ -116,7 +116,7 @@ impl Report {
             "groupTag",
             "orderId",
             "batchId",
-            "groupTagApplied",
+            "groupTagStatus",
             "cause",
         ])?;
         for e in &self.entries {
@@ -139,7 +139,7 @@ impl Report {
                     e.group_tag.clone().unwrap_or_default(),
                     e.order_id.clone().unwrap_or_default(),
                     e.batch_id.clone().unwrap_or_default(),
-                    e.group_tag_applied.map(|b| b.to_string()).unwrap_or_default(),
+                    e.group_tag_status.map(|s| json(&s)).unwrap_or_default(),
                     e.cause.clone().unwrap_or_default(),
                 ],
             )?;

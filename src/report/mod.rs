@@ -83,10 +83,26 @@ pub struct Entry {
     /// The Partner Center device batch the row went into (Partner Center
     /// rows only).
     pub batch_id: Option<String>,
-    /// For a Partner Center row with a group tag: whether the tag was set
-    /// and verified through Graph. `false` is never a silent success: the
-    /// details say why, and the run counts it as a failure.
-    pub group_tag_applied: Option<bool>,
+    /// For a row whose device is registered with another group tag or
+    /// assigned user than the row asks for (a Partner Center registration,
+    /// or a device the tenant already held): whether apctl's update shows
+    /// on the device. `not-applied` is never a silent success: the details
+    /// say why, and the run counts it as a failure.
+    pub group_tag_status: Option<TagStatus>,
+}
+
+/// How far a group tag (and assigned user) update has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagStatus {
+    /// Sent and read back on the device.
+    Applied,
+    /// Sent with a success answer, not visible on the device yet: Intune
+    /// shows such changes minutes later. The next run or `reconcile`
+    /// checks it again and sends it once more if it is still missing.
+    Pending,
+    /// Could not be set; the details say why.
+    NotApplied,
 }
 
 impl Entry {
@@ -117,7 +133,7 @@ impl Entry {
             imported_identity_id: None,
             autopilot_device_id: None,
             batch_id: None,
-            group_tag_applied: None,
+            group_tag_status: None,
         }
     }
 
@@ -184,7 +200,12 @@ impl Entry {
 
     /// True when the device registered but its group tag could not be set.
     pub fn tag_missing(&self) -> bool {
-        self.group_tag_applied == Some(false)
+        self.group_tag_status == Some(TagStatus::NotApplied)
+    }
+
+    /// True when a group tag update was sent but does not show yet.
+    pub fn tag_pending(&self) -> bool {
+        self.group_tag_status == Some(TagStatus::Pending)
     }
 }
 
@@ -203,6 +224,9 @@ pub struct Totals {
     pub not_sent: u64,
     /// Partner Center rows registered whose group tag could not be set.
     pub group_tags_not_applied: u64,
+    /// Group tag updates sent that did not show by the end of the run.
+    #[serde(default)]
+    pub group_tags_pending: u64,
 }
 
 impl Totals {
@@ -232,6 +256,7 @@ impl Totals {
                 .filter(|e| e.unsent() && e.action != Action::Invalid)
                 .count() as u64,
             group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
+            group_tags_pending: entries.iter().filter(|e| e.tag_pending()).count() as u64,
         }
     }
 }

@@ -12,6 +12,7 @@ mod common;
 mod crash;
 mod csv_fuzz;
 mod doctor;
+mod group_tags;
 mod hostile;
 mod import_simulator;
 mod import_wiremock;

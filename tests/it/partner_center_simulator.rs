@@ -118,13 +118,13 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
     let tuple = entry(&report, "MIX-0002");
     assert_eq!(tuple["pipe"], "partnerCenter");
     assert_eq!(tuple["state"], "Ready for user");
-    assert_eq!(tuple["groupTagApplied"], true);
+    assert_eq!(tuple["groupTagStatus"], "applied");
     // The product-key row had no serial: the job and the tenant's list
     // give it one.
     let key = entry(&report, "MIX-0003");
     assert_eq!(key["line"], 4);
     assert_eq!(key["state"], "Ready for user");
-    assert_eq!(key["groupTagApplied"], true);
+    assert_eq!(key["groupTagStatus"], "applied");
     assert_eq!(report["http"]["requests"]["graph.update-device-properties"], 2);
     assert_eq!(report["totals"]["groupTagsNotApplied"], 0);
     let written = std::fs::read_to_string(&csv).unwrap();
@@ -133,9 +133,9 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
             .lines()
             .next()
             .unwrap()
-            .ends_with("batchId,groupTagApplied,cause")
+            .ends_with("batchId,groupTagStatus,cause")
     );
-    assert!(written.contains("apctl-contoso-mixed,true"), "{written}");
+    assert!(written.contains("apctl-contoso-mixed,applied"), "{written}");
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn running_the_same_file_again_appends_nothing_to_the_batch() {
     ];
     let first = apctl_sim(&sim, &args, &partner_sign_in());
     assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
-    assert_eq!(entry(&first.json(), "PC-0001")["groupTagApplied"], true);
+    assert_eq!(entry(&first.json(), "PC-0001")["groupTagStatus"], "applied");
     let after_first = sim.stats();
     assert_eq!(after_first["requests"]["pc.create-batch"], 1);
 
@@ -168,7 +168,7 @@ fn running_the_same_file_again_appends_nothing_to_the_batch() {
         assert_eq!(e["message"], "Device already registered");
         assert_eq!(e["state"], "Ready for user");
         assert_eq!(
-            e["groupTagApplied"], true,
+            e["groupTagStatus"], "applied",
             "the tag set by the first run is read back"
         );
     }

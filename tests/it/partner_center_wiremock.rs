@@ -303,9 +303,9 @@ async fn without_graph_access_a_registered_device_says_its_group_tag_was_not_app
     assert_eq!(e["pipe"], "partnerCenter");
     assert_eq!(e["state"], "Ready for user");
     assert_eq!(e["groupTag"], "Kiosk");
-    assert_eq!(e["groupTagApplied"], false);
+    assert_eq!(e["groupTagStatus"], "not-applied");
     let details = e["details"].as_str().unwrap();
-    assert!(details.contains("Group tag `Kiosk` was NOT applied"), "{details}");
+    assert!(details.contains("group tag `Kiosk` was NOT applied"), "{details}");
     assert!(details.contains("Intune Administrator"), "{details}");
     assert_eq!(report["totals"]["groupTagsNotApplied"], 1);
     assert_eq!(

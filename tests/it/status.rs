@@ -80,11 +80,11 @@ fn all_covers_every_customer_with_an_active_relationship() {
     let run = apctl_env(["status", "--all", "--simulate"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("CTS-0003") && run.stdout.contains("FAB-0006"),
+        run.stdout.contains("CTS-0003") && run.stdout.contains("FAB-0006") && run.stdout.contains("TSP-0100"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.trim_end().ends_with("4 devices"), "{}", run.stdout);
+    assert!(run.stdout.trim_end().ends_with("5 devices"), "{}", run.stdout);
     let active = apctl_env(
         [
             "status",

@@ -22,6 +22,7 @@ use crate::import::markers::{another_live_run, is_apctls, leftovers};
 use crate::import::progress::{entry_for, interrupted_cause, warning};
 use crate::import::rows::{self, Row};
 use crate::import::settings::LIST_POLL_THRESHOLD;
+use crate::import::tags::{TagWork, Wanted};
 use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
@@ -37,6 +38,9 @@ enum Phase {
     ToSend,
     Staged,
     Confirm,
+    /// Registered already with another group tag or user than the row's:
+    /// those are being set and read back.
+    Tag,
     Done,
 }
 
@@ -53,6 +57,8 @@ struct Tracked {
     resend_at: Duration,
     /// The staged record disappeared before its verdict was read.
     vanished: bool,
+    /// The group tag (and user) to set on a device registered already.
+    tag: Option<TagWork>,
 }
 
 impl Row for Tracked {
@@ -110,7 +116,10 @@ pub async fn import_tenant(
     if !settings.run.dry_run {
         send_all(&graph, &mut tracked, settings, ledger, progress, cancel).await;
         snapshot(&tracked, settings, progress, true);
-        if settings.run.wait {
+        if !settings.run.wait {
+            // Devices registered already get their tag written once.
+            wait::tag(&graph, &mut tracked, progress).await;
+        } else {
             settle(&graph, &mut tracked, settings, ledger, progress, cancel, deadline).await;
             // Every verdict is on record before the slow part: one
             // write per staged record, paced by the tenant's budget.
@@ -133,6 +142,7 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         resends: 0,
         resend_at: Duration::ZERO,
         vanished: false,
+        tag: None,
     }
 }
 
@@ -180,7 +190,10 @@ async fn lookup(
                 now,
                 Some(DeviceMessage::DeviceAlreadyRegistered),
             );
-            t.phase = Phase::Done;
+            // Held with another tag or user: the row's values are set.
+            let wanted = Wanted::of(&t.device, t.entry.group_tag.as_deref());
+            t.tag = TagWork::needed(device, wanted);
+            t.phase = if t.tag.is_some() { Phase::Tag } else { Phase::Done };
         } else if let Some(record) = staged
             .get(&serial)
             .filter(|r| !settings.run.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
@@ -257,7 +270,7 @@ async fn cleanup(
     // deleted again.
     let ids: Vec<String> = tracked
         .iter()
-        .filter(|t| t.ours && t.phase == Phase::Done && !t.vanished)
+        .filter(|t| t.ours && matches!(t.phase, Phase::Done | Phase::Tag) && !t.vanished)
         .filter_map(|t| t.staged_id.clone())
         .chain(leftovers)
         .collect();
@@ -280,6 +293,14 @@ async fn cleanup(
 /// a reason.
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
+        if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
+            if settings.run.dry_run {
+                t.entry.details = format!("its {} would be set (dry run: nothing was sent)", work.describe());
+            } else {
+                work.unfinished(&mut t.entry);
+            }
+            continue;
+        }
         match t.phase {
             // The service said 640 and the resend did not come before the
             // end: its answer stands.

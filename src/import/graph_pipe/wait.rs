@@ -51,6 +51,8 @@ impl Step for Polling<'_, '_> {
         let before: Vec<(Phase, u32)> = self.tracked.iter().map(|t| (t.phase, t.resends)).collect();
         if round != Round::First {
             self.poll().await;
+        } else {
+            tag(self.graph, self.tracked, self.progress).await;
         }
         rows::report_settled(self.tracked, self.settings.customer.tenant.clone(), self.progress);
         if rows::all_done(self.tracked) {
@@ -90,9 +92,24 @@ impl Polling<'_, '_> {
                 format!("reading registered devices failed: {e}"),
             ));
         }
+        tag(graph, tracked, progress).await;
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
             // Only those whose wait after a 640 is over go out now.
             send_all(graph, tracked, settings, ledger, progress, cancel).await;
+        }
+    }
+}
+
+/// Writes or reads back the tag of each device registered already with
+/// other values, once per round; a decided row is done.
+pub(super) async fn tag(graph: &Graph<'_>, tracked: &mut [Tracked], progress: &dyn Progress) {
+    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
+        let Some(work) = t.tag.as_mut() else {
+            t.phase = Phase::Done;
+            continue;
+        };
+        if work.round(graph, &mut t.entry, progress).await {
+            t.phase = Phase::Done;
         }
     }
 }

@@ -15,7 +15,7 @@ mod tags;
 mod wait;
 
 use send::send;
-use tags::{tag, tag_not_applied};
+use tags::tag;
 use wait::{confirm, settle};
 
 use std::collections::HashMap;
@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::graph::{AutopilotDevice, Graph};
 use crate::import::progress::{entry_for, interrupted_cause, warning};
 use crate::import::rows::{self, Row};
+use crate::import::tags::{self as tag_work, TagWork, graph_reason, is_denied};
 use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
@@ -53,8 +54,8 @@ struct Tracked {
     phase: Phase,
     /// Index into the accepted requests whose job status decides it.
     job: Option<usize>,
-    /// Tag attempts made.
-    tag_attempts: u32,
+    /// The group tag (and user) to set on the registered device.
+    tag: Option<TagWork>,
 }
 
 impl Row for Tracked {
@@ -141,6 +142,9 @@ pub async fn import_customer(
         snapshot(&tracked, settings, progress, true);
         if settings.run.wait {
             settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
+        } else {
+            // Devices registered already get their tag written once.
+            tag(&ctx, &mut tracked, progress).await;
         }
     }
     mark_unfinished(&ctx, &mut tracked);
@@ -159,7 +163,7 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
         entry,
         phase: Phase::ToSend,
         job: None,
-        tag_attempts: 0,
+        tag: None,
     }
 }
 
@@ -272,7 +276,14 @@ fn fail(t: &mut Tracked, kind: ErrorKind) {
 fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
     let settings = ctx.settings;
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
-        let wanted_tag = t.entry.group_tag.is_some();
+        if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
+            if settings.run.dry_run {
+                t.entry.details = format!("its {} would be set (dry run: nothing was sent)", work.describe());
+            } else {
+                work.unfinished(&mut t.entry);
+            }
+            continue;
+        }
         match t.phase {
             Phase::ToSend if settings.run.dry_run => {}
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
@@ -296,35 +307,16 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
                     ctx.batch
                 );
             }
-            Phase::Tag => {}
-            Phase::Done => {}
+            Phase::Tag | Phase::Done => {}
         }
-        if wanted_tag && t.phase != Phase::ToSend && !settings.run.dry_run {
-            t.entry.group_tag_applied = Some(false);
+        if t.entry.group_tag.is_some() && t.phase != Phase::ToSend && !settings.run.dry_run {
+            t.entry.group_tag_status = Some(crate::report::TagStatus::Pending);
             let sep = if t.entry.details.is_empty() { "" } else { ". " };
             t.entry.details = format!(
-                "{}{sep}Its group tag is not applied yet.",
+                "{}{sep}Its group tag is set once the device shows in the tenant; the next `apctl import` of this file does it.",
                 t.entry.details.trim_end_matches('.')
             );
         }
-    }
-}
-
-fn is_denied(e: &CallError) -> bool {
-    match e {
-        CallError::Auth(_) => true,
-        CallError::Service { error, .. } => error.status == 401 || error.status == 403,
-        _ => false,
-    }
-}
-
-fn graph_reason(e: &CallError) -> String {
-    match e {
-        CallError::Auth(a) => format!("no Graph token for this tenant ({})", a.summary),
-        CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
-            format!("Graph refused the call: {}", rows::GRAPH_PERMISSION)
-        }
-        other => other.to_string(),
     }
 }
 

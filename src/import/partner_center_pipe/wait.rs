@@ -53,23 +53,20 @@ impl Step for Polling<'_, '_> {
         if round != Round::First {
             self.poll().await;
         }
-        loop {
-            if self.ctx.graph_unavailable.is_some() {
-                settle_without_graph(self.ctx, self.tracked);
-            }
-            snapshot(self.tracked, self.ctx.settings, self.progress, false);
-            rows::report_settled(self.tracked, label(self.ctx.settings), self.progress);
-            if rows::all_done(self.tracked) {
-                return Check::Settled;
-            }
-            if !self.tracked.iter().any(|t| t.phase == Phase::Tag) {
-                return if self.tracked.iter().map(|t| t.phase).ne(before) {
-                    Check::Moved
-                } else {
-                    Check::Open
-                };
-            }
-            tag(self.ctx, self.tracked, self.progress).await;
+        if self.ctx.graph_unavailable.is_some() {
+            settle_without_graph(self.ctx, self.tracked);
+        }
+        // One write or read-back per device and round: a tag Intune shows
+        // late is read again next round, not written again at once.
+        tag(self.ctx, self.tracked, self.progress).await;
+        snapshot(self.tracked, self.ctx.settings, self.progress, false);
+        rows::report_settled(self.tracked, label(self.ctx.settings), self.progress);
+        if rows::all_done(self.tracked) {
+            Check::Settled
+        } else if self.tracked.iter().map(|t| t.phase).ne(before) {
+            Check::Moved
+        } else {
+            Check::Open
         }
     }
 }
@@ -209,14 +206,15 @@ pub(super) fn confirm(
     } else if !details.is_empty() && t.entry.details.is_empty() {
         t.entry.details = details;
     }
-    let wanted = t.entry.group_tag.clone();
-    match wanted {
-        Some(tag) if device.group_tag.as_deref() != Some(tag.as_str()) => t.phase = Phase::Tag,
-        Some(_) => {
-            t.entry.group_tag_applied = Some(true);
-            t.phase = Phase::Done;
+    let wanted = tag_work::Wanted::of(&t.device, t.entry.group_tag.as_deref());
+    t.tag = TagWork::needed(device, wanted);
+    if t.tag.is_some() {
+        t.phase = Phase::Tag;
+    } else {
+        if t.entry.group_tag.is_some() {
+            t.entry.group_tag_status = Some(crate::report::TagStatus::Applied);
         }
-        None => t.phase = Phase::Done,
+        t.phase = Phase::Done;
     }
 }
 
@@ -240,10 +238,10 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             "{}{sep}Registered through Partner Center; not confirmed in the tenant's Autopilot list: {why}.",
             t.entry.details
         );
-        if t.entry.group_tag.is_some() {
-            tag_not_applied(t, "Graph cannot be used in this tenant");
-        } else {
-            t.phase = Phase::Done;
+        if let Some(tag) = &t.entry.group_tag {
+            let what = format!("group tag `{tag}`");
+            tag_work::not_applied(&mut t.entry, &what, "Graph cannot be used in this tenant");
         }
+        t.phase = Phase::Done;
     }
 }

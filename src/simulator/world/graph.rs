@@ -145,13 +145,33 @@ impl World {
                 &self.request_id(),
             );
         };
-        let Some(device) = self.tenants[index].registered.iter_mut().find(|r| r["id"] == id) else {
+        if !self.tenants[index].registered.iter().any(|r| r["id"] == id) {
             return graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id());
-        };
-        for (k, v) in members {
-            device[k.as_str()] = v;
         }
+        let shows_at =
+            self.clock.now() + Duration::from_secs(self.tenants[index].spec.property_delay_seconds);
+        self.tenants[index]
+            .unseen
+            .push((shows_at, id.to_owned(), members));
+        self.show_updates(index);
         SimResponse::empty(204)
+    }
+
+    /// Property updates whose time has come show on their devices.
+    fn show_updates(&mut self, index: usize) {
+        let now = self.clock.now();
+        let tenant = &mut self.tenants[index];
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut tenant.unseen)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= now);
+        tenant.unseen = later;
+        for (_, id, members) in due {
+            if let Some(device) = tenant.registered.iter_mut().find(|r| r["id"] == id.as_str()) {
+                for (k, v) in members {
+                    device[k.as_str()] = v;
+                }
+            }
+        }
     }
 
     /// `deleteDevices`: each listed serial is deregistered
@@ -228,6 +248,7 @@ impl World {
     /// list (and 806s stand for a device that was there all along).
     pub(super) fn settle(&mut self, index: usize) {
         self.settle_jobs();
+        self.show_updates(index);
         let now = self.clock.now();
         let wall = self.clock.wall();
         let delay = self.config.import_delay;

@@ -111,6 +111,9 @@ struct Tenant {
     sent: VecDeque<(Duration, bool)>,
     blocked_until: Option<Duration>,
     last_sync: Option<Duration>,
+    /// Property updates answered 204 that do not show yet: when they show,
+    /// the device id and the members.
+    unseen: Vec<(Duration, String, serde_json::Map<String, Value>)>,
 }
 
 /// The simulated services.
@@ -155,6 +158,7 @@ impl World {
                     sent: VecDeque::new(),
                     blocked_until: None,
                     last_sync: None,
+                    unseen: Vec::new(),
                 }
             })
             .collect();

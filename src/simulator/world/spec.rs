@@ -130,6 +130,11 @@ pub struct TenantSpec {
     /// For the partner's own tenant: its GDAP relationships.
     #[serde(default)]
     pub relationships: Vec<RelationshipSpec>,
+    /// Seconds before an `updateDeviceProperties` change shows on the
+    /// device (0: at once). Users report changes that showed only minutes
+    /// after their 204.
+    #[serde(default)]
+    pub property_delay_seconds: u64,
     /// False: not a customer of the partner in Partner Center (an indirect
     /// reseller's customer, say): device batch calls answer 404.
     #[serde(default = "yes")]
