@@ -6,6 +6,7 @@
 //! accepted beside the bare entity the service really sends.
 
 pub mod gdap;
+pub mod sync;
 
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ use crate::transport::{CallError, Client, Request, Service};
 pub const IMPORTED: &str = "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities";
 /// The path of registered Autopilot devices under `/v1.0`.
 pub const REGISTERED: &str = "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities";
+/// The same under `/beta`, for the deployment profile assignment.
+pub const REGISTERED_BETA: &str = "/beta/deviceManagement/windowsAutopilotDeviceIdentities";
 
 /// One device to import: only the fields the service takes from a client.
 #[derive(Clone, Debug, Serialize)]
@@ -113,6 +116,10 @@ pub struct AutopilotDevice {
     pub enrollment_state: Option<EnrollmentState>,
     pub last_contacted_date_time: Option<String>,
     pub user_principal_name: Option<String>,
+    /// Only on `/beta`: whether an Autopilot deployment profile is assigned
+    /// (`assignedInSync`, `notAssigned`, …; kept as the service says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_profile_assignment_status: Option<String>,
     pub managed_device_id: Option<String>,
     pub azure_active_directory_device_id: Option<String>,
     pub display_name: Option<String>,
@@ -209,6 +216,12 @@ impl Graph<'_> {
     /// Every registered Autopilot device in the tenant.
     pub async fn list_registered(&self) -> Result<Vec<AutopilotDevice>, CallError> {
         self.list(REGISTERED, "graph.list-registered").await
+    }
+
+    /// Every registered Autopilot device as `/beta` lists it: the only
+    /// version whose type has `deploymentProfileAssignmentStatus`.
+    pub async fn list_registered_beta(&self) -> Result<Vec<AutopilotDevice>, CallError> {
+        self.list(REGISTERED_BETA, "graph.list-profiles").await
     }
 
     /// Reads one registered Autopilot device.

@@ -40,6 +40,7 @@ pub(crate) fn assemble(
             verdict: verdict(&r.entries, &r.errors, &[], r.interrupted, base),
             totals: Totals::of(&r.entries),
             errors: r.errors.clone(),
+            sync: r.sync,
         });
         interrupted |= r.interrupted;
         entries.extend(r.entries);
@@ -88,6 +89,8 @@ pub(crate) struct TenantResult {
     pub(crate) entries: Vec<Entry>,
     pub(crate) errors: Vec<TenantError>,
     pub(crate) interrupted: bool,
+    /// The Autopilot sync asked for, if one was.
+    pub(crate) sync: Option<crate::graph::sync::Sync>,
 }
 
 fn verdict(

@@ -108,6 +108,7 @@ impl<'a> Checkpoints<'a> {
                         entries,
                         errors: Vec::new(),
                         interrupted: false,
+                        sync: None,
                     }
                 })
                 .collect()

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod markers;
 pub mod partner_center_pipe;
 pub mod plan;
+pub mod profiles;
 pub mod progress;
 pub mod run;
 pub mod run_lock;

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::graph::Graph;
 use crate::graph::gdap;
 use crate::import::assemble::{TenantResult, assemble};
 use crate::import::checkpoints::Checkpoints;
@@ -16,6 +17,7 @@ use crate::import::ledger::Ledger;
 use crate::import::partner_center_pipe;
 use crate::import::plan::Job;
 use crate::import::plan::{Input, Plan, TenantRows, plan};
+use crate::import::profiles;
 use crate::import::progress::{entry_for, warning};
 use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
@@ -140,6 +142,7 @@ async fn run_tenant(
         Ok(lock) => lock,
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
+    let deadline = client.clock().now() + settings.run.deadline;
     let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
         Ok(ledger) => ledger.unwrap_or_default(),
         Err(e) => {
@@ -162,12 +165,21 @@ async fn run_tenant(
     );
     let mut entries = graph.entries;
     entries.extend(pc.entries);
+    let tenant_graph = Graph {
+        client,
+        root: &settings.run.graph_root,
+        tenant: &settings.customer.tenant,
+        gate: &gate,
+        scope: settings.run.graph_scope,
+    };
+    let followed = profiles::follow(&tenant_graph, &settings, &mut entries, progress, cancel, deadline).await;
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested: requested_name,
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
+        sync: followed.sync,
     }
 }
 
@@ -246,6 +258,7 @@ fn another_run(
         entries,
         errors: Vec::new(),
         interrupted: false,
+        sync: None,
     }
 }
 

@@ -86,6 +86,14 @@ pub struct RunSettings {
     pub wait_for_other_runs: bool,
     /// Where the per-customer locks live; `None` takes none.
     pub lock_dir: Option<std::path::PathBuf>,
+    /// Wait (within the deadline) until a deployment profile is assigned
+    /// to each device registered, and call it Ready for user only then.
+    pub wait_profile: bool,
+    /// Ask each customer for one Autopilot sync after a run that registered
+    /// anything there (at most once per 10 minutes).
+    pub sync: bool,
+    /// Where the last sync per customer is remembered; `None` keeps no record.
+    pub sync_record: Option<std::path::PathBuf>,
     /// Customers worked on at once.
     pub max_customers: usize,
 }
@@ -117,6 +125,9 @@ impl RunSettings {
             grace: Duration::from_secs(60),
             wait_for_other_runs: false,
             lock_dir: None,
+            wait_profile: false,
+            sync: true,
+            sync_record: None,
             max_customers: 1,
         }
     }

@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::{Category, Item, SYNC_INTERVAL, Sync, delete_devices, fix_properties, request_sync};
+use super::{Category, Item, delete_devices, fix_properties};
 use crate::graph::Graph;
+use crate::graph::sync::Sync;
 use crate::import::plan::Job;
 use crate::import::plan::{Plan, TenantRows};
+use crate::import::profiles::sync_once;
 use crate::import::{Cancel, ImportSettings, RunSettings, Silent};
 use crate::input::device::Device;
 use crate::net::endpoint::Endpoints;
@@ -169,52 +170,23 @@ pub async fn deregister(
     }
 }
 
-/// Asks each changed tenant to sync, at most once per [`SYNC_INTERVAL`]
-/// (across runs, remembered in `state`, a JSON file of tenant → time).
+/// Asks each changed tenant to sync, at most once per 10 minutes (across
+/// runs, remembered in `state`, a JSON file of customer → time).
 pub async fn sync(
     client: &Client,
     endpoints: &Endpoints,
     state: Option<&Path>,
     changed: &[String],
 ) -> BTreeMap<String, Sync> {
-    let mut last: BTreeMap<String, String> = state
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    // Wall time, not the client's clock: the record outlives the run.
-    let now = jiff::Timestamp::now();
-    let interval = jiff::SignedDuration::try_from(SYNC_INTERVAL).unwrap_or_default();
     let mut out = BTreeMap::new();
     let mut tenants: Vec<&String> = changed.iter().collect();
+    tenants.sort();
     tenants.dedup();
     for tenant in tenants {
-        let recent = last
-            .get(tenant)
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .filter(|t| now.duration_since(*t) < interval);
-        if let Some(t) = recent {
-            out.insert(tenant.clone(), Sync::Skipped { last: t.to_string() });
-            continue;
-        }
         let gate = client.gate(tenant);
-        let result = request_sync(
-            &Graph::at(client, endpoints, tenant, &gate),
-            Duration::from_secs(10),
-        )
-        .await;
-        if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
-            last.insert(tenant.clone(), now.to_string());
-        }
+        let key = crate::import::run_lock::customer_key(tenant, &endpoints.graph);
+        let result = sync_once(&Graph::at(client, endpoints, tenant, &gate), state, &key).await;
         out.insert(tenant.clone(), result);
-    }
-    if let Some(p) = state
-        && !out.is_empty()
-    {
-        if let Some(dir) = p.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let text = serde_json::to_string_pretty(&last).unwrap_or_default();
-        let _ = crate::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
     }
     out
 }

@@ -11,7 +11,6 @@ mod apply;
 pub use apply::{apply, deregister, prune_plan, sync, to_prune};
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -289,56 +288,6 @@ pub async fn delete_devices(graph: &Graph<'_>, serials: &[String]) -> Result<Vec
             service: "Microsoft Graph",
             why: e.to_string(),
         })
-}
-
-/// Least time between two Autopilot sync requests to one tenant: the
-/// service answers 429 to a second one sooner (SPEC §3.1).
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(600);
-
-/// The outcome of asking for a sync.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "sync")]
-pub enum Sync {
-    Requested,
-    /// Asked for less than 10 minutes ago (by this or an earlier run).
-    Skipped {
-        last: String,
-    },
-    /// The service said no; nothing waits for it.
-    Refused {
-        status: u16,
-    },
-    Failed {
-        error: String,
-    },
-}
-
-/// Asks Intune to sync Autopilot devices once, without retrying or
-/// waiting: a 429 means a sync is already under way.
-pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
-    let token = match graph.client.tokens().get(graph.tenant, graph.scope).await {
-        Ok(t) => t,
-        Err(e) => return Sync::Failed { error: e.summary },
-    };
-    let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
-    let sent = graph
-        .client
-        .http()
-        .post(url)
-        .bearer_auth(token.expose())
-        .header("Content-Length", "0")
-        .timeout(timeout)
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => Sync::Requested,
-        Ok(r) => Sync::Refused {
-            status: r.status().as_u16(),
-        },
-        Err(e) => Sync::Failed {
-            error: crate::net::without_url(&e),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -117,6 +117,7 @@ impl Report {
             "orderId",
             "batchId",
             "groupTagStatus",
+            "deploymentProfileAssignmentStatus",
             "cause",
         ])?;
         for e in &self.entries {
@@ -140,6 +141,7 @@ impl Report {
                     e.order_id.clone().unwrap_or_default(),
                     e.batch_id.clone().unwrap_or_default(),
                     e.group_tag_status.map(|s| json(&s)).unwrap_or_default(),
+                    e.profile_status.clone().unwrap_or_default(),
                     e.cause.clone().unwrap_or_default(),
                 ],
             )?;

@@ -89,6 +89,11 @@ pub struct Entry {
     /// on the device. `not-applied` is never a silent success: the details
     /// say why, and the run counts it as a failure.
     pub group_tag_status: Option<TagStatus>,
+    /// The registered device's `deploymentProfileAssignmentStatus` as the
+    /// service gave it (`assignedInSync`, `notAssigned`, …): a device with
+    /// no deployment profile is not guided through setup.
+    #[serde(rename = "deploymentProfileAssignmentStatus", default)]
+    pub profile_status: Option<String>,
 }
 
 /// How far a group tag (and assigned user) update has come.
@@ -134,6 +139,7 @@ impl Entry {
             autopilot_device_id: None,
             batch_id: None,
             group_tag_status: None,
+            profile_status: None,
         }
     }
 
@@ -375,6 +381,9 @@ pub struct TenantSection {
     pub verdict: Verdict,
     pub totals: Totals,
     pub errors: Vec<TenantError>,
+    /// The Autopilot sync asked for after this run registered devices here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::graph::sync::Sync>,
 }
 
 /// A reason rows were not sent, shared by the rows it stopped.

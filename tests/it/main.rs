@@ -25,6 +25,7 @@ mod overlap;
 mod partner_center_simulator;
 mod partner_center_wiremock;
 mod pipeline_output;
+mod profiles;
 mod reconcile;
 mod snapshots;
 mod status;

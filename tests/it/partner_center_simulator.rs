@@ -133,7 +133,7 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
             .lines()
             .next()
             .unwrap()
-            .ends_with("batchId,groupTagStatus,cause")
+            .ends_with("batchId,groupTagStatus,deploymentProfileAssignmentStatus,cause")
     );
     assert!(written.contains("apctl-contoso-mixed,applied"), "{written}");
 }
@@ -278,6 +278,8 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
             CONTOSO,
             "--http-timeout",
             "1s",
+            // The sync's answer would be held back too (10 s).
+            "--no-sync",
             "--output",
             "json",
         ],

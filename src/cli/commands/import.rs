@@ -77,7 +77,17 @@ pub struct ImportArgs {
     /// it and follow what it sent, instead of leaving those devices to it.
     #[arg(long)]
     wait_for_other_runs: bool,
-    /// Where apctl keeps its per-customer locks (and reconcile's sync times).
+    /// Wait (within --timeout) until Intune assigns a deployment profile to
+    /// each device registered; one without is Registration pending, not
+    /// Ready for user (its user would not be guided through setup).
+    #[arg(long)]
+    wait_profile: bool,
+    /// Do not ask for an Autopilot sync after registering devices (by
+    /// default one per customer, at most once per 10 minutes).
+    #[arg(long)]
+    no_sync: bool,
+    /// Where apctl keeps its per-customer locks, what it sent, and when it
+    /// last asked each customer for an Autopilot sync.
     #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Write the JSON report here (schema: docs/report-json.md).
@@ -254,7 +264,11 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
     };
     settings.grace = args.grace;
     settings.wait_for_other_runs = args.wait_for_other_runs;
-    settings.lock_dir = settings::state_dir(args.state_dir.as_deref()).map(|d| d.join("locks"));
+    let state = settings::state_dir(args.state_dir.as_deref());
+    settings.lock_dir = state.as_ref().map(|d| d.join("locks"));
+    settings.sync_record = state.as_ref().map(|d| d.join("sync.json"));
+    settings.sync = !args.no_sync;
+    settings.wait_profile = args.wait_profile;
     if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         settings.partner_tenant = partner;
     }

@@ -16,9 +16,10 @@ use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
+use apctl::graph::sync::Sync;
 use apctl::import::RunSettings;
 use apctl::import::plan::{Plan, TenantRows};
-use apctl::reconcile::{self, Category, Item, Sync};
+use apctl::reconcile::{self, Category, Item};
 use apctl::report::TenantError;
 
 #[derive(Debug, Args)]
@@ -309,6 +310,8 @@ async fn apply(
     base.order_id = args.order_id.clone();
     base.deadline = args.timeout;
     base.lock_dir = state_dir(args).map(|d| d.join("locks"));
+    // One sync per customer after the tags are fixed too, not one per step.
+    base.sync = false;
     base.max_customers = 8;
     if let Some(p) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         base.partner_tenant = p;

@@ -78,6 +78,10 @@ pub struct SimulateArgs {
     /// `importId` apctl sent.
     #[arg(long)]
     rewrite_import_id: bool,
+    /// No Autopilot deployment profile targets any device: every device
+    /// reads `deploymentProfileAssignmentStatus: notAssigned`.
+    #[arg(long)]
+    no_profile: bool,
 }
 
 fn parse_hold(text: &str) -> Result<(String, u64), String> {
@@ -129,6 +133,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             batch_delay: args.batch_delay,
             hold: args.hold.clone(),
             rewrite_import_id: args.rewrite_import_id,
+            no_profile: args.no_profile,
             ..SimConfig::default()
         };
         let (id, secret) = (world.client_id.clone(), world.client_secret.clone());

@@ -110,8 +110,25 @@ impl World {
             return graph_error(400, "BadRequest", "Invalid filter clause", &self.request_id());
         }
         self.settle(index);
-        let all = self.tenants[index].registered.clone();
+        let mut all = self.tenants[index].registered.clone();
+        if req.path.starts_with("/beta/") {
+            // Only the beta type has the profile assignment.
+            for device in &mut all {
+                device["deploymentProfileAssignmentStatus"] = json!(self.profile_status(index, device));
+            }
+        }
         self.page(&req.path, req.query.as_deref(), all)
+    }
+
+    /// A device's `deploymentProfileAssignmentStatus` now.
+    fn profile_status(&self, index: usize, device: &Value) -> &'static str {
+        let id = device["id"].as_str().unwrap_or_default();
+        let assigned = !self.config.no_profile
+            && self.tenants[index]
+                .profile_at
+                .get(id)
+                .is_none_or(|at| self.clock.now() >= *at);
+        if assigned { "assignedInSync" } else { "notAssigned" }
     }
 
     pub(super) fn get_registered(&mut self, index: usize, id: &str) -> SimResponse {
@@ -228,6 +245,11 @@ impl World {
             return graph_error(429, "TooManyRequests", "Too many requests", &self.request_id());
         }
         tenant.last_sync = Some(now);
+        // A sync assigns waiting profiles within a minute.
+        let soon = now + Duration::from_secs(60);
+        for at in tenant.profile_at.values_mut() {
+            *at = (*at).min(soon);
+        }
         SimResponse::empty(204)
     }
 
@@ -274,6 +296,8 @@ impl World {
         }
         for item in joining {
             let n = tenant.registered.len();
+            let id = format!("{}-{:06}", &tenant.spec.id[..8], n);
+            tenant.registered_now(&id, now);
             let spec = RegisteredSpec {
                 serial_number: item["serialNumber"].as_str().unwrap_or("").to_owned(),
                 manufacturer: None,

@@ -114,6 +114,17 @@ struct Tenant {
     /// Property updates answered 204 that do not show yet: when they show,
     /// the device id and the members.
     unseen: Vec<(Duration, String, serde_json::Map<String, Value>)>,
+    /// When a deployment profile is assigned to each device this run of
+    /// the simulator registered (devices of the world file have theirs).
+    profile_at: HashMap<String, Duration>,
+}
+
+impl Tenant {
+    /// A device just registered gets its profile after the tenant's delay.
+    fn registered_now(&mut self, id: &str, now: Duration) {
+        let at = now + Duration::from_secs(self.spec.profile_delay_seconds);
+        self.profile_at.insert(id.to_owned(), at);
+    }
 }
 
 /// The simulated services.
@@ -159,6 +170,7 @@ impl World {
                     blocked_until: None,
                     last_sync: None,
                     unseen: Vec::new(),
+                    profile_at: HashMap::new(),
                 }
             })
             .collect();

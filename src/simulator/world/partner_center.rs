@@ -419,7 +419,9 @@ impl World {
         let n = tenant.registered.len();
         let mut listed = registered_json(&tenant.spec.id, n, &spec, wall);
         listed["productKey"] = json!(known.product_key.clone().unwrap_or_default());
+        let id = listed["id"].as_str().unwrap_or_default().to_owned();
         tenant.registered.push(listed);
+        tenant.registered_now(&id, self.clock.now());
         Ok(())
     }
 }

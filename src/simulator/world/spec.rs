@@ -66,6 +66,9 @@ pub struct SimConfig {
     /// (`testdata/real-world/errors/autopilot-import-state-unknown-observed.json`):
     /// the service is not documented to keep the `importId` it was sent.
     pub rewrite_import_id: bool,
+    /// No Autopilot deployment profile targets any device: every device
+    /// reads `deploymentProfileAssignmentStatus: notAssigned` (on `/beta`).
+    pub no_profile: bool,
 }
 
 impl Default for SimConfig {
@@ -86,6 +89,7 @@ impl Default for SimConfig {
             batch_delay: Duration::from_secs(5),
             hold: None,
             rewrite_import_id: false,
+            no_profile: false,
         }
     }
 }
@@ -135,6 +139,11 @@ pub struct TenantSpec {
     /// after their 204.
     #[serde(default)]
     pub property_delay_seconds: u64,
+    /// Seconds from a device's registration until a deployment profile is
+    /// assigned to it (0: at once), unless an Autopilot sync comes first:
+    /// then a minute after the sync.
+    #[serde(default)]
+    pub profile_delay_seconds: u64,
     /// False: not a customer of the partner in Partner Center (an indirect
     /// reseller's customer, say): device batch calls answer 404.
     #[serde(default = "yes")]

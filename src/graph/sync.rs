@@ -1,0 +1,62 @@
+//! Autopilot sync: `POST /beta/deviceManagement/windowsAutopilotSettings/sync`
+//! asks Intune to process new registrations (profile assignment among
+//! them) now rather than at its next cycle. The service takes one per
+//! tenant per 10 minutes and answers 429 to another: apctl remembers when it
+//! last asked each customer, across runs, and does not ask sooner
+//! ([`crate::import::profiles::sync_once`]).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::graph::Graph;
+
+/// Least time between two Autopilot sync requests to one tenant: the
+/// service answers 429 to a second one sooner (SPEC §3.1).
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The outcome of asking for a sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "sync")]
+pub enum Sync {
+    Requested,
+    /// Asked for less than 10 minutes ago (by this or an earlier run).
+    Skipped {
+        last: String,
+    },
+    /// The service said no; nothing waits for it.
+    Refused {
+        status: u16,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Asks Intune to sync Autopilot devices once, without retrying or
+/// waiting: a 429 means a sync is already under way.
+pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
+    let token = match graph.client.tokens().get(graph.tenant, graph.scope).await {
+        Ok(t) => t,
+        Err(e) => return Sync::Failed { error: e.summary },
+    };
+    let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
+    let sent = graph
+        .client
+        .http()
+        .post(url)
+        .bearer_auth(token.expose())
+        .header("Content-Length", "0")
+        .timeout(timeout)
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Sync::Requested,
+        Ok(r) => Sync::Refused {
+            status: r.status().as_u16(),
+        },
+        Err(e) => Sync::Failed {
+            error: crate::net::without_url(&e),
+        },
+    }
+}

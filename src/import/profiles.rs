@@ -1,0 +1,210 @@
+//! After a customer's pipes: Autopilot deployment profiles.
+//!
+//! "Ready for user" in the portal means the user will be guided through
+//! setup, and a registered device with no deployment profile assigned is
+//! not. So after the pipes, apctl asks the customer for one Autopilot sync
+//! when the run registered anything there (so profiles are assigned now,
+//! not at Intune's next cycle; at most once per 10 minutes), reads each
+//! registered row's `deploymentProfileAssignmentStatus` (on `/beta`: the
+//! v1.0 type does not have it) into the report, and with `--wait-profile`
+//! waits within the deadline until every new "Ready for user" device has a
+//! profile; one still without is "Registration pending", saying why.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::graph::sync::{SYNC_INTERVAL, Sync, request_sync};
+use crate::graph::{AutopilotDevice, Graph};
+use crate::import::progress::warning;
+use crate::import::waiter::{self, Check, Round, Step, Wait};
+use crate::import::{Cancel, ImportSettings, Progress};
+use crate::portal::state::RegistrationState;
+use crate::report::{Action, Entry};
+
+/// The statuses under which a profile is assigned.
+const ASSIGNED: [&str; 3] = ["assignedInSync", "assignedOutOfSync", "assignedUnkownSyncState"];
+
+/// True when the service says a profile is assigned (in sync or not).
+pub fn is_assigned(status: &str) -> bool {
+    ASSIGNED.contains(&status)
+}
+
+/// What [`follow`] did besides filling the entries.
+#[derive(Debug, Default)]
+pub struct Followed {
+    /// The sync asked for, when one was.
+    pub sync: Option<Sync>,
+}
+
+/// Asks for a sync when the run registered anything, reads the profile
+/// status of every registered row and, with `--wait-profile`, waits for
+/// profiles until `deadline`.
+pub async fn follow(
+    graph: &Graph<'_>,
+    settings: &ImportSettings,
+    entries: &mut [Entry],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+    deadline: Duration,
+) -> Followed {
+    let run = &settings.run;
+    if run.dry_run || !entries.iter().any(|e| e.autopilot_device_id.is_some()) {
+        return Followed::default();
+    }
+    let registered_now = entries
+        .iter()
+        .any(|e| e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered));
+    let mut followed = Followed::default();
+    if registered_now && run.sync && !cancel.is_cancelled() {
+        let key = crate::import::run_lock::customer_key(graph.tenant, &run.graph_root);
+        let sync = sync_once(graph, run.sync_record.as_deref(), &key).await;
+        if let Sync::Failed { error } = &sync {
+            progress.event(warning(
+                graph.tenant,
+                format!("could not ask for an Autopilot sync ({error}); profiles are assigned at Intune's next cycle"),
+            ));
+        }
+        followed.sync = Some(sync);
+    }
+    let wait = Wait {
+        clock: &**graph.client.clock(),
+        cadence: run.poll,
+        deadline,
+        grace: Duration::ZERO,
+        cancel,
+    };
+    let mut reading = Reading {
+        graph,
+        entries,
+        progress,
+        wait_profile: run.wait_profile && run.wait,
+        failed: None,
+    };
+    if reading.wait_profile {
+        waiter::until(wait, &mut reading).await;
+    } else {
+        reading.read().await;
+    }
+    if reading.wait_profile {
+        let failed = reading.failed.take();
+        for e in reading.entries.iter_mut().filter(|e| waits_for_profile(e)) {
+            no_profile_yet(e, failed.as_deref());
+        }
+    }
+    followed
+}
+
+/// A row `--wait-profile` holds back: registered and ready for its user
+/// by the enrollment rule, without a profile said to be assigned.
+fn waits_for_profile(e: &Entry) -> bool {
+    e.state == Some(RegistrationState::ReadyForUser)
+        && e.autopilot_device_id.is_some()
+        && !e.profile_status.as_deref().is_some_and(is_assigned)
+}
+
+/// A device registered without a profile is not ready for its user.
+fn no_profile_yet(e: &mut Entry, failed: Option<&str>) {
+    let id = e.autopilot_device_id.clone().unwrap_or_default();
+    e.state = Some(RegistrationState::RegistrationPending);
+    e.message = None;
+    e.details = match (failed, e.profile_status.as_deref()) {
+        (Some(why), None) => format!(
+            "Registered as Autopilot device {id}, but whether a deployment profile is assigned could not be read ({why}); check it in Intune (Devices > Windows > Enrollment > Devices) or run `apctl status` later."
+        ),
+        (_, status) => format!(
+            "Registered as Autopilot device {id}, but no deployment profile is assigned yet (deploymentProfileAssignmentStatus: {}): its user would not be guided through setup. Assign a profile to a group this device is in (Intune > Devices > Windows > Enrollment > Deployment profiles), or wait for Intune to assign it, then run `apctl status`.",
+            status.unwrap_or("unknown")
+        ),
+    };
+}
+
+/// Reads the profile status of every registered row, once per round.
+struct Reading<'a, 'g> {
+    graph: &'a Graph<'g>,
+    entries: &'a mut [Entry],
+    progress: &'a dyn Progress,
+    wait_profile: bool,
+    /// Why the last read failed, if it did.
+    failed: Option<String>,
+}
+
+impl Reading<'_, '_> {
+    /// One listing of the tenant on `/beta`; each row takes its device's
+    /// status. Returns true when one changed.
+    async fn read(&mut self) -> bool {
+        let listed = match self.graph.list_registered_beta().await {
+            Ok(listed) => listed,
+            Err(e) => {
+                self.progress.event(warning(
+                    self.graph.tenant,
+                    format!("reading deployment profile assignments failed: {e}"),
+                ));
+                self.failed = Some(e.to_string());
+                return false;
+            }
+        };
+        self.failed = None;
+        let by_id: HashMap<&str, &AutopilotDevice> = listed.iter().map(|d| (d.id.as_str(), d)).collect();
+        let mut changed = false;
+        for e in self.entries.iter_mut() {
+            let Some(device) = e.autopilot_device_id.as_deref().and_then(|id| by_id.get(id)) else {
+                continue;
+            };
+            let status = device.deployment_profile_assignment_status.clone();
+            changed |= status != e.profile_status;
+            e.profile_status = status;
+        }
+        changed
+    }
+}
+
+impl Step for &mut Reading<'_, '_> {
+    async fn step(&mut self, _round: Round) -> Check {
+        let changed = self.read().await;
+        if !self.entries.iter().any(waits_for_profile) {
+            Check::Settled
+        } else if changed {
+            Check::Moved
+        } else {
+            Check::Open
+        }
+    }
+}
+
+/// Asks one customer for a sync unless it was asked less than
+/// [`SYNC_INTERVAL`] ago; `record` (a JSON file of customer → time, shared
+/// by every run on this machine) remembers it. `key` names the customer at
+/// its service ([`crate::import::run_lock::customer_key`]).
+pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> Sync {
+    // One read-modify-write at a time in this process: customers run in
+    // parallel and share the file.
+    static RECORD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _held = RECORD.lock().await;
+    let mut last: BTreeMap<String, String> = record
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    // Wall time, not the client's clock: the record outlives the run.
+    let now = jiff::Timestamp::now();
+    let interval = jiff::SignedDuration::try_from(SYNC_INTERVAL).unwrap_or_default();
+    let recent = last
+        .get(key)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .filter(|t| now.duration_since(*t) < interval);
+    if let Some(t) = recent {
+        return Sync::Skipped { last: t.to_string() };
+    }
+    let result = request_sync(graph, Duration::from_secs(10)).await;
+    if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
+        last.insert(key.to_owned(), now.to_string());
+        if let Some(p) = record {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+            let _ = crate::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
+        }
+    }
+    result
+}
