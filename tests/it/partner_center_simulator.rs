@@ -4,7 +4,7 @@
 //! group tags set through Graph, re-runs that append nothing, and the
 //! errors a partner meets before anything is sent.
 
-use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world};
+use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example, real_world, write};
 use serde_json::Value;
 
 const PARTNER_TENANT: &str = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503";
@@ -439,4 +439,68 @@ fn a_batch_of_250_devices_is_read_past_its_first_page_and_a_rerun_sends_nothing_
         stats["requests"]["pc.list-batch-devices"].as_u64().unwrap() >= 3,
         "the batch's 250 devices came in pages of 100: {stats}"
     );
+}
+
+/// Partner Center's add-devices page lists no Manufacturer+Model+Serial
+/// combination. Under that reading (`--strict-batch-add`), tuple rows for
+/// an order whose batch exists go into a new batch named after it, and a
+/// later run finds them there; under the other (the default) they are
+/// added to the batch. Either way nothing is sent twice.
+#[test]
+fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
+    for strict in [true, false] {
+        let mut args = vec!["--batch-delay", "0s"];
+        if strict {
+            args.push("--strict-batch-add");
+        }
+        let sim = SimProcess::start(&args);
+        let dir = tempfile::tempdir().unwrap();
+        let first = write(
+            dir.path(),
+            "first.csv",
+            "Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,PC-0001\n",
+        );
+        let second = write(
+            dir.path(),
+            "second.csv",
+            "Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,PC-0001\nContoso Devices,Surface Laptop 7,PC-0002\n",
+        );
+        let import = |file: &std::path::Path| {
+            apctl_sim(
+                &sim,
+                &[
+                    "import",
+                    file.to_str().unwrap(),
+                    "--tenant",
+                    CONTOSO,
+                    "--order-id",
+                    "PO-7",
+                    "--output",
+                    "json",
+                ],
+                &partner_sign_in(),
+            )
+        };
+        let run = import(&first);
+        assert_eq!(run.code, 0, "strict {strict}: {}{}", run.stdout, run.stderr);
+        let run = import(&second);
+        assert_eq!(run.code, 0, "strict {strict}: {}{}", run.stdout, run.stderr);
+        let report = run.json();
+        let e = entry(&report, "PC-0002");
+        assert_eq!(e["state"], "Ready for user", "strict {strict}: {e}");
+        let expected = if strict { "PO-7-seq2" } else { "PO-7" };
+        assert_eq!(e["batchId"], expected, "strict {strict}: {e}");
+        assert_eq!(entry(&report, "PC-0001")["action"], "already-registered");
+        // A third run finds both, in whichever batch holds them.
+        let again = import(&second);
+        assert_eq!(again.code, 0, "strict {strict}: {}", again.stdout);
+        let stats = sim.stats();
+        let creates = stats["requests"]["pc.create-batch"].as_u64().unwrap();
+        let adds = stats["requests"]["pc.add-devices"].as_u64().unwrap_or(0);
+        assert_eq!(
+            (creates, adds),
+            if strict { (2, 1) } else { (1, 1) },
+            "strict {strict}: nothing sent twice: {stats}"
+        );
+    }
 }

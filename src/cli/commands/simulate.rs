@@ -82,6 +82,11 @@ pub struct SimulateArgs {
     /// reads `deploymentProfileAssignmentStatus: notAssigned`.
     #[arg(long)]
     no_profile: bool,
+    /// Refuse Manufacturer+Model+Serial devices added to an existing
+    /// device batch (400), as Partner Center's add-devices page reads; by
+    /// default they are taken, as the create-batch page and CIPP have it.
+    #[arg(long)]
+    strict_batch_add: bool,
 }
 
 fn parse_hold(text: &str) -> Result<(String, u64), String> {
@@ -134,6 +139,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             hold: args.hold.clone(),
             rewrite_import_id: args.rewrite_import_id,
             no_profile: args.no_profile,
+            strict_batch_add: args.strict_batch_add,
             ..SimConfig::default()
         };
         let (id, secret) = (world.client_id.clone(), world.client_secret.clone());

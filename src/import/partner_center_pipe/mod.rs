@@ -84,6 +84,28 @@ struct Ctx<'a> {
     batch: String,
     /// Why Graph could not be read for this tenant, once known.
     graph_unavailable: Option<String>,
+    /// The highest sequence number among the order's batches (1: only the
+    /// batch itself, `<batch>-seq2` is the next).
+    sequels: u32,
+}
+
+/// `3` for `PO-1-seq3` when the batch is `PO-1`: a sequel batch's number.
+fn sequel_number(id: &str, batch: &str) -> Option<u32> {
+    let digits = id.strip_prefix(batch)?.strip_prefix(SEQUEL)?;
+    let n: u32 = digits
+        .parse()
+        .ok()
+        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))?;
+    (n >= 2).then_some(n)
+}
+
+/// What joins a batch's name and a sequel's number.
+const SEQUEL: &str = "-seq";
+
+/// The name of the order's next sequel batch.
+fn next_sequel(ctx: &mut Ctx<'_>) -> String {
+    ctx.sequels += 1;
+    format!("{}{SEQUEL}{}", ctx.batch, ctx.sequels)
 }
 
 /// Registers tuple and product-key devices in one customer through
@@ -129,6 +151,7 @@ pub async fn import_customer(
         settings,
         batch: settings.customer.batch_id.clone(),
         graph_unavailable: None,
+        sequels: 1,
     };
     let deadline = client.clock().now() + settings.run.deadline;
     let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
@@ -138,7 +161,7 @@ pub async fn import_customer(
     let mut jobs = Vec::new();
     snapshot(&tracked, settings, progress, true);
     if !settings.run.dry_run && !cancel.is_cancelled() {
-        send(&ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
+        send(&mut ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
         snapshot(&tracked, settings, progress, true);
         if settings.run.wait {
             settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
@@ -192,11 +215,17 @@ async fn lookup(
 ) -> Result<bool, CallError> {
     let batches = ctx.pc.list_batches().await?;
     let exists = batches.iter().any(|b| b.id == ctx.batch);
-    let in_batch = if exists {
-        ctx.pc.list_batch_devices(&ctx.batch).await?
-    } else {
-        Vec::new()
-    };
+    // The order's batch and its sequels (`<batch>-seq2`, …: tuple rows
+    // that could not be added to an existing batch went into a new one).
+    let mut in_batch: Vec<(String, ListedDevice)> = Vec::new();
+    for b in batches
+        .iter()
+        .filter(|b| b.id == ctx.batch || sequel_number(&b.id, &ctx.batch).is_some())
+    {
+        ctx.sequels = ctx.sequels.max(sequel_number(&b.id, &ctx.batch).unwrap_or(1));
+        let listed = ctx.pc.list_batch_devices(&b.id).await?;
+        in_batch.extend(listed.into_iter().map(|l| (b.id.clone(), l)));
+    }
     let registered = match ctx.graph.list_registered().await {
         Ok(list) => by_serial(list),
         Err(e) => {
@@ -215,10 +244,11 @@ async fn lookup(
         if let Some(device) = find_registered(&t.device, &registered) {
             t.entry.action = Action::AlreadyRegistered;
             confirm(t, device, now, Some(DeviceMessage::DeviceAlreadyRegistered));
-        } else if in_batch.iter().any(|l| same_device(&t.device, l)) {
+        } else if let Some((batch, _)) = in_batch.iter().find(|(_, l)| same_device(&t.device, l)) {
             t.entry.action = Action::AlreadyRegistered;
             t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
-            t.entry.details = format!("already in device batch `{}`: not sent again", ctx.batch);
+            t.entry.details = format!("already in device batch `{batch}`: not sent again");
+            t.entry.batch_id = Some(batch.clone());
             t.phase = Phase::Appear;
         } else if ctx.settings.run.dry_run {
             t.entry.action = Action::WouldSend;
@@ -284,27 +314,25 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             }
             continue;
         }
+        let batch = t.entry.batch_id.clone().unwrap_or_else(|| ctx.batch.clone());
         match t.phase {
             Phase::ToSend if settings.run.dry_run => {}
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
             _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {
                     t.entry.details = format!(
-                        "accepted by Partner Center in device batch `{}`; run `apctl import` again to see the outcome (nothing is sent twice)",
-                        ctx.batch
+                        "accepted by Partner Center in device batch `{batch}`; run `apctl import` again to see the outcome (nothing is sent twice)"
                     );
                 }
             }
             Phase::InBatch => {
                 t.entry.details = format!(
-                    "Partner Center was still processing device batch `{}` at the deadline; run apctl again to follow it (nothing is sent twice)",
-                    ctx.batch
+                    "Partner Center was still processing device batch `{batch}` at the deadline; run apctl again to follow it (nothing is sent twice)"
                 );
             }
             Phase::Appear => {
                 t.entry.details = format!(
-                    "in device batch `{}`, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it (nothing is sent twice)",
-                    ctx.batch
+                    "in device batch `{batch}`, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it (nothing is sent twice)"
                 );
             }
             Phase::Tag | Phase::Done => {}

@@ -29,9 +29,11 @@ pub(super) fn batch_device(d: &Device) -> BatchDevice {
 /// Sends every device still to send: the first chunk creates the batch
 /// when it does not exist, the others are added to it. A request that may
 /// have reached the service is checked against the batch before anything
-/// is sent again.
+/// is sent again. Tuple rows Partner Center refuses to add to an existing
+/// batch go into a new one named after it (`<batch>-seq2`, …): the
+/// create-batch page documents them, the add-devices page does not.
 pub(super) async fn send(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     tracked: &mut [Tracked],
     jobs: &mut Vec<Accepted>,
     mut batch_exists: bool,
@@ -42,11 +44,26 @@ pub(super) async fn send(
         .collect();
     for chunk in todo.chunks(ctx.settings.run.chunk_size.get()) {
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
-        let answer = if batch_exists {
-            ctx.pc.add_devices(&ctx.batch, &devices).await
+        let mut target = ctx.batch.clone();
+        let mut answer = if batch_exists {
+            ctx.pc.add_devices(&target, &devices).await
         } else {
-            ctx.pc.create_batch(&ctx.batch, &devices).await
+            ctx.pc.create_batch(&target, &devices).await
         };
+        let has_tuples = chunk
+            .iter()
+            .any(|&i| matches!(tracked[i].device.identity, Identity::Tuple { .. }));
+        if batch_exists && has_tuples && is_refusal(&answer) {
+            target = next_sequel(ctx);
+            progress.event(warning(
+                &ctx.settings.customer.tenant,
+                format!(
+                    "Partner Center would not add Manufacturer+Model+Serial rows to device batch `{}`; they go into a new batch `{target}`",
+                    ctx.batch
+                ),
+            ));
+            answer = ctx.pc.create_batch(&target, &devices).await;
+        }
         match answer {
             Ok(accepted) => {
                 batch_exists = true;
@@ -54,6 +71,7 @@ pub(super) async fn send(
                     let t = &mut tracked[i];
                     t.entry.action = Action::Sent;
                     t.entry.request_id = accepted.request_id.clone();
+                    t.entry.batch_id = Some(target.clone());
                     t.job = Some(jobs.len());
                     t.phase = Phase::InBatch;
                 }
@@ -66,7 +84,7 @@ pub(super) async fn send(
             Err(CallError::MayHaveBeenSent {
                 request_id, cause, ..
             }) => {
-                let reached = after_lost_answer(ctx, tracked, chunk, request_id, &cause).await;
+                let reached = after_lost_answer(ctx, tracked, chunk, &target, request_id, &cause).await;
                 batch_exists = batch_exists || reached;
             }
             Err(e) => {
@@ -84,6 +102,11 @@ pub(super) async fn send(
     }
 }
 
+/// A 400: Partner Center refused the request's content as a whole.
+fn is_refusal(answer: &Result<Accepted, CallError>) -> bool {
+    matches!(answer, Err(CallError::Service { error, .. }) if error.status == 400)
+}
+
 /// Looks before sending again after a lost answer: whatever reached the
 /// batch is followed in the tenant's list, the rest is not sent in this
 /// run. True when the batch holds anything (so it exists).
@@ -91,15 +114,15 @@ async fn after_lost_answer(
     ctx: &Ctx<'_>,
     tracked: &mut [Tracked],
     chunk: &[usize],
+    batch: &str,
     request_id: Option<String>,
     cause: &str,
 ) -> bool {
-    let listed = ctx.pc.list_batch_devices(&ctx.batch).await.unwrap_or_default();
+    let listed = ctx.pc.list_batch_devices(batch).await.unwrap_or_default();
     let lost = Cause::tenant(&TenantError {
         tenant: ctx.settings.customer.tenant.clone(),
         error: format!(
-            "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{}`",
-            ctx.batch
+            "Partner Center: the answer to a batch request was lost ({cause}) and its devices are not in device batch `{batch}`"
         ),
         hint: Some(
             "run apctl again to send them: it looks in the batch first, so nothing is sent twice".into(),
@@ -110,9 +133,9 @@ async fn after_lost_answer(
         t.entry.request_id.clone_from(&request_id);
         if listed.iter().any(|l| same_device(&t.device, l)) {
             t.entry.action = Action::Sent;
+            t.entry.batch_id = Some(batch.to_owned());
             t.entry.details = format!(
-                "The answer to the batch request was lost ({cause}), but the device is in device batch `{}`: followed in the tenant's list.",
-                ctx.batch
+                "The answer to the batch request was lost ({cause}), but the device is in device batch `{batch}`: followed in the tenant's list."
             );
             t.phase = Phase::Appear;
         } else {

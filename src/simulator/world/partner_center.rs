@@ -233,7 +233,18 @@ impl World {
             Ok(v) => check_devices(Some(&v)),
             Err(e) => Err(Rejected(format!("The request body is not JSON: {e}"))),
         };
+        // The add-devices page lists no Manufacturer+Model+Serial
+        // combination: under that reading such a device is refused here.
+        let tuple = |d: &Value| d.get("oemManufacturerName").is_some() && d.get("hardwareHash").is_none();
         match devices {
+            Ok(d) if self.config.strict_batch_add && d.iter().any(tuple) => {
+                self.stats.rejected_bodies += 1;
+                pc_error(
+                    400,
+                    "600",
+                    "The device identity combination is not supported when adding devices to an existing batch.",
+                )
+            }
             Ok(d) => self.pc_accept(index, batch.to_owned(), d),
             Err(why) => {
                 self.stats.rejected_bodies += 1;

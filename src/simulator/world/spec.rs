@@ -69,6 +69,9 @@ pub struct SimConfig {
     /// No Autopilot deployment profile targets any device: every device
     /// reads `deploymentProfileAssignmentStatus: notAssigned` (on `/beta`).
     pub no_profile: bool,
+    /// Refuse Manufacturer+Model+Serial devices added to an existing batch
+    /// (400), as the add-devices page's list of combinations reads.
+    pub strict_batch_add: bool,
 }
 
 impl Default for SimConfig {
@@ -90,6 +93,7 @@ impl Default for SimConfig {
             hold: None,
             rewrite_import_id: false,
             no_profile: false,
+            strict_batch_add: false,
         }
     }
 }
