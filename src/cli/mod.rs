@@ -9,6 +9,7 @@ mod pipeline;
 mod progress;
 mod session;
 mod settings;
+mod style;
 
 use std::io;
 use std::path::PathBuf;

@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use apctl::import::{Event, Progress};
 
+use super::style::count;
+
 /// Shows import progress.
 pub struct Printer {
     bar: Option<ProgressBar>,
@@ -72,7 +74,9 @@ impl Progress for Printer {
                 staged,
             } => {
                 self.line(format!(
-                    "{tenant}: {registered} devices registered, {staged} staged"
+                    "{tenant}: the tenant holds {} and {}",
+                    count(registered as u64, "Autopilot device"),
+                    count(staged as u64, "staged import")
                 ));
             }
             Event::LookedUpBatch {
@@ -81,9 +85,13 @@ impl Progress for Printer {
                 batch,
                 in_batch,
             } => self.line(format!(
-                "{tenant}: {registered} devices registered, {in_batch} already in batch `{batch}`"
+                "{tenant}: the tenant holds {}; {} already in device batch {batch}",
+                count(registered as u64, "Autopilot device"),
+                count(in_batch as u64, "device")
             )),
-            Event::Sent { tenant, count } => self.line(format!("{tenant}: {count} devices sent")),
+            Event::Sent { tenant, count: n } => {
+                self.line(format!("{tenant}: {} sent", count(n as u64, "device")))
+            }
             Event::Settled {
                 tenant,
                 settled,
@@ -111,7 +119,10 @@ impl Progress for Printer {
                     }
                     None if !self.quiet => eprintln!(
                         "{}",
-                        super::pipeline::neutral(&format!("{tenant}: {settled}/{total} devices settled"))
+                        super::pipeline::neutral(&format!(
+                            "{tenant}: {settled} of {} settled",
+                            count(total as u64, "device")
+                        ))
                     ),
                     None => {}
                 }

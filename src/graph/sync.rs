@@ -41,6 +41,9 @@ pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
         Err(e) => return Sync::Failed { error: e.summary },
     };
     let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
+    // Through the tenant's gate: never inside a Retry-After window, and
+    // within the write budget. Its own 429 is not a throttle of the tenant.
+    let _permit = graph.gate.admit(true).await;
     let sent = graph
         .client
         .http()

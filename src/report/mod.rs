@@ -10,6 +10,7 @@ use crate::input::device::{Device, Pipe, RowRef};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::transport::Stats;
 
+pub mod fixes;
 mod formats;
 mod merge;
 
@@ -163,9 +164,10 @@ impl Entry {
         self.state == Some(RegistrationState::RegistrationPending)
     }
 
-    /// True for a row apctl did not send (invalid, or stopped by a cause).
+    /// True for a row apctl did not send (invalid, or stopped by a cause);
+    /// not for a `--dry-run` row that would have been sent.
     pub fn unsent(&self) -> bool {
-        self.state.is_none()
+        self.state.is_none() && self.action != Action::WouldSend
     }
 
     /// Marks the row as not sent for a reason it shares with other rows.
@@ -192,16 +194,20 @@ impl Entry {
         match (self.state, self.action) {
             (Some(s), _) => s.to_string(),
             (None, Action::Invalid) => NOT_SENT_INVALID.into(),
+            (None, Action::WouldSend) => WOULD_SEND.into(),
             (None, _) => NOT_SENT.into(),
         }
     }
 
-    /// The serial as people read it: quoted, or `(no serial)`.
+    /// The serial as people read it: as it is when it is plain text,
+    /// quoted (control characters escaped) when it has spaces or anything
+    /// a terminal could misread, or `(no serial)`.
     pub fn serial_text(&self) -> String {
-        self.serial_number
-            .as_deref()
-            .map(crate::input::problem::quoted)
-            .unwrap_or_else(|| "(no serial)".into())
+        match self.serial_number.as_deref() {
+            None | Some("") => "(no serial)".into(),
+            Some(s) if s.chars().all(|c| c.is_ascii_graphic()) => s.to_owned(),
+            Some(s) => crate::input::problem::quoted(s),
+        }
     }
 
     /// True when the device registered but its group tag could not be set.
@@ -233,6 +239,9 @@ pub struct Totals {
     /// Group tag updates sent that did not show by the end of the run.
     #[serde(default)]
     pub group_tags_pending: u64,
+    /// `--dry-run` rows that would have been sent.
+    #[serde(default)]
+    pub would_send: u64,
 }
 
 impl Totals {
@@ -263,6 +272,7 @@ impl Totals {
                 .count() as u64,
             group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
             group_tags_pending: entries.iter().filter(|e| e.tag_pending()).count() as u64,
+            would_send: entries.iter().filter(|e| e.action == Action::WouldSend).count() as u64,
         }
     }
 }
@@ -272,10 +282,16 @@ impl Totals {
     pub fn unsent(&self) -> [(&'static str, u64); 2] {
         [(NOT_SENT_INVALID, self.invalid), (NOT_SENT, self.not_sent)]
     }
+
+    /// `--dry-run` rows that would have been sent, by their words.
+    pub fn would_send(&self) -> (&'static str, u64) {
+        (WOULD_SEND, self.would_send)
+    }
 }
 
 const NOT_SENT_INVALID: &str = "Not sent (invalid row)";
 const NOT_SENT: &str = "Not sent";
+const WOULD_SEND: &str = "Would be sent (dry run)";
 
 /// Name → count pairs that serialise as a JSON object in their own order.
 #[derive(Clone, Debug, Default)]

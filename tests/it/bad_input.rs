@@ -332,7 +332,15 @@ fn rows_never_sent_share_one_cause_given_once() {
         out.contains("not sent: cause C1: 5 rows of woodgrove.onmicrosoft.com: "),
         "{out}"
     );
-    assert_eq!(out.matches("Not sent (cause C1)").count(), 5, "{out}");
+    assert_eq!(
+        out.matches("Not sent (cause C1)\n").count(),
+        5,
+        "one line per row: {out}"
+    );
+    assert!(
+        out.contains("Not sent (cause C1) (5 devices): GOOD-0000, GOOD-0001"),
+        "grouped by what fixes them: {out}"
+    );
     assert_eq!(out.matches("##vso[task.logissue type=error").count(), 1, "{out}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");

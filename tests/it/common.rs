@@ -148,6 +148,8 @@ where
         "AGENT_TEMPDIRECTORY",
         "GITHUB_ACTIONS",
         "GITHUB_STEP_SUMMARY",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
     ] {
         cmd.env_remove(var);
     }

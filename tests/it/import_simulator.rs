@@ -447,3 +447,27 @@ fn error_640_is_resent_and_cleaned_up_when_the_service_rewrites_the_import_id() 
         "each 640 record is apctl's and deleted: {stats}"
     );
 }
+
+#[test]
+fn colour_shows_only_when_asked_for_and_never_with_no_color() {
+    let args = [
+        "import",
+        "examples/fabrikam-every-state.csv",
+        "--tenant",
+        "fabrikam.onmicrosoft.com",
+        "--simulate",
+        "-q",
+    ];
+    // Not a terminal: plain text.
+    let plain = apctl_env(args, &[]);
+    assert!(!plain.stdout.contains('\x1b'), "{}", plain.stdout);
+    // A terminal is stood in for by CLICOLOR_FORCE: failed rows in red.
+    let forced = apctl_env(args, &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        forced.stdout.contains("\x1b[31mRegistration failed\x1b[0m"),
+        "{}",
+        forced.stdout
+    );
+    let no_color = apctl_env(args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!no_color.stdout.contains('\x1b'), "NO_COLOR wins");
+}

@@ -67,8 +67,8 @@ fn azure_devops_gets_logging_commands_and_an_uploaded_summary() {
     assert_eq!(std::fs::read_to_string(&summary).unwrap(), SUMMARY);
     let file = example("contoso-partner.csv");
     let want = format!(
-        "##vso[task.logissue type=error;sourcepath={file};linenumber=4]contoso.onmicrosoft.com `PC-0003`: Registration failed — Device not found: {NOT_FOUND}\n\
-         ##vso[task.logissue type=error;sourcepath={file};linenumber=5]contoso.onmicrosoft.com `PC-0004`: Registration failed — Device claimed by another organization: {CLAIMED}\n\
+        "##vso[task.logissue type=error;sourcepath={file};linenumber=4]contoso.onmicrosoft.com PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
+         ##vso[task.logissue type=error;sourcepath={file};linenumber=5]contoso.onmicrosoft.com PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n\
          ##vso[task.setprogress value=100;]contoso.onmicrosoft.com\n\
          ##vso[task.uploadsummary]{}\n\
          ##vso[task.complete result=Failed;]some devices failed\n",
@@ -95,8 +95,8 @@ fn github_actions_gets_annotations_and_the_step_summary() {
         .replace(':', "%3A")
         .replace(',', "%2C");
     let want = format!(
-        "::error file={file},line=4,title=apctl%3A Registration failed::contoso.onmicrosoft.com `PC-0003`: Registration failed — Device not found: {NOT_FOUND}\n\
-         ::error file={file},line=5,title=apctl%3A Registration failed::contoso.onmicrosoft.com `PC-0004`: Registration failed — Device claimed by another organization: {CLAIMED}\n"
+        "::error file={file},line=4,title=apctl%3A Registration failed::contoso.onmicrosoft.com PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
+         ::error file={file},line=5,title=apctl%3A Registration failed::contoso.onmicrosoft.com PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n"
     );
     assert_eq!(commands(&run.stderr), want);
     assert_eq!(

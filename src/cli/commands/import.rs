@@ -15,11 +15,12 @@ use crate::cli::exit::Exit;
 use crate::cli::progress::Printer;
 use crate::cli::session;
 use crate::cli::settings;
+use crate::cli::style::{Paint, count};
 use apctl::import::plan::Job;
 use apctl::import::settings::DEFAULT_CHUNK;
 use apctl::import::{Cancel, CustomerSettings, ImportSettings, RunSettings};
 use apctl::portal::state::RegistrationState;
-use apctl::report::{Entry, Report, Verdict};
+use apctl::report::{Action, Entry, Report, Verdict};
 use apctl::transport::throttle::{self, Limits};
 
 #[derive(Debug, Args)]
@@ -329,8 +330,9 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
 const LIST_ALL_UP_TO: usize = 50;
 
 fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    let paint = Paint::stdout();
     print_unreadable(out, r)?;
-    print_rows(out, r)?;
+    print_rows(out, r, paint)?;
     print_unlisted(out, r)?;
     print_causes(out, r)?;
     writeln!(out)?;
@@ -339,17 +341,52 @@ fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(out)?;
         print_customers(out, r)?;
     }
+    print_fixes(out, r, paint)?;
+    let now = r.entries.iter().filter(|e| how(e) == REGISTERED_NOW).count() as u64;
+    let there = r.entries.iter().filter(|e| how(e) == ALREADY_THERE).count() as u64;
+    writeln!(out)?;
     writeln!(
         out,
-        "{} row{}, {} customer{}, {} HTTP request{}: {}",
-        r.totals.rows,
-        plural(r.totals.rows),
-        r.tenants.len(),
-        plural(r.tenants.len() as u64),
-        r.http.total(),
-        plural(r.http.total()),
-        verdict_text(r.verdict)
+        "{}, {}: {} registered now, {} already there; {}: {}",
+        count(r.totals.rows, "row"),
+        count(r.tenants.len() as u64, "customer"),
+        count(now, "device"),
+        there,
+        count(r.http.total(), "HTTP request"),
+        paint.bold(if r.dry_run {
+            "dry run, nothing was sent"
+        } else {
+            verdict_text(r.verdict)
+        })
     )
+}
+
+/// The rows that need something, grouped by what fixes them.
+fn print_fixes(out: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
+    let groups = apctl::report::fixes::groups(r);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", paint.bold("what to do"))?;
+    for g in &groups {
+        let serials: Vec<String> = g.entries.iter().take(8).map(|e| e.serial_text()).collect();
+        let more = g.entries.len().saturating_sub(serials.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  {} ({}): {}{more}",
+            paint.warn(&g.fix.problem),
+            count(g.entries.len() as u64, "device"),
+            serials.join(", ")
+        )?;
+        writeln!(out, "    {}", g.fix.step)?;
+    }
+    Ok(())
 }
 
 /// Files none of whose rows were taken.
@@ -366,7 +403,7 @@ fn print_unreadable(out: &mut impl Write, r: &Report) -> io::Result<()> {
 
 /// One line per row (in a long run: only rows that need a look), with
 /// the details below it.
-fn print_rows(out: &mut impl Write, r: &Report) -> io::Result<()> {
+fn print_rows(out: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
     let all = r.entries.len() <= LIST_ALL_UP_TO;
     let shown = |e: &&Entry| {
         if all {
@@ -382,17 +419,44 @@ fn print_rows(out: &mut impl Write, r: &Report) -> io::Result<()> {
             Some(id) => writeln!(out, "{}:{}  {serial}  Not sent (cause {id})", e.file, e.line)?,
             None => writeln!(
                 out,
-                "{}:{}  {serial}  {}{message}",
+                "{}:{}  {serial}  {}{message}{}",
                 e.file,
                 e.line,
-                e.state_text()
+                paint.state(e),
+                how(e)
             )?,
         }
-        if e.cause.is_none() && e.state != Some(RegistrationState::ReadyForUser) && !e.details.is_empty() {
+        // A plain success needs no words; anything else says its details.
+        let plain = e.state == Some(RegistrationState::ReadyForUser)
+            && e.message.is_none()
+            && e.group_tag_status
+                .is_none_or(|s| s == apctl::report::TagStatus::Applied)
+            && e.details.starts_with("Registered ");
+        if e.cause.is_none() && !plain && !e.details.is_empty() {
             writeln!(out, "    {}", e.details)?;
         }
     }
     Ok(())
+}
+
+const REGISTERED_NOW: &str = "  (registered now)";
+const ALREADY_THERE: &str = "  (already there)";
+
+/// How a registered row got there: by this run, or before it (found by
+/// the lookup, or answered 806 by the service).
+fn how(e: &Entry) -> &'static str {
+    let registered = e.state.is_some_and(RegistrationState::is_registered);
+    if !registered {
+        ""
+    } else if e.action == Action::AlreadyRegistered
+        || e.message == Some(apctl::portal::state::DeviceMessage::DeviceAlreadyRegistered)
+    {
+        ALREADY_THERE
+    } else if matches!(e.action, Action::Sent | Action::FollowedStaged) {
+        REGISTERED_NOW
+    } else {
+        ""
+    }
 }
 
 /// Invalid rows beyond the listed ones, counted with their lines.
@@ -462,7 +526,7 @@ fn print_totals(out: &mut impl Write, r: &Report) -> io::Result<()> {
     for (state, n) in &r.totals.by_state.0 {
         writeln!(out, "{state:<40} {n:>7}")?;
     }
-    for (label, n) in r.totals.unsent() {
+    for (label, n) in r.totals.unsent().into_iter().chain([r.totals.would_send()]) {
         if n > 0 {
             writeln!(out, "{label:<40} {n:>7}")?;
         }

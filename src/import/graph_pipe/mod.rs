@@ -222,6 +222,8 @@ async fn lookup(
             }
         } else if settings.run.dry_run {
             t.entry.action = Action::WouldSend;
+            // Never sent: no portal state is true of it.
+            t.entry.state = None;
             t.entry.details = "would be imported (dry run: nothing was sent)".into();
         }
     }

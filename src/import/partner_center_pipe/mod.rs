@@ -252,6 +252,8 @@ async fn lookup(
             t.phase = Phase::Appear;
         } else if ctx.settings.run.dry_run {
             t.entry.action = Action::WouldSend;
+            // Never sent: no portal state is true of it.
+            t.entry.state = None;
             t.entry.details = format!(
                 "would be sent to Partner Center in device batch `{}` (dry run: nothing was sent)",
                 ctx.batch
