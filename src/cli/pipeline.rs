@@ -153,7 +153,7 @@ fn severity(e: &Entry) -> Option<&'static str> {
     }
 }
 
-fn headline(e: &Entry) -> String {
+fn headline(report: &Report, e: &Entry) -> String {
     let serial = e.serial_text();
     let message = e.message.map(|m| format!(" — {m}")).unwrap_or_default();
     let details = if e.details.is_empty() {
@@ -161,7 +161,8 @@ fn headline(e: &Entry) -> String {
     } else {
         format!(": {}", e.details)
     };
-    format!("{} {serial}: {}{message}{details}", e.tenant, e.state_text())
+    let customer = report.customer_name(&e.tenant).unwrap_or(&e.tenant);
+    format!("{customer} {serial}: {}{message}{details}", e.state_text())
 }
 
 /// Errors of the run as a whole, each once: files that could not be
@@ -212,7 +213,7 @@ fn azure(report: &Report, summary: &Path) -> String {
                 "##vso[task.logissue type={kind};sourcepath={};linenumber={}]{}",
                 azure_property(&e.file),
                 e.line,
-                azure_data(&headline(e))
+                azure_data(&headline(report, e))
             );
         }
     }
@@ -222,7 +223,7 @@ fn azure(report: &Report, summary: &Path) -> String {
             out,
             "##vso[task.setprogress value={};]{}",
             (i + 1) * 100 / n,
-            azure_data(&t.requested)
+            azure_data(t.label())
         );
     }
     let _ = writeln!(out, "##vso[task.uploadsummary]{}", summary.display());
@@ -254,7 +255,7 @@ fn github(report: &Report) -> String {
                 github_property(&e.file),
                 e.line,
                 github_property(&format!("apctl: {}", e.state_text())),
-                github_data(&headline(e))
+                github_data(&headline(report, e))
             );
         }
     }
@@ -348,7 +349,7 @@ pub fn markdown(report: &Report) -> String {
             let _ = writeln!(
                 md,
                 "| {} | {} | {failed} | {} |",
-                cell(&t.requested),
+                cell(&t.named_tenant()),
                 t.totals.rows,
                 verdict_text(t.verdict)
             );
@@ -369,7 +370,7 @@ pub fn markdown(report: &Report) -> String {
                 md,
                 "| {} | {} | {} | {} | {} |",
                 cell(e.serial_number.as_deref().unwrap_or("(no serial)")),
-                cell(&e.tenant),
+                cell(report.customer_name(&e.tenant).unwrap_or(&e.tenant)),
                 e.state_text(),
                 e.message.map(|m| m.to_string()).unwrap_or_default(),
                 cell(&e.details)

@@ -224,6 +224,30 @@ impl Graph<'_> {
         self.list(REGISTERED_BETA, "graph.list-profiles").await
     }
 
+    /// The tenant's display name (`GET /organization`), when the token may
+    /// read it; `None` otherwise (an app with only Intune permissions).
+    pub async fn organization_name(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Org {
+            #[serde(rename = "displayName")]
+            display_name: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            value: Vec<Org>,
+        }
+        let url = endpoint::join(self.root, "/v1.0/organization?$select=displayName");
+        let req = self.request(Method::GET, url, "graph.organization");
+        let resp = self.client.send_once(self.tenant, self.gate, &req).await.ok()?;
+        let page: Page = serde_json::from_slice(&resp.body).ok()?;
+        page.value
+            .into_iter()
+            .find_map(|o| o.display_name)
+            .map(|n| crate::sanitize::clean_line(&n))
+            .filter(|n| !n.trim().is_empty())
+    }
+
     /// Reads one registered Autopilot device.
     pub async fn get_registered(&self, id: &str) -> Result<AutopilotDevice, CallError> {
         let url = endpoint::join(self.root, &format!("{REGISTERED}/{}", endpoint::segment(id)));

@@ -37,6 +37,7 @@ pub(crate) fn assemble(
         sections.push(TenantSection {
             tenant: r.tenant,
             requested: r.requested,
+            name: r.name,
             verdict: verdict(&r.entries, &r.errors, &[], r.interrupted, base),
             totals: Totals::of(&r.entries),
             errors: r.errors.clone(),
@@ -86,6 +87,8 @@ pub(crate) struct TenantResult {
     pub(crate) tenant: String,
     /// The customer as the input named it.
     pub(crate) requested: String,
+    /// Its display name, when known.
+    pub(crate) name: Option<String>,
     pub(crate) entries: Vec<Entry>,
     pub(crate) errors: Vec<TenantError>,
     pub(crate) interrupted: bool,

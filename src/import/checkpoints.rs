@@ -105,6 +105,7 @@ impl<'a> Checkpoints<'a> {
                     TenantResult {
                         tenant: tenant.clone(),
                         requested: requested.clone(),
+                        name: None,
                         entries,
                         errors: Vec::new(),
                         interrupted: false,

@@ -22,6 +22,7 @@ use crate::import::progress::{entry_for, warning};
 use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
+use crate::transport::throttle::TenantGate;
 
 /// Imports the files into `tenant`: a run with one customer.
 pub async fn import_files(
@@ -150,8 +151,12 @@ async fn run_tenant(
             Ledger::none()
         }
     };
-    let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let gate = client.gate_with(&settings.customer.tenant, settings.run.limits);
+    if settings.customer.name.is_none() && settings.customer.preflight_failure.is_none() {
+        // People read names, not ids: the tenant's own display name.
+        settings.customer.name = graph_at(client, &settings, &gate).organization_name().await;
+    }
+    let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let (graph, pc) = tokio::join!(
         graph_pipe::import_tenant(client, &settings, rows.graph, &gate, &ledger, progress, cancel),
         partner_center_pipe::import_customer(
@@ -165,17 +170,12 @@ async fn run_tenant(
     );
     let mut entries = graph.entries;
     entries.extend(pc.entries);
-    let tenant_graph = Graph {
-        client,
-        root: &settings.run.graph_root,
-        tenant: &settings.customer.tenant,
-        gate: &gate,
-        scope: settings.run.graph_scope,
-    };
+    let tenant_graph = graph_at(client, &settings, &gate);
     let followed = profiles::follow(&tenant_graph, &settings, &mut entries, progress, cancel, deadline).await;
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested: requested_name,
+        name: settings.customer.name.clone(),
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
@@ -255,10 +255,22 @@ fn another_run(
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested,
+        name: settings.customer.name.clone(),
         entries,
         errors: Vec::new(),
         interrupted: false,
         sync: None,
+    }
+}
+
+/// The customer's Graph, through its gate.
+fn graph_at<'a>(client: &'a Client, settings: &'a ImportSettings, gate: &'a TenantGate) -> Graph<'a> {
+    Graph {
+        client,
+        root: &settings.run.graph_root,
+        tenant: &settings.customer.tenant,
+        gate,
+        scope: settings.run.graph_scope,
     }
 }
 

@@ -151,6 +151,9 @@ impl RunSettings {
 pub struct CustomerSettings {
     /// The customer as the run works on it (an id or domain).
     pub tenant: String,
+    /// The customer's display name, once known (from the input, GDAP or
+    /// the tenant's organization).
+    pub name: Option<String>,
     pub order_id: Option<String>,
     /// Group tag for rows that have none.
     pub group_tag: Option<String>,
@@ -175,6 +178,13 @@ pub struct ImportSettings {
     pub customer: CustomerSettings,
 }
 
+impl CustomerSettings {
+    /// How people read the customer: its name, else its tenant.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.tenant.clone())
+    }
+}
+
 impl ImportSettings {
     /// A customer of the run, with the run's order id and group tag.
     pub fn new(run: &Arc<RunSettings>, tenant: &str) -> Self {
@@ -182,6 +192,7 @@ impl ImportSettings {
             run: run.clone(),
             customer: CustomerSettings {
                 tenant: tenant.to_owned(),
+                name: None,
                 order_id: run.order_id.clone(),
                 group_tag: run.group_tag.clone(),
                 ..CustomerSettings::default()

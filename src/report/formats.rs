@@ -53,9 +53,9 @@ impl Report {
     fn junit_suite(&self, x: &mut String, tenant: &str) {
         use std::fmt::Write as _;
         let name = if tenant.is_empty() {
-            "(no customer)"
+            "(no customer)".to_owned()
         } else {
-            tenant
+            self.named_tenant(tenant)
         };
         let class = if tenant.is_empty() { "apctl" } else { tenant };
         let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
@@ -67,7 +67,7 @@ impl Report {
         let _ = writeln!(
             x,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-            xml(name),
+            xml(&name),
             mine.len() + causes.len(),
             mine.iter().filter(|e| junit_failed(e)).count() + causes.len(),
             mine.iter().filter(|e| junit_skipped(e)).count()
@@ -104,6 +104,7 @@ impl Report {
             "file",
             "line",
             "tenant",
+            "customer",
             "serialNumber",
             "pipe",
             "state",
@@ -128,6 +129,7 @@ impl Report {
                     e.file.clone(),
                     e.line.to_string(),
                     e.tenant.clone(),
+                    self.customer_name(&e.tenant).unwrap_or_default().to_owned(),
                     e.serial_number.clone().unwrap_or_default(),
                     e.pipe.map(|p| json(&p)).unwrap_or_default(),
                     e.state_text(),

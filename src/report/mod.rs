@@ -12,7 +12,12 @@ use crate::transport::Stats;
 
 pub mod fixes;
 mod formats;
+pub mod html;
 mod merge;
+mod totals;
+
+use totals::{NOT_SENT, NOT_SENT_INVALID, WOULD_SEND};
+pub use totals::{Ordered, Totals};
 
 pub use formats::{spreadsheet_safe, write_atomic, write_safe_record};
 pub use merge::{MergeError, merge};
@@ -73,6 +78,13 @@ pub struct Entry {
     /// The request id of the call that decided this entry, when there is one.
     pub request_id: Option<String>,
     pub action: Action,
+    /// The device's model: from the row, or from the tenant's list once
+    /// registered.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The user the row assigns to the device.
+    #[serde(default)]
+    pub assigned_user: Option<String>,
     pub group_tag: Option<String>,
     pub order_id: Option<String>,
     /// The hash shortened (`T0GX…a1Q= (4000 chars)`), never whole.
@@ -133,6 +145,11 @@ impl Entry {
             error_name: None,
             request_id: None,
             action: Action::NotSent,
+            model: device.and_then(|d| match &d.identity {
+                crate::input::device::Identity::Tuple { model, .. } => Some(model.clone()),
+                _ => None,
+            }),
+            assigned_user: device.and_then(|d| d.assigned_user.clone()),
             group_tag: device.and_then(|d| d.group_tag.clone()),
             order_id: order_id.map(str::to_owned),
             hardware_hash: hash,
@@ -221,120 +238,6 @@ impl Entry {
     }
 }
 
-/// Counts by state and by message.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Totals {
-    pub rows: u64,
-    /// Every state, in the portal's order, with its count.
-    pub by_state: Ordered,
-    /// The messages that occurred, in the portal's order.
-    pub by_message: Ordered,
-    /// Rows never sent because they are invalid.
-    pub invalid: u64,
-    /// Rows never sent for a reason shared with others (see `causes`).
-    pub not_sent: u64,
-    /// Partner Center rows registered whose group tag could not be set.
-    pub group_tags_not_applied: u64,
-    /// Group tag updates sent that did not show by the end of the run.
-    #[serde(default)]
-    pub group_tags_pending: u64,
-    /// `--dry-run` rows that would have been sent.
-    #[serde(default)]
-    pub would_send: u64,
-}
-
-impl Totals {
-    /// Counts the entries.
-    pub fn of(entries: &[Entry]) -> Self {
-        let count_state = |s: RegistrationState| entries.iter().filter(|e| e.state == Some(s)).count() as u64;
-        let count_message = |m: DeviceMessage| entries.iter().filter(|e| e.message == Some(m)).count() as u64;
-        let by_state = RegistrationState::ALL
-            .iter()
-            .map(|s| (s.to_string(), count_state(*s)))
-            .collect();
-        let by_message = DeviceMessage::ALL
-            .iter()
-            .map(|m| (m.to_string(), count_message(*m)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        Self {
-            rows: entries.len() as u64,
-            by_state: Ordered(by_state),
-            by_message: Ordered(by_message),
-            invalid: entries
-                .iter()
-                .filter(|e| e.unsent() && e.action == Action::Invalid)
-                .count() as u64,
-            not_sent: entries
-                .iter()
-                .filter(|e| e.unsent() && e.action != Action::Invalid)
-                .count() as u64,
-            group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
-            group_tags_pending: entries.iter().filter(|e| e.tag_pending()).count() as u64,
-            would_send: entries.iter().filter(|e| e.action == Action::WouldSend).count() as u64,
-        }
-    }
-}
-
-impl Totals {
-    /// The rows never sent, by the words [`Entry::state_text`] gives them.
-    pub fn unsent(&self) -> [(&'static str, u64); 2] {
-        [(NOT_SENT_INVALID, self.invalid), (NOT_SENT, self.not_sent)]
-    }
-
-    /// `--dry-run` rows that would have been sent, by their words.
-    pub fn would_send(&self) -> (&'static str, u64) {
-        (WOULD_SEND, self.would_send)
-    }
-}
-
-const NOT_SENT_INVALID: &str = "Not sent (invalid row)";
-const NOT_SENT: &str = "Not sent";
-const WOULD_SEND: &str = "Would be sent (dry run)";
-
-/// Name → count pairs that serialise as a JSON object in their own order.
-#[derive(Clone, Debug, Default)]
-pub struct Ordered(pub Vec<(String, u64)>);
-
-impl Ordered {
-    /// The count for a name (0 when absent).
-    pub fn get(&self, name: &str) -> u64 {
-        self.0.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Pairs;
-        impl<'de> serde::de::Visitor<'de> for Pairs {
-            type Value = Ordered;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object of counts")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry()? {
-                    pairs.push(pair);
-                }
-                Ok(Ordered(pairs))
-            }
-        }
-        d.deserialize_map(Pairs)
-    }
-}
-
-impl Serialize for Ordered {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
 /// How the run ended, for the exit code; ordered from best to worst, so
 /// the worst of several is their maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -394,12 +297,51 @@ pub struct TenantSection {
     pub tenant: String,
     /// The customer as the input named it (id, domain or display name).
     pub requested: String,
+    /// The customer's display name, when known (from the input, GDAP or
+    /// the tenant's organization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub verdict: Verdict,
     pub totals: Totals,
     pub errors: Vec<TenantError>,
     /// The Autopilot sync asked for after this run registered devices here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<crate::graph::sync::Sync>,
+}
+
+impl TenantSection {
+    /// How people read the customer: its name, else as the input named it.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.requested)
+    }
+
+    /// For machine outputs: the name with the tenant beside it
+    /// (`Fabrikam Inc (7d4e…)`), or the tenant alone.
+    pub fn named_tenant(&self) -> String {
+        match &self.name {
+            Some(name) if *name != self.tenant => format!("{name} ({})", self.tenant),
+            _ => self.tenant.clone(),
+        }
+    }
+}
+
+impl Report {
+    /// The customer's name for an entry's tenant, with the tenant beside
+    /// it, as [`TenantSection::named_tenant`] gives it.
+    pub fn named_tenant(&self, tenant: &str) -> String {
+        self.tenants
+            .iter()
+            .find(|t| t.tenant == tenant)
+            .map_or_else(|| tenant.to_owned(), TenantSection::named_tenant)
+    }
+
+    /// The customer's display name for an entry's tenant, when known.
+    pub fn customer_name(&self, tenant: &str) -> Option<&str> {
+        self.tenants
+            .iter()
+            .find(|t| t.tenant == tenant)
+            .and_then(|t| t.name.as_deref())
+    }
 }
 
 /// A reason rows were not sent, shared by the rows it stopped.

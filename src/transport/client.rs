@@ -337,6 +337,24 @@ impl Client {
     }
 
     /// One attempt. `Err((may_have_been_sent, cause))` for transport failures.
+    /// One attempt through the gate, with no retry and no wait: for a call
+    /// whose answer is a nicety (a customer's display name), so a slow or
+    /// hostile answer costs the run one request, never its time.
+    pub async fn send_once(
+        &self,
+        tenant: &str,
+        gate: &TenantGate,
+        req: &Request,
+    ) -> Result<Response, CallError> {
+        let token = self.tokens.get(tenant, req.scope).await?;
+        let answer = {
+            let _permit = gate.admit(req.is_write()).await;
+            self.count(req.kind, false);
+            self.attempt(req, token.expose()).await
+        };
+        finish(req.kind, answer)
+    }
+
     async fn attempt(&self, req: &Request, token: &str) -> Result<Answer, (bool, String)> {
         let mut builder = self
             .http

@@ -78,7 +78,7 @@ fn the_readme_demo_registers_every_contoso_device() {
             .lines()
             .next()
             .unwrap()
-            .starts_with("file,line,tenant,serialNumber,pipe,state,message")
+            .starts_with("file,line,tenant,customer,serialNumber,pipe,state,message")
     );
     assert!(
         run.stdout

@@ -43,12 +43,12 @@ const SUMMARY: &str = "## apctl import: some devices failed
 
 | customer | rows | failed | result |
 |---|---:|---:|---|
-| contoso.onmicrosoft.com | 4 | 2 | some devices failed |
+| Contoso Ltd (contoso.onmicrosoft.com) | 4 | 2 | some devices failed |
 
 | device | customer | state | message | details |
 |---|---|---|---|---|
-| PC-0003 | contoso.onmicrosoft.com | Registration failed | Device not found | We couldn't register this device because we could not find a match for the provided manufacturer, model, or serial number. Confirm these values with your device supplier. |
-| PC-0004 | contoso.onmicrosoft.com | Registration failed | Device claimed by another organization | This device has already been claimed by another organization. Check with your device supplier. |
+| PC-0003 | Contoso Ltd | Registration failed | Device not found | We couldn't register this device because we could not find a match for the provided manufacturer, model, or serial number. Confirm these values with your device supplier. |
+| PC-0004 | Contoso Ltd | Registration failed | Device claimed by another organization | This device has already been claimed by another organization. Check with your device supplier. |
 
 ";
 
@@ -67,9 +67,9 @@ fn azure_devops_gets_logging_commands_and_an_uploaded_summary() {
     assert_eq!(std::fs::read_to_string(&summary).unwrap(), SUMMARY);
     let file = example("contoso-partner.csv");
     let want = format!(
-        "##vso[task.logissue type=error;sourcepath={file};linenumber=4]contoso.onmicrosoft.com PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
-         ##vso[task.logissue type=error;sourcepath={file};linenumber=5]contoso.onmicrosoft.com PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n\
-         ##vso[task.setprogress value=100;]contoso.onmicrosoft.com\n\
+        "##vso[task.logissue type=error;sourcepath={file};linenumber=4]Contoso Ltd PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
+         ##vso[task.logissue type=error;sourcepath={file};linenumber=5]Contoso Ltd PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n\
+         ##vso[task.setprogress value=100;]Contoso Ltd\n\
          ##vso[task.uploadsummary]{}\n\
          ##vso[task.complete result=Failed;]some devices failed\n",
         summary.display()
@@ -95,8 +95,8 @@ fn github_actions_gets_annotations_and_the_step_summary() {
         .replace(':', "%3A")
         .replace(',', "%2C");
     let want = format!(
-        "::error file={file},line=4,title=apctl%3A Registration failed::contoso.onmicrosoft.com PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
-         ::error file={file},line=5,title=apctl%3A Registration failed::contoso.onmicrosoft.com PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n"
+        "::error file={file},line=4,title=apctl%3A Registration failed::Contoso Ltd PC-0003: Registration failed — Device not found: {NOT_FOUND}\n\
+         ::error file={file},line=5,title=apctl%3A Registration failed::Contoso Ltd PC-0004: Registration failed — Device claimed by another organization: {CLAIMED}\n"
     );
     assert_eq!(commands(&run.stderr), want);
     assert_eq!(

@@ -97,6 +97,10 @@ pub struct ImportArgs {
     /// Write the report as CSV here.
     #[arg(long, value_name = "PATH")]
     report_csv: Option<PathBuf>,
+    /// Write a report for the customer here: one self-contained HTML file
+    /// (no scripts or outside assets) that opens anywhere and prints well.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
     /// Write a JUnit XML file here: one test case per device, a failure
     /// with the portal's message for each device that failed.
     #[arg(long, value_name = "PATH")]
@@ -288,6 +292,12 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
         report
             .write_csv(path)
             .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        settings::ensure_parent(path)?;
+        let page = apctl::report::html::render(report);
+        apctl::report::write_atomic(path, |f| f.write_all(page.as_bytes()))
+            .with_context(|| format!("cannot write the HTML report to `{}`", path.display()))?;
     }
     if let Some(path) = &args.junit {
         settings::ensure_parent(path)?;
@@ -555,7 +565,7 @@ fn print_customers(out: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "{:<40} {:>6} {:>7} {:>7} {:>8}  {}",
-            t.requested,
+            t.label(),
             t.totals.rows,
             ready,
             count(RegistrationState::RegistrationFailed),

@@ -164,7 +164,7 @@ async fn lookup(
     // they were sent with back, from what this machine put on record.
     ledger.restore(&mut all_staged);
     if let Err(e) = ledger.prune(&all_staged, now.as_second()) {
-        progress.event(warning(&settings.customer.tenant, e.to_string()));
+        progress.event(warning(&settings.customer.label(), e.to_string()));
     }
     let serials: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
     let mut leftovers: Vec<String> = leftovers(&all_staged, &serials, now.as_second())
@@ -174,7 +174,7 @@ async fn lookup(
     let staged = by_serial(all_staged, |s| s.serial_number.clone());
     let (mine, now_epoch) = (settings.run.marker(), now.as_second());
     progress.event(Event::LookedUp {
-        tenant: settings.customer.tenant.clone(),
+        tenant: settings.customer.label(),
         registered: registered.len(),
         staged: staged.len(),
     });
@@ -250,6 +250,9 @@ fn confirm(
         .unwrap_or(mapping::EnrollmentState::Unknown);
     let state = mapping::registered_state(&enrollment, device.last_contact(), now);
     entry.autopilot_device_id = Some(device.id.clone());
+    if entry.model.is_none() {
+        entry.model = device.model.clone().filter(|m| !m.is_empty());
+    }
     entry.set(state, message);
     if message.is_none() {
         entry.details = format!("Registered as Autopilot device {}.", device.id);

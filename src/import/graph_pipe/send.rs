@@ -75,7 +75,7 @@ pub(super) async fn send_all(
             .filter(|&&i| tracked[i].entry.action == Action::Sent)
             .count();
         progress.event(Event::Sent {
-            tenant: settings.customer.tenant.clone(),
+            tenant: settings.customer.label(),
             count: sent,
         });
         snapshot(tracked, settings, progress, true);
@@ -103,7 +103,7 @@ pub(super) async fn post_chunk(
     let mut request_id = None;
     let marker = settings.run.marker();
     let note = |e: crate::import::ledger::LedgerError| {
-        progress.event(warning(&settings.customer.tenant, e.to_string()));
+        progress.event(warning(&settings.customer.label(), e.to_string()));
     };
     for _ in 0..2 {
         // On record before the call: if its answer is lost, or the run is

@@ -54,7 +54,7 @@ impl Step for Polling<'_, '_> {
         } else {
             tag(self.graph, self.tracked, self.progress).await;
         }
-        rows::report_settled(self.tracked, self.settings.customer.tenant.clone(), self.progress);
+        rows::report_settled(self.tracked, self.settings.customer.label(), self.progress);
         if rows::all_done(self.tracked) {
             Check::Settled
         } else if self.tracked.iter().map(|t| (t.phase, t.resends)).ne(before) {
@@ -82,13 +82,13 @@ impl Polling<'_, '_> {
         snapshot(tracked, settings, progress, false);
         if let Err(e) = staged {
             progress.event(warning(
-                &settings.customer.tenant,
+                &settings.customer.label(),
                 format!("polling staged devices failed: {e}"),
             ));
         }
         if let Err(e) = poll_registered(graph, tracked).await {
             progress.event(warning(
-                &settings.customer.tenant,
+                &settings.customer.label(),
                 format!("reading registered devices failed: {e}"),
             ));
         }

@@ -369,5 +369,5 @@ fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
 }
 
 fn label(settings: &ImportSettings) -> String {
-    format!("{} (Partner Center)", settings.customer.tenant)
+    format!("{} (Partner Center)", settings.customer.label())
 }

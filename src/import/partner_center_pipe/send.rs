@@ -56,7 +56,7 @@ pub(super) async fn send(
         if batch_exists && has_tuples && is_refusal(&answer) {
             target = next_sequel(ctx);
             progress.event(warning(
-                &ctx.settings.customer.tenant,
+                &ctx.settings.customer.label(),
                 format!(
                     "Partner Center would not add Manufacturer+Model+Serial rows to device batch `{}`; they go into a new batch `{target}`",
                     ctx.batch

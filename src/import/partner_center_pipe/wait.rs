@@ -78,7 +78,7 @@ impl Polling<'_, '_> {
         let progress = self.progress;
         if let Err(e) = poll_jobs(ctx, self.tracked, self.jobs).await {
             progress.event(warning(
-                &ctx.settings.customer.tenant,
+                &ctx.settings.customer.label(),
                 format!("reading batch status failed: {e}"),
             ));
         }
@@ -92,7 +92,7 @@ impl Polling<'_, '_> {
                 Ok(list) => appear(self.tracked, &by_serial(list), clock.wall()),
                 Err(e) if is_denied(&e) => ctx.graph_unavailable = Some(graph_reason(&e)),
                 Err(e) => progress.event(warning(
-                    &ctx.settings.customer.tenant,
+                    &ctx.settings.customer.label(),
                     format!("reading registered devices failed: {e}"),
                 )),
             }

@@ -324,6 +324,14 @@ impl World {
                 ],
             ) => self.delete_devices(tenant, &req.body),
             ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
+            ("GET", ["organization"]) => {
+                self.count("graph.organization");
+                let spec = &self.tenants[tenant].spec;
+                SimResponse::json(
+                    200,
+                    &json!({ "value": [{ "id": spec.id, "displayName": spec.display_name }] }),
+                )
+            }
             ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
                 self.list_relationships(tenant, req)
             }
