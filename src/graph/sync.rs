@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
+use crate::transport::{CallError, Request, Service};
 
 /// Least time between two Autopilot sync requests to one tenant: the
 /// service answers 429 to a second one sooner (SPEC §3.1).
@@ -35,31 +36,21 @@ pub enum Sync {
 
 /// Asks Intune to sync Autopilot devices once, without retrying or
 /// waiting: a 429 means a sync is already under way.
-pub async fn request_sync(graph: &Graph<'_>, timeout: Duration) -> Sync {
-    let token = match graph.client.tokens().get(graph.tenant, graph.scope).await {
-        Ok(t) => t,
-        Err(e) => return Sync::Failed { error: e.summary },
-    };
+pub async fn request_sync(graph: &Graph<'_>) -> Sync {
     let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings/sync");
-    // Through the tenant's gate: never inside a Retry-After window, and
-    // within the write budget. Its own 429 is not a throttle of the tenant.
-    let _permit = graph.gate.admit(true).await;
-    let sent = graph
-        .client
-        .http()
-        .post(url)
-        .bearer_auth(token.expose())
-        .header("Content-Length", "0")
-        .timeout(timeout)
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => Sync::Requested,
-        Ok(r) => Sync::Refused {
-            status: r.status().as_u16(),
-        },
-        Err(e) => Sync::Failed {
-            error: crate::net::without_url(&e),
-        },
+    let mut req = Request::new(
+        Service::Graph,
+        reqwest::Method::POST,
+        url,
+        "graph.sync",
+        graph.scope,
+    );
+    req.headers.push(("Content-Length".into(), "0".into()));
+    // One attempt through the tenant's gate: never inside a Retry-After
+    // window, and a throttle it meets closes the gate for what follows.
+    match graph.client.send_once(graph.tenant, graph.gate, &req).await {
+        Ok(_) => Sync::Requested,
+        Err(CallError::Service { error, .. }) => Sync::Refused { status: error.status },
+        Err(e) => Sync::Failed { error: e.to_string() },
     }
 }

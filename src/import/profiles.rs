@@ -195,7 +195,7 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
     if let Some(t) = recent {
         return Sync::Skipped { last: t.to_string() };
     }
-    let result = request_sync(graph, Duration::from_secs(10)).await;
+    let result = request_sync(graph).await;
     if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
         last.insert(key.to_owned(), now.to_string());
         if let Some(p) = record {

@@ -352,6 +352,13 @@ impl Client {
             self.count(req.kind, false);
             self.attempt(req, token.expose()).await
         };
+        // Not retried, but a throttle it meets still closes the gate for
+        // everything after it.
+        let (outcome, _) = outcome_of(&answer);
+        if let Next::RetryAfter(wait) = retry::classify(outcome, false, true, self.clock.wall()) {
+            self.note_throttle(wait);
+            gate.block_for(wait);
+        }
         finish(req.kind, answer)
     }
 

@@ -32,7 +32,8 @@ fn one_sync_after_registering_gets_profiles_assigned_and_wait_profile_waits_for_
         assert_eq!(e["state"], "Ready for user", "{e}");
         assert_eq!(e["deploymentProfileAssignmentStatus"], "assignedInSync", "{e}");
     }
-    assert_eq!(report["tenants"][0]["sync"]["sync"], "requested", "one sync");
+    assert_eq!(report["tenants"][0]["sync"]["sync"], "requested");
+    assert_eq!(report["http"]["requests"]["graph.sync"], 1, "one sync");
     let reads = report["http"]["requests"]["graph.list-profiles"]
         .as_u64()
         .unwrap();
