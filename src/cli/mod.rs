@@ -86,7 +86,7 @@ struct ValidateArgs {
     #[arg(long)]
     list: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
 }
 

@@ -259,7 +259,7 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
     let merged_path = dir.path().join("merged.json");
     let mut args = vec!["report", "merge"];
     args.extend(reports.iter().map(String::as_str));
-    args.extend(["--output", merged_path.to_str().unwrap()]);
+    args.extend(["--report", merged_path.to_str().unwrap()]);
     let run = apctl_env(&args, &[]);
     assert_eq!(
         run.code, 2,
@@ -285,6 +285,17 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
     assert!(unsent > 0, "Woodgrove's rows were not sent");
     assert_eq!(merged["verdict"], "could-not-run");
     assert_eq!(merged["mergedRunIds"].as_array().unwrap().len(), 2);
+
+    // `-o` is a format everywhere: a file name there is refused, never
+    // written as a file called `json`.
+    let misused = apctl_env(["report", "merge", &reports[0], "-o", "merged.json"], &[]);
+    assert_eq!(misused.code, 2, "{}", misused.stderr);
+    assert!(
+        misused.stderr.contains("possible values: human, json"),
+        "{}",
+        misused.stderr
+    );
+    assert!(!std::path::Path::new("merged.json").exists() && !std::path::Path::new("json").exists());
 
     let twice = apctl_env(["report", "merge", &reports[0], &reports[0]], &[]);
     assert_eq!(twice.code, 2);

@@ -159,6 +159,10 @@ fn import_example(file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in all {
         cmd.env(k, v);
     }
+    // A state folder of its own: what an earlier run remembers (the last
+    // sync asked for) never changes what this one prints.
+    let state = tempfile::tempdir().unwrap();
+    cmd.env("XDG_STATE_HOME", state.path());
     let out = cmd.output().expect("apctl runs");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -235,6 +239,32 @@ fn reports_in_json_csv_and_junit() {
     );
     insta::assert_snapshot!("report_csv", read(&csv));
     insta::assert_snapshot!("report_junit", read(&junit));
+}
+
+#[test]
+fn the_markdown_summary_outside_a_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("summary.md");
+    let run = import_example(
+        "fabrikam-every-state.csv",
+        &[
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "-q",
+            "--summary",
+            md.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("##vso") && !run.stdout.contains("::error"),
+        "no pipeline here"
+    );
+    insta::assert_snapshot!(normalise(
+        &std::fs::read_to_string(&md).unwrap(),
+        Some(dir.path())
+    ));
 }
 
 #[test]

@@ -97,6 +97,10 @@ pub struct ImportArgs {
     /// Write the report as CSV here.
     #[arg(long, value_name = "PATH")]
     report_csv: Option<PathBuf>,
+    /// Write the Markdown summary here (the one a pipeline's run page shows;
+    /// inside Azure DevOps and GitHub Actions it is also shown there).
+    #[arg(long, value_name = "PATH")]
+    summary: Option<PathBuf>,
     /// Write a report for the customer here: one self-contained HTML file
     /// (no scripts or outside assets) that opens anywhere and prints well.
     #[arg(long, value_name = "PATH")]
@@ -106,7 +110,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
     /// Devices per import call.
     #[arg(long, default_value_t = NonZeroUsize::new(DEFAULT_CHUNK).expect("non-zero"), value_name = "N")]
@@ -292,6 +296,12 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
         report
             .write_csv(path)
             .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.summary {
+        settings::ensure_parent(path)?;
+        let md = crate::cli::pipeline::markdown(report);
+        apctl::report::write_atomic(path, |f| f.write_all(md.as_bytes()))
+            .with_context(|| format!("cannot write the summary to `{}`", path.display()))?;
     }
     if let Some(path) = &args.html {
         settings::ensure_parent(path)?;

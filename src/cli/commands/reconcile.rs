@@ -66,7 +66,7 @@ pub struct ReconcileArgs {
     #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]
     time_scale: Option<f64>,
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
     #[command(flatten)]
     connect: session::ConnectArgs,

@@ -28,9 +28,20 @@ struct MergeArgs {
     /// JSON reports written with `apctl import --report`.
     #[arg(required = true, value_name = "REPORT")]
     reports: Vec<PathBuf>,
-    /// Write the merged report here (else to stdout).
-    #[arg(long, short, value_name = "PATH")]
-    output: Option<PathBuf>,
+    /// Write the merged JSON report to this file (as `import --report`
+    /// does); stdout then gets a one-line summary.
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Also write the merged report as CSV, JUnit or HTML.
+    #[arg(long, value_name = "PATH")]
+    report_csv: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// What stdout gets: the merged report as JSON, or a summary for people.
+    #[arg(short = 'o', long, value_enum, default_value = "json", value_name = "FORMAT")]
+    output: crate::cli::Output,
 }
 
 /// Runs `apctl report …`; the exit code is the merged verdict's.
@@ -47,19 +58,36 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     let count = reports.len();
     let merged = apctl::report::merge(reports)?;
     let text = serde_json::to_string_pretty(&merged)? + "\n";
-    match &m.output {
-        Some(path) => {
-            settings::ensure_parent(path)?;
-            apctl::report::write_atomic(path, |f| std::io::Write::write_all(f, text.as_bytes()))
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            eprintln!(
-                "merged {} reports: {} rows, verdict {}",
-                count,
-                merged.totals.rows,
-                serde_json::to_value(merged.verdict)?
-            );
-        }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    let write = |path: &PathBuf, what: &str, fill: &dyn Fn(&PathBuf) -> std::io::Result<()>| {
+        settings::ensure_parent(path)?;
+        fill(path).with_context(|| format!("cannot write the {what} to `{}`", path.display()))
+    };
+    if let Some(path) = &m.report {
+        write(path, "merged report", &|p| {
+            apctl::report::write_atomic(p, |f| f.write_all(text.as_bytes()))
+        })?;
+    }
+    if let Some(path) = &m.report_csv {
+        write(path, "CSV report", &|p| merged.write_csv(p))?;
+    }
+    if let Some(path) = &m.junit {
+        write(path, "JUnit file", &|p| merged.write_junit(p))?;
+    }
+    if let Some(path) = &m.html {
+        let page = apctl::report::html::render(&merged);
+        write(path, "HTML report", &|p| {
+            apctl::report::write_atomic(p, |f| f.write_all(page.as_bytes()))
+        })?;
+    }
+    let mut out = std::io::stdout().lock();
+    match (m.output, &m.report) {
+        (crate::cli::Output::Json, None) => out.write_all(text.as_bytes())?,
+        _ => writeln!(
+            out,
+            "merged {count} reports: {} rows, verdict {}",
+            merged.totals.rows,
+            serde_json::to_value(merged.verdict)?
+        )?,
     }
     Ok(merged.verdict.into())
 }

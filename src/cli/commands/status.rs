@@ -36,8 +36,10 @@ impl StateArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 enum Format {
+    /// A table for people (`table` is taken too).
     #[default]
-    Table,
+    #[value(alias = "table")]
+    Human,
     Csv,
     Json,
 }
@@ -65,7 +67,7 @@ pub struct StatusArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Format,
     /// Overall deadline: the command ends by then, whatever the services do.
     #[arg(long, default_value = "5m", value_parser = crate::cli::settings::parse_duration, value_name = "DURATION")]
@@ -160,7 +162,7 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
             writeln!(out)?;
         }
         Format::Csv => print_csv(&mut out, devices)?,
-        Format::Table => print_table(&mut out, devices)?,
+        Format::Human => print_table(&mut out, devices)?,
     }
     out.flush()?;
     drop(out);

@@ -20,7 +20,7 @@ pub struct TenantsArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
     /// Overall deadline: the command ends by then, whatever the services do.
     #[arg(long, default_value = "5m", value_parser = crate::cli::settings::parse_duration, value_name = "DURATION")]
