@@ -10,6 +10,7 @@ mod progress;
 mod session;
 mod settings;
 mod style;
+mod summary;
 
 use std::io;
 use std::path::PathBuf;

@@ -90,9 +90,11 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
                 file.to_str().unwrap(),
                 "--tenant",
                 "contoso.onmicrosoft.com",
+                // Long enough for the simulator to take the write first,
+                // even on a loaded machine.
                 "--http-timeout",
-                "1s",
-                // The sync's answer would be held back too (10 s).
+                "3s",
+                // The sync's answer would be held back too.
                 "--no-sync",
                 "--output",
                 "json",

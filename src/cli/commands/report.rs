@@ -82,6 +82,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     match (m.output, &m.report) {
         (crate::cli::Output::Json, None) => out.write_all(text.as_bytes())?,
+        (crate::cli::Output::Human, _) => crate::cli::summary::print_human(&mut out, &merged)?,
         _ => writeln!(
             out,
             "merged {count} reports: {} rows, verdict {}",

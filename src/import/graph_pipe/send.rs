@@ -135,9 +135,13 @@ pub(super) async fn post_chunk(
         };
         request_id = rid.clone();
         progress.event(warning(
-            &settings.customer.tenant,
+            &settings.customer.label(),
             format!("import may have been sent ({cause}); looking before resending"),
         ));
+        // A request whose answer was lost may still be in the service's
+        // hands: give it time to land before reading what is staged, or a
+        // late write would meet a second one.
+        graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
         match recover(graph, ledger, &mut items).await {
             Ok(found) => {
                 ledger.staged(&marker, &found).unwrap_or_else(note);
@@ -171,6 +175,10 @@ pub(super) async fn post_chunk(
         failure: Some(failure),
     }
 }
+
+/// How long after a lost answer apctl waits before it looks at what is
+/// staged.
+const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
 
 /// After an answer that may be lost: the staged records this chunk
 /// created, found in the tenant's list; `items` keeps the rest, which were

@@ -107,6 +107,9 @@ fn is_refusal(answer: &Result<Accepted, CallError>) -> bool {
     matches!(answer, Err(CallError::Service { error, .. }) if error.status == 400)
 }
 
+/// How long after a lost answer apctl waits before it looks in the batch.
+const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
+
 /// Looks before sending again after a lost answer: whatever reached the
 /// batch is followed in the tenant's list, the rest is not sent in this
 /// run. True when the batch holds anything (so it exists).
@@ -118,6 +121,8 @@ async fn after_lost_answer(
     request_id: Option<String>,
     cause: &str,
 ) -> bool {
+    // The request may still be in the service's hands: let it land first.
+    ctx.graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
     let listed = ctx.pc.list_batch_devices(batch).await.unwrap_or_default();
     let lost = Cause::tenant(&TenantError {
         tenant: ctx.settings.customer.tenant.clone(),
