@@ -138,10 +138,6 @@ pub(super) async fn post_chunk(
             &settings.customer.label(),
             format!("import may have been sent ({cause}); looking before resending"),
         ));
-        // A request whose answer was lost may still be in the service's
-        // hands: give it time to land before reading what is staged, or a
-        // late write would meet a second one.
-        graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
         match recover(graph, ledger, &mut items).await {
             Ok(found) => {
                 ledger.staged(&marker, &found).unwrap_or_else(note);
@@ -188,6 +184,10 @@ async fn recover(
     ledger: &Ledger,
     items: &mut Vec<ImportItem>,
 ) -> Result<Vec<ImportedIdentity>, CallError> {
+    // A request whose answer was lost may still be in the service's hands:
+    // give it time to land before reading what is staged, or a late write
+    // would meet a second one.
+    graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
     let mut all = graph.list_imported().await?;
     ledger.restore(&mut all);
     let import_id = items.first().and_then(|i| i.import_id.clone());
