@@ -75,9 +75,18 @@ impl AzureClientSecret {
         }
         let mut cloud = CustomConfiguration::default();
         cloud.authority_host = authority.as_str().trim_end_matches('/').to_owned();
+        // Few, quick retries: an unreachable token endpoint is said within
+        // seconds (with its host and cause), not after minutes of silence.
+        let retry = azure_core::http::RetryOptions::exponential(azure_core::http::ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(500),
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(10),
+            max_delay: azure_core::time::Duration::seconds(4),
+        });
         let client_options = ClientOptions {
             cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
             transport: Some(Transport::new(transport)),
+            retry,
             ..Default::default()
         };
         let options = ClientSecretCredentialOptions { client_options };
@@ -94,6 +103,8 @@ impl TokenSource for AzureClientSecret {
                 http: self.http.clone(),
                 plain_loopback: self.authority.scheme() == "http" && endpoint::is_loopback(&self.authority),
                 last_error: Mutex::new(None),
+                unreachable: Mutex::new(None),
+                started: std::time::Instant::now(),
             });
             let credential = self
                 .credential(tenant, transport.clone())
@@ -141,7 +152,26 @@ fn to_auth_error(tenant: &str, e: &azure_core::Error, transport: &EntraTransport
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<azure_core::Error>());
     }
+    if let Some(why) = transport
+        .unreachable
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let secs = transport.started.elapsed().as_secs_f64();
+        return AuthError::transport(tenant, &format!("{why} (gave up after {secs:.1} s)"));
+    }
     AuthError::transport(tenant, &first_line(&e.to_string()))
+}
+
+/// The deepest cause of an error: `Connection refused (os error 111)`
+/// rather than a wrapper's words.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    first_line(&last.to_string())
 }
 
 fn first_line(text: &str) -> String {
@@ -156,6 +186,9 @@ struct EntraTransport {
     http: reqwest::Client,
     plain_loopback: bool,
     last_error: Mutex<Option<(u16, bytes::Bytes)>>,
+    /// Why the endpoint could not be reached, with its host, if it could not.
+    unreachable: Mutex<Option<String>>,
+    started: std::time::Instant,
 }
 
 #[async_trait::async_trait]
@@ -165,7 +198,15 @@ impl HttpClient for EntraTransport {
         if self.plain_loopback && endpoint::is_loopback(request.url()) {
             let _ = request.url_mut().set_scheme("http");
         }
-        let response = self.http.execute_request(&request).await?;
+        let host = request.url().origin().ascii_serialization();
+        let response = match self.http.execute_request(&request).await {
+            Ok(response) => response,
+            Err(e) => {
+                *self.unreachable.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(format!("{host}: {}", innermost(&e)));
+                return Err(e);
+            }
+        };
         let status = response.status();
         if u16::from(status) < 400 {
             return Ok(response);

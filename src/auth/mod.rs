@@ -169,10 +169,21 @@ impl AuthError {
         } else {
             first_line
         };
-        let hint = aadsts
+        // The answer names the app ("Application with identifier '…'"):
+        // the consent link gets its real id.
+        let app = parsed
+            .error_description
+            .split_once("identifier '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(id, _)| id)
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let mut hint = aadsts
             .and_then(aadsts_hint)
             .unwrap_or("check the app registration and the tenant; the trace id identifies the request for Microsoft support")
             .replace("{tenant}", tenant);
+        if let Some(app) = app {
+            hint = hint.replace("<the app's id>", app);
+        }
         Self {
             tenant: tenant.to_owned(),
             aadsts,
@@ -207,12 +218,15 @@ pub(crate) async fn post_form(
     form: &[(&str, &str)],
 ) -> Result<(u16, bytes::Bytes), AuthError> {
     let url = crate::net::endpoint::join(authority, &format!("/{tenant}/oauth2/v2.0/{endpoint}"));
-    let response = http
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| AuthError::transport(tenant, &crate::net::without_url(&e)))?;
+    let host = url.origin().ascii_serialization();
+    let started = std::time::Instant::now();
+    let response = http.post(url).form(form).send().await.map_err(|e| {
+        let secs = started.elapsed().as_secs_f64();
+        AuthError::transport(
+            tenant,
+            &format!("{host}: {} (after {secs:.1} s)", crate::net::without_url(&e)),
+        )
+    })?;
     let status = response.status().as_u16();
     if (300..400).contains(&status) {
         // Never followed: a redirect would carry the secret or refresh

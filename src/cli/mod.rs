@@ -37,18 +37,23 @@ enum Command {
     Validate(ValidateArgs),
     /// Register devices into customer tenants (one, or many from a manifest
     /// or a Tenant column) and report every row.
+    #[command(after_help = settings::AUTH_MODES)]
     Import(Box<commands::import::ImportArgs>),
     /// Run the offline simulator of Graph and Entra on a loopback port.
     Simulate(commands::simulate::SimulateArgs),
     /// List the partner's GDAP relationships with its customers.
+    #[command(after_help = settings::AUTH_MODES)]
     Tenants(commands::tenants::TenantsArgs),
     /// Check, step by step, that one customer tenant can be reached.
+    #[command(after_help = settings::AUTH_MODES)]
     Doctor(commands::doctor::DoctorArgs),
     /// Sign a partner admin in with a device code and save the refresh token.
     Login(commands::login::LoginArgs),
     /// A customer's Autopilot devices (or every customer's) in the portal's states.
+    #[command(after_help = settings::AUTH_MODES)]
     Status(Box<commands::status::StatusArgs>),
     /// Compare files with what customers hold; `--apply` and `--prune` fix it.
+    #[command(after_help = settings::AUTH_MODES)]
     Reconcile(Box<commands::reconcile::ReconcileArgs>),
     /// Work with import reports (merge the reports of a sharded run).
     Report(commands::report::ReportArgs),
@@ -221,7 +226,8 @@ pub fn render_error(err: &anyhow::Error) -> String {
         out.push_str(&format!("  caused by: {cause}\n"));
     }
     if let Some(hint) = hint_of(err) {
-        out.push_str(&format!("  hint: {hint}\n"));
+        // A hint of several lines keeps them under its first.
+        out.push_str(&format!("  hint: {}\n", hint.replace('\n', "\n        ")));
     }
     pipeline::neutral(&apctl::sanitize::clean(&out))
 }

@@ -231,9 +231,12 @@ impl ConnectArgs {
     pub fn options(&self, time_scale: Option<f64>, http_timeout: Duration) -> anyhow::Result<Options> {
         let endpoints = self.endpoints.resolve()?;
         let credentials = if self.simulate {
+            tracing::info!("credentials: none, the built-in simulator (--simulate)");
             None
         } else {
-            Some(settings::credentials(&self.credentials)?)
+            let credentials = settings::credentials(&self.credentials)?;
+            tracing::info!("credentials: {}", credentials.describe());
+            Some(credentials)
         };
         Ok(Options {
             endpoints,

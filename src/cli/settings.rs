@@ -114,6 +114,50 @@ pub enum Credentials {
     Pipelines(String, PipelineSettings),
 }
 
+impl Credentials {
+    /// The mode in words, for `-v`: what was picked and from what (never a
+    /// secret's value).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::ClientSecret(id, _) => {
+                format!("app {id} with a client secret (AZURE_CLIENT_ID + AZURE_CLIENT_SECRET)")
+            }
+            Self::RefreshToken(r) => {
+                let secret = if r.client_secret.is_some() {
+                    "; AZURE_CLIENT_SECRET is also set and is sent with it as the app's secret"
+                } else {
+                    ""
+                };
+                format!(
+                    "a partner admin's refresh token for app {} (Secure Application Model: a refresh token wins over an app secret){secret}",
+                    r.client_id
+                )
+            }
+            Self::Federated(id, file) => format!(
+                "app {id} with a federated token from `{}` (AZURE_FEDERATED_TOKEN_FILE)",
+                file.display()
+            ),
+            Self::Certificate(id, file, _) => format!(
+                "app {id} with the certificate `{}` (AZURE_CLIENT_CERTIFICATE_PATH)",
+                file.display()
+            ),
+            Self::AzureCli(program) => format!("the signed-in Azure CLI (`{}`)", program.display()),
+            Self::ManagedIdentity(id, _, identity) => format!(
+                "app {id} proven by this host's {} managed identity",
+                if identity.is_some() {
+                    "user-assigned"
+                } else {
+                    "system-assigned"
+                }
+            ),
+            Self::Pipelines(id, p) => format!(
+                "app {id} through the Azure DevOps service connection {}",
+                p.service_connection_id
+            ),
+        }
+    }
+}
+
 /// Chooses the credential mode from the flags and the environment: a
 /// refresh token (file or `APCTL_REFRESH_TOKEN`) means the Secure
 /// Application Model; otherwise app + client secret.
@@ -242,7 +286,29 @@ fn managed_identity_from_env(identity: Option<String>) -> anyhow::Result<Credent
     ))
 }
 
-/// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`.
+/// How apctl picks its credentials, in the order it looks: for `--help`
+/// and for the error when none is complete.
+pub const AUTH_MODES: &str = "\
+Authentication: apctl takes the first of these that is set.
+  --azure-cli                        the signed-in Azure CLI (`az login`)
+  --managed-identity                 this host's managed identity, proving AZURE_CLIENT_ID
+  SYSTEM_OIDCREQUESTURI + a service connection id
+                                     an Azure DevOps service connection (workload identity)
+  APCTL_REFRESH_TOKEN or --refresh-token-file, with AZURE_CLIENT_ID
+                                     a partner admin's refresh token (Secure Application
+                                     Model, for GDAP; `apctl login` gets one)
+  AZURE_CLIENT_CERTIFICATE_PATH + AZURE_CLIENT_ID
+                                     an app with a certificate
+  AZURE_FEDERATED_TOKEN_FILE + AZURE_CLIENT_ID, or ACTIONS_ID_TOKEN_REQUEST_URL
+                                     workload identity federation (GitHub Actions, Kubernetes)
+  AZURE_CLIENT_ID + AZURE_CLIENT_SECRET
+                                     an app with a secret, consented in the customer tenant
+  --simulate                         no tenant: the built-in simulator
+`-v` says which one a run picked.";
+
+/// The app's id and secret from `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`:
+/// the last mode tried, so its error names what is missing and lists the
+/// other modes.
 pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
     let id = std::env::var("AZURE_CLIENT_ID")
         .ok()
@@ -250,13 +316,17 @@ pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
     let secret = std::env::var("AZURE_CLIENT_SECRET")
         .ok()
         .filter(|v| !v.is_empty());
-    match (id, secret) {
-        (Some(id), Some(secret)) => Ok((id.trim().to_owned(), Secret::new(secret))),
-        _ => Err(crate::cli::hinted!(
-            "to try apctl without a tenant, add `--simulate`",
-            "no credentials: set `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET` for an app consented in the customer tenant"
-        )),
-    }
+    let missing = match (id, secret) {
+        (Some(id), Some(secret)) => return Ok((id.trim().to_owned(), Secret::new(secret))),
+        (Some(_), None) => {
+            "`AZURE_CLIENT_ID` is set but `AZURE_CLIENT_SECRET` is not: an app with a secret needs both (or give the app a certificate, a federated token, a refresh token or a managed identity, below)"
+        }
+        (None, Some(_)) => {
+            "`AZURE_CLIENT_SECRET` is set but `AZURE_CLIENT_ID` is not: name the app the secret belongs to"
+        }
+        (None, None) => "no credentials were found",
+    };
+    Err(crate::cli::hinted!(AUTH_MODES, "{missing}"))
 }
 
 /// Parses `30m`, `90s`, `1h 30m`, `500ms`, or a number of seconds.

@@ -64,3 +64,47 @@ async fn every_aadsts_code_gets_its_own_fix() {
         assert!(!run.stdout.contains("s3cr3t-value") && !run.stderr.contains("s3cr3t-value"));
     }
 }
+
+/// An unreachable token endpoint is named with its address and cause, and
+/// how long apctl tried, for the app secret (azure_identity) and the
+/// refresh token alike.
+#[test]
+fn an_unreachable_token_endpoint_is_named_with_its_address_and_cause() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    for mode in [
+        ("AZURE_CLIENT_SECRET", "a-secret"),
+        ("APCTL_REFRESH_TOKEN", "a-refresh-token"),
+    ] {
+        let run = crate::common::apctl_env(
+            [
+                "import",
+                &crate::common::example("contoso-autopilot.csv"),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+            ],
+            &[
+                ("AZURE_CLIENT_ID", "6b7c8d9e-0000-4000-8000-00000000a9c1"),
+                mode,
+                ("AZURE_AUTHORITY_HOST", url.as_str()),
+                ("APCTL_GRAPH_URL", url.as_str()),
+            ],
+        );
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        let cause = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("not sent: cause C1"))
+            .unwrap_or_else(|| panic!("{}", run.stdout));
+        assert!(cause.contains(&url), "{}: the address: {cause}", mode.0);
+        assert!(
+            cause.to_lowercase().contains("refused"),
+            "{}: the cause: {cause}",
+            mode.0
+        );
+        assert!(cause.contains(" s)"), "{}: the time spent: {cause}", mode.0);
+    }
+}

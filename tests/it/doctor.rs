@@ -164,6 +164,12 @@ fn an_unconsented_tenant_and_an_expired_secret_each_get_their_fix() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("adminconsent?client_id=6b7c8d9e-0000-4000-8000-00000000a9c1"),
+        "the consent link with the app's real id: {}",
+        run.stdout
+    );
     let expired = apctl_sim(
         &sim,
         &["doctor", "--tenant", "contoso.onmicrosoft.com"],

@@ -346,6 +346,28 @@ fn errors_render_with_their_hint() {
         &[],
     );
     insta::assert_snapshot!("error_no_credentials", shown(&no_credentials, None));
+    // Half of a mode: the error names what is missing for it.
+    let id_only = apctl_env(
+        [
+            "import",
+            &example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        &[("AZURE_CLIENT_ID", "6b7c8d9e-0000-4000-8000-00000000a9c1")],
+    );
+    assert_eq!(id_only.code, 2);
+    assert!(
+        id_only
+            .stderr
+            .starts_with("error: `AZURE_CLIENT_ID` is set but `AZURE_CLIENT_SECRET` is not"),
+        "{}",
+        id_only.stderr
+    );
+    assert!(
+        id_only.stderr.contains("apctl login"),
+        "the other modes are listed"
+    );
     let manifest = write(
         dir.path(),
         "customers.toml",
