@@ -10,6 +10,7 @@ mod azure;
 mod azure_cli;
 mod certificate;
 mod device_code;
+mod github;
 mod managed_identity;
 mod pipelines;
 mod refresh;
@@ -19,6 +20,7 @@ pub use azure::AzureClientSecret;
 pub use azure_cli::AzureCli;
 pub use certificate::{ClientCertificate, SigningCertificate};
 pub use device_code::{DEVICE_CODE_GRANT, DeviceCode, Login};
+pub use github::{GitHubActions, GitHubSettings};
 pub use managed_identity::{IdentityHost, ManagedIdentity};
 pub use pipelines::{AzurePipelines, PipelineSettings};
 pub use refresh::{RefreshToken, RefreshTokenSettings, write_private};
@@ -145,6 +147,9 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "blocked by the customer's Conditional Access: ask them to exclude the partner's service principal or location"
         }
         90002 => "no such tenant: check the tenant id or verified domain",
+        700024 => {
+            "the federated token has expired (GitHub's last about five minutes): let apctl fetch a fresh one for every token — it does when `ACTIONS_ID_TOKEN_REQUEST_URL` is set (`permissions: id-token: write`) — instead of writing one to a file at the start of the job"
+        }
         700213 | 70021 => {
             "the federated token matches no federated credential of the app: check the issuer and subject (repository, branch or environment; or the service connection) in the app's federated credentials"
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ByService, ClientCertificate, FederatedToken,
+    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ByService, ClientCertificate, FederatedToken, GitHubActions,
     ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
@@ -150,6 +150,7 @@ fn token_source(
         Credentials::Federated(id, file) => Arc::new(FederatedToken::new(app(id), file)),
         Credentials::AzureCli(program) => Arc::new(AzureCli::new(program, clock.clone())),
         Credentials::Pipelines(id, p) => Arc::new(AzurePipelines::new(app(id), p)),
+        Credentials::GitHubActions(id, g) => Arc::new(GitHubActions::new(app(id), g)),
         Credentials::ManagedIdentity(id, host, identity) => Arc::new(ManagedIdentity::new(
             app(id),
             host,

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use apctl::input::tenant::TenantRef;
 use clap::Args;
 
-use apctl::auth::{IdentityHost, PipelineSettings, RefreshTokenSettings};
+use apctl::auth::{GitHubSettings, IdentityHost, PipelineSettings, RefreshTokenSettings};
 use apctl::net::endpoint::{self, Cloud, Endpoints};
 use apctl::secret::Secret;
 
@@ -112,6 +112,9 @@ pub enum Credentials {
     /// An Azure DevOps service connection (workload identity federation):
     /// the app id and what the job provides.
     Pipelines(String, PipelineSettings),
+    /// GitHub Actions' OIDC endpoint (workload identity federation): the app
+    /// id and what the runner provides; a fresh token for every access token.
+    GitHubActions(String, GitHubSettings),
 }
 
 impl Credentials {
@@ -149,6 +152,9 @@ impl Credentials {
                 } else {
                     "system-assigned"
                 }
+            ),
+            Self::GitHubActions(id, _) => format!(
+                "app {id} with a fresh GitHub Actions OIDC token for every access token (ACTIONS_ID_TOKEN_REQUEST_URL)"
             ),
             Self::Pipelines(id, p) => format!(
                 "app {id} through the Azure DevOps service connection {}",
@@ -199,6 +205,9 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
                 PathBuf::from(path),
                 password,
             ));
+        }
+        if let Some(github) = github_from_env()? {
+            return Ok(github);
         }
         let federated = std::env::var("AZURE_FEDERATED_TOKEN_FILE")
             .ok()
@@ -259,6 +268,28 @@ fn pipeline_from_env() -> anyhow::Result<Option<(String, PipelineSettings)>> {
         system_access_token: Secret::new(token.trim()),
     };
     Ok(Some((client_id.trim().to_owned(), settings)))
+}
+
+/// GitHub Actions' OIDC endpoint, when the job may use it (`permissions:
+/// id-token: write` sets both variables) and an app is named.
+fn github_from_env() -> anyhow::Result<Option<Credentials>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (Some(url), Some(token)) = (
+        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        return Ok(None);
+    };
+    let Some(app) = var("AZURE_CLIENT_ID") else {
+        return Ok(None);
+    };
+    Ok(Some(Credentials::GitHubActions(
+        app.trim().to_owned(),
+        GitHubSettings {
+            request_url: endpoint::parse("ACTIONS_ID_TOKEN_REQUEST_URL", url.trim())?,
+            request_token: Secret::new(token.trim()),
+        },
+    )))
 }
 
 /// The managed identity mode: the app from `AZURE_CLIENT_ID`, the host from

@@ -172,3 +172,79 @@ fn login_shows_the_device_code_waits_through_pending_and_saves_the_refresh_token
         );
     }
 }
+
+/// GitHub Actions: a token the runner gives lasts about five minutes, so a
+/// token written to a file once fails the later customers of a long run
+/// (AADSTS700024). With `ACTIONS_ID_TOKEN_REQUEST_URL` apctl asks the
+/// runner for a fresh one for every access token. The simulator stands for
+/// the expiry by taking an `apctl-demo-expiring…` assertion once; a local
+/// stand-in plays the runner's endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+    struct Fresh(std::sync::atomic::AtomicUsize);
+    impl Respond for Fresh {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "value": format!("apctl-demo-expiring-oidc-{n}") }))
+        }
+    }
+    let runner = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/idtoken"))
+        .and(query_param("audience", "api://AzureADTokenExchange"))
+        .and(header("authorization", "Bearer gh-request-token-4Fq9"))
+        .respond_with(Fresh(Default::default()))
+        .mount(&runner)
+        .await;
+    let request_url = format!("{}/idtoken?api-version=2.0", runner.uri());
+    let dir = tempfile::tempdir().unwrap();
+    let once = dir.path().join("oidc-token");
+    std::fs::write(&once, "apctl-demo-expiring-written-once").unwrap();
+    let once = once.to_str().unwrap().to_owned();
+    // Three customers by domain (no partner tenant needed to find them).
+    let three = std::fs::read_to_string(example("many-customers.csv"))
+        .unwrap()
+        .replace("Fabrikam Inc", "fabrikam.onmicrosoft.com");
+    let three = crate::common::write(dir.path(), "three.csv", three);
+    let three = three.to_str().unwrap().to_owned();
+    let (file_run, fresh_run) = tokio::task::spawn_blocking(move || {
+        let sim = SimProcess::start(&["--import-delay", "0s"]);
+        let import = |env: &[(&str, &str)]| {
+            apctl_sim(
+                &sim,
+                &["-v", "import", &three, "--output", "json"],
+                env,
+            )
+        };
+        let file_run = import(&[("AZURE_CLIENT_SECRET", ""), ("AZURE_FEDERATED_TOKEN_FILE", &once)]);
+        let fresh_run = import(&[
+            ("AZURE_CLIENT_SECRET", ""),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-request-token-4Fq9"),
+        ]);
+        (file_run, fresh_run)
+    })
+    .await
+    .unwrap();
+    // Written once: the first customer gets its token, the later ones meet
+    // the expired assertion, with the fix.
+    assert_eq!(file_run.code, 2, "{}", file_run.stderr);
+    assert!(file_run.stdout.contains("AADSTS700024"), "{}", file_run.stdout);
+    assert!(file_run.stdout.contains("ACTIONS_ID_TOKEN_REQUEST_URL"), "the fix");
+    // Fetched fresh: every customer of the run gets through.
+    assert_eq!(fresh_run.code, 0, "{}\n{}", fresh_run.stdout, fresh_run.stderr);
+    assert!(
+        fresh_run.stderr.contains("fresh GitHub Actions OIDC token"),
+        "-v names the mode: {}",
+        fresh_run.stderr
+    );
+    let asked = runner.received_requests().await.unwrap().len();
+    assert!(asked >= 3, "one fresh token per access token, at least one per customer: {asked}");
+    for out in [&fresh_run.stdout, &fresh_run.stderr] {
+        assert!(!out.contains("gh-request-token-4Fq9") && !out.contains("apctl-demo-expiring-oidc"));
+    }
+}

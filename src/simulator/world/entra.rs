@@ -60,6 +60,20 @@ impl World {
                 });
                 return SimResponse::json(400, &body);
             }
+            // A token GitHub issued lives about five minutes: one standing
+            // for that is good for its first exchange only, and later in the
+            // run it has expired (AADSTS700024).
+            if let Some(a) = assertion.filter(|a| a.starts_with("apctl-demo-expiring"))
+                && !self.used_assertions.insert(a.to_owned())
+            {
+                let body = json!({
+                    "error": "invalid_client",
+                    "error_description": "AADSTS700024: Client assertion is not within its valid time range.\r\nTrace ID: 00000000-0000-0000-0000-000000700024",
+                    "error_codes": [700024],
+                    "trace_id": "00000000-0000-0000-0000-000000700024"
+                });
+                return SimResponse::json(400, &body);
+            }
             return self.issue(index);
         }
         if client != self.client_id

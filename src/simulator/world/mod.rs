@@ -143,6 +143,8 @@ pub struct World {
     pc: partner_center::PcState,
     partner_tenant_id: Option<String>,
     device_codes: HashMap<String, u32>,
+    /// Federated assertions already exchanged (see `entra`).
+    used_assertions: std::collections::HashSet<String>,
     rng: u64,
     styles_used: u64,
     pub(crate) stats: SimStats,
@@ -189,6 +191,7 @@ impl World {
             partner_tenant_id: spec.partner_tenant_id,
             pc: partner_center::PcState::default(),
             device_codes: HashMap::new(),
+            used_assertions: std::collections::HashSet::new(),
             rng,
             styles_used: 0,
             stats: SimStats::default(),
