@@ -28,7 +28,10 @@ impl std::fmt::Debug for GitHubActions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHubActions")
             .field("app", &self.app)
-            .field("request_url", &self.settings.request_url.origin().ascii_serialization())
+            .field(
+                "request_url",
+                &self.settings.request_url.origin().ascii_serialization(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -56,13 +59,15 @@ impl GitHubActions {
     async fn id_token(&self, tenant: &str) -> Result<Secret, AuthError> {
         let mut url = self.settings.request_url.clone();
         url.query_pairs_mut().append_pair("audience", AUDIENCE);
-        let refused = |summary: String| AuthError {
+        let refused = |summary: String| {
+            AuthError {
             tenant: tenant.to_owned(),
             aadsts: None,
             error: "github_actions".into(),
             summary,
             hint: "give the job `permissions: id-token: write`, and add a federated credential for this repository (and branch or environment) to the app".into(),
             trace_id: None,
+        }
         };
         let response = self
             .app

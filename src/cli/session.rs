@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apctl::auth::{
-    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ByService, ClientCertificate, FederatedToken, GitHubActions,
-    ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
+    AssertionApp, AzureCli, AzureClientSecret, AzurePipelines, ByService, ClientCertificate, FederatedToken,
+    GitHubActions, ManagedIdentity, RefreshToken, RefreshTokenSettings, TokenCache, TokenSource,
 };
 use apctl::clock::{ScaledClock, SharedClock};
 use apctl::net::endpoint::Endpoints;

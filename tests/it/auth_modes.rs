@@ -213,13 +213,8 @@ async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
     let three = three.to_str().unwrap().to_owned();
     let (file_run, fresh_run) = tokio::task::spawn_blocking(move || {
         let sim = SimProcess::start(&["--import-delay", "0s"]);
-        let import = |env: &[(&str, &str)]| {
-            apctl_sim(
-                &sim,
-                &["-v", "import", &three, "--output", "json"],
-                env,
-            )
-        };
+        let import =
+            |env: &[(&str, &str)]| apctl_sim(&sim, &["-v", "import", &three, "--output", "json"], env);
         let file_run = import(&[("AZURE_CLIENT_SECRET", ""), ("AZURE_FEDERATED_TOKEN_FILE", &once)]);
         let fresh_run = import(&[
             ("AZURE_CLIENT_SECRET", ""),
@@ -234,7 +229,10 @@ async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
     // the expired assertion, with the fix.
     assert_eq!(file_run.code, 2, "{}", file_run.stderr);
     assert!(file_run.stdout.contains("AADSTS700024"), "{}", file_run.stdout);
-    assert!(file_run.stdout.contains("ACTIONS_ID_TOKEN_REQUEST_URL"), "the fix");
+    assert!(
+        file_run.stdout.contains("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        "the fix"
+    );
     // Fetched fresh: every customer of the run gets through.
     assert_eq!(fresh_run.code, 0, "{}\n{}", fresh_run.stdout, fresh_run.stderr);
     assert!(
@@ -243,8 +241,39 @@ async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
         fresh_run.stderr
     );
     let asked = runner.received_requests().await.unwrap().len();
-    assert!(asked >= 3, "one fresh token per access token, at least one per customer: {asked}");
+    assert!(
+        asked >= 3,
+        "one fresh token per access token, at least one per customer: {asked}"
+    );
     for out in [&fresh_run.stdout, &fresh_run.stderr] {
         assert!(!out.contains("gh-request-token-4Fq9") && !out.contains("apctl-demo-expiring-oidc"));
     }
+}
+
+/// A partner admin reaches a customer with the roles of the GDAP
+/// relationship: Tailspin's grants only Global Reader, so Intune answers
+/// 403 there, as the real service does, and no row is sent.
+#[test]
+fn a_delegated_token_without_intune_administrator_gets_403_from_intune() {
+    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            &example("tailspin-autopilot.csv"),
+            "--tenant",
+            "tailspintoys.onmicrosoft.com",
+            "--output",
+            "json",
+        ],
+        &[("APCTL_REFRESH_TOKEN", DEMO_REFRESH_TOKEN)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    let cause = &report["causes"][0];
+    assert!(cause["error"].as_str().unwrap().contains("403"), "{cause}");
+    assert!(cause["hint"].as_str().unwrap().contains("Intune Administrator"), "{cause}");
+    let stats = sim.stats();
+    assert!(stats["requests"]["graph.forbidden"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(stats["requests"].get("graph.import").is_none(), "nothing sent: {stats}");
 }

@@ -97,7 +97,7 @@ fn a_manifest_runs_every_customer_reports_the_unreachable_one_and_a_rerun_change
         woodgrove["errors"][0]["error"]
             .as_str()
             .unwrap()
-            .contains("no active GDAP relationship"),
+            .contains("no GDAP relationship with this customer"),
         "{woodgrove}"
     );
 

@@ -175,37 +175,75 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             );
         }
     };
-    let active = relationships.iter().filter(|r| {
-        r.customer.tenant_id.eq_ignore_ascii_case(&customer)
-            && matches!(r.status.as_str(), "active" | "expiring")
-    });
-    let mut any = false;
-    for r in active {
-        any = true;
-        if r.grants_intune_administrator() {
-            return Check::ok(
-                "gdap-role",
-                format!(
-                    "Intune Administrator is granted in `{}`",
-                    r.display_name.clone().unwrap_or_default()
-                ),
-            );
-        }
-    }
-    let hint = "add Intune Administrator to the GDAP relationship, and put the signed-in user in the security group that holds it";
-    if any {
-        Check::failed(
+    role_check(&relationships, &customer)
+}
+
+/// The GDAP verdict for one customer, with the fix its relationships'
+/// states call for: add the role, renew, get the approval, or wait.
+fn role_check(relationships: &[gdap::Relationship], customer: &str) -> Check {
+    let mine: Vec<&gdap::Relationship> = relationships
+        .iter()
+        .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(customer))
+        .collect();
+    let name = |r: &gdap::Relationship| r.display_name.clone().unwrap_or_else(|| r.id.clone());
+    let active: Vec<&&gdap::Relationship> = mine
+        .iter()
+        .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
+        .collect();
+    if let Some(r) = active.iter().find(|r| r.grants_intune_administrator()) {
+        return Check::ok(
             "gdap-role",
-            "the active GDAP relationship does not grant Intune Administrator",
-            hint,
-        )
-    } else {
-        Check::failed(
-            "gdap-role",
-            "no active GDAP relationship with this customer",
-            hint,
-        )
+            format!("Intune Administrator is granted in `{}`", name(r)),
+        );
     }
+    if let Some(r) = active.first() {
+        return Check::failed(
+            "gdap-role",
+            format!(
+                "the active GDAP relationship `{}` does not grant Intune Administrator",
+                name(r)
+            ),
+            "add Intune Administrator to the relationship (Partner Center > Customers > the customer > Admin relationships), and put the signed-in user in the security group that holds it",
+        );
+    }
+    let with = |statuses: &[&str]| mine.iter().find(|r| statuses.contains(&r.status.as_str()));
+    if let Some(r) = with(&["approvalPending", "created"]) {
+        return Check::failed(
+            "gdap-role",
+            format!(
+                "the GDAP relationship `{}` is waiting for the customer's approval",
+                name(r)
+            ),
+            "a Global Administrator of the customer approves it from the invitation link (Partner Center > Customers > the customer > Admin relationships > the relationship); then run apctl again",
+        );
+    }
+    if let Some(r) = with(&["approved", "activating"]) {
+        return Check::failed(
+            "gdap-role",
+            format!(
+                "the GDAP relationship `{}` was approved and is being activated",
+                name(r)
+            ),
+            "wait a few minutes for Microsoft to activate it, then run apctl again",
+        );
+    }
+    if let Some(r) = with(&["expired", "terminated", "terminating", "terminationRequested"]) {
+        let when = r
+            .end_date_time
+            .as_deref()
+            .map(|d| format!(" (it ended {})", d.get(..10).unwrap_or(d)))
+            .unwrap_or_default();
+        return Check::failed(
+            "gdap-role",
+            format!("the GDAP relationship `{}` is {}{when}", name(r), r.status),
+            "renew it: create a new relationship with Intune Administrator in Partner Center (Customers > the customer > Admin relationships) and have the customer approve it; `apctl tenants` lists every relationship's state",
+        );
+    }
+    Check::failed(
+        "gdap-role",
+        "no GDAP relationship with this customer",
+        "create one with Intune Administrator in Partner Center (Customers > the customer > Admin relationships) and have the customer approve it; `apctl tenants` lists the relationships you have",
+    )
 }
 
 /// Partner Center, for Manufacturer+Model+Serial and product-key rows: a
@@ -309,4 +347,61 @@ fn print(tenant: &str, checks: &[Check], output: Output) -> io::Result<()> {
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relationship(status: &str, intune: bool) -> gdap::Relationship {
+        let roles = if intune {
+            vec![gdap::Role {
+                role_definition_id: gdap::INTUNE_ADMINISTRATOR.into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        gdap::Relationship {
+            id: format!("rel-{status}"),
+            display_name: Some(format!("Contoso {status}")),
+            customer: gdap::Customer {
+                tenant_id: "c0ffee00-0000-4000-8000-000000000001".into(),
+                display_name: "Contoso Ltd".into(),
+            },
+            status: status.into(),
+            end_date_time: Some("2026-11-30T00:00:00Z".into()),
+            access_details: gdap::AccessDetails { unified_roles: roles },
+            ..gdap::Relationship::default()
+        }
+    }
+
+    /// Each state of a customer's relationships gets its own fix.
+    #[test]
+    fn every_gdap_state_gets_its_own_message_and_fix() {
+        let customer = "c0ffee00-0000-4000-8000-000000000001";
+        let mut shown = String::new();
+        for (status, intune) in [
+            ("active", true),
+            ("active", false),
+            ("approvalPending", true),
+            ("activating", true),
+            ("expired", true),
+            ("terminated", true),
+        ] {
+            let check = role_check(&[relationship(status, intune)], customer);
+            shown.push_str(&format!(
+                "{status} (Intune Administrator: {intune}): {:?}: {}\n  hint: {}\n",
+                check.outcome,
+                check.detail,
+                check.hint.unwrap_or_default()
+            ));
+        }
+        let none = role_check(&[], customer);
+        shown.push_str(&format!(
+            "none: {}\n  hint: {}\n",
+            none.detail,
+            none.hint.unwrap_or_default()
+        ));
+        insta::assert_snapshot!(shown);
+    }
 }

@@ -45,36 +45,9 @@ impl World {
         if form.get("grant_type").map(String::as_str) == Some(crate::auth::DEVICE_CODE_GRANT) {
             return self.device_code_poll(index, &form);
         }
-        // Workload identity federation: the demo app trusts any non-empty
-        // federated token except the one that stands for a wrong subject.
-        let assertion = form.get("client_assertion").map(String::as_str);
         if form.get("client_assertion_type").map(String::as_str) == Some(crate::auth::JWT_BEARER) {
-            if client != self.client_id
-                || assertion.is_none_or(|a| a.is_empty() || a == "apctl-demo-untrusted-assertion")
-            {
-                let body = json!({
-                    "error": "invalid_client",
-                    "error_description": "AADSTS700213: No matching federated identity record found for presented assertion subject.\r\nTrace ID: 00000000-0000-0000-0000-000000700213",
-                    "error_codes": [700213],
-                    "trace_id": "00000000-0000-0000-0000-000000700213"
-                });
-                return SimResponse::json(400, &body);
-            }
-            // A token GitHub issued lives about five minutes: one standing
-            // for that is good for its first exchange only, and later in the
-            // run it has expired (AADSTS700024).
-            if let Some(a) = assertion.filter(|a| a.starts_with("apctl-demo-expiring"))
-                && !self.used_assertions.insert(a.to_owned())
-            {
-                let body = json!({
-                    "error": "invalid_client",
-                    "error_description": "AADSTS700024: Client assertion is not within its valid time range.\r\nTrace ID: 00000000-0000-0000-0000-000000700024",
-                    "error_codes": [700024],
-                    "trace_id": "00000000-0000-0000-0000-000000700024"
-                });
-                return SimResponse::json(400, &body);
-            }
-            return self.issue(index);
+            let assertion = form.get("client_assertion").map(String::as_str);
+            return self.assertion_grant(index, client, assertion);
         }
         if client != self.client_id
             || form.get("client_secret").map(String::as_str) != Some(self.client_secret.as_str())
@@ -146,6 +119,39 @@ impl World {
             r.body = serde_json::to_vec(&v).unwrap_or_default();
         }
         r
+    }
+
+    /// Workload identity federation: the demo app trusts any non-empty
+    /// federated token except the one that stands for a wrong subject.
+    fn assertion_grant(&mut self, index: usize, client: &str, assertion: Option<&str>) -> SimResponse {
+        let refusal = |code: u64, text: &str| {
+            SimResponse::json(
+                400,
+                &json!({
+                    "error": "invalid_client",
+                    "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 00000000-0000-0000-0000-000000{code:06}"),
+                    "error_codes": [code],
+                    "trace_id": format!("00000000-0000-0000-0000-000000{code:06}")
+                }),
+            )
+        };
+        if client != self.client_id
+            || assertion.is_none_or(|a| a.is_empty() || a == "apctl-demo-untrusted-assertion")
+        {
+            return refusal(
+                700213,
+                "No matching federated identity record found for presented assertion subject.",
+            );
+        }
+        // A token GitHub issued lives about five minutes: one standing for
+        // that is good for its first exchange only, and later in the run it
+        // has expired (AADSTS700024).
+        if let Some(a) = assertion.filter(|a| a.starts_with("apctl-demo-expiring"))
+            && !self.used_assertions.insert(a.to_owned())
+        {
+            return refusal(700024, "Client assertion is not within its valid time range.");
+        }
+        self.issue(index)
     }
 
     /// Issues an access token for the tenant.
@@ -223,6 +229,7 @@ impl World {
         } else {
             let t = format!("sim.{}.{nonce:016x}", self.tenants[index].spec.id);
             self.tokens.insert(t.clone(), (index, 0));
+            self.delegated.insert(t.clone());
             t
         };
         self.stats.tokens_issued += 1;
@@ -243,6 +250,32 @@ impl World {
                     .as_deref()
                     .is_some_and(|c| c.eq_ignore_ascii_case(id))
                     && matches!(r.status.as_str(), "active" | "expiring")
+            })
+        })
+    }
+
+    /// A partner admin's (delegated) token acts in a customer tenant with
+    /// the roles of its GDAP relationship: Intune's APIs need Intune
+    /// Administrator, and answer 403 without it (the partner's own tenant
+    /// is its own).
+    pub(super) fn lacks_intune_role(&self, header: Option<&str>, index: usize) -> bool {
+        let token = header.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+        if !self.delegated.contains(token) {
+            return false;
+        }
+        let id = &self.tenants[index].spec.id;
+        if self.partner_tenant_id.as_deref() == Some(id.as_str()) {
+            return false;
+        }
+        !self.tenants.iter().any(|t| {
+            t.spec.relationships.iter().any(|r| {
+                r.customer_tenant_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(id))
+                    && matches!(r.status.as_str(), "active" | "expiring")
+                    && r.roles
+                        .iter()
+                        .any(|role| role.eq_ignore_ascii_case(crate::graph::gdap::INTUNE_ADMINISTRATOR))
             })
         })
     }

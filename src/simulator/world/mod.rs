@@ -145,6 +145,8 @@ pub struct World {
     device_codes: HashMap<String, u32>,
     /// Federated assertions already exchanged (see `entra`).
     used_assertions: std::collections::HashSet<String>,
+    /// Graph tokens a partner admin's refresh token was exchanged for.
+    delegated: std::collections::HashSet<String>,
     rng: u64,
     styles_used: u64,
     pub(crate) stats: SimStats,
@@ -192,6 +194,7 @@ impl World {
             pc: partner_center::PcState::default(),
             device_codes: HashMap::new(),
             used_assertions: std::collections::HashSet::new(),
+            delegated: std::collections::HashSet::new(),
             rng,
             styles_used: 0,
             stats: SimStats::default(),
@@ -276,6 +279,11 @@ impl World {
         if let Some(r) = self.throttle(tenant, write) {
             return r;
         }
+        if rest.first() == Some(&"deviceManagement")
+            && self.lacks_intune_role(req.authorization.as_deref(), tenant)
+        {
+            return self.forbidden();
+        }
         if self.config.fault_rate > 0.0 && self.chance(self.config.fault_rate) {
             self.count("fault-503");
             return graph_error(
@@ -340,6 +348,17 @@ impl World {
             }
             _ => not_found(&req.path),
         }
+    }
+
+    /// Intune's answer to a user without an Intune role in the tenant.
+    fn forbidden(&mut self) -> SimResponse {
+        self.count("graph.forbidden");
+        graph_error(
+            403,
+            "Forbidden",
+            "Application is not authorized to perform this operation: the signed-in user has no Intune role in this tenant. Application must have one of the following scopes: DeviceManagementServiceConfig.ReadWrite.All",
+            &self.request_id(),
+        )
     }
 
     fn page(&self, path: &str, query: Option<&str>, all: Vec<Value>) -> SimResponse {
