@@ -175,7 +175,7 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             );
         }
     };
-    role_check(&relationships, &customer)
+    role_check(relationships, &customer)
 }
 
 /// The GDAP verdict for one customer, with the fix its relationships'
