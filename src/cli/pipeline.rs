@@ -240,6 +240,63 @@ fn azure(report: &Report, summary: &Path) -> String {
     out
 }
 
+impl Pipeline {
+    /// `apctl validate`'s problems as the pipeline's own annotations: each
+    /// on its file, line and column, so the run page points at the cell.
+    pub fn annotate(&self, problems: &[apctl::input::problem::Problem]) -> String {
+        use apctl::input::problem::Severity;
+        let mut out = String::new();
+        for p in problems {
+            let kind = match p.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let code = serde_json::to_value(p.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let text = match &p.hint {
+                Some(h) => format!("{} ({h})", p.message),
+                None => p.message.clone(),
+            };
+            let (line, column) = (p.line.unwrap_or(0), p.column.unwrap_or(0));
+            match self {
+                Self::AzureDevOps { .. } => {
+                    let mut at = format!("sourcepath={}", azure_property(&p.file));
+                    if line > 0 {
+                        at.push_str(&format!(";linenumber={line}"));
+                    }
+                    if column > 0 {
+                        at.push_str(&format!(";columnnumber={column}"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "##vso[task.logissue type={kind};{at};code={}]{}",
+                        azure_property(&code),
+                        azure_data(&text)
+                    );
+                }
+                Self::GitHubActions { .. } => {
+                    let mut at = format!("file={}", github_property(&p.file));
+                    if line > 0 {
+                        at.push_str(&format!(",line={line}"));
+                    }
+                    if column > 0 {
+                        at.push_str(&format!(",col={column}"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "::{kind} {at},title={}::{}",
+                        github_property(&format!("apctl validate: {code}")),
+                        github_data(&text)
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
 /// GitHub Actions: an annotation per device that needs attention and per
 /// customer that could not be worked on.
 fn github(report: &Report) -> String {

@@ -16,6 +16,9 @@ pub struct Printer {
     /// Settled and total devices per tenant (and pipe).
     last: Mutex<std::collections::BTreeMap<String, (usize, usize)>>,
     quiet: bool,
+    /// Under Azure DevOps: the run's progress as the task's progress, as it
+    /// goes (the last percent said).
+    azure: Option<Mutex<Option<u64>>>,
 }
 
 impl Printer {
@@ -30,11 +33,34 @@ impl Printer {
             );
             bar
         });
+        let azure = matches!(
+            super::pipeline::Pipeline::detect(),
+            Some(super::pipeline::Pipeline::AzureDevOps { .. })
+        )
+        .then(Mutex::default);
         Self {
             bar,
             last: Mutex::default(),
             quiet,
+            azure,
         }
+    }
+
+    /// `##vso[task.setprogress]` when the whole run's percent moves: the
+    /// pipeline's page shows progress while the run goes, not after it.
+    fn task_progress(&self, settled: usize, total: usize, label: &str) {
+        let Some(said) = &self.azure else {
+            return;
+        };
+        let percent = (settled * 100).checked_div(total).unwrap_or(0) as u64;
+        let mut said = said.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *said == Some(percent) {
+            return;
+        }
+        *said = Some(percent);
+        let label = apctl::sanitize::for_pipeline(label, apctl::sanitize::Runner::AzureDevOps)
+            .replace(['\r', '\n', ']', ';'], " ");
+        eprintln!("##vso[task.setprogress value={percent};]{label}");
     }
 
     /// Removes the bar before the summary is printed.
@@ -111,6 +137,7 @@ impl Progress for Printer {
                 } else {
                     tenant.clone()
                 };
+                self.task_progress(all_settled, all_total, &label);
                 match &self.bar {
                     Some(bar) => {
                         bar.set_length(all_total as u64);

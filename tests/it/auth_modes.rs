@@ -272,8 +272,17 @@ fn a_delegated_token_without_intune_administrator_gets_403_from_intune() {
     let report = run.json();
     let cause = &report["causes"][0];
     assert!(cause["error"].as_str().unwrap().contains("403"), "{cause}");
-    assert!(cause["hint"].as_str().unwrap().contains("Intune Administrator"), "{cause}");
+    assert!(
+        cause["hint"].as_str().unwrap().contains("Intune Administrator"),
+        "{cause}"
+    );
     let stats = sim.stats();
-    assert!(stats["requests"]["graph.forbidden"].as_u64().unwrap() >= 1, "{stats}");
-    assert!(stats["requests"].get("graph.import").is_none(), "nothing sent: {stats}");
+    assert!(
+        stats["requests"]["graph.forbidden"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(
+        stats["requests"].get("graph.import").is_none(),
+        "nothing sent: {stats}"
+    );
 }

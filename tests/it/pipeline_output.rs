@@ -131,3 +131,98 @@ fn junit_has_a_test_case_per_device_and_a_failure_per_failed_one() {
     assert!(xml.contains("<failure message=\"Device claimed by another organization\""));
     assert!(xml.trim_end().ends_with("</testsuites>"));
 }
+
+/// Under Azure DevOps the task's progress moves while the run goes: each
+/// `setprogress` comes with the progress line it belongs to, rising, before
+/// the run's own lines at the end.
+#[test]
+fn azure_devops_progress_moves_while_the_run_goes() {
+    let agent = tempfile::tempdir().unwrap();
+    let run = crate::common::apctl_env(
+        [
+            "import",
+            &crate::common::example("fabrikam-every-state.csv"),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--simulate",
+        ],
+        &[
+            ("TF_BUILD", "True"),
+            ("AGENT_TEMPDIRECTORY", agent.path().to_str().unwrap()),
+            ("APCTL_TIME_SCALE", "0"),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let progress: Vec<(usize, u64)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let value = l.strip_prefix("##vso[task.setprogress value=")?;
+            Some((i, value.split(';').next()?.parse().ok()?))
+        })
+        .collect();
+    assert!(progress.len() >= 2, "progress as the run goes:\n{}", run.stderr);
+    assert!(
+        progress.windows(2).all(|w| w[0].1 < w[1].1),
+        "rising: {progress:?}"
+    );
+    // Each one is followed by the settled line it stands for.
+    for (i, _) in &progress {
+        assert!(lines[i + 1].contains("settled"), "{}", run.stderr);
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("Fabrikam Inc: ")),
+        "names, not ids"
+    );
+}
+
+/// `apctl validate` in a pipeline points at each bad cell: one annotation
+/// per problem with its file, line and column; text from the file cannot
+/// become a command.
+#[test]
+fn validate_annotates_every_problem_on_its_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::write(
+        dir.path(),
+        "bad.csv",
+        "Device Serial Number,Windows Product ID,Hardware Hash\n##vso[task.setvariable variable=X]1,,not-a-hash\n,,QUJD\n",
+    );
+    let path = file.to_str().unwrap();
+    let azure = crate::common::apctl_env(["validate", path], &[("TF_BUILD", "True")]);
+    assert_eq!(azure.code, 1);
+    let issues: Vec<&str> = azure
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("##vso[task.logissue"))
+        .collect();
+    assert!(issues.len() >= 2, "{}", azure.stdout);
+    assert!(
+        issues
+            .iter()
+            .any(|l| l.contains(";linenumber=2;columnnumber=3;code=hash-not-valid]")),
+        "{issues:?}"
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|l| l.contains(";linenumber=3;columnnumber=1;code=empty-serial]")),
+        "{issues:?}"
+    );
+    assert!(
+        !azure
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("##vso[task.setvariable")),
+        "data never runs"
+    );
+    let github = crate::common::apctl_env(["validate", path], &[("GITHUB_ACTIONS", "true")]);
+    assert!(
+        github
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains(",line=3,col=1,")),
+        "{}",
+        github.stdout
+    );
+}

@@ -127,6 +127,19 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
         Output::Human => print_human(&mut out, &validation, req.list.then_some(listed.as_slice()))?,
     }
     out.flush()?;
+    // In a pipeline: every problem as an annotation on its cell, after the
+    // neutralised text (on stderr beside JSON, so stdout stays one document).
+    if let Some(pipeline) = crate::cli::pipeline::Pipeline::detect() {
+        let commands = pipeline.annotate(&validation.problems);
+        match req.output {
+            Output::Json => eprint!("{commands}"),
+            Output::Human => {
+                let mut stdout = io::stdout().lock();
+                stdout.write_all(commands.as_bytes())?;
+                stdout.flush()?;
+            }
+        }
+    }
     Ok(exit)
 }
 
