@@ -21,7 +21,12 @@ use exit::Exit;
 
 /// Register Windows Autopilot devices into your customers' tenants.
 #[derive(Debug, Parser)]
-#[command(name = "apctl", version, about, long_about = None)]
+#[command(
+    name = "apctl",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("APCTL_COMMIT"), ")"),
+    about,
+    long_about = None
+)]
 pub struct Cli {
     /// More log lines on stderr: -v info, -vv debug, -vvv trace. Logs never
     /// hold secrets, tokens or whole hashes.

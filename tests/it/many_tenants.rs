@@ -337,8 +337,8 @@ fn the_example_pipelines_use_only_flags_apctl_has() {
                 .strip_prefix("--")
                 .filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
             {
-                if ["locked", "git"].contains(&flag) {
-                    continue; // cargo install's
+                if ["version", "strip-components", "proto", "tlsv"].contains(&flag) {
+                    continue; // apctl's own --version, tar's and curl's
                 }
                 let known = if command == "merge" { &merge } else { &import };
                 assert!(
@@ -348,5 +348,18 @@ fn the_example_pipelines_use_only_flags_apctl_has() {
             }
         }
         assert!(text.contains("apctl report merge"), "{file} merges the shards");
+        assert!(
+            text.contains("sha256sum -c") && !text.contains("cargo install"),
+            "{file} installs a pinned release and checks it"
+        );
     }
+}
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let run = crate::common::apctl(["--version"]);
+    assert_eq!(run.code, 0);
+    let expected = format!("apctl {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(run.stdout.starts_with(&expected), "{}", run.stdout);
+    assert!(run.stdout.trim_end().ends_with(')'), "{}", run.stdout);
 }
