@@ -24,7 +24,7 @@ use apctl::import::plan::{Input, Plan};
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
     /// CSV files of devices (any dialect and encoding `apctl validate` reads).
-    #[arg(value_name = "FILE", required_unless_present = "manifest")]
+    #[arg(value_name = "FILE", required_unless_present_any = ["manifest", "retry_failed"])]
     pub files: Vec<std::path::PathBuf>,
     /// The customer of the files' rows that have no `Tenant` cell: tenant
     /// id, verified domain, or GDAP display name.
@@ -34,6 +34,11 @@ pub struct InputArgs {
     /// (see the README).
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<std::path::PathBuf>,
+    /// Run again exactly the rows an earlier JSON report (`--report`) lists
+    /// as failed or not sent, read again from their files (fixed or not),
+    /// each for the customer it had.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["files", "manifest"])]
+    pub retry_failed: Option<std::path::PathBuf>,
 }
 
 impl InputArgs {
@@ -54,13 +59,18 @@ impl InputArgs {
                 ));
             }
         }
-        let mut inputs = match &self.manifest {
-            Some(m) => read(m)?,
-            None => Vec::new(),
+        let mut inputs = match (&self.manifest, &self.retry_failed) {
+            (Some(m), _) => read(m)?,
+            (None, Some(r)) => retry_inputs(r, tenant.as_deref())?,
+            (None, None) => Vec::new(),
         };
         inputs.extend(self.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
         let plan = apctl::import::plan::plan(&inputs, order_id);
-        if plan.tenants.is_empty() && tenant.is_none() && self.manifest.is_none() && !plan.entries.is_empty()
+        if plan.tenants.is_empty()
+            && tenant.is_none()
+            && self.manifest.is_none()
+            && self.retry_failed.is_none()
+            && !plan.entries.is_empty()
         {
             return Err(crate::cli::hinted!(
                 "give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`",
@@ -69,6 +79,59 @@ impl InputArgs {
         }
         Ok(plan)
     }
+}
+
+/// The inputs of a retry: per file of the report, the lines it lists as
+/// failed or not sent, for the customer each had (`--tenant` wins).
+fn retry_inputs(path: &Path, tenant: Option<&str>) -> anyhow::Result<Vec<Input>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the report `{}`", path.display()))?;
+    let report: apctl::report::Report = serde_json::from_str(&text).map_err(|e| {
+        crate::cli::hinted!(
+            "give the JSON report an earlier `apctl import --report` wrote",
+            "`{}` is not an apctl import report: {e}",
+            path.display()
+        )
+    })?;
+    let mut inputs: Vec<Input> = Vec::new();
+    for e in report.entries.iter().filter(|e| e.failed() || e.unsent()) {
+        let file = std::path::PathBuf::from(&e.file);
+        if !file.is_file() {
+            bail!(
+                "{}: the report's row {}:{} names a file that is not here (run from the folder the report was written in)",
+                path.display(),
+                e.file,
+                e.line
+            );
+        }
+        let customer = tenant
+            .map(str::to_owned)
+            .or_else(|| Some(e.tenant.clone()).filter(|t| !t.is_empty()));
+        match inputs.iter_mut().find(|i| i.file == file) {
+            Some(input) => {
+                input.lines.get_or_insert_with(Default::default).insert(e.line);
+                // Rows of one file for several customers name theirs in a
+                // `Tenant` column, which the file still has.
+                if input.tenant != customer {
+                    input.tenant = None;
+                }
+            }
+            None => inputs.push(Input {
+                file,
+                tenant: customer,
+                group_tag: None,
+                order_id: e.order_id.clone(),
+                lines: Some([e.line].into_iter().collect()),
+            }),
+        }
+    }
+    if inputs.is_empty() {
+        bail!(
+            "{}: no row failed or was left unsent: nothing to retry",
+            path.display()
+        );
+    }
+    Ok(inputs)
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +198,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
                 tenant: Some(tenant.clone()),
                 group_tag: c.group_tag.clone().or(manifest.group_tag.clone()),
                 order_id: c.order_id.clone().or(manifest.order_id.clone()),
+                lines: None,
             });
         }
     }

@@ -23,6 +23,9 @@ pub struct Input {
     pub group_tag: Option<String>,
     /// Order id of the rows' customer (a manifest entry's).
     pub order_id: Option<String>,
+    /// Only these lines of the file (a retry of a report's failed rows);
+    /// `None` takes every row.
+    pub lines: Option<std::collections::HashSet<u64>>,
 }
 
 impl Input {
@@ -151,12 +154,13 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
         order_id: order_id.map(str::to_owned),
     };
     let validation = validate::validate(&files, &options, |row| match row {
-        Checked::Valid(d) => planner.valid(d),
+        Checked::Valid(d) if planner.wanted(&d.source) => planner.valid(d),
         Checked::Invalid {
             source,
             serial,
             problems,
-        } => planner.invalid(source, serial, problems),
+        } if planner.wanted(source) => planner.invalid(source, serial, problems),
+        _ => {}
     });
     let file_reports = validation
         .files
@@ -185,6 +189,14 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
+    /// False for a row its input leaves out (`--retry-failed`).
+    fn wanted(&self, source: &RowRef) -> bool {
+        self.by_file
+            .get(source.file.as_ref())
+            .and_then(|i| i.lines.as_ref())
+            .is_none_or(|lines| lines.contains(&source.line))
+    }
+
     /// A valid row goes to its customer's pipe, with its file's defaults.
     fn valid(&mut self, d: &Device) {
         let input = self.by_file.get(d.source.file.as_ref()).copied();

@@ -471,3 +471,72 @@ fn colour_shows_only_when_asked_for_and_never_with_no_color() {
     let no_color = apctl_env(args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
     assert!(!no_color.stdout.contains('\x1b'), "NO_COLOR wins");
 }
+
+#[test]
+fn retry_failed_runs_exactly_the_rows_a_report_lists_as_failed_or_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.json");
+    let run = apctl_env(
+        [
+            "import",
+            "examples/fabrikam-every-state.csv",
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--simulate",
+            "-q",
+            "--report",
+            first.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    let again = apctl_env(
+        [
+            "import",
+            "--retry-failed",
+            first.to_str().unwrap(),
+            "--simulate",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    let report = again.json();
+    let lines: Vec<u64> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    // Claimed, bad hash, 640 and the invalid row; not the registered, the
+    // already-there or the pending one.
+    assert_eq!(lines, [3, 4, 5, 10], "{report}");
+    assert_eq!(report["totals"]["rows"], 4);
+    for e in report["entries"].as_array().unwrap() {
+        assert_eq!(
+            e["tenant"], "fabrikam.onmicrosoft.com",
+            "each for the customer it had"
+        );
+    }
+    // A report with nothing to retry says so.
+    let clean = dir.path().join("clean.json");
+    apctl_env(
+        [
+            "import",
+            "examples/contoso-autopilot.csv",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "-q",
+            "--report",
+            clean.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let nothing = apctl_env(
+        ["import", "--retry-failed", clean.to_str().unwrap(), "--simulate"],
+        &[],
+    );
+    assert_eq!(nothing.code, 2);
+    assert!(nothing.stderr.contains("nothing to retry"), "{}", nothing.stderr);
+}
