@@ -202,8 +202,11 @@ pub async fn customer_id(
 /// Why a display name named no single customer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    #[error("no GDAP relationship has a customer named `{0}`")]
-    NotFound(String),
+    #[error(
+        "no GDAP relationship has a customer named `{name}`{}; `apctl tenants` lists every customer with its tenant id",
+        if close.is_empty() { String::new() } else { format!(" (close: {})", close.join(", ")) }
+    )]
+    NotFound { name: String, close: Vec<String> },
     #[error("`{name}` names more than one customer: {}", candidates.join(", "))]
     Ambiguous { name: String, candidates: Vec<String> },
 }
@@ -220,13 +223,35 @@ pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, Res
     found.sort();
     found.dedup_by_key(|(id, _)| *id);
     match found.as_slice() {
-        [] => Err(ResolveError::NotFound(name.to_owned())),
+        [] => Err(ResolveError::NotFound {
+            name: name.to_owned(),
+            close: close_names(name, relationships),
+        }),
         [(id, _)] => Ok((*id).to_owned()),
         many => Err(ResolveError::Ambiguous {
             name: name.to_owned(),
             candidates: many.iter().map(|(id, n)| format!("{n} ({id})")).collect(),
         }),
     }
+}
+
+/// Customers whose name holds the one given, or is held by it (case
+/// aside): `Contoso` finds `Contoso Ltd`.
+fn close_names(name: &str, relationships: &[Relationship]) -> Vec<String> {
+    let want = name.trim().to_lowercase();
+    let mut close: Vec<String> = relationships
+        .iter()
+        .filter(|r| !r.customer.tenant_id.is_empty() && !r.customer.display_name.is_empty())
+        .filter(|r| {
+            let have = r.customer.display_name.to_lowercase();
+            !want.is_empty() && (have.contains(&want) || want.contains(&have))
+        })
+        .map(|r| format!("`{}` ({})", r.customer.display_name, r.customer.tenant_id))
+        .collect();
+    close.sort();
+    close.dedup();
+    close.truncate(5);
+    close
 }
 
 /// Lists every relationship, following `@odata.nextLink`.
@@ -307,7 +332,18 @@ mod tests {
         );
         assert_eq!(
             resolve("Nobody", &rels),
-            Err(ResolveError::NotFound("Nobody".into()))
+            Err(ResolveError::NotFound {
+                name: "Nobody".into(),
+                close: vec![]
+            })
+        );
+        let Err(not_found) = resolve("Contoso", &rels) else {
+            panic!()
+        };
+        let text = not_found.to_string();
+        assert!(
+            text.contains("close: `Contoso Ltd` (a)") && text.contains("`apctl tenants`"),
+            "the candidates and where to see them all: {text}"
         );
         let Err(ResolveError::Ambiguous { candidates, .. }) = resolve("Fabrikam", &rels) else {
             panic!()
@@ -347,7 +383,10 @@ mod tests {
         assert_eq!(named.customer.display_name, "");
         assert_eq!(
             resolve("", &[r, named]),
-            Err(ResolveError::NotFound(String::new()))
+            Err(ResolveError::NotFound {
+                name: String::new(),
+                close: vec![]
+            })
         );
     }
 

@@ -236,9 +236,23 @@ fn print_table(out: &mut impl Write, devices: &[DeviceState]) -> std::io::Result
                 .map_or("never", |t| &t[..10.min(t.len())])
         )?;
         if let Some(m) = d.message {
-            writeln!(out, "    {m}")?;
+            writeln!(out, "    {m}: {}", message_text(d, m))?;
         }
     }
     writeln!(out, "{} devices", devices.len())?;
     Ok(())
+}
+
+/// A message with the portal's words and the next step. An error read from
+/// a staged record has no request id of its own: the import that sent it
+/// has, in its report.
+fn message_text(d: &DeviceState, m: apctl::portal::state::DeviceMessage) -> String {
+    use apctl::portal::state::DeviceMessage;
+    match m {
+        DeviceMessage::UnexpectedError => format!(
+            "the import could not be processed (staged record `{}`). Run `apctl import` with the file again: a transient error is resent and nothing is sent twice; if it stays, contact Microsoft support with the request id that import's report gives for this device.",
+            d.id
+        ),
+        other => other.details(None),
+    }
 }
