@@ -28,6 +28,9 @@ pub enum Source {
 #[serde(rename_all = "camelCase")]
 pub struct DeviceState {
     pub tenant: String,
+    /// The customer's display name, when the command knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
     pub serial_number: String,
     pub state: RegistrationState,
     pub message: Option<DeviceMessage>,
@@ -123,6 +126,7 @@ pub fn combine(
             let enrollment = d.enrollment_state.clone().unwrap_or(EnrollmentState::Unknown);
             let last = d.last_contact();
             DeviceState {
+                customer: None,
                 tenant: tenant.to_owned(),
                 serial_number: clean(d.serial_number.as_deref().unwrap_or_default()),
                 state: mapping::registered_state(&enrollment, last, now),
@@ -167,6 +171,7 @@ pub fn combine(
             _ => (RegistrationState::RegistrationPending, None),
         };
         out.push(DeviceState {
+            customer: None,
             tenant: tenant.to_owned(),
             serial_number: clean(&serial),
             state,

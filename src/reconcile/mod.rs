@@ -322,6 +322,7 @@ mod tests {
         enrolled: bool,
     ) -> DeviceState {
         DeviceState {
+            customer: None,
             tenant: "t".into(),
             serial_number: serial.into(),
             state,

@@ -71,8 +71,12 @@ fn registered_and_staged_devices_show_in_the_portals_states() {
     assert_eq!(filtered.code, 0);
     let lines: Vec<&str> = filtered.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "header and FAB-0002 only: {}", filtered.stdout);
-    assert!(lines[0].starts_with("tenant,serialNumber,state,message,groupTag,orderId"));
-    assert!(lines[1].contains("FAB-0002,Registration failed,Device claimed by another organization"));
+    assert!(lines[0].starts_with("tenant,customer,serialNumber,state,message,groupTag,orderId"));
+    assert!(
+        lines[1].contains("Fabrikam Inc,FAB-0002,Registration failed,Device claimed by another organization"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]

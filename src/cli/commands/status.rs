@@ -91,10 +91,13 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let customers = match &tenant {
-            Some(t) => vec![session::resolve_tenant(&session, t, args.partner_tenant.as_deref()).await?],
+            Some(t) => vec![(
+                session::resolve_tenant(&session, t, args.partner_tenant.as_deref()).await?,
+                None,
+            )],
             None => active_customers(&session, args.partner_tenant.as_deref()).await?,
         };
-        let reads = customers.iter().map(|t| read(&session, t));
+        let reads = customers.iter().map(|(t, name)| read(&session, t, name.clone()));
         let results = futures::future::join_all(reads).await;
         let mut devices = Vec::new();
         let mut failures = Vec::new();
@@ -119,7 +122,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
 }
 
 /// Every customer with an active (or expiring) GDAP relationship.
-async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::Result<Vec<String>> {
+async fn active_customers(
+    session: &Session,
+    partner: Option<&str>,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
     let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
         return Err(crate::cli::hinted!(
             "set `AZURE_TENANT_ID` to your own (partner) tenant",
@@ -130,25 +136,36 @@ async fn active_customers(session: &Session, partner: Option<&str>) -> anyhow::R
         .relationships(&partner)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
     for r in relationships
         .iter()
         .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
     {
         let id = r.customer.tenant_id.to_lowercase();
-        if !out.contains(&id) {
-            out.push(id);
+        if !out.iter().any(|(have, _)| *have == id) {
+            let name = Some(r.customer.display_name.clone()).filter(|n| !n.is_empty());
+            out.push((id, name));
         }
     }
     Ok(out)
 }
 
-async fn read(session: &Session, tenant: &str) -> Result<Vec<DeviceState>, Failure> {
+/// A customer's devices, each with the customer's name (from GDAP, else
+/// the tenant's organization).
+async fn read(session: &Session, tenant: &str, name: Option<String>) -> Result<Vec<DeviceState>, Failure> {
     let gate = session.client.gate(tenant);
     let graph = session.graph(tenant, &gate);
-    status::tenant_devices(&graph)
+    let mut devices = status::tenant_devices(&graph)
         .await
-        .map_err(|e| crate::cli::settings::call_failure(tenant, &e))
+        .map_err(|e| crate::cli::settings::call_failure(tenant, &e))?;
+    let name = match name {
+        Some(n) => Some(n),
+        None => graph.organization_name().await,
+    };
+    for d in &mut devices {
+        d.customer.clone_from(&name);
+    }
+    Ok(devices)
 }
 
 fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyhow::Result<()> {
@@ -180,6 +197,7 @@ fn print_csv(out: &mut impl Write, devices: &[DeviceState]) -> anyhow::Result<()
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "tenant",
+        "customer",
         "serialNumber",
         "state",
         "message",
@@ -195,6 +213,7 @@ fn print_csv(out: &mut impl Write, devices: &[DeviceState]) -> anyhow::Result<()
             &mut w,
             [
                 d.tenant.as_str(),
+                d.customer.as_deref().unwrap_or(""),
                 &d.serial_number,
                 d.state.as_str(),
                 d.message.map(|m| m.as_str()).unwrap_or(""),
@@ -219,13 +238,13 @@ fn print_table(out: &mut impl Write, devices: &[DeviceState]) -> std::io::Result
     writeln!(
         out,
         "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} last contact",
-        "tenant", "serial", "state", "group tag", "order id", "model"
+        "customer", "serial", "state", "group tag", "order id", "model"
     )?;
     for d in devices {
         writeln!(
             out,
             "{:<38} {:<24} {:<21} {:<12} {:<12} {:<20} {}",
-            d.tenant,
+            d.customer.as_deref().unwrap_or(&d.tenant),
             d.serial_number,
             d.state.as_str(),
             d.group_tag.as_deref().unwrap_or("-"),
