@@ -35,6 +35,7 @@ fn the_demo_checks_token_graph_and_partner_center_and_skips_gdap() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["customer"], "Contoso Ltd", "the customer by name");
     let got = steps(&run.json());
     let want = [
         ("token", "ok"),

@@ -98,7 +98,14 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
         let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
-        print(&tenant, &checks, args.output)?;
+        // The customer by name, when the token reached the tenant.
+        let name = if checks.first().is_some_and(|c| c.outcome == Outcome::Ok) {
+            let gate = session.client.gate(&tenant);
+            session.graph(&tenant, &gate).organization_name().await
+        } else {
+            None
+        };
+        print(&tenant, name.as_deref(), &checks, args.output)?;
         Ok(if checks.iter().any(|c| c.outcome == Outcome::Failed) {
             Exit::Failure
         } else {
@@ -324,17 +331,20 @@ fn permission_hint(e: &CallError, delegated: bool) -> String {
     }
 }
 
-fn print(tenant: &str, checks: &[Check], output: Output) -> io::Result<()> {
+fn print(tenant: &str, name: Option<&str>, checks: &[Check], output: Output) -> io::Result<()> {
     let mut out = crate::cli::pipeline::Out::new();
     if output == Output::Json {
         serde_json::to_writer_pretty(
             &mut out,
-            &serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "checks": checks}),
+            &serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "customer": name, "checks": checks}),
         )?;
         writeln!(out)?;
         return out.flush();
     }
-    writeln!(out, "doctor: {tenant}")?;
+    match name {
+        Some(name) => writeln!(out, "doctor: {name} ({tenant})")?,
+        None => writeln!(out, "doctor: {tenant}")?,
+    }
     for c in checks {
         let mark = match c.outcome {
             Outcome::Ok => "ok  ",
