@@ -264,6 +264,16 @@ impl TagWork {
         }
     }
 
+    /// At the end of the run: under `--dry-run` what would be set, else
+    /// [`TagWork::unfinished`].
+    pub fn at_end(&self, entry: &mut Entry, dry_run: bool) {
+        if dry_run {
+            entry.details = format!("its {} would be set (dry run: nothing was sent)", self.describe());
+        } else {
+            self.unfinished(entry);
+        }
+    }
+
     /// At the end of the run, an update that does not show yet is pending:
     /// the details say what was sent, what the device still reads and
     /// what happens next.

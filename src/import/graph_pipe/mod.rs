@@ -299,11 +299,7 @@ async fn cleanup(
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
-            if settings.run.dry_run {
-                t.entry.details = format!("its {} would be set (dry run: nothing was sent)", work.describe());
-            } else {
-                work.unfinished(&mut t.entry);
-            }
+            work.at_end(&mut t.entry, settings.run.dry_run);
             continue;
         }
         match t.phase {

@@ -309,11 +309,7 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
     let settings = ctx.settings;
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
-            if settings.run.dry_run {
-                t.entry.details = format!("its {} would be set (dry run: nothing was sent)", work.describe());
-            } else {
-                work.unfinished(&mut t.entry);
-            }
+            work.at_end(&mut t.entry, settings.run.dry_run);
             continue;
         }
         let batch = t.entry.batch_id.clone().unwrap_or_else(|| ctx.batch.clone());
