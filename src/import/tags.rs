@@ -293,6 +293,20 @@ impl TagWork {
     }
 }
 
+/// One round for a row in its tag phase: true when its update is decided
+/// (or it had none).
+pub async fn decided(
+    work: &mut Option<TagWork>,
+    graph: &Graph<'_>,
+    entry: &mut Entry,
+    progress: &dyn crate::import::Progress,
+) -> bool {
+    match work {
+        Some(work) => work.round(graph, entry, progress).await,
+        None => true,
+    }
+}
+
 /// Says on a row that its tag (or user) could not be set, and how to fix it.
 pub fn not_applied(entry: &mut Entry, what: &str, why: &str) {
     entry.group_tag_status = Some(TagStatus::NotApplied);

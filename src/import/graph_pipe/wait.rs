@@ -104,11 +104,7 @@ impl Polling<'_, '_> {
 /// other values, once per round; a decided row is done.
 pub(super) async fn tag(graph: &Graph<'_>, tracked: &mut [Tracked], progress: &dyn Progress) {
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
-        let Some(work) = t.tag.as_mut() else {
-            t.phase = Phase::Done;
-            continue;
-        };
-        if work.round(graph, &mut t.entry, progress).await {
+        if crate::import::tags::decided(&mut t.tag, graph, &mut t.entry, progress).await {
             t.phase = Phase::Done;
         }
     }

@@ -7,11 +7,7 @@ use super::*;
 /// Writes or reads back each row's tag once; a decided row is done.
 pub(super) async fn tag(ctx: &Ctx<'_>, tracked: &mut [Tracked], progress: &dyn Progress) {
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
-        let Some(work) = t.tag.as_mut() else {
-            t.phase = Phase::Done;
-            continue;
-        };
-        if work.round(&ctx.graph, &mut t.entry, progress).await {
+        if tag_work::decided(&mut t.tag, &ctx.graph, &mut t.entry, progress).await {
             t.phase = Phase::Done;
         }
     }
