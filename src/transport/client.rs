@@ -270,7 +270,7 @@ impl Client {
         let mut backoff = self.policy.backoff(salt(req));
         let mut token = self.tokens.get(tenant, req.scope).await?;
         let mut refreshed = false;
-        let mut attempts = 0u32;
+        let (mut attempts, mut refused) = (0u32, 0u32);
         loop {
             attempts += 1;
             let answer = {
@@ -279,6 +279,13 @@ impl Client {
                 self.attempt(req, token.expose()).await
             };
             let (outcome, last) = outcome_of(&answer);
+            // A host that refuses connections (or has no address) is said
+            // within seconds, not after the whole retry budget.
+            refused = if matches!(outcome, Outcome::NotSent) {
+                refused + 1
+            } else {
+                0
+            };
             let action = retry::classify(outcome, req.idempotent(), refreshed, self.clock.wall());
             tracing::debug!(tenant, kind = req.kind, attempt = attempts, ?action, "{last}");
             let request_id = answer.as_ref().ok().and_then(|r| r.request_id.clone());
@@ -309,12 +316,13 @@ impl Client {
                         }
                     );
                     let Some(wait) = backoff.next() else {
-                        return Err(CallError::GaveUp {
-                            kind: req.kind,
+                        return Err(gave_up(
+                            req.kind,
                             attempts,
                             last,
                             request_id,
-                        });
+                            self.clock.now() - started,
+                        ));
                     };
                     if throttled {
                         self.note_throttle(Duration::ZERO);
@@ -324,19 +332,16 @@ impl Client {
                     }
                 }
             }
-            let out_of_time = self.clock.now().saturating_sub(started) > self.policy.max_elapsed;
-            if attempts >= self.policy.max_attempts || out_of_time {
-                return Err(CallError::GaveUp {
-                    kind: req.kind,
-                    attempts,
-                    last,
-                    request_id,
-                });
+            let spent = self.clock.now().saturating_sub(started);
+            if attempts >= self.policy.max_attempts
+                || spent > self.policy.max_elapsed
+                || refused >= REFUSED_ATTEMPTS
+            {
+                return Err(gave_up(req.kind, attempts, last, request_id, spent));
             }
         }
     }
 
-    /// One attempt. `Err((may_have_been_sent, cause))` for transport failures.
     /// One attempt through the gate, with no retry and no wait: for a call
     /// whose answer is a nicety (a customer's display name), so a slow or
     /// hostile answer costs the run one request, never its time.
@@ -362,6 +367,7 @@ impl Client {
         finish(req.kind, answer)
     }
 
+    /// One attempt. `Err((may_have_been_sent, cause))` for transport failures.
     async fn attempt(&self, req: &Request, token: &str) -> Result<Answer, (bool, String)> {
         let mut builder = self
             .http
@@ -386,10 +392,10 @@ impl Client {
                 .header("Content-Type", "application/json")
                 .body(body.clone());
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| (!e.is_connect(), without_url(&e)))?;
+        let response = builder.send().await.map_err(|e| {
+            let host = req.url.origin().ascii_serialization();
+            (!e.is_connect(), format!("{host}: {}", without_url(&e)))
+        })?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -456,6 +462,26 @@ fn outcome_of(answer: &Result<Answer, (bool, String)>) -> (Outcome<'_>, String) 
         ),
         Err((true, cause)) => (Outcome::MaybeSent, cause.clone()),
         Err((false, cause)) => (Outcome::NotSent, cause.clone()),
+    }
+}
+
+/// Attempts in a row whose connection failed (refused, no address) before
+/// a call gives up: about seven seconds of backoff.
+const REFUSED_ATTEMPTS: u32 = 4;
+
+/// The error of a call that gave up, with the time it spent.
+fn gave_up(
+    kind: &'static str,
+    attempts: u32,
+    last: String,
+    request_id: Option<String>,
+    spent: Duration,
+) -> CallError {
+    CallError::GaveUp {
+        kind,
+        attempts,
+        last: format!("{last} ({:.1} s spent)", spent.as_secs_f64()),
+        request_id,
     }
 }
 

@@ -108,3 +108,39 @@ fn an_unreachable_token_endpoint_is_named_with_its_address_and_cause() {
         assert!(cause.contains(" s)"), "{}: the time spent: {cause}", mode.0);
     }
 }
+
+/// A Graph host that refuses connections is named with its address, the
+/// cause and the time spent, after a few attempts rather than the whole
+/// retry budget.
+#[test]
+fn an_unreachable_graph_host_is_named_after_a_few_attempts() {
+    let sim = crate::common::SimProcess::start(&[]);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let graph = format!("http://127.0.0.1:{port}");
+    let run = crate::common::apctl_sim(
+        &sim,
+        &[
+            "import",
+            &crate::common::example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        &[("APCTL_GRAPH_URL", graph.as_str())],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let cause = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("not sent: cause C1"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(cause.contains(&graph), "the address: {cause}");
+    assert!(cause.contains("refused"), "the cause: {cause}");
+    assert!(
+        cause.contains("gave up after 4 attempts"),
+        "not the whole budget: {cause}"
+    );
+    assert!(cause.contains(" s spent)"), "the time spent: {cause}");
+}
