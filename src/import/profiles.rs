@@ -30,16 +30,9 @@ pub fn is_assigned(status: &str) -> bool {
     ASSIGNED.contains(&status)
 }
 
-/// What [`follow`] did besides filling the entries.
-#[derive(Debug, Default)]
-pub struct Followed {
-    /// The sync asked for, when one was.
-    pub sync: Option<Sync>,
-}
-
 /// Asks for a sync when the run registered anything, reads the profile
 /// status of every registered row and, with `--wait-profile`, waits for
-/// profiles until `deadline`.
+/// profiles until `deadline`. Returns the sync asked for, if one was.
 pub async fn follow(
     graph: &Graph<'_>,
     settings: &ImportSettings,
@@ -47,15 +40,15 @@ pub async fn follow(
     progress: &dyn Progress,
     cancel: &Cancel,
     deadline: Duration,
-) -> Followed {
+) -> Option<Sync> {
     let run = &settings.run;
     if run.dry_run || !entries.iter().any(|e| e.autopilot_device_id.is_some()) {
-        return Followed::default();
+        return None;
     }
     let registered_now = entries
         .iter()
         .any(|e| e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered));
-    let mut followed = Followed::default();
+    let mut asked = None;
     if registered_now && run.sync && !cancel.is_cancelled() {
         let key = crate::import::run_lock::customer_key(graph.tenant, &run.graph_root);
         let sync = sync_once(graph, run.sync_record.as_deref(), &key).await;
@@ -65,7 +58,7 @@ pub async fn follow(
                 format!("could not ask for an Autopilot sync ({error}); profiles are assigned at Intune's next cycle"),
             ));
         }
-        followed.sync = Some(sync);
+        asked = Some(sync);
     }
     let wait = Wait {
         clock: &**graph.client.clock(),
@@ -83,16 +76,14 @@ pub async fn follow(
     };
     if reading.wait_profile {
         waiter::until(wait, &mut reading).await;
-    } else {
-        reading.read().await;
-    }
-    if reading.wait_profile {
         let failed = reading.failed.take();
         for e in reading.entries.iter_mut().filter(|e| waits_for_profile(e)) {
             no_profile_yet(e, failed.as_deref());
         }
+    } else {
+        reading.read().await;
     }
-    followed
+    asked
 }
 
 /// A row `--wait-profile` holds back: registered and ready for its user

@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::graph::Graph;
 use crate::graph::gdap;
 use crate::import::assemble::{TenantResult, assemble};
 use crate::import::checkpoints::Checkpoints;
@@ -22,7 +21,6 @@ use crate::import::progress::{entry_for, warning};
 use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
-use crate::transport::throttle::TenantGate;
 
 /// Imports the files into `tenant`: a run with one customer.
 pub async fn import_files(
@@ -154,7 +152,7 @@ async fn run_tenant(
     let gate = client.gate_with(&settings.customer.tenant, settings.run.limits);
     if settings.customer.name.is_none() && settings.customer.preflight_failure.is_none() {
         // People read names, not ids: the tenant's own display name.
-        settings.customer.name = graph_at(client, &settings, &gate).organization_name().await;
+        settings.customer.name = settings.graph(client, &gate).organization_name().await;
     }
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let (graph, pc) = tokio::join!(
@@ -170,8 +168,8 @@ async fn run_tenant(
     );
     let mut entries = graph.entries;
     entries.extend(pc.entries);
-    let tenant_graph = graph_at(client, &settings, &gate);
-    let followed = profiles::follow(&tenant_graph, &settings, &mut entries, progress, cancel, deadline).await;
+    let tenant_graph = settings.graph(client, &gate);
+    let sync = profiles::follow(&tenant_graph, &settings, &mut entries, progress, cancel, deadline).await;
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested: requested_name,
@@ -179,7 +177,7 @@ async fn run_tenant(
         entries,
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
-        sync: followed.sync,
+        sync,
     }
 }
 
@@ -260,17 +258,6 @@ fn another_run(
         errors: Vec::new(),
         interrupted: false,
         sync: None,
-    }
-}
-
-/// The customer's Graph, through its gate.
-fn graph_at<'a>(client: &'a Client, settings: &'a ImportSettings, gate: &'a TenantGate) -> Graph<'a> {
-    Graph {
-        client,
-        root: &settings.run.graph_root,
-        tenant: &settings.customer.tenant,
-        gate,
-        scope: settings.run.graph_scope,
     }
 }
 

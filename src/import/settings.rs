@@ -186,6 +186,21 @@ impl CustomerSettings {
 }
 
 impl ImportSettings {
+    /// The customer's Graph, through `gate`.
+    pub fn graph<'a>(
+        &'a self,
+        client: &'a crate::transport::Client,
+        gate: &'a crate::transport::throttle::TenantGate,
+    ) -> crate::graph::Graph<'a> {
+        crate::graph::Graph {
+            client,
+            root: &self.run.graph_root,
+            tenant: &self.customer.tenant,
+            gate,
+            scope: self.run.graph_scope,
+        }
+    }
+
     /// A customer of the run, with the run's order id and group tag.
     pub fn new(run: &Arc<RunSettings>, tenant: &str) -> Self {
         Self {

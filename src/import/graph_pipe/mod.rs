@@ -93,13 +93,7 @@ pub async fn import_tenant(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
-    let graph = Graph {
-        client,
-        root: &settings.run.graph_root,
-        tenant: &settings.customer.tenant,
-        gate,
-        scope: settings.run.graph_scope,
-    };
+    let graph = settings.graph(client, gate);
     let deadline = client.clock().now() + settings.run.deadline;
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
