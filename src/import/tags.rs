@@ -62,7 +62,7 @@ impl Wanted {
     }
 
     /// The values to write: only those that differ from the device's.
-    fn differing(&self, device: Option<&AutopilotDevice>) -> (Option<&str>, Option<&str>) {
+    pub fn differing(&self, device: Option<&AutopilotDevice>) -> (Option<&str>, Option<&str>) {
         let tag = self
             .group_tag
             .as_deref()

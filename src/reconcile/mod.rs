@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::graph::{Graph, REGISTERED};
+use crate::graph::{AutopilotDevice, Graph, REGISTERED};
+use crate::import::tags::Wanted;
 use crate::input::device::{Device, Identity};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::status::{DeviceState, Source};
@@ -215,26 +216,23 @@ fn extra_item(tenant: &str, have: &DeviceState) -> Item {
     }
 }
 
-/// Sets the file's tag and user on a registered device and reads it back.
+/// Sets the file's tag and user on a registered device and reads it back,
+/// with the same comparisons as the import's tag work ([`Wanted`]).
 pub async fn fix_properties(graph: &Graph<'_>, item: &Item) -> Result<(), FixError> {
     let id = item.id.as_deref().ok_or(FixError::NoDeviceId)?;
-    let tag = item
-        .wanted_group_tag
-        .as_deref()
-        .filter(|w| item.group_tag.as_deref().unwrap_or("") != *w);
-    let user = item
-        .wanted_user
-        .as_deref()
-        .filter(|w| !item.user.as_deref().unwrap_or("").eq_ignore_ascii_case(w));
+    let wanted = Wanted {
+        group_tag: item.wanted_group_tag.clone(),
+        user: item.wanted_user.clone(),
+    };
+    let have = AutopilotDevice {
+        group_tag: item.group_tag.clone(),
+        user_principal_name: item.user.clone(),
+        ..AutopilotDevice::default()
+    };
+    let (tag, user) = wanted.differing(Some(&have));
     graph.update_device_properties(id, tag, user).await?;
     let now = graph.get_registered(id).await?;
-    let tag_ok = tag.is_none_or(|t| now.group_tag.as_deref() == Some(t));
-    let user_ok = user.is_none_or(|u| {
-        now.user_principal_name
-            .as_deref()
-            .is_some_and(|have| have.eq_ignore_ascii_case(u))
-    });
-    if tag_ok && user_ok {
+    if wanted.met_by(&now) {
         Ok(())
     } else {
         Err(FixError::NotReadBack)
