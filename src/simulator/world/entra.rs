@@ -242,16 +242,25 @@ impl World {
     /// The partner's own tenant, or a customer with an active GDAP
     /// relationship.
     fn partner_reaches(&self, index: usize) -> bool {
+        self.is_partner_home(index) || self.active_relationships(index).next().is_some()
+    }
+
+    fn is_partner_home(&self, index: usize) -> bool {
+        self.partner_tenant_id.as_deref() == Some(self.tenants[index].spec.id.as_str())
+    }
+
+    /// The partner's active (or expiring) GDAP relationships with a customer.
+    fn active_relationships(&self, index: usize) -> impl Iterator<Item = &RelationshipSpec> {
         let id = &self.tenants[index].spec.id;
-        let home = self.partner_tenant_id.as_deref() == Some(id.as_str());
-        home || self.tenants.iter().any(|t| {
-            t.spec.relationships.iter().any(|r| {
+        self.tenants
+            .iter()
+            .flat_map(|t| t.spec.relationships.iter())
+            .filter(move |r| {
                 r.customer_tenant_id
                     .as_deref()
                     .is_some_and(|c| c.eq_ignore_ascii_case(id))
                     && matches!(r.status.as_str(), "active" | "expiring")
             })
-        })
     }
 
     /// A partner admin's (delegated) token acts in a customer tenant with
@@ -263,21 +272,12 @@ impl World {
         if !self.delegated.contains(token) {
             return false;
         }
-        let id = &self.tenants[index].spec.id;
-        if self.partner_tenant_id.as_deref() == Some(id.as_str()) {
-            return false;
-        }
-        !self.tenants.iter().any(|t| {
-            t.spec.relationships.iter().any(|r| {
-                r.customer_tenant_id
-                    .as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(id))
-                    && matches!(r.status.as_str(), "active" | "expiring")
-                    && r.roles
-                        .iter()
-                        .any(|role| role.eq_ignore_ascii_case(crate::graph::gdap::INTUNE_ADMINISTRATOR))
+        !self.is_partner_home(index)
+            && !self.active_relationships(index).any(|r| {
+                r.roles
+                    .iter()
+                    .any(|role| role.eq_ignore_ascii_case(crate::graph::gdap::INTUNE_ADMINISTRATOR))
             })
-        })
     }
 
     pub(super) fn authorise(&mut self, header: Option<&str>) -> Result<usize, SimResponse> {
