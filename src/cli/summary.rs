@@ -159,10 +159,9 @@ fn print_unlisted(out: &mut impl Write, r: &Report) -> io::Result<()> {
         };
         writeln!(
             out,
-            "{}: {} more invalid row{} not listed (lines {}{more}); `apctl validate` counts them by problem",
+            "{}: {} not listed (lines {}{more}); `apctl validate` counts them by problem",
             f.path,
-            f.unlisted_invalid_rows,
-            plural(f.unlisted_invalid_rows),
+            count(f.unlisted_invalid_rows, "more invalid row"),
             lines.join(", ")
         )?;
     }
@@ -181,10 +180,9 @@ fn print_causes(out: &mut impl Write, r: &Report) -> io::Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "not sent: cause {}: {} row{}{whose}: {}",
+            "not sent: cause {}: {}{whose}: {}",
             c.id,
-            c.rows,
-            plural(c.rows),
+            count(c.rows, "row"),
             c.error
         )?;
         if let Some(h) = &c.hint {
@@ -248,10 +246,6 @@ fn print_customers(out: &mut impl Write, r: &Report) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn verdict_text(v: Verdict) -> &'static str {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::Output;
 use crate::cli::exit::Exit;
+use crate::cli::style::count;
 use apctl::input::device::{Device, Identity, Pipe};
 use apctl::input::problem::quoted;
 use apctl::input::validate::{self, Checked, FileSummary, ValidateOptions, Validation, Validity};
@@ -160,18 +161,15 @@ fn print_human(out: &mut impl Write, v: &Validation, listed: Option<&[Listed]>) 
     }
     writeln!(
         out,
-        "summary: {} file{}, {} rows: {} valid, {} invalid (Graph {}, Partner Center {}); {} error{}, {} warning{}{}",
-        s.files,
-        plural(s.files),
+        "summary: {}, {} rows: {} valid, {} invalid (Graph {}, Partner Center {}); {}, {}{}",
+        count(s.files, "file"),
         s.rows,
         s.valid_rows,
         s.invalid_rows,
         s.pipes.graph,
         s.pipes.partner_center,
-        s.errors,
-        plural(s.errors),
-        s.warnings,
-        plural(s.warnings),
+        count(s.errors, "error"),
+        count(s.warnings, "warning"),
         if s.unreadable_files > 0 {
             format!("; {} file(s) could not be read", s.unreadable_files)
         } else {
@@ -229,8 +227,4 @@ fn print_row(out: &mut impl Write, r: &Listed) -> io::Result<()> {
         parts.push(format!("user {}", quoted(u)));
     }
     writeln!(out, "  line {}: {serial} → {pipe} ({})", r.line, parts.join(", "))
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
