@@ -141,7 +141,7 @@ async fn run_tenant(
         Ok(lock) => lock,
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
-    let deadline = client.clock().now() + settings.run.deadline;
+    settings.customer.deadline = client.clock().now() + settings.run.deadline;
     let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
         Ok(ledger) => ledger.unwrap_or_default(),
         Err(e) => {
@@ -169,7 +169,15 @@ async fn run_tenant(
     let mut entries = graph.entries;
     entries.extend(pc.entries);
     let tenant_graph = settings.graph(client, &gate);
-    let sync = profiles::follow(&tenant_graph, &settings, &mut entries, progress, cancel, deadline).await;
+    let sync = profiles::follow(
+        &tenant_graph,
+        &settings,
+        &mut entries,
+        progress,
+        cancel,
+        settings.customer.deadline,
+    )
+    .await;
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested: requested_name,

@@ -168,6 +168,10 @@ pub struct CustomerSettings {
     /// Why Partner Center cannot be used for this customer (no partner
     /// sign-in, for instance): tuple rows are not sent and say why.
     pub partner_center_failure: Option<TenantError>,
+    /// When waiting for this customer's answers ends, on the run's clock:
+    /// set once, when its run starts (after its lock), and used by both
+    /// pipes and the profile wait alike.
+    pub deadline: Duration,
 }
 
 /// What one customer's pipes work with: the run's settings and the

@@ -94,7 +94,7 @@ pub async fn import_tenant(
     cancel: &Cancel,
 ) -> TenantOutcome {
     let graph = settings.graph(client, gate);
-    let deadline = client.clock().now() + settings.run.deadline;
+    let deadline = settings.customer.deadline;
     let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
     if tracked.is_empty() {
         return rows::finish(tracked, None, false);

@@ -147,7 +147,7 @@ pub async fn import_customer(
         graph_unavailable: None,
         sequels: 1,
     };
-    let deadline = client.clock().now() + settings.run.deadline;
+    let deadline = settings.customer.deadline;
     let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
         Ok(exists) => exists,
         Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
