@@ -26,6 +26,7 @@ mod overlap;
 mod partner_center_simulator;
 mod partner_center_wiremock;
 mod pipeline_output;
+mod pipelines;
 mod profiles;
 mod reconcile;
 mod snapshots;
