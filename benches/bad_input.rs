@@ -67,11 +67,18 @@ fn main() {
 /// The largest resident set of any child waited for so far, in KiB (the
 /// processes run one after another and grow, so this is the last one's
 /// when it is the largest; each line reports the maximum so far).
+#[cfg(unix)]
 fn max_child_rss_kib() -> u64 {
     // SAFETY: getrusage only writes the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
     if ok { usage.ru_maxrss.max(0) as u64 } else { 0 }
+}
+
+/// Not measured where there is no getrusage (Windows): printed as 0.
+#[cfg(not(unix))]
+fn max_child_rss_kib() -> u64 {
+    0
 }
 
 /// Writes a Get-WindowsAutopilotInfo file whose every row is invalid, in
