@@ -2,14 +2,15 @@
 //! file per tenant in apctl's state folder, held while the run works on
 //! that customer. The operating system releases it when the process ends,
 //! however it ends (a killed run never leaves a stale lock), so the file's
-//! existence means nothing; only the lock does. The file holds the owner's
-//! process id, run id and start time, to say who holds it.
+//! existence means nothing; only the lock does. Beside it, `<key>.owner`
+//! holds the owner's process id, run id and start time, to say who holds
+//! it: a file of its own, because Windows' locks are mandatory and nobody
+//! else can read a locked file there.
 //!
 //! Runs on other machines cannot see this lock; the import pipe's check of
 //! the tenant's staged records covers them (see [`crate::import::graph_pipe`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,11 +83,22 @@ pub fn path_for(dir: &Path, tenant: &str) -> PathBuf {
     dir.join(format!("{key}.lock"))
 }
 
-/// Writes who holds the lock into its file (the lock is held).
-fn claim(file: &mut File, owner: &str) -> std::io::Result<()> {
-    file.set_len(0)?;
-    file.seek(SeekFrom::Start(0))?;
-    file.write_all(owner.as_bytes())
+/// Where the holder of the lock at `lock` says who it is.
+fn owner_path(lock: &Path) -> PathBuf {
+    lock.with_extension("owner")
+}
+
+/// Writes who holds the lock beside it (the lock is held).
+fn claim(lock: &Path, owner: &str) -> std::io::Result<()> {
+    std::fs::write(owner_path(lock), owner)
+}
+
+/// Who holds the lock at `lock`, as it wrote (empty if unknown).
+fn holder(lock: &Path) -> String {
+    let text = std::fs::read_to_string(owner_path(lock)).unwrap_or_default();
+    crate::input::problem::quoted(text.trim())
+        .trim_matches('`')
+        .to_owned()
 }
 
 /// Takes the tenant's lock at once, or says who holds it.
@@ -97,7 +109,7 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -106,17 +118,10 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
         .map_err(io)?;
     match file.try_lock() {
         Ok(()) => {
-            claim(&mut file, owner).map_err(io)?;
+            claim(&path, owner).map_err(io)?;
             Ok(TenantLock { _file: file, path })
         }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            let owner = crate::input::problem::quoted(text.trim())
-                .trim_matches('`')
-                .to_owned();
-            Err(LockError::Busy(Busy { owner }))
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Busy(Busy { owner: holder(&path) })),
         Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
@@ -140,9 +145,9 @@ pub async fn acquire_waiting(
     let path = path_for(dir, tenant);
     let owner = owner.to_owned();
     let mut waiting = tokio::task::spawn_blocking(move || -> std::io::Result<File> {
-        let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
         file.lock()?;
-        claim(&mut file, &owner)?;
+        claim(&path, &owner)?;
         Ok(file)
     });
     let give_up = tokio::time::Instant::now() + limit;
@@ -179,6 +184,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(try_acquire(dir.path(), "fabrikam.onmicrosoft.com", "pid 2").is_ok());
+        // Who holds it is read from beside the lock, never from the locked
+        // file (which nobody else may read on Windows).
+        let lock = path_for(dir.path(), "contoso.onmicrosoft.com");
+        assert_eq!(std::fs::read_to_string(&lock).unwrap(), "");
+        match try_acquire(dir.path(), "contoso.onmicrosoft.com", "pid 3") {
+            Err(LockError::Busy(b)) => assert_eq!(b.owner, "pid 1, run a"),
+            other => panic!("{other:?}"),
+        }
         drop(first);
         assert!(try_acquire(dir.path(), "contoso.onmicrosoft.com", "pid 2, run b").is_ok());
     }
