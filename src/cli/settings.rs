@@ -457,15 +457,44 @@ pub fn state_dir(given: Option<&Path>) -> Option<PathBuf> {
         return Some(d.to_path_buf());
     }
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("XDG_STATE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".local/state")))
-        .or_else(|| var("LOCALAPPDATA"))
-        .map(|d| d.join("apctl"))
+    per_user_state(cfg!(windows), var).map(|d| d.join("apctl"))
+}
+
+/// The per-user state folder. On Windows `%LOCALAPPDATA%` comes first: Git
+/// Bash sets `HOME` and PowerShell does not, and runs from both on one
+/// machine must share one folder, or their locks cannot see each other.
+fn per_user_state(windows: bool, var: impl Fn(&str) -> Option<PathBuf>) -> Option<PathBuf> {
+    let local_app_data = || var("LOCALAPPDATA");
+    let unix = || var("XDG_STATE_HOME").or_else(|| var("HOME").map(|h| h.join(".local/state")));
+    if windows {
+        local_app_data().or_else(unix)
+    } else {
+        unix().or_else(local_app_data)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_keeps_state_in_local_app_data_whatever_the_shell_sets() {
+        let git_bash = |k: &str| match k {
+            "HOME" => Some(PathBuf::from(r"C:\Users\ops")),
+            "LOCALAPPDATA" => Some(PathBuf::from(r"C:\Users\ops\AppData\Local")),
+            _ => None,
+        };
+        let powershell =
+            |k: &str| (k == "LOCALAPPDATA").then(|| PathBuf::from(r"C:\Users\ops\AppData\Local"));
+        assert_eq!(per_user_state(true, git_bash), per_user_state(true, powershell));
+        // Elsewhere the XDG rules hold.
+        assert_eq!(
+            per_user_state(false, git_bash),
+            Some(PathBuf::from(r"C:\Users\ops").join(".local/state"))
+        );
+        let xdg = |k: &str| (k == "XDG_STATE_HOME").then(|| PathBuf::from("/s"));
+        assert_eq!(per_user_state(false, xdg), Some(PathBuf::from("/s")));
+    }
 
     #[test]
     fn durations() {
