@@ -161,9 +161,14 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the manifest `{}`", path.display()))?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| {
-        crate::cli::hinted!("a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)", "{}: {}",
-            path.display(),
-            e.to_string().trim_end())
+        let message = e.to_string();
+        // `"C:\devices\a.csv"` is the likeliest way to meet a TOML escape.
+        let hint = if message.contains("escape") {
+            "in TOML a backslash inside double quotes starts an escape: write Windows paths in single quotes ('C:\\devices\\contoso.csv') or with forward slashes"
+        } else {
+            "a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)"
+        };
+        crate::cli::hinted!(hint, "{}: {}", path.display(), message.trim_end())
     })?;
     if manifest.customer.is_empty() {
         bail!("{}: the manifest lists no `[[customer]]`", path.display());
@@ -254,5 +259,33 @@ mod tests {
         std::fs::write(&m, "[[customer]]\ntenant = \"x.com\"\nfile = [\"a.csv\"]\n").unwrap();
         let e = read(&m).unwrap_err().to_string();
         assert!(e.contains("m.toml") && e.contains("file"), "{e}");
+    }
+
+    #[test]
+    fn a_windows_path_in_double_quotes_gets_the_quoting_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.toml");
+        std::fs::write(
+            &m,
+            "[[customer]]\ntenant = \"x.com\"\nfiles = [\"C:\\devices\\a.csv\"]\n",
+        )
+        .unwrap();
+        let e = read(&m).unwrap_err();
+        let hint = crate::cli::hint_of(&e).unwrap();
+        assert!(
+            hint.contains("single quotes ('C:\\devices\\contoso.csv')"),
+            "{hint}"
+        );
+        // Written that way, the path is read as written.
+        std::fs::write(
+            &m,
+            "[[customer]]\ntenant = \"x.com\"\nfiles = ['C:\\devices\\a.csv']\n",
+        )
+        .unwrap();
+        let e = read(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("cannot read") && e.contains("C:\\devices\\a.csv"),
+            "{e}"
+        );
     }
 }
