@@ -70,7 +70,7 @@ fn dropped_files(dir: &Path) -> Vec<(&'static str, PathBuf)> {
             "nul-in-header",
             write(
                 dir,
-                "nul.csv",
+                "nul-in-header.csv",
                 format!("Device Serial\0Number,Windows Product ID,Hardware Hash\r\nN-1,,{hash}\r\n"),
             ),
         ),

@@ -17,6 +17,7 @@ mod hostile;
 mod html_report;
 mod import_simulator;
 mod import_wiremock;
+#[cfg(unix)] // sends SIGINT with `kill`
 mod interrupt;
 mod layout;
 mod lost_answer;

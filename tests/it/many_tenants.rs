@@ -13,7 +13,8 @@ use serde_json::Value;
 /// and Woodgrove, with which the partner has no GDAP relationship: the
 /// GDAP preflight stops it before anything is sent.
 fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
-    let examples = example("");
+    // Absolute with its drive on Windows, where `/work/…` is not.
+    let examples = std::path::absolute(example("")).unwrap().display().to_string();
     let mut fabrikam = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
     for i in 1..=3 {
         fabrikam.push_str(&format!("FAB-10{i:02},,{}\n", fake_hash(100 + i, 3000)));
@@ -24,9 +25,9 @@ fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
         "customers.toml",
         format!(
             "group_tag = \"Autopilot\"\n\
-             [[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = [\"{examples}/contoso-autopilot.csv\", \"{examples}/contoso-mixed.csv\"]\norder_id = \"PO-77\"\n\
+             [[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = ['{examples}/contoso-autopilot.csv', '{examples}/contoso-mixed.csv']\norder_id = \"PO-77\"\n\
              [[customer]]\ntenant = \"Fabrikam Inc\"\nfiles = [\"fabrikam.csv\"]\ngroup_tag = \"Lab\"\n\
-             [[customer]]\ntenant = \"woodgrove.onmicrosoft.com\"\nfiles = [\"{examples}/woodgrove-autopilot.csv\"]\n"
+             [[customer]]\ntenant = \"woodgrove.onmicrosoft.com\"\nfiles = ['{examples}/woodgrove-autopilot.csv']\n"
         ),
     )
 }

@@ -20,11 +20,35 @@ fn normalise(text: &str, tmp: Option<&Path>) -> String {
     if let Some(t) = tmp {
         s = s.replace(&t.display().to_string(), "[tmp]");
     }
+    let s = forward_slashes(&s);
     let s = replace_runs(&s, is_guid_at, "[guid]");
     let s = replace_runs(&s, timestamp_len, "[time]");
     let s = replace_runs(&s, date_len, "[date]");
     let s = counted(&s, " HTTP request", "[n]");
     counted(&s, "\"requests\": ", "[n]")
+}
+
+/// Paths under `[repo]` and `[tmp]` with `/` between their parts, as on
+/// Unix, so the snapshots hold on Windows too.
+fn forward_slashes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_path = false;
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("[repo]") || rest.starts_with("[tmp]") {
+            in_path = true;
+        } else if c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ':' | ',') {
+            in_path = false;
+        }
+        if in_path && rest.starts_with("\\\\") {
+            out.push('/'); // a JSON string's escaped separator
+            rest = &rest[2..];
+            continue;
+        }
+        out.push(if in_path && c == '\\' { '/' } else { c });
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// Replaces each run of text found by `len_at` (its length at a byte
