@@ -80,7 +80,7 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
         let hint = e
             .hint
             .as_deref()
-            .map(|h| format!("<br>{}", esc(h)))
+            .map(|h| format!("<br>{}", prose(h)))
             .unwrap_or_default();
         let _ = writeln!(out, "<p class=\"error\">{}{hint}</p>", esc(&e.error));
     }
@@ -122,7 +122,7 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
                 esc(&g.fix.problem),
                 plural(g.entries.len() as u64, "device"),
                 serials.join(", "),
-                esc(&g.fix.step)
+                prose(&g.fix.step)
             );
         }
         out.push_str("</ul>\n");
@@ -155,7 +155,7 @@ fn devices(out: &mut String, r: &Report, entries: &[&Entry]) {
             esc(e.assigned_user.as_deref().unwrap_or("")),
             esc(&e.state_text()),
             esc(&message),
-            esc(&step)
+            prose(&step)
         );
     }
     out.push_str("</tbody>\n</table>\n");
@@ -207,6 +207,24 @@ fn plural(n: u64, one: &str) -> String {
     }
 }
 
+/// apctl's own advice as HTML: escaped, with each `quoted` command or
+/// name set as code (a lone backtick stays as it is).
+fn prose(text: &str) -> String {
+    let parts: Vec<String> = text.split('`').map(esc).collect();
+    if parts.len() % 2 == 0 {
+        return esc(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// Text as HTML: every character that could open markup is escaped.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -231,6 +249,7 @@ h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 2px solid #0f6cbd; padding-bottom: .2rem; }
 h2 .id { font-size: .8rem; font-weight: normal; color: #616161; margin-left: .5rem; }
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
+code { font-family: Consolas, ui-monospace, monospace; font-size: .9em; background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
 .meta { color: #616161; margin: 0; }
 .verdict { font-weight: 600; padding: .5rem .8rem; border-left: 4px solid; margin: 1rem 0; }
 .verdict.ok { border-color: #107c10; background: #f1faf1; }
@@ -272,5 +291,11 @@ mod tests {
             "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
         );
         assert_eq!(esc("a\u{1b}[31m"), "a\u{fffd}[31m");
+        // Advice shows its commands as code, and stays escaped.
+        assert_eq!(
+            prose("run `apctl status` or <b>`x`"),
+            "run <code>apctl status</code> or &lt;b&gt;<code>x</code>"
+        );
+        assert_eq!(prose("a lone ` stays"), "a lone ` stays");
     }
 }
