@@ -211,7 +211,7 @@ fn plural(n: u64, one: &str) -> String {
 /// name set as code (a lone backtick stays as it is).
 fn prose(text: &str) -> String {
     let parts: Vec<String> = text.split('`').map(esc).collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return esc(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
