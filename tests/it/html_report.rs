@@ -141,23 +141,8 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 
 #[test]
 fn the_customer_report_renders_in_chromium_loads_nothing_and_prints() {
-    let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
-
-    // The log check sees what it looks for: a page with outside assets.
-    let probe = work.join("probe.html");
-    std::fs::write(
-        &probe,
-        "<!doctype html><link rel=stylesheet href=\"https://cdn.example/site.css\"><img src=\"http://outside.example/logo.png\">",
-    )
-    .unwrap();
-    let (_, asked) = chromium_run(&browser, work, &probe, "--dump-dom");
-    assert!(
-        asked.iter().any(|u| u.contains("cdn.example"))
-            && asked.iter().any(|u| u.contains("outside.example")),
-        "the network log did not show the probe's outside assets: {asked:?}"
-    );
 
     // One run: the HTML report and the JSON report of the same devices.
     let html = work.join("report.html");
@@ -183,6 +168,29 @@ fn the_customer_report_renders_in_chromium_loads_nothing_and_prints() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+
+    // The file alone: nothing in it can fetch anything or run.
+    let file = std::fs::read_to_string(&html).unwrap().to_lowercase();
+    for needle in [
+        "<script", "<link", "<img", "<iframe", "<object", "<embed", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!file.contains(needle), "the report holds `{needle}`");
+    }
+    let Some(browser) = chromium() else { return };
+
+    // The log check sees what it looks for: a page with outside assets.
+    let probe = work.join("probe.html");
+    std::fs::write(
+        &probe,
+        "<!doctype html><link rel=stylesheet href=\"https://cdn.example/site.css\"><img src=\"http://outside.example/logo.png\">",
+    )
+    .unwrap();
+    let (_, asked) = chromium_run(&browser, work, &probe, "--dump-dom");
+    assert!(
+        asked.iter().any(|u| u.contains("cdn.example"))
+            && asked.iter().any(|u| u.contains("outside.example")),
+        "the network log did not show the probe's outside assets: {asked:?}"
+    );
 
     let (dom, asked) = chromium_run(&browser, work, &html, "--dump-dom");
     assert!(asked.is_empty(), "the report asked for {asked:?}");
