@@ -51,6 +51,7 @@ fn chromium_run(browser: &Path, work: &Path, page: &Path, action: &str) -> (Stri
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage", // containers' /dev/shm is small
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
