@@ -235,8 +235,9 @@ pub fn resolve(name: &str, relationships: &[Relationship]) -> Result<String, Res
     }
 }
 
-/// Customers whose name holds the one given, or is held by it (case
-/// aside): `Contoso` finds `Contoso Ltd`.
+/// Customers whose name holds the one given, or is held by it, or whose
+/// name (or its first words) is a typo or two away (case aside): `Contoso`
+/// and `Contosso` find `Contoso Ltd`.
 fn close_names(name: &str, relationships: &[Relationship]) -> Vec<String> {
     let want = name.trim().to_lowercase();
     let mut close: Vec<String> = relationships
@@ -244,7 +245,7 @@ fn close_names(name: &str, relationships: &[Relationship]) -> Vec<String> {
         .filter(|r| !r.customer.tenant_id.is_empty() && !r.customer.display_name.is_empty())
         .filter(|r| {
             let have = r.customer.display_name.to_lowercase();
-            !want.is_empty() && (have.contains(&want) || want.contains(&have))
+            !want.is_empty() && (have.contains(&want) || want.contains(&have) || typo_away(&want, &have))
         })
         .map(|r| format!("`{}` ({})", r.customer.display_name, r.customer.tenant_id))
         .collect();
@@ -252,6 +253,30 @@ fn close_names(name: &str, relationships: &[Relationship]) -> Vec<String> {
     close.dedup();
     close.truncate(5);
     close
+}
+
+/// Whether `want` is at most one edit (two for nine letters or more) from
+/// `have` or from its first words (`contosso` from `contoso ltd`).
+fn typo_away(want: &str, have: &str) -> bool {
+    let allowed = if want.chars().count() >= 9 { 2 } else { 1 };
+    let words: Vec<&str> = have.split_whitespace().collect();
+    (1..=words.len()).any(|n| edits(want, &words[..n].join(" ")) <= allowed)
+}
+
+/// Levenshtein distance in characters.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Lists every relationship, following `@odata.nextLink`.
@@ -273,6 +298,20 @@ pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typos_in_a_customer_name_find_it() {
+        assert_eq!(edits("contosso", "contoso"), 1);
+        assert_eq!(edits("", "abc"), 3);
+        assert_eq!(edits("kitten", "sitting"), 3);
+        assert!(typo_away("contosso", "contoso ltd"));
+        assert!(typo_away("fabrikan", "fabrikam inc"));
+        assert!(typo_away("tailspin toyz", "tailspin toys"));
+        assert!(typo_away("wingtip tyos", "wingtip toys"));
+        // Not every short name is close to every other.
+        assert!(!typo_away("adatum", "contoso ltd"));
+        assert!(!typo_away("wingtip", "tailspin toys"));
+    }
 
     #[test]
     fn reads_the_documented_list_with_its_reseller_item() {

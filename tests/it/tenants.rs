@@ -109,3 +109,36 @@ fn a_relationship_without_a_customer_is_pending_and_breaks_nothing() {
         nobody.stdout
     );
 }
+
+#[test]
+fn a_misspelt_customer_name_sends_nothing_and_names_the_close_customers() {
+    for typed in ["Contoso", "contosso"] {
+        let run = apctl_env(
+            [
+                "import",
+                &crate::common::example("contoso-autopilot.csv"),
+                "--tenant",
+                typed,
+                "--simulate",
+                "--output",
+                "json",
+            ],
+            &[("APCTL_TIME_SCALE", "0")],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let report = run.json();
+        let sent = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "sent")
+            .count();
+        assert_eq!(sent, 0);
+        let cause = report["causes"].to_string();
+        assert!(
+            cause.contains("close: `Contoso Ltd` (2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01)")
+                && cause.contains("apctl tenants"),
+            "{typed}: {cause}"
+        );
+    }
+}
