@@ -46,7 +46,16 @@ fn chromium_run(browser: &Path, work: &Path, page: &Path, action: &str) -> (Stri
     let profile = work.join(format!("profile-{n}"));
     let netlog = work.join(format!("netlog-{n}.json"));
     let url = url::Url::from_file_path(page).unwrap();
-    let out = Command::new(browser)
+    // A browser that hangs fails the test in two minutes instead of
+    // holding CI (coreutils' `timeout`, where Chromium runs).
+    let mut command = if Path::new("/usr/bin/timeout").is_file() {
+        let mut c = Command::new("/usr/bin/timeout");
+        c.arg("120").arg(browser);
+        c
+    } else {
+        Command::new(browser)
+    };
+    let out = command
         .args([
             "--headless",
             "--no-sandbox",
