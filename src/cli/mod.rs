@@ -5,6 +5,7 @@
 mod commands;
 pub mod exit;
 mod manifest;
+mod outputs;
 mod pipeline;
 mod progress;
 mod session;

@@ -59,12 +59,32 @@ impl Pipeline {
     /// The commands for the report, and the summary written where the
     /// pipeline takes it.
     pub fn emit(&self, report: &Report) -> std::io::Result<String> {
+        let written = self.write_summary(report)?;
+        Ok(match written {
+            Some(path) => azure(report, &path),
+            None => github(report),
+        })
+    }
+
+    /// Only the summary, for a command whose rows the shards' imports have
+    /// annotated already (`report merge`): written where the pipeline takes
+    /// it, and for Azure DevOps the command that uploads it.
+    pub fn publish_summary(&self, report: &Report) -> std::io::Result<String> {
+        Ok(match self.write_summary(report)? {
+            Some(path) => format!("##vso[task.uploadsummary]{}\n", path.display()),
+            None => String::new(),
+        })
+    }
+
+    /// Writes the Markdown summary: Azure DevOps gets a file to upload
+    /// (its path is returned), GitHub Actions' step summary is appended to.
+    fn write_summary(&self, report: &Report) -> std::io::Result<Option<PathBuf>> {
         let summary = markdown(report);
         match self {
             Self::AzureDevOps { summary_dir } => {
                 let path = summary_dir.join(format!("apctl-summary-{}.md", report.run_id));
                 apctl::report::write_atomic(&path, |f| std::io::Write::write_all(f, summary.as_bytes()))?;
-                Ok(azure(report, &path))
+                Ok(Some(path))
             }
             Self::GitHubActions { step_summary } => {
                 if let Some(path) = step_summary {
@@ -72,7 +92,7 @@ impl Pipeline {
                     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
                     f.write_all(summary.as_bytes())?;
                 }
-                Ok(github(report))
+                Ok(None)
             }
         }
     }

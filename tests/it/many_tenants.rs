@@ -287,6 +287,68 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
     assert_eq!(merged["verdict"], "could-not-run");
     assert_eq!(merged["mergedRunIds"].as_array().unwrap().len(), 2);
 
+    // The merge job writes the whole run's files with import's flags, and
+    // in a pipeline puts the whole run's summary on its run page (once; the
+    // shards annotated the rows already).
+    let agent = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let mut args = vec!["report", "merge"];
+    args.extend(reports.iter().map(String::as_str));
+    let files = [
+        ("--summary", out("summary.md")),
+        ("--html", out("report.html")),
+        ("--report-csv", out("report.csv")),
+        ("--junit", out("report.xml")),
+    ];
+    for (flag, path) in &files {
+        args.extend([*flag, path.as_str()]);
+    }
+    args.extend(["-o", "human"]);
+    let run = apctl_env(
+        &args,
+        &[
+            ("TF_BUILD", "True"),
+            ("AGENT_TEMPDIRECTORY", agent.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let summary = std::fs::read_to_string(&files[0].1).unwrap();
+    for customer in [
+        "Contoso Ltd",
+        "Tailspin Toys",
+        "woodgrove.onmicrosoft.com: 2 rows not sent",
+    ] {
+        assert!(
+            summary.contains(customer),
+            "{customer} named in the summary:\n{summary}"
+        );
+    }
+    let html = std::fs::read_to_string(&files[1].1).unwrap();
+    assert!(
+        html.contains("Tailspin Toys") && html.contains("woodgrove"),
+        "the HTML report covers every shard"
+    );
+    let csv_rows = std::fs::read_to_string(&files[2].1).unwrap().lines().count();
+    assert_eq!(csv_rows, 1 + 27, "a header and every row once");
+    assert!(
+        std::fs::read_to_string(&files[3].1)
+            .unwrap()
+            .contains("<testsuites")
+    );
+    let uploads: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("##vso[task.uploadsummary]"))
+        .collect();
+    assert_eq!(uploads.len(), 1, "{}", run.stdout);
+    let uploaded = uploads[0].trim_start_matches("##vso[task.uploadsummary]");
+    assert_eq!(std::fs::read_to_string(uploaded).unwrap(), summary);
+    assert!(
+        !run.stdout.contains("##vso[task.logissue"),
+        "rows are annotated by the shards, not again:\n{}",
+        run.stdout
+    );
+
     // `-o` is a format everywhere: a file name there is refused, never
     // written as a file called `json`.
     let misused = apctl_env(["report", "merge", &reports[0], "-o", "merged.json"], &[]);

@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::cli::Output;
 use crate::cli::exit::Exit;
+use crate::cli::outputs::ReportFiles;
 use crate::cli::progress::Printer;
 use crate::cli::session;
 use crate::cli::settings;
@@ -89,24 +90,8 @@ pub struct ImportArgs {
     /// last asked each customer for an Autopilot sync.
     #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Write the JSON report here (schema: docs/report-json.md).
-    #[arg(long, value_name = "PATH")]
-    report: Option<PathBuf>,
-    /// Write the report as CSV here.
-    #[arg(long, value_name = "PATH")]
-    report_csv: Option<PathBuf>,
-    /// Write the Markdown summary here (the one a pipeline's run page shows;
-    /// inside Azure DevOps and GitHub Actions it is also shown there).
-    #[arg(long, value_name = "PATH")]
-    summary: Option<PathBuf>,
-    /// Write a report for the customer here: one self-contained HTML file
-    /// (no scripts or outside assets) that opens anywhere and prints well.
-    #[arg(long, value_name = "PATH")]
-    html: Option<PathBuf>,
-    /// Write a JUnit XML file here: one test case per device, a failure
-    /// with the portal's message for each device that failed.
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    files: ReportFiles,
     /// Output format on stdout.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
@@ -137,12 +122,7 @@ pub struct ImportArgs {
 pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
-    for path in [&args.report, &args.report_csv, &args.junit]
-        .into_iter()
-        .flatten()
-    {
-        settings::ensure_parent(path)?;
-    }
+    args.files.prepare()?;
     if let Some((k, n)) = args.shard {
         plan.keep_shard(k, n);
     }
@@ -199,13 +179,17 @@ impl apctl::import::Progress for Recorder<'_> {
     }
 
     fn wants_checkpoints(&self) -> bool {
-        self.args.report.is_some() || self.args.report_csv.is_some()
+        self.args.files.report.is_some() || self.args.files.report_csv.is_some()
     }
 
     fn checkpoint(&self, report: &Report) {
         let written = [
-            self.args.report.as_ref().map(|p| (p, report.write_json(p))),
-            self.args.report_csv.as_ref().map(|p| (p, report.write_csv(p))),
+            self.args.files.report.as_ref().map(|p| (p, report.write_json(p))),
+            self.args
+                .files
+                .report_csv
+                .as_ref()
+                .map(|p| (p, report.write_csv(p))),
         ];
         for (path, result) in written.into_iter().flatten() {
             if let Err(e) = result
@@ -283,36 +267,7 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
 }
 
 fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
-    if let Some(path) = &args.report {
-        settings::ensure_parent(path)?;
-        report
-            .write_json(path)
-            .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
-    }
-    if let Some(path) = &args.report_csv {
-        settings::ensure_parent(path)?;
-        report
-            .write_csv(path)
-            .with_context(|| format!("cannot write the CSV report to `{}`", path.display()))?;
-    }
-    if let Some(path) = &args.summary {
-        settings::ensure_parent(path)?;
-        let md = crate::cli::pipeline::markdown(report);
-        apctl::report::write_atomic(path, |f| f.write_all(md.as_bytes()))
-            .with_context(|| format!("cannot write the summary to `{}`", path.display()))?;
-    }
-    if let Some(path) = &args.html {
-        settings::ensure_parent(path)?;
-        let page = apctl::report::html::render(report);
-        apctl::report::write_atomic(path, |f| f.write_all(page.as_bytes()))
-            .with_context(|| format!("cannot write the HTML report to `{}`", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        settings::ensure_parent(path)?;
-        report
-            .write_junit(path)
-            .with_context(|| format!("cannot write the JUnit file to `{}`", path.display()))?;
-    }
+    args.files.write(report)?;
     // Under Azure DevOps or GitHub Actions: the pipeline's own commands,
     // after the human output on stdout (or on stderr beside JSON).
     let commands = match crate::cli::pipeline::Pipeline::detect() {

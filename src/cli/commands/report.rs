@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::cli::exit::Exit;
-use crate::cli::settings;
+use crate::cli::outputs::ReportFiles;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -28,17 +28,10 @@ struct MergeArgs {
     /// JSON reports written with `apctl import --report`.
     #[arg(required = true, value_name = "REPORT")]
     reports: Vec<PathBuf>,
-    /// Write the merged JSON report to this file (as `import --report`
-    /// does); stdout then gets a one-line summary.
-    #[arg(long, value_name = "PATH")]
-    report: Option<PathBuf>,
-    /// Also write the merged report as CSV, JUnit or HTML.
-    #[arg(long, value_name = "PATH")]
-    report_csv: Option<PathBuf>,
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
-    #[arg(long, value_name = "PATH")]
-    html: Option<PathBuf>,
+    /// The merged report's files: as `import` writes them, for the whole
+    /// run (with --report, stdout gets a one-line summary).
+    #[command(flatten)]
+    files: ReportFiles,
     /// What stdout gets: the merged report as JSON, or a summary for people.
     #[arg(short = 'o', long, value_enum, default_value = "json", value_name = "FORMAT")]
     output: crate::cli::Output,
@@ -58,37 +51,43 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     let count = reports.len();
     let merged = apctl::report::merge(reports)?;
     let text = serde_json::to_string_pretty(&merged)? + "\n";
-    let write = |path: &PathBuf, what: &str, fill: &dyn Fn(&PathBuf) -> std::io::Result<()>| {
-        settings::ensure_parent(path)?;
-        fill(path).with_context(|| format!("cannot write the {what} to `{}`", path.display()))
+    m.files.write(&merged)?;
+    // The whole run's summary on the pipeline's run page (the shards'
+    // imports annotated the rows already).
+    let commands = match crate::cli::pipeline::Pipeline::detect() {
+        Some(p) => p
+            .publish_summary(&merged)
+            .context("cannot write the pipeline summary")?,
+        None => String::new(),
     };
-    if let Some(path) = &m.report {
-        write(path, "merged report", &|p| {
-            apctl::report::write_atomic(p, |f| f.write_all(text.as_bytes()))
-        })?;
-    }
-    if let Some(path) = &m.report_csv {
-        write(path, "CSV report", &|p| merged.write_csv(p))?;
-    }
-    if let Some(path) = &m.junit {
-        write(path, "JUnit file", &|p| merged.write_junit(p))?;
-    }
-    if let Some(path) = &m.html {
-        let page = apctl::report::html::render(&merged);
-        write(path, "HTML report", &|p| {
-            apctl::report::write_atomic(p, |f| f.write_all(page.as_bytes()))
-        })?;
-    }
+    // What the reports' data says is neutralised for a pipeline's log, and
+    // the pipeline's own command goes beside JSON (on stderr), not into it.
+    let mut text_out = Vec::new();
+    let json = match (m.output, &m.files.report) {
+        (crate::cli::Output::Json, None) => {
+            text_out.extend_from_slice(text.as_bytes());
+            true
+        }
+        (crate::cli::Output::Human, _) => {
+            crate::cli::summary::print_human(&mut text_out, &merged)?;
+            false
+        }
+        _ => {
+            writeln!(
+                text_out,
+                "merged {count} reports: {} rows, verdict {}",
+                merged.totals.rows,
+                serde_json::to_value(merged.verdict)?
+            )?;
+            false
+        }
+    };
     let mut out = std::io::stdout().lock();
-    match (m.output, &m.report) {
-        (crate::cli::Output::Json, None) => out.write_all(text.as_bytes())?,
-        (crate::cli::Output::Human, _) => crate::cli::summary::print_human(&mut out, &merged)?,
-        _ => writeln!(
-            out,
-            "merged {count} reports: {} rows, verdict {}",
-            merged.totals.rows,
-            serde_json::to_value(merged.verdict)?
-        )?,
+    out.write_all(crate::cli::pipeline::neutral(&String::from_utf8_lossy(&text_out)).as_bytes())?;
+    if json {
+        eprint!("{commands}");
+    } else {
+        write!(out, "{commands}")?;
     }
     Ok(merged.verdict.into())
 }
