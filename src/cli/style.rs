@@ -52,11 +52,4 @@ impl Paint {
     }
 }
 
-/// `1 device`, `2 devices`.
-pub fn count(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
+pub use apctl::report::count;

@@ -263,20 +263,30 @@ fn typo_away(want: &str, have: &str) -> bool {
     (1..=words.len()).any(|n| edits(want, &words[..n].join(" ")) <= allowed)
 }
 
-/// Levenshtein distance in characters.
+/// Edit distance in characters, a swap of two neighbours counting as one
+/// edit (`contsoo` is one from `contoso`, the commonest typing slip).
 fn edits(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+    // d[i][j]: edits from a[..i] to b[..j]; names are short, a table is fine.
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 /// Lists every relationship, following `@odata.nextLink`.
@@ -304,6 +314,8 @@ mod tests {
         assert_eq!(edits("contosso", "contoso"), 1);
         assert_eq!(edits("", "abc"), 3);
         assert_eq!(edits("kitten", "sitting"), 3);
+        assert_eq!(edits("contsoo", "contoso"), 1, "a swap is one slip");
+        assert!(typo_away("contsoo", "contoso ltd"));
         assert!(typo_away("contosso", "contoso ltd"));
         assert!(typo_away("fabrikan", "fabrikam inc"));
         assert!(typo_away("tailspin toyz", "tailspin toys"));

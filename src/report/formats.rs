@@ -82,8 +82,12 @@ impl Report {
                 x,
                 "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"Not sent\">{}</failure>\n    </testcase>",
                 xml(class),
-                xml(&format!("not sent: cause {} ({} rows)", c.id, c.rows)),
-                xml(&format!("{} rows not sent", c.rows)),
+                xml(&format!(
+                    "not sent: cause {} ({})",
+                    c.id,
+                    super::count(c.rows, "row")
+                )),
+                xml(&format!("{} not sent", super::count(c.rows, "row"))),
                 xml(&format!("{}{hint}", c.error))
             );
         }

@@ -62,8 +62,8 @@ fn header(out: &mut String, r: &Report) {
          <p class=\"verdict {}\">{}</p>\n</header>\n",
         esc(&when(&r.started_at)),
         esc(&when(&r.finished_at)),
-        plural(r.totals.rows, "device row"),
-        plural(r.tenants.len() as u64, "customer"),
+        super::count(r.totals.rows, "device row"),
+        super::count(r.tenants.len() as u64, "customer"),
         verdict_class(r.verdict),
         esc(verdict_text(r))
     );
@@ -120,7 +120,7 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
                 out,
                 "<li><strong>{}</strong> ({}): {}<br><span class=\"step\">{}</span></li>",
                 esc(&g.fix.problem),
-                plural(g.entries.len() as u64, "device"),
+                super::count(g.entries.len() as u64, "device"),
                 serials.join(", "),
                 prose(&g.fix.step)
             );
@@ -197,14 +197,6 @@ fn when(text: &str) -> String {
     text.parse::<jiff::Timestamp>()
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|_| text.to_owned())
-}
-
-fn plural(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
 }
 
 /// apctl's own advice as HTML: escaped, with each `quoted` command or

@@ -517,3 +517,12 @@ pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
     }
     causes
 }
+
+/// `1 device`, `2 devices`: a count and its noun (regular plurals only).
+pub fn count(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}

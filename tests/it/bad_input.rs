@@ -258,6 +258,28 @@ fn undecodable_characters_and_impossible_serials_are_row_errors_with_their_line(
     assert_eq!(lines("serial-shape"), [2, 3]);
     assert_eq!(lines("undecodable"), [4, 5]);
     assert_eq!(doc["summary"]["validRows"], 0);
+
+    // For people: one Excel-mangled serial is named with its fix, and a
+    // file of one row is "1 row".
+    let one = write(
+        dir.path(),
+        "excel.csv",
+        format!("Device Serial Number,Windows Product ID,Hardware Hash\n1.23457E+11,,{hash}\n"),
+    );
+    let run = apctl(["validate", one.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("excel.csv:2:1: error: `1.23457E+11` is a number Excel rewrote in scientific notation")
+            && run.stdout.contains("format the column as text in Excel"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("summary: 1 file, 1 row: 0 valid, 1 invalid"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -363,7 +363,8 @@ async fn prune(
             format!(
                 "check that the files name every device the tenants should keep; if the list above is right, run again with `--max-delete {n}`"
             ),
-            "refusing to deregister {n} devices: that is more than `--max-delete {}`, nothing was deregistered",
+            "refusing to deregister {}: that is more than `--max-delete {}`, nothing was deregistered",
+            crate::cli::style::count(n as u64, "device"),
             args.max_delete
         ));
     }
@@ -379,9 +380,12 @@ async fn prune(
 
 /// Asks on the terminal; only `yes` confirms.
 fn confirmed(n: usize) -> io::Result<bool> {
-    eprint!(
-        "Deregister these {n} devices from Autopilot? They must be imported again to come back. Type `yes`: "
-    );
+    let (which, they) = if n == 1 {
+        ("this device".to_owned(), "It")
+    } else {
+        (format!("these {n} devices"), "They")
+    };
+    eprint!("Deregister {which} from Autopilot? {they} must be imported again to come back. Type `yes`: ");
     let mut answer = String::new();
     io::stdin().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

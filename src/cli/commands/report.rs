@@ -75,8 +75,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         _ => {
             writeln!(
                 text_out,
-                "merged {count} reports: {} rows, verdict {}",
-                merged.totals.rows,
+                "merged {}: {}, verdict {}",
+                crate::cli::style::count(count as u64, "report"),
+                crate::cli::style::count(merged.totals.rows, "row"),
                 serde_json::to_value(merged.verdict)?
             )?;
             false

@@ -258,7 +258,11 @@ fn print_table(out: &mut impl Write, devices: &[DeviceState]) -> std::io::Result
             writeln!(out, "    {m}: {}", message_text(d, m))?;
         }
     }
-    writeln!(out, "{} devices", devices.len())?;
+    writeln!(
+        out,
+        "{}",
+        crate::cli::style::count(devices.len() as u64, "device")
+    )?;
     Ok(())
 }
 

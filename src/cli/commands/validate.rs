@@ -161,9 +161,9 @@ fn print_human(out: &mut impl Write, v: &Validation, listed: Option<&[Listed]>) 
     }
     writeln!(
         out,
-        "summary: {}, {} rows: {} valid, {} invalid (Graph {}, Partner Center {}); {}, {}{}",
+        "summary: {}, {}: {} valid, {} invalid (Graph {}, Partner Center {}); {}, {}{}",
         count(s.files, "file"),
-        s.rows,
+        count(s.rows, "row"),
         s.valid_rows,
         s.invalid_rows,
         s.pipes.graph,
@@ -171,7 +171,7 @@ fn print_human(out: &mut impl Write, v: &Validation, listed: Option<&[Listed]>) 
         count(s.errors, "error"),
         count(s.warnings, "warning"),
         if s.unreadable_files > 0 {
-            format!("; {} file(s) could not be read", s.unreadable_files)
+            format!("; {} could not be read", count(s.unreadable_files, "file"))
         } else {
             String::new()
         }
