@@ -71,7 +71,7 @@ impl Pipeline {
     /// it, and for Azure DevOps the command that uploads it.
     pub fn publish_summary(&self, report: &Report) -> std::io::Result<String> {
         Ok(match self.write_summary(report)? {
-            Some(path) => format!("##vso[task.uploadsummary]{}\n", path.display()),
+            Some(path) => upload_summary(&path),
             None => String::new(),
         })
     }
@@ -221,6 +221,11 @@ fn run_errors(report: &Report) -> Vec<String> {
 /// Azure DevOps: `task.logissue` per device that needs attention and per
 /// customer that could not be worked on, progress per customer, the
 /// summary, and the step's result.
+/// The Azure DevOps command that shows a Markdown file on the run page.
+fn upload_summary(path: &Path) -> String {
+    format!("##vso[task.uploadsummary]{}\n", path.display())
+}
+
 fn azure(report: &Report, summary: &Path) -> String {
     let mut out = String::new();
     for error in run_errors(report) {
@@ -246,7 +251,7 @@ fn azure(report: &Report, summary: &Path) -> String {
             azure_data(t.label())
         );
     }
-    let _ = writeln!(out, "##vso[task.uploadsummary]{}", summary.display());
+    out.push_str(&upload_summary(summary));
     let result = match report.verdict {
         Verdict::Done => "Succeeded",
         Verdict::SomePending => "SucceededWithIssues",

@@ -50,7 +50,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     }
     let count = reports.len();
     let merged = apctl::report::merge(reports)?;
-    let text = serde_json::to_string_pretty(&merged)? + "\n";
     m.files.write(&merged)?;
     // The whole run's summary on the pipeline's run page (the shards'
     // imports annotated the rows already).
@@ -63,26 +62,21 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     // What the reports' data says is neutralised for a pipeline's log, and
     // the pipeline's own command goes beside JSON (on stderr), not into it.
     let mut text_out = Vec::new();
-    let json = match (m.output, &m.files.report) {
-        (crate::cli::Output::Json, None) => {
-            text_out.extend_from_slice(text.as_bytes());
-            true
-        }
-        (crate::cli::Output::Human, _) => {
-            crate::cli::summary::print_human(&mut text_out, &merged)?;
-            false
-        }
-        _ => {
-            writeln!(
-                text_out,
-                "merged {}: {}, verdict {}",
-                crate::cli::style::count(count as u64, "report"),
-                crate::cli::style::count(merged.totals.rows, "row"),
-                serde_json::to_value(merged.verdict)?
-            )?;
-            false
-        }
-    };
+    let json = m.output == crate::cli::Output::Json && m.files.report.is_none();
+    if json {
+        serde_json::to_writer_pretty(&mut text_out, &merged)?;
+        text_out.push(b'\n');
+    } else if m.output == crate::cli::Output::Human {
+        crate::cli::summary::print_human(&mut text_out, &merged)?;
+    } else {
+        writeln!(
+            text_out,
+            "merged {}: {}, verdict {}",
+            crate::cli::style::count(count as u64, "report"),
+            crate::cli::style::count(merged.totals.rows, "row"),
+            serde_json::to_value(merged.verdict)?
+        )?;
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(crate::cli::pipeline::neutral(&String::from_utf8_lossy(&text_out)).as_bytes())?;
     if json {
