@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             if cli::is_broken_pipe(&err) {
                 return cli::exit::Exit::Success.into();
             }
-            eprint!("{}", cli::render_error(&err));
+            cli::term::err(&cli::render_error(&err));
             cli::exit::Exit::Failure.into()
         }
     }

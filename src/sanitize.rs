@@ -4,8 +4,9 @@
 //! logs. It removes every secret apctl holds (by value), bearer tokens,
 //! `client_secret=`, `refresh_token=` and `…assertion=` values, JWT-shaped
 //! text, and shortens long base64 runs (hardware hashes) as hashes are
-//! shortened everywhere; control and escape characters become spaces so no
-//! text can steer a terminal. Pipeline output additionally neutralises the
+//! shortened everywhere; escape sequences are removed whole and other
+//! control characters become spaces, so no text can steer a terminal
+//! ([`inert`]). Pipeline output additionally neutralises the
 //! runners' command markers (see [`for_pipeline`]).
 
 use std::sync::{OnceLock, RwLock};
@@ -68,9 +69,135 @@ pub fn clean(text: &str) -> String {
     }
     let out = redact_after_keys(&out);
     let out = shorten_runs(&out);
-    out.chars()
-        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
-        .collect()
+    inert(&out)
+}
+
+/// Text from outside made inert, and nothing else (no secret or hash is
+/// looked for): escape sequences — CSI, OSC (links, clipboard writes,
+/// titles), DCS and the other strings, in their ESC and C1 forms — are
+/// removed whole with what they carry; any other control character becomes
+/// a space (line breaks are kept); bidirectional overrides and invisible
+/// format characters are removed, so text shows as it is stored; and
+/// noncharacters (U+FFFE, U+FFFF, U+FDD0…) become U+FFFD. What comes out
+/// is printable on a terminal and valid in XML 1.0, HTML and JSON.
+///
+/// Every string a service hands back is passed through this when it is
+/// read ([`de`]), and every output passes [`clean`], which ends with it.
+pub fn inert(text: &str) -> String {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => out.push('\n'),
+            '\u{1b}' => skip_escape(&mut chars),
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            c if c.is_control() => out.push(' '),
+            c if hidden(c) => {}
+            c if noncharacter(c) => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// After ESC: the rest of the sequence it starts.
+fn skip_escape(chars: &mut Chars<'_>) {
+    match chars.peek().copied() {
+        Some('[') => {
+            chars.next();
+            skip_csi(chars);
+        }
+        Some(']' | 'P' | 'X' | '^' | '_') => {
+            chars.next();
+            skip_string(chars);
+        }
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+            chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
+        }
+        Some(c) if ('\u{30}'..='\u{7e}').contains(&c) => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+/// A control sequence's parameters, intermediates and final character.
+fn skip_csi(chars: &mut Chars<'_>) {
+    while chars.next_if(|c| ('\u{30}'..='\u{3f}').contains(c)).is_some() {}
+    while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+    chars.next_if(|c| ('\u{40}'..='\u{7e}').contains(c));
+}
+
+/// An OSC, DCS, SOS, PM or APC string up to its terminator (BEL, ST or
+/// ESC \\). A line break ends it too, so an unterminated string cannot
+/// swallow the lines after it.
+fn skip_string(chars: &mut Chars<'_>) {
+    while let Some(&c) = chars.peek() {
+        match c {
+            '\n' => return,
+            '\u{7}' | '\u{9c}' => {
+                chars.next();
+                return;
+            }
+            '\u{1b}' => {
+                chars.next();
+                chars.next_if_eq(&'\\');
+                return;
+            }
+            _ => {
+                chars.next();
+            }
+        }
+    }
+}
+
+/// Characters that change how text around them shows without showing
+/// themselves: bidirectional embeddings, overrides, isolates and marks,
+/// invisible operators, the BOM, tag characters and interlinear
+/// annotations. (The zero-width space stays: it is what breaks a
+/// pipeline's command markers.)
+fn hidden(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Unicode's noncharacters: never in interchanged text, and U+FFFE/U+FFFF
+/// are not allowed in XML.
+fn noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
+}
+
+/// Serde helpers that make a service's strings inert as they are read
+/// (`#[serde(deserialize_with = "sanitize::de::text")]`), so no model type
+/// ever holds an escape sequence, a bidirectional override or a
+/// noncharacter.
+pub mod de {
+    use serde::{Deserialize, Deserializer};
+
+    /// A string field.
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        String::deserialize(d).map(|s| super::inert(&s))
+    }
+
+    /// A string field whose `null` reads as empty.
+    pub fn text_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Option::<String>::deserialize(d).map(|s| super::inert(&s.unwrap_or_default()))
+    }
+
+    /// An optional string field (use with `#[serde(default)]`).
+    pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Option::<String>::deserialize(d).map(|s| s.map(|s| super::inert(&s)))
+    }
 }
 
 /// True for text with nothing to clean: plain ASCII without control
@@ -268,7 +395,19 @@ mod tests {
 
     #[test]
     fn escapes_and_pipeline_commands_are_neutralised() {
-        assert_eq!(clean("a\u{1b}[31mred"), "a [31mred");
+        assert_eq!(clean("a\u{1b}[31mred"), "ared");
+        // OSC 8 link, OSC 52 clipboard write, a title, C1 CSI, DCS.
+        let hostile = "x\u{1b}]8;;https://evil.example/\u{7}click\u{1b}]8;;\u{1b}\\ \u{1b}]52;c;cm0gLXJmIH4=\u{7}y\u{9b}2Jz\u{1b}P1$r\u{1b}\\w";
+        assert_eq!(clean(hostile), "xclick yzw");
+        // An unterminated string ends at the line's end, not the text's.
+        assert_eq!(inert("a\u{1b}]0;title\nnext"), "a\nnext");
+        // Bidi overrides and isolates go; noncharacters become U+FFFD.
+        assert_eq!(inert("Kiosk\u{202e}gnp.exe\u{2066}"), "Kioskgnp.exe");
+        assert_eq!(inert("A\u{fffe}B\u{ffff}C\u{fdd0}"), "A\u{fffd}B\u{fffd}C\u{fffd}");
+        assert_eq!(inert("tab\there\u{85}\u{7f}"), "tab here  ");
+        // The zero-width space that breaks a marker survives a second pass.
+        let broken = break_markers("##vso[", Runner::AzureDevOps);
+        assert_eq!(inert(&broken), broken);
         let vso = for_pipeline("X##vso[task.setvariable variable=PWNED]x", Runner::AzureDevOps);
         assert!(!vso.contains("##vso["), "{vso}");
         let gh = for_pipeline("::set-output name=x::y", Runner::GitHubActions);

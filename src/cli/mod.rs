@@ -12,6 +12,7 @@ mod session;
 mod settings;
 mod style;
 mod summary;
+pub mod term;
 
 use std::io;
 use std::path::PathBuf;
@@ -128,12 +129,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Reconcile(a) => commands::reconcile::run(*a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "apctl", &mut io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "apctl", &mut script);
+            term::generated(&script)?;
             Ok(Exit::Success)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page)?;
+            term::generated(&page)?;
             Ok(Exit::Success)
         }
     }
@@ -152,29 +157,13 @@ fn init_logging(verbose: u8) {
     // Every log line passes the sanitiser (so no colours: their escape
     // codes are what it removes).
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(|| CleanStderr)
+        .with_writer(|| term::LogWriter)
         .with_target(false)
         .with_ansi(false);
     let _ = tracing_subscriber::registry()
         .with(layer)
         .with(Targets::new().with_target("apctl", level))
         .try_init();
-}
-
-/// Standard error through the sanitiser: what a log line quotes from a
-/// service never shows a secret, a whole hash or an escape sequence.
-struct CleanStderr;
-
-impl io::Write for CleanStderr {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let text = pipeline::neutral(&apctl::sanitize::clean(&String::from_utf8_lossy(buf)));
-        io::stderr().write_all(text.as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        io::stderr().flush()
-    }
 }
 
 /// True when the error is only a closed stdout (`apctl … | head`).
@@ -225,7 +214,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
         .map(|h| h.hint.as_str())
 }
 
-/// Renders an error chain as `error:` / `caused by:` lines, then its hint.
+/// Renders an error chain as `error:` / `caused by:` lines, then its hint
+/// (the text as written; [`term::err`] cleans it on its way out).
 pub fn render_error(err: &anyhow::Error) -> String {
     let mut out = format!("error: {err}\n");
     for cause in err.chain().skip(1) {
@@ -235,5 +225,5 @@ pub fn render_error(err: &anyhow::Error) -> String {
         // A hint of several lines keeps them under its first.
         out.push_str(&format!("  hint: {}\n", hint.replace('\n', "\n        ")));
     }
-    pipeline::neutral(&apctl::sanitize::clean(&out))
+    out
 }

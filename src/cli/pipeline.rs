@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use apctl::report::{Entry, Report, Verdict};
 use apctl::sanitize::{self, Runner};
 
+use super::term::Commands;
+
 /// The CI system apctl runs under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pipeline {
@@ -40,7 +42,7 @@ impl Pipeline {
     /// The commands that register every secret apctl holds with the
     /// runner's own masking, to print before anything else: the runner then
     /// hides them even in output apctl does not control.
-    pub fn mask_commands(&self) -> String {
+    pub fn mask_commands(&self) -> Commands {
         let mut out = String::new();
         for secret in sanitize::secrets() {
             // A secret on one line only; one with a line break cannot be
@@ -53,27 +55,27 @@ impl Pipeline {
                 Self::GitHubActions { .. } => out.push_str(&format!("::add-mask::{secret}\n")),
             }
         }
-        out
+        Commands::new(out)
     }
 
     /// The commands for the report, and the summary written where the
     /// pipeline takes it.
-    pub fn emit(&self, report: &Report) -> std::io::Result<String> {
+    pub fn emit(&self, report: &Report) -> std::io::Result<Commands> {
         let written = self.write_summary(report)?;
-        Ok(match written {
+        Ok(Commands::new(match written {
             Some(path) => azure(report, &path),
             None => github(report),
-        })
+        }))
     }
 
     /// Only the summary, for a command whose rows the shards' imports have
     /// annotated already (`report merge`): written where the pipeline takes
     /// it, and for Azure DevOps the command that uploads it.
-    pub fn publish_summary(&self, report: &Report) -> std::io::Result<String> {
-        Ok(match self.write_summary(report)? {
+    pub fn publish_summary(&self, report: &Report) -> std::io::Result<Commands> {
+        Ok(Commands::new(match self.write_summary(report)? {
             Some(path) => upload_summary(&path),
             None => String::new(),
-        })
+        }))
     }
 
     /// Writes the Markdown summary: Azure DevOps gets a file to upload
@@ -95,65 +97,6 @@ impl Pipeline {
                 Ok(None)
             }
         }
-    }
-}
-
-/// Text for stdout or stderr while a pipeline reads them: the runner's
-/// command markers inside it are broken (the Azure DevOps agent runs a
-/// `##vso[` found anywhere in a line), so data — a serial, a customer name,
-/// a service's message — never runs as a command. Outside pipelines the
-/// text is unchanged.
-pub fn neutral(text: &str) -> String {
-    static RUNNER: std::sync::OnceLock<Option<Runner>> = std::sync::OnceLock::new();
-    let runner = RUNNER.get_or_init(|| {
-        Pipeline::detect().map(|p| match p {
-            Pipeline::AzureDevOps { .. } => Runner::AzureDevOps,
-            Pipeline::GitHubActions { .. } => Runner::GitHubActions,
-        })
-    });
-    match runner {
-        Some(runner) => sanitize::break_markers(text, *runner),
-        None => text.to_owned(),
-    }
-}
-
-/// Standard output for a command's results: collected, then written through
-/// the sanitiser and [`neutral`] as one text at `flush` (or drop), so what a
-/// service said (a doctor step's error, a device's fields) never shows a
-/// secret or an escape, and a marker split across two writes is caught too.
-#[derive(Default)]
-pub struct Out {
-    buf: Vec<u8>,
-}
-
-impl Out {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl std::io::Write for Out {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let text = neutral(&sanitize::clean(&String::from_utf8_lossy(&std::mem::take(
-            &mut self.buf,
-        ))));
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(text.as_bytes())?;
-        stdout.flush()
-    }
-}
-
-impl Drop for Out {
-    fn drop(&mut self) {
-        let _ = std::io::Write::flush(self);
     }
 }
 
@@ -268,7 +211,7 @@ fn azure(report: &Report, summary: &Path) -> String {
 impl Pipeline {
     /// `apctl validate`'s problems as the pipeline's own annotations: each
     /// on its file, line and column, so the run page points at the cell.
-    pub fn annotate(&self, problems: &[apctl::input::problem::Problem]) -> String {
+    pub fn annotate(&self, problems: &[apctl::input::problem::Problem]) -> Commands {
         use apctl::input::problem::Severity;
         let mut out = String::new();
         for p in problems {
@@ -318,7 +261,7 @@ impl Pipeline {
                 }
             }
         }
-        out
+        Commands::new(out)
     }
 }
 

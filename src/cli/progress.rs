@@ -1,7 +1,6 @@
 //! Progress for people: a bar on a terminal, plain lines otherwise, on
 //! stderr so stdout stays for results.
 
-use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,7 +23,7 @@ pub struct Printer {
 impl Printer {
     /// A bar on a TTY, lines elsewhere, nothing when `quiet`.
     pub fn new(quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = (!quiet && super::term::stderr_is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} settled ({elapsed})")
@@ -60,7 +59,8 @@ impl Printer {
         *said = Some(percent);
         let label = apctl::sanitize::for_pipeline(label, apctl::sanitize::Runner::AzureDevOps)
             .replace(['\r', '\n', ']', ';'], " ");
-        eprintln!("##vso[task.setprogress value={percent};]{label}");
+        let command = format!("##vso[task.setprogress value={percent};]{label}\n");
+        let _ = super::term::Commands::new(command).write(super::term::Stream::Stderr);
     }
 
     /// Removes the bar before the summary is printed.
@@ -71,10 +71,9 @@ impl Printer {
     }
 
     fn line(&self, text: String) {
-        let text = super::pipeline::neutral(&text);
         match &self.bar {
-            Some(bar) => bar.set_message(text),
-            None if !self.quiet => eprintln!("{text}"),
+            Some(bar) => bar.set_message(super::term::display(&text)),
+            None if !self.quiet => super::term::err_line(&text),
             None => {}
         }
     }
@@ -86,12 +85,10 @@ impl Progress for Printer {
             // Warnings show even with `--quiet` (it quiets progress), above
             // the bar rather than under it.
             Event::Warning { tenant, message } => {
-                let text = super::pipeline::neutral(&apctl::sanitize::clean_line(&format!(
-                    "warning: {tenant}: {message}"
-                )));
+                let text = apctl::sanitize::clean_line(&format!("warning: {tenant}: {message}"));
                 match &self.bar {
-                    Some(bar) => bar.println(text),
-                    None => eprintln!("{text}"),
+                    Some(bar) => bar.println(super::term::display(&text)),
+                    None => super::term::err_line(&text),
                 }
             }
             Event::LookedUp {
@@ -142,15 +139,12 @@ impl Progress for Printer {
                     Some(bar) => {
                         bar.set_length(all_total as u64);
                         bar.set_position(all_settled as u64);
-                        bar.set_message(label);
+                        bar.set_message(super::term::display(&label));
                     }
-                    None if !self.quiet => eprintln!(
-                        "{}",
-                        super::pipeline::neutral(&format!(
-                            "{tenant}: {settled} of {} settled",
-                            count(total as u64, "device")
-                        ))
-                    ),
+                    None if !self.quiet => super::term::err_line(&format!(
+                        "{tenant}: {settled} of {} settled",
+                        count(total as u64, "device")
+                    )),
                     None => {}
                 }
             }

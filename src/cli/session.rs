@@ -46,7 +46,7 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
     // In a pipeline, the runner learns every secret apctl holds before
     // anything else is printed (on stderr, so stdout stays one document).
     if let Some(pipeline) = super::pipeline::Pipeline::detect() {
-        eprint!("{}", pipeline.mask_commands());
+        let _ = pipeline.mask_commands().write(super::term::Stream::Stderr);
     }
     let simulate = options.credentials.is_none();
     let clock: SharedClock =

@@ -14,7 +14,7 @@ use apctl::report::{Action, Entry, Report, Verdict};
 const LIST_ALL_UP_TO: usize = 50;
 
 pub fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
-    let paint = Paint::stdout();
+    let paint = Paint::for_stdout();
     print_unreadable(out, r)?;
     print_rows(out, r, paint)?;
     print_unlisted(out, r)?;

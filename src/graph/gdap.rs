@@ -30,16 +30,20 @@ pub const PAGE: u32 = 300;
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Relationship {
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
     pub id: String,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub display_name: Option<String>,
     /// Empty (the service says `null`) for an invitation created without a
     /// customer: pending, no customer yet.
     #[serde(deserialize_with = "crate::net::null_is_default")]
     pub customer: Customer,
     /// One of the 11 documented values, or a newer one, kept as given.
-    #[serde(deserialize_with = "crate::net::null_is_default")]
+    #[serde(deserialize_with = "crate::sanitize::de::text_or_null")]
     pub status: String,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub end_date_time: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub auto_extend_duration: Option<String>,
     #[serde(deserialize_with = "crate::net::null_is_default")]
     pub access_details: AccessDetails,
@@ -51,9 +55,9 @@ pub struct Relationship {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Customer {
-    #[serde(deserialize_with = "crate::net::null_is_default")]
+    #[serde(deserialize_with = "crate::sanitize::de::text_or_null")]
     pub tenant_id: String,
-    #[serde(deserialize_with = "crate::net::null_is_default")]
+    #[serde(deserialize_with = "crate::sanitize::de::text_or_null")]
     pub display_name: String,
 }
 
@@ -69,6 +73,7 @@ pub struct AccessDetails {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Role {
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
     pub role_definition_id: String,
 }
 

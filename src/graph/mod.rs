@@ -52,9 +52,13 @@ struct ImportBody<'a> {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ImportedIdentity {
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
     pub id: String,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub serial_number: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub group_tag: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub import_id: Option<String>,
     /// A digest of the hash the service lists (nothing of the hash is
     /// kept), or `None` when it lists none, as the captured real answer.
@@ -86,8 +90,10 @@ fn digest_of_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 #[serde(rename_all = "camelCase", default)]
 pub struct ImportState {
     pub device_import_status: ImportStatus,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub device_registration_id: Option<String>,
     pub device_error_code: Option<i64>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub device_error_name: Option<String>,
 }
 
@@ -106,22 +112,35 @@ impl Default for ImportState {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AutopilotDevice {
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
     pub id: String,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub serial_number: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub manufacturer: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub model: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub group_tag: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub purchase_order_identifier: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub product_key: Option<String>,
     pub enrollment_state: Option<EnrollmentState>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub last_contacted_date_time: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub user_principal_name: Option<String>,
     /// Only on `/beta`: whether an Autopilot deployment profile is assigned
     /// (`assignedInSync`, `notAssigned`, …; kept as the service says it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub deployment_profile_assignment_status: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub managed_device_id: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub azure_active_directory_device_id: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub display_name: Option<String>,
 }
 
@@ -229,7 +248,7 @@ impl Graph<'_> {
     pub async fn organization_name(&self) -> Option<String> {
         #[derive(Deserialize)]
         struct Org {
-            #[serde(rename = "displayName")]
+            #[serde(rename = "displayName", default, deserialize_with = "crate::sanitize::de::opt_text")]
             display_name: Option<String>,
         }
         #[derive(Deserialize)]

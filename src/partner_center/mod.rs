@@ -46,8 +46,10 @@ struct CreateBody<'a> {
 #[serde(default)]
 pub struct DeviceBatch {
     #[serde(alias = "Id")]
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
     pub id: String,
     #[serde(alias = "Status")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub status: Option<String>,
     #[serde(rename = "devicesCount", alias = "DevicesCount")]
     pub devices_count: Option<u64>,
@@ -58,14 +60,19 @@ pub struct DeviceBatch {
 #[serde(default)]
 pub struct ListedDevice {
     #[serde(alias = "Id")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub id: Option<String>,
     #[serde(rename = "serialNumber", alias = "SerialNumber")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub serial_number: Option<String>,
     #[serde(rename = "productKey", alias = "ProductKey")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub product_key: Option<String>,
     #[serde(rename = "modelName", alias = "ModelName")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub model_name: Option<String>,
     #[serde(rename = "oemManufacturerName", alias = "OemManufacturerName")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub oem_manufacturer_name: Option<String>,
 }
 
@@ -74,11 +81,12 @@ pub struct ListedDevice {
 #[serde(default)]
 pub struct BatchStatus {
     #[serde(rename = "batchTrackingId", alias = "BatchTrackingId")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub batch_tracking_id: Option<String>,
     /// `unknown`, `queued`, `processing`, `finished`, `finished_with_errors`
     /// (kept as text: an unknown value is not an error).
     /// Null reads as empty: not known yet.
-    #[serde(alias = "Status", deserialize_with = "crate::net::null_is_default")]
+    #[serde(alias = "Status", deserialize_with = "crate::sanitize::de::text_or_null")]
     pub status: String,
     #[serde(
         rename = "devicesStatus",
@@ -102,10 +110,12 @@ impl BatchStatus {
 #[serde(default)]
 pub struct DeviceStatus {
     #[serde(rename = "serialNumber", alias = "SerialNumber")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub serial_number: Option<String>,
     #[serde(rename = "productKey", alias = "ProductKey")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub product_key: Option<String>,
-    #[serde(alias = "Status", deserialize_with = "crate::net::null_is_default")]
+    #[serde(alias = "Status", deserialize_with = "crate::sanitize::de::text_or_null")]
     pub status: String,
     #[serde(
         rename = "errorCode",
@@ -114,12 +124,13 @@ pub struct DeviceStatus {
     )]
     pub error_code: Option<String>,
     #[serde(rename = "errorDescription", alias = "ErrorDescription")]
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
     pub error_description: Option<String>,
 }
 
 fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::String(s)) => Some(crate::sanitize::inert(&s)),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     })

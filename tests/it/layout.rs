@@ -1,6 +1,7 @@
 //! The shape the code keeps: no file over 600 lines outside its tests, no
-//! function over 80 lines, no `Result<_, String>` in the library, and no
-//! two top-level modules that need each other. A change that breaks one of
+//! function over 80 lines, no `Result<_, String>` in the library, no two
+//! top-level modules that need each other, and one way out to stdout and
+//! stderr (`src/cli/term.rs`, which cleans every byte). A change that breaks one of
 //! these splits the file, the function or the module instead.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -227,8 +228,50 @@ fn no_two_modules_need_each_other() {
     );
 }
 
+/// The one writer: the only file allowed to reach stdout or stderr.
+const WRITER: &str = "src/cli/term.rs";
+
+/// Where code (outside strings and comments) prints or takes a standard
+/// stream by itself.
+fn ways_out(code: &str) -> Vec<usize> {
+    const FORBIDDEN: &[&str] = &["println!", "print!", "eprintln!", "eprint!", "stdout()", "stderr()", "dbg!"];
+    code.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            FORBIDDEN.iter().any(|f| {
+                line.match_indices(f).any(|(at, _)| {
+                    // `print!` inside `eprint!` or `sprint!`-like names counts
+                    // once, under its own name.
+                    at == 0 || !line.as_bytes()[at - 1].is_ascii_alphanumeric() && line.as_bytes()[at - 1] != b'_'
+                })
+            })
+        })
+        .map(|(n, _)| n + 1)
+        .collect()
+}
+
+#[test]
+fn every_byte_out_goes_through_the_one_writer() {
+    let mut stray = Vec::new();
+    for (path, text) in sources().iter().filter(|(p, _)| p != WRITER) {
+        for line in ways_out(&code_only(without_tests(text))) {
+            stray.push(format!("{path}:{line}"));
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "write through `cli::term` (it cleans every byte), not here: {stray:#?}"
+    );
+}
+
 #[test]
 fn the_checks_see_what_they_look_for() {
+    // The way-out check finds each form in code, and none in text or comments.
+    let code = code_only(
+        "fn a() {\n    println!(\"x\");\n    let s = \"eprintln!\"; // print!\n    std::io::stderr().flush();\n    eprint!(\"y\");\n    sprint!(z);\n}\n",
+    );
+    assert_eq!(ways_out(&code), [2, 4, 5]);
+    assert!(sources().iter().any(|(p, t)| p == WRITER && !ways_out(&code_only(t)).is_empty()));
     let code = code_only(
         "fn a() {\n    let s = \"}{\"; // }\n    let c = '}';\n}\nfn b(x: &'a str) -> Result<(), String>;\n",
     );

@@ -332,7 +332,7 @@ fn permission_hint(e: &CallError, delegated: bool) -> String {
 }
 
 fn print(tenant: &str, name: Option<&str>, checks: &[Check], output: Output) -> io::Result<()> {
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     if output == Output::Json {
         serde_json::to_writer_pretty(
             &mut out,

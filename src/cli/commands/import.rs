@@ -1,7 +1,7 @@
 //! `apctl import`: register devices into one customer tenant, or many
 //! (a manifest, or a `Tenant` column), and report every row.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::cli::term;
 use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::outputs::ReportFiles;
@@ -140,12 +141,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let grace = args.grace;
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report (Ctrl-C again to stop at once)");
+                term::err_line(&format!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report (Ctrl-C again to stop at once)"));
                 on_ctrl_c.cancel();
             }
             if tokio::signal::ctrl_c().await.is_ok() {
                 // The report on disk is the last checkpoint: what was known.
-                eprintln!("interrupted again: stopping now; `--report` holds what was known at its last checkpoint");
+                term::err_line("interrupted again: stopping now; `--report` holds what was known at its last checkpoint");
                 std::process::exit(Exit::Interrupted as i32);
             }
         });
@@ -195,10 +196,10 @@ impl apctl::import::Progress for Recorder<'_> {
             if let Err(e) = result
                 && !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed)
             {
-                eprintln!(
+                term::err_line(&format!(
                     "warning: cannot write the report to `{}` during the run: {e}",
                     path.display()
-                );
+                ));
             }
         }
     }
@@ -272,28 +273,23 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
     // after the human output on stdout (or on stderr beside JSON).
     let commands = match crate::cli::pipeline::Pipeline::detect() {
         Some(p) => p.emit(report).context("cannot write the pipeline summary")?,
-        None => String::new(),
+        None => Default::default(),
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Rendered whole first, so what the report's data says is cleaned and
+    // neutralised for a pipeline's log as one text.
+    let mut out = term::Out::painted();
     match args.output {
         Output::Json => {
-            let text = serde_json::to_string_pretty(report)?;
-            writeln!(out, "{}", crate::cli::pipeline::neutral(&text))?;
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
         }
-        Output::Human => {
-            // Rendered first, so what the report's data says is
-            // neutralised for a pipeline's log as one text.
-            let mut text = Vec::new();
-            crate::cli::summary::print_human(&mut text, report)?;
-            out.write_all(crate::cli::pipeline::neutral(&String::from_utf8_lossy(&text)).as_bytes())?;
-        }
-    }
-    if args.output == Output::Json {
-        eprint!("{commands}");
-    } else {
-        write!(out, "{commands}")?;
+        Output::Human => crate::cli::summary::print_human(&mut out, report)?,
     }
     out.flush()?;
+    commands.write(if args.output == Output::Json {
+        term::Stream::Stderr
+    } else {
+        term::Stream::Stdout
+    })?;
     Ok(())
 }

@@ -84,22 +84,20 @@ pub fn run(args: LoginArgs) -> anyhow::Result<Exit> {
                         code.verification_uri, code.user_code
                     )
                 });
-                eprintln!("{text}");
-                eprintln!("waiting for the sign-in (Ctrl-C to cancel)…");
+                crate::cli::term::err_line(&text);
+                crate::cli::term::err_line("waiting for the sign-in (Ctrl-C to cancel)…");
             })
             .await
             .map_err(|e| crate::cli::hinted!(e.hint.clone(), "{e}"))?;
         settings::ensure_parent(&args.save)?;
         write_private(&args.save, token.expose())
             .with_context(|| format!("cannot write `{}`", args.save.display()))?;
-        println!(
-            "signed in; the refresh token is in `{}` (readable by you only)",
+        crate::cli::term::out(&format!(
+            "signed in; the refresh token is in `{}` (readable by you only)\n\
+             use it with: apctl import … --refresh-token-file {} --save-refresh-token\n",
+            args.save.display(),
             args.save.display()
-        );
-        println!(
-            "use it with: apctl import … --refresh-token-file {} --save-refresh-token",
-            args.save.display()
-        );
+        ))?;
         Ok(Exit::Success)
     })
 }

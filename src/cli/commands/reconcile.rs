@@ -4,7 +4,7 @@
 //! an enrolled device without `--force`).
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
+use crate::cli::term;
 use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
@@ -119,7 +120,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "sync": syncs,
                 "import": import_report,
             });
-            let mut out = crate::cli::pipeline::Out::new();
+            let mut out = crate::cli::term::Out::new();
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         } else if args.apply || args.prune {
@@ -137,13 +138,13 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
 /// comparison with no valid row.
 fn check_input(args: &ReconcileArgs, plan: &Plan) -> anyhow::Result<()> {
     for f in plan.file_reports.iter().filter(|f| !f.readable) {
-        eprintln!(
+        term::err_line(&format!(
             "error: {}: {}; none of its rows were compared",
             f.path,
             f.error.as_deref().unwrap_or("it could not be read to the end")
-        );
+        ));
         if let Some(h) = &f.hint {
-            eprintln!("  hint: {h}");
+            term::err_line(&format!("  hint: {h}"));
         }
     }
     if args.prune && plan.has_input_errors() {
@@ -164,12 +165,12 @@ fn check_input(args: &ReconcileArgs, plan: &Plan) -> anyhow::Result<()> {
         ));
     }
     for e in &plan.entries {
-        eprintln!(
+        term::err_line(&format!(
             "warning: {}:{}: left out of the comparison: {}",
             e.file, e.line, e.details
-        );
+        ));
     }
-    if args.prune && !args.yes && !io::stdin().is_terminal() {
+    if args.prune && !args.yes && !term::stdin_is_terminal() {
         return Err(crate::cli::hinted!(
             "add `--yes` to confirm in a pipeline",
             "`--prune` deregisters devices and asks first, but there is nobody to ask"
@@ -232,8 +233,8 @@ fn print_leftovers(leftovers: &[apctl::status::Leftover]) {
     if leftovers.is_empty() {
         return;
     }
-    println!(
-        "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them",
+    let _ = term::out(&format!(
+        "{} staged record{} left by earlier apctl runs (devices registered, or runs ended): the next `apctl import` for {} deletes them\n",
         leftovers.len(),
         if leftovers.len() == 1 { "" } else { "s" },
         if leftovers.iter().all(|l| l.tenant == leftovers[0].tenant) {
@@ -241,7 +242,7 @@ fn print_leftovers(leftovers: &[apctl::status::Leftover]) {
         } else {
             "each customer"
         }
-    );
+    ));
 }
 
 /// Resolves every customer the input names to its tenant id and joins the
@@ -343,21 +344,19 @@ async fn prune(
     // Every device is named before anything happens, on stderr so that a
     // JSON plan on stdout stays one document (it names them too).
     let n: usize = plan.values().map(Vec::len).sum();
-    eprintln!(
-        "--prune would deregister {n} device{}:",
-        if n == 1 { "" } else { "s" }
-    );
+    let mut list = format!("--prune would deregister {}:\n", crate::cli::style::count(n as u64, "device"));
     for item in items.iter().filter(|i| reconcile::to_prune(i)) {
-        eprintln!(
-            "  - {} {} ({} {}, group tag {}, id {})",
+        list.push_str(&format!(
+            "  - {} {} ({} {}, group tag {}, id {})\n",
             item.tenant,
             apctl::input::problem::quoted(&item.serial_number),
             item.manufacturer.as_deref().unwrap_or("?"),
             item.model.as_deref().unwrap_or("?"),
             item.group_tag.as_deref().unwrap_or("-"),
             item.id.as_deref().unwrap_or("-"),
-        );
+        ));
     }
+    term::err(&list);
     if n > args.max_delete {
         return Err(crate::cli::hinted!(
             format!(
@@ -385,7 +384,9 @@ fn confirmed(n: usize) -> io::Result<bool> {
     } else {
         (format!("these {n} devices"), "They")
     };
-    eprint!("Deregister {which} from Autopilot? {they} must be imported again to come back. Type `yes`: ");
+    term::err(&format!(
+        "Deregister {which} from Autopilot? {they} must be imported again to come back. Type `yes`: "
+    ));
     let mut answer = String::new();
     io::stdin().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
@@ -453,7 +454,7 @@ fn describe(i: &Item, args: &ReconcileArgs) -> String {
 }
 
 fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> io::Result<()> {
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     let mut tenants: Vec<&str> = items.iter().map(|i| i.tenant.as_str()).collect();
     tenants.dedup();
     for t in tenants {
@@ -508,7 +509,7 @@ fn print_plan(items: &[Item], errors: &[TenantError], args: &ReconcileArgs) -> i
 }
 
 fn print_outcomes(items: &[Item], syncs: &BTreeMap<String, Sync>) -> io::Result<()> {
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     writeln!(out)?;
     for i in items.iter().filter(|i| i.outcome.is_some()) {
         writeln!(

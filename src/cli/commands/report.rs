@@ -57,7 +57,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         Some(p) => p
             .publish_summary(&merged)
             .context("cannot write the pipeline summary")?,
-        None => String::new(),
+        None => Default::default(),
     };
     // What the reports' data says is neutralised for a pipeline's log, and
     // the pipeline's own command goes beside JSON (on stderr), not into it.
@@ -77,12 +77,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
             serde_json::to_value(merged.verdict)?
         )?;
     }
-    let mut out = std::io::stdout().lock();
-    out.write_all(crate::cli::pipeline::neutral(&String::from_utf8_lossy(&text_out)).as_bytes())?;
-    if json {
-        eprint!("{commands}");
+    crate::cli::term::painted(
+        crate::cli::term::Stream::Stdout,
+        &String::from_utf8_lossy(&text_out),
+    )?;
+    commands.write(if json {
+        crate::cli::term::Stream::Stderr
     } else {
-        write!(out, "{commands}")?;
-    }
+        crate::cli::term::Stream::Stdout
+    })?;
     Ok(merged.verdict.into())
 }

@@ -169,7 +169,7 @@ async fn read(session: &Session, tenant: &str, name: Option<String>) -> Result<V
 }
 
 fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyhow::Result<()> {
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(
@@ -184,9 +184,9 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
     out.flush()?;
     drop(out);
     for f in failures {
-        eprintln!("error: {}: {}", f.tenant, f.error);
+        crate::cli::term::err_line(&format!("error: {}: {}", f.tenant, f.error));
         if let Some(hint) = &f.hint {
-            eprintln!("  hint: {hint}");
+            crate::cli::term::err_line(&format!("  hint: {hint}"));
         }
     }
     Ok(())

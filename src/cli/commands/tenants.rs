@@ -60,7 +60,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
 }
 
 fn print(rows: &[Summary], output: Output) -> io::Result<()> {
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     if output == Output::Json {
         serde_json::to_writer_pretty(
             &mut out,

@@ -113,7 +113,7 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
         Validity::SomeInvalid => Exit::SomeFailed,
         Validity::Unreadable => Exit::Failure,
     };
-    let mut out = crate::cli::pipeline::Out::new();
+    let mut out = crate::cli::term::Out::new();
     match req.output {
         Output::Json => {
             let doc = Document {
@@ -132,14 +132,10 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
     // neutralised text (on stderr beside JSON, so stdout stays one document).
     if let Some(pipeline) = crate::cli::pipeline::Pipeline::detect() {
         let commands = pipeline.annotate(&validation.problems);
-        match req.output {
-            Output::Json => eprint!("{commands}"),
-            Output::Human => {
-                let mut stdout = io::stdout().lock();
-                stdout.write_all(commands.as_bytes())?;
-                stdout.flush()?;
-            }
-        }
+        commands.write(match req.output {
+            Output::Json => crate::cli::term::Stream::Stderr,
+            Output::Human => crate::cli::term::Stream::Stdout,
+        })?;
     }
     Ok(exit)
 }
