@@ -96,7 +96,7 @@ pub fn inert(text: &str) -> String {
             '\u{9b}' => skip_csi(&mut chars),
             '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
             c if c.is_control() => out.push(' '),
-            c if hidden(c) => {}
+            c if is_hidden(c) => {}
             c if noncharacter(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
@@ -163,7 +163,7 @@ fn skip_string(chars: &mut Chars<'_>) {
 /// invisible operators, the BOM, tag characters and interlinear
 /// annotations. (The zero-width space stays: it is what breaks a
 /// pipeline's command markers.)
-fn hidden(c: char) -> bool {
+pub fn is_hidden(c: char) -> bool {
     matches!(c,
         '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
@@ -224,6 +224,37 @@ fn is_plain(text: &str, secrets: &[String]) -> bool {
         .windows(6)
         .any(|w| w.eq_ignore_ascii_case(b"bearer"))
         && !secrets.iter().any(|s| text.contains(s.as_str()))
+}
+
+/// A value as pretty JSON with every string in it (keys too) passed
+/// through [`clean`], in the value's own field order: JSON's escaping keeps
+/// a control character out of the file, but a program that reads the file
+/// and prints the field would print the escape sequence itself.
+pub fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut out = String::with_capacity(text.len() + 1);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(open) = text[i..].find('"').map(|o| i + o) {
+        // The literal's end: the next quote not escaped by a backslash.
+        let mut end = open + 1;
+        while bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        out.push_str(&text[i..open]);
+        let literal = &text[open..=end];
+        let decoded: String = serde_json::from_str(literal)?;
+        let cleaned = clean(&decoded);
+        if cleaned == decoded {
+            out.push_str(literal);
+        } else {
+            out.push_str(&serde_json::to_string(&cleaned)?);
+        }
+        i = end + 1;
+    }
+    out.push_str(&text[i..]);
+    out.push('\n');
+    Ok(out)
 }
 
 /// Like [`clean`], on one line: line breaks become spaces too.
@@ -386,6 +417,28 @@ mod tests {
         let payload = "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ";
         let jwt = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig");
         assert!(!clean(&jwt).contains(payload));
+    }
+
+    #[test]
+    fn json_keeps_its_order_and_loses_its_escapes() {
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            z: &'a str,
+            a: &'a str,
+            n: u32,
+        }
+        let text = json_pretty(&Row {
+            z: "Kiosk\u{1b}]8;;https://evil.example/\u{7}tag\u{202e}\"q\\",
+            a: "plain \\\" text",
+            n: 3,
+        })
+        .unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"z\": \"Kiosktag\\\"q\\\\\",\n  \"a\": \"plain \\\\\\\" text\",\n  \"n\": 3\n}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["z"], "Kiosktag\"q\\");
     }
 
     #[test]

@@ -413,9 +413,39 @@ pub fn markdown(report: &Report) -> String {
     md
 }
 
-/// Text safe inside a Markdown table cell.
+/// Data safe inside a Markdown table cell or a quote. Text Markdown could
+/// make something of — an image, a link or autolink, an HTML tag or entity,
+/// emphasis — goes into a code span, in which nothing is live, with a fence
+/// longer than any run of backticks inside; other text stays plain. The
+/// pipe is escaped either way (GitHub's tables split cells on it even in
+/// code).
 fn cell(text: &str) -> String {
-    sanitize::clean_line(text).replace('|', "\\|")
+    let clean = sanitize::clean_line(text);
+    if clean.trim().is_empty() {
+        return String::new();
+    }
+    let lower = clean.to_ascii_lowercase();
+    let live = clean.contains(['<', '>', '[', ']', '`', '\\', '@', '&', '*', '_', '~', '$'])
+        || lower.contains("://")
+        || lower.contains("www.");
+    let text = clean.replace('|', "\\|");
+    if !live {
+        return text;
+    }
+    let longest = text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // A space inside the fence when the text starts or ends with a
+    // backtick (CommonMark strips one from each side).
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 #[cfg(test)]
@@ -432,5 +462,13 @@ mod tests {
         assert!(!github_data("x::error::y").contains("::"));
         assert_eq!(github_property("C:\\x,y"), "C%3A\\x%2Cy");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("Contoso Ltd (contoso.onmicrosoft.com)"), "Contoso Ltd (contoso.onmicrosoft.com)");
+        assert_eq!(cell("<img src=x onerror=alert(1)>"), "`<img src=x onerror=alert(1)>`");
+        assert_eq!(cell("see https://evil.example"), "`see https://evil.example`");
+        assert_eq!(cell("mail a@b.example"), "`mail a@b.example`");
+        assert_eq!(cell("![x](https://e.example/p.png)"), "`![x](https://e.example/p.png)`");
+        assert_eq!(cell("a ``b`` c"), "```a ``b`` c```");
+        assert_eq!(cell("`x"), "`` `x ``");
+        assert_eq!(cell(""), "");
     }
 }

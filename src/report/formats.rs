@@ -10,10 +10,8 @@ use super::*;
 impl Report {
     /// Writes the JSON report (atomically).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, |f| {
-            serde_json::to_writer_pretty(&mut *f, self)?;
-            f.write_all(b"\n")
-        })
+        let text = crate::sanitize::json_pretty(self)?;
+        write_atomic(path, |f| f.write_all(text.as_bytes()))
     }
 
     /// Writes JUnit XML: a test suite per customer, a test case per
@@ -201,6 +199,9 @@ fn junit_case(x: &mut String, class: &str, e: &Entry) {
 
 /// Text safe in XML content and attributes.
 fn xml(text: &str) -> String {
+    // Cleaned first: no escape sequence, and nothing XML 1.0 forbids
+    // (controls, U+FFFE, U+FFFF) is left to write.
+    let text = crate::sanitize::clean(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -227,16 +228,15 @@ pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes one CSV record with every cell [`spreadsheet_safe`].
+/// Writes one CSV record with every cell cleaned and [`spreadsheet_safe`].
 pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
     w: &mut csv::Writer<W>,
     record: impl IntoIterator<Item = S>,
 ) -> csv::Result<()> {
-    w.write_record(
-        record
-            .into_iter()
-            .map(|c| spreadsheet_safe(c.as_ref()).into_owned()),
-    )
+    w.write_record(record.into_iter().map(|c| {
+        let c = crate::sanitize::clean(c.as_ref());
+        spreadsheet_safe(&c).into_owned()
+    }))
 }
 
 /// Writes a file whole or not at all: into a temporary file beside it,

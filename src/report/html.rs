@@ -219,6 +219,7 @@ fn prose(text: &str) -> String {
 
 /// Text as HTML: every character that could open markup is escaped.
 pub fn esc(text: &str) -> String {
+    let text = crate::sanitize::clean(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -282,7 +283,7 @@ mod tests {
             esc("<b>\"x\" & 'y'</b>"),
             "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
         );
-        assert_eq!(esc("a\u{1b}[31m"), "a\u{fffd}[31m");
+        assert_eq!(esc("a\u{1b}[31mb\u{fffe}"), "ab\u{fffd}");
         // Advice shows its commands as code, and stays escaped.
         assert_eq!(
             prose("run `apctl status` or <b>`x`"),

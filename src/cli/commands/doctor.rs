@@ -334,11 +334,7 @@ fn permission_hint(e: &CallError, delegated: bool) -> String {
 fn print(tenant: &str, name: Option<&str>, checks: &[Check], output: Output) -> io::Result<()> {
     let mut out = crate::cli::term::Out::new();
     if output == Output::Json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "customer": name, "checks": checks}),
-        )?;
-        writeln!(out)?;
+        out.write_all(apctl::sanitize::json_pretty(&serde_json::json!({"schema": "apctl.doctor.v1", "tenant": tenant, "customer": name, "checks": checks}))?.as_bytes())?;
         return out.flush();
     }
     match name {

@@ -280,8 +280,7 @@ fn write_outputs(args: &ImportArgs, report: &Report) -> anyhow::Result<()> {
     let mut out = term::Out::painted();
     match args.output {
         Output::Json => {
-            serde_json::to_writer_pretty(&mut out, report)?;
-            writeln!(out)?;
+            out.write_all(apctl::sanitize::json_pretty(report)?.as_bytes())?;
         }
         Output::Human => crate::cli::summary::print_human(&mut out, report)?,
     }

@@ -121,8 +121,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "import": import_report,
             });
             let mut out = crate::cli::term::Out::new();
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            out.write_all(apctl::sanitize::json_pretty(&doc)?.as_bytes())?;
         } else if args.apply || args.prune {
             print_outcomes(&compared.items, &syncs)?;
         }

@@ -64,8 +64,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     let mut text_out = Vec::new();
     let json = m.output == crate::cli::Output::Json && m.files.report.is_none();
     if json {
-        serde_json::to_writer_pretty(&mut text_out, &merged)?;
-        text_out.push(b'\n');
+        text_out.write_all(apctl::sanitize::json_pretty(&merged)?.as_bytes())?;
     } else if m.output == crate::cli::Output::Human {
         crate::cli::summary::print_human(&mut text_out, &merged)?;
     } else {

@@ -62,11 +62,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
 fn print(rows: &[Summary], output: Output) -> io::Result<()> {
     let mut out = crate::cli::term::Out::new();
     if output == Output::Json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({ "schema": "apctl.tenants.v1", "relationships": rows }),
-        )?;
-        writeln!(out)?;
+        out.write_all(apctl::sanitize::json_pretty(&serde_json::json!({ "schema": "apctl.tenants.v1", "relationships": rows }))?.as_bytes())?;
         return out.flush();
     }
     if rows.is_empty() {

@@ -122,8 +122,7 @@ pub fn run(req: Request) -> anyhow::Result<Exit> {
                 exit_code: exit as u8,
                 rows: req.list.then_some(listed.as_slice()),
             };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            out.write_all(apctl::sanitize::json_pretty(&doc)?.as_bytes())?;
         }
         Output::Human => print_human(&mut out, &validation, req.list.then_some(listed.as_slice()))?,
     }

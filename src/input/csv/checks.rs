@@ -104,6 +104,18 @@ pub fn check_serial(text: &str) -> Result<(), FieldError> {
     if text.chars().any(char::is_control) {
         return invalid("the serial number holds a control character");
     }
+    if let Some(c) = text.chars().find(|c| not_text(*c)) {
+        return invalid(format!(
+            "the serial number holds U+{:04X}, which is no character (XML and the services refuse it); it is a damaged or mis-decoded cell",
+            c as u32
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| crate::sanitize::is_hidden(*c)) {
+        return invalid(format!(
+            "the serial number holds U+{:04X}, an invisible or direction-changing character: the device would be registered under a serial that does not read as it shows",
+            c as u32
+        ));
+    }
     let chars = text.chars().count();
     if chars > MAX_SERIAL_CHARS {
         return invalid(format!(
@@ -123,6 +135,14 @@ pub fn check_serial(text: &str) -> Result<(), FieldError> {
 }
 
 /// `1.23457E+11`, `4E+15`, `1,5E+12`: what Excel shows for a long number.
+/// Code points that are not text: noncharacters (U+FFFE, U+FFFF,
+/// U+FDD0…U+FDEF and the last two of every plane), which XML 1.0 forbids
+/// and no report can carry.
+fn not_text(c: char) -> bool {
+    let c = c as u32;
+    (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
+}
+
 fn is_scientific(text: &str) -> bool {
     let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else {
         return false;
@@ -197,6 +217,9 @@ mod tests {
             "4E+15",
             "1,5E-12",
             "a\u{1b}[31m",
+            "PF3X\u{fffe}2K1Z",
+            "PF3X\u{ffff}",
+            "PF3X\u{202e}Z1K2",
             &"x".repeat(129),
             &"Ab+/".repeat(20),
         ] {
