@@ -456,7 +456,10 @@ mod tests {
         assert_eq!(inert("a\u{1b}]0;title\nnext"), "a\nnext");
         // Bidi overrides and isolates go; noncharacters become U+FFFD.
         assert_eq!(inert("Kiosk\u{202e}gnp.exe\u{2066}"), "Kioskgnp.exe");
-        assert_eq!(inert("A\u{fffe}B\u{ffff}C\u{fdd0}"), "A\u{fffd}B\u{fffd}C\u{fffd}");
+        assert_eq!(
+            inert("A\u{fffe}B\u{ffff}C\u{fdd0}"),
+            "A\u{fffd}B\u{fffd}C\u{fffd}"
+        );
         assert_eq!(inert("tab\there\u{85}\u{7f}"), "tab here  ");
         // The zero-width space that breaks a marker survives a second pass.
         let broken = break_markers("##vso[", Runner::AzureDevOps);

@@ -432,11 +432,7 @@ fn cell(text: &str) -> String {
     if !live {
         return text;
     }
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     // A space inside the fence when the text starts or ends with a
     // backtick (CommonMark strips one from each side).
@@ -462,11 +458,20 @@ mod tests {
         assert!(!github_data("x::error::y").contains("::"));
         assert_eq!(github_property("C:\\x,y"), "C%3A\\x%2Cy");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
-        assert_eq!(cell("Contoso Ltd (contoso.onmicrosoft.com)"), "Contoso Ltd (contoso.onmicrosoft.com)");
-        assert_eq!(cell("<img src=x onerror=alert(1)>"), "`<img src=x onerror=alert(1)>`");
+        assert_eq!(
+            cell("Contoso Ltd (contoso.onmicrosoft.com)"),
+            "Contoso Ltd (contoso.onmicrosoft.com)"
+        );
+        assert_eq!(
+            cell("<img src=x onerror=alert(1)>"),
+            "`<img src=x onerror=alert(1)>`"
+        );
         assert_eq!(cell("see https://evil.example"), "`see https://evil.example`");
         assert_eq!(cell("mail a@b.example"), "`mail a@b.example`");
-        assert_eq!(cell("![x](https://e.example/p.png)"), "`![x](https://e.example/p.png)`");
+        assert_eq!(
+            cell("![x](https://e.example/p.png)"),
+            "`![x](https://e.example/p.png)`"
+        );
         assert_eq!(cell("a ``b`` c"), "```a ``b`` c```");
         assert_eq!(cell("`x"), "`` `x ``");
         assert_eq!(cell(""), "");

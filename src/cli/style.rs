@@ -62,7 +62,9 @@ const WARN: usize = 5;
 
 /// The markers, one per style (Unicode noncharacters, which no cleaned
 /// text holds), and the one that ends a style.
-const MARKS: [char; 6] = ['\u{fdd0}', '\u{fdd1}', '\u{fdd2}', '\u{fdd3}', '\u{fdd4}', '\u{fdd5}'];
+const MARKS: [char; 6] = [
+    '\u{fdd0}', '\u{fdd1}', '\u{fdd2}', '\u{fdd3}', '\u{fdd4}', '\u{fdd5}',
+];
 const RESET: char = '\u{fddf}';
 
 fn style(i: usize) -> Style {
@@ -82,7 +84,10 @@ pub fn code(c: char) -> Option<String> {
     if c == RESET {
         return Some(anstyle::Reset.render().to_string());
     }
-    MARKS.iter().position(|m| *m == c).map(|i| style(i).render().to_string())
+    MARKS
+        .iter()
+        .position(|m| *m == c)
+        .map(|i| style(i).render().to_string())
 }
 
 pub use apctl::report::count;

@@ -150,6 +150,7 @@ pub fn generated(bytes: &[u8]) -> io::Result<()> {
 pub struct Out {
     buf: Vec<u8>,
     painted: bool,
+    demo: bool,
 }
 
 impl Out {
@@ -164,6 +165,18 @@ impl Out {
         Self {
             buf: Vec::new(),
             painted: true,
+            demo: false,
+        }
+    }
+
+    /// For `apctl simulate`'s banner, whose demo credentials (valid only
+    /// against that simulator) are there to be copied: made inert and
+    /// neutralised, but no `client_secret=`-like value is redacted.
+    pub fn demo() -> Self {
+        Self {
+            buf: Vec::new(),
+            painted: false,
+            demo: true,
         }
     }
 }
@@ -181,6 +194,8 @@ impl Write for Out {
         let text = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
         if self.painted {
             painted(Stream::Stdout, &text)
+        } else if self.demo {
+            write_to(Stream::Stdout, neutral(&sanitize::inert(&text)).as_bytes())
         } else {
             out(&text)
         }

@@ -248,7 +248,11 @@ impl Graph<'_> {
     pub async fn organization_name(&self) -> Option<String> {
         #[derive(Deserialize)]
         struct Org {
-            #[serde(rename = "displayName", default, deserialize_with = "crate::sanitize::de::opt_text")]
+            #[serde(
+                rename = "displayName",
+                default,
+                deserialize_with = "crate::sanitize::de::opt_text"
+            )]
             display_name: Option<String>,
         }
         #[derive(Deserialize)]

@@ -234,7 +234,15 @@ const WRITER: &str = "src/cli/term.rs";
 /// Where code (outside strings and comments) prints or takes a standard
 /// stream by itself.
 fn ways_out(code: &str) -> Vec<usize> {
-    const FORBIDDEN: &[&str] = &["println!", "print!", "eprintln!", "eprint!", "stdout()", "stderr()", "dbg!"];
+    const FORBIDDEN: &[&str] = &[
+        "println!",
+        "print!",
+        "eprintln!",
+        "eprint!",
+        "stdout()",
+        "stderr()",
+        "dbg!",
+    ];
     code.lines()
         .enumerate()
         .filter(|(_, line)| {
@@ -242,7 +250,8 @@ fn ways_out(code: &str) -> Vec<usize> {
                 line.match_indices(f).any(|(at, _)| {
                     // `print!` inside `eprint!` or `sprint!`-like names counts
                     // once, under its own name.
-                    at == 0 || !line.as_bytes()[at - 1].is_ascii_alphanumeric() && line.as_bytes()[at - 1] != b'_'
+                    at == 0
+                        || !line.as_bytes()[at - 1].is_ascii_alphanumeric() && line.as_bytes()[at - 1] != b'_'
                 })
             })
         })
@@ -271,7 +280,11 @@ fn the_checks_see_what_they_look_for() {
         "fn a() {\n    println!(\"x\");\n    let s = \"eprintln!\"; // print!\n    std::io::stderr().flush();\n    eprint!(\"y\");\n    sprint!(z);\n}\n",
     );
     assert_eq!(ways_out(&code), [2, 4, 5]);
-    assert!(sources().iter().any(|(p, t)| p == WRITER && !ways_out(&code_only(t)).is_empty()));
+    assert!(
+        sources()
+            .iter()
+            .any(|(p, t)| p == WRITER && !ways_out(&code_only(t)).is_empty())
+    );
     let code = code_only(
         "fn a() {\n    let s = \"}{\"; // }\n    let c = '}';\n}\nfn b(x: &'a str) -> Result<(), String>;\n",
     );

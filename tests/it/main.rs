@@ -14,6 +14,7 @@ mod csv_fuzz;
 mod doctor;
 mod group_tags;
 mod hostile;
+mod hostile_world;
 mod html_report;
 mod import_simulator;
 mod import_wiremock;

@@ -10,13 +10,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cli::term;
 use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::outputs::ReportFiles;
 use crate::cli::progress::Printer;
 use crate::cli::session;
 use crate::cli::settings;
+use crate::cli::term;
 use apctl::import::plan::Job;
 use apctl::import::settings::DEFAULT_CHUNK;
 use apctl::import::{Cancel, CustomerSettings, ImportSettings, RunSettings};

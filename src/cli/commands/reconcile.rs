@@ -12,11 +12,11 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::term;
 use crate::cli::Output;
 use crate::cli::exit::Exit;
 use crate::cli::session::{self, Session};
 use crate::cli::settings;
+use crate::cli::term;
 use apctl::graph::sync::Sync;
 use apctl::import::RunSettings;
 use apctl::import::plan::{Plan, TenantRows};
@@ -343,7 +343,10 @@ async fn prune(
     // Every device is named before anything happens, on stderr so that a
     // JSON plan on stdout stays one document (it names them too).
     let n: usize = plan.values().map(Vec::len).sum();
-    let mut list = format!("--prune would deregister {}:\n", crate::cli::style::count(n as u64, "device"));
+    let mut list = format!(
+        "--prune would deregister {}:\n",
+        crate::cli::style::count(n as u64, "device")
+    );
     for item in items.iter().filter(|i| reconcile::to_prune(i)) {
         list.push_str(&format!(
             "  - {} {} ({} {}, group tag {}, id {})\n",

@@ -155,7 +155,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
         let uri = sim.uri();
         // A closed stdout must not stop the simulator: write errors are ignored.
-        let mut out = crate::cli::term::Out::new();
+        let mut out = crate::cli::term::Out::demo();
         let _ = writeln!(out, "apctl simulator listening on {uri}");
         let _ = writeln!(out, "demo tenants: {}", tenants.join("; "));
         let _ = writeln!(out, "point apctl at it:");

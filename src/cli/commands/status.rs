@@ -172,7 +172,12 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
     let mut out = crate::cli::term::Out::new();
     match format {
         Format::Json => {
-            out.write_all(apctl::sanitize::json_pretty(&serde_json::json!({"schema": "apctl.status.v1", "devices": devices, "errors": failures}))?.as_bytes())?;
+            out.write_all(
+                apctl::sanitize::json_pretty(
+                    &serde_json::json!({"schema": "apctl.status.v1", "devices": devices, "errors": failures}),
+                )?
+                .as_bytes(),
+            )?;
         }
         Format::Csv => print_csv(&mut out, devices)?,
         Format::Human => print_table(&mut out, devices)?,

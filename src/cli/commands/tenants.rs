@@ -62,7 +62,12 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
 fn print(rows: &[Summary], output: Output) -> io::Result<()> {
     let mut out = crate::cli::term::Out::new();
     if output == Output::Json {
-        out.write_all(apctl::sanitize::json_pretty(&serde_json::json!({ "schema": "apctl.tenants.v1", "relationships": rows }))?.as_bytes())?;
+        out.write_all(
+            apctl::sanitize::json_pretty(
+                &serde_json::json!({ "schema": "apctl.tenants.v1", "relationships": rows }),
+            )?
+            .as_bytes(),
+        )?;
         return out.flush();
     }
     if rows.is_empty() {
