@@ -216,6 +216,19 @@ impl Graph<'_> {
         parse_entity(&resp.body).map_err(|e| bad_body("graph.get-imported", e))
     }
 
+    /// Deregisters one Autopilot device by its id (never by serial: two
+    /// devices of a tenant can share one). `Ok(false)` when it was gone
+    /// already.
+    pub async fn delete_registered(&self, id: &str) -> Result<bool, CallError> {
+        let url = endpoint::join(self.root, &format!("{REGISTERED}/{}", endpoint::segment(id)));
+        let req = self.request(Method::DELETE, url, "graph.delete-registered");
+        match self.client.send(self.tenant, self.gate, &req).await {
+            Ok(_) => Ok(true),
+            Err(CallError::Service { error, .. }) if error.status == 404 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes one staged identity.
     pub async fn delete_imported(&self, id: &str) -> Result<(), CallError> {
         let url = endpoint::join(self.root, &format!("{IMPORTED}/{}", endpoint::segment(id)));

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Category, Item, delete_devices, fix_properties};
+use super::{Category, Item, fix_properties};
 use crate::graph::Graph;
 use crate::graph::sync::Sync;
 use crate::import::plan::Job;
@@ -111,16 +111,18 @@ fn record_imports(items: &mut [Item], entries: &[Entry]) {
 pub fn prune_plan(items: &mut [Item], force: bool) -> BTreeMap<String, Vec<String>> {
     for item in items
         .iter_mut()
-        .filter(|i| i.category == Category::Extra && i.enrolled && !force)
+        .filter(|i| i.category == Category::Extra && i.enrolled && !force && i.outcome.is_none())
     {
         item.outcome = Some("kept: the device is enrolled (add `--force` to deregister it)".into());
     }
+    for item in items.iter_mut().filter(|i| to_prune(i) && i.id.is_none()) {
+        item.outcome = Some("kept: the service gave no device id, and apctl deregisters by id only".into());
+    }
     let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in items.iter().filter(|i| to_prune(i)) {
-        by_tenant
-            .entry(item.tenant.clone())
-            .or_default()
-            .push(item.serial_number.clone());
+        if let Some(id) = &item.id {
+            by_tenant.entry(item.tenant.clone()).or_default().push(id.clone());
+        }
     }
     by_tenant
 }
@@ -130,8 +132,10 @@ pub fn to_prune(item: &Item) -> bool {
     item.category == Category::Extra && item.outcome.is_none()
 }
 
-/// Deregisters the planned extras, tenant by tenant; every item gets its
-/// outcome from the service's answer for its serial.
+/// Deregisters the planned extras one by one by device id (`DELETE
+/// …/windowsAutopilotDeviceIdentities/{id}`), tenant by tenant; every item
+/// gets its outcome from the answer for its id. Never a serial-keyed
+/// `deleteDevices`: a serial can name two devices, one of them the file's.
 pub async fn deregister(
     client: &Client,
     endpoints: &Endpoints,
@@ -139,32 +143,27 @@ pub async fn deregister(
     plan: BTreeMap<String, Vec<String>>,
     changed: &mut Vec<String>,
 ) {
-    for (tenant, serials) in plan {
+    for (tenant, ids) in plan {
         let gate = client.gate(&tenant);
         let graph = Graph::at(client, endpoints, &tenant, &gate);
-        let answers = delete_devices(&graph, &serials).await;
-        let states: HashMap<String, (String, String)> = match &answers {
-            Ok(list) => list
-                .iter()
-                .map(|d| {
-                    let state = d.deletion_state.clone().unwrap_or_default();
-                    let message = d.error_message.clone().unwrap_or_default();
-                    (d.serial_number.clone().unwrap_or_default(), (state, message))
-                })
-                .collect(),
-            Err(_) => HashMap::new(),
-        };
-        for item in items.iter_mut().filter(|i| i.tenant == tenant && to_prune(i)) {
-            item.outcome = Some(match (&answers, states.get(&item.serial_number)) {
-                (Err(e), _) => format!("not deregistered: {e}"),
-                (Ok(_), Some((state, _))) if state == "accepted" => "deregistered".into(),
-                (Ok(_), Some((state, msg))) => {
-                    format!("not deregistered: {state} {msg}").trim_end().to_owned()
-                }
-                (Ok(_), None) => "not deregistered: the service did not answer for this serial".into(),
-            });
+        let mut answers: HashMap<String, String> = HashMap::new();
+        for id in ids {
+            let outcome = match graph.delete_registered(&id).await {
+                Ok(true) => "deregistered".to_owned(),
+                Ok(false) => "deregistered: it was gone already".to_owned(),
+                Err(e) => format!("not deregistered: {e}"),
+            };
+            answers.insert(id, outcome);
         }
-        if answers.is_ok() {
+        for item in items.iter_mut().filter(|i| i.tenant == tenant && to_prune(i)) {
+            let answer = item.id.as_ref().and_then(|id| answers.get(id));
+            item.outcome = Some(
+                answer
+                    .cloned()
+                    .unwrap_or_else(|| "not deregistered: nothing was sent for it".into()),
+            );
+        }
+        if answers.values().any(|o| o.starts_with("deregistered")) {
             changed.push(tenant);
         }
     }

@@ -2,7 +2,9 @@
 //! first (like `terraform plan`), changes only when asked. Missing devices
 //! are imported through the same engine as `apctl import`; group tags and
 //! users are set with `updateDeviceProperties` and read back; extras are
-//! deregistered with `deleteDevices`, never an enrolled one unless forced;
+//! deregistered one by one by device id (never by serial: a tenant can hold
+//! two devices with one serial, and one of them may be the file's), never
+//! an enrolled one unless forced;
 //! Autopilot sync is asked for at most once per tenant per 10 minutes and
 //! never waited on.
 
@@ -14,12 +16,12 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::graph::{AutopilotDevice, Graph, REGISTERED};
+use crate::graph::{AutopilotDevice, Graph};
 use crate::import::tags::Wanted;
 use crate::input::device::{Device, Identity};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::status::{DeviceState, Source};
-use crate::transport::{CallError, Request, Service};
+use crate::transport::CallError;
 
 /// How a device differs from what the files say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -119,11 +121,22 @@ pub fn compare(
         }
         items.push(item);
     }
+    // Serials the files name: a second device with one of them (whitebox
+    // boards that all say `Default string`, a re-imaged board) may be the
+    // very device the file means, so it is listed and kept, never pruned.
+    let named_serials: HashSet<&str> = wanted.iter().filter_map(|d| d.serial.as_deref()).collect();
     for have in have
         .iter()
         .filter(|h| h.source == Source::Registered && !named.contains(h.id.as_str()))
     {
-        items.push(extra_item(tenant, have));
+        let mut item = extra_item(tenant, have);
+        if named_serials.contains(have.serial_number.as_str()) {
+            item.outcome = Some(format!(
+                "kept: the tenant holds more than one device with serial {}, which the files name; deregister the stale one in Intune by its id",
+                crate::input::problem::quoted(&have.serial_number)
+            ));
+        }
+        items.push(item);
     }
     items.sort_by(|a, b| (a.category, &a.serial_number).cmp(&(b.category, &b.serial_number)));
     items
@@ -250,42 +263,6 @@ pub enum FixError {
         "sent and accepted, but the device does not show it yet (Intune can take ten minutes or more); run `apctl reconcile` again later to check it"
     )]
     NotReadBack,
-}
-
-/// One serial's answer to `deleteDevices`.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Deletion {
-    pub serial_number: Option<String>,
-    /// `unknown`, `failed`, `accepted` or `error`.
-    pub deletion_state: Option<String>,
-    pub error_message: Option<String>,
-}
-
-/// Deregisters devices by serial with `deleteDevices`.
-pub async fn delete_devices(graph: &Graph<'_>, serials: &[String]) -> Result<Vec<Deletion>, CallError> {
-    let url = crate::net::endpoint::join(graph.root, &format!("{REGISTERED}/deleteDevices"));
-    let req = Request::new(
-        Service::Graph,
-        reqwest::Method::POST,
-        url,
-        "graph.delete-devices",
-        graph.scope,
-    )
-    .json(&serde_json::json!({ "serialNumbers": serials }));
-    let resp = graph.client.send(graph.tenant, graph.gate, &req).await?;
-    #[derive(serde::Deserialize)]
-    struct Page {
-        #[serde(default)]
-        value: Vec<Deletion>,
-    }
-    serde_json::from_slice::<Page>(&resp.body)
-        .map(|p| p.value)
-        .map_err(|e| CallError::Decode {
-            kind: "graph.delete-devices",
-            service: "Microsoft Graph",
-            why: e.to_string(),
-        })
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
     for kind in [
         "graph.import",
         "graph.update-device-properties",
-        "graph.delete-devices",
+        "graph.delete-registered",
         "graph.sync",
     ] {
         assert_eq!(
@@ -243,7 +243,7 @@ fn registered(sim: &SimProcess, env: &[(&str, &str)]) -> Vec<String> {
 }
 
 fn deletions(sim: &SimProcess) -> u64 {
-    requests(&sim.stats(), "graph.delete-devices")
+    requests(&sim.stats(), "graph.delete-registered")
 }
 
 #[test]
@@ -436,4 +436,80 @@ fn prune_lists_every_device_and_stops_at_max_delete() {
     let left = registered(&sim, &env);
     assert!(left.contains(&"CTS-0003".to_owned()));
     assert!(gone.iter().all(|g| !left.iter().any(|l| l == g)), "{left:?}");
+}
+
+/// A tenant holding two devices with one serial (whitebox boards that all
+/// say `Default string`): when the file names that serial, `--prune` keeps
+/// and lists both, deletes only the true extra, and only by its id — never
+/// a serial-keyed `deleteDevices`.
+#[test]
+fn prune_keeps_every_device_of_a_serial_the_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wiremock-fixtures/simulator/demo-world.json");
+    let mut world: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo).unwrap()).unwrap();
+    let contoso = world["tenants"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["id"] == CONTOSO_ID)
+        .unwrap();
+    contoso["registered"] = serde_json::json!([
+        {"serialNumber": "Default string", "model": "Board A", "groupTag": "Lab"},
+        {"serialNumber": "Default string", "model": "Board B", "groupTag": "Lab"},
+        {"serialNumber": "EXTRA-0001", "model": "Old", "groupTag": "Lab"},
+    ]);
+    let world_path = crate::common::write(dir.path(), "world.json", world.to_string());
+    let sim = SimProcess::start(&["--world", world_path.to_str().unwrap()]);
+    let state = tempfile::tempdir().unwrap();
+    let env = [("APCTL_STATE_DIR", state.path().to_str().unwrap())];
+    let file = crate::common::write(
+        dir.path(),
+        "boards.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nDefault string,,{}\n",
+            crate::common::fake_hash(77, 3000)
+        ),
+    );
+    let run = apctl_sim(
+        &sim,
+        &[
+            "reconcile",
+            file.to_str().unwrap(),
+            "--tenant",
+            CONTOSO,
+            "--prune",
+            "--yes",
+            "--force",
+            "--max-delete",
+            "10",
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    let doc = run.json();
+    let items = doc["items"].as_array().unwrap();
+    let extras: Vec<&serde_json::Value> = items.iter().filter(|i| i["category"] == "extra").collect();
+    let kept: Vec<&&serde_json::Value> = extras
+        .iter()
+        .filter(|i| i["serialNumber"] == "Default string")
+        .collect();
+    assert_eq!(kept.len(), 1, "the second board is listed: {items:#?}");
+    assert!(
+        kept[0]["outcome"].as_str().unwrap().starts_with("kept: the tenant holds more than one device"),
+        "{:#?}",
+        kept[0]
+    );
+    assert!(kept[0]["id"].as_str().is_some_and(|id| !id.is_empty()), "listed with its id");
+    assert_eq!(by_serial(&doc, "items", "EXTRA-0001")["outcome"], "deregistered");
+    let stats = sim.stats();
+    assert_eq!(requests(&stats, "graph.delete-devices"), 0, "no serial-keyed delete");
+    assert_eq!(requests(&stats, "graph.delete-registered"), 1, "one delete, by id");
+    let held = registered(&sim, &env);
+    assert_eq!(
+        held.iter().filter(|s| *s == "Default string").count(),
+        2,
+        "both boards are still registered: {held:?}"
+    );
+    assert!(!held.contains(&"EXTRA-0001".to_owned()), "{held:?}");
 }

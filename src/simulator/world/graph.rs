@@ -88,6 +88,20 @@ impl World {
         }
     }
 
+    /// Deregisters one device by id (204), as `DELETE
+    /// …/windowsAutopilotDeviceIdentities/{id}` does.
+    pub(super) fn delete_registered(&mut self, index: usize, id: &str) -> SimResponse {
+        self.count("graph.delete-registered");
+        let registered = &mut self.tenants[index].registered;
+        match registered.iter().position(|r| r["id"] == id) {
+            Some(pos) => {
+                registered.remove(pos);
+                SimResponse::empty(204)
+            }
+            None => graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id()),
+        }
+    }
+
     pub(super) fn list_staged(&mut self, index: usize, req: &SimRequest) -> SimResponse {
         self.count("graph.list-imported");
         self.settle(index);

@@ -317,6 +317,9 @@ impl World {
             ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities", id]) => {
                 self.get_registered(tenant, id)
             }
+            ("DELETE", ["deviceManagement", "windowsAutopilotDeviceIdentities", id]) => {
+                self.delete_registered(tenant, id)
+            }
             (
                 "POST",
                 [
