@@ -27,12 +27,8 @@ pub struct FederatedToken {
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
-    #[serde(default = "hour")]
+    #[serde(default = "super::an_hour", deserialize_with = "super::de_token_life")]
     expires_in: u64,
-}
-
-fn hour() -> u64 {
-    3599
 }
 
 impl FederatedToken {
@@ -144,6 +140,9 @@ pub(super) fn token_from(
     }
     let answer: Answer = serde_json::from_slice(body)
         .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+    if answer.expires_in == 0 {
+        return Err(AuthError::expired_at_once(tenant));
+    }
     Ok(AccessToken {
         token: Secret::new(answer.access_token),
         expires_at: clock.now() + Duration::from_secs(answer.expires_in),

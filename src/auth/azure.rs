@@ -117,8 +117,14 @@ impl TokenSource for AzureClientSecret {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs() as i64;
-            let life =
-                Duration::from_secs(u64::try_from(token.expires_on.unix_timestamp() - now).unwrap_or(0));
+            let life = Duration::from_secs(
+                u64::try_from(token.expires_on.unix_timestamp().saturating_sub(now))
+                    .unwrap_or(0)
+                    .min(super::MAX_TOKEN_LIFE),
+            );
+            if life.is_zero() {
+                return Err(AuthError::expired_at_once(tenant));
+            }
             Ok(AccessToken {
                 token: Secret::new(token.token.secret().to_owned()),
                 expires_at: self.clock.now() + life,
@@ -178,6 +184,39 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").chars().take(300).collect()
 }
 
+/// An answer's body, at most [`crate::net::MAX_BODY`] bytes of it.
+async fn read_capped(mut body: azure_core::http::AsyncResponseBody) -> Result<bytes::Bytes, String> {
+    use futures::StreamExt as _;
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| first_line(&e.to_string()))?;
+        if out.len() + chunk.len() > crate::net::MAX_BODY {
+            return Err(format!(
+                "the answer is larger than {} MiB; apctl reads no more of it",
+                crate::net::MAX_BODY >> 20
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.into())
+}
+
+/// A token answer with its `expires_in` and `ext_expires_in` put within
+/// `0..=MAX_TOKEN_LIFE` ([`super::token_life`]) before azure_identity reads
+/// them: it adds them to the clock unchecked and panics on a value such as
+/// 9.2e11 or `u64::MAX`, and refuses a float. Other bodies pass unchanged.
+fn tame_lifetimes(body: bytes::Bytes) -> bytes::Bytes {
+    let Ok(serde_json::Value::Object(mut answer)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    for key in ["expires_in", "ext_expires_in"] {
+        if let Some(v) = answer.get_mut(key) {
+            *v = serde_json::Value::from(super::token_life(v));
+        }
+    }
+    serde_json::to_vec(&answer).map(Into::into).unwrap_or(body)
+}
+
 /// azure_identity's transport: apctl's reqwest client, which keeps the last
 /// error body, and sends a loopback authority's request over plain http
 /// (the only place apctl allows http).
@@ -207,12 +246,23 @@ impl HttpClient for EntraTransport {
                 return Err(e);
             }
         };
-        let status = response.status();
+        let (status, headers, body) = response.deconstruct();
+        // Every answer, error or not, is read with the cap every other
+        // body has.
+        let bytes = match read_capped(body).await {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                *self.unreachable.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(format!("{host}: {why}"));
+                return Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Io,
+                    why,
+                ));
+            }
+        };
         if u16::from(status) < 400 {
-            return Ok(response);
+            return Ok(AsyncRawResponse::from_bytes(status, headers, tame_lifetimes(bytes)));
         }
-        let (status, headers, body) = response.try_into_raw_response().await?.deconstruct();
-        let bytes = bytes::Bytes::copy_from_slice(&body);
         *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) =
             Some((u16::from(status), bytes.clone()));
         Ok(AsyncRawResponse::from_bytes(status, headers, bytes))

@@ -99,7 +99,10 @@ impl TokenSource for AzureCli {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs() as i64;
-            let life = answer.expires_on.map_or(3000, |e| e - now).max(0) as u64;
+            let life = answer
+                .expires_on
+                .map_or(3000, |e| e.saturating_sub(now))
+                .clamp(0, super::MAX_TOKEN_LIFE as i64) as u64;
             Ok(AccessToken {
                 token: Secret::new(answer.access_token),
                 expires_at: self.clock.now() + Duration::from_secs(life),

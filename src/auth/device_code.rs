@@ -23,9 +23,11 @@ pub struct DeviceCode {
     pub verification_uri: String,
     #[serde(default)]
     pub message: Option<String>,
-    #[serde(default = "fifteen_minutes")]
+    /// Seconds the code is good for, within `1..=MAX_TOKEN_LIFE` (0: dead).
+    #[serde(default = "fifteen_minutes", deserialize_with = "super::de_token_life")]
     pub expires_in: u64,
-    #[serde(default = "five")]
+    /// Seconds between polls, read as `expires_in` is and kept to 1–60.
+    #[serde(default = "five", deserialize_with = "super::de_token_life")]
     pub interval: u64,
     device_code: String,
 }
@@ -61,8 +63,14 @@ impl Login<'_> {
     pub async fn run(&self, show: impl Fn(&DeviceCode)) -> Result<Secret, AuthError> {
         let code = self.start().await?;
         show(&code);
+        if code.expires_in == 0 {
+            return Err(self.error(
+                "the device code the service answered expires at once (`expires_in` of 0 or less)",
+                "run `apctl login` again; if it persists, check `AZURE_AUTHORITY_HOST`",
+            ));
+        }
         let deadline = self.clock.now() + Duration::from_secs(code.expires_in);
-        let mut interval = Duration::from_secs(code.interval.max(1));
+        let mut interval = Duration::from_secs(code.interval.clamp(1, 60));
         loop {
             self.clock.sleep(interval).await;
             if self.clock.now() > deadline {
@@ -89,7 +97,7 @@ impl Login<'_> {
                     });
                 }
                 (_, "authorization_pending") => {}
-                (_, "slow_down") => interval += Duration::from_secs(5),
+                (_, "slow_down") => interval = (interval + Duration::from_secs(5)).min(Duration::from_secs(60)),
                 (_, "authorization_declined") => {
                     return Err(self.error("the sign-in was declined", "run `apctl login` again"));
                 }

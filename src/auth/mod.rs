@@ -212,6 +212,53 @@ impl AuthError {
     }
 }
 
+impl AuthError {
+    /// A token answer whose `expires_in` says the token is dead already.
+    pub fn expired_at_once(tenant: &str) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            aadsts: None,
+            error: "expires_in".into(),
+            summary: "the token endpoint answered a token that expires at once (`expires_in` of 0 or less, or no number)".into(),
+            hint: "try again in a minute; if it persists, check that `--authority-host` / `AZURE_AUTHORITY_HOST` is Entra ID's".into(),
+            trace_id: None,
+        }
+    }
+}
+
+/// The longest life apctl gives a token, whatever `expires_in` says: Entra
+/// ID issues access tokens for at most about a day, and a larger value
+/// (1e18, `u64::MAX`) must neither overflow a clock nor keep a token past
+/// its real end. Taking a token for less than the service said is safe: it
+/// is fetched again sooner.
+pub const MAX_TOKEN_LIFE: u64 = 86_400;
+
+/// `expires_in` as whole seconds in `0..=MAX_TOKEN_LIFE`, from what a
+/// token endpoint gave: an integer, a float or a numeric string (Entra's
+/// older endpoints send strings). 0 for a token dead already: zero,
+/// negative, or no number at all.
+pub fn token_life(value: &serde_json::Value) -> u64 {
+    let seconds = match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s >= 1.0 => (s.min(MAX_TOKEN_LIFE as f64)) as u64,
+        _ => 0,
+    }
+}
+
+/// Serde: an `expires_in` field read through [`token_life`] (absent: an
+/// hour, as Entra's documented default).
+pub(crate) fn de_token_life<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    serde_json::Value::deserialize(d).map(|v| token_life(&v))
+}
+
+pub(crate) fn an_hour() -> u64 {
+    3599
+}
+
 /// POSTs a form to `{authority}/{tenant}/oauth2/v2.0/{endpoint}` and
 /// returns the status and body: the one place token endpoints are called
 /// outside azure_identity.

@@ -56,13 +56,9 @@ pub struct RefreshTokenSettings {
 #[derive(Deserialize)]
 struct Answer {
     access_token: String,
-    #[serde(default = "hour")]
+    #[serde(default = "super::an_hour", deserialize_with = "super::de_token_life")]
     expires_in: u64,
     refresh_token: Option<String>,
-}
-
-fn hour() -> u64 {
-    3599
 }
 
 impl RefreshToken {
@@ -125,6 +121,9 @@ impl TokenSource for RefreshToken {
             }
             let answer: Answer = serde_json::from_slice(&body)
                 .map_err(|_| AuthError::transport(tenant, "the token response is not the expected JSON"))?;
+            if answer.expires_in == 0 {
+                return Err(AuthError::expired_at_once(tenant));
+            }
             if let Some(fresh) = answer.refresh_token.filter(|t| t != token.expose()) {
                 self.rotate(fresh).map_err(|summary| AuthError {
                     tenant: tenant.to_owned(),

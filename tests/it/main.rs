@@ -35,5 +35,6 @@ mod snapshots;
 mod status;
 mod tenants;
 mod throttle_simulator;
+mod token_lifetimes;
 mod validate_input;
 mod validate_real_world;

@@ -1,0 +1,119 @@
+//! A token endpoint's `expires_in` of 0, negative, 1e18, 9.2e11 or
+//! `u64::MAX`, in every way apctl gets a token (client secret through
+//! azure_identity, refresh token, federated assertion): never a panic (exit
+//! 101); a dead token is a clear error, a huge life a working run. And the
+//! token endpoint's error body is read with the same cap as every body.
+
+use serde_json::json;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{Run, apctl_env};
+
+const TENANT: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
+
+async fn server(token_answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/token$"))
+        .respond_with(token_answer)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/deviceManagement/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/organization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"displayName": "Contoso"}]})))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The three ways a token is asked for, as environments.
+fn modes(dir: &std::path::Path) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let assertion = dir.join("oidc-token");
+    std::fs::write(&assertion, "eyJhbGciOiJSUzI1NiJ9.federated.sig").unwrap();
+    vec![
+        ("client secret", vec![("AZURE_CLIENT_SECRET", "s3cret-value-x".into())]),
+        (
+            "refresh token",
+            vec![
+                ("APCTL_REFRESH_TOKEN", "refresh-token-value-x".into()),
+                ("AZURE_TENANT_ID", TENANT.into()),
+            ],
+        ),
+        (
+            "federated token",
+            vec![("AZURE_FEDERATED_TOKEN_FILE", assertion.display().to_string())],
+        ),
+    ]
+}
+
+async fn status(server: &MockServer, env: &[(&'static str, String)]) -> Run {
+    let uri = server.uri();
+    let mut all: Vec<(String, String)> = vec![
+        ("APCTL_GRAPH_URL".into(), uri.clone()),
+        ("AZURE_AUTHORITY_HOST".into(), uri),
+        ("AZURE_CLIENT_ID".into(), "app".into()),
+        ("APCTL_TIME_SCALE".into(), "0".into()),
+    ];
+    all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        apctl_env(["status", "--tenant", TENANT, "--output", "json"], &env)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_lifetime_panics_in_any_credential_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    // (raw `expires_in`, whether the token is usable)
+    let cases = [
+        ("0", false),
+        ("-5", false),
+        ("\"0\"", false),
+        ("1e18", true),
+        ("920000000000", true),
+        ("18446744073709551615", true),
+        ("-9223372036854775808", false),
+        ("\"3599\"", true),
+    ];
+    for (raw, usable) in cases {
+        let body = format!(r#"{{"token_type":"Bearer","expires_in":{raw},"ext_expires_in":{raw},"access_token":"tok-abcdefgh"}}"#);
+        let answer = ResponseTemplate::new(200).set_body_raw(body, "application/json");
+        let server = server(answer).await;
+        for (mode, env) in modes(dir.path()) {
+            let run = status(&server, &env).await;
+            let what = format!("{mode}, expires_in {raw}");
+            assert_ne!(run.code, 101, "{what} panicked: {}", run.stderr);
+            if usable {
+                assert_eq!(run.code, 0, "{what}: a working run\n{}\n{}", run.stdout, run.stderr);
+            } else {
+                assert_ne!(run.code, 0, "{what}: refused");
+                let said = format!("{}{}", run.stdout, run.stderr);
+                assert!(said.contains("expires at once"), "{what}: says why: {said}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversize_token_error_is_cut_at_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    // 33 MiB of error body, streamed without a length the client could check first.
+    let big = "x".repeat(33 << 20);
+    let answer = ResponseTemplate::new(400).set_body_raw(big, "application/json");
+    let server = server(answer).await;
+    for (mode, env) in modes(dir.path()) {
+        let run = status(&server, &env).await;
+        assert_ne!(run.code, 101, "{mode} panicked: {}", run.stderr);
+        assert_ne!(run.code, 0, "{mode}");
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(said.contains("32 MiB"), "{mode}: says the answer is too large: {said}");
+    }
+}
