@@ -124,7 +124,12 @@ impl TokenSource for RefreshToken {
             if answer.expires_in == 0 {
                 return Err(AuthError::expired_at_once(tenant));
             }
-            if let Some(fresh) = answer.refresh_token.filter(|t| t != token.expose()) {
+            let fresh = answer.refresh_token.filter(|t| t != token.expose());
+            if let Some(why) = fresh.as_deref().and_then(unusable_refresh_token) {
+                tracing::warn!(
+                    "the token endpoint sent a new refresh token that apctl does not keep ({why}); the current one stays in use and saved"
+                );
+            } else if let Some(fresh) = fresh {
                 self.rotate(fresh).map_err(|summary| AuthError {
                     tenant: tenant.to_owned(),
                     aadsts: None,
@@ -140,6 +145,30 @@ impl TokenSource for RefreshToken {
                 expires_at: self.clock.now() + Duration::from_secs(answer.expires_in),
             })
         })
+    }
+}
+
+/// Shortest refresh token taken as one: Entra's are hundreds of
+/// characters; a few characters are an error page's fragment or a test.
+const MIN_REFRESH_TOKEN: usize = 20;
+
+/// Why a rotated refresh token must not replace the one in use (and on
+/// disk): empty, very short, or more than one line (which would also make
+/// the saved file read back as something else).
+fn unusable_refresh_token(fresh: &str) -> Option<String> {
+    if fresh.trim().is_empty() {
+        Some("it is empty".into())
+    } else if fresh.contains(['\r', '\n']) {
+        Some("it holds a line break".into())
+    } else if fresh.trim() != fresh {
+        Some("it starts or ends with a space".into())
+    } else if fresh.chars().count() < MIN_REFRESH_TOKEN {
+        Some(format!(
+            "it has {} characters; a refresh token has hundreds",
+            fresh.chars().count()
+        ))
+    } else {
+        None
     }
 }
 

@@ -117,3 +117,60 @@ async fn an_oversize_token_error_is_cut_at_the_cap() {
         assert!(said.contains("32 MiB"), "{mode}: says the answer is too large: {said}");
     }
 }
+
+/// A rotated refresh token that is empty, very short or of several lines
+/// never replaces the saved one (`--save-refresh-token`): the run goes on
+/// with the old one and says why; a good one is saved.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotated_refresh_tokens_are_checked_before_they_are_saved() {
+    const OLD: &str = "old-refresh-token-0123456789abcdef";
+    let good = "new-refresh-token-0123456789abcdefghijkl";
+    for (fresh, kept) in [
+        ("", true),
+        ("abc", true),
+        ("line-one-of-a-token-0123\nline-two-0123456789", true),
+        (" padded-refresh-token-0123456789 ", true),
+        (good, false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rt");
+        std::fs::write(&file, format!("{OLD}\n")).unwrap();
+        let answer = ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "tok-abcdefgh", "refresh_token": fresh
+        }));
+        let server = server(answer).await;
+        let uri = server.uri();
+        let path = file.display().to_string();
+        let run = tokio::task::spawn_blocking(move || {
+            apctl_env(
+                [
+                    "status", "--tenant", TENANT, "--output", "json", "--refresh-token-file", &path,
+                    "--save-refresh-token",
+                ],
+                &[
+                    ("APCTL_GRAPH_URL", uri.as_str()),
+                    ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                    ("AZURE_CLIENT_ID", "app"),
+                    ("AZURE_TENANT_ID", TENANT),
+                    ("APCTL_TIME_SCALE", "0"),
+                ],
+            )
+        })
+        .await
+        .unwrap();
+        let what = format!("rotated to {fresh:?}");
+        assert_eq!(run.code, 0, "{what}: the run goes on\n{}", run.stderr);
+        let saved = std::fs::read_to_string(&file).unwrap();
+        if kept {
+            assert_eq!(saved.trim(), OLD, "{what}: the old token stays");
+            assert!(
+                run.stderr.contains("does not keep"),
+                "{what}: says why: {}",
+                run.stderr
+            );
+        } else {
+            assert_eq!(saved.trim(), good, "{what}: saved");
+        }
+        assert!(!run.stderr.contains(OLD) && !run.stderr.contains(good), "no token shown");
+    }
+}
