@@ -83,5 +83,6 @@ pub mod report;
 pub mod sanitize;
 pub mod secret;
 pub mod simulator;
+pub mod state;
 pub mod status;
 pub mod transport;

@@ -185,16 +185,18 @@ fn first_line(text: &str) -> String {
 }
 
 /// An answer's body, at most [`crate::net::MAX_BODY`] bytes of it.
-async fn read_capped(mut body: azure_core::http::AsyncResponseBody) -> Result<bytes::Bytes, String> {
+async fn read_capped(
+    mut body: azure_core::http::AsyncResponseBody,
+) -> Result<bytes::Bytes, crate::net::BodyError> {
     use futures::StreamExt as _;
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| first_line(&e.to_string()))?;
+        let chunk = chunk.map_err(|e| crate::net::BodyError(first_line(&e.to_string())))?;
         if out.len() + chunk.len() > crate::net::MAX_BODY {
-            return Err(format!(
+            return Err(crate::net::BodyError(format!(
                 "the answer is larger than {} MiB; apctl reads no more of it",
                 crate::net::MAX_BODY >> 20
-            ));
+            )));
         }
         out.extend_from_slice(&chunk);
     }
@@ -256,12 +258,16 @@ impl HttpClient for EntraTransport {
                     Some(format!("{host}: {why}"));
                 return Err(azure_core::Error::with_message(
                     azure_core::error::ErrorKind::Io,
-                    why,
+                    why.to_string(),
                 ));
             }
         };
         if u16::from(status) < 400 {
-            return Ok(AsyncRawResponse::from_bytes(status, headers, tame_lifetimes(bytes)));
+            return Ok(AsyncRawResponse::from_bytes(
+                status,
+                headers,
+                tame_lifetimes(bytes),
+            ));
         }
         *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) =
             Some((u16::from(status), bytes.clone()));

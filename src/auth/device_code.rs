@@ -97,7 +97,9 @@ impl Login<'_> {
                     });
                 }
                 (_, "authorization_pending") => {}
-                (_, "slow_down") => interval = (interval + Duration::from_secs(5)).min(Duration::from_secs(60)),
+                (_, "slow_down") => {
+                    interval = (interval + Duration::from_secs(5)).min(Duration::from_secs(60))
+                }
                 (_, "authorization_declined") => {
                     return Err(self.error("the sign-in was declined", "run `apctl login` again"));
                 }

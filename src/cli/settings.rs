@@ -460,6 +460,22 @@ pub fn state_dir(given: Option<&Path>) -> Option<PathBuf> {
     per_user_state(cfg!(windows), var).map(|d| d.join("apctl"))
 }
 
+/// The state folder, checked before anything is sent: the user's own and
+/// writable by nobody else, never a link (see `apctl::state`), or an error
+/// that says how to fix it.
+pub fn checked_state_dir(given: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(dir) = state_dir(given) else {
+        return Ok(None);
+    };
+    apctl::state::ensure_dir(&dir).map_err(|e| {
+        crate::cli::hinted!(
+            "apctl keeps its run locks and the record of what it sent there; `--state-dir` (or `APCTL_STATE_DIR`) names another folder",
+            "{e}"
+        )
+    })?;
+    Ok(Some(dir))
+}
+
 /// The per-user state folder. On Windows `%LOCALAPPDATA%` comes first: Git
 /// Bash sets `HOME` and PowerShell does not, and runs from both on one
 /// machine must share one folder, or their locks cannot see each other.

@@ -86,8 +86,9 @@ impl Ledger {
     }
 
     fn at(path: PathBuf) -> Result<Self, LedgerError> {
-        let sent = match std::fs::read(&path) {
-            Ok(bytes) => {
+        let sent = match crate::state::read(&path) {
+            Ok(None) => Vec::new(),
+            Ok(Some(bytes)) => {
                 serde_json::from_slice::<Contents>(&bytes)
                     .map_err(|e| LedgerError {
                         path: path.clone(),
@@ -95,7 +96,6 @@ impl Ledger {
                     })?
                     .sent
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => {
                 return Err(LedgerError {
                     path,
@@ -202,7 +202,7 @@ impl Ledger {
             why,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+            crate::state::ensure_dir(dir).map_err(|e| fail(e.to_string()))?;
         }
         let contents = Contents {
             version: 1,
@@ -211,9 +211,7 @@ impl Ledger {
         let bytes = serde_json::to_vec(&contents).map_err(|e| fail(e.to_string()))?;
         // Written whole then renamed: a killed run leaves the old file or
         // the new one, never half of one.
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, bytes).map_err(|e| fail(e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+        crate::state::write_whole(path, &bytes).map_err(|e| fail(e.to_string()))
     }
 }
 

@@ -173,8 +173,8 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
     static RECORD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _held = RECORD.lock().await;
     let mut last: BTreeMap<String, String> = record
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|p| crate::state::read(p).ok().flatten())
+        .and_then(|t| serde_json::from_slice(&t).ok())
         .unwrap_or_default();
     // Wall time, not the client's clock: the record outlives the run.
     let now = jiff::Timestamp::now();
@@ -190,11 +190,14 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
     if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
         last.insert(key.to_owned(), now.to_string());
         if let Some(p) = record {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
             let text = serde_json::to_string_pretty(&last).unwrap_or_default();
-            let _ = crate::report::write_atomic(p, |f| std::io::Write::write_all(f, text.as_bytes()));
+            let written = p
+                .parent()
+                .map_or(Ok(()), crate::state::ensure_dir)
+                .and_then(|()| crate::state::write_whole(p, text.as_bytes()));
+            if let Err(e) = written {
+                tracing::warn!("cannot remember the Autopilot sync in `{}`: {e}", p.display());
+            }
         }
     }
     result

@@ -10,7 +10,7 @@
 //! Runs on other machines cannot see this lock; the import pipe's check of
 //! the tenant's staged records covers them (see [`crate::import::graph_pipe`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -90,12 +90,16 @@ fn owner_path(lock: &Path) -> PathBuf {
 
 /// Writes who holds the lock beside it (the lock is held).
 fn claim(lock: &Path, owner: &str) -> std::io::Result<()> {
-    std::fs::write(owner_path(lock), owner)
+    crate::state::write_whole(&owner_path(lock), owner.as_bytes())
 }
 
 /// Who holds the lock at `lock`, as it wrote (empty if unknown).
 fn holder(lock: &Path) -> String {
-    let text = std::fs::read_to_string(owner_path(lock)).unwrap_or_default();
+    let bytes = crate::state::read(&owner_path(lock))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     crate::input::problem::quoted(text.trim())
         .trim_matches('`')
         .to_owned()
@@ -108,14 +112,8 @@ pub fn try_acquire(dir: &Path, tenant: &str, owner: &str) -> Result<TenantLock, 
         path: path.clone(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    crate::state::ensure_dir(dir).map_err(io)?;
+    let file = crate::state::open_rw(&path).map_err(io)?;
     match file.try_lock() {
         Ok(()) => {
             claim(&path, owner).map_err(io)?;
@@ -145,7 +143,7 @@ pub async fn acquire_waiting(
     let path = path_for(dir, tenant);
     let owner = owner.to_owned();
     let mut waiting = tokio::task::spawn_blocking(move || -> std::io::Result<File> {
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let file = crate::state::open_rw(&path)?;
         file.lock()?;
         claim(&path, &owner)?;
         Ok(file)

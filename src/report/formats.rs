@@ -250,7 +250,9 @@ pub fn write_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", std::process::id()));
+    // A name nobody can guess, created new: never a file or link someone
+    // put there.
+    let temp = path.with_file_name(format!(".{name}.{}.apctl-tmp", uuid::Uuid::new_v4().simple()));
     let result = (|| {
         // `create_new`: never through a link or file someone put there.
         let file = std::fs::OpenOptions::new()

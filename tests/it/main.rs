@@ -32,6 +32,7 @@ mod pipelines;
 mod profiles;
 mod reconcile;
 mod snapshots;
+mod state_folder;
 mod status;
 mod tenants;
 mod throttle_simulator;

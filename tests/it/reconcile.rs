@@ -445,7 +445,8 @@ fn prune_lists_every_device_and_stops_at_max_delete() {
 #[test]
 fn prune_keeps_every_device_of_a_serial_the_file_names() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wiremock-fixtures/simulator/demo-world.json");
+    let demo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wiremock-fixtures/simulator/demo-world.json");
     let mut world: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo).unwrap()).unwrap();
     let contoso = world["tenants"]
         .as_array_mut()
@@ -496,15 +497,29 @@ fn prune_keeps_every_device_of_a_serial_the_file_names() {
         .collect();
     assert_eq!(kept.len(), 1, "the second board is listed: {items:#?}");
     assert!(
-        kept[0]["outcome"].as_str().unwrap().starts_with("kept: the tenant holds more than one device"),
+        kept[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("kept: the tenant holds more than one device"),
         "{:#?}",
         kept[0]
     );
-    assert!(kept[0]["id"].as_str().is_some_and(|id| !id.is_empty()), "listed with its id");
+    assert!(
+        kept[0]["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "listed with its id"
+    );
     assert_eq!(by_serial(&doc, "items", "EXTRA-0001")["outcome"], "deregistered");
     let stats = sim.stats();
-    assert_eq!(requests(&stats, "graph.delete-devices"), 0, "no serial-keyed delete");
-    assert_eq!(requests(&stats, "graph.delete-registered"), 1, "one delete, by id");
+    assert_eq!(
+        requests(&stats, "graph.delete-devices"),
+        0,
+        "no serial-keyed delete"
+    );
+    assert_eq!(
+        requests(&stats, "graph.delete-registered"),
+        1,
+        "one delete, by id"
+    );
     let held = registered(&sim, &env);
     assert_eq!(
         held.iter().filter(|s| *s == "Default string").count(),

@@ -26,7 +26,9 @@ async fn server(token_answer: ResponseTemplate) -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path_regex("/organization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"displayName": "Contoso"}]})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [{"displayName": "Contoso"}]})),
+        )
         .mount(&server)
         .await;
     server
@@ -37,7 +39,10 @@ fn modes(dir: &std::path::Path) -> Vec<(&'static str, Vec<(&'static str, String)
     let assertion = dir.join("oidc-token");
     std::fs::write(&assertion, "eyJhbGciOiJSUzI1NiJ9.federated.sig").unwrap();
     vec![
-        ("client secret", vec![("AZURE_CLIENT_SECRET", "s3cret-value-x".into())]),
+        (
+            "client secret",
+            vec![("AZURE_CLIENT_SECRET", "s3cret-value-x".into())],
+        ),
         (
             "refresh token",
             vec![
@@ -84,7 +89,9 @@ async fn no_lifetime_panics_in_any_credential_mode() {
         ("\"3599\"", true),
     ];
     for (raw, usable) in cases {
-        let body = format!(r#"{{"token_type":"Bearer","expires_in":{raw},"ext_expires_in":{raw},"access_token":"tok-abcdefgh"}}"#);
+        let body = format!(
+            r#"{{"token_type":"Bearer","expires_in":{raw},"ext_expires_in":{raw},"access_token":"tok-abcdefgh"}}"#
+        );
         let answer = ResponseTemplate::new(200).set_body_raw(body, "application/json");
         let server = server(answer).await;
         for (mode, env) in modes(dir.path()) {
@@ -92,7 +99,11 @@ async fn no_lifetime_panics_in_any_credential_mode() {
             let what = format!("{mode}, expires_in {raw}");
             assert_ne!(run.code, 101, "{what} panicked: {}", run.stderr);
             if usable {
-                assert_eq!(run.code, 0, "{what}: a working run\n{}\n{}", run.stdout, run.stderr);
+                assert_eq!(
+                    run.code, 0,
+                    "{what}: a working run\n{}\n{}",
+                    run.stdout, run.stderr
+                );
             } else {
                 assert_ne!(run.code, 0, "{what}: refused");
                 let said = format!("{}{}", run.stdout, run.stderr);
@@ -114,7 +125,10 @@ async fn an_oversize_token_error_is_cut_at_the_cap() {
         assert_ne!(run.code, 101, "{mode} panicked: {}", run.stderr);
         assert_ne!(run.code, 0, "{mode}");
         let said = format!("{}{}", run.stdout, run.stderr);
-        assert!(said.contains("32 MiB"), "{mode}: says the answer is too large: {said}");
+        assert!(
+            said.contains("32 MiB"),
+            "{mode}: says the answer is too large: {said}"
+        );
     }
 }
 
@@ -144,7 +158,13 @@ async fn rotated_refresh_tokens_are_checked_before_they_are_saved() {
         let run = tokio::task::spawn_blocking(move || {
             apctl_env(
                 [
-                    "status", "--tenant", TENANT, "--output", "json", "--refresh-token-file", &path,
+                    "status",
+                    "--tenant",
+                    TENANT,
+                    "--output",
+                    "json",
+                    "--refresh-token-file",
+                    &path,
                     "--save-refresh-token",
                 ],
                 &[
@@ -171,6 +191,9 @@ async fn rotated_refresh_tokens_are_checked_before_they_are_saved() {
         } else {
             assert_eq!(saved.trim(), good, "{what}: saved");
         }
-        assert!(!run.stderr.contains(OLD) && !run.stderr.contains(good), "no token shown");
+        assert!(
+            !run.stderr.contains(OLD) && !run.stderr.contains(good),
+            "no token shown"
+        );
     }
 }

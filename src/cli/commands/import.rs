@@ -124,6 +124,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
     args.files.prepare()?;
+    settings::checked_state_dir(args.state_dir.as_deref())?;
     if let Some((k, n)) = args.shard {
         plan.keep_shard(k, n);
     }

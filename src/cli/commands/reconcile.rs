@@ -83,6 +83,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
     check_input(&args, &plan)?;
+    settings::checked_state_dir(args.state_dir.as_deref())?;
     let files = plan.file_reports.clone();
     // The plan, the import and the rest: the import's deadline and ten
     // minutes for everything else.

@@ -338,19 +338,22 @@ impl World {
                 ],
             ) => self.delete_devices(tenant, &req.body),
             ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
-            ("GET", ["organization"]) => {
-                self.count("graph.organization");
-                let spec = &self.tenants[tenant].spec;
-                SimResponse::json(
-                    200,
-                    &json!({ "value": [{ "id": spec.id, "displayName": spec.display_name }] }),
-                )
-            }
+            ("GET", ["organization"]) => self.organization(tenant),
             ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
                 self.list_relationships(tenant, req)
             }
             _ => not_found(&req.path),
         }
+    }
+
+    /// `GET /organization`: the tenant's display name.
+    fn organization(&mut self, tenant: usize) -> SimResponse {
+        self.count("graph.organization");
+        let spec = &self.tenants[tenant].spec;
+        SimResponse::json(
+            200,
+            &json!({ "value": [{ "id": spec.id, "displayName": spec.display_name }] }),
+        )
     }
 
     /// Intune's answer to a user without an Intune role in the tenant.
