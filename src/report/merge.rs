@@ -19,6 +19,18 @@ pub enum MergeError {
     },
     #[error("no reports to merge")]
     Nothing,
+    #[error(
+        "{name}: adding its `{counter}` to the other reports' goes past the largest number a counter holds; it is not a report apctl wrote"
+    )]
+    Overflow { name: String, counter: String },
+}
+
+/// `a + b`, or the error that names the report and the counter.
+fn checked(a: u64, b: u64, name: &str, counter: &str) -> Result<u64, MergeError> {
+    a.checked_add(b).ok_or_else(|| MergeError::Overflow {
+        name: name.to_owned(),
+        counter: counter.to_owned(),
+    })
 }
 
 /// Merges the reports of the jobs of one sharded run into one: entries,
@@ -52,15 +64,17 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
             }
             Some(m) => {
                 renumber_causes(&mut r, m.causes.len());
-                add(m, r);
+                add(m, r, &name)?;
             }
         }
     }
     let mut m = merged.ok_or(MergeError::Nothing)?;
-    let unlisted: u64 = m.files.iter().map(|f| f.unlisted_invalid_rows).sum();
+    let unlisted = m.files.iter().try_fold(0, |sum, f| {
+        checked(sum, f.unlisted_invalid_rows, &f.path, "unlistedInvalidRows")
+    })?;
     m.totals = Totals::of(&m.entries);
-    m.totals.rows += unlisted;
-    m.totals.invalid += unlisted;
+    m.totals.rows = checked(m.totals.rows, unlisted, "the merged report", "rows")?;
+    m.totals.invalid = checked(m.totals.invalid, unlisted, "the merged report", "invalid")?;
     Ok(m)
 }
 
@@ -81,7 +95,7 @@ fn renumber_causes(r: &mut Report, after: usize) {
 }
 
 /// Adds one more report to the merge.
-fn add(m: &mut Report, r: Report) {
+fn add(m: &mut Report, r: Report, name: &str) -> Result<(), MergeError> {
     m.merged_run_ids.push(r.run_id);
     m.started_at = m.started_at.clone().min(r.started_at);
     m.finished_at = m.finished_at.clone().max(r.finished_at);
@@ -95,11 +109,13 @@ fn add(m: &mut Report, r: Report) {
     m.entries.extend(r.entries);
     merge_files(&mut m.files, r.files);
     for (kind, n) in r.http.requests {
-        *m.http.requests.entry(kind).or_default() += n;
+        let sum = m.http.requests.entry(kind.clone()).or_default();
+        *sum = checked(*sum, n, name, &format!("http.requests.{kind}"))?;
     }
-    m.http.throttled += r.http.throttled;
-    m.http.retries += r.http.retries;
-    m.http.retry_after_ms += r.http.retry_after_ms;
+    m.http.throttled = checked(m.http.throttled, r.http.throttled, name, "http.throttled")?;
+    m.http.retries = checked(m.http.retries, r.http.retries, name, "http.retries")?;
+    m.http.retry_after_ms = checked(m.http.retry_after_ms, r.http.retry_after_ms, name, "http.retryAfterMs")?;
+    Ok(())
 }
 
 /// Every shard reads every file: a file is listed once, unreadable if any

@@ -426,3 +426,35 @@ fn the_version_names_the_commit_it_was_built_from() {
     assert!(run.stdout.starts_with(&expected), "{}", run.stdout);
     assert!(run.stdout.trim_end().ends_with(')'), "{}", run.stdout);
 }
+
+/// Counters that would overflow when added (a hand-edited or corrupt
+/// report) end the merge with an error that names the report and the
+/// counter — never a panic or a wrapped-around figure.
+#[test]
+fn merging_counters_past_their_largest_value_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let path = dir.path().join(format!("shard-{k}.json"));
+        apctl_env(
+            [
+                "import", "--manifest", &example("customers.toml"), "--simulate", "--shard", &format!("{k}/2"), "--quiet",
+                "--report", path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        doc["http"]["throttled"] = Value::from(u64::MAX);
+        std::fs::write(&path, doc.to_string()).unwrap();
+        reports.push(path.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["report", "merge"];
+    args.extend(reports.iter().map(String::as_str));
+    let run = apctl_env(&args, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("http.throttled") && run.stderr.contains("shard-2.json"),
+        "{}",
+        run.stderr
+    );
+}
