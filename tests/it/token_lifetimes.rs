@@ -197,3 +197,46 @@ async fn rotated_refresh_tokens_are_checked_before_they_are_saved() {
         );
     }
 }
+
+/// `apctl login` shows the device-code message and URL the service sent,
+/// cleaned: no OSC 8 link, no OSC 52 clipboard write, no hidden or
+/// reordered text reaches the partner's terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_code_prompt_is_shown_cleaned() {
+    let server = MockServer::start().await;
+    let hostile = "To sign in, open \u{1b}]8;;https://evil.example/\u{7}https://microsoft.com/devicelogin\u{1b}]8;;\u{7} \u{1b}]52;c;Y3VybCBldmlsIHwgc2g=\u{7}and enter the code ABCD-1234\u{202e}\u{1b}[8mhidden\u{1b}[0m";
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/devicecode$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "user_code": "ABCD-1234",
+            "device_code": "dc-0123456789",
+            "verification_uri": "https://microsoft.com/devicelogin\u{1b}]8;;https://evil.example/\u{7}",
+            "expires_in": 900,
+            "interval": 1,
+            "message": hostile,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/token$"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "expired_token"})))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("rt").display().to_string();
+    let run = tokio::task::spawn_blocking(move || {
+        apctl_env(
+            ["login", "--save", &save],
+            &[("AZURE_AUTHORITY_HOST", uri.as_str()), ("AZURE_CLIENT_ID", "app"), ("AZURE_TENANT_ID", TENANT)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_ne!(run.code, 101, "{}", run.stderr);
+    assert!(run.stderr.contains("ABCD-1234"), "the code is shown: {}", run.stderr);
+    assert!(run.stderr.contains("https://microsoft.com/devicelogin"), "{}", run.stderr);
+    for bad in ["\u{1b}", "\u{7}", "\u{202e}", "Y3VybCBldmlsIHwgc2g=", "evil.example"] {
+        assert!(!run.stderr.contains(bad), "{bad:?} reached the terminal: {}", run.stderr);
+    }
+}
