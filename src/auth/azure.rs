@@ -193,10 +193,7 @@ async fn read_capped(
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| crate::net::BodyError(first_line(&e.to_string())))?;
         if out.len() + chunk.len() > crate::net::MAX_BODY {
-            return Err(crate::net::BodyError(format!(
-                "the answer is larger than {} MiB; apctl reads no more of it",
-                crate::net::MAX_BODY >> 20
-            )));
+            return Err(crate::net::BodyError::too_large());
         }
         out.extend_from_slice(&chunk);
     }

@@ -96,8 +96,9 @@ pub async fn run(
                     "the run was interrupted and its grace ended before every answer came: this report is what was known then".to_owned()
                 } else {
                     format!(
-                        "the run reached its deadline ({}, with its grace) before every answer came: this report is what was known then",
-                        jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default()
+                        "the run reached its deadline ({}, with its grace) before every answer came{}: this report is what was known then",
+                        jiff::SignedDuration::try_from(base.deadline + base.grace).unwrap_or_default(),
+                        waiting_for(client)
                     )
                 },
                 hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
@@ -106,6 +107,36 @@ pub async fn run(
             report
         }
     }
+}
+
+/// What a run cut at its deadline was still waiting for: `; still waiting
+/// for graph.list-registered (contoso.onmicrosoft.com, 62 s)`, at most
+/// three answers named.
+fn waiting_for(client: &Client) -> String {
+    let now = client.clock().now();
+    let flights = client.in_flight();
+    if flights.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = flights
+        .iter()
+        .take(3)
+        .map(|f| {
+            format!(
+                "{} ({}, {} s)",
+                f.kind,
+                f.tenant,
+                now.saturating_sub(f.since).as_secs()
+            )
+        })
+        .collect();
+    let more = flights.len().saturating_sub(named.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("; still waiting for {}{more}", named.join(", "))
 }
 
 /// The run's settings with its start time, for the `importId` marker.

@@ -14,15 +14,28 @@ sentence_error! {
     BodyError
 }
 
+/// How [`BodyError`]'s sentence for an answer over the cap begins.
+const TOO_LARGE: &str = "the answer is larger than";
+
+impl BodyError {
+    /// The answer was larger than [`MAX_BODY`] (not a broken stream).
+    pub fn too_large() -> Self {
+        Self(format!(
+            "{TOO_LARGE} {} MiB; apctl reads no more of it",
+            MAX_BODY >> 20
+        ))
+    }
+
+    /// True for an answer over the cap.
+    pub fn is_too_large(&self) -> bool {
+        self.0.starts_with(TOO_LARGE)
+    }
+}
+
 /// Reads an answer's body, at most [`MAX_BODY`] bytes of it: a larger one
 /// is refused as it streams in (or at once, when it says its length).
 pub async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, BodyError> {
-    let too_big = || {
-        BodyError(format!(
-            "the answer is larger than {} MiB; apctl reads no more of it",
-            MAX_BODY >> 20
-        ))
-    };
+    let too_big = BodyError::too_large;
     if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_big());
     }

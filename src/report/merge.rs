@@ -114,7 +114,12 @@ fn add(m: &mut Report, r: Report, name: &str) -> Result<(), MergeError> {
     }
     m.http.throttled = checked(m.http.throttled, r.http.throttled, name, "http.throttled")?;
     m.http.retries = checked(m.http.retries, r.http.retries, name, "http.retries")?;
-    m.http.retry_after_ms = checked(m.http.retry_after_ms, r.http.retry_after_ms, name, "http.retryAfterMs")?;
+    m.http.retry_after_ms = checked(
+        m.http.retry_after_ms,
+        r.http.retry_after_ms,
+        name,
+        "http.retryAfterMs",
+    )?;
     Ok(())
 }
 

@@ -169,6 +169,8 @@ pub struct Client {
     stats: Mutex<Stats>,
     /// Each tenant's one gate, shared by every request to it in this run.
     gates: Mutex<std::collections::HashMap<String, std::sync::Arc<TenantGate>>>,
+    /// Requests sent whose answer has not come yet.
+    flights: super::flight::Flights,
 }
 
 /// Most pages of one list apctl follows: 10,000 pages of Graph's 1,000
@@ -213,7 +215,18 @@ impl Client {
             policy,
             stats: Mutex::default(),
             gates: Mutex::default(),
+            flights: super::flight::Flights::default(),
         }
+    }
+
+    /// Marks a request as sent until the returned guard is dropped.
+    fn flying(&self, kind: &'static str, tenant: &str) -> super::flight::Landed<'_> {
+        self.flights.start(kind, tenant, self.clock.now())
+    }
+
+    /// The requests whose answers have not come, oldest first.
+    pub fn in_flight(&self) -> Vec<super::flight::InFlight> {
+        self.flights.list()
     }
 
     /// The HTTP client underneath (for unauthenticated look-ups).
@@ -276,6 +289,7 @@ impl Client {
             let answer = {
                 let _permit = gate.admit(req.is_write()).await;
                 self.count(req.kind, attempts > 1);
+                let _flying = self.flying(req.kind, tenant);
                 self.attempt(req, token.expose()).await
             };
             let (outcome, last) = outcome_of(&answer);
@@ -355,6 +369,7 @@ impl Client {
         let answer = {
             let _permit = gate.admit(req.is_write()).await;
             self.count(req.kind, false);
+            let _flying = self.flying(req.kind, tenant);
             self.attempt(req, token.expose()).await
         };
         // Not retried, but a throttle it meets still closes the gate for
@@ -367,8 +382,8 @@ impl Client {
         finish(req.kind, answer)
     }
 
-    /// One attempt. `Err((may_have_been_sent, cause))` for transport failures.
-    async fn attempt(&self, req: &Request, token: &str) -> Result<Answer, (bool, String)> {
+    /// One attempt; a [`Failure`] when no usable answer came.
+    async fn attempt(&self, req: &Request, token: &str) -> Result<Answer, Failure> {
         let mut builder = self
             .http
             .request(req.method.clone(), req.url.clone())
@@ -394,7 +409,12 @@ impl Client {
         }
         let response = builder.send().await.map_err(|e| {
             let host = req.url.origin().ascii_serialization();
-            (!e.is_connect(), format!("{host}: {}", without_url(&e)))
+            let why = format!("{host}: {}", without_url(&e));
+            if e.is_connect() {
+                Failure::NotSent(why)
+            } else {
+                Failure::MaybeSent(why)
+            }
         })?;
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -410,7 +430,14 @@ impl Client {
         };
         let retry_after = header("retry-after");
         let location = header("location");
-        let body = read_body(response).await.map_err(|e| (true, e.0))?;
+        let body = read_body(response).await.map_err(|e| {
+            let why = format!("{}: {e}", req.kind);
+            if e.is_too_large() {
+                Failure::Oversize(why)
+            } else {
+                Failure::MaybeSent(why)
+            }
+        })?;
         let error = if (300..400).contains(&status) {
             Some(redirect_refused(status, location.as_deref(), request_id.clone()))
         } else {
@@ -448,7 +475,7 @@ impl Client {
 
 /// What the retry classifier needs of an attempt, and its words for a
 /// person.
-fn outcome_of(answer: &Result<Answer, (bool, String)>) -> (Outcome<'_>, String) {
+fn outcome_of(answer: &Result<Answer, Failure>) -> (Outcome<'_>, String) {
     match answer {
         Ok(r) => (
             Outcome::Status {
@@ -460,8 +487,9 @@ fn outcome_of(answer: &Result<Answer, (bool, String)>) -> (Outcome<'_>, String) 
                 .as_ref()
                 .map_or_else(|| format!("HTTP {}", r.status), ToString::to_string),
         ),
-        Err((true, cause)) => (Outcome::MaybeSent, cause.clone()),
-        Err((false, cause)) => (Outcome::NotSent, cause.clone()),
+        Err(Failure::MaybeSent(cause)) => (Outcome::MaybeSent, cause.clone()),
+        Err(Failure::NotSent(cause)) => (Outcome::NotSent, cause.clone()),
+        Err(Failure::Oversize(cause)) => (Outcome::Oversize, cause.clone()),
     }
 }
 
@@ -512,7 +540,25 @@ struct Answer {
     error: Option<ServiceError>,
 }
 
-fn finish(kind: &'static str, answer: Result<Answer, (bool, String)>) -> Result<Response, CallError> {
+/// An attempt that got no usable answer.
+enum Failure {
+    /// Nothing reached the service.
+    NotSent(String),
+    /// The request may have reached it.
+    MaybeSent(String),
+    /// The answer was over the body cap.
+    Oversize(String),
+}
+
+impl Failure {
+    fn cause(self) -> String {
+        match self {
+            Self::NotSent(c) | Self::MaybeSent(c) | Self::Oversize(c) => c,
+        }
+    }
+}
+
+fn finish(kind: &'static str, answer: Result<Answer, Failure>) -> Result<Response, CallError> {
     match answer {
         Ok(a) => match a.error {
             Some(error) => Err(CallError::Service { kind, error }),
@@ -523,10 +569,10 @@ fn finish(kind: &'static str, answer: Result<Answer, (bool, String)>) -> Result<
                 location: a.location,
             }),
         },
-        Err((_, cause)) => Err(CallError::GaveUp {
+        Err(failure) => Err(CallError::GaveUp {
             kind,
             attempts: 1,
-            last: cause,
+            last: failure.cause(),
             request_id: None,
         }),
     }

@@ -3,6 +3,7 @@
 //! gates, and the services' error bodies.
 
 mod client;
+pub mod flight;
 pub mod retry;
 pub mod service_error;
 pub mod throttle;

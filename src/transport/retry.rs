@@ -25,6 +25,10 @@ pub enum Outcome<'a> {
     NotSent,
     /// The request may have reached the service (timeout, reset mid-way).
     MaybeSent,
+    /// The answer came, but larger than apctl reads: asking again brings
+    /// the same, so a read is not retried (a write is looked up first, as
+    /// it may have taken effect).
+    Oversize,
 }
 
 /// What to do after an attempt.
@@ -56,6 +60,8 @@ pub fn classify(outcome: Outcome<'_>, idempotent: bool, refreshed: bool, now: Ti
         Outcome::NotSent => Next::Backoff,
         Outcome::MaybeSent if idempotent => Next::Backoff,
         Outcome::MaybeSent => Next::CheckBeforeResend,
+        Outcome::Oversize if idempotent => Next::Done,
+        Outcome::Oversize => Next::CheckBeforeResend,
         Outcome::Status {
             status, retry_after, ..
         } if status == 429 || status == 503 => match retry_after.and_then(|v| parse_retry_after(v, now)) {
@@ -251,6 +257,15 @@ mod tests {
             Next::CheckBeforeResend
         );
         assert_eq!(classify(Outcome::MaybeSent, true, false, n), Next::Backoff);
+        assert_eq!(
+            classify(Outcome::Oversize, true, false, n),
+            Next::Done,
+            "not asked again"
+        );
+        assert_eq!(
+            classify(Outcome::Oversize, false, false, n),
+            Next::CheckBeforeResend
+        );
         assert_eq!(classify(Outcome::NotSent, false, false, n), Next::Backoff);
         assert_eq!(
             classify(status(500, None, None), false, false, n),

@@ -394,6 +394,19 @@ async fn waits_and_sizes_are_bounded() {
     let seen = import(&server, "HUGE-1", &[], &[]).await;
     assert_eq!(seen.run.code, 2);
     assert!(seen.all.contains("larger than 32 MiB"), "{}", seen.run.stdout);
+    assert!(
+        seen.all.contains("graph.list-registered: the answer is larger"),
+        "the message names the answer: {}",
+        seen.run.stdout
+    );
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == REGISTERED)
+        .count();
+    assert_eq!(asked, 1, "an answer over the cap is not asked for again");
 }
 
 /// 5b. A second Ctrl-C stops a run that waits on a silent service.
@@ -622,17 +635,78 @@ async fn files_and_flags_are_safe() {
     assert!(run.stderr.contains("at most 7 days"), "{}", run.stderr);
 }
 
-/// 5c. A service that answers too slowly cannot hold a run past its
-/// deadline: the run ends with the report of what was known.
+/// A Graph on loopback that answers every request at once with headers
+/// and then its body one byte every 200 ms (a minute at most, and it stops
+/// when the client goes): a slow body, which no per-request timeout shorter
+/// than the body catches.
+fn trickling_graph() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = stream.read(&mut buf);
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"value\": [";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for _ in 0..300 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if stream.write_all(b" ").and_then(|()| stream.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    uri
+}
+
+/// 5c. A service that answers too slowly — silent, or a body that trickles
+/// in — cannot hold a run past its deadline: the run ends with the report
+/// of what was known, naming the answer it was still waiting for.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_service_cannot_hold_a_run_past_its_deadline() {
-    let server = silent_graph().await;
+    let silent = silent_graph().await;
+    let tokens = graph().await;
+    let trickle = trickling_graph();
+    let (a, b) = tokio::join!(
+        cut_at_deadline(&silent, None),
+        cut_at_deadline(&tokens, Some(trickle.as_str()))
+    );
+    for (what, report) in [("silent", a), ("trickling body", b)] {
+        let error = report["tenantErrors"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(error.contains("reached its deadline"), "{what}: {error}");
+        assert!(
+            error.contains("still waiting for graph."),
+            "{what}: names the answer it waited for: {error}"
+        );
+    }
+}
+
+/// An import of one device with a one-second deadline against `server`
+/// (its Graph at `graph` when given): the run must end, its report is
+/// returned.
+async fn cut_at_deadline(server: &MockServer, graph: Option<&str>) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = device_file(dir.path(), "S-1");
     let report = dir.path().join("r.json");
     let state = dir.path().join("state");
+    let mut env = vec![
+        ("APCTL_TIME_SCALE", "1"),
+        ("APCTL_STATE_DIR", state.to_str().unwrap()),
+    ];
+    if let Some(g) = graph {
+        env.push(("APCTL_GRAPH_URL", g));
+    }
     let run = apctl_at(
-        &server,
+        server,
         &[
             "import",
             file.to_str().unwrap(),
@@ -647,30 +721,21 @@ async fn a_silent_service_cannot_hold_a_run_past_its_deadline() {
             "--report",
             report.to_str().unwrap(),
         ],
-        &[
-            ("APCTL_TIME_SCALE", "1"),
-            ("APCTL_STATE_DIR", state.to_str().unwrap()),
-        ],
+        &env,
     )
     .await;
-    // Ten minutes of silence from the service, one second of deadline:
-    // the run ended (on its deadline plus the time to write its report).
+    // Ten minutes of silence (or of trickle) from the service, one second
+    // of deadline: the run ended (on its deadline plus the time to write
+    // its report).
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     let text =
         std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
     let report: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["complete"], false);
-    assert!(
-        report["tenantErrors"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("reached its deadline"),
-        "{}",
-        report["tenantErrors"]
-    );
     assert_eq!(
         report["entries"].as_array().unwrap().len(),
         1,
         "every row accounted for"
     );
+    report
 }

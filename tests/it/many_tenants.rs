@@ -438,8 +438,15 @@ fn merging_counters_past_their_largest_value_is_an_error() {
         let path = dir.path().join(format!("shard-{k}.json"));
         apctl_env(
             [
-                "import", "--manifest", &example("customers.toml"), "--simulate", "--shard", &format!("{k}/2"), "--quiet",
-                "--report", path.to_str().unwrap(),
+                "import",
+                "--manifest",
+                &example("customers.toml"),
+                "--simulate",
+                "--shard",
+                &format!("{k}/2"),
+                "--quiet",
+                "--report",
+                path.to_str().unwrap(),
             ],
             &[],
         );

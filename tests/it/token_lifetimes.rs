@@ -228,15 +228,37 @@ async fn the_device_code_prompt_is_shown_cleaned() {
     let run = tokio::task::spawn_blocking(move || {
         apctl_env(
             ["login", "--save", &save],
-            &[("AZURE_AUTHORITY_HOST", uri.as_str()), ("AZURE_CLIENT_ID", "app"), ("AZURE_TENANT_ID", TENANT)],
+            &[
+                ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                ("AZURE_CLIENT_ID", "app"),
+                ("AZURE_TENANT_ID", TENANT),
+            ],
         )
     })
     .await
     .unwrap();
     assert_ne!(run.code, 101, "{}", run.stderr);
-    assert!(run.stderr.contains("ABCD-1234"), "the code is shown: {}", run.stderr);
-    assert!(run.stderr.contains("https://microsoft.com/devicelogin"), "{}", run.stderr);
-    for bad in ["\u{1b}", "\u{7}", "\u{202e}", "Y3VybCBldmlsIHwgc2g=", "evil.example"] {
-        assert!(!run.stderr.contains(bad), "{bad:?} reached the terminal: {}", run.stderr);
+    assert!(
+        run.stderr.contains("ABCD-1234"),
+        "the code is shown: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("https://microsoft.com/devicelogin"),
+        "{}",
+        run.stderr
+    );
+    for bad in [
+        "\u{1b}",
+        "\u{7}",
+        "\u{202e}",
+        "Y3VybCBldmlsIHwgc2g=",
+        "evil.example",
+    ] {
+        assert!(
+            !run.stderr.contains(bad),
+            "{bad:?} reached the terminal: {}",
+            run.stderr
+        );
     }
 }
