@@ -324,3 +324,66 @@ async fn without_graph_access_a_registered_device_says_its_group_tag_was_not_app
         json!([{"serialNumber": "TAG-1", "productKey": "33000-11111-22222-33333-55555"}])
     );
 }
+
+/// A Partner Center list whose continuation token changes on every page
+/// (never the same link twice, so the loop check never fires) cannot hold
+/// a run past `--timeout` and its grace: the run ends, every row is in the
+/// report, and the report names the answer it was still waiting for.
+#[tokio::test(flavor = "multi_thread")]
+async fn continuation_tokens_that_never_end_stop_at_the_deadline() {
+    struct Endless(std::sync::atomic::AtomicUsize);
+    impl wiremock::Respond for Endless {
+        fn respond(&self, _: &Request) -> ResponseTemplate {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"totalCount": 0, "items": [], "continuationToken": format!("token-{n}")}))
+                .set_delay(std::time::Duration::from_millis(100))
+        }
+    }
+    let server = server_with_tokens_and_batches().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{CUSTOMER}/deviceBatches")))
+        .respond_with(Endless(Default::default()))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "devices.csv",
+        "Device Serial Number,Windows Product ID,Hardware Hash\nPK-1,33000-11111-22222-33333-66666,\n",
+    );
+    let report = dir.path().join("report.json");
+    let uri = server.uri();
+    let args: Vec<String> = [
+        "import", file.to_str().unwrap(), "--tenant", CUSTOMER, "--report", report.to_str().unwrap(), "--timeout",
+        "1s", "--grace", "0s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        apctl_env(
+            &args,
+            &[
+                ("APCTL_GRAPH_URL", uri.as_str()),
+                ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                ("APCTL_PARTNER_CENTER_URL", uri.as_str()),
+                ("AZURE_CLIENT_ID", "partner-app"),
+                ("APCTL_REFRESH_TOKEN", "partner-admin-refresh-token"),
+                ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
+                ("APCTL_TIME_SCALE", "1"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["entries"].as_array().unwrap().len(), 1, "every row accounted for");
+    let errors = report["tenantErrors"].to_string();
+    assert!(errors.contains("reached its deadline"), "{errors}");
+    assert!(errors.contains("still waiting for pc."), "names the answer: {errors}");
+    let pages = received(&server, "GET", &format!("/v1/customers/{CUSTOMER}/deviceBatches")).await;
+    assert!(pages.len() > 3, "the service kept sending new tokens: {}", pages.len());
+}
