@@ -4,7 +4,6 @@
 //! refresh token, it replaces the old one in memory and, if asked, in its
 //! file: written atomically, readable by the owner only.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -172,35 +171,11 @@ fn unusable_refresh_token(fresh: &str) -> Option<String> {
     }
 }
 
-/// Writes `text` to `path` atomically (a new file beside it, then a
-/// rename), readable and writable by the owner only.
+/// Writes `text` to `path` atomically (a new file of an unguessable name
+/// beside it, then a rename), readable and writable by the owner only,
+/// never through a link at `path` (see [`crate::state::write_whole`]).
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = options.open(&temp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    crate::state::write_whole(path, text.as_bytes())
 }
 
 #[cfg(test)]

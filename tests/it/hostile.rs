@@ -205,6 +205,17 @@ async fn apctl_at(server: &MockServer, args: &[&str], env: &[(&str, &str)]) -> R
     .unwrap()
 }
 
+/// How many requests reached `server` at `at`.
+async fn asked(server: &MockServer, at: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == at)
+        .count()
+}
+
 async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
@@ -355,13 +366,7 @@ async fn waits_and_sizes_are_bounded() {
             .await;
         let seen = import(&server, "WAIT-1", &[], &[]).await;
         assert_eq!(seen.run.code, 2, "{}", seen.all);
-        let asked = server
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .filter(|r| r.url.path() == REGISTERED)
-            .count();
+        let asked = asked(&server, REGISTERED).await;
         assert_eq!(asked, 1, "{retry_after}: not waited, not retried");
     }
 
@@ -399,13 +404,7 @@ async fn waits_and_sizes_are_bounded() {
         "the message names the answer: {}",
         seen.run.stdout
     );
-    let asked = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == REGISTERED)
-        .count();
+    let asked = asked(&server, REGISTERED).await;
     assert_eq!(asked, 1, "an answer over the cap is not asked for again");
 }
 

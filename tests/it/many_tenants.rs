@@ -234,12 +234,12 @@ fn shards_split_the_customers_between_jobs_without_overlap() {
     );
 }
 
-#[test]
-fn the_reports_of_a_sharded_run_merge_into_one() {
-    let dir = tempfile::tempdir().unwrap();
+/// The example manifest run as two shards against the simulator; the paths
+/// of their reports (in `dir`).
+fn shard_reports(dir: &std::path::Path) -> Vec<String> {
     let mut reports = Vec::new();
     for k in 1..=2 {
-        let path = dir.path().join(format!("shard-{k}.json"));
+        let path = dir.join(format!("shard-{k}.json"));
         let run = apctl_env(
             [
                 "import",
@@ -257,6 +257,13 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
         assert!(path.exists(), "{}", run.stderr);
         reports.push(path.to_str().unwrap().to_owned());
     }
+    reports
+}
+
+#[test]
+fn the_reports_of_a_sharded_run_merge_into_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = shard_reports(dir.path());
     let merged_path = dir.path().join("merged.json");
     let mut args = vec!["report", "merge"];
     args.extend(reports.iter().map(String::as_str));
@@ -433,27 +440,11 @@ fn the_version_names_the_commit_it_was_built_from() {
 #[test]
 fn merging_counters_past_their_largest_value_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reports = Vec::new();
-    for k in 1..=2 {
-        let path = dir.path().join(format!("shard-{k}.json"));
-        apctl_env(
-            [
-                "import",
-                "--manifest",
-                &example("customers.toml"),
-                "--simulate",
-                "--shard",
-                &format!("{k}/2"),
-                "--quiet",
-                "--report",
-                path.to_str().unwrap(),
-            ],
-            &[],
-        );
-        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let reports = shard_reports(dir.path());
+    for path in &reports {
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         doc["http"]["throttled"] = Value::from(u64::MAX);
-        std::fs::write(&path, doc.to_string()).unwrap();
-        reports.push(path.to_str().unwrap().to_owned());
+        std::fs::write(path, doc.to_string()).unwrap();
     }
     let mut args = vec!["report", "merge"];
     args.extend(reports.iter().map(String::as_str));

@@ -86,7 +86,16 @@ async fn run(server: &MockServer, csv: &str, extra: &[&str]) -> (Run, Value) {
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = tokio::task::spawn_blocking(move || {
+    let out = apctl_at(uri, args, "0").await;
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default()).unwrap_or(Value::Null);
+    (out, report)
+}
+
+/// `apctl` with `args` against the server at `uri` as the partner's app
+/// and admin, at the given time scale, off the async runtime.
+async fn apctl_at(uri: String, args: Vec<String>, time_scale: &'static str) -> Run {
+    tokio::task::spawn_blocking(move || {
         apctl_env(
             &args,
             &[
@@ -96,15 +105,12 @@ async fn run(server: &MockServer, csv: &str, extra: &[&str]) -> (Run, Value) {
                 ("AZURE_CLIENT_ID", "partner-app"),
                 ("APCTL_REFRESH_TOKEN", "partner-admin-refresh-token"),
                 ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
-                ("APCTL_TIME_SCALE", "0"),
+                ("APCTL_TIME_SCALE", time_scale),
             ],
         )
     })
     .await
-    .unwrap();
-    let report =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default()).unwrap_or(Value::Null);
-    (out, report)
+    .unwrap()
 }
 
 async fn received(server: &MockServer, verb: &str, path_is: &str) -> Vec<Request> {
@@ -336,7 +342,9 @@ async fn continuation_tokens_that_never_end_stop_at_the_deadline() {
         fn respond(&self, _: &Request) -> ResponseTemplate {
             let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             ResponseTemplate::new(200)
-                .set_body_json(json!({"totalCount": 0, "items": [], "continuationToken": format!("token-{n}")}))
+                .set_body_json(
+                    json!({"totalCount": 0, "items": [], "continuationToken": format!("token-{n}")}),
+                )
                 .set_delay(std::time::Duration::from_millis(100))
         }
     }
@@ -356,34 +364,38 @@ async fn continuation_tokens_that_never_end_stop_at_the_deadline() {
     let report = dir.path().join("report.json");
     let uri = server.uri();
     let args: Vec<String> = [
-        "import", file.to_str().unwrap(), "--tenant", CUSTOMER, "--report", report.to_str().unwrap(), "--timeout",
-        "1s", "--grace", "0s",
+        "import",
+        file.to_str().unwrap(),
+        "--tenant",
+        CUSTOMER,
+        "--report",
+        report.to_str().unwrap(),
+        "--timeout",
+        "1s",
+        "--grace",
+        "0s",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        apctl_env(
-            &args,
-            &[
-                ("APCTL_GRAPH_URL", uri.as_str()),
-                ("AZURE_AUTHORITY_HOST", uri.as_str()),
-                ("APCTL_PARTNER_CENTER_URL", uri.as_str()),
-                ("AZURE_CLIENT_ID", "partner-app"),
-                ("APCTL_REFRESH_TOKEN", "partner-admin-refresh-token"),
-                ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
-                ("APCTL_TIME_SCALE", "1"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = apctl_at(uri, args, "1").await;
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(report["entries"].as_array().unwrap().len(), 1, "every row accounted for");
+    assert_eq!(
+        report["entries"].as_array().unwrap().len(),
+        1,
+        "every row accounted for"
+    );
     let errors = report["tenantErrors"].to_string();
     assert!(errors.contains("reached its deadline"), "{errors}");
-    assert!(errors.contains("still waiting for pc."), "names the answer: {errors}");
+    assert!(
+        errors.contains("still waiting for pc."),
+        "names the answer: {errors}"
+    );
     let pages = received(&server, "GET", &format!("/v1/customers/{CUSTOMER}/deviceBatches")).await;
-    assert!(pages.len() > 3, "the service kept sending new tokens: {}", pages.len());
+    assert!(
+        pages.len() > 3,
+        "the service kept sending new tokens: {}",
+        pages.len()
+    );
 }
