@@ -81,8 +81,7 @@ impl GitHubActions {
         if status != 200 {
             return Err(refused(format!("the runner's OIDC endpoint answered {status}")));
         }
-        let answer: Answer = response
-            .json()
+        let answer: Answer = crate::net::read_json(response)
             .await
             .map_err(|_| refused("the runner's OIDC answer has no `value`".into()))?;
         Ok(Secret::new(answer.value))

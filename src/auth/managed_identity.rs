@@ -121,8 +121,7 @@ impl ManagedIdentity {
                 "the managed identity endpoint answered {status}"
             )));
         }
-        let answer: Answer = response
-            .json()
+        let answer: Answer = crate::net::read_json(response)
             .await
             .map_err(|_| refused("the managed identity answer has no `access_token`".into()))?;
         Ok(Secret::new(answer.access_token))

@@ -79,8 +79,7 @@ impl AzurePipelines {
         if status != 200 {
             return Err(refused(format!("the pipeline's OIDC endpoint answered {status}")));
         }
-        let oidc: Oidc = response
-            .json()
+        let oidc: Oidc = crate::net::read_json(response)
             .await
             .map_err(|_| refused("the pipeline's OIDC answer has no `oidcToken`".into()))?;
         Ok(Secret::new(oidc.oidc_token))

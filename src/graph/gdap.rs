@@ -171,8 +171,7 @@ pub async fn tenant_id_of_domain(
             response.status().as_u16()
         )));
     }
-    let config: Config = response
-        .json()
+    let config: Config = crate::net::read_json(response)
         .await
         .map_err(|_| DomainError::from("the authority's OpenID configuration has no issuer"))?;
     config

@@ -49,6 +49,13 @@ pub async fn read_body(mut response: reqwest::Response) -> Result<bytes::Bytes, 
     Ok(body.freeze())
 }
 
+/// Reads an answer's body with the cap of [`read_body`] and decodes it as
+/// JSON: every answer apctl reads, from any host, is bounded.
+pub async fn read_json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, BodyError> {
+    let body = read_body(response).await?;
+    serde_json::from_slice(&body).map_err(|e| BodyError(format!("the answer is not the expected JSON: {e}")))
+}
+
 /// A reqwest error's text without the URL (which may carry a tenant-specific
 /// path but never a secret; kept short for people).
 pub fn without_url(e: &reqwest::Error) -> String {

@@ -413,3 +413,40 @@ fn human_output_prints_problems_by_line_and_a_summary() {
         run.stdout
     );
 }
+
+/// A serial holding a noncharacter (U+FFFE, U+FFFF: XML 1.0 forbids them)
+/// or a bidirectional override is a row error with its line and column;
+/// the file's other rows stay valid, and the report's JUnit still parses.
+#[test]
+fn serials_that_no_report_could_carry_are_row_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = |s| fake_hash(s, 3000);
+    let text = format!(
+        "Device Serial Number,Windows Product ID,Hardware Hash\n\
+         NC-1\u{fffe},,{}\n\
+         NC-2\u{ffff},,{}\n\
+         BIDI-\u{202e}1,,{}\n\
+         OK-1,,{}\n",
+        h(1),
+        h(2),
+        h(3),
+        h(4)
+    );
+    let path = write(dir.path(), "nonchars.csv", text);
+    let (code, doc) = validate_json(&[&path], &[]);
+    assert_eq!(code, 1, "{doc}");
+    let lines: Vec<u64> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["severity"] == "error")
+        .map(|p| {
+            assert_eq!(p["column"], 1, "{p}");
+            p["line"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(lines, [2, 3, 4], "{doc}");
+    assert_eq!(doc["summary"]["validRows"], 1);
+    let shown = doc.to_string();
+    assert!(!shown.contains('\u{fffe}') && !shown.contains('\u{202e}'), "{shown}");
+}
