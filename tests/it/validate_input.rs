@@ -448,5 +448,8 @@ fn serials_that_no_report_could_carry_are_row_errors() {
     assert_eq!(lines, [2, 3, 4], "{doc}");
     assert_eq!(doc["summary"]["validRows"], 1);
     let shown = doc.to_string();
-    assert!(!shown.contains('\u{fffe}') && !shown.contains('\u{202e}'), "{shown}");
+    assert!(
+        !shown.contains('\u{fffe}') && !shown.contains('\u{202e}'),
+        "{shown}"
+    );
 }
