@@ -39,9 +39,13 @@ struct Sent {
     id: Option<String>,
 }
 
+/// The ledger's format (`version` in the file): a file of a newer format is
+/// not read nor written.
+const VERSION: u64 = 1;
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Contents {
-    version: u32,
+    version: u64,
     sent: Vec<Sent>,
 }
 
@@ -59,9 +63,20 @@ pub struct LedgerError {
 pub struct Ledger {
     path: Option<PathBuf>,
     sent: Mutex<Vec<Sent>>,
+    /// What was wrong with the file when it was opened, to say once.
+    said: Mutex<Option<LedgerError>>,
 }
 
 impl Ledger {
+    /// What was wrong with the file when it was opened (a corrupt file is
+    /// started again), once.
+    pub fn take_problem(&self) -> Option<LedgerError> {
+        self.said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
     /// No state folder: nothing is kept.
     pub fn none() -> Self {
         Self::default()
@@ -86,24 +101,20 @@ impl Ledger {
     }
 
     fn at(path: PathBuf) -> Result<Self, LedgerError> {
-        let sent = match crate::state::read(&path) {
-            Ok(None) => Vec::new(),
-            Ok(Some(bytes)) => {
-                serde_json::from_slice::<Contents>(&bytes)
-                    .map_err(|e| LedgerError {
-                        path: path.clone(),
-                        why: e.to_string(),
-                    })?
-                    .sent
-            }
-            Err(e) => {
-                return Err(LedgerError {
-                    path,
-                    why: e.to_string(),
-                });
-            }
+        let (sent, said) = match crate::state::load::<Contents>(&path, VERSION) {
+            crate::state::Loaded::Missing => (Vec::new(), None),
+            crate::state::Loaded::Read(contents) => (contents.sent, None),
+            // Started again: what it held is lost, and the tenant (the
+            // source of truth) still tells every record's state.
+            crate::state::Loaded::Corrupt(why) => (Vec::new(), Some(format!("{why}; it is started again"))),
+            // Neither read nor written.
+            crate::state::Loaded::Newer(why) => return Err(LedgerError { path, why }),
         };
         Ok(Self {
+            said: Mutex::new(said.map(|why| LedgerError {
+                path: path.clone(),
+                why,
+            })),
             path: Some(path),
             sent: Mutex::new(sent),
         })
@@ -205,7 +216,7 @@ impl Ledger {
             crate::state::ensure_dir(dir).map_err(|e| fail(e.to_string()))?;
         }
         let contents = Contents {
-            version: 1,
+            version: VERSION,
             sent: sent.to_vec(),
         };
         let bytes = serde_json::to_vec(&contents).map_err(|e| fail(e.to_string()))?;
@@ -301,10 +312,17 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_file_is_an_error_and_no_folder_keeps_nothing() {
+    fn a_damaged_file_is_started_again_a_newer_one_is_left_and_no_folder_keeps_nothing() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("t.json"), "{not json").unwrap();
-        assert!(Ledger::open(dir.path(), "t").is_err());
+        let damaged = Ledger::open(dir.path(), "t").unwrap();
+        assert!(damaged.sent().is_empty());
+        let said = damaged.take_problem().expect("the damage is said").to_string();
+        assert!(said.contains("started again"), "{said}");
+        assert!(damaged.take_problem().is_none(), "once");
+        std::fs::write(dir.path().join("n.json"), r#"{"version": 2, "sent": []}"#).unwrap();
+        let newer = Ledger::open(dir.path(), "n").unwrap_err().to_string();
+        assert!(newer.contains("newer apctl"), "{newer}");
         let none = Ledger::none();
         none.sending(&[item("A", "h", MARKER)]).unwrap();
         let mut listed = vec![rewritten("id-a", "A")];

@@ -50,7 +50,13 @@ pub async fn follow(
         .any(|e| e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered));
     let mut asked = None;
     if registered_now && run.sync && !cancel.is_cancelled() {
-        let key = crate::import::run_lock::customer_key(graph.tenant, &run.graph_root);
+        let key = crate::import::run_lock::resolved_key(
+            graph.client.http(),
+            &run.authority,
+            graph.tenant,
+            &run.graph_root,
+        )
+        .await;
         let sync = sync_once(graph, run.sync_record.as_deref(), &key).await;
         if let Sync::Failed { error } = &sync {
             progress.event(warning(
@@ -163,19 +169,56 @@ impl Step for &mut Reading<'_, '_> {
     }
 }
 
+/// The sync record's format (`sync.json`): customer key → when a sync was
+/// last asked for. A record from before format 1 (a bare map) reads as
+/// empty, which costs at most one more sync.
+const SYNC_RECORD_VERSION: u64 = 1;
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SyncRecord {
+    version: u64,
+    #[serde(default)]
+    synced: BTreeMap<String, String>,
+}
+
 /// Asks one customer for a sync unless it was asked less than
 /// [`SYNC_INTERVAL`] ago; `record` (a JSON file of customer → time, shared
 /// by every run on this machine) remembers it. `key` names the customer at
-/// its service ([`crate::import::run_lock::customer_key`]).
+/// its service by its resolved tenant id
+/// ([`crate::import::run_lock::resolved_key`]).
 pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> Sync {
-    // One read-modify-write at a time in this process: customers run in
-    // parallel and share the file.
+    // One read-modify-write at a time in this process (customers run in
+    // parallel and share the file) and across processes (the file's lock,
+    // held from the read to the write, so two runs ask once).
     static RECORD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _held = RECORD.lock().await;
-    let mut last: BTreeMap<String, String> = record
-        .and_then(|p| crate::state::read(p).ok().flatten())
-        .and_then(|t| serde_json::from_slice(&t).ok())
-        .unwrap_or_default();
+    let _across = match record {
+        Some(p) => match crate::state::lock_beside(p).await {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                tracing::warn!("cannot lock `{}` against other runs: {e}", p.display());
+                None
+            }
+        },
+        None => None,
+    };
+    let (mut last, writable) =
+        match record.map(|p| (p, crate::state::load::<SyncRecord>(p, SYNC_RECORD_VERSION))) {
+            None | Some((_, crate::state::Loaded::Missing)) => (BTreeMap::new(), true),
+            Some((_, crate::state::Loaded::Read(r))) => (r.synced, true),
+            // A broken file is written anew; a newer apctl's is kept as it is.
+            Some((p, crate::state::Loaded::Corrupt(why))) => {
+                tracing::warn!("`{}`: {why}; it is started again", p.display());
+                (BTreeMap::new(), true)
+            }
+            Some((p, crate::state::Loaded::Newer(why))) => {
+                tracing::warn!(
+                    "`{}`: {why}; an Autopilot sync may be asked for again",
+                    p.display()
+                );
+                (BTreeMap::new(), false)
+            }
+        };
     // Wall time, not the client's clock: the record outlives the run.
     let now = jiff::Timestamp::now();
     let interval = jiff::SignedDuration::try_from(SYNC_INTERVAL).unwrap_or_default();
@@ -189,8 +232,12 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
     let result = request_sync(graph).await;
     if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
         last.insert(key.to_owned(), now.to_string());
-        if let Some(p) = record {
-            let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+        if let Some(p) = record.filter(|_| writable) {
+            let text = serde_json::to_string_pretty(&SyncRecord {
+                version: SYNC_RECORD_VERSION,
+                synced: last,
+            })
+            .unwrap_or_default();
             let written = p
                 .parent()
                 .map_or(Ok(()), crate::state::ensure_dir)

@@ -174,7 +174,13 @@ async fn run_tenant(
     };
     settings.customer.deadline = client.clock().now() + settings.run.deadline;
     let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
-        Ok(ledger) => ledger.unwrap_or_default(),
+        Ok(ledger) => {
+            let ledger = ledger.unwrap_or_default();
+            if let Some(e) = ledger.take_problem() {
+                progress.event(warning(&settings.customer.tenant, e.to_string()));
+            }
+            ledger
+        }
         Err(e) => {
             progress.event(warning(&settings.customer.tenant, format!("{e}; staged records whose import id the service rewrote are not known as apctl's this run")));
             Ledger::none()
@@ -234,10 +240,13 @@ async fn lock(
     let Some(dir) = &settings.run.lock_dir else {
         return Ok(None);
     };
-    let id = gdap::customer_id(client.http(), &settings.run.authority, &settings.customer.tenant)
-        .await
-        .unwrap_or_else(|_| settings.customer.tenant.clone());
-    let key = run_lock::customer_key(&id, &settings.run.graph_root);
+    let key = run_lock::resolved_key(
+        client.http(),
+        &settings.run.authority,
+        &settings.customer.tenant,
+        &settings.run.graph_root,
+    )
+    .await;
     let owner = format!(
         "pid {}, run {}, since {}",
         std::process::id(),

@@ -64,6 +64,22 @@ pub fn customer_key(tenant_id: &str, graph_root: &reqwest::Url) -> String {
     )
 }
 
+/// The key of a customer as it is named (a domain, a tenant id in any
+/// case): its tenant id resolved first, so a run that names the customer
+/// by domain and one that names it by id keep one lock, one ledger and one
+/// sync record. A name that cannot be resolved is used as it is.
+pub async fn resolved_key(
+    http: &reqwest::Client,
+    authority: &reqwest::Url,
+    tenant: &str,
+    graph_root: &reqwest::Url,
+) -> String {
+    let id = crate::graph::gdap::customer_id(http, authority, tenant)
+        .await
+        .unwrap_or_else(|_| tenant.to_owned());
+    customer_key(&id.to_lowercase(), graph_root)
+}
+
 /// The lock file of a tenant: its key in letters, digits, `.`, `-` and
 /// `_` only, so no tenant text can leave the folder.
 pub fn path_for(dir: &Path, tenant: &str) -> PathBuf {

@@ -183,7 +183,13 @@ pub async fn sync(
     tenants.dedup();
     for tenant in tenants {
         let gate = client.gate(tenant);
-        let key = crate::import::run_lock::customer_key(tenant, &endpoints.graph);
+        let key = crate::import::run_lock::resolved_key(
+            client.http(),
+            &endpoints.authority,
+            tenant,
+            &endpoints.graph,
+        )
+        .await;
         let result = sync_once(&Graph::at(client, endpoints, tenant, &gate), state, &key).await;
         out.insert(tenant.clone(), result);
     }

@@ -181,6 +181,81 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// A versioned state file as read. Every state file is JSON with a
+/// `version`; every reader treats the three ways a file can fail it the
+/// same way: missing is empty; corrupt or written by a newer apctl is said
+/// once by the caller and the run goes on without it; a corrupt file may
+/// be written anew, a newer one is never overwritten.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Loaded<T> {
+    Missing,
+    Read(T),
+    /// Unreadable, not JSON, or not in the expected form: why.
+    Corrupt(String),
+    /// Of a newer format than this apctl knows: why.
+    Newer(String),
+}
+
+/// Reads the state file at `path`, whose format this apctl knows up to
+/// `version`. An unusable file's reason does not name the path: the
+/// caller does.
+pub fn load<T: serde::de::DeserializeOwned>(path: &Path, version: u64) -> Loaded<T> {
+    let bytes = match read(path) {
+        Ok(None) => return Loaded::Missing,
+        Ok(Some(bytes)) => bytes,
+        Err(e) => return Loaded::Corrupt(format!("it cannot be read: {e}")),
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return Loaded::Corrupt(format!("it is not JSON ({e})")),
+    };
+    let theirs = value
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if theirs > version {
+        return Loaded::Newer(format!(
+            "it was written by a newer apctl (format {theirs}; this one reads up to {version}) and is left as it is"
+        ));
+    }
+    match serde_json::from_value(value) {
+        Ok(t) => Loaded::Read(t),
+        Err(e) => Loaded::Corrupt(format!("it is not in the expected form ({e})")),
+    }
+}
+
+/// Longest wait for another process's lock on a state file: its holder
+/// does one request under it; longer means it hangs, and the caller goes
+/// on without the lock rather than stall.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Takes the lock of a state file (`<file>.lock` beside it, created as
+/// state files are), waiting up to [`LOCK_WAIT`] for another process that
+/// holds it; released when the returned file is dropped. For a
+/// read-modify-write that must not lose another process's update.
+pub async fn lock_beside(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        ensure_dir(dir)?;
+    }
+    let file = open_rw(&path.with_extension("lock"))?;
+    let give_up = tokio::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() >= give_up => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("another apctl process held it for {} s", LOCK_WAIT.as_secs()),
+                ));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ mod profiles;
 mod reconcile;
 mod snapshots;
 mod state_folder;
+mod state_home;
 mod status;
 mod tenants;
 mod throttle_simulator;

@@ -219,10 +219,13 @@ async fn compare(session: &Session, args: &ReconcileArgs, tenants: Vec<TenantRow
 /// What apctl sent to the tenant from this machine, to know its staged
 /// records when the service rewrote their `importId` (read only).
 async fn ledger(session: &Session, args: &ReconcileArgs, tenant: &str) -> apctl::import::ledger::Ledger {
-    let id = apctl::graph::gdap::customer_id(session.client.http(), &session.endpoints.authority, tenant)
-        .await
-        .unwrap_or_else(|_| tenant.to_owned());
-    let key = apctl::import::run_lock::customer_key(&id, &session.endpoints.graph);
+    let key = apctl::import::run_lock::resolved_key(
+        session.client.http(),
+        &session.endpoints.authority,
+        tenant,
+        &session.endpoints.graph,
+    )
+    .await;
     state_dir(args)
         .and_then(|d| apctl::import::ledger::Ledger::open(&d.join("sent"), &key).ok())
         .unwrap_or_default()
