@@ -25,11 +25,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let out = Command::new(env!("CARGO_BIN_EXE_apctl"))
+    let out = apctl_command()
         .args(args)
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("TF_BUILD")
-        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("the apctl binary runs");
     Run {
@@ -118,42 +115,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    let mut cmd = apctl_command();
     cmd.args(args);
-    for var in [
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "APCTL_GRAPH_URL",
-        "AZURE_AUTHORITY_HOST",
-        "APCTL_PARTNER_CENTER_URL",
-        "APCTL_TIME_SCALE",
-        "APCTL_REFRESH_TOKEN",
-        "AZURE_TENANT_ID",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "AZURE_CLIENT_CERTIFICATE_PATH",
-        "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-        "APCTL_USE_AZURE_CLI",
-        "APCTL_AZURE_CLI",
-        "SYSTEM_OIDCREQUESTURI",
-        "SYSTEM_ACCESSTOKEN",
-        "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
-        "AZURESUBSCRIPTION_CLIENT_ID",
-        "APCTL_SERVICE_CONNECTION_ID",
-        "APCTL_CLOUD",
-        "APCTL_MANAGED_IDENTITY",
-        "APCTL_MANAGED_IDENTITY_CLIENT_ID",
-        "IDENTITY_ENDPOINT",
-        "IDENTITY_HEADER",
-        "TF_BUILD",
-        "AGENT_TEMPDIRECTORY",
-        "GITHUB_ACTIONS",
-        "GITHUB_STEP_SUMMARY",
-        "NO_COLOR",
-        "CLICOLOR_FORCE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("XDG_STATE_HOME", state_home());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -163,6 +126,43 @@ where
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The variables a test's apctl may see from the developer's or CI's own
+/// environment: what a process needs to start and find its temporary
+/// folder. Everything else — a developer's own `AZURE_*`, `APCTL_*`, a CI's
+/// `TF_BUILD` or `GITHUB_ACTIONS` — is cleared, so no result depends on the
+/// machine the tests run on; a test sets what it means to.
+const PASSED_THROUGH: &[&str] = &[
+    "PATH",
+    "Path",
+    "SystemRoot",
+    "SYSTEMROOT",
+    "windir",
+    "WINDIR",
+    "ComSpec",
+    "PATHEXT",
+    "TEMP",
+    "TMP",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "RUST_BACKTRACE",
+    "LLVM_PROFILE_FILE",
+];
+
+/// The apctl binary with a cleared environment (see [`PASSED_THROUGH`]) and
+/// the tests' own state folder.
+pub fn apctl_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    cmd.env_clear();
+    for var in PASSED_THROUGH {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.env("XDG_STATE_HOME", state_home());
+    cmd
 }
 
 /// The state folder every test run of apctl shares (locks, what was sent),
@@ -185,7 +185,7 @@ impl SimProcess {
     /// Starts `apctl simulate` with the extra arguments and waits for its URL.
     pub fn start(extra: &[&str]) -> Self {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
+        let mut child = apctl_command()
             .arg("simulate")
             .args(["--port", "0"])
             .args(extra)

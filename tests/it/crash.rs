@@ -11,7 +11,7 @@
 #![cfg(unix)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{SimProcess, fake_hash, write};
@@ -47,7 +47,7 @@ fn import_args<'a>(file: &'a str, report: &'a str) -> Vec<&'a str> {
 /// Starts apctl against the simulator, waits until the simulator holds
 /// the answer it was told to hold, and kills apctl with SIGKILL.
 fn run_and_kill(sim: &SimProcess, args: &[&str]) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    let mut cmd = crate::common::apctl_command();
     cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
     for (k, v) in sim.env() {
         cmd.env(k, v);

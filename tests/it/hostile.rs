@@ -416,7 +416,7 @@ async fn a_second_ctrl_c_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = device_file(dir.path(), "C-1");
     let uri = server.uri();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apctl"))
+    let mut child = crate::common::apctl_command()
         .args([
             "import",
             file.to_str().unwrap(),

@@ -11,7 +11,7 @@ use crate::common::example;
 fn ctrl_c_writes_the_report_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
+    let mut child = crate::common::apctl_command()
         .args([
             "import",
             &example("contoso-autopilot.csv"),

@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use crate::common::{SimProcess, fake_hash, write};
 use serde_json::Value;
@@ -33,7 +33,7 @@ const LIVE: &[&str] = &["--time-scale", "1", "--poll-interval", "20ms", "--timeo
 
 /// Starts `apctl import` in the background.
 fn spawn(sim: &SimProcess, file: &str, report: &Path, state: &Path, extra: &[&str]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apctl"));
+    let mut cmd = crate::common::apctl_command();
     cmd.args(["import", file, "--tenant", CONTOSO, "--report"])
         .arg(report)
         .args(extra)

@@ -169,7 +169,7 @@ fn import_example(file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut all = FAST.to_vec();
     all.extend_from_slice(env);
     let examples = example("");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_apctl"));
+    let mut cmd = crate::common::apctl_command();
     cmd.current_dir(examples).args(&args);
     for var in [
         "TF_BUILD",
