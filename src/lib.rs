@@ -73,6 +73,7 @@ macro_rules! sentence_error {
 pub mod auth;
 pub mod clock;
 pub mod graph;
+pub mod hint;
 pub mod import;
 pub mod input;
 pub mod net;

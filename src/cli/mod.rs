@@ -207,11 +207,16 @@ macro_rules! hinted {
 }
 pub(crate) use hinted;
 
-/// The hint an error chain carries, if any.
+/// The most specific hint an error chain carries: every error of the chain
+/// is asked (the command line's own [`Hinted`] and the library's errors,
+/// through [`apctl::hint`]), and the one nearest the root cause wins.
 pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
     err.chain()
-        .find_map(|e| e.downcast_ref::<Hinted>())
-        .map(|h| h.hint.as_str())
+        .filter_map(|e| match e.downcast_ref::<Hinted>() {
+            Some(h) => Some(h.hint.as_str()),
+            None => apctl::hint::of(e),
+        })
+        .last()
 }
 
 /// Renders an error chain as `error:` / `caused by:` lines, then its hint

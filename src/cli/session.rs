@@ -207,10 +207,9 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
             "`{name}` is a customer name, which needs the partner tenant to look it up"
         ));
     };
-    let relationships = session
-        .relationships(&partner)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot look up `{name}` among GDAP relationships: {e}"))?;
+    let relationships = session.relationships(&partner).await.map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot look up `{name}` among GDAP relationships"))
+    })?;
     Ok(gdap::resolve(&name, relationships)?)
 }
 

@@ -421,10 +421,7 @@ pub fn parse_scale(text: &str) -> Result<f64, String> {
 
 /// A customer whose call failed: a credential's fix is its hint.
 pub fn call_failure(tenant: &str, e: &apctl::transport::CallError) -> apctl::report::TenantError {
-    let hint = match e {
-        apctl::transport::CallError::Auth(a) => Some(a.hint.clone()),
-        _ => None,
-    };
+    let hint = apctl::hint::deepest(e).map(str::to_owned);
     apctl::report::TenantError {
         tenant: tenant.to_owned(),
         error: e.to_string(),

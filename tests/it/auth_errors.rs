@@ -144,3 +144,33 @@ fn an_unreachable_graph_host_is_named_after_a_few_attempts() {
     );
     assert!(cause.contains(" s spent)"), "the time spent: {cause}");
 }
+
+/// A wrong client secret says so whatever `--tenant` looks like: a domain,
+/// or a customer's name that needs the partner's GDAP list first (whose
+/// token fails the same way). The hint nearest the root cause wins.
+#[test]
+fn a_wrong_secret_says_so_however_the_customer_is_named() {
+    let sim = crate::common::SimProcess::start(&[]);
+    let file = crate::common::example("contoso-autopilot.csv");
+    let env = [
+        ("AZURE_CLIENT_SECRET", "wrong-secret-123456"),
+        ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
+    ];
+    for tenant in ["contoso.onmicrosoft.com", "Contoso Ltd"] {
+        let import =
+            crate::common::apctl_sim(&sim, &["import", &file, "--tenant", tenant, "-o", "json"], &env);
+        let report = import.json();
+        let hint = report["causes"][0]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(hint.contains("client secret is wrong"), "{tenant}: {report}");
+        let status = crate::common::apctl_sim(&sim, &["status", "--tenant", tenant], &env);
+        assert_ne!(status.code, 0);
+        assert!(
+            status.stderr.contains("hint: the client secret is wrong"),
+            "{tenant}: {}",
+            status.stderr
+        );
+    }
+}

@@ -135,7 +135,7 @@ async fn active_customers(
     let relationships = session
         .relationships(&partner)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::new)?;
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     for r in relationships
         .iter()
