@@ -2,7 +2,7 @@
 //! reconcile and tenants, rendered errors with their hints, the JSON, CSV
 //! and JUnit reports, and the lines pipelines parse. Run ids, request ids,
 //! times, request counts and machine paths are replaced by placeholders
-//! (`normalise`); everything else must stay as it is, or the change is
+//! (insta's own filters, `filters`); everything else must stay as it is, or the change is
 //! reviewed (`cargo insta review`, or `INSTA_UPDATE=always`).
 
 use std::path::Path;
@@ -12,141 +12,74 @@ use crate::common::{Run, apctl_env, example, write};
 /// Every simulated run skips its waits.
 const FAST: [(&str, &str); 1] = [("APCTL_TIME_SCALE", "0")];
 
-/// Output with what changes from run to run replaced: GUIDs, timestamps,
-/// request counts and timings, the repository's and the temporary
-/// folder's paths.
-fn normalise(text: &str, tmp: Option<&Path>) -> String {
-    let mut s = text.replace(env!("CARGO_MANIFEST_DIR"), "[repo]");
+/// insta's filters for what changes from run to run: GUIDs, timestamps,
+/// days, request counts, the repository's and the temporary folder's
+/// paths. Everything else must stay as it is.
+fn filters(tmp: Option<&Path>) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&literal(&unix_path(env!("CARGO_MANIFEST_DIR"))), "[repo]");
     if let Some(t) = tmp {
-        s = s.replace(&t.display().to_string(), "[tmp]");
+        s.add_filter(&literal(&unix_path(&t.display().to_string())), "[tmp]");
     }
-    let s = forward_slashes(&s);
-    let s = replace_runs(&s, is_guid_at, "[guid]");
-    let s = replace_runs(&s, timestamp_len, "[time]");
-    let s = replace_runs(&s, date_len, "[date]");
-    let s = counted(&s, " HTTP request", "[n]");
-    counted(&s, "\"requests\": ", "[n]")
+    s.add_filter(
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+        "[guid]",
+    );
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}[0-9:.Z+\-]*", "[time]");
+    s.add_filter(r"\b\d{4}-\d{2}-\d{2}\b", "[date]");
+    s.add_filter(r"\b\d+ HTTP request", "[n] HTTP request");
+    s.add_filter(r#""requests": \d+"#, r#""requests": [n]"#);
+    s
 }
 
-/// Paths under `[repo]` and `[tmp]` with `/` between their parts, as on
-/// Unix, so the snapshots hold on Windows too.
-fn forward_slashes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_path = false;
-    let mut rest = s;
-    while let Some(c) = rest.chars().next() {
-        if rest.starts_with("[repo]") || rest.starts_with("[tmp]") {
-            in_path = true;
-        } else if c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ':' | ',') {
-            in_path = false;
+/// Text matched as it is by a filter's regular expression.
+fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
         }
-        if in_path && rest.starts_with("\\\\") {
-            out.push('/'); // a JSON string's escaped separator
-            rest = &rest[2..];
-            continue;
-        }
-        out.push(if in_path && c == '\\' { '/' } else { c });
-        rest = &rest[c.len_utf8()..];
+        out.push(c);
     }
     out
 }
 
-/// Replaces each run of text found by `len_at` (its length at a byte
-/// offset, or 0) with `with`.
-fn replace_runs(s: &str, len_at: fn(&[u8], usize) -> usize, with: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    let mut start = 0;
-    while i < b.len() {
-        let n = len_at(b, i);
-        if n > 0 {
-            out.push_str(&s[start..i]);
-            out.push_str(with);
-            i += n;
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&s[start..]);
-    out
+/// `insta::assert_snapshot!` under [`filters`] for the temporary folder.
+macro_rules! snap {
+    ($tmp:expr, $($args:tt)+) => {
+        filters($tmp).bind(|| insta::assert_snapshot!($($args)+))
+    };
 }
 
-fn is_guid_at(b: &[u8], i: usize) -> usize {
-    const SHAPE: &[u8; 36] = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if i + 36 > b.len() || (i > 0 && b[i - 1].is_ascii_hexdigit()) {
-        return 0;
-    }
-    let ok = SHAPE.iter().zip(&b[i..i + 36]).all(|(s, c)| {
-        if *s == b'-' {
-            *c == b'-'
-        } else {
-            c.is_ascii_hexdigit()
-        }
-    });
-    if ok { 36 } else { 0 }
+/// A path with `/` between its parts, as on Unix.
+fn unix_path(p: &str) -> String {
+    p.replace('\\', "/")
 }
 
-/// `2026-12-01T08:16:16.123Z`, `+00:00` offsets and fractions included.
-fn timestamp_len(b: &[u8], i: usize) -> usize {
-    let digits = |at: usize, n: usize| at + n <= b.len() && b[at..at + n].iter().all(u8::is_ascii_digit);
-    if !(digits(i, 4) && b.get(i + 4) == Some(&b'-') && digits(i + 5, 2) && b.get(i + 7) == Some(&b'-'))
-        || !(digits(i + 8, 2) && b.get(i + 10) == Some(&b'T') && digits(i + 11, 2))
-    {
-        return 0;
-    }
-    let mut j = i + 13;
-    while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b':' | b'.' | b'Z' | b'+' | b'-')) {
-        j += 1;
-    }
-    j - i
-}
-
-/// `2026-11-30`: a day the simulator derives from today.
-fn date_len(b: &[u8], i: usize) -> usize {
-    let digits = |at: usize, n: usize| at + n <= b.len() && b[at..at + n].iter().all(u8::is_ascii_digit);
-    let shape =
-        digits(i, 4) && b.get(i + 4) == Some(&b'-') && digits(i + 5, 2) && b.get(i + 7) == Some(&b'-');
-    if shape
-        && digits(i + 8, 2)
-        && !b.get(i + 10).is_some_and(u8::is_ascii_digit)
-        && (i == 0 || !b[i - 1].is_ascii_digit())
-    {
-        10
-    } else {
-        0
-    }
-}
-
-/// Replaces the number before each `after` (or right after `before` when
-/// `before` ends in a space) with `with`.
-fn counted(s: &str, marker: &str, with: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find(marker) {
-        if marker.ends_with(' ') {
-            // The number follows the marker.
-            let (head, tail) = rest.split_at(pos + marker.len());
-            out.push_str(head);
-            let n = tail.bytes().take_while(u8::is_ascii_digit).count();
-            if n > 0 {
-                out.push_str(with);
+/// Output with the paths under the repository and `tmp` written with `/`,
+/// so the snapshots hold on Windows too (insta's filters replace matches;
+/// they cannot rewrite the separators inside one).
+fn normalise(text: &str, tmp: Option<&Path>) -> String {
+    let mut roots = vec![env!("CARGO_MANIFEST_DIR").to_owned()];
+    roots.extend(tmp.map(|t| t.display().to_string()));
+    let mut out = text.to_owned();
+    for root in roots.iter().filter(|r| r.contains('\\')) {
+        for escaped in [root.replace('\\', "\\\\"), root.clone()] {
+            let mut rest = out.as_str();
+            let mut done = String::with_capacity(out.len());
+            while let Some(at) = rest.find(&escaped) {
+                done.push_str(&rest[..at]);
+                let tail = &rest[at..];
+                let end = tail
+                    .find(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ')'))
+                    .unwrap_or(tail.len());
+                done.push_str(&tail[..end].replace("\\\\", "/").replace('\\', "/"));
+                rest = &tail[end..];
             }
-            rest = &tail[n..];
-        } else {
-            // The number precedes the marker.
-            let head = &rest[..pos];
-            let n = head.bytes().rev().take_while(u8::is_ascii_digit).count();
-            out.push_str(&head[..head.len() - n]);
-            if n > 0 {
-                out.push_str(with);
-            }
-            out.push_str(marker);
-            rest = &rest[pos + marker.len()..];
+            done.push_str(rest);
+            out = done;
         }
     }
-    out.push_str(rest);
     out
 }
 
@@ -202,7 +135,7 @@ fn import_human_output_in_every_state() {
         &["--tenant", "fabrikam.onmicrosoft.com", "-q"],
         &[],
     );
-    insta::assert_snapshot!(shown(&run, None));
+    snap!(None, shown(&run, None));
 }
 
 #[test]
@@ -218,7 +151,7 @@ fn import_human_output_through_both_pipes() {
         ],
         &[],
     );
-    insta::assert_snapshot!(shown(&run, None));
+    snap!(None, shown(&run, None));
 }
 
 #[test]
@@ -228,7 +161,7 @@ fn import_dry_run_output() {
         &["--tenant", "contoso.onmicrosoft.com", "--dry-run", "-q"],
         &[],
     );
-    insta::assert_snapshot!(shown(&run, None));
+    snap!(None, shown(&run, None));
 }
 
 #[test]
@@ -257,12 +190,13 @@ fn reports_in_json_csv_and_junit() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     report["http"] = serde_json::json!("[http figures]");
     let read = |p: &Path| normalise(&std::fs::read_to_string(p).unwrap(), Some(dir.path()));
-    insta::assert_snapshot!(
+    snap!(
+        Some(dir.path()),
         "report_json",
         normalise(&serde_json::to_string_pretty(&report).unwrap(), Some(dir.path()))
     );
-    insta::assert_snapshot!("report_csv", read(&csv));
-    insta::assert_snapshot!("report_junit", read(&junit));
+    snap!(Some(dir.path()), "report_csv", read(&csv));
+    snap!(Some(dir.path()), "report_junit", read(&junit));
 }
 
 #[test]
@@ -285,10 +219,10 @@ fn the_markdown_summary_outside_a_pipeline() {
         !run.stdout.contains("##vso") && !run.stdout.contains("::error"),
         "no pipeline here"
     );
-    insta::assert_snapshot!(normalise(
-        &std::fs::read_to_string(&md).unwrap(),
-        Some(dir.path())
-    ));
+    snap!(
+        Some(dir.path()),
+        normalise(&std::fs::read_to_string(&md).unwrap(), Some(dir.path()))
+    );
 }
 
 #[test]
@@ -302,13 +236,17 @@ fn pipeline_lines_in_azure_devops_and_github_actions() {
             ("AGENT_TEMPDIRECTORY", agent.path().to_str().unwrap()),
         ],
     );
-    insta::assert_snapshot!("pipeline_azure_devops", shown(&azure, Some(agent.path())));
+    snap!(
+        Some(agent.path()),
+        "pipeline_azure_devops",
+        shown(&azure, Some(agent.path()))
+    );
     let github = import_example(
         "fabrikam-every-state.csv",
         &["--tenant", "fabrikam.onmicrosoft.com", "-q"],
         &[("GITHUB_ACTIONS", "true")],
     );
-    insta::assert_snapshot!("pipeline_github_actions", shown(&github, None));
+    snap!(None, "pipeline_github_actions", shown(&github, None));
 }
 
 #[test]
@@ -318,14 +256,14 @@ fn validate_human_and_json() {
         ["validate"].into_iter().chain(files.iter().map(String::as_str)),
         &[],
     );
-    insta::assert_snapshot!("validate_human", shown(&human, None));
+    snap!(None, "validate_human", shown(&human, None));
     let json = apctl_env(
         ["validate", "--output", "json"]
             .into_iter()
             .chain(files.iter().map(String::as_str)),
         &[],
     );
-    insta::assert_snapshot!("validate_json", shown(&json, None));
+    snap!(None, "validate_json", shown(&json, None));
 }
 
 #[test]
@@ -334,7 +272,7 @@ fn status_human_and_json() {
         ["status", "--tenant", "contoso.onmicrosoft.com", "--simulate"],
         &FAST,
     );
-    insta::assert_snapshot!("status_human", shown(&human, None));
+    snap!(None, "status_human", shown(&human, None));
     let json = apctl_env(
         [
             "status",
@@ -346,15 +284,15 @@ fn status_human_and_json() {
         ],
         &FAST,
     );
-    insta::assert_snapshot!("status_json", shown(&json, None));
+    snap!(None, "status_json", shown(&json, None));
 }
 
 #[test]
 fn reconcile_plan_and_tenants() {
     let plan = apctl_env(["reconcile", &example("desired-state.csv"), "--simulate"], &FAST);
-    insta::assert_snapshot!("reconcile_plan", shown(&plan, None));
+    snap!(None, "reconcile_plan", shown(&plan, None));
     let tenants = apctl_env(["tenants", "--simulate"], &FAST);
-    insta::assert_snapshot!("tenants", shown(&tenants, None));
+    snap!(None, "tenants", shown(&tenants, None));
 }
 
 #[test]
@@ -369,7 +307,7 @@ fn errors_render_with_their_hint() {
         ],
         &[],
     );
-    insta::assert_snapshot!("error_no_credentials", shown(&no_credentials, None));
+    snap!(None, "error_no_credentials", shown(&no_credentials, None));
     // Half of a mode: the error names what is missing for it.
     let id_only = apctl_env(
         [
@@ -401,9 +339,13 @@ fn errors_render_with_their_hint() {
         ["import", "--manifest", manifest.to_str().unwrap(), "--simulate"],
         &FAST,
     );
-    insta::assert_snapshot!("error_manifest", shown(&bad_manifest, Some(dir.path())));
+    snap!(
+        Some(dir.path()),
+        "error_manifest",
+        shown(&bad_manifest, Some(dir.path()))
+    );
     let no_tenant = apctl_env(["import", &example("contoso-autopilot.csv"), "--simulate"], &FAST);
-    insta::assert_snapshot!("error_no_customer", shown(&no_tenant, None));
+    snap!(None, "error_no_customer", shown(&no_tenant, None));
     let prune = apctl_env(
         [
             "reconcile",
@@ -416,14 +358,21 @@ fn errors_render_with_their_hint() {
         ],
         &FAST,
     );
-    insta::assert_snapshot!("error_prune_refused", shown(&prune, None));
+    snap!(None, "error_prune_refused", shown(&prune, None));
 }
 
 #[test]
-fn the_normaliser_replaces_only_what_changes() {
+fn the_filters_replace_only_what_changes() {
     let text = "run 6b7c8d9e-0000-4000-8000-00000000a9c1 at 2026-12-01T08:16:16.5Z, seen 2026-11-30, 37 HTTP requests; \"requests\": 12; serial FAB-0001, PO 2026-11-300";
+    filters(None).bind(|| {
+        insta::assert_snapshot!(
+            text,
+            @r#"run [guid] at [time], seen [date], [n] HTTP requests; "requests": [n]; serial FAB-0001, PO 2026-11-300"#
+        );
+    });
     assert_eq!(
-        normalise(text, None),
-        "run [guid] at [time], seen [date], [n] HTTP requests; \"requests\": [n]; serial FAB-0001, PO 2026-11-300"
+        normalise(r"C:\x\apctl\examples\a.csv", None),
+        r"C:\x\apctl\examples\a.csv",
+        "paths outside the repository and tmp stay as they are"
     );
 }
