@@ -18,5 +18,5 @@ pub mod tags;
 
 pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
 pub use settings::{CustomerSettings, ImportSettings, RunSettings};
-pub(crate) mod rows;
+pub(crate) mod engine;
 pub mod waiter;

@@ -334,7 +334,10 @@ pub fn graph_reason(e: &CallError) -> String {
     match e {
         CallError::Auth(a) => format!("no Graph token for this tenant ({})", a.summary),
         CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
-            format!("Graph refused the call: {}", super::rows::GRAPH_PERMISSION)
+            format!(
+                "Graph refused the call: {}",
+                super::engine::rows::GRAPH_PERMISSION
+            )
         }
         other => other.to_string(),
     }

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::import::engine::by_serial;
+use crate::import::engine::{self, Phase, rows};
 use crate::import::ledger::Ledger;
 use crate::import::markers::{another_live_run, is_apctls, leftovers};
 use crate::import::progress::{entry_for, interrupted_cause, warning};
-use crate::import::rows::{self, Row};
 use crate::import::settings::LIST_POLL_THRESHOLD;
 use crate::import::tags::{TagWork, Wanted};
 use crate::import::waiter::{self, Check, Round, Step, Wait};
@@ -32,22 +33,9 @@ use crate::report::{Action, Cause, Entry, TenantError};
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client};
 
-/// Where a device is in the pipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    ToSend,
-    Staged,
-    Confirm,
-    /// Registered already with another group tag or user than the row's:
-    /// those are being set and read back.
-    Tag,
-    Done,
-}
-
-struct Tracked {
-    device: Device,
-    entry: Entry,
-    phase: Phase,
+/// What the Graph pipe keeps of a row beside what every pipe does.
+#[derive(Default)]
+struct GraphRow {
     staged_id: Option<String>,
     /// The staged record was created by apctl and may be deleted.
     ours: bool,
@@ -57,27 +45,9 @@ struct Tracked {
     resend_at: Duration,
     /// The staged record disappeared before its verdict was read.
     vanished: bool,
-    /// The group tag (and user) to set on a device registered already.
-    tag: Option<TagWork>,
 }
 
-impl Row for Tracked {
-    fn entry(&self) -> &Entry {
-        &self.entry
-    }
-    fn entry_mut(&mut self) -> &mut Entry {
-        &mut self.entry
-    }
-    fn into_entry(self) -> Entry {
-        self.entry
-    }
-    fn maybe_sent(&self) -> bool {
-        self.phase != Phase::ToSend
-    }
-    fn is_done(&self) -> bool {
-        self.phase == Phase::Done
-    }
-}
+type Tracked = engine::Tracked<GraphRow>;
 
 fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
     rows::snapshot(tracked, settings, Pipe::Graph, progress, now);
@@ -112,7 +82,7 @@ pub async fn import_tenant(
         snapshot(&tracked, settings, progress, true);
         if !settings.run.wait {
             // Devices registered already get their tag written once.
-            wait::tag(&graph, &mut tracked, progress).await;
+            engine::tag(&graph, &mut tracked, progress).await;
         } else {
             settle(&graph, &mut tracked, settings, ledger, progress, cancel, deadline).await;
             // Every verdict is on record before the slow part: one
@@ -121,23 +91,13 @@ pub async fn import_tenant(
             cleanup(&graph, &tracked, leftovers, settings, progress).await;
         }
     }
-    mark_unfinished(&mut tracked, settings);
+    mark_unfinished(&mut tracked, settings, cancel.is_cancelled());
     rows::finish(tracked, None, cancel.is_cancelled())
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
     let entry = entry_for(&device, settings);
-    Tracked {
-        device,
-        entry,
-        phase: Phase::ToSend,
-        staged_id: None,
-        ours: false,
-        resends: 0,
-        resend_at: Duration::ZERO,
-        vanished: false,
-        tag: None,
-    }
+    Tracked::new(device, entry, GraphRow::default())
 }
 
 /// Before sending: serials already registered are done; serials already
@@ -206,10 +166,10 @@ async fn lookup(
             // Followed, so not a leftover: it is deleted once settled.
             leftovers.retain(|id| *id != record.id);
             t.entry.action = Action::FollowedStaged;
-            t.staged_id = Some(record.id.clone());
+            t.x.staged_id = Some(record.id.clone());
             t.entry.imported_identity_id = Some(record.id.clone());
-            t.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
-            t.phase = Phase::Staged;
+            t.x.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
+            t.phase = Phase::Sent;
             if settings.run.dry_run {
                 t.entry.details =
                     "already staged by an earlier import; it would be followed, not sent again".into();
@@ -222,13 +182,6 @@ async fn lookup(
         }
     }
     Ok(leftovers)
-}
-
-fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {
-    items
-        .into_iter()
-        .filter_map(|i| serial(&i).map(|s| (s, i)))
-        .collect()
 }
 
 /// Records a registered device's state on an entry.
@@ -269,8 +222,8 @@ async fn cleanup(
     // deleted again.
     let ids: Vec<String> = tracked
         .iter()
-        .filter(|t| t.ours && matches!(t.phase, Phase::Done | Phase::Tag) && !t.vanished)
-        .filter_map(|t| t.staged_id.clone())
+        .filter(|t| t.x.ours && matches!(t.phase, Phase::Done | Phase::Tag) && !t.x.vanished)
+        .filter_map(|t| t.x.staged_id.clone())
         .chain(leftovers)
         .collect();
     let width = settings.run.limits.concurrency.get() as usize;
@@ -290,7 +243,8 @@ async fn cleanup(
 
 /// Devices with no final answer at the end keep Registration pending, with
 /// a reason.
-fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
+fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings, interrupted: bool) {
+    let end = engine::end_of_run(interrupted);
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
             work.at_end(&mut t.entry, settings.run.dry_run);
@@ -299,7 +253,7 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
         match t.phase {
             // The service said 640 and the resend did not come before the
             // end: its answer stands.
-            Phase::ToSend if t.resends > 0 => wait::fail_with(t, ErrorKind::Transient),
+            Phase::ToSend if t.x.resends > 0 => wait::fail_with(t, ErrorKind::Transient),
             Phase::ToSend if !settings.run.dry_run => t.entry.not_sent(&interrupted_cause()),
             Phase::ToSend => {}
             _ if !settings.run.wait || settings.run.dry_run => {
@@ -307,8 +261,15 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings) {
                     t.entry.details = "accepted for registration; run `apctl import` again (or `apctl status`) to see the outcome".into();
                 }
             }
-            Phase::Confirm => t.entry.details = "imported, but not yet listed among the tenant's Autopilot devices at the deadline".into(),
-            _ => t.entry.details = "still being processed by the service at the deadline; run apctl again to follow it (nothing is sent twice)".into(),
+            Phase::Confirm => {
+                t.entry.details =
+                    format!("imported, but not yet listed among the tenant's Autopilot devices {end}")
+            }
+            _ => {
+                t.entry.details = format!(
+                    "still being processed by the service {end}; run apctl again to follow it (nothing is sent twice)"
+                )
+            }
         }
     }
 }

@@ -33,7 +33,7 @@ pub(super) async fn send_all(
     }
     let now = graph.client.clock().now();
     let todo: Vec<usize> = (0..tracked.len())
-        .filter(|&i| tracked[i].phase == Phase::ToSend && tracked[i].resend_at <= now)
+        .filter(|&i| tracked[i].phase == Phase::ToSend && tracked[i].x.resend_at <= now)
         .collect();
     if todo.is_empty() {
         return;
@@ -172,10 +172,6 @@ pub(super) async fn post_chunk(
     }
 }
 
-/// How long after a lost answer apctl waits before it looks at what is
-/// staged.
-const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
-
 /// After an answer that may be lost: the staged records this chunk
 /// created, found in the tenant's list; `items` keeps the rest, which were
 /// not staged and may be sent again.
@@ -187,7 +183,7 @@ async fn recover(
     // A request whose answer was lost may still be in the service's hands:
     // give it time to land before reading what is staged, or a late write
     // would meet a second one.
-    graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
+    graph.client.clock().sleep(engine::LOST_ANSWER_PAUSE).await;
     let mut all = graph.list_imported().await?;
     ledger.restore(&mut all);
     let import_id = items.first().and_then(|i| i.import_id.clone());
@@ -216,11 +212,11 @@ pub(super) fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<Impo
         let Some(record) = t.device.serial.as_ref().and_then(|s| by.remove(s)) else {
             continue;
         };
-        t.staged_id = Some(record.id.clone());
+        t.x.staged_id = Some(record.id.clone());
         t.entry.imported_identity_id = Some(record.id);
         t.entry.action = Action::Sent;
-        t.ours = true;
-        t.phase = Phase::Staged;
+        t.x.ours = true;
+        t.phase = Phase::Sent;
     }
 }
 

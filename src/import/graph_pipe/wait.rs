@@ -48,16 +48,16 @@ pub(super) struct Polling<'a, 'g> {
 
 impl Step for Polling<'_, '_> {
     async fn step(&mut self, round: Round) -> Check {
-        let before: Vec<(Phase, u32)> = self.tracked.iter().map(|t| (t.phase, t.resends)).collect();
+        let before: Vec<(Phase, u32)> = self.tracked.iter().map(|t| (t.phase, t.x.resends)).collect();
         if round != Round::First {
             self.poll().await;
         } else {
-            tag(self.graph, self.tracked, self.progress).await;
+            engine::tag(self.graph, self.tracked, self.progress).await;
         }
         rows::report_settled(self.tracked, self.settings.customer.label(), self.progress);
         if rows::all_done(self.tracked) {
             Check::Settled
-        } else if self.tracked.iter().map(|t| (t.phase, t.resends)).ne(before) {
+        } else if self.tracked.iter().map(|t| (t.phase, t.x.resends)).ne(before) {
             Check::Moved
         } else {
             Check::Open
@@ -92,20 +92,10 @@ impl Polling<'_, '_> {
                 format!("reading registered devices failed: {e}"),
             ));
         }
-        tag(graph, tracked, progress).await;
+        engine::tag(graph, tracked, progress).await;
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
             // Only those whose wait after a 640 is over go out now.
             send_all(graph, tracked, settings, ledger, progress, cancel).await;
-        }
-    }
-}
-
-/// Writes or reads back the tag of each device registered already with
-/// other values, once per round; a decided row is done.
-pub(super) async fn tag(graph: &Graph<'_>, tracked: &mut [Tracked], progress: &dyn Progress) {
-    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
-        if crate::import::tags::decided(&mut t.tag, graph, &mut t.entry, progress).await {
-            t.phase = Phase::Done;
         }
     }
 }
@@ -119,7 +109,7 @@ pub(super) async fn poll_staged(
     deadline: Duration,
 ) -> Result<(), CallError> {
     let waiting: Vec<usize> = (0..tracked.len())
-        .filter(|&i| tracked[i].phase == Phase::Staged)
+        .filter(|&i| tracked[i].phase == Phase::Sent)
         .collect();
     if waiting.is_empty() {
         return Ok(());
@@ -134,7 +124,7 @@ pub(super) async fn poll_staged(
     } else {
         let mut m = HashMap::new();
         for &i in &waiting {
-            let id = tracked[i].staged_id.clone().unwrap_or_default();
+            let id = tracked[i].x.staged_id.clone().unwrap_or_default();
             match graph.get_imported(&id).await {
                 Ok(r) => {
                     m.insert(r.id.clone(), r);
@@ -146,11 +136,11 @@ pub(super) async fn poll_staged(
         m
     };
     for i in waiting {
-        let Some(record) = tracked[i].staged_id.as_ref().and_then(|id| records.get(id)) else {
+        let Some(record) = tracked[i].x.staged_id.as_ref().and_then(|id| records.get(id)) else {
             // Gone before its meaning was read: another run (or an admin)
             // deleted it, most likely once the device was registered. The
             // registered list says; nobody waits for the deadline.
-            tracked[i].vanished = true;
+            tracked[i].x.vanished = true;
             tracked[i].phase = Phase::Confirm;
             continue;
         };
@@ -172,7 +162,7 @@ pub(super) async fn judge(
     deadline: Duration,
 ) {
     let now = graph.client.clock().now();
-    let backoff = RESEND_BACKOFF[(t.resends as usize).min(RESEND_BACKOFF.len() - 1)];
+    let backoff = RESEND_BACKOFF[(t.x.resends as usize).min(RESEND_BACKOFF.len() - 1)];
     let s = &record.state;
     let meaning = mapping::graph_import_meaning(
         &s.device_import_status,
@@ -194,12 +184,14 @@ pub(super) async fn judge(
         }
         // "Try again later": after a wait of seconds to minutes, and only
         // if the answer can still come before the deadline.
-        Meaning::Transient if t.resends < settings.run.max_resends && t.ours && now + backoff < deadline => {
-            t.resends += 1;
-            if let Some(id) = t.staged_id.take() {
+        Meaning::Transient
+            if t.x.resends < settings.run.max_resends && t.x.ours && now + backoff < deadline =>
+        {
+            t.x.resends += 1;
+            if let Some(id) = t.x.staged_id.take() {
                 let _ = graph.delete_imported(&id).await;
             }
-            t.resend_at = now + backoff;
+            t.x.resend_at = now + backoff;
             t.phase = Phase::ToSend;
         }
         Meaning::Transient => fail_with(t, ErrorKind::Transient),
@@ -214,7 +206,7 @@ pub(super) fn fail_with(t: &mut Tracked, kind: ErrorKind) {
             "ZtdDeviceDuplicated: the same hardware hash was uploaded twice; only one row was processed"
                 .into();
     }
-    if t.entry.action == Action::FollowedStaged && !t.ours {
+    if t.entry.action == Action::FollowedStaged && !t.x.ours {
         t.entry.details.push_str(" (this is an earlier import's staged record: delete it in Intune under Windows Autopilot devices > Import, then run apctl again)");
     }
     t.phase = Phase::Done;
@@ -231,7 +223,7 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
     let mut gone: Option<Arc<Cause>> = None;
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
         let Some(device) = t.device.serial.as_ref().and_then(|s| registered.get(s)) else {
-            if t.vanished {
+            if t.x.vanished {
                 let why = gone.get_or_insert_with(|| {
                     Cause::tenant(&TenantError {
                         tenant: graph.tenant.to_owned(),

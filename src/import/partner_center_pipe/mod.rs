@@ -11,19 +11,17 @@
 //! row, never passed over.
 
 mod send;
-mod tags;
 mod wait;
 
 use send::send;
-use tags::tag;
 use wait::{confirm, settle};
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph};
+use crate::import::engine::{self, Phase, rows};
 use crate::import::progress::{entry_for, interrupted_cause, warning};
-use crate::import::rows::{self, Row};
 use crate::import::tags::{self as tag_work, TagWork, graph_reason, is_denied};
 use crate::import::waiter::{self, Check, Round, Step, Wait};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
@@ -31,50 +29,18 @@ use crate::input::device::{Device, Identity, Pipe};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
 use crate::portal::mapping::{self, ErrorKind, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
-use crate::report::{Action, Cause, Entry, TenantError};
+use crate::report::{Action, Cause, TenantError};
 use crate::transport::throttle::TenantGate;
 use crate::transport::{CallError, Client};
 
-/// Where a device is in the pipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    ToSend,
-    /// Sent: waiting for the batch job's verdict.
-    InBatch,
-    /// Registered by Partner Center: waiting for it in the tenant's list.
-    Appear,
-    /// In the tenant's list: its group tag is to be set and verified.
-    Tag,
-    Done,
-}
-
-struct Tracked {
-    device: Device,
-    entry: Entry,
-    phase: Phase,
-    /// Index into the accepted requests whose job status decides it.
+/// What the Partner Center pipe keeps of a row beside what every pipe
+/// does: the accepted request whose job status decides it.
+#[derive(Default)]
+struct PcRow {
     job: Option<usize>,
-    /// The group tag (and user) to set on the registered device.
-    tag: Option<TagWork>,
 }
 
-impl Row for Tracked {
-    fn entry(&self) -> &Entry {
-        &self.entry
-    }
-    fn entry_mut(&mut self) -> &mut Entry {
-        &mut self.entry
-    }
-    fn into_entry(self) -> Entry {
-        self.entry
-    }
-    fn maybe_sent(&self) -> bool {
-        self.phase != Phase::ToSend
-    }
-    fn is_done(&self) -> bool {
-        self.phase == Phase::Done
-    }
-}
+type Tracked = engine::Tracked<PcRow>;
 
 /// What the pipe needs from the Graph side of the same tenant.
 struct Ctx<'a> {
@@ -154,17 +120,20 @@ pub async fn import_customer(
     };
     let mut jobs = Vec::new();
     snapshot(&tracked, settings, progress, true);
-    if !settings.run.dry_run && !cancel.is_cancelled() {
-        send(&mut ctx, &mut tracked, &mut jobs, batch_exists, progress).await;
+    if !settings.run.dry_run {
+        // After Ctrl-C nothing more is sent, and what was sent (or found
+        // in a batch already) is followed through the grace, as the Graph
+        // pipe does.
+        send(&mut ctx, &mut tracked, &mut jobs, batch_exists, progress, cancel).await;
         snapshot(&tracked, settings, progress, true);
         if settings.run.wait {
             settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
         } else {
             // Devices registered already get their tag written once.
-            tag(&ctx, &mut tracked, progress).await;
+            engine::tag(&ctx.graph, &mut tracked, progress).await;
         }
     }
-    mark_unfinished(&ctx, &mut tracked);
+    mark_unfinished(&ctx, &mut tracked, cancel.is_cancelled());
     rows::finish(tracked, None, cancel.is_cancelled())
 }
 
@@ -175,13 +144,7 @@ fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progr
 fn track(device: Device, settings: &ImportSettings) -> Tracked {
     let mut entry = entry_for(&device, settings);
     entry.batch_id = Some(settings.customer.batch_id.clone());
-    Tracked {
-        device,
-        entry,
-        phase: Phase::ToSend,
-        job: None,
-        tag: None,
-    }
+    Tracked::new(device, entry, PcRow::default())
 }
 
 /// True when a device listed in the batch is this row's device: the same
@@ -243,7 +206,7 @@ async fn lookup(
             t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             t.entry.details = format!("already in device batch `{batch}`: not sent again");
             t.entry.batch_id = Some(batch.clone());
-            t.phase = Phase::Appear;
+            t.phase = Phase::Confirm;
         } else if ctx.settings.run.dry_run {
             t.entry.action = Action::WouldSend;
             // Never sent: no portal state is true of it.
@@ -287,9 +250,7 @@ fn listed_matches(d: &Device, r: &AutopilotDevice) -> bool {
 }
 
 fn by_serial(list: Vec<AutopilotDevice>) -> HashMap<String, AutopilotDevice> {
-    list.into_iter()
-        .filter_map(|d| d.serial_number.clone().map(|s| (s, d)))
-        .collect()
+    engine::by_serial(list, |d| d.serial_number.clone())
 }
 
 fn fail(t: &mut Tracked, kind: ErrorKind) {
@@ -299,8 +260,9 @@ fn fail(t: &mut Tracked, kind: ErrorKind) {
 
 /// Devices with no final answer at the end keep Registration pending, with
 /// a reason.
-fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
+fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked], interrupted: bool) {
     let settings = ctx.settings;
+    let end = engine::end_of_run(interrupted);
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
             work.at_end(&mut t.entry, settings.run.dry_run);
@@ -317,14 +279,14 @@ fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
                     );
                 }
             }
-            Phase::InBatch => {
+            Phase::Sent => {
                 t.entry.details = format!(
-                    "Partner Center was still processing device batch `{batch}` at the deadline; run apctl again to follow it (nothing is sent twice)"
+                    "Partner Center was still processing device batch `{batch}` {end}; run apctl again to follow it (nothing is sent twice)"
                 );
             }
-            Phase::Appear => {
+            Phase::Confirm => {
                 t.entry.details = format!(
-                    "in device batch `{batch}`, but not yet listed among the tenant's Autopilot devices at the deadline; run apctl again to confirm it (nothing is sent twice)"
+                    "in device batch `{batch}`, but not yet listed among the tenant's Autopilot devices {end}; run apctl again to confirm it (nothing is sent twice)"
                 );
             }
             Phase::Tag | Phase::Done => {}

@@ -38,11 +38,16 @@ pub(super) async fn send(
     jobs: &mut Vec<Accepted>,
     mut batch_exists: bool,
     progress: &dyn Progress,
+    cancel: &Cancel,
 ) {
     let todo: Vec<usize> = (0..tracked.len())
         .filter(|&i| tracked[i].phase == Phase::ToSend)
         .collect();
     for chunk in todo.chunks(ctx.settings.run.chunk_size.get()) {
+        // After Ctrl-C, no further chunk goes out.
+        if cancel.is_cancelled() {
+            break;
+        }
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
         let mut target = ctx.batch.clone();
         let mut answer = if batch_exists {
@@ -72,8 +77,8 @@ pub(super) async fn send(
                     t.entry.action = Action::Sent;
                     t.entry.request_id = accepted.request_id.clone();
                     t.entry.batch_id = Some(target.clone());
-                    t.job = Some(jobs.len());
-                    t.phase = Phase::InBatch;
+                    t.x.job = Some(jobs.len());
+                    t.phase = Phase::Sent;
                 }
                 jobs.push(accepted);
                 progress.event(Event::Sent {
@@ -107,9 +112,6 @@ fn is_refusal(answer: &Result<Accepted, CallError>) -> bool {
     matches!(answer, Err(CallError::Service { error, .. }) if error.status == 400)
 }
 
-/// How long after a lost answer apctl waits before it looks in the batch.
-const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
-
 /// Looks before sending again after a lost answer: whatever reached the
 /// batch is followed in the tenant's list, the rest is not sent in this
 /// run. True when the batch holds anything (so it exists).
@@ -122,7 +124,7 @@ async fn after_lost_answer(
     cause: &str,
 ) -> bool {
     // The request may still be in the service's hands: let it land first.
-    ctx.graph.client.clock().sleep(LOST_ANSWER_PAUSE).await;
+    ctx.graph.client.clock().sleep(engine::LOST_ANSWER_PAUSE).await;
     let listed = ctx.pc.list_batch_devices(batch).await.unwrap_or_default();
     let lost = Cause::tenant(&TenantError {
         tenant: ctx.settings.customer.tenant.clone(),
@@ -142,7 +144,7 @@ async fn after_lost_answer(
             t.entry.details = format!(
                 "The answer to the batch request was lost ({cause}), but the device is in device batch `{batch}`: followed in the tenant's list."
             );
-            t.phase = Phase::Appear;
+            t.phase = Phase::Confirm;
         } else {
             t.entry.not_sent(&lost);
             t.phase = Phase::Done;

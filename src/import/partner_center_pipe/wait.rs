@@ -58,7 +58,7 @@ impl Step for Polling<'_, '_> {
         }
         // One write or read-back per device and round: a tag Intune shows
         // late is read again next round, not written again at once.
-        tag(self.ctx, self.tracked, self.progress).await;
+        engine::tag(&self.ctx.graph, self.tracked, self.progress).await;
         snapshot(self.tracked, self.ctx.settings, self.progress, false);
         rows::report_settled(self.tracked, label(self.ctx.settings), self.progress);
         if rows::all_done(self.tracked) {
@@ -83,7 +83,7 @@ impl Polling<'_, '_> {
             ));
         }
         let clock = ctx.graph.client.clock().clone();
-        let look = self.tracked.iter().any(|t| t.phase == Phase::Appear) && ctx.graph_unavailable.is_none();
+        let look = self.tracked.iter().any(|t| t.phase == Phase::Confirm) && ctx.graph_unavailable.is_none();
         if look && clock.now() >= self.next_list {
             // Partner Center's registrations reach Intune in minutes, not
             // seconds: the list (maybe many pages) is read less often.
@@ -109,14 +109,14 @@ pub(super) async fn poll_jobs(
     for (j, job) in jobs.iter().enumerate() {
         if !tracked
             .iter()
-            .any(|t| t.job == Some(j) && t.phase == Phase::InBatch)
+            .any(|t| t.x.job == Some(j) && t.phase == Phase::Sent)
         {
             continue;
         }
         let status = ctx.pc.batch_status(&job.location).await?;
         for t in tracked
             .iter_mut()
-            .filter(|t| t.job == Some(j) && t.phase == Phase::InBatch)
+            .filter(|t| t.x.job == Some(j) && t.phase == Phase::Sent)
         {
             let element = status.devices_status.iter().find(|d| {
                 let by_key = matches!(&t.device.identity, Identity::ProductKey(key) if d.product_key.as_deref() == Some(key.as_str()));
@@ -149,10 +149,10 @@ pub(super) async fn poll_jobs(
                 d.error_description.as_deref(),
             ) {
                 Meaning::Pending => {}
-                Meaning::Imported => t.phase = Phase::Appear,
+                Meaning::Imported => t.phase = Phase::Confirm,
                 Meaning::AlreadyRegistered => {
                     t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
-                    t.phase = Phase::Appear;
+                    t.phase = Phase::Confirm;
                 }
                 Meaning::Transient => fail(t, ErrorKind::Transient),
                 Meaning::Failed(kind) => fail(t, kind),
@@ -169,7 +169,7 @@ pub(super) fn appear(
     registered: &HashMap<String, AutopilotDevice>,
     now: jiff::Timestamp,
 ) {
-    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Appear) {
+    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
         let Some(device) = find_registered(&t.device, registered) else {
             continue;
         };
@@ -225,7 +225,7 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
     let why = ctx.graph_unavailable.clone().unwrap_or_default();
     for t in tracked
         .iter_mut()
-        .filter(|t| matches!(t.phase, Phase::Appear | Phase::Tag))
+        .filter(|t| matches!(t.phase, Phase::Confirm | Phase::Tag))
     {
         let message = t.entry.message;
         let details = std::mem::take(&mut t.entry.details);

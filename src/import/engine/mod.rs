@@ -1,0 +1,142 @@
+//! What both pipes share: one phase list, one row type, one tag loop and
+//! the helpers every pipe uses the same way. A pipe (Graph's import,
+//! Partner Center's device batches) brings its own calls and its own
+//! per-row extras ([`Tracked::x`]); where a row stands is said in the same
+//! words for both, and both behave the same at Ctrl-C, at the deadline and
+//! after a lost answer.
+
+pub(crate) mod rows;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::graph::Graph;
+use crate::import::Progress;
+use crate::import::tags::TagWork;
+use crate::input::device::Device;
+use crate::report::Entry;
+
+pub(crate) use rows::Row;
+
+/// Where a row is, in either pipe. The order is the outline every pipe
+/// follows: look up → send → follow → confirm → tags → done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Not sent (yet, or again after "try again later").
+    ToSend,
+    /// Sent: waiting for the service's verdict (a staged record, a batch
+    /// job).
+    Sent,
+    /// Accepted: waiting for the device in the tenant's Autopilot list.
+    Confirm,
+    /// Registered: its group tag (and user) are being set and read back.
+    Tag,
+    /// Final.
+    Done,
+}
+
+/// One input row as a pipe tracks it: what both pipes know of every row,
+/// and the pipe's own extras in `x`.
+pub(crate) struct Tracked<X> {
+    pub device: Device,
+    pub entry: Entry,
+    pub phase: Phase,
+    /// The group tag (and user) to set on the registered device.
+    pub tag: Option<TagWork>,
+    pub x: X,
+}
+
+impl<X> Tracked<X> {
+    pub fn new(device: Device, entry: Entry, x: X) -> Self {
+        Self {
+            device,
+            entry,
+            phase: Phase::ToSend,
+            tag: None,
+            x,
+        }
+    }
+}
+
+impl<X> Row for Tracked<X> {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    fn entry_mut(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+    fn into_entry(self) -> Entry {
+        self.entry
+    }
+    fn maybe_sent(&self) -> bool {
+        self.phase != Phase::ToSend
+    }
+    fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+/// Writes or reads back each row's tag once per round; a decided row is
+/// done.
+pub(crate) async fn tag<X>(graph: &Graph<'_>, tracked: &mut [Tracked<X>], progress: &dyn Progress) {
+    for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
+        if crate::import::tags::decided(&mut t.tag, graph, &mut t.entry, progress).await {
+            t.phase = Phase::Done;
+        }
+    }
+}
+
+/// Items by serial (the last one of a serial wins); items without one are
+/// left out.
+pub(crate) fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {
+    items
+        .into_iter()
+        .filter_map(|i| serial(&i).map(|s| (s, i)))
+        .collect()
+}
+
+/// How long a pipe waits after an answer was lost (the write may have
+/// taken effect) before it looks at what the service holds.
+pub(crate) const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
+
+/// How the end of a run is named on the rows it left unfinished: the
+/// deadline, or Ctrl-C and its grace.
+pub(crate) fn end_of_run(interrupted: bool) -> &'static str {
+    if interrupted {
+        "when the run was interrupted"
+    } else {
+        "at the deadline"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_follow_the_outline() {
+        let outline = [
+            Phase::ToSend,
+            Phase::Sent,
+            Phase::Confirm,
+            Phase::Tag,
+            Phase::Done,
+        ];
+        assert!(outline.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn the_end_of_a_run_is_named_for_what_ended_it() {
+        assert_eq!(end_of_run(false), "at the deadline");
+        assert_eq!(end_of_run(true), "when the run was interrupted");
+    }
+
+    #[test]
+    fn by_serial_leaves_out_items_without_one() {
+        let m = by_serial(vec![("A", 1), ("", 2), ("A", 3)], |(s, _)| {
+            Some(s.to_string()).filter(|s| !s.is_empty())
+        });
+        assert_eq!(m.len(), 1);
+        assert_eq!(m["A"].1, 3, "the last of a serial wins");
+    }
+}
