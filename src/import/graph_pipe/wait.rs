@@ -144,7 +144,17 @@ pub(super) async fn poll_staged(
             tracked[i].phase = Phase::Confirm;
             continue;
         };
-        judge(graph, &mut tracked[i], record, settings, deadline).await;
+        let now = graph.client.clock().now();
+        let resend = judge(
+            &mut tracked[i],
+            &record.state,
+            now,
+            deadline,
+            settings.run.max_resends,
+        );
+        if let Some(id) = resend {
+            let _ = graph.delete_imported(&id).await;
+        }
     }
     Ok(())
 }
@@ -153,49 +163,53 @@ pub(super) async fn poll_staged(
 /// before its first and later resends.
 pub(super) const RESEND_BACKOFF: [Duration; 2] = [Duration::from_secs(30), Duration::from_secs(120)];
 
-/// Applies one staged record's meaning to its device.
-pub(super) async fn judge(
-    graph: &Graph<'_>,
+/// Applies one staged record's meaning to its row: a pure function of the
+/// row, the record's state and the clock. Its one side effect — deleting
+/// the record before a device sent back by "try again later" (640) is
+/// sent again — is returned as the record's id, for the caller to do.
+pub(super) fn judge(
     t: &mut Tracked,
-    record: &ImportedIdentity,
-    settings: &ImportSettings,
+    state: &crate::graph::ImportState,
+    now: Duration,
     deadline: Duration,
-) {
-    let now = graph.client.clock().now();
+    max_resends: u32,
+) -> Option<String> {
     let backoff = RESEND_BACKOFF[(t.x.resends as usize).min(RESEND_BACKOFF.len() - 1)];
-    let s = &record.state;
     let meaning = mapping::graph_import_meaning(
-        &s.device_import_status,
-        s.device_error_code,
-        s.device_error_name.as_deref(),
+        &state.device_import_status,
+        state.device_error_code,
+        state.device_error_name.as_deref(),
     );
-    t.entry.error_code = s.device_error_code.filter(|c| *c != 0).map(|c| c.to_string());
-    t.entry.error_name = s
+    t.entry.error_code = state.device_error_code.filter(|c| *c != 0).map(|c| c.to_string());
+    t.entry.error_name = state
         .device_error_name
         .clone()
         .filter(|n| !n.is_empty() && n != "None");
     match meaning {
-        Meaning::Pending => {}
+        Meaning::Pending => None,
         Meaning::Imported | Meaning::AlreadyRegistered => {
             t.phase = Phase::Confirm;
             if meaning == Meaning::AlreadyRegistered {
                 t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             }
+            None
         }
         // "Try again later": after a wait of seconds to minutes, and only
         // if the answer can still come before the deadline.
-        Meaning::Transient
-            if t.x.resends < settings.run.max_resends && t.x.ours && now + backoff < deadline =>
-        {
+        Meaning::Transient if t.x.resends < max_resends && t.x.ours && now + backoff < deadline => {
             t.x.resends += 1;
-            if let Some(id) = t.x.staged_id.take() {
-                let _ = graph.delete_imported(&id).await;
-            }
             t.x.resend_at = now + backoff;
             t.phase = Phase::ToSend;
+            t.x.staged_id.take()
         }
-        Meaning::Transient => fail_with(t, ErrorKind::Transient),
-        Meaning::Failed(kind) => fail_with(t, kind),
+        Meaning::Transient => {
+            fail_with(t, ErrorKind::Transient);
+            None
+        }
+        Meaning::Failed(kind) => {
+            fail_with(t, kind);
+            None
+        }
     }
 }
 
@@ -243,4 +257,164 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
         t.phase = Phase::Done;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::ImportState;
+    use crate::input::device::{HardwareHash, RowRef};
+    use crate::portal::mapping::ImportStatus;
+
+    fn row(ours: bool, resends: u32) -> Tracked {
+        let device = Device {
+            source: RowRef {
+                file: "f.csv".into(),
+                line: 2,
+            },
+            serial: Some("S-1".into()),
+            identity: Identity::HardwareHash {
+                hash: HardwareHash::new("x".into()),
+                product_key: None,
+            },
+            group_tag: None,
+            assigned_user: None,
+            manufacturer: None,
+            model: None,
+            tenant: None,
+        };
+        let entry = Entry::for_row(&device.source, "t", Some(&device), None);
+        let mut t = Tracked::new(device, entry, GraphRow::default());
+        t.phase = Phase::Sent;
+        t.x.staged_id = Some("rec-1".into());
+        t.x.ours = ours;
+        t.x.resends = resends;
+        t
+    }
+
+    fn state(status: ImportStatus, code: Option<i64>, name: Option<&str>) -> ImportState {
+        ImportState {
+            device_import_status: status,
+            device_registration_id: None,
+            device_error_code: code,
+            device_error_name: name.map(str::to_owned),
+        }
+    }
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    /// One row of the table: the answer and the row before it, and what
+    /// the row must be after.
+    struct Case {
+        name: &'static str,
+        answer: ImportState,
+        /// The record is apctl's, resends so far, the clock, the deadline.
+        before: (bool, u32, u64, u64),
+        phase: Phase,
+        state: RegistrationState,
+        message: Option<DeviceMessage>,
+        deletes: bool,
+    }
+
+    fn case(name: &'static str, answer: ImportState, before: (bool, u32, u64, u64)) -> Case {
+        Case {
+            name,
+            answer,
+            before,
+            phase: Phase::Sent,
+            state: RegistrationState::RegistrationPending,
+            message: None,
+            deletes: false,
+        }
+    }
+
+    impl Case {
+        fn then(mut self, phase: Phase, state: RegistrationState, message: Option<DeviceMessage>) -> Self {
+            (self.phase, self.state, self.message) = (phase, state, message);
+            self
+        }
+        fn deleting(mut self) -> Self {
+            self.deletes = true;
+            self
+        }
+    }
+
+    #[test]
+    fn every_answer_moves_a_row_as_the_portal_reads_it() {
+        use DeviceMessage as M;
+        use ImportStatus as I;
+        use RegistrationState::*;
+        let fresh = (true, 0, 0, 600);
+        let e = |code, name| state(I::Error, Some(code), name);
+        let cases = [
+            case("unknown waits", state(I::Unknown, None, None), fresh),
+            case("pending waits", state(I::Pending, None, None), fresh),
+            case("complete is confirmed", state(I::Complete, None, None), fresh).then(
+                Phase::Confirm,
+                RegistrationPending,
+                None,
+            ),
+            case(
+                "806 is confirmed as already there",
+                e(806, Some("ZtdDeviceAlreadyAssigned")),
+                fresh,
+            )
+            .then(
+                Phase::Confirm,
+                RegistrationPending,
+                Some(M::DeviceAlreadyRegistered),
+            ),
+            case(
+                "808 fails as claimed",
+                e(808, Some("ZtdDeviceAssignedToOtherTenant")),
+                fresh,
+            )
+            .then(
+                Phase::Done,
+                RegistrationFailed,
+                Some(M::DeviceClaimedByAnotherOrganization),
+            ),
+            case(
+                "802 fails as a bad hash",
+                e(802, Some("InvalidZtdHardwareHash")),
+                fresh,
+            )
+            .then(Phase::Done, RegistrationFailed, Some(M::HardwareHashNotValid)),
+            case("640 of ours is resent after a wait", e(640, None), fresh)
+                .then(Phase::ToSend, RegistrationPending, None)
+                .deleting(),
+            case("640 not ours is not resent", e(640, None), (false, 0, 0, 600)).then(
+                Phase::Done,
+                RegistrationFailed,
+                Some(M::UnexpectedError),
+            ),
+            case("640 past its resends fails", e(640, None), (true, 2, 0, 6000)).then(
+                Phase::Done,
+                RegistrationFailed,
+                Some(M::UnexpectedError),
+            ),
+            case(
+                "640 whose wait passes the deadline fails",
+                e(640, None),
+                (true, 0, 580, 600),
+            )
+            .then(Phase::Done, RegistrationFailed, Some(M::UnexpectedError)),
+        ];
+        for c in cases {
+            let (ours, resends, now, deadline) = c.before;
+            let mut t = row(ours, resends);
+            let deleted = judge(&mut t, &c.answer, S(now), S(deadline), 2);
+            let name = c.name;
+            assert_eq!(t.phase, c.phase, "{name}");
+            assert_eq!(t.entry.state, Some(c.state), "{name}");
+            assert_eq!(t.entry.message, c.message, "{name}");
+            assert_eq!(deleted.is_some(), c.deletes, "{name}");
+            if c.deletes {
+                assert_eq!(deleted.as_deref(), Some("rec-1"), "{name}");
+                assert_eq!(t.x.resends, resends + 1, "{name}");
+                assert_eq!(t.x.resend_at, S(now) + RESEND_BACKOFF[resends as usize], "{name}");
+                assert!(t.x.staged_id.is_none(), "{name}: the deleted record is forgotten");
+            }
+        }
+    }
 }
