@@ -118,48 +118,53 @@ pub(super) async fn poll_jobs(
             .iter_mut()
             .filter(|t| t.x.job == Some(j) && t.phase == Phase::Sent)
         {
-            let element = status.devices_status.iter().find(|d| {
-                let by_key = matches!(&t.device.identity, Identity::ProductKey(key) if d.product_key.as_deref() == Some(key.as_str()));
-                by_key || (d.serial_number.is_some() && d.serial_number == t.device.serial)
-            });
-            let Some(d) = element else {
-                if status.is_final() {
-                    fail(t, ErrorKind::Other);
-                    t.entry
-                        .details
-                        .push_str(" Partner Center finished the batch job without a status for this device.");
-                }
-                continue;
-            };
-            if t.device.serial.is_none() {
-                // A product-key row learns its serial from the job.
-                t.device.serial = d.serial_number.clone().filter(|s| !s.is_empty());
-                t.entry.serial_number.clone_from(&t.device.serial);
-            }
-            let code = d
-                .error_code
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty() && *c != "0");
-            t.entry.error_code = code.map(str::to_owned);
-            t.entry.error_name = d.error_description.clone().filter(|n| !n.is_empty());
-            match mapping::partner_center_meaning(
-                &d.status,
-                d.error_code.as_deref(),
-                d.error_description.as_deref(),
-            ) {
-                Meaning::Pending => {}
-                Meaning::Imported => t.phase = Phase::Confirm,
-                Meaning::AlreadyRegistered => {
-                    t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
-                    t.phase = Phase::Confirm;
-                }
-                Meaning::Transient => fail(t, ErrorKind::Transient),
-                Meaning::Failed(kind) => fail(t, kind),
-            }
+            judge(t, &status);
         }
     }
     Ok(())
+}
+
+/// Applies a batch job's status to one of its rows: a pure function of
+/// the row and the job's answer. A row the job does not list waits, unless
+/// the job is final (then it failed without a word); a product-key row
+/// learns its serial from the job.
+pub(super) fn judge(t: &mut Tracked, status: &crate::partner_center::BatchStatus) {
+    let element = status.devices_status.iter().find(|d| {
+        let by_key = matches!(&t.device.identity, Identity::ProductKey(key) if d.product_key.as_deref() == Some(key.as_str()));
+        by_key || (d.serial_number.is_some() && d.serial_number == t.device.serial)
+    });
+    let Some(d) = element else {
+        if status.is_final() {
+            fail(t, ErrorKind::Other);
+            t.entry
+                .details
+                .push_str(" Partner Center finished the batch job without a status for this device.");
+        }
+        return;
+    };
+    if t.device.serial.is_none() {
+        // A product-key row learns its serial from the job.
+        t.device.serial = d.serial_number.clone().filter(|s| !s.is_empty());
+        t.entry.serial_number.clone_from(&t.device.serial);
+    }
+    let code = d
+        .error_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && *c != "0");
+    t.entry.error_code = code.map(str::to_owned);
+    t.entry.error_name = d.error_description.clone().filter(|n| !n.is_empty());
+    match mapping::partner_center_meaning(&d.status, d.error_code.as_deref(), d.error_description.as_deref())
+    {
+        Meaning::Pending => {}
+        Meaning::Imported => t.phase = Phase::Confirm,
+        Meaning::AlreadyRegistered => {
+            t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
+            t.phase = Phase::Confirm;
+        }
+        Meaning::Transient => fail(t, ErrorKind::Transient),
+        Meaning::Failed(kind) => fail(t, kind),
+    }
 }
 
 /// Devices Partner Center registered that now show in the tenant's list
@@ -243,5 +248,135 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             tag_work::not_applied(&mut t.entry, &what, "Graph cannot be used in this tenant");
         }
         t.phase = Phase::Done;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::device::RowRef;
+    use crate::partner_center::{BatchStatus, DeviceStatus};
+    use crate::report::Entry;
+
+    fn row(serial: Option<&str>, identity: Identity) -> Tracked {
+        let device = Device {
+            source: RowRef {
+                file: "f.csv".into(),
+                line: 2,
+            },
+            serial: serial.map(str::to_owned),
+            identity,
+            group_tag: None,
+            assigned_user: None,
+            manufacturer: None,
+            model: None,
+            tenant: None,
+        };
+        let entry = Entry::for_row(&device.source, "t", Some(&device), None);
+        let mut t = Tracked::new(device, entry, PcRow { job: Some(0) });
+        t.phase = Phase::Sent;
+        t
+    }
+
+    fn tuple() -> Identity {
+        Identity::Tuple {
+            manufacturer: "Contoso".into(),
+            model: "Laptop 7".into(),
+        }
+    }
+
+    fn job(status: &str, devices: Vec<DeviceStatus>) -> BatchStatus {
+        BatchStatus {
+            status: status.into(),
+            devices_status: devices,
+            ..BatchStatus::default()
+        }
+    }
+
+    fn device(serial: &str, status: &str, code: Option<&str>) -> DeviceStatus {
+        DeviceStatus {
+            serial_number: Some(serial.into()),
+            status: status.into(),
+            error_code: code.map(str::to_owned),
+            ..DeviceStatus::default()
+        }
+    }
+
+    #[test]
+    fn every_job_answer_moves_a_row_as_the_portal_reads_it() {
+        use DeviceMessage as M;
+        use RegistrationState::*;
+        let cases = [
+            (
+                "queued waits",
+                job("queued", vec![]),
+                Phase::Sent,
+                RegistrationPending,
+                None,
+            ),
+            (
+                "processing waits",
+                job("processing", vec![device("S-1", "processing", None)]),
+                Phase::Sent,
+                RegistrationPending,
+                None,
+            ),
+            (
+                "finished goes to confirm",
+                job("finished", vec![device("S-1", "finished", Some("0"))]),
+                Phase::Confirm,
+                RegistrationPending,
+                None,
+            ),
+            (
+                "a finished job with 808 fails",
+                job("finished", vec![device("S-1", "finished", Some("808"))]),
+                Phase::Done,
+                RegistrationFailed,
+                Some(M::DeviceClaimedByAnotherOrganization),
+            ),
+            (
+                "806 is already there",
+                job(
+                    "finished_with_errors",
+                    vec![device("S-1", "finished_with_errors", Some("806"))],
+                ),
+                Phase::Confirm,
+                RegistrationPending,
+                Some(M::DeviceAlreadyRegistered),
+            ),
+            (
+                "a final job without the row fails",
+                job("finished", vec![device("OTHER", "finished", None)]),
+                Phase::Done,
+                RegistrationFailed,
+                Some(M::UnexpectedError),
+            ),
+            (
+                "another row's status is not this row's",
+                job("processing", vec![device("OTHER", "finished", None)]),
+                Phase::Sent,
+                RegistrationPending,
+                None,
+            ),
+        ];
+        for (name, status, phase, state, message) in cases {
+            let mut t = row(Some("S-1"), tuple());
+            judge(&mut t, &status);
+            assert_eq!(t.phase, phase, "{name}");
+            assert_eq!(t.entry.state, Some(state), "{name}");
+            assert_eq!(t.entry.message, message, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_product_key_row_learns_its_serial_from_the_job() {
+        let mut t = row(None, Identity::ProductKey("33000-11111-22222-33333-44444".into()));
+        let mut d = device("SER-9", "finished", None);
+        d.product_key = Some("33000-11111-22222-33333-44444".into());
+        judge(&mut t, &job("finished", vec![d]));
+        assert_eq!(t.device.serial.as_deref(), Some("SER-9"));
+        assert_eq!(t.entry.serial_number.as_deref(), Some("SER-9"));
+        assert_eq!(t.phase, Phase::Confirm);
     }
 }
