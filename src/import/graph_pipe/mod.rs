@@ -297,3 +297,72 @@ fn permission_hint(e: &CallError) -> String {
         _ => "check the network and the Graph URL; run again later (nothing is sent twice)".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::RunSettings;
+    use crate::input::device::{HardwareHash, RowRef};
+
+    fn row(phase: Phase, resends: u32, settings: &ImportSettings) -> Tracked {
+        let device = Device {
+            source: RowRef {
+                file: "f.csv".into(),
+                line: 2,
+            },
+            serial: Some("S-1".into()),
+            identity: Identity::HardwareHash {
+                hash: HardwareHash::new("x".into()),
+                product_key: None,
+            },
+            group_tag: None,
+            assigned_user: None,
+            manufacturer: None,
+            model: None,
+            tenant: None,
+        };
+        let mut t = track(device, settings);
+        t.phase = phase;
+        t.x.resends = resends;
+        t
+    }
+
+    /// At the end of a run (deadline or Ctrl-C) every unfinished row says
+    /// where it stood and what ended the run; a 640 whose resend did not
+    /// come keeps the service's answer; a row never sent is not sent.
+    #[test]
+    fn unfinished_rows_say_where_they_stood_and_what_ended_the_run() {
+        let run = Arc::new(RunSettings::new(
+            &crate::net::endpoint::Cloud::Public.endpoints(),
+            "run",
+        ));
+        let settings = ImportSettings::new(&run, "t");
+        for (interrupted, end) in [(false, "at the deadline"), (true, "when the run was interrupted")] {
+            let mut rows = vec![
+                row(Phase::ToSend, 0, &settings),
+                row(Phase::ToSend, 1, &settings),
+                row(Phase::Sent, 0, &settings),
+                row(Phase::Confirm, 0, &settings),
+            ];
+            mark_unfinished(&mut rows, &settings, interrupted);
+            assert!(rows[0].entry.unsent(), "never sent");
+            assert_eq!(
+                rows[1].entry.state,
+                Some(RegistrationState::RegistrationFailed),
+                "640 stands"
+            );
+            assert!(
+                rows[2].entry.details.contains("still being processed"),
+                "{}",
+                rows[2].entry.details
+            );
+            assert!(rows[2].entry.details.contains(end), "{}", rows[2].entry.details);
+            assert!(
+                rows[3].entry.details.contains("not yet listed"),
+                "{}",
+                rows[3].entry.details
+            );
+            assert!(rows[3].entry.details.contains(end), "{}", rows[3].entry.details);
+        }
+    }
+}

@@ -133,7 +133,7 @@ pub async fn import_customer(
             engine::tag(&ctx.graph, &mut tracked, progress).await;
         }
     }
-    mark_unfinished(&ctx, &mut tracked, cancel.is_cancelled());
+    mark_unfinished(settings, &ctx.batch, &mut tracked, cancel.is_cancelled());
     rows::finish(tracked, None, cancel.is_cancelled())
 }
 
@@ -260,15 +260,14 @@ fn fail(t: &mut Tracked, kind: ErrorKind) {
 
 /// Devices with no final answer at the end keep Registration pending, with
 /// a reason.
-fn mark_unfinished(ctx: &Ctx<'_>, tracked: &mut [Tracked], interrupted: bool) {
-    let settings = ctx.settings;
+fn mark_unfinished(settings: &ImportSettings, order_batch: &str, tracked: &mut [Tracked], interrupted: bool) {
     let end = engine::end_of_run(interrupted);
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
             work.at_end(&mut t.entry, settings.run.dry_run);
             continue;
         }
-        let batch = t.entry.batch_id.clone().unwrap_or_else(|| ctx.batch.clone());
+        let batch = t.entry.batch_id.clone().unwrap_or_else(|| order_batch.to_owned());
         match t.phase {
             Phase::ToSend if settings.run.dry_run => {}
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
@@ -322,4 +321,73 @@ fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
 
 fn label(settings: &ImportSettings) -> String {
     format!("{} (Partner Center)", settings.customer.label())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::RunSettings;
+    use crate::input::device::RowRef;
+    use std::sync::Arc;
+
+    fn rows_in(phases: &[Phase], settings: &ImportSettings) -> Vec<Tracked> {
+        phases
+            .iter()
+            .enumerate()
+            .map(|(i, &phase)| {
+                let device = Device {
+                    source: RowRef {
+                        file: "f.csv".into(),
+                        line: i as u64 + 2,
+                    },
+                    serial: Some(format!("S-{i}")),
+                    identity: Identity::Tuple {
+                        manufacturer: "Contoso".into(),
+                        model: "Laptop 7".into(),
+                    },
+                    group_tag: None,
+                    assigned_user: None,
+                    manufacturer: None,
+                    model: None,
+                    tenant: None,
+                };
+                let mut t = track(device, settings);
+                t.phase = phase;
+                t
+            })
+            .collect()
+    }
+
+    /// At the end of a run (deadline or Ctrl-C), every unfinished row says
+    /// where it stood and what ended the run; a row never sent is not sent,
+    /// with the run's cause.
+    #[test]
+    fn unfinished_rows_say_where_they_stood_and_what_ended_the_run() {
+        let run = Arc::new(RunSettings::new(
+            &crate::net::endpoint::Cloud::Public.endpoints(),
+            "run",
+        ));
+        let settings = ImportSettings::new(&run, "t");
+        for (interrupted, end) in [(false, "at the deadline"), (true, "when the run was interrupted")] {
+            let mut rows = rows_in(
+                &[Phase::ToSend, Phase::Sent, Phase::Confirm, Phase::Done],
+                &settings,
+            );
+            mark_unfinished(&settings, "PO-1", &mut rows, interrupted);
+            assert!(rows[0].entry.unsent(), "never sent: {:?}", rows[0].entry.details);
+            assert!(
+                rows[1].entry.details.contains("still processing"),
+                "{}",
+                rows[1].entry.details
+            );
+            assert!(rows[1].entry.details.contains(end), "{}", rows[1].entry.details);
+            assert!(
+                rows[2].entry.details.contains("not yet listed"),
+                "{}",
+                rows[2].entry.details
+            );
+            assert!(rows[2].entry.details.contains(end), "{}", rows[2].entry.details);
+            assert!(rows[3].entry.details.is_empty(), "a final row is left as it is");
+        }
+    }
 }
