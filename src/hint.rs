@@ -7,7 +7,7 @@
 
 use crate::auth::AuthError;
 use crate::graph::gdap::ResolveError;
-use crate::import::run_lock::LockError;
+use crate::import::run::lock::LockError;
 use crate::transport::CallError;
 
 /// An error that can say what fixes it.

@@ -23,10 +23,10 @@
 //!   typed calls for exactly the endpoints apctl uses.
 //! - [`import`]: the run over customers ([`import::plan`], [`import::run`],
 //!   `checkpoints`: reports while it runs, `assemble`),
-//!   one lock per customer ([`import::run_lock`]), what both pipes share
-//!   ([`import::settings`], [`import::progress`], [`import::waiter`], row
-//!   tracking, the `importId` [`import::markers`]) and the two pipes:
-//!   [`import::graph_pipe`] and [`import::partner_center_pipe`].
+//!   one lock per customer ([`import::run::lock`]), what both pipes share
+//!   ([`import::settings`], [`import::report::progress`], [`import::pipes::waiter`], row
+//!   tracking, the `importId` [`import::run::markers`]) and the two pipes:
+//!   [`import::pipes::graph`] and [`import::pipes::partner_center`].
 //! - [`report`]: one entry per input row, written as JSON, CSV and JUnit,
 //!   and merged across shards.
 //! - [`status`] and [`reconcile`]: a tenant's devices in the portal's

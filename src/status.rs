@@ -54,13 +54,13 @@ pub struct DeviceState {
 /// Every device of the tenant: registered ones, then staged ones that are
 /// not registered.
 pub async fn tenant_devices(graph: &Graph<'_>) -> Result<Vec<DeviceState>, CallError> {
-    Ok(tenant_view(graph, &crate::import::ledger::Ledger::none())
+    Ok(tenant_view(graph, &crate::import::run::ledger::Ledger::none())
         .await?
         .devices)
 }
 
 /// A staged record an earlier apctl run left behind (see
-/// [`crate::import::markers::leftovers`]): the next import for the tenant deletes it.
+/// [`crate::import::run::markers::leftovers`]): the next import for the tenant deletes it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Leftover {
@@ -83,7 +83,7 @@ pub struct TenantView {
 /// by their marker, or by the ledger when the service rewrote it).
 pub async fn tenant_view(
     graph: &Graph<'_>,
-    ledger: &crate::import::ledger::Ledger,
+    ledger: &crate::import::run::ledger::Ledger,
 ) -> Result<TenantView, CallError> {
     let registered = graph.list_registered().await?;
     let mut staged = graph.list_imported().await?;
@@ -93,7 +93,7 @@ pub async fn tenant_view(
         .iter()
         .filter_map(|d| d.serial_number.as_deref())
         .collect();
-    let leftovers = crate::import::markers::leftovers(&staged, &serials, now.as_second())
+    let leftovers = crate::import::run::markers::leftovers(&staged, &serials, now.as_second())
         .into_iter()
         .map(|r| Leftover {
             tenant: graph.tenant.to_owned(),

@@ -3,7 +3,7 @@
 //! them) now rather than at its next cycle. The service takes one per
 //! tenant per 10 minutes and answers 429 to another: apctl remembers when it
 //! last asked each customer, across runs, and does not ask sooner
-//! ([`crate::import::profiles::sync_once`]).
+//! ([`crate::import::after::profiles::sync_once`]).
 
 use std::time::Duration;
 

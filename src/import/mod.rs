@@ -1,22 +1,22 @@
-//! `apctl import`: the run over customers ([`run`]), one lock per customer
-//! ([`run_lock`]), and the two pipes a row can take: [`graph_pipe`] for
-//! hardware hashes and [`partner_center_pipe`] for Partner Center batches.
+//! `apctl import`, folder by folder in the order a run goes:
+//!
+//! 1. [`plan`]: the files read into each customer's rows (and [`settings`],
+//!    what the run and each customer are given);
+//! 2. [`run`]: the run over customers, and for each its lock, its ledger of
+//!    what was sent and the markers that tell apctl's staged records;
+//! 3. [`pipes`]: the engine both pipes share, and the two pipes a row can
+//!    take — Graph's import for hardware hashes, Partner Center's device
+//!    batches for the rest;
+//! 4. [`after`]: what follows the pipes — group tags and users, the
+//!    Autopilot sync and deployment profiles;
+//! 5. [`report`]: what the run tells as it goes (progress, checkpoints).
 
-mod assemble;
-mod checkpoints;
-pub mod graph_pipe;
-pub mod ledger;
-pub mod markers;
-pub mod partner_center_pipe;
+pub mod after;
+pub mod pipes;
 pub mod plan;
-pub mod profiles;
-pub mod progress;
+pub mod report;
 pub mod run;
-pub mod run_lock;
 pub mod settings;
-pub mod tags;
 
-pub use progress::{Cancel, Event, Progress, Silent, TenantOutcome};
+pub use report::progress::{Cancel, Event, Progress, Silent, TenantOutcome};
 pub use settings::{CustomerSettings, ImportSettings, RunSettings};
-pub(crate) mod engine;
-pub mod waiter;

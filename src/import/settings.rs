@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::import::waiter::Cadence;
+use crate::import::pipes::waiter::Cadence;
 use crate::report::TenantError;
 use crate::transport::throttle::Limits;
 

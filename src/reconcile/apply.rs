@@ -10,9 +10,9 @@ use std::sync::Arc;
 use super::{Category, Item, fix_properties};
 use crate::graph::Graph;
 use crate::graph::sync::Sync;
+use crate::import::after::profiles::sync_once;
 use crate::import::plan::Job;
 use crate::import::plan::{Plan, TenantRows};
-use crate::import::profiles::sync_once;
 use crate::import::{Cancel, ImportSettings, RunSettings, Silent};
 use crate::input::device::Device;
 use crate::net::endpoint::Endpoints;
@@ -183,7 +183,7 @@ pub async fn sync(
     tenants.dedup();
     for tenant in tenants {
         let gate = client.gate(tenant);
-        let key = crate::import::run_lock::resolved_key(
+        let key = crate::import::run::lock::resolved_key(
             client.http(),
             &endpoints.authority,
             tenant,

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::graph::{AutopilotDevice, Graph};
-use crate::import::tags::Wanted;
+use crate::import::after::tags::Wanted;
 use crate::input::device::{Device, Identity};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::status::{DeviceState, Source};

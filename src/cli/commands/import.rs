@@ -244,7 +244,7 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
     settings.chunk_size = args.chunk_size;
     settings.wait = !args.no_wait;
     settings.deadline = args.timeout;
-    settings.poll = apctl::import::waiter::Cadence {
+    settings.poll = apctl::import::pipes::waiter::Cadence {
         first: args.poll_interval,
         max: args.max_poll_interval.max(args.poll_interval),
     };

@@ -218,8 +218,8 @@ async fn compare(session: &Session, args: &ReconcileArgs, tenants: Vec<TenantRow
 
 /// What apctl sent to the tenant from this machine, to know its staged
 /// records when the service rewrote their `importId` (read only).
-async fn ledger(session: &Session, args: &ReconcileArgs, tenant: &str) -> apctl::import::ledger::Ledger {
-    let key = apctl::import::run_lock::resolved_key(
+async fn ledger(session: &Session, args: &ReconcileArgs, tenant: &str) -> apctl::import::run::ledger::Ledger {
+    let key = apctl::import::run::lock::resolved_key(
         session.client.http(),
         &session.endpoints.authority,
         tenant,
@@ -227,7 +227,7 @@ async fn ledger(session: &Session, args: &ReconcileArgs, tenant: &str) -> apctl:
     )
     .await;
     state_dir(args)
-        .and_then(|d| apctl::import::ledger::Ledger::open(&d.join("sent"), &key).ok())
+        .and_then(|d| apctl::import::run::ledger::Ledger::open(&d.join("sent"), &key).ok())
         .unwrap_or_default()
 }
 

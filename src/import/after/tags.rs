@@ -251,7 +251,7 @@ impl TagWork {
                 false
             }
             Progress::Retrying(e) => {
-                progress.event(crate::import::progress::warning(
+                progress.event(crate::import::report::progress::warning(
                     graph.tenant,
                     format!("setting {} failed (tried again): {e}", self.describe()),
                 ));
@@ -336,7 +336,7 @@ pub fn graph_reason(e: &CallError) -> String {
         CallError::Service { error, .. } if error.status == 403 || error.status == 401 => {
             format!(
                 "Graph refused the call: {}",
-                super::engine::rows::GRAPH_PERMISSION
+                crate::import::pipes::engine::rows::GRAPH_PERMISSION
             )
         }
         other => other.to_string(),

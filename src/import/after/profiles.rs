@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use crate::graph::sync::{SYNC_INTERVAL, Sync, request_sync};
 use crate::graph::{AutopilotDevice, Graph};
-use crate::import::progress::warning;
-use crate::import::waiter::{self, Check, Round, Step, Wait};
+use crate::import::pipes::waiter::{self, Check, Round, Step, Wait};
+use crate::import::report::progress::warning;
 use crate::import::{Cancel, ImportSettings, Progress};
 use crate::portal::state::RegistrationState;
 use crate::report::{Action, Entry};
@@ -50,7 +50,7 @@ pub async fn follow(
         .any(|e| e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered));
     let mut asked = None;
     if registered_now && run.sync && !cancel.is_cancelled() {
-        let key = crate::import::run_lock::resolved_key(
+        let key = crate::import::run::lock::resolved_key(
             graph.client.http(),
             &run.authority,
             graph.tenant,
@@ -185,7 +185,7 @@ struct SyncRecord {
 /// [`SYNC_INTERVAL`] ago; `record` (a JSON file of customer → time, shared
 /// by every run on this machine) remembers it. `key` names the customer at
 /// its service by its resolved tenant id
-/// ([`crate::import::run_lock::resolved_key`]).
+/// ([`crate::import::run::lock::resolved_key`]).
 pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> Sync {
     // One read-modify-write at a time in this process (customers run in
     // parallel and share the file) and across processes (the file's lock,

@@ -102,7 +102,7 @@ pub(super) async fn post_chunk(
     let mut staged = Vec::new();
     let mut request_id = None;
     let marker = settings.run.marker();
-    let note = |e: crate::import::ledger::LedgerError| {
+    let note = |e: crate::import::run::ledger::LedgerError| {
         progress.event(warning(&settings.customer.label(), e.to_string()));
     };
     for _ in 0..2 {

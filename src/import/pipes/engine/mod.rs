@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::graph::Graph;
 use crate::import::Progress;
-use crate::import::tags::TagWork;
+use crate::import::after::tags::TagWork;
 use crate::input::device::Device;
 use crate::report::Entry;
 
@@ -80,7 +80,7 @@ impl<X> Row for Tracked<X> {
 /// done.
 pub(crate) async fn tag<X>(graph: &Graph<'_>, tracked: &mut [Tracked<X>], progress: &dyn Progress) {
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Tag) {
-        if crate::import::tags::decided(&mut t.tag, graph, &mut t.entry, progress).await {
+        if crate::import::after::tags::decided(&mut t.tag, graph, &mut t.entry, progress).await {
             t.phase = Phase::Done;
         }
     }

@@ -8,7 +8,7 @@
 //! else can read a locked file there.
 //!
 //! Runs on other machines cannot see this lock; the import pipe's check of
-//! the tenant's staged records covers them (see [`crate::import::graph_pipe`]).
+//! the tenant's staged records covers them (see [`crate::import::pipes::graph`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

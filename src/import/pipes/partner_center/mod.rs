@@ -20,10 +20,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph};
-use crate::import::engine::{self, Phase, rows};
-use crate::import::progress::{entry_for, interrupted_cause, warning};
-use crate::import::tags::{self as tag_work, TagWork, graph_reason, is_denied};
-use crate::import::waiter::{self, Check, Round, Step, Wait};
+use crate::import::after::tags::{self as tag_work, TagWork, graph_reason, is_denied};
+use crate::import::pipes::engine::{self, Phase, rows};
+use crate::import::pipes::waiter::{self, Check, Round, Step, Wait};
+use crate::import::report::progress::{entry_for, interrupted_cause, warning};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};

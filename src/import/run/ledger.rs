@@ -10,10 +10,10 @@
 //! for an entry whose answer never came (a lost answer, a killed run), by
 //! serial and, when the service lists the hash, by its digest. A matched
 //! record gets the marker back, so everything that reads markers
-//! ([`crate::import::markers`]) works the same either way.
+//! ([`crate::import::run::markers`]) works the same either way.
 //!
 //! The file is only written while the run holds the customer's lock
-//! ([`crate::import::run_lock`]). Runs on other machines cannot see it:
+//! ([`crate::import::run::lock`]). Runs on other machines cannot see it:
 //! there, with a service that rewrites `importId`, another machine's
 //! records read as someone else's and are followed, never deleted.
 
@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::{ImportItem, ImportedIdentity, hash_digest};
-use crate::import::markers::{is_apctls, marker_until};
+use crate::import::run::markers::{is_apctls, marker_until};
 
 /// One device sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,12 +85,12 @@ impl Ledger {
     /// The customer's ledger in `dir` (created when first written). An
     /// unreadable file is an error; a missing one is empty.
     pub fn open(dir: &Path, tenant: &str) -> Result<Self, LedgerError> {
-        Self::at(crate::import::run_lock::path_for(dir, tenant).with_extension("json"))
+        Self::at(crate::import::run::lock::path_for(dir, tenant).with_extension("json"))
     }
 
     /// The ledger of the customer whose lock is held: `sent/<key>.json`
     /// beside the `locks` folder.
-    pub fn for_lock(lock: &crate::import::run_lock::TenantLock) -> Result<Self, LedgerError> {
+    pub fn for_lock(lock: &crate::import::run::lock::TenantLock) -> Result<Self, LedgerError> {
         let file = Path::new(lock.path().file_name().unwrap_or_default()).with_extension("json");
         let state = lock
             .path()

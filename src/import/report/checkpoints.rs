@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use super::assemble::{TenantResult, assemble};
 use crate::import::RunSettings;
 use crate::import::plan::{Job, Plan};
-use crate::import::progress::{as_of_now, entry_for};
+use crate::import::report::progress::{as_of_now, entry_for};
+use crate::import::run::assemble::{TenantResult, assemble};
 use crate::import::{Event, Progress};
 use crate::input::device::Pipe;
 use crate::report::{Entry, Report};
@@ -23,7 +23,7 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Keeps every pipe's latest snapshot and turns them into checkpoint
 /// reports for the caller's [`Progress`].
-pub(super) struct Checkpoints<'a> {
+pub(crate) struct Checkpoints<'a> {
     inner: &'a dyn Progress,
     /// The plan's own entries and files (its customers are the jobs).
     plan: Plan,
@@ -38,7 +38,7 @@ pub(super) struct Checkpoints<'a> {
 }
 
 impl<'a> Checkpoints<'a> {
-    pub(super) fn new(
+    pub(crate) fn new(
         inner: &'a dyn Progress,
         plan: &Plan,
         jobs: &[Job],
@@ -75,7 +75,7 @@ impl<'a> Checkpoints<'a> {
     }
 
     /// Writes a checkpoint report of everything known now.
-    pub(super) fn write(&self) {
+    pub(crate) fn write(&self) {
         if !self.inner.wants_checkpoints() {
             return;
         }
@@ -89,7 +89,7 @@ impl<'a> Checkpoints<'a> {
     }
 
     /// A report of everything known now (`complete: false`).
-    pub(super) fn report(&self) -> Report {
+    pub(crate) fn report(&self) -> Report {
         let results = {
             let parts = self
                 .parts

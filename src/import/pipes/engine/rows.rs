@@ -2,7 +2,7 @@
 //! (what it sent, where the row stands) and lends the shared helpers its
 //! report entry through [`Row`].
 
-use crate::import::progress::as_of_now;
+use crate::import::report::progress::as_of_now;
 use crate::import::{Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::Pipe;
 use crate::portal::mapping::ErrorKind;

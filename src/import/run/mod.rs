@@ -5,19 +5,24 @@
 //! together one report with exactly one entry per input row and a section
 //! per customer.
 
+pub(crate) mod assemble;
+pub mod ledger;
+pub mod lock;
+pub mod markers;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graph::gdap;
-use crate::import::assemble::{TenantResult, assemble};
-use crate::import::checkpoints::Checkpoints;
-use crate::import::graph_pipe;
-use crate::import::ledger::Ledger;
-use crate::import::partner_center_pipe;
+use crate::import::after::profiles;
+use crate::import::pipes::graph;
+use crate::import::pipes::partner_center;
 use crate::import::plan::Job;
 use crate::import::plan::{Input, Plan, TenantRows, plan};
-use crate::import::profiles;
-use crate::import::progress::{entry_for, warning};
+use crate::import::report::checkpoints::Checkpoints;
+use crate::import::report::progress::{entry_for, warning};
+use crate::import::run::assemble::{TenantResult, assemble};
+use crate::import::run::ledger::Ledger;
 use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
@@ -193,15 +198,8 @@ async fn run_tenant(
     }
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let (graph, pc) = tokio::join!(
-        graph_pipe::import_tenant(client, &settings, rows.graph, &gate, &ledger, progress, cancel),
-        partner_center_pipe::import_customer(
-            client,
-            &pc_settings,
-            &gate,
-            rows.partner_center,
-            progress,
-            cancel
-        ),
+        graph::import_tenant(client, &settings, rows.graph, &gate, &ledger, progress, cancel),
+        partner_center::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
     );
     let mut entries = graph.entries;
     entries.extend(pc.entries);
@@ -235,12 +233,12 @@ async fn lock(
     settings: &ImportSettings,
     progress: &dyn Progress,
     cancel: &Cancel,
-) -> Result<Option<crate::import::run_lock::TenantLock>, crate::import::run_lock::Busy> {
-    use crate::import::run_lock::{self, LockError};
+) -> Result<Option<crate::import::run::lock::TenantLock>, crate::import::run::lock::Busy> {
+    use lock::LockError;
     let Some(dir) = &settings.run.lock_dir else {
         return Ok(None);
     };
-    let key = run_lock::resolved_key(
+    let key = lock::resolved_key(
         client.http(),
         &settings.run.authority,
         &settings.customer.tenant,
@@ -254,9 +252,9 @@ async fn lock(
         client.clock().wall()
     );
     let result = if settings.run.wait_for_other_runs {
-        run_lock::acquire_waiting(dir, &key, &owner, settings.run.deadline, || cancel.is_cancelled()).await
+        lock::acquire_waiting(dir, &key, &owner, settings.run.deadline, || cancel.is_cancelled()).await
     } else {
-        run_lock::try_acquire(dir, &key, &owner)
+        lock::try_acquire(dir, &key, &owner)
     };
     match result {
         Ok(lock) => Ok(Some(lock)),
@@ -277,7 +275,7 @@ fn another_run(
     settings: &ImportSettings,
     requested: String,
     rows: TenantRows,
-    busy: &crate::import::run_lock::Busy,
+    busy: &crate::import::run::lock::Busy,
 ) -> TenantResult {
     let why = Cause::tenant(&TenantError {
         tenant: settings.customer.tenant.clone(),
