@@ -86,6 +86,72 @@ pub(crate) async fn tag<X>(graph: &Graph<'_>, tracked: &mut [Tracked<X>], progre
     }
 }
 
+/// A registered device's portal state, read from its enrollment and last
+/// contact, with its id on the row.
+pub(crate) fn registered_state(
+    entry: &mut Entry,
+    device: &crate::graph::AutopilotDevice,
+    now: jiff::Timestamp,
+) -> crate::portal::state::RegistrationState {
+    use crate::portal::mapping;
+    let enrollment = device
+        .enrollment_state
+        .clone()
+        .unwrap_or(mapping::EnrollmentState::Unknown);
+    entry.autopilot_device_id = Some(device.id.clone());
+    mapping::registered_state(&enrollment, device.last_contact(), now)
+}
+
+/// A row's device for the pipes' unit tests.
+#[cfg(test)]
+pub(crate) fn test_device(serial: Option<&str>, identity: crate::input::device::Identity) -> Device {
+    Device {
+        source: crate::input::device::RowRef {
+            file: "f.csv".into(),
+            line: 2,
+        },
+        serial: serial.map(str::to_owned),
+        identity,
+        group_tag: None,
+        assigned_user: None,
+        manufacturer: None,
+        model: None,
+        tenant: None,
+    }
+}
+
+/// A customer's settings for the pipes' unit tests.
+#[cfg(test)]
+pub(crate) fn test_settings() -> crate::import::ImportSettings {
+    let run = std::sync::Arc::new(crate::import::RunSettings::new(
+        &crate::net::endpoint::Cloud::Public.endpoints(),
+        "run",
+    ));
+    crate::import::ImportSettings::new(&run, "t")
+}
+
+/// How each way a run ends is named on its unfinished rows.
+#[cfg(test)]
+pub(crate) const ENDS: [(bool, &str); 2] =
+    [(false, "at the deadline"), (true, "when the run was interrupted")];
+
+/// Asserts a row's details say each of `words`.
+#[cfg(test)]
+pub(crate) fn assert_says(entry: &Entry, words: &[&str]) {
+    for w in words {
+        assert!(entry.details.contains(w), "`{w}` in: {}", entry.details);
+    }
+}
+
+/// A hash row's identity for the pipes' unit tests.
+#[cfg(test)]
+pub(crate) fn test_hash() -> crate::input::device::Identity {
+    crate::input::device::Identity::HardwareHash {
+        hash: crate::input::device::HardwareHash::new("x".into()),
+        product_key: None,
+    }
+}
+
 /// Items by serial (the last one of a serial wins); items without one are
 /// left out.
 pub(crate) fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>) -> HashMap<String, T> {

@@ -191,12 +191,7 @@ fn confirm(
     now: jiff::Timestamp,
     message: Option<DeviceMessage>,
 ) {
-    let enrollment = device
-        .enrollment_state
-        .clone()
-        .unwrap_or(mapping::EnrollmentState::Unknown);
-    let state = mapping::registered_state(&enrollment, device.last_contact(), now);
-    entry.autopilot_device_id = Some(device.id.clone());
+    let state = engine::registered_state(entry, device, now);
     if entry.model.is_none() {
         entry.model = device.model.clone().filter(|m| !m.is_empty());
     }
@@ -301,26 +296,9 @@ fn permission_hint(e: &CallError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::RunSettings;
-    use crate::input::device::{HardwareHash, RowRef};
 
     fn row(phase: Phase, resends: u32, settings: &ImportSettings) -> Tracked {
-        let device = Device {
-            source: RowRef {
-                file: "f.csv".into(),
-                line: 2,
-            },
-            serial: Some("S-1".into()),
-            identity: Identity::HardwareHash {
-                hash: HardwareHash::new("x".into()),
-                product_key: None,
-            },
-            group_tag: None,
-            assigned_user: None,
-            manufacturer: None,
-            model: None,
-            tenant: None,
-        };
+        let device = engine::test_device(Some("S-1"), engine::test_hash());
         let mut t = track(device, settings);
         t.phase = phase;
         t.x.resends = resends;
@@ -332,12 +310,8 @@ mod tests {
     /// come keeps the service's answer; a row never sent is not sent.
     #[test]
     fn unfinished_rows_say_where_they_stood_and_what_ended_the_run() {
-        let run = Arc::new(RunSettings::new(
-            &crate::net::endpoint::Cloud::Public.endpoints(),
-            "run",
-        ));
-        let settings = ImportSettings::new(&run, "t");
-        for (interrupted, end) in [(false, "at the deadline"), (true, "when the run was interrupted")] {
+        let settings = engine::test_settings();
+        for (interrupted, end) in engine::ENDS {
             let mut rows = vec![
                 row(Phase::ToSend, 0, &settings),
                 row(Phase::ToSend, 1, &settings),
@@ -351,18 +325,8 @@ mod tests {
                 Some(RegistrationState::RegistrationFailed),
                 "640 stands"
             );
-            assert!(
-                rows[2].entry.details.contains("still being processed"),
-                "{}",
-                rows[2].entry.details
-            );
-            assert!(rows[2].entry.details.contains(end), "{}", rows[2].entry.details);
-            assert!(
-                rows[3].entry.details.contains("not yet listed"),
-                "{}",
-                rows[3].entry.details
-            );
-            assert!(rows[3].entry.details.contains(end), "{}", rows[3].entry.details);
+            engine::assert_says(&rows[2].entry, &["still being processed", end]);
+            engine::assert_says(&rows[3].entry, &["not yet listed", end]);
         }
     }
 }

@@ -263,26 +263,10 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
 mod tests {
     use super::*;
     use crate::graph::ImportState;
-    use crate::input::device::{HardwareHash, RowRef};
     use crate::portal::mapping::ImportStatus;
 
     fn row(ours: bool, resends: u32) -> Tracked {
-        let device = Device {
-            source: RowRef {
-                file: "f.csv".into(),
-                line: 2,
-            },
-            serial: Some("S-1".into()),
-            identity: Identity::HardwareHash {
-                hash: HardwareHash::new("x".into()),
-                product_key: None,
-            },
-            group_tag: None,
-            assigned_user: None,
-            manufacturer: None,
-            model: None,
-            tenant: None,
-        };
+        let device = engine::test_device(Some("S-1"), engine::test_hash());
         let entry = Entry::for_row(&device.source, "t", Some(&device), None);
         let mut t = Tracked::new(device, entry, GraphRow::default());
         t.phase = Phase::Sent;

@@ -326,31 +326,18 @@ fn label(settings: &ImportSettings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::RunSettings;
-    use crate::input::device::RowRef;
-    use std::sync::Arc;
 
     fn rows_in(phases: &[Phase], settings: &ImportSettings) -> Vec<Tracked> {
         phases
             .iter()
             .enumerate()
             .map(|(i, &phase)| {
-                let device = Device {
-                    source: RowRef {
-                        file: "f.csv".into(),
-                        line: i as u64 + 2,
-                    },
-                    serial: Some(format!("S-{i}")),
-                    identity: Identity::Tuple {
-                        manufacturer: "Contoso".into(),
-                        model: "Laptop 7".into(),
-                    },
-                    group_tag: None,
-                    assigned_user: None,
-                    manufacturer: None,
-                    model: None,
-                    tenant: None,
+                let identity = Identity::Tuple {
+                    manufacturer: "Contoso".into(),
+                    model: "Laptop 7".into(),
                 };
+                let mut device = engine::test_device(Some(&format!("S-{i}")), identity);
+                device.source.line = i as u64 + 2;
                 let mut t = track(device, settings);
                 t.phase = phase;
                 t
@@ -363,30 +350,16 @@ mod tests {
     /// with the run's cause.
     #[test]
     fn unfinished_rows_say_where_they_stood_and_what_ended_the_run() {
-        let run = Arc::new(RunSettings::new(
-            &crate::net::endpoint::Cloud::Public.endpoints(),
-            "run",
-        ));
-        let settings = ImportSettings::new(&run, "t");
-        for (interrupted, end) in [(false, "at the deadline"), (true, "when the run was interrupted")] {
+        let settings = engine::test_settings();
+        for (interrupted, end) in engine::ENDS {
             let mut rows = rows_in(
                 &[Phase::ToSend, Phase::Sent, Phase::Confirm, Phase::Done],
                 &settings,
             );
             mark_unfinished(&settings, "PO-1", &mut rows, interrupted);
             assert!(rows[0].entry.unsent(), "never sent: {:?}", rows[0].entry.details);
-            assert!(
-                rows[1].entry.details.contains("still processing"),
-                "{}",
-                rows[1].entry.details
-            );
-            assert!(rows[1].entry.details.contains(end), "{}", rows[1].entry.details);
-            assert!(
-                rows[2].entry.details.contains("not yet listed"),
-                "{}",
-                rows[2].entry.details
-            );
-            assert!(rows[2].entry.details.contains(end), "{}", rows[2].entry.details);
+            engine::assert_says(&rows[1].entry, &["still processing", end]);
+            engine::assert_says(&rows[2].entry, &["not yet listed", end]);
             assert!(rows[3].entry.details.is_empty(), "a final row is left as it is");
         }
     }

@@ -190,12 +190,7 @@ pub(super) fn confirm(
     now: jiff::Timestamp,
     message: Option<DeviceMessage>,
 ) {
-    let enrollment = device
-        .enrollment_state
-        .clone()
-        .unwrap_or(mapping::EnrollmentState::Unknown);
-    let state = mapping::registered_state(&enrollment, device.last_contact(), now);
-    t.entry.autopilot_device_id = Some(device.id.clone());
+    let state = engine::registered_state(&mut t.entry, device, now);
     if t.device.serial.is_none() {
         // A product-key row learns its serial from the tenant's list.
         t.device.serial.clone_from(&device.serial_number);
@@ -254,24 +249,11 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::device::RowRef;
     use crate::partner_center::{BatchStatus, DeviceStatus};
     use crate::report::Entry;
 
     fn row(serial: Option<&str>, identity: Identity) -> Tracked {
-        let device = Device {
-            source: RowRef {
-                file: "f.csv".into(),
-                line: 2,
-            },
-            serial: serial.map(str::to_owned),
-            identity,
-            group_tag: None,
-            assigned_user: None,
-            manufacturer: None,
-            model: None,
-            tenant: None,
-        };
+        let device = engine::test_device(serial, identity);
         let entry = Entry::for_row(&device.source, "t", Some(&device), None);
         let mut t = Tracked::new(device, entry, PcRow { job: Some(0) });
         t.phase = Phase::Sent;
