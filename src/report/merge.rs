@@ -88,7 +88,7 @@ fn renumber_causes(r: &mut Report, after: usize) {
     }
     for e in &mut r.entries {
         if let Some(new) = e.cause.as_ref().and_then(|id| renamed.get(id)) {
-            e.details = format!("Not sent: see cause {new}.");
+            e.say(crate::portal::details::Detail::SeeCause { id: new.clone() });
             e.cause = Some(new.clone());
         }
     }

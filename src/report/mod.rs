@@ -170,6 +170,25 @@ impl Entry {
         }
     }
 
+    /// Sets the row's details to what `d` says.
+    pub fn say(&mut self, d: crate::portal::details::Detail) {
+        self.details = d.to_string();
+    }
+
+    /// Adds what `d` says after the row's details, as a sentence of its
+    /// own (a full stop between, when the details lack one).
+    pub fn add(&mut self, d: crate::portal::details::Detail) {
+        let text = d.to_string();
+        let details = self.details.trim_end();
+        self.details = if details.is_empty() {
+            text
+        } else if details.ends_with('.') || text.starts_with('(') {
+            format!("{details} {text}")
+        } else {
+            format!("{details}. {text}")
+        };
+    }
+
     /// True when the device is not where it should be and will not get
     /// there by waiting.
     pub fn failed(&self) -> bool {
@@ -194,7 +213,9 @@ impl Entry {
         self.message = None;
         self.error_code = None;
         self.error_name = None;
-        self.details = format!("Not sent: {}", why.error);
+        self.say(crate::portal::details::Detail::NotSent {
+            error: why.error.clone(),
+        });
         self.why = Some(why.clone());
     }
 
@@ -512,7 +533,9 @@ pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
             causes.len() - 1
         });
         causes[i].rows += 1;
-        e.details = format!("Not sent: see cause {}.", causes[i].id);
+        e.say(crate::portal::details::Detail::SeeCause {
+            id: causes[i].id.clone(),
+        });
         e.cause = Some(causes[i].id.clone());
     }
     causes

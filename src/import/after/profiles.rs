@@ -105,15 +105,18 @@ fn no_profile_yet(e: &mut Entry, failed: Option<&str>) {
     let id = e.autopilot_device_id.clone().unwrap_or_default();
     e.state = Some(RegistrationState::RegistrationPending);
     e.message = None;
-    e.details = match (failed, e.profile_status.as_deref()) {
-        (Some(why), None) => format!(
-            "Registered as Autopilot device {id}, but whether a deployment profile is assigned could not be read ({why}); check it in Intune (Devices > Windows > Enrollment > Devices) or run `apctl status` later."
-        ),
-        (_, status) => format!(
-            "Registered as Autopilot device {id}, but no deployment profile is assigned yet (deploymentProfileAssignmentStatus: {}): its user would not be guided through setup. Assign a profile to a group this device is in (Intune > Devices > Windows > Enrollment > Deployment profiles), or wait for Intune to assign it, then run `apctl status`.",
-            status.unwrap_or("unknown")
-        ),
+    use crate::portal::details::Detail;
+    let detail = match (failed, e.profile_status.as_deref()) {
+        (Some(why), None) => Detail::ProfileUnreadable {
+            id,
+            why: why.to_owned(),
+        },
+        (_, status) => Detail::NoProfileYet {
+            id,
+            status: status.unwrap_or("unknown").to_owned(),
+        },
     };
+    e.say(detail);
 }
 
 /// Reads the profile status of every registered row, once per round.

@@ -11,6 +11,7 @@
 //! `apctl reconcile` to find. Only a refusal (401/403) or repeated errors
 //! make it *not applied*.
 
+use crate::portal::details::Detail;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph};
@@ -236,13 +237,10 @@ impl TagWork {
             Progress::Applied => {
                 entry.group_tag_status = Some(TagStatus::Applied);
                 if let Some(at) = self.follow.first_write() {
-                    let minutes = now.saturating_sub(at).as_secs() / 60;
-                    let when = match minutes {
-                        0 => String::new(),
-                        1 => " (it showed after 1 minute)".into(),
-                        n => format!(" (it showed after {n} minutes)"),
-                    };
-                    append(entry, &format!("Its {} was set{when}.", self.describe()));
+                    entry.add(Detail::Set {
+                        what: self.describe(),
+                        minutes: now.saturating_sub(at).as_secs() / 60,
+                    });
                 }
                 true
             }
@@ -268,7 +266,9 @@ impl TagWork {
     /// [`TagWork::unfinished`].
     pub fn at_end(&self, entry: &mut Entry, dry_run: bool) {
         if dry_run {
-            entry.details = format!("its {} would be set (dry run: nothing was sent)", self.describe());
+            entry.say(Detail::WouldSet {
+                what: self.describe(),
+            });
         } else {
             self.unfinished(entry);
         }
@@ -280,16 +280,13 @@ impl TagWork {
     pub fn unfinished(&self, entry: &mut Entry) {
         entry.group_tag_status = Some(TagStatus::Pending);
         let what = self.describe();
-        let text = match self.follow.first_write() {
-            Some(_) => format!(
-                "Its {what} was sent and accepted, but the device still reads {} (Intune can take ten minutes or more to show such a change). The next `apctl import` of this file, or `apctl reconcile`, checks it and sends it once more if it is still missing.",
-                self.follow.still_reads(&self.wanted)
-            ),
-            None => format!(
-                "Its {what} is not set yet; the next `apctl import` of this file sets it (nothing is registered twice)."
-            ),
-        };
-        append(entry, &text);
+        entry.add(match self.follow.first_write() {
+            Some(_) => Detail::SentNotShown {
+                what,
+                still_reads: self.follow.still_reads(&self.wanted),
+            },
+            None => Detail::NotSetYet { what },
+        });
     }
 }
 
@@ -310,23 +307,10 @@ pub async fn decided(
 /// Says on a row that its tag (or user) could not be set, and how to fix it.
 pub fn not_applied(entry: &mut Entry, what: &str, why: &str) {
     entry.group_tag_status = Some(TagStatus::NotApplied);
-    append(
-        entry,
-        &format!(
-            "Its {what} was NOT applied: {why}. Set it in Intune (Devices > Windows > Enrollment > Devices) or run apctl again once Graph access works."
-        ),
-    );
-}
-
-fn append(entry: &mut Entry, text: &str) {
-    let details = entry.details.trim_end();
-    entry.details = if details.is_empty() {
-        text.to_owned()
-    } else if details.ends_with('.') {
-        format!("{details} {text}")
-    } else {
-        format!("{details}. {text}")
-    };
+    entry.add(Detail::NotApplied {
+        what: what.to_owned(),
+        why: why.to_owned(),
+    });
 }
 
 /// Why Graph could not be used, for a row's details.

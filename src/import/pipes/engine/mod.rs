@@ -165,16 +165,6 @@ pub(crate) fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>)
 /// taken effect) before it looks at what the service holds.
 pub(crate) const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
 
-/// How the end of a run is named on the rows it left unfinished: the
-/// deadline, or Ctrl-C and its grace.
-pub(crate) fn end_of_run(interrupted: bool) -> &'static str {
-    if interrupted {
-        "when the run was interrupted"
-    } else {
-        "at the deadline"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,12 +179,6 @@ mod tests {
             Phase::Done,
         ];
         assert!(outline.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn the_end_of_a_run_is_named_for_what_ended_it() {
-        assert_eq!(end_of_run(false), "at the deadline");
-        assert_eq!(end_of_run(true), "when the run was interrupted");
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::import::run::markers::{another_live_run, is_apctls, leftovers};
 use crate::import::settings::LIST_POLL_THRESHOLD;
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
+use crate::portal::details::{Detail, End};
 use crate::portal::mapping::{self, ErrorKind, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, Entry, TenantError};
@@ -157,10 +158,9 @@ async fn lookup(
             // deleted under it.
             t.entry.action = Action::AnotherRun;
             t.entry.imported_identity_id = Some(record.id.clone());
-            t.entry.details = format!(
-                "Another apctl run sent this device and may still be following it (import id `{}`): nothing was sent; run apctl again once it has finished, or add `--wait-for-other-runs` to follow it.",
-                record.import_id.as_deref().unwrap_or("")
-            );
+            t.entry.say(Detail::AnotherRun {
+                import_id: record.import_id.clone().unwrap_or_default(),
+            });
             t.phase = Phase::Done;
         } else if let Some(record) = staged.get(&serial) {
             // Followed, so not a leftover: it is deleted once settled.
@@ -171,14 +171,13 @@ async fn lookup(
             t.x.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
             t.phase = Phase::Sent;
             if settings.run.dry_run {
-                t.entry.details =
-                    "already staged by an earlier import; it would be followed, not sent again".into();
+                t.entry.say(Detail::WouldFollowStaged);
             }
         } else if settings.run.dry_run {
             t.entry.action = Action::WouldSend;
             // Never sent: no portal state is true of it.
             t.entry.state = None;
-            t.entry.details = "would be imported (dry run: nothing was sent)".into();
+            t.entry.say(Detail::WouldImport);
         }
     }
     Ok(leftovers)
@@ -197,7 +196,9 @@ fn confirm(
     }
     entry.set(state, message);
     if message.is_none() {
-        entry.details = format!("Registered as Autopilot device {}.", device.id);
+        entry.say(Detail::Registered {
+            id: device.id.clone(),
+        });
     }
 }
 
@@ -239,7 +240,7 @@ async fn cleanup(
 /// Devices with no final answer at the end keep Registration pending, with
 /// a reason.
 fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings, interrupted: bool) {
-    let end = engine::end_of_run(interrupted);
+    let end = End::of(interrupted);
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
             work.at_end(&mut t.entry, settings.run.dry_run);
@@ -253,18 +254,11 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings, interrupt
             Phase::ToSend => {}
             _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {
-                    t.entry.details = "accepted for registration; run `apctl import` again (or `apctl status`) to see the outcome".into();
+                    t.entry.say(Detail::AcceptedForRegistration);
                 }
             }
-            Phase::Confirm => {
-                t.entry.details =
-                    format!("imported, but not yet listed among the tenant's Autopilot devices {end}")
-            }
-            _ => {
-                t.entry.details = format!(
-                    "still being processed by the service {end}; run apctl again to follow it (nothing is sent twice)"
-                )
-            }
+            Phase::Confirm => t.entry.say(Detail::NotYetListed { end }),
+            _ => t.entry.say(Detail::StillProcessing { end }),
         }
     }
 }

@@ -216,12 +216,10 @@ pub(super) fn judge(
 pub(super) fn fail_with(t: &mut Tracked, kind: ErrorKind) {
     rows::fail(&mut t.entry, kind);
     if kind.message().is_none() {
-        t.entry.details =
-            "ZtdDeviceDuplicated: the same hardware hash was uploaded twice; only one row was processed"
-                .into();
+        t.entry.say(Detail::DuplicatedHash);
     }
     if t.entry.action == Action::FollowedStaged && !t.x.ours {
-        t.entry.details.push_str(" (this is an earlier import's staged record: delete it in Intune under Windows Autopilot devices > Import, then run apctl again)");
+        t.entry.add(Detail::EarlierImportsRecord);
     }
     t.phase = Phase::Done;
 }

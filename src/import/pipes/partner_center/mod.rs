@@ -27,6 +27,7 @@ use crate::import::report::progress::{entry_for, interrupted_cause, warning};
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
 use crate::partner_center::{Accepted, BatchDevice, ListedDevice, PartnerCenter};
+use crate::portal::details::{Detail, End};
 use crate::portal::mapping::{self, ErrorKind, Meaning};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::report::{Action, Cause, TenantError};
@@ -204,17 +205,16 @@ async fn lookup(
         } else if let Some((batch, _)) = in_batch.iter().find(|(_, l)| same_device(&t.device, l)) {
             t.entry.action = Action::AlreadyRegistered;
             t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
-            t.entry.details = format!("already in device batch `{batch}`: not sent again");
+            t.entry.say(Detail::AlreadyInBatch { batch: batch.clone() });
             t.entry.batch_id = Some(batch.clone());
             t.phase = Phase::Confirm;
         } else if ctx.settings.run.dry_run {
             t.entry.action = Action::WouldSend;
             // Never sent: no portal state is true of it.
             t.entry.state = None;
-            t.entry.details = format!(
-                "would be sent to Partner Center in device batch `{}` (dry run: nothing was sent)",
-                ctx.batch
-            );
+            t.entry.say(Detail::WouldSendToBatch {
+                batch: ctx.batch.clone(),
+            });
         }
     }
     Ok(exists)
@@ -261,7 +261,7 @@ fn fail(t: &mut Tracked, kind: ErrorKind) {
 /// Devices with no final answer at the end keep Registration pending, with
 /// a reason.
 fn mark_unfinished(settings: &ImportSettings, order_batch: &str, tracked: &mut [Tracked], interrupted: bool) {
-    let end = engine::end_of_run(interrupted);
+    let end = End::of(interrupted);
     for t in tracked.iter_mut().filter(|t| t.phase != Phase::Done) {
         if let (Phase::Tag, Some(work)) = (t.phase, &t.tag) {
             work.at_end(&mut t.entry, settings.run.dry_run);
@@ -273,30 +273,16 @@ fn mark_unfinished(settings: &ImportSettings, order_batch: &str, tracked: &mut [
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
             _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {
-                    t.entry.details = format!(
-                        "accepted by Partner Center in device batch `{batch}`; run `apctl import` again to see the outcome (nothing is sent twice)"
-                    );
+                    t.entry.say(Detail::AcceptedInBatch { batch: batch.clone() });
                 }
             }
-            Phase::Sent => {
-                t.entry.details = format!(
-                    "Partner Center was still processing device batch `{batch}` {end}; run apctl again to follow it (nothing is sent twice)"
-                );
-            }
-            Phase::Confirm => {
-                t.entry.details = format!(
-                    "in device batch `{batch}`, but not yet listed among the tenant's Autopilot devices {end}; run apctl again to confirm it (nothing is sent twice)"
-                );
-            }
+            Phase::Sent => t.entry.say(Detail::StillProcessingBatch { batch, end }),
+            Phase::Confirm => t.entry.say(Detail::NotYetListedInBatch { batch, end }),
             Phase::Tag | Phase::Done => {}
         }
         if t.entry.group_tag.is_some() && t.phase != Phase::ToSend && !settings.run.dry_run {
             t.entry.group_tag_status = Some(crate::report::TagStatus::Pending);
-            let sep = if t.entry.details.is_empty() { "" } else { ". " };
-            t.entry.details = format!(
-                "{}{sep}Its group tag is set once the device shows in the tenant; the next `apctl import` of this file does it.",
-                t.entry.details.trim_end_matches('.')
-            );
+            t.entry.add(Detail::TagAfterShowing);
         }
     }
 }

@@ -141,9 +141,10 @@ async fn after_lost_answer(
         if listed.iter().any(|l| same_device(&t.device, l)) {
             t.entry.action = Action::Sent;
             t.entry.batch_id = Some(batch.to_owned());
-            t.entry.details = format!(
-                "The answer to the batch request was lost ({cause}), but the device is in device batch `{batch}`: followed in the tenant's list."
-            );
+            t.entry.say(Detail::LostAnswerFoundInBatch {
+                cause: cause.to_string(),
+                batch: batch.to_string(),
+            });
             t.phase = Phase::Confirm;
         } else {
             t.entry.not_sent(&lost);

@@ -136,9 +136,7 @@ pub(super) fn judge(t: &mut Tracked, status: &crate::partner_center::BatchStatus
     let Some(d) = element else {
         if status.is_final() {
             fail(t, ErrorKind::Other);
-            t.entry
-                .details
-                .push_str(" Partner Center finished the batch job without a status for this device.");
+            t.entry.add(Detail::JobWithoutStatus);
         }
         return;
     };
@@ -199,10 +197,9 @@ pub(super) fn confirm(
     let details = std::mem::take(&mut t.entry.details);
     t.entry.set(state, message);
     if message.is_none() {
-        t.entry.details = format!(
-            "Registered through Partner Center as Autopilot device {}.",
-            device.id
-        );
+        t.entry.say(Detail::RegisteredThroughPartnerCenter {
+            id: device.id.clone(),
+        });
     } else if !details.is_empty() && t.entry.details.is_empty() {
         t.entry.details = details;
     }
@@ -233,11 +230,7 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
         if message.is_none() {
             t.entry.details = details;
         }
-        let sep = if t.entry.details.is_empty() { "" } else { " " };
-        t.entry.details = format!(
-            "{}{sep}Registered through Partner Center; not confirmed in the tenant's Autopilot list: {why}.",
-            t.entry.details
-        );
+        t.entry.add(Detail::NotConfirmedWithoutGraph { why: why.clone() });
         if let Some(tag) = &t.entry.group_tag {
             let what = format!("group tag `{tag}`");
             tag_work::not_applied(&mut t.entry, &what, "Graph cannot be used in this tenant");
