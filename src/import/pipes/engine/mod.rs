@@ -5,6 +5,7 @@
 //! words for both, and both behave the same at Ctrl-C, at the deadline and
 //! after a lost answer.
 
+pub(crate) mod outline;
 pub(crate) mod rows;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use crate::import::after::tags::TagWork;
 use crate::input::device::Device;
 use crate::report::Entry;
 
+pub(crate) use outline::{Service, run};
 pub(crate) use rows::Row;
 
 /// Where a row is, in either pipe. The order is the outline every pipe

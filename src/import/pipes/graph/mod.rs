@@ -64,36 +64,80 @@ pub async fn import_tenant(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
-    let graph = settings.graph(client, gate);
-    let deadline = settings.customer.deadline;
-    let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
-    if tracked.is_empty() {
-        return rows::finish(tracked, None, false);
-    }
-    if let Some(error) = &settings.customer.preflight_failure {
-        return rows::stop_all(tracked, error.clone());
-    }
-    let leftovers = match lookup(&graph, &mut tracked, settings, ledger, progress).await {
-        Ok(leftovers) => leftovers,
-        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
+    let service = GraphImport {
+        graph: settings.graph(client, gate),
+        settings,
+        ledger,
+        leftovers: Vec::new(),
     };
-    snapshot(&tracked, settings, progress, true);
-    if !settings.run.dry_run {
-        send_all(&graph, &mut tracked, settings, ledger, progress, cancel).await;
-        snapshot(&tracked, settings, progress, true);
-        if !settings.run.wait {
-            // Devices registered already get their tag written once.
-            engine::tag(&graph, &mut tracked, progress).await;
-        } else {
-            settle(&graph, &mut tracked, settings, ledger, progress, cancel, deadline).await;
-            // Every verdict is on record before the slow part: one
-            // write per staged record, paced by the tenant's budget.
-            snapshot(&tracked, settings, progress, true);
-            cleanup(&graph, &tracked, leftovers, settings, progress).await;
-        }
+    engine::run(service, devices, progress, cancel).await
+}
+
+/// Graph's import as a service of the engine.
+struct GraphImport<'a> {
+    graph: Graph<'a>,
+    settings: &'a ImportSettings,
+    ledger: &'a Ledger,
+    /// An earlier run's staged records of registered devices, to delete.
+    leftovers: Vec<String>,
+}
+
+impl engine::Service for GraphImport<'_> {
+    type X = GraphRow;
+    const PIPE: Pipe = Pipe::Graph;
+
+    fn settings(&self) -> &ImportSettings {
+        self.settings
     }
-    mark_unfinished(&mut tracked, settings, cancel.is_cancelled());
-    rows::finish(tracked, None, cancel.is_cancelled())
+
+    fn graph(&self) -> &Graph<'_> {
+        &self.graph
+    }
+
+    fn track(&self, device: Device) -> Tracked {
+        track(device, self.settings)
+    }
+
+    fn stopped_before(&self) -> Option<TenantError> {
+        self.settings.customer.preflight_failure.clone()
+    }
+
+    async fn lookup(&mut self, tracked: &mut [Tracked], progress: &dyn Progress) -> Result<(), CallError> {
+        self.leftovers = lookup(&self.graph, tracked, self.settings, self.ledger, progress).await?;
+        Ok(())
+    }
+
+    fn tenant_error(&self, e: &CallError) -> TenantError {
+        tenant_error(&self.settings.customer.tenant, e)
+    }
+
+    async fn send(&mut self, tracked: &mut [Tracked], progress: &dyn Progress, cancel: &Cancel) {
+        send_all(&self.graph, tracked, self.settings, self.ledger, progress, cancel).await;
+    }
+
+    async fn settle(&mut self, tracked: &mut [Tracked], progress: &dyn Progress, cancel: &Cancel) {
+        let deadline = self.settings.customer.deadline;
+        settle(
+            &self.graph,
+            tracked,
+            self.settings,
+            self.ledger,
+            progress,
+            cancel,
+            deadline,
+        )
+        .await;
+    }
+
+    /// One write per staged record, paced by the tenant's budget.
+    async fn clean_up(&mut self, tracked: &[Tracked], progress: &dyn Progress) {
+        let leftovers = std::mem::take(&mut self.leftovers);
+        cleanup(&self.graph, tracked, leftovers, self.settings, progress).await;
+    }
+
+    fn mark_unfinished(&self, tracked: &mut [Tracked], interrupted: bool) {
+        mark_unfinished(tracked, self.settings, interrupted);
+    }
 }
 
 fn track(device: Device, settings: &ImportSettings) -> Tracked {

@@ -86,20 +86,13 @@ pub async fn import_customer(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
-    let mut tracked: Vec<Tracked> = devices.into_iter().map(|d| track(d, settings)).collect();
-    if tracked.is_empty() {
-        return rows::finish(tracked, None, false);
-    }
-    if let Some(error) = &settings.customer.partner_center_failure {
-        return rows::stop_all(tracked, error.clone());
-    }
     // Partner Center is another service with its own throttling: its own
     // gate for the customer, beside the tenant's Graph gate.
     let pc_gate = client.gate_with(
         &format!("partner-center:{}", settings.customer.customer_id),
         settings.run.limits,
     );
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         pc: PartnerCenter {
             client,
             root: &settings.run.partner_center_root,
@@ -114,28 +107,67 @@ pub async fn import_customer(
         graph_unavailable: None,
         sequels: 1,
     };
-    let deadline = settings.customer.deadline;
-    let batch_exists = match lookup(&mut ctx, &mut tracked, progress).await {
-        Ok(exists) => exists,
-        Err(e) => return rows::stop_all(tracked, tenant_error(&settings.customer.tenant, &e)),
+    let service = BatchImport {
+        ctx,
+        jobs: Vec::new(),
+        batch_exists: false,
     };
-    let mut jobs = Vec::new();
-    snapshot(&tracked, settings, progress, true);
-    if !settings.run.dry_run {
-        // After Ctrl-C nothing more is sent, and what was sent (or found
-        // in a batch already) is followed through the grace, as the Graph
-        // pipe does.
-        send(&mut ctx, &mut tracked, &mut jobs, batch_exists, progress, cancel).await;
-        snapshot(&tracked, settings, progress, true);
-        if settings.run.wait {
-            settle(&mut ctx, &mut tracked, &jobs, progress, cancel, deadline).await;
-        } else {
-            // Devices registered already get their tag written once.
-            engine::tag(&ctx.graph, &mut tracked, progress).await;
-        }
+    engine::run(service, devices, progress, cancel).await
+}
+
+/// Partner Center's device batches as a service of the engine.
+struct BatchImport<'a> {
+    ctx: Ctx<'a>,
+    /// The accepted requests, whose jobs decide the rows sent.
+    jobs: Vec<Accepted>,
+    batch_exists: bool,
+}
+
+impl engine::Service for BatchImport<'_> {
+    type X = PcRow;
+    const PIPE: Pipe = Pipe::PartnerCenter;
+
+    fn settings(&self) -> &ImportSettings {
+        self.ctx.settings
     }
-    mark_unfinished(settings, &ctx.batch, &mut tracked, cancel.is_cancelled());
-    rows::finish(tracked, None, cancel.is_cancelled())
+
+    fn graph(&self) -> &Graph<'_> {
+        &self.ctx.graph
+    }
+
+    fn track(&self, device: Device) -> Tracked {
+        track(device, self.ctx.settings)
+    }
+
+    fn stopped_before(&self) -> Option<TenantError> {
+        self.ctx.settings.customer.partner_center_failure.clone()
+    }
+
+    async fn lookup(&mut self, tracked: &mut [Tracked], progress: &dyn Progress) -> Result<(), CallError> {
+        self.batch_exists = lookup(&mut self.ctx, tracked, progress).await?;
+        Ok(())
+    }
+
+    fn tenant_error(&self, e: &CallError) -> TenantError {
+        tenant_error(&self.ctx.settings.customer.tenant, e)
+    }
+
+    async fn send(&mut self, tracked: &mut [Tracked], progress: &dyn Progress, cancel: &Cancel) {
+        let exists = self.batch_exists;
+        send(&mut self.ctx, tracked, &mut self.jobs, exists, progress, cancel).await;
+    }
+
+    async fn settle(&mut self, tracked: &mut [Tracked], progress: &dyn Progress, cancel: &Cancel) {
+        let deadline = self.ctx.settings.customer.deadline;
+        settle(&mut self.ctx, tracked, &self.jobs, progress, cancel, deadline).await;
+    }
+
+    /// Partner Center keeps no staged records: nothing to clean up.
+    async fn clean_up(&mut self, _tracked: &[Tracked], _progress: &dyn Progress) {}
+
+    fn mark_unfinished(&self, tracked: &mut [Tracked], interrupted: bool) {
+        mark_unfinished(self.ctx.settings, &self.ctx.batch, tracked, interrupted);
+    }
 }
 
 fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progress, now: bool) {
