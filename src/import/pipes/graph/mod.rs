@@ -116,17 +116,7 @@ impl engine::Service for GraphImport<'_> {
     }
 
     async fn settle(&mut self, tracked: &mut [Tracked], progress: &dyn Progress, cancel: &Cancel) {
-        let deadline = self.settings.customer.deadline;
-        settle(
-            &self.graph,
-            tracked,
-            self.settings,
-            self.ledger,
-            progress,
-            cancel,
-            deadline,
-        )
-        .await;
+        settle(self, tracked, progress, cancel).await;
     }
 
     /// One write per staged record, paced by the tenant's budget.

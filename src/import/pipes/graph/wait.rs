@@ -6,16 +6,14 @@ use super::*;
 
 /// Polls until every device has its final answer, the deadline passes, or
 /// the grace after Ctrl-C ends; resends what a transient error sent back.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn settle(
-    graph: &Graph<'_>,
+    service: &GraphImport<'_>,
     tracked: &mut [Tracked],
-    settings: &ImportSettings,
-    ledger: &Ledger,
     progress: &dyn Progress,
     cancel: &Cancel,
-    deadline: Duration,
 ) {
+    let (graph, settings, ledger) = (&service.graph, service.settings, service.ledger);
+    let deadline = settings.customer.deadline;
     let wait = Wait {
         clock: &**graph.client.clock(),
         cadence: settings.run.poll,
