@@ -229,14 +229,28 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
         return Ok(());
     }
     let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
-    let now = graph.client.clock().wall();
+    confirm_listed(tracked, &registered, graph.client.clock().wall(), graph.tenant);
+    Ok(())
+}
+
+/// Rows waiting to be confirmed, against the tenant's registered list: a
+/// listed device gives its row its state; a row whose staged record
+/// vanished and whose device is not listed is not sent (one cause for all
+/// of them); the rest wait. A pure function of the rows, the list and the
+/// wall clock.
+pub(super) fn confirm_listed(
+    tracked: &mut [Tracked],
+    registered: &HashMap<String, AutopilotDevice>,
+    now: jiff::Timestamp,
+    tenant: &str,
+) {
     let mut gone: Option<Arc<Cause>> = None;
     for t in tracked.iter_mut().filter(|t| t.phase == Phase::Confirm) {
         let Some(device) = t.device.serial.as_ref().and_then(|s| registered.get(s)) else {
             if t.x.vanished {
                 let why = gone.get_or_insert_with(|| {
                     Cause::tenant(&TenantError {
-                        tenant: graph.tenant.to_owned(),
+                        tenant: tenant.to_owned(),
                         error: "the staged records of these devices were deleted before apctl read a meaning (by another run or an admin), and the devices are not registered".into(),
                         hint: Some("run apctl again to send them".into()),
                     })
@@ -252,7 +266,6 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
         confirm(&mut t.entry, device, now, message);
         t.phase = Phase::Done;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -394,6 +407,76 @@ mod tests {
                 assert_eq!(t.x.resends, resends + 1, "{name}");
                 assert_eq!(t.x.resend_at, S(now) + RESEND_BACKOFF[resends as usize], "{name}");
                 assert!(t.x.staged_id.is_none(), "{name}: the deleted record is forgotten");
+            }
+        }
+    }
+
+    fn listed(serial: &str, enrollment: &str) -> AutopilotDevice {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("ap-{serial}"),
+            "serialNumber": serial,
+            "enrollmentState": enrollment,
+        }))
+        .unwrap()
+    }
+
+    /// (row waiting in Confirm, whether its record vanished, the list) →
+    /// its phase, state and whether it was not sent.
+    #[test]
+    fn a_confirmed_row_takes_its_state_from_the_list() {
+        use RegistrationState::*;
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let list: HashMap<String, AutopilotDevice> = [("S-1".to_owned(), listed("S-1", "notContacted"))]
+            .into_iter()
+            .collect();
+        let empty = HashMap::new();
+        for (name, vanished, registered, phase, state, unsent) in [
+            (
+                "listed: Ready for user",
+                false,
+                &list,
+                Phase::Done,
+                Some(ReadyForUser),
+                false,
+            ),
+            (
+                "listed after its record vanished",
+                true,
+                &list,
+                Phase::Done,
+                Some(ReadyForUser),
+                false,
+            ),
+            (
+                "not listed yet: waits",
+                false,
+                &empty,
+                Phase::Confirm,
+                Some(RegistrationPending),
+                false,
+            ),
+            (
+                "vanished and not listed: not sent",
+                true,
+                &empty,
+                Phase::Done,
+                None,
+                true,
+            ),
+        ] {
+            let mut rows = vec![row(true, 0)];
+            rows[0].phase = Phase::Confirm;
+            rows[0].x.vanished = vanished;
+            confirm_listed(&mut rows, registered, now, "t");
+            assert_eq!(rows[0].phase, phase, "{name}");
+            assert_eq!(rows[0].entry.state, state, "{name}");
+            assert_eq!(rows[0].entry.unsent(), unsent, "{name}");
+            if phase == Phase::Done && !unsent {
+                assert_eq!(
+                    rows[0].entry.autopilot_device_id.as_deref(),
+                    Some("ap-S-1"),
+                    "{name}"
+                );
             }
         }
     }

@@ -354,4 +354,62 @@ mod tests {
         assert_eq!(t.entry.serial_number.as_deref(), Some("SER-9"));
         assert_eq!(t.phase, Phase::Confirm);
     }
+
+    fn listed(serial: &str, tag: &str) -> AutopilotDevice {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("ap-{serial}"),
+            "serialNumber": serial,
+            "manufacturer": "Contoso",
+            "model": "Laptop 7",
+            "groupTag": tag,
+            "enrollmentState": "notContacted",
+        }))
+        .unwrap()
+    }
+
+    /// A row Partner Center registered, against the tenant's list: not
+    /// listed yet, it waits; listed with the row's tag, it is done; listed
+    /// with another tag, its tag is to be set.
+    #[test]
+    fn a_registered_row_appears_and_moves_on_to_its_tag() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        for (name, list, wanted_tag, phase, state) in [
+            (
+                "not listed yet",
+                vec![],
+                Some("Kiosk"),
+                Phase::Confirm,
+                RegistrationState::RegistrationPending,
+            ),
+            (
+                "listed with its tag",
+                vec![listed("S-1", "Kiosk")],
+                Some("Kiosk"),
+                Phase::Done,
+                RegistrationState::ReadyForUser,
+            ),
+            (
+                "listed with another tag",
+                vec![listed("S-1", "Old")],
+                Some("Kiosk"),
+                Phase::Tag,
+                RegistrationState::ReadyForUser,
+            ),
+            (
+                "listed, no tag wanted",
+                vec![listed("S-1", "Old")],
+                None,
+                Phase::Done,
+                RegistrationState::ReadyForUser,
+            ),
+        ] {
+            let mut t = row(Some("S-1"), tuple());
+            t.phase = Phase::Confirm;
+            t.entry.group_tag = wanted_tag.map(str::to_owned);
+            let registered = engine::by_serial(list, |d| d.serial_number.clone());
+            appear(std::slice::from_mut(&mut t), &registered, now);
+            assert_eq!(t.phase, phase, "{name}");
+            assert_eq!(t.entry.state, Some(state), "{name}");
+        }
+    }
 }
