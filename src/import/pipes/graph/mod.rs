@@ -161,60 +161,94 @@ async fn lookup(
         .map(|r| r.id.clone())
         .collect();
     let staged = by_serial(all_staged, |s| s.serial_number.clone());
-    let (mine, now_epoch) = (settings.run.marker(), now.as_second());
+    let mine = settings.run.marker();
     progress.event(Event::LookedUp {
         tenant: settings.customer.label(),
         registered: registered.len(),
         staged: staged.len(),
     });
+    let seen = Seen {
+        now,
+        mine: &mine,
+        wait_for_other_runs: settings.run.wait_for_other_runs,
+        dry_run: settings.run.dry_run,
+    };
     for t in tracked.iter_mut() {
         let Some(serial) = t.device.serial.clone() else {
             continue;
         };
-        if let Some(device) = registered.get(&serial) {
-            t.entry.action = Action::AlreadyRegistered;
-            confirm(
-                &mut t.entry,
-                device,
-                now,
-                Some(DeviceMessage::DeviceAlreadyRegistered),
-            );
-            // Held with another tag or user: the row's values are set.
-            let wanted = Wanted::of(&t.device, t.entry.group_tag.as_deref());
-            t.tag = TagWork::needed(device, wanted);
-            t.phase = if t.tag.is_some() { Phase::Tag } else { Phase::Done };
-        } else if let Some(record) = staged
-            .get(&serial)
-            .filter(|r| !settings.run.wait_for_other_runs && another_live_run(r, &mine, now_epoch))
-        {
-            // Another apctl run (here or on another machine) sent it and
-            // may be following it now: not resent, not followed, not
-            // deleted under it.
-            t.entry.action = Action::AnotherRun;
-            t.entry.imported_identity_id = Some(record.id.clone());
-            t.entry.say(Detail::AnotherRun {
-                import_id: record.import_id.clone().unwrap_or_default(),
-            });
-            t.phase = Phase::Done;
-        } else if let Some(record) = staged.get(&serial) {
+        if let Some(followed) = decide(t, registered.get(&serial), staged.get(&serial), &seen) {
             // Followed, so not a leftover: it is deleted once settled.
-            leftovers.retain(|id| *id != record.id);
-            t.entry.action = Action::FollowedStaged;
-            t.x.staged_id = Some(record.id.clone());
-            t.entry.imported_identity_id = Some(record.id.clone());
-            t.x.ours = is_apctls(record) && !another_live_run(record, &mine, now_epoch);
-            t.phase = Phase::Sent;
-            if settings.run.dry_run {
-                t.entry.say(Detail::WouldFollowStaged);
-            }
-        } else if settings.run.dry_run {
+            leftovers.retain(|id| *id != followed);
+        }
+    }
+    Ok(leftovers)
+}
+
+/// What a lookup read that every row's decision needs.
+struct Seen<'a> {
+    now: jiff::Timestamp,
+    /// This run's `importId` marker.
+    mine: &'a str,
+    wait_for_other_runs: bool,
+    dry_run: bool,
+}
+
+/// Decides a row before anything is sent, from its serial's registered
+/// device and staged record (a pure function): registered → already there
+/// (its tag set if it differs); staged by another live run → left to it;
+/// staged otherwise → followed, never sent again; neither → to send (or,
+/// in a dry run, would be). Returns the id of a staged record it follows.
+fn decide(
+    t: &mut Tracked,
+    registered: Option<&AutopilotDevice>,
+    staged: Option<&ImportedIdentity>,
+    seen: &Seen<'_>,
+) -> Option<String> {
+    let now_epoch = seen.now.as_second();
+    if let Some(device) = registered {
+        t.entry.action = Action::AlreadyRegistered;
+        confirm(
+            &mut t.entry,
+            device,
+            seen.now,
+            Some(DeviceMessage::DeviceAlreadyRegistered),
+        );
+        // Held with another tag or user: the row's values are set.
+        let wanted = Wanted::of(&t.device, t.entry.group_tag.as_deref());
+        t.tag = TagWork::needed(device, wanted);
+        t.phase = if t.tag.is_some() { Phase::Tag } else { Phase::Done };
+        return None;
+    }
+    let Some(record) = staged else {
+        if seen.dry_run {
             t.entry.action = Action::WouldSend;
             // Never sent: no portal state is true of it.
             t.entry.state = None;
             t.entry.say(Detail::WouldImport);
         }
+        return None;
+    };
+    t.entry.imported_identity_id = Some(record.id.clone());
+    if !seen.wait_for_other_runs && another_live_run(record, seen.mine, now_epoch) {
+        // Another apctl run (here or on another machine) sent it and may
+        // be following it now: not resent, not followed, not deleted under
+        // it.
+        t.entry.action = Action::AnotherRun;
+        t.entry.say(Detail::AnotherRun {
+            import_id: record.import_id.clone().unwrap_or_default(),
+        });
+        t.phase = Phase::Done;
+        return None;
     }
-    Ok(leftovers)
+    t.entry.action = Action::FollowedStaged;
+    t.x.staged_id = Some(record.id.clone());
+    t.x.ours = is_apctls(record) && !another_live_run(record, seen.mine, now_epoch);
+    t.phase = Phase::Sent;
+    if seen.dry_run {
+        t.entry.say(Detail::WouldFollowStaged);
+    }
+    Some(record.id.clone())
 }
 
 /// Records a registered device's state on an entry.
@@ -356,5 +390,102 @@ mod tests {
             engine::assert_says(&rows[2].entry, &["still being processed", end]);
             engine::assert_says(&rows[3].entry, &["not yet listed", end]);
         }
+    }
+
+    fn staged(import_id: &str, status: &str) -> ImportedIdentity {
+        serde_json::from_value(serde_json::json!({
+            "id": "rec-1",
+            "serialNumber": "S-1",
+            "importId": import_id,
+            "state": {"deviceImportStatus": status},
+        }))
+        .unwrap()
+    }
+
+    fn registered(tag: &str) -> AutopilotDevice {
+        serde_json::from_value(serde_json::json!({
+            "id": "ap-1", "serialNumber": "S-1", "groupTag": tag, "enrollmentState": "notContacted",
+        }))
+        .unwrap()
+    }
+
+    /// Before anything is sent, each row is decided from what its serial
+    /// holds in the tenant — nothing registered or staged is ever sent.
+    #[test]
+    fn a_row_is_decided_from_what_the_tenant_holds() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let live = format!(
+            "{}1800000600-other-run",
+            crate::import::settings::IMPORT_ID_PREFIX
+        );
+        let ended = format!("{}1799999000-old-run", crate::import::settings::IMPORT_ID_PREFIX);
+        let mine = format!("{}1800000600-this-run", crate::import::settings::IMPORT_ID_PREFIX);
+        let seen = |dry_run, wait_for_other_runs| Seen {
+            now,
+            mine: &mine,
+            wait_for_other_runs,
+            dry_run,
+        };
+        let settings = engine::test_settings();
+        let decided = |tag: Option<&str>,
+                       reg: Option<AutopilotDevice>,
+                       st: Option<ImportedIdentity>,
+                       seen: Seen<'_>| {
+            let mut t = row(Phase::ToSend, 0, &settings);
+            t.entry.group_tag = tag.map(str::to_owned);
+            let followed = decide(&mut t, reg.as_ref(), st.as_ref(), &seen);
+            (t, followed)
+        };
+        let (t, f) = decided(
+            None,
+            Some(registered("Lab")),
+            Some(staged(&live, "pending")),
+            seen(false, false),
+        );
+        assert_eq!(
+            (t.phase, t.entry.action, f),
+            (Phase::Done, Action::AlreadyRegistered, None),
+            "registered wins"
+        );
+        let (t, _) = decided(Some("Kiosk"), Some(registered("Lab")), None, seen(false, false));
+        assert_eq!(t.phase, Phase::Tag, "registered with another tag: the tag is set");
+        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, false));
+        assert_eq!(
+            (t.phase, t.entry.action, f),
+            (Phase::Done, Action::AnotherRun, None),
+            "a live run's"
+        );
+        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, true));
+        assert_eq!(
+            (t.phase, t.entry.action),
+            (Phase::Sent, Action::FollowedStaged),
+            "--wait-for-other-runs follows it"
+        );
+        assert_eq!(f.as_deref(), Some("rec-1"));
+        assert!(!t.x.ours, "another run's record is never deleted by this one");
+        let (t, _) = decided(None, None, Some(staged(&ended, "error")), seen(false, false));
+        assert_eq!(
+            (t.phase, t.x.ours),
+            (Phase::Sent, true),
+            "an ended apctl run's record is followed and apctl's"
+        );
+        let (t, _) = decided(None, None, Some(staged("PO-7", "pending")), seen(false, false));
+        assert_eq!(
+            (t.phase, t.x.ours),
+            (Phase::Sent, false),
+            "someone else's record is followed, not owned"
+        );
+        let (t, f) = decided(None, None, None, seen(false, false));
+        assert_eq!(
+            (t.phase, t.entry.action, f),
+            (Phase::ToSend, Action::NotSent, None),
+            "nothing there: to send"
+        );
+        let (t, _) = decided(None, None, None, seen(true, false));
+        assert_eq!(
+            (t.entry.action, t.entry.state),
+            (Action::WouldSend, None),
+            "dry run: would be sent"
+        );
     }
 }
