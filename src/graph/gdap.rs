@@ -102,11 +102,15 @@ impl Relationship {
             .any(|r| r.role_definition_id.eq_ignore_ascii_case(INTUNE_ADMINISTRATOR))
     }
 
-    /// True when the relationship renews itself (`autoExtendDuration` not `PT0S`).
+    /// True when the relationship renews itself: an `autoExtendDuration`
+    /// that is a duration longer than zero (`P180D`); `PT0S`, `P0D` or any
+    /// other spelling of zero is no extension.
     pub fn auto_extends(&self) -> bool {
-        self.auto_extend_duration
-            .as_deref()
-            .is_some_and(|d| !d.is_empty() && d != "PT0S")
+        self.auto_extend_duration.as_deref().is_some_and(|d| {
+            let d = d.trim();
+            let digits = d.bytes().filter(u8::is_ascii_digit);
+            d.starts_with(['P', 'p']) && digits.clone().count() > 0 && digits.into_iter().any(|b| b != b'0')
+        })
     }
 
     /// The summary apctl prints, judged at `now`.
@@ -404,6 +408,30 @@ mod tests {
             panic!()
         };
         assert_eq!(candidates, ["Fabrikam (b)", "fabrikam (c)"]);
+    }
+
+    #[test]
+    fn a_zero_duration_in_any_spelling_is_no_extension() {
+        let extends = |d: Option<&str>| {
+            Relationship {
+                auto_extend_duration: d.map(str::to_owned),
+                ..Relationship::default()
+            }
+            .auto_extends()
+        };
+        for zero in [
+            None,
+            Some(""),
+            Some("PT0S"),
+            Some("P0D"),
+            Some("P0DT0H0M0S"),
+            Some("P0Y"),
+        ] {
+            assert!(!extends(zero), "{zero:?}");
+        }
+        for some in ["P180D", "PT1H", "P1Y"] {
+            assert!(extends(Some(some)), "{some}");
+        }
     }
 
     #[test]

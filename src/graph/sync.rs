@@ -25,6 +25,9 @@ pub enum Sync {
     Skipped {
         last: String,
     },
+    /// A sync is under way already (409 Conflict): the devices are
+    /// processed by it; remembered like a sync asked for.
+    AlreadyRunning,
     /// The service said no; nothing waits for it.
     Refused {
         status: u16,
@@ -50,6 +53,7 @@ pub async fn request_sync(graph: &Graph<'_>) -> Sync {
     // window, and a throttle it meets closes the gate for what follows.
     match graph.client.send_once(graph.tenant, graph.gate, &req).await {
         Ok(_) => Sync::Requested,
+        Err(CallError::Service { error, .. }) if error.status == 409 => Sync::AlreadyRunning,
         Err(CallError::Service { error, .. }) => Sync::Refused { status: error.status },
         Err(e) => Sync::Failed { error: e.to_string() },
     }

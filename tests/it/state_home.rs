@@ -150,3 +150,38 @@ fn corrupt_and_newer_state_files_are_said_once_and_the_run_goes_on() {
         }
     }
 }
+
+/// On fresh agents (no state folder in common), a second run right after
+/// the first meets the sync the first asked for: the service answers 409
+/// while it runs (SPEC §5), which is reported as a sync under way — not a
+/// refusal — and remembered like one asked for.
+#[test]
+fn a_sync_already_running_is_no_refusal() {
+    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncs = Vec::new();
+    for (k, prefix) in ["A", "B"].iter().enumerate() {
+        let agent = dir.path().join(format!("agent-{k}"));
+        let file = devices(dir.path(), prefix, 1);
+        let run = apctl_sim(
+            &sim,
+            &[
+                "import",
+                &file,
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "-q",
+                "-o",
+                "json",
+            ],
+            &[("APCTL_STATE_DIR", agent.to_str().unwrap())],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        syncs.push(run.json()["tenants"][0]["sync"]["sync"].clone());
+        if k == 1 {
+            let record = std::fs::read_to_string(agent.join("sync.json")).unwrap();
+            assert!(record.contains(CONTOSO_ID), "remembered: {record}");
+        }
+    }
+    assert_eq!(syncs, ["requested", "already-running"]);
+}

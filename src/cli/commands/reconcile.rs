@@ -530,6 +530,10 @@ fn print_outcomes(items: &[Item], syncs: &BTreeMap<String, Sync>) -> io::Result<
         let text = match s {
             Sync::Requested => "Autopilot sync requested".to_owned(),
             Sync::Skipped { last } => format!("Autopilot sync not asked again: last asked at {last}"),
+            Sync::AlreadyRunning => {
+                "Autopilot sync already under way in the tenant (HTTP 409); it processes these devices"
+                    .to_owned()
+            }
             Sync::Refused { status } => {
                 format!("Autopilot sync refused by the service (HTTP {status}); nothing waits for it")
             }

@@ -233,7 +233,10 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
         return Sync::Skipped { last: t.to_string() };
     }
     let result = request_sync(graph).await;
-    if matches!(result, Sync::Requested | Sync::Refused { status: 429 }) {
+    if matches!(
+        result,
+        Sync::Requested | Sync::AlreadyRunning | Sync::Refused { status: 429 }
+    ) {
         last.insert(key.to_owned(), now.to_string());
         if let Some(p) = record.filter(|_| writable) {
             let text = serde_json::to_string_pretty(&SyncRecord {

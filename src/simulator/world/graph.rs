@@ -252,6 +252,16 @@ impl World {
         self.count("graph.sync");
         let now = self.clock.now();
         let tenant = &mut self.tenants[index];
+        // As SPEC §5 has it: 409 while a sync runs (here, the minute it
+        // takes to assign profiles), 429 within 10 minutes of the last.
+        if tenant.last_sync.is_some_and(|t| now < t + SYNC_RUNS) {
+            return graph_error(
+                409,
+                "Conflict",
+                "A sync is already in progress.",
+                &self.request_id(),
+            );
+        }
         if tenant
             .last_sync
             .is_some_and(|t| now < t + Duration::from_secs(600))
@@ -505,3 +515,7 @@ pub(super) fn hash_key(hash: &str) -> u64 {
     hash.hash(&mut h);
     h.finish()
 }
+
+/// How long a simulated Autopilot sync runs: a second one asked within it
+/// is answered 409 (SPEC §5: "409 while a sync runs").
+const SYNC_RUNS: Duration = Duration::from_secs(60);
