@@ -69,6 +69,21 @@ pub struct ImportedIdentity {
     pub state: ImportState,
 }
 
+/// The body of `updateDeviceProperties`: the tag, and a user with the name
+/// the device greets them with at setup (`addressableUserName`; apctl knows
+/// no other name for the user than the UPN).
+pub fn device_properties(group_tag: Option<&str>, upn: Option<&str>) -> serde_json::Map<String, Value> {
+    let mut body = serde_json::Map::new();
+    if let Some(tag) = group_tag {
+        body.insert("groupTag".into(), Value::String(tag.to_owned()));
+    }
+    if let Some(upn) = upn {
+        body.insert("userPrincipalName".into(), Value::String(upn.to_owned()));
+        body.insert("addressableUserName".into(), Value::String(upn.to_owned()));
+    }
+    body
+}
+
 /// A stable digest of a hardware hash (FNV-1a, the same in every build),
 /// to recognise a hash without keeping it.
 pub fn hash_digest(hash: &str) -> String {
@@ -304,13 +319,7 @@ impl Graph<'_> {
             self.root,
             &format!("{REGISTERED}/{}/updateDeviceProperties", endpoint::segment(id)),
         );
-        let mut body = serde_json::Map::new();
-        if let Some(tag) = group_tag {
-            body.insert("groupTag".into(), Value::String(tag.to_owned()));
-        }
-        if let Some(upn) = user_principal_name {
-            body.insert("userPrincipalName".into(), Value::String(upn.to_owned()));
-        }
+        let body = device_properties(group_tag, user_principal_name);
         let req = self
             .request(Method::POST, url, "graph.update-device-properties")
             .json(&body);
@@ -405,6 +414,17 @@ fn bad_body(kind: &'static str, why: impl std::fmt::Display) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_is_set_with_the_name_the_device_greets_them_with() {
+        let body = device_properties(Some("Kiosk"), Some("ada@contoso.com"));
+        assert_eq!(
+            serde_json::Value::Object(body),
+            serde_json::json!({"groupTag": "Kiosk", "userPrincipalName": "ada@contoso.com", "addressableUserName": "ada@contoso.com"})
+        );
+        let tag_only = device_properties(Some("Kiosk"), None);
+        assert!(!tag_only.contains_key("addressableUserName"));
+    }
 
     fn example(name: &str) -> Value {
         let p = format!(

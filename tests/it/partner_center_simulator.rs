@@ -504,3 +504,46 @@ fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
         );
     }
 }
+
+/// Batch ids compare without regard to case, as Partner Center's own tools
+/// compare them: an order written `po-case` in one run and `PO-CASE` in the
+/// next adds to the one batch, never tries to create a second (which the
+/// service would refuse as existing).
+#[test]
+fn an_order_id_in_another_case_names_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_with_catalogue(dir.path(), 2);
+    let sim = SimProcess::start(&[
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+        "--world",
+        world.to_str().unwrap(),
+    ]);
+    for (i, order) in ["po-case", "PO-CASE"].iter().enumerate() {
+        let csv = format!("Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,BULK-{i:04}\n");
+        let file = crate::common::write(dir.path(), &format!("case-{i}.csv"), csv);
+        let run = apctl_sim(
+            &sim,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--tenant",
+                CONTOSO,
+                "--order-id",
+                order,
+                "-o",
+                "json",
+            ],
+            &partner_sign_in(),
+        );
+        assert_eq!(run.code, 0, "{order}: {}\n{}", run.stdout, run.stderr);
+    }
+    let stats = sim.stats();
+    assert_eq!(stats["requests"]["pc.create-batch"], 1, "one batch: {stats}");
+    assert_eq!(
+        stats["requests"]["pc.add-devices"], 1,
+        "the second run added to it: {stats}"
+    );
+}

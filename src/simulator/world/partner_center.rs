@@ -261,7 +261,7 @@ impl World {
             .pc
             .batches
             .get_mut(&index)
-            .and_then(|bs| bs.iter_mut().find(|b| b.id == batch))
+            .and_then(|bs| bs.iter_mut().find(|b| b.id.eq_ignore_ascii_case(&batch)))
         {
             // Uploaded devices are listed at once; a device that fails
             // processing leaves the batch again.
@@ -333,7 +333,13 @@ impl World {
     }
 
     fn find_batch(&self, index: usize, batch: &str) -> Option<&Batch> {
-        self.pc.batches.get(&index)?.iter().find(|b| b.id == batch)
+        // Batch ids compare without regard to case, as Partner Center's
+        // own tools compare them.
+        self.pc
+            .batches
+            .get(&index)?
+            .iter()
+            .find(|b| b.id.eq_ignore_ascii_case(batch))
     }
 
     /// Processes the jobs whose delay has passed: each device is matched

@@ -58,7 +58,9 @@ struct Ctx<'a> {
 
 /// `3` for `PO-1-seq3` when the batch is `PO-1`: a sequel batch's number.
 fn sequel_number(id: &str, batch: &str) -> Option<u32> {
-    let digits = id.strip_prefix(batch)?.strip_prefix(SEQUEL)?;
+    // Batch ids compare without regard to case, as Partner Center does.
+    let head = id.get(..batch.len()).filter(|h| h.eq_ignore_ascii_case(batch))?;
+    let digits = id[head.len()..].strip_prefix(SEQUEL)?;
     let n: u32 = digits
         .parse()
         .ok()
@@ -204,13 +206,13 @@ async fn lookup(
     progress: &dyn Progress,
 ) -> Result<bool, CallError> {
     let batches = ctx.pc.list_batches().await?;
-    let exists = batches.iter().any(|b| b.id == ctx.batch);
+    let exists = batches.iter().any(|b| b.id.eq_ignore_ascii_case(&ctx.batch));
     // The order's batch and its sequels (`<batch>-seq2`, …: tuple rows
     // that could not be added to an existing batch went into a new one).
     let mut in_batch: Vec<(String, ListedDevice)> = Vec::new();
     for b in batches
         .iter()
-        .filter(|b| b.id == ctx.batch || sequel_number(&b.id, &ctx.batch).is_some())
+        .filter(|b| b.id.eq_ignore_ascii_case(&ctx.batch) || sequel_number(&b.id, &ctx.batch).is_some())
     {
         ctx.sequels = ctx.sequels.max(sequel_number(&b.id, &ctx.batch).unwrap_or(1));
         let listed = ctx.pc.list_batch_devices(&b.id).await?;
