@@ -198,10 +198,21 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
                     file.display()
                 ));
             }
+            let group_tag = c.group_tag.clone().or(manifest.group_tag.clone());
+            if let Some(Err(e)) = group_tag
+                .as_deref()
+                .map(apctl::input::csv::checks::check_group_tag)
+            {
+                return Err(crate::cli::hinted!(
+                    "shorten the tag, or fix the column it was pasted from",
+                    "{}: customer `{tenant}`: group_tag: {e}",
+                    path.display()
+                ));
+            }
             inputs.push(Input {
                 file,
                 tenant: Some(tenant.clone()),
-                group_tag: c.group_tag.clone().or(manifest.group_tag.clone()),
+                group_tag,
                 order_id: c.order_id.clone().or(manifest.order_id.clone()),
                 lines: None,
             });

@@ -361,6 +361,14 @@ pub fn client_secret_from_env() -> anyhow::Result<(String, Secret)> {
 }
 
 /// Parses `30m`, `90s`, `1h 30m`, `500ms`, or a number of seconds.
+/// Reads a group tag given on the command line: the checks a CSV cell's tag
+/// gets (at most 128 characters, no control character).
+pub fn parse_group_tag(text: &str) -> Result<String, String> {
+    apctl::input::csv::checks::check_group_tag(text)
+        .map(|()| text.to_owned())
+        .map_err(|e| e.0)
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let too_long = || format!("`{text}` is longer than apctl waits for anything (at most 7 days)");
     let d = if let Ok(secs) = text.trim().parse::<f64>() {

@@ -77,3 +77,48 @@ fn a_tag_still_hidden_at_the_deadline_is_pending_not_failed() {
     assert_eq!(report["totals"]["groupTagsPending"], 1);
     assert_eq!(report["http"]["requests"]["graph.update-device-properties"], 1);
 }
+
+/// A group tag given outside the CSV — `--group-tag`, or a manifest's
+/// default — gets the checks a cell's tag gets: over 128 characters is
+/// refused before anything is sent, naming where it came from.
+#[test]
+fn a_tag_over_128_characters_is_refused_wherever_it_is_given() {
+    let long = "x".repeat(129);
+    let flag = crate::common::apctl_env(
+        [
+            "import",
+            &crate::common::example("contoso-autopilot.csv"),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--simulate",
+            "--group-tag",
+            &long,
+        ],
+        &[],
+    );
+    assert_eq!(flag.code, 2, "{}", flag.stderr);
+    assert!(flag.stderr.contains("at most 128"), "{}", flag.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::common::example("contoso-autopilot.csv"),
+        dir.path().join("a.csv"),
+    )
+    .unwrap();
+    let manifest = crate::common::write(
+        dir.path(),
+        "customers.toml",
+        format!(
+            "[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = [\"a.csv\"]\ngroup_tag = \"{long}\"\n"
+        ),
+    );
+    let run = crate::common::apctl_env(
+        ["import", "--manifest", manifest.to_str().unwrap(), "--simulate"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("contoso.onmicrosoft.com") && run.stderr.contains("at most 128"),
+        "{}",
+        run.stderr
+    );
+}

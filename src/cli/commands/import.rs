@@ -41,7 +41,7 @@ pub struct ImportArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
     /// Group tag for rows that have none.
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", value_parser = settings::parse_group_tag)]
     group_tag: Option<String>,
     /// Your Order ID / Purchase ID (free text), carried to the report.
     #[arg(long, value_name = "TEXT")]

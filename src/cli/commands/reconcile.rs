@@ -31,7 +31,7 @@ pub struct ReconcileArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
     /// The group tag rows without one should have.
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", value_parser = settings::parse_group_tag)]
     group_tag: Option<String>,
     /// Order ID / Purchase ID: the Partner Center batch, and the hand-off list's.
     #[arg(long, value_name = "TEXT")]
