@@ -208,7 +208,12 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
         ));
     };
     let relationships = session.relationships(&partner).await.map_err(|e| {
-        anyhow::Error::new(e).context(format!("cannot look up `{name}` among GDAP relationships"))
+        // The cause's own fix wins (a wrong secret); else what reading
+        // relationships takes.
+        anyhow::Error::new(e).context(crate::cli::Hinted {
+            message: format!("cannot look up `{name}` among GDAP relationships"),
+            hint: gdap::LIST_HINT.to_owned(),
+        })
     })?;
     Ok(gdap::resolve(&name, relationships)?)
 }

@@ -23,6 +23,14 @@ pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 pub const NO_CUSTOMER: &str = "(no customer yet)";
 /// Relationships ending sooner than this are flagged.
 pub const EXPIRY_WARNING: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// What reading the partner's GDAP relationships takes, for a refusal:
+/// the permission; for an app-only token, the Partner Customer Delegated
+/// Administration service principal in the partner tenant (Partner Center
+/// developer docs: `New-MgServicePrincipal -AppId
+/// 2832473f-ec63-45fb-976f-5d45a7d4bb91`); and the global cloud, the only
+/// one that serves this API.
+pub const LIST_HINT: &str = "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant; with an app-only token, also the Partner Customer Delegated Administration service principal there (`New-MgServicePrincipal -AppId 2832473f-ec63-45fb-976f-5d45a7d4bb91`); the GDAP API is served in the global cloud only (elsewhere, give customers by tenant id or domain)";
+
 /// Largest page the service gives.
 pub const PAGE: u32 = 300;
 

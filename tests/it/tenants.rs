@@ -142,3 +142,50 @@ fn a_misspelt_customer_name_sends_nothing_and_names_the_close_customers() {
         );
     }
 }
+
+/// A partner tenant that refuses the GDAP list says what reading it takes:
+/// the permission, for app-only tokens the Partner Customer Delegated
+/// Administration service principal, and the global cloud.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_gdap_list_says_what_it_takes() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/token$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok-abcdefgh"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("delegatedAdminRelationships"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}),
+        ))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let run = tokio::task::spawn_blocking(move || {
+        apctl_env(
+            ["tenants"],
+            &[
+                ("APCTL_GRAPH_URL", uri.as_str()),
+                ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                ("AZURE_CLIENT_ID", "app"),
+                ("AZURE_CLIENT_SECRET", "app-secret-value"),
+                ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_ne!(run.code, 0);
+    for needed in [
+        "DelegatedAdminRelationship.Read.All",
+        "2832473f-ec63-45fb-976f-5d45a7d4bb91",
+        "global cloud",
+    ] {
+        assert!(run.stderr.contains(needed), "{needed}: {}", run.stderr);
+    }
+}

@@ -175,11 +175,7 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
     let relationships = match session.relationships(&partner).await {
         Ok(r) => r,
         Err(e) => {
-            return Check::failed(
-                "gdap-role",
-                e.to_string(),
-                "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant",
-            );
+            return Check::failed("gdap-role", e.to_string(), gdap::LIST_HINT);
         }
     };
     role_check(relationships, &customer)

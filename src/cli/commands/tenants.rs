@@ -48,7 +48,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<Exit> {
         let relationships = gdap::list(&graph).await.map_err(|e| {
             let hint = match &e {
                 apctl::transport::CallError::Auth(a) => a.hint.clone(),
-                _ => "reading GDAP relationships needs DelegatedAdminRelationship.Read.All in the partner tenant".into(),
+                _ => gdap::LIST_HINT.into(),
             };
             crate::cli::hinted!(hint, "{e}")
         })?;
