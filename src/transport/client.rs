@@ -19,6 +19,8 @@ use crate::transport::retry::{self, Next, Outcome, Policy};
 use crate::transport::service_error::{self, ServiceError};
 use crate::transport::throttle::TenantGate;
 
+use super::attempt::{Answer, Failure, finish, outcome_of};
+
 /// Which service a request goes to (headers and error shapes differ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
@@ -269,6 +271,22 @@ impl Client {
             .clone()
     }
 
+    /// A 503's Retry-After still closes the tenant's gate when the write
+    /// it answered is looked up instead of resent: the look waits for it.
+    fn hold_for_503(&self, outcome: Outcome<'_>, gate: &TenantGate) {
+        if let Outcome::Status {
+            status: 503,
+            retry_after: Some(v),
+            ..
+        } = outcome
+            && let Some(wait) =
+                retry::parse_retry_after(v, self.clock.wall()).filter(|w| *w <= retry::MAX_RETRY_AFTER)
+        {
+            self.note_throttle(wait);
+            gate.block_for(wait);
+        }
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -306,6 +324,7 @@ impl Client {
             match action {
                 Next::Done => return finish(req.kind, answer),
                 Next::CheckBeforeResend => {
+                    self.hold_for_503(outcome, gate);
                     return Err(CallError::MayHaveBeenSent {
                         kind: req.kind,
                         cause: last,
@@ -473,26 +492,6 @@ impl Client {
     }
 }
 
-/// What the retry classifier needs of an attempt, and its words for a
-/// person.
-fn outcome_of(answer: &Result<Answer, Failure>) -> (Outcome<'_>, String) {
-    match answer {
-        Ok(r) => (
-            Outcome::Status {
-                status: r.status,
-                retry_after: r.retry_after.as_deref(),
-                error_code: r.error.as_ref().and_then(|e| e.code.as_deref()),
-            },
-            r.error
-                .as_ref()
-                .map_or_else(|| format!("HTTP {}", r.status), ToString::to_string),
-        ),
-        Err(Failure::MaybeSent(cause)) => (Outcome::MaybeSent, cause.clone()),
-        Err(Failure::NotSent(cause)) => (Outcome::NotSent, cause.clone()),
-        Err(Failure::Oversize(cause)) => (Outcome::Oversize, cause.clone()),
-    }
-}
-
 /// Attempts in a row whose connection failed (refused, no address) before
 /// a call gives up: about seven seconds of backoff.
 const REFUSED_ATTEMPTS: u32 = 4;
@@ -527,54 +526,6 @@ fn redirect_refused(status: u16, location: Option<&str>, request_id: Option<Stri
         )),
         request_id,
         date: None,
-    }
-}
-
-/// One attempt's answer.
-struct Answer {
-    status: u16,
-    body: bytes::Bytes,
-    request_id: Option<String>,
-    location: Option<String>,
-    retry_after: Option<String>,
-    error: Option<ServiceError>,
-}
-
-/// An attempt that got no usable answer.
-enum Failure {
-    /// Nothing reached the service.
-    NotSent(String),
-    /// The request may have reached it.
-    MaybeSent(String),
-    /// The answer was over the body cap.
-    Oversize(String),
-}
-
-impl Failure {
-    fn cause(self) -> String {
-        match self {
-            Self::NotSent(c) | Self::MaybeSent(c) | Self::Oversize(c) => c,
-        }
-    }
-}
-
-fn finish(kind: &'static str, answer: Result<Answer, Failure>) -> Result<Response, CallError> {
-    match answer {
-        Ok(a) => match a.error {
-            Some(error) => Err(CallError::Service { kind, error }),
-            None => Ok(Response {
-                status: a.status,
-                body: a.body,
-                request_id: a.request_id,
-                location: a.location,
-            }),
-        },
-        Err(failure) => Err(CallError::GaveUp {
-            kind,
-            attempts: 1,
-            last: failure.cause(),
-            request_id: None,
-        }),
     }
 }
 

@@ -2,6 +2,7 @@
 //! loop, endpoints and scopes, the pure retry classifier, the per-tenant
 //! gates, and the services' error bodies.
 
+mod attempt;
 mod client;
 pub mod flight;
 pub mod retry;

@@ -62,6 +62,10 @@ pub fn classify(outcome: Outcome<'_>, idempotent: bool, refreshed: bool, now: Ti
         Outcome::MaybeSent => Next::CheckBeforeResend,
         Outcome::Oversize if idempotent => Next::Done,
         Outcome::Oversize => Next::CheckBeforeResend,
+        // A 503 may come after the write took effect (unlike a 429, which
+        // throttles before anything is done): a write is looked up before
+        // it is sent again, as after a 500, 502 or 504.
+        Outcome::Status { status: 503, .. } if !idempotent => Next::CheckBeforeResend,
         Outcome::Status {
             status, retry_after, ..
         } if status == 429 || status == 503 => match retry_after.and_then(|v| parse_retry_after(v, now)) {
@@ -197,8 +201,18 @@ mod tests {
             Next::RetryAfter(Duration::from_millis(2128))
         );
         assert_eq!(
-            classify(status(503, Some("57"), None), false, false, n),
+            classify(status(503, Some("57"), None), true, false, n),
             Next::RetryAfter(Duration::from_secs(57))
+        );
+        assert_eq!(
+            classify(status(503, Some("57"), None), false, false, n),
+            Next::CheckBeforeResend,
+            "a write answered 503 may have taken effect: looked up, not resent"
+        );
+        assert_eq!(
+            classify(status(429, Some("57"), None), false, false, n),
+            Next::RetryAfter(Duration::from_secs(57)),
+            "a 429 throttles before anything is done"
         );
         assert_eq!(
             classify(status(429, None, Some("activityLimitReached")), true, false, n),

@@ -99,7 +99,10 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
                 "--output",
                 "json",
             ],
-            &[],
+            // The pause before apctl looks for what the lost answer staged
+            // is real time here (1.5 s): at time scale 0 a loaded machine
+            // could let apctl look before the simulator took the write.
+            &[("APCTL_TIME_SCALE", "0.1")],
         );
         assert_eq!(run.code, 0, "rewrite {rewrite}: {}{}", run.stdout, run.stderr);
         let report = run.json();
@@ -112,4 +115,55 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
         assert_eq!(stats["importedItems"], 3, "sent once: {stats}");
         assert_eq!(stats["stagedRecords"], 0, "cleaned up: {stats}");
     }
+}
+
+/// A 503 that comes after the write took effect (the simulator's
+/// `--fault-after-write-rate`): the devices are looked up among staged
+/// records before anything is sent again, so each is imported once and
+/// every row ends registered.
+#[test]
+fn a_503_after_the_write_sends_nothing_twice() {
+    use crate::common::{SimProcess, apctl_sim};
+    let sim = SimProcess::start(&[
+        "--import-delay",
+        "0s",
+        "--fault-after-write-rate",
+        "0.5",
+        "--seed",
+        "7",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
+    for i in 0..40 {
+        text.push_str(&format!("F503-{i:02},,{}\n", fake_hash(7300 + i, 3000)));
+    }
+    let file = write(dir.path(), "f503.csv", text);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--chunk-size",
+            "5",
+            "--no-sync",
+            "--output",
+            "json",
+        ],
+        &[("APCTL_TIME_SCALE", "0.1")],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["totals"]["byState"]["Ready for user"], 40,
+        "{}",
+        report["totals"]
+    );
+    let stats = sim.stats();
+    assert!(
+        stats["requests"]["fault-503-after-write"].as_u64().unwrap_or(0) > 0,
+        "some answers were 503s after the write: {stats}"
+    );
+    assert_eq!(stats["importedItems"], 40, "each device sent once: {stats}");
 }

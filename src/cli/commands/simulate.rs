@@ -61,6 +61,9 @@ pub struct SimulateArgs {
     /// dropped after the write took effect (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = settings::parse_scale)]
     drop_rate: f64,
+    /// Share of POSTs answered 503 after the write took effect (0..1).
+    #[arg(long, default_value_t = 0.0, value_parser = settings::parse_scale)]
+    fault_after_write_rate: f64,
     /// A world file to serve instead of the demo world (same shape as
     /// `wiremock-fixtures/simulator/demo-world.json`).
     #[arg(long, value_name = "PATH")]
@@ -134,6 +137,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             fault_rate: args.fault_rate,
             slow_rate: args.slow_rate,
             drop_rate: args.drop_rate,
+            fault_after_write_rate: args.fault_after_write_rate,
             page_size: args.page_size.max(1),
             batch_delay: args.batch_delay,
             hold: args.hold.clone(),

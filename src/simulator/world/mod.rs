@@ -224,6 +224,22 @@ impl World {
             self.count("dropped-answer");
             resp.delay += Duration::from_secs(3600);
         }
+        let took_effect = resp.status < 300;
+        if graph_write
+            && took_effect
+            && self.config.fault_after_write_rate > 0.0
+            && self.chance(self.config.fault_after_write_rate)
+        {
+            self.count("fault-503-after-write");
+            let delay = resp.delay;
+            resp = graph_error(
+                503,
+                "ServiceUnavailable",
+                "The service is unavailable.",
+                &self.request_id(),
+            );
+            resp.delay = delay;
+        }
         resp
     }
 

@@ -47,6 +47,9 @@ pub struct SimConfig {
     /// Share of POSTs whose answer never comes in time (held for an hour):
     /// the write takes effect, the client sees a lost connection.
     pub drop_rate: f64,
+    /// Share of POSTs answered 503 *after* the write took effect, as a
+    /// front end can answer when the service behind it did the work.
+    pub fault_after_write_rate: f64,
     pub slow_delay: Duration,
     /// Items per page of a list.
     pub page_size: usize,
@@ -85,6 +88,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             slow_rate: 0.0,
             drop_rate: 0.0,
+            fault_after_write_rate: 0.0,
             slow_delay: Duration::from_secs(2),
             page_size: 1000,
             token_lifetime: 3599,
