@@ -72,6 +72,8 @@ pub enum Detail {
     EarlierImportsRecord,
     /// The same hash twice in one upload.
     DuplicatedHash,
+    /// Sent, with no answer yet that says whether it took effect.
+    MayHaveBeenSent,
     /// A final batch job that named no status for the row.
     JobWithoutStatus,
     /// Registered; whether a deployment profile is assigned could not be read.
@@ -187,6 +189,9 @@ impl fmt::Display for Detail {
             Self::DuplicatedHash => f.write_str(
                 "ZtdDeviceDuplicated: the same hardware hash was uploaded twice; only one row was processed",
             ),
+            Self::MayHaveBeenSent => f.write_str(
+                "may have been sent: no answer had come when this was written; the next `apctl import` looks for it among what the tenant holds before sending anything (nothing is sent twice)",
+            ),
             Self::JobWithoutStatus => {
                 f.write_str("Partner Center finished the batch job without a status for this device.")
             }
@@ -228,6 +233,7 @@ mod tests {
             Detail::EarlierImportsRecord,
             Detail::DuplicatedHash,
             Detail::JobWithoutStatus,
+            Detail::MayHaveBeenSent,
             Detail::ProfileUnreadable { id: s(), why: s() },
             Detail::NoProfileYet { id: s(), status: s() },
             Detail::SentNotShown {

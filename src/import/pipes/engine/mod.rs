@@ -45,6 +45,9 @@ pub(crate) struct Tracked<X> {
     pub phase: Phase,
     /// The group tag (and user) to set on the registered device.
     pub tag: Option<TagWork>,
+    /// Sent, and no answer has said yet whether it took effect: a report
+    /// written now says it may have been sent, never that it was not.
+    pub posted: bool,
     pub x: X,
 }
 
@@ -55,6 +58,7 @@ impl<X> Tracked<X> {
             entry,
             phase: Phase::ToSend,
             tag: None,
+            posted: false,
             x,
         }
     }
@@ -71,10 +75,21 @@ impl<X> Row for Tracked<X> {
         self.entry
     }
     fn maybe_sent(&self) -> bool {
-        self.phase != Phase::ToSend
+        self.phase != Phase::ToSend || self.posted
     }
     fn is_done(&self) -> bool {
         self.phase == Phase::Done
+    }
+}
+
+/// Marks rows as sent before their request goes: until an answer says
+/// otherwise, a report says they may have been sent.
+pub(crate) fn posting<X>(tracked: &mut [Tracked<X>], rows: &[usize]) {
+    for &i in rows {
+        let t = &mut tracked[i];
+        t.posted = true;
+        t.entry.action = crate::report::Action::Sent;
+        t.entry.say(crate::portal::details::Detail::MayHaveBeenSent);
     }
 }
 

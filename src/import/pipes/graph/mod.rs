@@ -318,6 +318,8 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings, interrupt
             // The service said 640 and the resend did not come before the
             // end: its answer stands.
             Phase::ToSend if t.x.resends > 0 => wait::fail_with(t, ErrorKind::Transient),
+            // Sent, no answer by the end: may have taken effect.
+            Phase::ToSend if t.posted => t.entry.say(Detail::MayHaveBeenSent),
             Phase::ToSend if !settings.run.dry_run => t.entry.not_sent(&interrupted_cause()),
             Phase::ToSend => {}
             _ if !settings.run.wait || settings.run.dry_run => {

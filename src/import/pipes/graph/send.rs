@@ -39,6 +39,8 @@ pub(super) async fn send_all(
         return;
     }
     let chunks: Vec<&[usize]> = todo.chunks(settings.run.chunk_size.get()).collect();
+    engine::posting(tracked, &todo);
+    snapshot(tracked, settings, progress, true);
     let marker = settings.run.marker();
     let mut posts: futures::stream::FuturesUnordered<_> = chunks
         .iter()
@@ -215,6 +217,9 @@ pub(super) fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<Impo
         t.x.staged_id = Some(record.id.clone());
         t.entry.imported_identity_id = Some(record.id);
         t.entry.action = Action::Sent;
+        // Answered: it was sent, and its verdict is to come.
+        t.entry.details.clear();
+        t.posted = false;
         t.x.ours = true;
         t.phase = Phase::Sent;
     }

@@ -304,6 +304,8 @@ fn mark_unfinished(settings: &ImportSettings, order_batch: &str, tracked: &mut [
         let batch = t.entry.batch_id.clone().unwrap_or_else(|| order_batch.to_owned());
         match t.phase {
             Phase::ToSend if settings.run.dry_run => {}
+            // Sent, no answer by the end: may have taken effect.
+            Phase::ToSend if t.posted => t.entry.say(Detail::MayHaveBeenSent),
             Phase::ToSend => t.entry.not_sent(&interrupted_cause()),
             _ if !settings.run.wait || settings.run.dry_run => {
                 if t.entry.details.is_empty() {

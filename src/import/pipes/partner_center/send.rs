@@ -48,6 +48,7 @@ pub(super) async fn send(
         if cancel.is_cancelled() {
             break;
         }
+        engine::posting(tracked, chunk);
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
         let mut target = ctx.batch.clone();
         let mut answer = if batch_exists {
@@ -75,6 +76,9 @@ pub(super) async fn send(
                 for &i in chunk {
                     let t = &mut tracked[i];
                     t.entry.action = Action::Sent;
+                    // Answered: accepted, its verdict is to come.
+                    t.entry.details.clear();
+                    t.posted = false;
                     t.entry.request_id = accepted.request_id.clone();
                     t.entry.batch_id = Some(target.clone());
                     t.x.job = Some(jobs.len());
