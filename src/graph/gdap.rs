@@ -321,6 +321,54 @@ pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
     Ok(all)
 }
 
+/// One access assignment of a relationship: the roles given to one
+/// security group of the partner. A relationship's roles work for a user
+/// only through an active assignment to a group the user is in.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccessAssignment {
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub status: String,
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub access_container: AccessContainer,
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub access_details: AccessDetails,
+}
+
+/// The security group an assignment gives roles to.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccessContainer {
+    #[serde(deserialize_with = "crate::sanitize::de::text_or_null")]
+    pub access_container_id: String,
+}
+
+impl AccessAssignment {
+    /// Active, and giving Intune Administrator.
+    pub fn gives_intune_administrator(&self) -> bool {
+        self.status.eq_ignore_ascii_case("active")
+            && self
+                .access_details
+                .unified_roles
+                .iter()
+                .any(|r| r.role_definition_id.eq_ignore_ascii_case(INTUNE_ADMINISTRATOR))
+    }
+}
+
+/// A relationship's access assignments.
+pub async fn access_assignments(
+    graph: &Graph<'_>,
+    relationship: &str,
+) -> Result<Vec<AccessAssignment>, CallError> {
+    let path = format!(
+        "/v1.0/tenantRelationships/delegatedAdminRelationships/{}/accessAssignments",
+        endpoint::segment(relationship)
+    );
+    graph
+        .list_url(endpoint::join(graph.root, &path), "graph.list-gdap-assignments")
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

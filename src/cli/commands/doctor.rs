@@ -178,12 +178,67 @@ pub(super) async fn gdap_role(session: &Session, tenant: &str, partner: Option<&
             return Check::failed("gdap-role", e.to_string(), gdap::LIST_HINT);
         }
     };
-    role_check(relationships, &customer)
+    // The roles work only through an active access assignment to a
+    // security group: read each granting relationship's assignments.
+    let mut assignments = std::collections::HashMap::new();
+    for r in relationships
+        .iter()
+        .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(&customer) && r.grants_intune_administrator())
+    {
+        let gate = session.client.gate(&partner);
+        let read = gdap::access_assignments(&session.graph(&partner, &gate), &r.id)
+            .await
+            .map_err(|e| e.to_string());
+        assignments.insert(r.id.clone(), read);
+    }
+    role_check(relationships, &customer, &assignments)
+}
+
+/// A relationship that grants Intune Administrator, judged by its access
+/// assignments: the role works only for users in a security group an
+/// active assignment gives it to (apctl cannot see group membership).
+fn assigned(
+    r: &gdap::Relationship,
+    name: &str,
+    assignments: &std::collections::HashMap<String, Result<Vec<gdap::AccessAssignment>, String>>,
+) -> Check {
+    match assignments.get(&r.id) {
+        Some(Ok(list)) => match list.iter().find(|a| a.gives_intune_administrator()) {
+            Some(a) => Check::ok(
+                "gdap-role",
+                format!(
+                    "Intune Administrator is granted in `{name}` and assigned to security group {}; the signed-in user must be in that group (apctl cannot see group membership)",
+                    a.access_container.access_container_id
+                ),
+            ),
+            None => Check::failed(
+                "gdap-role",
+                format!(
+                    "`{name}` grants Intune Administrator, but no active access assignment gives it to a security group, so nobody holds it"
+                ),
+                "assign it: Partner Center > Customers > the customer > Admin relationships > the relationship > Assign roles to a security group, and put the signed-in user in that group",
+            ),
+        },
+        Some(Err(why)) => Check::ok(
+            "gdap-role",
+            format!(
+                "Intune Administrator is requested in `{name}`, not verified: its access assignments could not be read ({why})"
+            ),
+        ),
+        None => Check::ok(
+            "gdap-role",
+            format!("Intune Administrator is requested in `{name}`, not verified"),
+        ),
+    }
 }
 
 /// The GDAP verdict for one customer, with the fix its relationships'
 /// states call for: add the role, renew, get the approval, or wait.
-fn role_check(relationships: &[gdap::Relationship], customer: &str) -> Check {
+fn role_check(
+    relationships: &[gdap::Relationship],
+    customer: &str,
+    assignments: &std::collections::HashMap<String, Result<Vec<gdap::AccessAssignment>, String>>,
+) -> Check {
     let mine: Vec<&gdap::Relationship> = relationships
         .iter()
         .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(customer))
@@ -194,10 +249,7 @@ fn role_check(relationships: &[gdap::Relationship], customer: &str) -> Check {
         .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
         .collect();
     if let Some(r) = active.iter().find(|r| r.grants_intune_administrator()) {
-        return Check::ok(
-            "gdap-role",
-            format!("Intune Administrator is granted in `{}`", name(r)),
-        );
+        return assigned(r, &name(r), assignments);
     }
     if let Some(r) = active.first() {
         return Check::failed(
@@ -390,7 +442,7 @@ mod tests {
             ("expired", true),
             ("terminated", true),
         ] {
-            let check = role_check(&[relationship(status, intune)], customer);
+            let check = role_check(&[relationship(status, intune)], customer, &Default::default());
             shown.push_str(&format!(
                 "{status} (Intune Administrator: {intune}): {:?}: {}\n  hint: {}\n",
                 check.outcome,
@@ -398,12 +450,46 @@ mod tests {
                 check.hint.unwrap_or_default()
             ));
         }
-        let none = role_check(&[], customer);
+        let none = role_check(&[], customer, &Default::default());
         shown.push_str(&format!(
             "none: {}\n  hint: {}\n",
             none.detail,
             none.hint.unwrap_or_default()
         ));
         insta::assert_snapshot!(shown);
+    }
+
+    /// A relationship's Intune Administrator works only through an active
+    /// access assignment to a security group.
+    #[test]
+    fn a_granted_role_counts_only_when_assigned_to_a_group() {
+        let customer = "c0ffee00-0000-4000-8000-000000000001";
+        let r = relationship("active", true);
+        let assignment = |status: &str| gdap::AccessAssignment {
+            status: status.into(),
+            access_container: gdap::AccessContainer {
+                access_container_id: "group-1".into(),
+            },
+            access_details: r.access_details.clone(),
+        };
+        let with = |read: Result<Vec<gdap::AccessAssignment>, String>| {
+            let map = [(r.id.clone(), read)].into_iter().collect();
+            role_check(std::slice::from_ref(&r), customer, &map)
+        };
+        let active = with(Ok(vec![assignment("active")]));
+        assert_eq!(active.outcome, Outcome::Ok);
+        assert!(active.detail.contains("group-1"), "{}", active.detail);
+        for none in [Ok(vec![]), Ok(vec![assignment("pending")])] {
+            let check = with(none);
+            assert_eq!(check.outcome, Outcome::Failed, "{}", check.detail);
+            assert!(check.hint.unwrap().contains("Assign roles to a security group"));
+        }
+        let unread = with(Err("403".into()));
+        assert_eq!(unread.outcome, Outcome::Ok);
+        assert!(
+            unread.detail.contains("requested") && unread.detail.contains("not verified"),
+            "{}",
+            unread.detail
+        );
     }
 }

@@ -277,6 +277,41 @@ impl World {
         SimResponse::empty(204)
     }
 
+    /// A relationship's access assignments: one active assignment of all
+    /// its roles to the partner's "Autopilot admins" group when the world
+    /// says they are assigned, none otherwise.
+    pub(super) fn list_access_assignments(
+        &mut self,
+        index: usize,
+        id: &str,
+        req: &SimRequest,
+    ) -> SimResponse {
+        self.count("graph.list-gdap-assignments");
+        let now = self.clock.wall();
+        let spec = &self.tenants[index].spec;
+        let found = spec
+            .relationships
+            .iter()
+            .enumerate()
+            .find(|(n, r)| relationship_json(&spec.id, *n, r, now)["id"] == id);
+        let Some((_, r)) = found else {
+            return graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id());
+        };
+        let all: Vec<Value> = if r.assigned {
+            let roles: Vec<Value> = r.roles.iter().map(|id| json!({"roleDefinitionId": id})).collect();
+            vec![json!({
+                "@odata.type": "#microsoft.graph.delegatedAdminAccessAssignment",
+                "id": "a0000000-0000-4000-8000-000000000001",
+                "status": "active",
+                "accessContainer": {"accessContainerId": "9b6f3e1a-0000-4000-8000-00000000ad01", "accessContainerType": "securityGroup"},
+                "accessDetails": {"unifiedRoles": roles}
+            })]
+        } else {
+            Vec::new()
+        };
+        self.page(&req.path, req.query.as_deref(), all)
+    }
+
     pub(super) fn list_relationships(&mut self, index: usize, req: &SimRequest) -> SimResponse {
         self.count("graph.list-gdap");
         let now = self.clock.wall();

@@ -355,9 +355,21 @@ impl World {
             ) => self.delete_devices(tenant, &req.body),
             ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
             ("GET", ["organization"]) => self.organization(tenant),
-            ("GET", ["tenantRelationships", "delegatedAdminRelationships"]) => {
-                self.list_relationships(tenant, req)
-            }
+            ("GET", ["tenantRelationships", ..]) => self.gdap(tenant, rest, req),
+            _ => not_found(&req.path),
+        }
+    }
+
+    /// The partner's GDAP relationships and their access assignments.
+    fn gdap(&mut self, tenant: usize, rest: &[&str], req: &SimRequest) -> SimResponse {
+        match rest {
+            ["tenantRelationships", "delegatedAdminRelationships"] => self.list_relationships(tenant, req),
+            [
+                "tenantRelationships",
+                "delegatedAdminRelationships",
+                id,
+                "accessAssignments",
+            ] => self.list_access_assignments(tenant, id, req),
             _ => not_found(&req.path),
         }
     }

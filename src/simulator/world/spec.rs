@@ -180,6 +180,12 @@ pub struct RelationshipSpec {
     pub roles: Vec<String>,
     #[serde(default)]
     pub reseller: bool,
+    /// The roles are given to a security group of the partner by an
+    /// active access assignment (what makes them work for a user). False:
+    /// the relationship grants roles nobody holds, as a new relationship
+    /// does until the partner assigns them.
+    #[serde(default = "yes")]
+    pub assigned: bool,
 }
 
 pub(super) fn no_extension() -> String {
