@@ -233,25 +233,53 @@ async fn lookup(
     });
     let now = ctx.graph.client.clock().wall();
     for t in tracked.iter_mut() {
-        if let Some(device) = find_registered(&t.device, &registered) {
-            t.entry.action = Action::AlreadyRegistered;
-            confirm(t, device, now, Some(DeviceMessage::DeviceAlreadyRegistered));
-        } else if let Some((batch, _)) = in_batch.iter().find(|(_, l)| same_device(&t.device, l)) {
-            t.entry.action = Action::AlreadyRegistered;
-            t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
-            t.entry.say(Detail::AlreadyInBatch { batch: batch.clone() });
-            t.entry.batch_id = Some(batch.clone());
-            t.phase = Phase::Confirm;
-        } else if ctx.settings.run.dry_run {
-            t.entry.action = Action::WouldSend;
-            // Never sent: no portal state is true of it.
-            t.entry.state = None;
-            t.entry.say(Detail::WouldSendToBatch {
-                batch: ctx.batch.clone(),
-            });
-        }
+        let registered = find_registered(&t.device, &registered);
+        let batch = in_batch
+            .iter()
+            .find(|(_, l)| same_device(&t.device, l))
+            .map(|(b, _)| b.as_str());
+        decide(
+            t,
+            registered,
+            batch,
+            now,
+            ctx.settings.run.dry_run.then_some(ctx.batch.as_str()),
+        );
     }
     Ok(exists)
+}
+
+/// Decides a row before anything is sent, from its device among the
+/// tenant's registered ones and the batch that lists it (a pure function):
+/// registered → already there (its tag set if it differs); in a batch →
+/// not sent again, awaited in the tenant's list; neither → to send, or
+/// under `--dry-run` (`dry_run_batch`) would be sent into that batch.
+fn decide(
+    t: &mut Tracked,
+    registered: Option<&AutopilotDevice>,
+    in_batch: Option<&str>,
+    now: jiff::Timestamp,
+    dry_run_batch: Option<&str>,
+) {
+    if let Some(device) = registered {
+        t.entry.action = Action::AlreadyRegistered;
+        confirm(t, device, now, Some(DeviceMessage::DeviceAlreadyRegistered));
+    } else if let Some(batch) = in_batch {
+        t.entry.action = Action::AlreadyRegistered;
+        t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
+        t.entry.say(Detail::AlreadyInBatch {
+            batch: batch.to_owned(),
+        });
+        t.entry.batch_id = Some(batch.to_owned());
+        t.phase = Phase::Confirm;
+    } else if let Some(batch) = dry_run_batch {
+        t.entry.action = Action::WouldSend;
+        // Never sent: no portal state is true of it.
+        t.entry.state = None;
+        t.entry.say(Detail::WouldSendToBatch {
+            batch: batch.to_owned(),
+        });
+    }
 }
 
 /// The row's device among registered ones: by serial, or for a product-key
@@ -384,5 +412,47 @@ mod tests {
             engine::assert_says(&rows[2].entry, &["not yet listed", end]);
             assert!(rows[3].entry.details.is_empty(), "a final row is left as it is");
         }
+    }
+
+    /// Before anything is sent, a row is decided from what the tenant and
+    /// the batches hold — nothing registered or in a batch is sent again.
+    #[test]
+    fn a_row_is_decided_from_the_tenant_and_the_batches() {
+        let settings = engine::test_settings();
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let device: AutopilotDevice = serde_json::from_value(serde_json::json!({
+            "id": "ap-1", "serialNumber": "S-0", "enrollmentState": "enrolled",
+            "lastContactedDateTime": "2027-01-15T00:00:00Z"
+        }))
+        .unwrap();
+        let decided = |registered: Option<&AutopilotDevice>, batch: Option<&str>, dry: Option<&str>| {
+            let mut rows = rows_in(&[Phase::ToSend], &settings);
+            decide(&mut rows[0], registered, batch, now, dry);
+            rows.remove(0)
+        };
+        let t = decided(Some(&device), Some("PO-1"), None);
+        assert_eq!(
+            (t.phase, t.entry.action),
+            (Phase::Done, Action::AlreadyRegistered),
+            "registered wins"
+        );
+        assert_eq!(t.entry.state, Some(RegistrationState::Active));
+        let t = decided(None, Some("PO-1"), None);
+        assert_eq!(
+            (t.phase, t.entry.action),
+            (Phase::Confirm, Action::AlreadyRegistered),
+            "in a batch"
+        );
+        assert_eq!(t.entry.batch_id.as_deref(), Some("PO-1"));
+        engine::assert_says(&t.entry, &["already in device batch `PO-1`"]);
+        let t = decided(None, None, None);
+        assert_eq!(t.phase, Phase::ToSend, "nothing there: to send");
+        let t = decided(None, None, Some("PO-2"));
+        assert_eq!(
+            (t.entry.action, t.entry.state),
+            (Action::WouldSend, None),
+            "dry run"
+        );
+        engine::assert_says(&t.entry, &["device batch `PO-2`"]);
     }
 }
