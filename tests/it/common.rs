@@ -36,6 +36,16 @@ where
     }
 }
 
+/// A hash-row CSV of `n` devices (`<prefix>-<i>`, hashes from `seed` on)
+/// written to `dir/<prefix>.csv`.
+pub fn hash_rows(dir: &Path, prefix: &str, n: u64, seed: u64) -> PathBuf {
+    let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
+    for i in 0..n {
+        text.push_str(&format!("{prefix}-{i:02},,{}\n", fake_hash(seed + i, 3000)));
+    }
+    write(dir, &format!("{prefix}.csv"), text)
+}
+
 /// A file of `testdata/real-world/`.
 pub fn real_world(rel: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

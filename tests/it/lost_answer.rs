@@ -78,11 +78,7 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
         }
         let sim = SimProcess::start(&args);
         let dir = tempfile::tempdir().unwrap();
-        let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
-        for i in 0..3 {
-            text.push_str(&format!("REWRITE-{i},,{}\n", fake_hash(7100 + i, 3000)));
-        }
-        let file = write(dir.path(), "lost.csv", text);
+        let file = crate::common::hash_rows(dir.path(), "REWRITE", 3, 7100);
         let run = apctl_sim(
             &sim,
             &[
@@ -133,11 +129,7 @@ fn a_503_after_the_write_sends_nothing_twice() {
         "7",
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
-    for i in 0..40 {
-        text.push_str(&format!("F503-{i:02},,{}\n", fake_hash(7300 + i, 3000)));
-    }
-    let file = write(dir.path(), "f503.csv", text);
+    let file = crate::common::hash_rows(dir.path(), "F503", 40, 7300);
     let run = apctl_sim(
         &sim,
         &[

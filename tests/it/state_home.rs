@@ -5,17 +5,15 @@
 
 use std::path::Path;
 
-use crate::common::{SimProcess, apctl_sim, fake_hash, requests, write};
+use crate::common::{SimProcess, apctl_sim, requests};
 
 const CONTOSO_ID: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
 
 /// A file of `n` new devices whose serials start with `prefix`.
 fn devices(dir: &Path, prefix: &str, n: u64) -> String {
-    let mut text = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
-    for i in 0..n {
-        text.push_str(&format!("{prefix}-{i},,{}\n", fake_hash(i + 1000 * n, 3000)));
-    }
-    write(dir, &format!("{prefix}.csv"), text).display().to_string()
+    crate::common::hash_rows(dir, prefix, n, 1000 * n)
+        .display()
+        .to_string()
 }
 
 #[test]
