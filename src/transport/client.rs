@@ -252,6 +252,24 @@ impl Client {
         self.gate_with(tenant, crate::transport::throttle::Limits::default())
     }
 
+    /// A customer's gate within a wider one (its Partner Center gate within
+    /// the partner's), made once per run like every gate.
+    pub fn gate_within(
+        &self,
+        key: &str,
+        limits: crate::transport::throttle::Limits,
+        parent: std::sync::Arc<TenantGate>,
+    ) -> std::sync::Arc<TenantGate> {
+        let mut gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        gates
+            .entry(key.trim().to_lowercase())
+            .or_insert_with(|| std::sync::Arc::new(TenantGate::within(limits, self.clock.clone(), parent)))
+            .clone()
+    }
+
     /// The tenant's gate: made with `limits` the first time the tenant is
     /// named (case and surrounding space aside), the same gate after that,
     /// so every request of the run to one tenant shares one concurrency

@@ -58,6 +58,11 @@ pub struct TenantGate {
     limits: Limits,
     clock: SharedClock,
     budget: Mutex<Budget>,
+    /// A wider gate this one sits within (a customer's Partner Center gate
+    /// within the partner's): its Retry-After window closes this one too,
+    /// and a Retry-After met here closes it as well, since the service
+    /// throttles some calls per partner.
+    parent: Option<std::sync::Arc<TenantGate>>,
     permits: Semaphore,
 }
 
@@ -69,7 +74,16 @@ impl TenantGate {
             limits,
             clock,
             budget: Mutex::default(),
+            parent: None,
             permits,
+        }
+    }
+
+    /// A gate within `parent` (see [`TenantGate::parent`]).
+    pub fn within(limits: Limits, clock: SharedClock, parent: std::sync::Arc<TenantGate>) -> Self {
+        Self {
+            parent: Some(parent),
+            ..Self::new(limits, clock)
         }
     }
 
@@ -88,7 +102,8 @@ impl TenantGate {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = self.clock.now();
-                let at = self.ready_at(&mut b, now, write);
+                let wider = self.parent.as_ref().map_or(Duration::ZERO, |p| p.blocked_until());
+                let at = self.ready_at(&mut b, now, write).max(wider);
                 if at <= now {
                     b.requests.push_back(now);
                     if write {
@@ -111,6 +126,10 @@ impl TenantGate {
         let until = self.clock.now() + wait;
         if until > b.blocked_until {
             b.blocked_until = until;
+        }
+        drop(b);
+        if let Some(parent) = &self.parent {
+            parent.block_for(wait);
         }
     }
 
@@ -167,6 +186,26 @@ mod tests {
             "the 4th write waits a window"
         );
         drop(gate.admit(false).await);
+    }
+
+    #[tokio::test]
+    async fn a_gate_within_another_shares_its_retry_after_windows() {
+        let clock = ScaledClock::scaled(0.0);
+        let partner = std::sync::Arc::new(TenantGate::new(Limits::default(), clock.clone()));
+        let a = TenantGate::within(Limits::default(), clock.clone(), partner.clone());
+        let b = TenantGate::within(Limits::default(), clock.clone(), partner.clone());
+        a.block_for(Duration::from_secs(30));
+        assert!(
+            partner.blocked_until() >= clock.now() + Duration::from_secs(29),
+            "a 429 at one customer closes the partner"
+        );
+        let start = clock.now();
+        drop(b.admit(false).await);
+        assert!(
+            clock.now() - start >= Duration::from_secs(29),
+            "another customer waits for the partner's window"
+        );
+        assert_eq!(b.blocked_until(), Duration::ZERO, "but its own window stays open");
     }
 
     #[tokio::test]

@@ -90,9 +90,16 @@ pub async fn import_customer(
 ) -> TenantOutcome {
     // Partner Center is another service with its own throttling: its own
     // gate for the customer, beside the tenant's Graph gate.
-    let pc_gate = client.gate_with(
+    // Within the partner's own gate: Partner Center throttles some calls
+    // per partner, so a 429 at one customer holds the others too.
+    let partner_gate = client.gate_with(
+        &format!("partner-center-partner:{}", settings.run.partner_tenant),
+        settings.run.limits,
+    );
+    let pc_gate = client.gate_within(
         &format!("partner-center:{}", settings.customer.customer_id),
         settings.run.limits,
+        partner_gate,
     );
     let ctx = Ctx {
         pc: PartnerCenter {
