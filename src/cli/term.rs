@@ -146,37 +146,45 @@ pub fn generated(bytes: &[u8]) -> io::Result<()> {
 /// Standard output for a command's results: collected, then written
 /// through [`out`] (or [`painted`]) as one text at `flush` (or drop), so a
 /// marker split across two writes is caught too.
-#[derive(Default)]
 pub struct Out {
     buf: Vec<u8>,
-    painted: bool,
-    demo: bool,
+    kind: Kind,
+}
+
+/// How an [`Out`] cleans what it collected.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// [`out`]: the whole sanitiser.
+    Clean,
+    /// [`painted`]: colour markers turned into the terminal's codes.
+    Painted,
+    /// Inert and neutralised, nothing redacted (the simulator's banner).
+    Demo,
 }
 
 impl Out {
     pub fn new() -> Self {
-        Self::default()
+        Self::of(Kind::Clean)
     }
 
     /// For a human summary with [`super::style::Paint`]'s colours. A
     /// noncharacter that came from outside could at worst colour text here
     /// (they are turned into U+FFFD everywhere else).
     pub fn painted() -> Self {
-        Self {
-            buf: Vec::new(),
-            painted: true,
-            demo: false,
-        }
+        Self::of(Kind::Painted)
     }
 
     /// For `apctl simulate`'s banner, whose demo credentials (valid only
     /// against that simulator) are there to be copied: made inert and
     /// neutralised, but no `client_secret=`-like value is redacted.
     pub fn demo() -> Self {
+        Self::of(Kind::Demo)
+    }
+
+    fn of(kind: Kind) -> Self {
         Self {
             buf: Vec::new(),
-            painted: false,
-            demo: true,
+            kind,
         }
     }
 }
@@ -192,12 +200,10 @@ impl Write for Out {
             return Ok(());
         }
         let text = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
-        if self.painted {
-            painted(Stream::Stdout, &text)
-        } else if self.demo {
-            write_to(Stream::Stdout, neutral(&sanitize::inert(&text)).as_bytes())
-        } else {
-            out(&text)
+        match self.kind {
+            Kind::Clean => out(&text),
+            Kind::Painted => painted(Stream::Stdout, &text),
+            Kind::Demo => write_to(Stream::Stdout, neutral(&sanitize::inert(&text)).as_bytes()),
         }
     }
 }

@@ -116,8 +116,7 @@ impl Relationship {
     pub fn auto_extends(&self) -> bool {
         self.auto_extend_duration.as_deref().is_some_and(|d| {
             let d = d.trim();
-            let digits = d.bytes().filter(u8::is_ascii_digit);
-            d.starts_with(['P', 'p']) && digits.clone().count() > 0 && digits.into_iter().any(|b| b != b'0')
+            d.starts_with(['P', 'p']) && d.bytes().any(|b| b.is_ascii_digit() && b != b'0')
         })
     }
 

@@ -260,14 +260,7 @@ impl Client {
         limits: crate::transport::throttle::Limits,
         parent: std::sync::Arc<TenantGate>,
     ) -> std::sync::Arc<TenantGate> {
-        let mut gates = self
-            .gates
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        gates
-            .entry(key.trim().to_lowercase())
-            .or_insert_with(|| std::sync::Arc::new(TenantGate::within(limits, self.clock.clone(), parent)))
-            .clone()
+        self.gate_made(key, || TenantGate::within(limits, self.clock.clone(), parent))
     }
 
     /// The tenant's gate: made with `limits` the first time the tenant is
@@ -279,14 +272,24 @@ impl Client {
         tenant: &str,
         limits: crate::transport::throttle::Limits,
     ) -> std::sync::Arc<TenantGate> {
-        let mut gates = self
-            .gates
+        self.gate_made(tenant, || TenantGate::new(limits, self.clock.clone()))
+    }
+
+    /// The gate of `key` (case and surrounding space aside), made by `make`
+    /// the first time it is asked for.
+    fn gate_made(&self, key: &str, make: impl FnOnce() -> TenantGate) -> std::sync::Arc<TenantGate> {
+        self.gates
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        gates
-            .entry(tenant.trim().to_lowercase())
-            .or_insert_with(|| std::sync::Arc::new(TenantGate::new(limits, self.clock.clone())))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.trim().to_lowercase())
+            .or_insert_with(|| std::sync::Arc::new(make()))
             .clone()
+    }
+
+    /// A server's Retry-After: counted, and the gate closed for it.
+    fn close(&self, gate: &TenantGate, wait: Duration) {
+        self.note_throttle(wait);
+        gate.block_for(wait);
     }
 
     /// A 503's Retry-After still closes the tenant's gate when the write
@@ -300,8 +303,7 @@ impl Client {
             && let Some(wait) =
                 retry::parse_retry_after(v, self.clock.wall()).filter(|w| *w <= retry::MAX_RETRY_AFTER)
         {
-            self.note_throttle(wait);
-            gate.block_for(wait);
+            self.close(gate, wait);
         }
     }
 
@@ -354,10 +356,7 @@ impl Client {
                     refreshed = true;
                     continue;
                 }
-                Next::RetryAfter(wait) => {
-                    self.note_throttle(wait);
-                    gate.block_for(wait);
-                }
+                Next::RetryAfter(wait) => self.close(gate, wait),
                 Next::Backoff => {
                     let throttled = matches!(
                         outcome,
@@ -413,8 +412,7 @@ impl Client {
         // everything after it.
         let (outcome, _) = outcome_of(&answer);
         if let Next::RetryAfter(wait) = retry::classify(outcome, false, true, self.clock.wall()) {
-            self.note_throttle(wait);
-            gate.block_for(wait);
+            self.close(gate, wait);
         }
         finish(req.kind, answer)
     }

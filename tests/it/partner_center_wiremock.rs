@@ -68,6 +68,17 @@ async fn server_with_tokens_and_batches() -> MockServer {
 }
 
 async fn run(server: &MockServer, csv: &str, extra: &[&str]) -> (Run, Value) {
+    run_with(server, csv, "5m", "0", extra).await
+}
+
+/// `run` with its deadline (`--timeout`) and time scale.
+async fn run_with(
+    server: &MockServer,
+    csv: &str,
+    timeout: &str,
+    time_scale: &'static str,
+    extra: &[&str],
+) -> (Run, Value) {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "devices.csv", csv);
     let report = dir.path().join("report.json");
@@ -80,13 +91,13 @@ async fn run(server: &MockServer, csv: &str, extra: &[&str]) -> (Run, Value) {
         "--report",
         report.to_str().unwrap(),
         "--timeout",
-        "5m",
+        timeout,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = apctl_at(uri, args, "0").await;
+    let out = apctl_at(uri, args, time_scale).await;
     let report =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default()).unwrap_or(Value::Null);
     (out, report)
@@ -355,32 +366,9 @@ async fn continuation_tokens_that_never_end_stop_at_the_deadline() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "devices.csv",
-        "Device Serial Number,Windows Product ID,Hardware Hash\nPK-1,33000-11111-22222-33333-66666,\n",
-    );
-    let report = dir.path().join("report.json");
-    let uri = server.uri();
-    let args: Vec<String> = [
-        "import",
-        file.to_str().unwrap(),
-        "--tenant",
-        CUSTOMER,
-        "--report",
-        report.to_str().unwrap(),
-        "--timeout",
-        "1s",
-        "--grace",
-        "0s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let out = apctl_at(uri, args, "1").await;
+    let csv = "Device Serial Number,Windows Product ID,Hardware Hash\nPK-1,33000-11111-22222-33333-66666,\n";
+    let (out, report) = run_with(&server, csv, "1s", "1", &["--grace", "0s"]).await;
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(
         report["entries"].as_array().unwrap().len(),
         1,
