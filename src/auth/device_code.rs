@@ -135,3 +135,23 @@ impl Login<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_lifetimes_and_intervals_are_bounded_as_read() {
+        let code: DeviceCode = serde_json::from_str(
+            r#"{"user_code":"A","device_code":"d","verification_uri":"https://x","expires_in":18446744073709551615,"interval":1e18}"#,
+        )
+        .unwrap();
+        assert_eq!(code.expires_in, crate::auth::MAX_TOKEN_LIFE);
+        assert_eq!(code.interval.clamp(1, 60), 60, "polled at most every minute");
+        let dead: DeviceCode = serde_json::from_str(
+            r#"{"user_code":"A","device_code":"d","verification_uri":"https://x","expires_in":-5}"#,
+        )
+        .unwrap();
+        assert_eq!(dead.expires_in, 0);
+    }
+}

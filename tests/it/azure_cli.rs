@@ -98,3 +98,49 @@ fn a_cli_nobody_signed_in_to_says_how_to_sign_in() {
         run.stdout
     );
 }
+
+/// The Azure CLI's `expires_on` at its extremes (the past, 0, `i64::MIN`,
+/// `i64::MAX`) never panics: the token's life is kept within a day, and a
+/// token dead on arrival is asked for again.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_expiry_the_cli_prints_panics() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex("/deviceManagement/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    for expires_on in [i64::MIN, -1, 0, i64::MAX] {
+        let az = fake_az(
+            dir.path(),
+            &format!(
+                r#"echo "{{\"accessToken\": \"cli-token\", \"expires_on\": {expires_on}, \"tokenType\": \"Bearer\"}}""#
+            ),
+        );
+        let uri = server.uri();
+        let run = tokio::task::spawn_blocking(move || {
+            crate::common::apctl_env(
+                [
+                    "status",
+                    "--tenant",
+                    "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01",
+                    "--azure-cli",
+                    "-o",
+                    "json",
+                ],
+                &[
+                    ("APCTL_GRAPH_URL", uri.as_str()),
+                    ("APCTL_AZURE_CLI", az.as_str()),
+                ],
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.code, 0,
+            "expires_on {expires_on}: {}{}",
+            run.stdout, run.stderr
+        );
+    }
+}

@@ -262,3 +262,51 @@ async fn the_device_code_prompt_is_shown_cleaned() {
         );
     }
 }
+
+/// `apctl login`'s device code with an absurd `expires_in` (`u64::MAX`)
+/// ends in the service's own answer, never a panic; a code that expires at
+/// once is refused with the fix. (The first poll waits the code's interval,
+/// 1 s, on the real clock: `login` has no time scale.)
+#[tokio::test(flavor = "multi_thread")]
+async fn no_device_code_lifetime_panics() {
+    for (expires_in, interval, dead) in [("18446744073709551615", "1", false), ("0", "5", true)] {
+        let server = MockServer::start().await;
+        let body = format!(
+            r#"{{"user_code":"ABCD-1234","device_code":"dc-0123456789","verification_uri":"https://microsoft.com/devicelogin","expires_in":{expires_in},"interval":{interval}}}"#
+        );
+        Mock::given(method("POST"))
+            .and(path_regex("/oauth2/v2.0/devicecode$"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex("/oauth2/v2.0/token$"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "expired_token"})))
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let dir = tempfile::tempdir().unwrap();
+        let save = dir.path().join("rt").display().to_string();
+        let run = tokio::task::spawn_blocking(move || {
+            apctl_env(
+                ["login", "--save", &save],
+                &[
+                    ("AZURE_AUTHORITY_HOST", uri.as_str()),
+                    ("AZURE_CLIENT_ID", "app"),
+                    ("AZURE_TENANT_ID", TENANT),
+                    ("APCTL_TIME_SCALE", "0"),
+                ],
+            )
+        })
+        .await
+        .unwrap();
+        assert_ne!(run.code, 101, "expires_in {expires_in}: {}", run.stderr);
+        assert_ne!(run.code, 0, "expires_in {expires_in}");
+        let said = if dead { "expires at once" } else { "expired" };
+        assert!(
+            run.stderr.contains(said),
+            "expires_in {expires_in}: {}",
+            run.stderr
+        );
+    }
+}
