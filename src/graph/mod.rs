@@ -6,6 +6,7 @@
 //! accepted beside the bare entity the service really sends.
 
 pub mod gdap;
+pub mod registered;
 pub mod sync;
 
 use reqwest::{Method, Url};
@@ -170,7 +171,7 @@ impl AutopilotDevice {
 
 /// One page of a collection.
 #[derive(Deserialize)]
-struct Page<T> {
+pub(crate) struct Page<T> {
     #[serde(default = "Vec::new")]
     value: Vec<T>,
     #[serde(rename = "@odata.nextLink")]
@@ -389,7 +390,7 @@ impl Graph<'_> {
     }
 }
 
-fn parse_page<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Page<T>, serde_json::Error> {
+pub(crate) fn parse_page<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Page<T>, serde_json::Error> {
     serde_json::from_slice(body)
 }
 
@@ -403,7 +404,7 @@ pub fn parse_entity<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, se
     serde_json::from_value(inner)
 }
 
-fn bad_body(kind: &'static str, why: impl std::fmt::Display) -> CallError {
+pub(crate) fn bad_body(kind: &'static str, why: impl std::fmt::Display) -> CallError {
     CallError::Decode {
         kind,
         service: "Microsoft Graph",

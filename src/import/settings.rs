@@ -80,14 +80,14 @@ pub struct RunSettings {
     pub max_resends: u32,
     /// After Ctrl-C, how long to keep polling what was sent.
     pub grace: Duration,
-    /// Wait for another apctl run working on the same customer (its lock
-    /// on this machine, its unsettled staged records in the tenant) and
-    /// follow what it sent, instead of leaving those devices to it.
+    /// Wait for another apctl run holding the customer's lock on this
+    /// machine, instead of leaving its devices to it.
     pub wait_for_other_runs: bool,
     /// Where the per-customer locks live; `None` takes none.
     pub lock_dir: Option<std::path::PathBuf>,
     /// Wait (within the deadline) until a deployment profile is assigned
-    /// to each device registered, and call it Ready for user only then.
+    /// to each device registered (the default); either way a device is
+    /// Ready for user only with one.
     pub wait_profile: bool,
     /// Ask each customer for one Autopilot sync after a run that registered
     /// anything there (at most once per 10 minutes).
@@ -125,7 +125,7 @@ impl RunSettings {
             grace: Duration::from_secs(60),
             wait_for_other_runs: false,
             lock_dir: None,
-            wait_profile: false,
+            wait_profile: true,
             sync: true,
             sync_record: None,
             max_customers: 1,

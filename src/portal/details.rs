@@ -34,8 +34,6 @@ impl fmt::Display for End {
 /// One thing a row's details can say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Detail {
-    /// Another apctl run sent the device and may be following it.
-    AnotherRun { import_id: String },
     /// `--dry-run`: a hash row would be imported.
     WouldImport,
     /// `--dry-run`: a row would go into a Partner Center batch.
@@ -76,8 +74,6 @@ pub enum Detail {
     MayHaveBeenSent,
     /// A final batch job that named no status for the row.
     JobWithoutStatus,
-    /// Registered; whether a deployment profile is assigned could not be read.
-    ProfileUnreadable { id: String, why: String },
     /// Registered; no deployment profile is assigned yet.
     NoProfileYet { id: String, status: String },
     /// A tag or user was sent and accepted but does not show yet.
@@ -99,9 +95,6 @@ impl Detail {
     /// not sent); `None` for the pipes' own.
     fn after_pipes(&self) -> Option<String> {
         Some(match self {
-            Self::ProfileUnreadable { id, why } => format!(
-                "Registered as Autopilot device {id}, but whether a deployment profile is assigned could not be read ({why}); check it in Intune (Devices > Windows > Enrollment > Devices) or run `apctl status` later."
-            ),
             Self::NoProfileYet { id, status } => format!(
                 "Registered as Autopilot device {id}, but no deployment profile is assigned yet (deploymentProfileAssignmentStatus: {status}): its user would not be guided through setup. Assign a profile to a group this device is in (Intune > Devices > Windows > Enrollment > Deployment profiles), or wait for Intune to assign it, then run `apctl status`."
             ),
@@ -132,10 +125,6 @@ impl fmt::Display for Detail {
             return f.write_str(&text);
         }
         match self {
-            Self::AnotherRun { import_id } => write!(
-                f,
-                "Another apctl run sent this device and may still be following it (import id `{import_id}`): nothing was sent; run apctl again once it has finished, or add `--wait-for-other-runs` to follow it."
-            ),
             Self::WouldImport => f.write_str("would be imported (dry run: nothing was sent)"),
             Self::WouldSendToBatch { batch } => write!(
                 f,
@@ -210,7 +199,6 @@ mod tests {
         let s = String::new;
         let end = End::Deadline;
         let all = [
-            Detail::AnotherRun { import_id: s() },
             Detail::WouldImport,
             Detail::WouldSendToBatch { batch: s() },
             Detail::WouldFollowStaged,
@@ -234,7 +222,6 @@ mod tests {
             Detail::DuplicatedHash,
             Detail::JobWithoutStatus,
             Detail::MayHaveBeenSent,
-            Detail::ProfileUnreadable { id: s(), why: s() },
             Detail::NoProfileYet { id: s(), status: s() },
             Detail::SentNotShown {
                 what: s(),

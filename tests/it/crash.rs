@@ -80,21 +80,21 @@ fn read(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The service either echoes the `importId` apctl sent or rewrites it to
-/// the record's id (as the one captured real answer does): every crash
-/// test runs under both.
+/// The service rewrites the `importId` apctl sent to the record's id (the
+/// simulator's default, as the one captured real answer does) or, with
+/// `--keep-import-id`, echoes it: every crash test runs under both.
 fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
     crash_then_rerun_with(hold, &check_killed, false);
     crash_then_rerun_with(hold, &check_killed, true);
 }
 
-fn crash_then_rerun_with(hold: &str, check_killed: &impl Fn(&Value), rewrite: bool) {
+fn crash_then_rerun_with(hold: &str, check_killed: &impl Fn(&Value), keep: bool) {
     let mut flags = vec!["--import-delay", "0s", "--hold", hold];
-    if rewrite {
-        flags.push("--rewrite-import-id");
+    if keep {
+        flags.push("--keep-import-id");
     }
     let sim = SimProcess::start(&flags);
-    let hold = &format!("{hold}{}", if rewrite { " (import ids rewritten)" } else { "" });
+    let hold = &format!("{hold}{}", if keep { " (import ids kept)" } else { "" });
     let dir = tempfile::tempdir().unwrap();
     let file = devices(dir.path());
     let file = file.to_str().unwrap();

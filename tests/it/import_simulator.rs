@@ -418,7 +418,8 @@ fn error_640_is_resent_after_a_wait_of_seconds_to_minutes_and_only_within_the_de
 
 #[test]
 fn error_640_is_resent_and_cleaned_up_when_the_service_rewrites_the_import_id() {
-    let sim = crate::common::SimProcess::start(&["--import-delay", "0s", "--rewrite-import-id"]);
+    // The simulator's default: `importId` rewritten to the record's id.
+    let sim = crate::common::SimProcess::start(&["--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let file = transient_row(dir.path());
     let run = crate::common::apctl_sim(

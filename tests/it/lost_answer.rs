@@ -73,8 +73,8 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
     use crate::common::{SimProcess, apctl_sim};
     for rewrite in [false, true] {
         let mut args = vec!["--import-delay", "0s", "--drop-rate", "1"];
-        if rewrite {
-            args.push("--rewrite-import-id");
+        if !rewrite {
+            args.push("--keep-import-id");
         }
         let sim = SimProcess::start(&args);
         let dir = tempfile::tempdir().unwrap();

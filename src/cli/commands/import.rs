@@ -73,15 +73,19 @@ pub struct ImportArgs {
     /// Check the input and look up what exists; send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// When another apctl run is working on a customer (on this machine,
-    /// or it staged the same devices and may still follow them), wait for
-    /// it and follow what it sent, instead of leaving those devices to it.
+    /// When another apctl run on this machine holds a customer's lock, wait
+    /// for it instead of leaving that customer's devices to it. (Devices
+    /// another run staged, here or on another agent, are always followed.)
     #[arg(long)]
     wait_for_other_runs: bool,
-    /// Wait (within --timeout) until Intune assigns a deployment profile to
-    /// each device registered; one without is Registration pending, not
-    /// Ready for user (its user would not be guided through setup).
+    /// Do not wait for Intune to assign deployment profiles: read them
+    /// once. A device counts as Ready for user only with a profile assigned
+    /// (its user is guided through setup only then); by default apctl
+    /// waits for the assignment within --timeout, after one sync.
     #[arg(long)]
+    no_wait_profile: bool,
+    /// The default now; kept so older pipelines still parse.
+    #[arg(long, hide = true)]
     wait_profile: bool,
     /// Do not ask for an Autopilot sync after registering devices (by
     /// default one per customer, at most once per 10 minutes).
@@ -261,7 +265,7 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
     settings.lock_dir = state.as_ref().map(|d| d.join("locks"));
     settings.sync_record = state.as_ref().map(|d| d.join("sync.json"));
     settings.sync = !args.no_sync;
-    settings.wait_profile = args.wait_profile;
+    settings.wait_profile = !args.no_wait_profile || args.wait_profile;
     if let Some(partner) = args.partner_tenant.clone().or(session.demo_partner.clone()) {
         settings.partner_tenant = partner;
     }

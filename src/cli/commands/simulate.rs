@@ -76,11 +76,16 @@ pub struct SimulateArgs {
     /// apctl. Kinds are those `/_apctl/stats` counts.
     #[arg(long, value_name = "KIND:N", value_parser = parse_hold)]
     hold: Option<(String, u64)>,
-    /// Answer staged records with `importId` (and `productKey`) set to the
-    /// record's id, as a captured real answer does, instead of echoing the
-    /// `importId` apctl sent.
+    /// Echo the `importId` apctl sent on staged records (friendlier than
+    /// the service, which answers the record's own id, as a captured real
+    /// answer does).
     #[arg(long)]
-    rewrite_import_id: bool,
+    keep_import_id: bool,
+    /// Assign deployment profiles this long after registration in every
+    /// tenant, instead of each tenant's `profileDelaySeconds` (by default
+    /// ten minutes, or a minute after a sync); `0s` assigns them at once.
+    #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+    profile_delay: Option<Duration>,
     /// No Autopilot deployment profile targets any device: every device
     /// reads `deploymentProfileAssignmentStatus: notAssigned`.
     #[arg(long)]
@@ -141,7 +146,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<Exit> {
             page_size: args.page_size.max(1),
             batch_delay: args.batch_delay,
             hold: args.hold.clone(),
-            rewrite_import_id: args.rewrite_import_id,
+            keep_import_id: args.keep_import_id,
+            profile_delay: args.profile_delay,
             no_profile: args.no_profile,
             strict_batch_add: args.strict_batch_add,
             ..SimConfig::default()

@@ -2,13 +2,16 @@
 //!
 //! "Ready for user" in the portal means the user will be guided through
 //! setup, and a registered device with no deployment profile assigned is
-//! not. So after the pipes, apctl asks the customer for one Autopilot sync
-//! when the run registered anything there (so profiles are assigned now,
-//! not at Intune's next cycle; at most once per 10 minutes), reads each
-//! registered row's `deploymentProfileAssignmentStatus` (on `/beta`: the
-//! v1.0 type does not have it) into the report, and with `--wait-profile`
-//! waits within the deadline until every new "Ready for user" device has a
-//! profile; one still without is "Registration pending", saying why.
+//! not (SPEC §3.5). So after the pipes, apctl asks the customer for one
+//! Autopilot sync when the run registered anything there (so profiles are
+//! assigned now, not at Intune's next cycle; at most once per 10 minutes),
+//! then reads each registered row's `deploymentProfileAssignmentStatus` (on
+//! `/beta`: the v1.0 type does not have it), by id while the rows are few,
+//! and by default waits within the deadline until every one has a profile.
+//! A row still without one is "Registration pending", its profile status in
+//! its details; `--no-wait-profile` reads once and does not wait. When the
+//! status cannot be read (permissions, a cloud without `/beta`), that is
+//! said once and the registered state stands.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -31,8 +34,8 @@ pub fn is_assigned(status: &str) -> bool {
 }
 
 /// Asks for a sync when the run registered anything, reads the profile
-/// status of every registered row and, with `--wait-profile`, waits for
-/// profiles until `deadline`. Returns the sync asked for, if one was.
+/// status of every registered row and, unless `--no-wait-profile`, waits
+/// for profiles until `deadline`. Returns the sync asked for, if one was.
 pub async fn follow(
     graph: &Graph<'_>,
     settings: &ImportSettings,
@@ -76,24 +79,32 @@ pub async fn follow(
     let mut reading = Reading {
         graph,
         entries,
-        progress,
-        wait_profile: run.wait_profile && run.wait,
         failed: None,
     };
-    if reading.wait_profile {
+    if run.wait_profile && run.wait {
         waiter::until(wait, &mut reading).await;
-        let failed = reading.failed.take();
-        for e in reading.entries.iter_mut().filter(|e| waits_for_profile(e)) {
-            no_profile_yet(e, failed.as_deref());
-        }
     } else {
         reading.read().await;
+    }
+    match reading.failed.take() {
+        // One cause, said once: the registered state stands.
+        Some(why) => progress.event(warning(
+            graph.tenant,
+            format!(
+                "could not read deployment profile assignments ({why}): devices are reported by their registration alone, so one reported Ready for user may still lack a profile; grant DeviceManagementServiceConfig.ReadWrite.All on Graph /beta to have profiles checked"
+            ),
+        )),
+        None => {
+            for e in reading.entries.iter_mut().filter(|e| waits_for_profile(e)) {
+                no_profile_yet(e);
+            }
+        }
     }
     asked
 }
 
-/// A row `--wait-profile` holds back: registered and ready for its user
-/// by the enrollment rule, without a profile said to be assigned.
+/// A row held back for its profile: registered and ready for its user by
+/// the enrollment rule, without a profile said to be assigned.
 fn waits_for_profile(e: &Entry) -> bool {
     e.state == Some(RegistrationState::ReadyForUser)
         && e.autopilot_device_id.is_some()
@@ -101,50 +112,45 @@ fn waits_for_profile(e: &Entry) -> bool {
 }
 
 /// A device registered without a profile is not ready for its user.
-fn no_profile_yet(e: &mut Entry, failed: Option<&str>) {
+fn no_profile_yet(e: &mut Entry) {
     let id = e.autopilot_device_id.clone().unwrap_or_default();
     e.state = Some(RegistrationState::RegistrationPending);
     e.message = None;
-    use crate::portal::details::Detail;
-    let detail = match (failed, e.profile_status.as_deref()) {
-        (Some(why), None) => Detail::ProfileUnreadable {
-            id,
-            why: why.to_owned(),
-        },
-        (_, status) => Detail::NoProfileYet {
-            id,
-            status: status.unwrap_or("unknown").to_owned(),
-        },
-    };
-    e.say(detail);
+    e.say(crate::portal::details::Detail::NoProfileYet {
+        id,
+        status: e.profile_status.clone().unwrap_or_else(|| "unknown".to_owned()),
+    });
 }
 
-/// Reads the profile status of every registered row, once per round.
+/// Reads the profile status of the registered rows without one assigned,
+/// once per round.
 struct Reading<'a, 'g> {
     graph: &'a Graph<'g>,
     entries: &'a mut [Entry],
-    progress: &'a dyn Progress,
-    wait_profile: bool,
     /// Why the last read failed, if it did.
     failed: Option<String>,
 }
 
 impl Reading<'_, '_> {
-    /// One listing of the tenant on `/beta`; each row takes its device's
-    /// status. Returns true when one changed.
+    /// The rows' devices on `/beta`; each row takes its device's status.
+    /// Returns true when one changed.
     async fn read(&mut self) -> bool {
-        let listed = match self.graph.list_registered_beta().await {
+        let ids: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| waits_for_profile(e))
+            .filter_map(|e| e.autopilot_device_id.clone())
+            .collect();
+        if ids.is_empty() {
+            return false;
+        }
+        let listed = match self.graph.registered_by_id(&ids, true).await {
             Ok(listed) => listed,
             Err(e) => {
-                self.progress.event(warning(
-                    self.graph.tenant,
-                    format!("reading deployment profile assignments failed: {e}"),
-                ));
                 self.failed = Some(e.to_string());
                 return false;
             }
         };
-        self.failed = None;
         let by_id: HashMap<&str, &AutopilotDevice> = listed.iter().map(|d| (d.id.as_str(), d)).collect();
         let mut changed = false;
         for e in self.entries.iter_mut() {
@@ -162,7 +168,7 @@ impl Reading<'_, '_> {
 impl Step for &mut Reading<'_, '_> {
     async fn step(&mut self, _round: Round) -> Check {
         let changed = self.read().await;
-        if !self.entries.iter().any(waits_for_profile) {
+        if self.failed.is_some() || !self.entries.iter().any(waits_for_profile) {
             Check::Settled
         } else if changed {
             Check::Moved

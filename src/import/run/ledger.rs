@@ -127,25 +127,36 @@ impl Ledger {
     }
 
     /// Gives listed records whose `importId` is not an apctl marker the
-    /// marker they were sent with, when this ledger knows them.
-    pub fn restore(&self, records: &mut [ImportedIdentity]) {
+    /// marker they were sent with, when this ledger knows them. Returns
+    /// the ids of every listed record this machine sent.
+    pub fn restore(&self, records: &mut [ImportedIdentity]) -> std::collections::HashSet<String> {
+        let mut known = std::collections::HashSet::new();
         let sent = self.sent();
         if sent.is_empty() {
-            return;
+            return known;
         }
-        for r in records.iter_mut().filter(|r| !is_apctls(r)) {
-            let by_id = sent.iter().find(|s| s.id.as_deref() == Some(r.id.as_str()));
-            let by_what_was_sent = || {
-                sent.iter().rev().find(|s| {
-                    s.id.is_none()
-                        && r.serial_number.as_deref() == Some(s.serial.as_str())
-                        && r.hardware_digest.as_ref().is_none_or(|d| *d == s.hash)
-                })
-            };
-            if let Some(s) = by_id.or_else(by_what_was_sent) {
+        for r in records.iter_mut() {
+            if let Some(s) = sent.iter().find(|s| s.id.as_deref() == Some(r.id.as_str())) {
+                known.insert(r.id.clone());
+                if !is_apctls(r) {
+                    r.import_id = Some(s.marker.clone());
+                }
+                continue;
+            }
+            if is_apctls(r) {
+                continue;
+            }
+            let by_what_was_sent = sent.iter().rev().find(|s| {
+                s.id.is_none()
+                    && r.serial_number.as_deref() == Some(s.serial.as_str())
+                    && r.hardware_digest.as_ref().is_none_or(|d| *d == s.hash)
+            });
+            if let Some(s) = by_what_was_sent {
+                known.insert(r.id.clone());
                 r.import_id = Some(s.marker.clone());
             }
         }
+        known
     }
 
     /// Puts devices on record before their import call.

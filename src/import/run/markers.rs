@@ -1,6 +1,8 @@
-//! How apctl knows its own staged records: the `importId` marker
-//! `apctl-<until>-<run id>` tells a live run's records from an ended
-//! run's, and an ended run's settled records from leftovers to delete.
+//! Which staged records are left over, and how apctl knows its own: the
+//! `importId` marker `apctl-<until>-<run id>` tells a live run's records
+//! from an ended run's where the service keeps it (Graph's does not: the
+//! ledger gives this machine's records their marker back), and a staged
+//! record of a registered serial is a leftover whoever made it.
 
 use crate::graph::ImportedIdentity;
 use crate::import::settings::IMPORT_ID_PREFIX;
@@ -23,11 +25,15 @@ pub(crate) fn settled(record: &ImportedIdentity) -> bool {
     )
 }
 
-/// apctl's staged records that nobody needs any more, for whoever sees
-/// them to delete: those of a device the tenant has registered (whatever
-/// run made them: a run still following one sees it vanish and finds the
-/// device registered), and those with a verdict from a run that has ended
-/// (its marker's end time passed, or a marker of the older shape).
+/// Staged records that nobody needs any more, for whoever sees them to
+/// delete: every record of a serial the tenant has registered, whoever
+/// made it (an import of a registered device can only end in 806, and a
+/// run still following one sees it vanish and finds the device
+/// registered), and apctl's records with a verdict from a run that has
+/// ended (its marker's end time passed, or a marker of the older shape).
+/// The service rewrites `importId`, so the first rule is the one a fresh
+/// agent can rely on; the second needs a kept marker or this machine's
+/// ledger.
 pub fn leftovers<'a>(
     staged: &'a [ImportedIdentity],
     registered: &std::collections::HashSet<&str>,
@@ -35,7 +41,6 @@ pub fn leftovers<'a>(
 ) -> Vec<&'a ImportedIdentity> {
     staged
         .iter()
-        .filter(|r| is_apctls(r))
         .filter(|r| {
             let serial_registered = r.serial_number.as_deref().is_some_and(|s| registered.contains(s));
             let ended = r
@@ -43,7 +48,7 @@ pub fn leftovers<'a>(
                 .as_deref()
                 .and_then(marker_until)
                 .is_none_or(|until| until <= now_epoch);
-            serial_registered || (settled(r) && ended)
+            serial_registered || (is_apctls(r) && settled(r) && ended)
         })
         .collect()
 }

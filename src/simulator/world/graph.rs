@@ -61,6 +61,7 @@ impl World {
                 finished: false,
                 planned,
                 registered: false,
+                device_id: None,
             };
             out.push(self.staged_json(&staged, now, true));
             self.tenants[index].staged.insert(id, staged);
@@ -114,17 +115,43 @@ impl World {
         self.page(&req.path, req.query.as_deref(), all)
     }
 
+    /// The registered list, whole or filtered by
+    /// `$filter=contains(serialNumber,'X')` (case-insensitive here, a
+    /// superset either way: apctl compares serials exactly). As SPEC §3.2
+    /// has it, `serialNumber eq` is refused, and so is a `contains` whose
+    /// text has a hyphen.
     pub(super) fn list_registered(&mut self, index: usize, req: &SimRequest) -> SimResponse {
-        self.count("graph.list-registered");
-        if req
-            .query
-            .as_deref()
-            .is_some_and(|q| q.contains("serialNumber%20eq") || q.contains("serialNumber eq"))
-        {
+        let query = req.query.as_deref().map(percent_decoded).unwrap_or_default();
+        if query.contains("serialNumber eq") {
+            self.count("graph.list-registered");
+            return graph_error(400, "BadRequest", "Invalid filter clause", &self.request_id());
+        }
+        let contains = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("$filter=contains(serialNumber,'"))
+            .and_then(|rest| rest.strip_suffix("')"));
+        self.count(if contains.is_some() {
+            "graph.find-registered"
+        } else {
+            "graph.list-registered"
+        });
+        if contains.is_some_and(|text| text.contains('-')) {
             return graph_error(400, "BadRequest", "Invalid filter clause", &self.request_id());
         }
         self.settle(index);
-        let mut all = self.tenants[index].registered.clone();
+        let needle = contains.map(str::to_ascii_lowercase);
+        let mut all: Vec<Value> = self.tenants[index]
+            .registered
+            .iter()
+            .filter(|r| {
+                needle.as_deref().is_none_or(|n| {
+                    r["serialNumber"]
+                        .as_str()
+                        .is_some_and(|s| s.to_ascii_lowercase().contains(n))
+                })
+            })
+            .cloned()
+            .collect();
         if req.path.starts_with("/beta/") {
             // Only the beta type has the profile assignment.
             for device in &mut all {
@@ -145,11 +172,17 @@ impl World {
         if assigned { "assignedInSync" } else { "notAssigned" }
     }
 
-    pub(super) fn get_registered(&mut self, index: usize, id: &str) -> SimResponse {
-        self.count("graph.get-registered");
+    pub(super) fn get_registered(&mut self, index: usize, id: &str, beta: bool) -> SimResponse {
+        self.count(if beta { "graph.get-profile" } else { "graph.get-registered" });
         self.settle(index);
         match self.tenants[index].registered.iter().find(|r| r["id"] == id) {
-            Some(r) => SimResponse::json(200, &r.clone()),
+            Some(r) => {
+                let mut device = r.clone();
+                if beta {
+                    device["deploymentProfileAssignmentStatus"] = json!(self.profile_status(index, r));
+                }
+                SimResponse::json(200, &device)
+            }
             None => graph_error(404, "ResourceNotFound", "Resource not found.", &self.request_id()),
         }
     }
@@ -336,6 +369,7 @@ impl World {
         let tenant = &mut self.tenants[index];
         let mut joining: Vec<Value> = Vec::new();
         let mut twice = 0;
+        let base = tenant.registered.len();
         for s in tenant.staged.values_mut() {
             let done = s.finished || now >= s.created + delay;
             if done && !s.registered && matches!(s.planned, Planned::Complete | Planned::AlreadyAssigned) {
@@ -344,6 +378,8 @@ impl World {
                 // register it once, as the real service does.
                 let known = |r: &Value| r["serialNumber"] == s.serial.as_str();
                 if !tenant.registered.iter().any(known) && !joining.iter().any(known) {
+                    // `complete` names the device it made.
+                    s.device_id = Some(device_id(&tenant.spec.id, base + joining.len()));
                     joining.push(s.item.clone());
                 } else if s.planned == Planned::Complete {
                     // Sent twice and settling together: the second is an
@@ -355,8 +391,7 @@ impl World {
         }
         for item in joining {
             let n = tenant.registered.len();
-            let id = format!("{}-{:06}", &tenant.spec.id[..8], n);
-            tenant.registered_now(&id, now);
+            tenant.registered_now(&device_id(&tenant.spec.id, n), now, &self.config);
             let spec = RegisteredSpec {
                 serial_number: item["serialNumber"].as_str().unwrap_or("").to_owned(),
                 manufacturer: None,
@@ -395,14 +430,14 @@ impl World {
             "id": s.id,
             "groupTag": s.item.get("groupTag").cloned().unwrap_or(Value::Null),
             "serialNumber": s.serial,
-            "productKey": if self.config.rewrite_import_id { json!(s.id) } else { s.item.get("productKey").cloned().unwrap_or(Value::String(String::new())) },
-            "importId": if self.config.rewrite_import_id { json!(s.id) } else { s.item.get("importId").cloned().unwrap_or(Value::Null) },
+            "productKey": if self.config.keep_import_id { s.item.get("productKey").cloned().unwrap_or(Value::String(String::new())) } else { json!(s.id) },
+            "importId": if self.config.keep_import_id { s.item.get("importId").cloned().unwrap_or(Value::Null) } else { json!(s.id) },
             "hardwareIdentifier": null,
             "assignedUserPrincipalName": s.item.get("assignedUserPrincipalName").cloned().unwrap_or(Value::Null),
             "state": {
                 "@odata.type": "microsoft.graph.importedWindowsAutopilotDeviceIdentityState",
                 "deviceImportStatus": status,
-                "deviceRegistrationId": if status == "complete" { Value::String(s.id.clone()) } else { Value::Null },
+                "deviceRegistrationId": if status == "complete" { s.device_id.clone().map_or(Value::Null, Value::String) } else { Value::Null },
                 "deviceErrorCode": code,
                 "deviceErrorName": name
             }
@@ -445,6 +480,35 @@ pub(super) fn relationship_json(
     })
 }
 
+/// A query as the service reads it: `%XX` decoded.
+fn percent_decoded(query: &str) -> String {
+    let bytes = query.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The id of a tenant's `n`th registered device.
+pub(super) fn device_id(tenant: &str, n: usize) -> String {
+    format!("{}-{n:06}", &tenant[..8])
+}
+
 /// A registered device's JSON as Graph lists it.
 pub(super) fn registered_json(tenant: &str, n: usize, r: &RegisteredSpec, now: jiff::Timestamp) -> Value {
     let last = match r.last_contact_days_ago {
@@ -453,7 +517,7 @@ pub(super) fn registered_json(tenant: &str, n: usize, r: &RegisteredSpec, now: j
     };
     json!({
         "@odata.type": "#microsoft.graph.windowsAutopilotDeviceIdentity",
-        "id": format!("{}-{:06}", &tenant[..8], n),
+        "id": device_id(tenant, n),
         "groupTag": r.group_tag.clone().unwrap_or_default(),
         "purchaseOrderIdentifier": "",
         "serialNumber": r.serial_number,

@@ -102,6 +102,8 @@ struct Staged {
     finished: bool,
     planned: Planned,
     registered: bool,
+    /// The registered device this record made (`deviceRegistrationId`).
+    device_id: Option<String>,
 }
 
 struct Tenant {
@@ -120,9 +122,13 @@ struct Tenant {
 }
 
 impl Tenant {
-    /// A device just registered gets its profile after the tenant's delay.
-    fn registered_now(&mut self, id: &str, now: Duration) {
-        let at = now + Duration::from_secs(self.spec.profile_delay_seconds);
+    /// A device just registered gets its profile after the tenant's delay
+    /// (or the one `config` sets for every tenant).
+    fn registered_now(&mut self, id: &str, now: Duration, config: &SimConfig) {
+        let delay = config
+            .profile_delay
+            .unwrap_or(Duration::from_secs(self.spec.profile_delay_seconds));
+        let at = now + delay;
         self.profile_at.insert(id.to_owned(), at);
     }
 }
@@ -331,7 +337,7 @@ impl World {
                 self.list_registered(tenant, req)
             }
             ("GET", ["deviceManagement", "windowsAutopilotDeviceIdentities", id]) => {
-                self.get_registered(tenant, id)
+                self.get_registered(tenant, id, req.path.starts_with("/beta/"))
             }
             ("DELETE", ["deviceManagement", "windowsAutopilotDeviceIdentities", id]) => {
                 self.delete_registered(tenant, id)
@@ -405,9 +411,14 @@ impl World {
         let mut body =
             json!({ "@odata.context": format!("{}/v1.0/$metadata#collection", self.base), "value": page });
         if skip + size < all.len() {
-            // Like Graph's own links: a `$skiptoken` that breaks if re-encoded.
+            // Like Graph's own links: a `$skiptoken` that breaks if
+            // re-encoded, and the filter of the first request kept.
+            let filter = query
+                .and_then(|q| q.split('&').find(|kv| kv.starts_with("$filter=") || kv.starts_with("%24filter=")))
+                .map(|f| format!("&{f}"))
+                .unwrap_or_default();
             body["@odata.nextLink"] = json!(format!(
-                "{}{}?$skiptoken=apctl-sim-{}",
+                "{}{}?$skiptoken=apctl-sim-{}{filter}",
                 self.base,
                 path,
                 skip + size

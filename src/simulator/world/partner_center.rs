@@ -257,12 +257,15 @@ impl World {
     fn pc_accept(&mut self, index: usize, batch: String, devices: Vec<Value>) -> SimResponse {
         let tracking = self.uuid();
         let uploaded = self.clock.wall().to_string();
+        let mut batch = batch;
         if let Some(b) = self
             .pc
             .batches
             .get_mut(&index)
             .and_then(|bs| bs.iter_mut().find(|b| b.id.eq_ignore_ascii_case(&batch)))
         {
+            // The batch's own spelling names the devices' tag.
+            batch.clone_from(&b.id);
             // Uploaded devices are listed at once; a device that fails
             // processing leaves the batch again.
             for d in &devices {
@@ -360,7 +363,7 @@ impl World {
             };
             for d in &mut job.devices {
                 let before = d.device.clone();
-                let outcome = self.register(job.customer, &mut d.device, wall);
+                let outcome = self.register(job.customer, &job.batch, &mut d.device, wall);
                 if let Some(b) = self
                     .pc
                     .batches
@@ -386,10 +389,13 @@ impl World {
     /// One device's registration: 812 when the OEM knows no such device
     /// (exact, case-sensitive match), 808 when another organisation has it,
     /// 806 when this tenant already has it; else it joins the tenant's
-    /// Autopilot list and the batch.
+    /// Autopilot list and the batch, with the batch's name as its group tag
+    /// (what Intune shows for a Partner Center device: the batch name is
+    /// the old `OrderID`, docs/microsoft-behaviour.md).
     fn register(
         &mut self,
         index: usize,
+        batch: &str,
         device: &mut Value,
         wall: jiff::Timestamp,
     ) -> Result<(), (&'static str, &'static str)> {
@@ -429,7 +435,7 @@ impl World {
             serial_number: known.serial_number.clone(),
             manufacturer: Some(known.manufacturer.clone()),
             model: Some(known.model.clone()),
-            group_tag: None,
+            group_tag: Some(batch.to_owned()),
             enrollment_state: not_contacted(),
             last_contact_days_ago: None,
         };
@@ -438,7 +444,7 @@ impl World {
         listed["productKey"] = json!(known.product_key.clone().unwrap_or_default());
         let id = listed["id"].as_str().unwrap_or_default().to_owned();
         tenant.registered.push(listed);
-        tenant.registered_now(&id, self.clock.now());
+        tenant.registered_now(&id, self.clock.now(), &self.config);
         Ok(())
     }
 }

@@ -64,14 +64,21 @@ pub struct SimConfig {
     /// held for an hour after the request took effect: a deterministic
     /// point at which a test can kill the client.
     pub hold: Option<(String, u64)>,
-    /// Answer every staged record with `importId` and `productKey` equal to
-    /// the record's id, as the one captured real answer does
-    /// (`testdata/real-world/errors/autopilot-import-state-unknown-observed.json`):
+    /// Echo the `importId` apctl sent on its staged records. Friendlier
+    /// than the service: by default every staged record is answered with
+    /// `importId` and `productKey` equal to the record's id, as the one
+    /// captured real answer does
+    /// (`testdata/real-world/errors/autopilot-import-state-unknown-observed.json`);
     /// the service is not documented to keep the `importId` it was sent.
-    pub rewrite_import_id: bool,
+    pub keep_import_id: bool,
     /// No Autopilot deployment profile targets any device: every device
     /// reads `deploymentProfileAssignmentStatus: notAssigned` (on `/beta`).
     pub no_profile: bool,
+    /// Every tenant's time from registration to a profile, instead of its
+    /// `profileDelaySeconds`: `Some(ZERO)` (friendlier than the service)
+    /// assigns profiles at once, for tests whose simulator clock does not
+    /// move with apctl's.
+    pub profile_delay: Option<Duration>,
     /// Refuse Manufacturer+Model+Serial devices added to an existing batch
     /// (400), as the add-devices page's list of combinations reads.
     pub strict_batch_add: bool,
@@ -95,8 +102,9 @@ impl Default for SimConfig {
             token_uses: None,
             batch_delay: Duration::from_secs(5),
             hold: None,
-            rewrite_import_id: false,
+            keep_import_id: false,
             no_profile: false,
+            profile_delay: None,
             strict_batch_add: false,
         }
     }
@@ -149,8 +157,10 @@ pub struct TenantSpec {
     pub property_delay_seconds: u64,
     /// Seconds from a device's registration until a deployment profile is
     /// assigned to it (0: at once), unless an Autopilot sync comes first:
-    /// then a minute after the sync.
-    #[serde(default)]
+    /// then a minute after the sync. By default ten minutes: Intune assigns
+    /// profiles some minutes after registration, sooner after a sync
+    /// (docs/microsoft-behaviour.md).
+    #[serde(default = "profile_minutes")]
     pub profile_delay_seconds: u64,
     /// False: not a customer of the partner in Partner Center (an indirect
     /// reseller's customer, say): device batch calls answer 404.
@@ -186,6 +196,13 @@ pub struct RelationshipSpec {
     /// does until the partner assigns them.
     #[serde(default = "yes")]
     pub assigned: bool,
+}
+
+/// The default time from registration to a profile (`profileDelaySeconds`).
+pub const PROFILE_DELAY_SECONDS: u64 = 600;
+
+fn profile_minutes() -> u64 {
+    PROFILE_DELAY_SECONDS
 }
 
 pub(super) fn no_extension() -> String {

@@ -23,7 +23,7 @@ use crate::import::pipes::engine::{self, Phase, rows};
 use crate::import::pipes::waiter::{self, Check, Round, Step, Wait};
 use crate::import::report::progress::{entry_for, interrupted_cause, warning};
 use crate::import::run::ledger::Ledger;
-use crate::import::run::markers::{another_live_run, is_apctls, leftovers};
+use crate::import::run::markers::{another_live_run, is_apctls, leftovers, settled};
 use crate::import::settings::LIST_POLL_THRESHOLD;
 use crate::import::{Cancel, Event, ImportSettings, Progress, TenantOutcome};
 use crate::input::device::{Device, Identity, Pipe};
@@ -38,14 +38,31 @@ use crate::transport::{CallError, Client};
 #[derive(Default)]
 struct GraphRow {
     staged_id: Option<String>,
-    /// The staged record was created by apctl and may be deleted.
+    /// The staged record was created by this run or by an earlier run on
+    /// this machine (which has ended: this run holds the customer's lock):
+    /// resent after a 640 and deleted once settled.
     ours: bool,
+    /// The staged record already had its verdict when the run looked: the
+    /// run that made it has had it, so this run deletes it once reported.
+    settled_before: bool,
     resends: u32,
     /// The clock reading before which a device sent back by a transient
     /// error (640) is not sent again.
     resend_at: Duration,
     /// The staged record disappeared before its verdict was read.
     vanished: bool,
+    /// The registered device's id, as a `complete` record names it.
+    registration_id: Option<String>,
+}
+
+impl GraphRow {
+    /// Whether the run deletes the row's staged record once the row is
+    /// done: its own, one that had its verdict before the run, or one whose
+    /// device the run saw registered (it serves nobody now, whoever made
+    /// it).
+    fn deletes_record(&self, registered: bool) -> bool {
+        !self.vanished && self.staged_id.is_some() && (self.ours || self.settled_before || registered)
+    }
 }
 
 type Tracked = engine::Tracked<GraphRow>;
@@ -136,9 +153,10 @@ fn track(device: Device, settings: &ImportSettings) -> Tracked {
 }
 
 /// Before sending: serials already registered are done; serials already
-/// staged are followed instead of sent again. Returns apctl's own staged
-/// records of the run's devices that are registered already: an earlier
-/// run's leftovers (it was killed before its cleanup), to delete.
+/// staged are followed instead of sent again, whoever staged them. Returns
+/// the staged records nobody needs any more, to delete: every record of a
+/// serial the tenant has registered (whoever made it), and settled ones of
+/// ended apctl runs.
 async fn lookup(
     graph: &Graph<'_>,
     tracked: &mut [Tracked],
@@ -146,17 +164,18 @@ async fn lookup(
     ledger: &Ledger,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, CallError> {
-    let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
+    let serials: Vec<String> = tracked.iter().filter_map(|t| t.device.serial.clone()).collect();
+    let registered = by_serial(graph.registered_of(&serials).await?, |d| d.serial_number.clone());
     let mut all_staged = graph.list_imported().await?;
     let now = graph.client.clock().wall();
     // Records whose `importId` the service did not keep get the marker
     // they were sent with back, from what this machine put on record.
-    ledger.restore(&mut all_staged);
+    let this_machine = ledger.restore(&mut all_staged);
     if let Err(e) = ledger.prune(&all_staged, now.as_second()) {
         progress.event(warning(&settings.customer.label(), e.to_string()));
     }
-    let serials: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
-    let mut leftovers: Vec<String> = leftovers(&all_staged, &serials, now.as_second())
+    let held: std::collections::HashSet<&str> = registered.keys().map(String::as_str).collect();
+    let mut leftovers: Vec<String> = leftovers(&all_staged, &held, now.as_second())
         .into_iter()
         .map(|r| r.id.clone())
         .collect();
@@ -170,7 +189,7 @@ async fn lookup(
     let seen = Seen {
         now,
         mine: &mine,
-        wait_for_other_runs: settings.run.wait_for_other_runs,
+        this_machine: &this_machine,
         dry_run: settings.run.dry_run,
     };
     for t in tracked.iter_mut() {
@@ -190,15 +209,18 @@ struct Seen<'a> {
     now: jiff::Timestamp,
     /// This run's `importId` marker.
     mine: &'a str,
-    wait_for_other_runs: bool,
+    /// Staged records this machine's earlier runs made (the ledger knows
+    /// them): those runs have ended, since this one holds the lock.
+    this_machine: &'a std::collections::HashSet<String>,
     dry_run: bool,
 }
 
 /// Decides a row before anything is sent, from its serial's registered
 /// device and staged record (a pure function): registered → already there
-/// (its tag set if it differs); staged by another live run → left to it;
-/// staged otherwise → followed, never sent again; neither → to send (or,
-/// in a dry run, would be). Returns the id of a staged record it follows.
+/// (its tag set if it differs); staged → followed to its verdict, never
+/// sent again, whoever staged it (a run killed on another agent, a live
+/// run, an admin); neither → to send (or, in a dry run, would be). Returns
+/// the id of a staged record it follows.
 fn decide(
     t: &mut Tracked,
     registered: Option<&AutopilotDevice>,
@@ -230,20 +252,13 @@ fn decide(
         return None;
     };
     t.entry.imported_identity_id = Some(record.id.clone());
-    if !seen.wait_for_other_runs && another_live_run(record, seen.mine, now_epoch) {
-        // Another apctl run (here or on another machine) sent it and may
-        // be following it now: not resent, not followed, not deleted under
-        // it.
-        t.entry.action = Action::AnotherRun;
-        t.entry.say(Detail::AnotherRun {
-            import_id: record.import_id.clone().unwrap_or_default(),
-        });
-        t.phase = Phase::Done;
-        return None;
-    }
     t.entry.action = Action::FollowedStaged;
     t.x.staged_id = Some(record.id.clone());
-    t.x.ours = is_apctls(record) && !another_live_run(record, seen.mine, now_epoch);
+    // A live run elsewhere may be following it too: it is read, not
+    // resent; whoever sees it settle deletes it.
+    t.x.ours = seen.this_machine.contains(&record.id)
+        || (is_apctls(record) && !another_live_run(record, seen.mine, now_epoch));
+    t.x.settled_before = settled(record);
     t.phase = Phase::Sent;
     if seen.dry_run {
         t.entry.say(Detail::WouldFollowStaged);
@@ -259,6 +274,11 @@ fn confirm(
     message: Option<DeviceMessage>,
 ) {
     let state = engine::registered_state(entry, device, now);
+    if device.deployment_profile_assignment_status.is_some() {
+        entry
+            .profile_status
+            .clone_from(&device.deployment_profile_assignment_status);
+    }
     if entry.model.is_none() {
         entry.model = device.model.clone().filter(|m| !m.is_empty());
     }
@@ -286,7 +306,8 @@ async fn cleanup(
     // deleted again.
     let ids: Vec<String> = tracked
         .iter()
-        .filter(|t| t.x.ours && matches!(t.phase, Phase::Done | Phase::Tag) && !t.x.vanished)
+        .filter(|t| matches!(t.phase, Phase::Done | Phase::Tag))
+        .filter(|t| t.x.deletes_record(t.entry.autopilot_device_id.is_some()))
         .filter_map(|t| t.x.staged_id.clone())
         .chain(leftovers)
         .collect();
@@ -412,7 +433,8 @@ mod tests {
     }
 
     /// Before anything is sent, each row is decided from what its serial
-    /// holds in the tenant — nothing registered or staged is ever sent.
+    /// holds in the tenant — nothing registered or staged is ever sent,
+    /// and a staged record is followed whoever made it.
     #[test]
     fn a_row_is_decided_from_what_the_tenant_holds() {
         let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
@@ -422,10 +444,12 @@ mod tests {
         );
         let ended = format!("{}1799999000-old-run", crate::import::settings::IMPORT_ID_PREFIX);
         let mine = format!("{}1800000600-this-run", crate::import::settings::IMPORT_ID_PREFIX);
-        let seen = |dry_run, wait_for_other_runs| Seen {
+        let none = std::collections::HashSet::new();
+        let this_machine: std::collections::HashSet<String> = ["rec-1".to_owned()].into();
+        let seen = |dry_run, this_machine| Seen {
             now,
             mine: &mine,
-            wait_for_other_runs,
+            this_machine,
             dry_run,
         };
         let settings = engine::test_settings();
@@ -442,48 +466,49 @@ mod tests {
             None,
             Some(registered("Lab")),
             Some(staged(&live, "pending")),
-            seen(false, false),
+            seen(false, &none),
         );
         assert_eq!(
             (t.phase, t.entry.action, f),
             (Phase::Done, Action::AlreadyRegistered, None),
             "registered wins"
         );
-        let (t, _) = decided(Some("Kiosk"), Some(registered("Lab")), None, seen(false, false));
+        let (t, _) = decided(Some("Kiosk"), Some(registered("Lab")), None, seen(false, &none));
         assert_eq!(t.phase, Phase::Tag, "registered with another tag: the tag is set");
-        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, false));
+        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, &none));
         assert_eq!(
-            (t.phase, t.entry.action, f),
-            (Phase::Done, Action::AnotherRun, None),
-            "a live run's"
+            (t.phase, t.entry.action, t.x.ours, f.as_deref()),
+            (Phase::Sent, Action::FollowedStaged, false, Some("rec-1")),
+            "a live run's record elsewhere is followed, read only"
         );
-        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, true));
-        assert_eq!(
-            (t.phase, t.entry.action),
-            (Phase::Sent, Action::FollowedStaged),
-            "--wait-for-other-runs follows it"
-        );
-        assert_eq!(f.as_deref(), Some("rec-1"));
-        assert!(!t.x.ours, "another run's record is never deleted by this one");
-        let (t, _) = decided(None, None, Some(staged(&ended, "error")), seen(false, false));
+        assert!(!t.x.deletes_record(false), "and not deleted while its device is not registered");
+        assert!(t.x.deletes_record(true), "but once it is, whoever made it");
+        let (t, _) = decided(None, None, Some(staged(&live, "pending")), seen(false, &this_machine));
+        assert!(t.x.ours, "this machine's earlier run has ended: its record is this run's to finish");
+        let (t, _) = decided(None, None, Some(staged(&ended, "error")), seen(false, &none));
         assert_eq!(
             (t.phase, t.x.ours),
             (Phase::Sent, true),
             "an ended apctl run's record is followed and apctl's"
         );
-        let (t, _) = decided(None, None, Some(staged("PO-7", "pending")), seen(false, false));
+        let (t, _) = decided(None, None, Some(staged("rec-1", "pending")), seen(false, &none));
         assert_eq!(
-            (t.phase, t.x.ours),
-            (Phase::Sent, false),
-            "someone else's record is followed, not owned"
+            (t.phase, t.x.ours, t.x.settled_before),
+            (Phase::Sent, false, false),
+            "a record with a rewritten importId is followed, not owned"
         );
-        let (t, f) = decided(None, None, None, seen(false, false));
+        let (t, _) = decided(None, None, Some(staged("rec-1", "error")), seen(false, &none));
+        assert!(
+            t.x.settled_before && t.x.deletes_record(false),
+            "one with its verdict before the run is deleted once reported"
+        );
+        let (t, f) = decided(None, None, None, seen(false, &none));
         assert_eq!(
             (t.phase, t.entry.action, f),
             (Phase::ToSend, Action::NotSent, None),
             "nothing there: to send"
         );
-        let (t, _) = decided(None, None, None, seen(true, false));
+        let (t, _) = decided(None, None, None, seen(true, &none));
         assert_eq!(
             (t.entry.action, t.entry.state),
             (Action::WouldSend, None),

@@ -175,8 +175,12 @@ pub(super) async fn post_chunk(
 }
 
 /// After an answer that may be lost: the staged records this chunk
-/// created, found in the tenant's list; `items` keeps the rest, which were
-/// not staged and may be sent again.
+/// created, found in the tenant's list by serial and, when the service
+/// lists the hash, by hash — not by `importId`, which the service rewrites.
+/// The lookup found no record of these serials before they were sent, so a
+/// record of one now came from this chunk (or from a run elsewhere sending
+/// it at the same moment: following that one is as right). `items` keeps
+/// the rest, which were not staged and may be sent again.
 async fn recover(
     graph: &Graph<'_>,
     ledger: &Ledger,
@@ -188,22 +192,22 @@ async fn recover(
     graph.client.clock().sleep(engine::LOST_ANSWER_PAUSE).await;
     let mut all = graph.list_imported().await?;
     ledger.restore(&mut all);
-    let import_id = items.first().and_then(|i| i.import_id.clone());
     let found: Vec<ImportedIdentity> = all
         .into_iter()
-        .filter(|s| {
-            s.import_id == import_id
-                && items
-                    .iter()
-                    .any(|i| s.serial_number.as_ref() == Some(&i.serial_number))
-        })
+        .filter(|s| items.iter().any(|i| was_sent_as(s, i)))
         .collect();
-    items.retain(|i| {
-        !found
-            .iter()
-            .any(|s| s.serial_number.as_ref() == Some(&i.serial_number))
-    });
+    items.retain(|i| !found.iter().any(|s| was_sent_as(s, i)));
     Ok(found)
+}
+
+/// A listed staged record is the one made from this item: same serial,
+/// and the same hash when the service lists it.
+fn was_sent_as(record: &ImportedIdentity, item: &ImportItem) -> bool {
+    record.serial_number.as_deref() == Some(item.serial_number.as_str())
+        && record
+            .hardware_digest
+            .as_ref()
+            .is_none_or(|d| *d == crate::graph::hash_digest(&item.hardware_identifier))
 }
 
 /// Matches staged records to devices by serial.

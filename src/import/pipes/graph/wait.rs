@@ -187,6 +187,7 @@ pub(super) fn judge(
         Meaning::Pending => None,
         Meaning::Imported | Meaning::AlreadyRegistered => {
             t.phase = Phase::Confirm;
+            t.x.registration_id.clone_from(&state.device_registration_id);
             if meaning == Meaning::AlreadyRegistered {
                 t.entry.message = Some(DeviceMessage::DeviceAlreadyRegistered);
             }
@@ -224,11 +225,27 @@ pub(super) fn fail_with(t: &mut Tracked, kind: ErrorKind) {
 
 /// Devices accepted by the import are confirmed in the registered list,
 /// which also gives their state. 806s are confirmed the same way.
+/// A device the service named (`deviceRegistrationId`) is read by its id;
+/// the others by their serial (reads that grow with the run, not the
+/// tenant: [`crate::graph::registered`]).
 pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) -> Result<(), CallError> {
-    if !tracked.iter().any(|t| t.phase == Phase::Confirm) {
+    let confirming = || tracked.iter().filter(|t| t.phase == Phase::Confirm);
+    if confirming().next().is_none() {
         return Ok(());
     }
-    let registered = by_serial(graph.list_registered().await?, |d| d.serial_number.clone());
+    let ids: Vec<String> = confirming().filter_map(|t| t.x.registration_id.clone()).collect();
+    let serials: Vec<String> = confirming()
+        .filter(|t| t.x.registration_id.is_none())
+        .filter_map(|t| t.device.serial.clone())
+        .collect();
+    // On `/beta`, which also gives each device's profile status; a cloud
+    // or app that cannot read it gets the v1.0 read.
+    let mut devices = match graph.registered_by_id(&ids, true).await {
+        Ok(devices) => devices,
+        Err(_) => graph.registered_by_id(&ids, false).await?,
+    };
+    devices.extend(graph.registered_of(&serials).await?);
+    let registered = by_serial(devices, |d| d.serial_number.clone());
     confirm_listed(tracked, &registered, graph.client.clock().wall(), graph.tenant);
     Ok(())
 }
