@@ -127,7 +127,7 @@ mod tests {
     fn a_serial_is_looked_for_by_its_longest_run_of_letters_and_digits() {
         assert_eq!(search_term("PC-0001"), Some("0001"));
         assert_eq!(search_term("5CG1234XYZ"), Some("5CG1234XYZ"));
-        assert_eq!(search_term("AB-12-C'D"), Some("AB"));
+        assert_eq!(search_term("AB-12-C'D"), Some("12"), "the last of the longest");
         assert_eq!(search_term("--"), None);
         assert_eq!(search_term(""), None);
     }

@@ -8,7 +8,7 @@ const DEMO_REFRESH_TOKEN: &str = "apctl-demo-refresh-token";
 
 #[test]
 fn a_refresh_token_is_exchanged_and_the_new_one_written_back_privately() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("refresh-token");
     std::fs::write(&file, format!("{DEMO_REFRESH_TOKEN}\n")).unwrap();
@@ -72,7 +72,7 @@ fn a_refresh_token_is_exchanged_and_the_new_one_written_back_privately() {
 
 #[test]
 fn an_expired_or_mfa_refresh_token_says_run_login_again() {
-    let sim = SimProcess::start(&[]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE]);
     for (token, code) in [
         ("apctl-demo-expired-refresh-token", "AADSTS700082"),
         ("apctl-demo-mfa-refresh-token", "AADSTS50076"),
@@ -111,7 +111,7 @@ fn a_refresh_token_without_an_app_is_refused_before_anything_is_sent() {
 
 #[test]
 fn a_federated_token_file_replaces_the_secret_in_pipelines() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("oidc-token");
     std::fs::write(&file, "eyJhbGciOiJSUzI1NiJ9.demo-federated-token.sig\n").unwrap();
@@ -212,7 +212,7 @@ async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
     let three = crate::common::write(dir.path(), "three.csv", three);
     let three = three.to_str().unwrap().to_owned();
     let (file_run, fresh_run) = tokio::task::spawn_blocking(move || {
-        let sim = SimProcess::start(&["--import-delay", "0s"]);
+        let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
         let import =
             |env: &[(&str, &str)]| apctl_sim(&sim, &["-v", "import", &three, "--output", "json"], env);
         let file_run = import(&[("AZURE_CLIENT_SECRET", ""), ("AZURE_FEDERATED_TOKEN_FILE", &once)]);
@@ -255,7 +255,7 @@ async fn github_actions_oidc_tokens_are_fetched_fresh_for_every_access_token() {
 /// 403 there, as the real service does, and no row is sent.
 #[test]
 fn a_delegated_token_without_intune_administrator_gets_403_from_intune() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let run = apctl_sim(
         &sim,
         &[

@@ -191,6 +191,14 @@ pub struct SimProcess {
     pub uri: String,
 }
 
+/// `apctl simulate` assigning deployment profiles at once: friendlier than
+/// the service (some minutes after registration, a minute after a sync).
+/// Tests against a `SimProcess` run apctl's clock at scale 0 and the
+/// simulator's on the real clock, so nothing that takes the service minutes
+/// happens within them; those that expect "Ready for user" say so with
+/// this.
+pub const PROFILES_AT_ONCE: &str = "--profile-delay=0s";
+
 impl SimProcess {
     /// Starts `apctl simulate` with the extra arguments and waits for its URL.
     pub fn start(extra: &[&str]) -> Self {

@@ -152,7 +152,7 @@ fn the_fabrikam_demo_shows_every_state_and_the_graph_messages() {
 
 #[test]
 fn running_the_same_file_twice_registers_nothing_twice() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let file = example("contoso-autopilot.csv");
     let args = [
         "import",
@@ -190,7 +190,7 @@ fn running_the_same_file_twice_registers_nothing_twice() {
 
 #[test]
 fn dry_run_looks_up_and_sends_nothing() {
-    let sim = SimProcess::start(&[]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE]);
     let file = example("contoso-autopilot.csv");
     let run = apctl_sim(
         &sim,
@@ -215,7 +215,7 @@ fn dry_run_looks_up_and_sends_nothing() {
 #[test]
 fn no_wait_reports_pending_and_a_later_run_follows_without_resending() {
     // The service takes an hour here: the second run finds the records staged.
-    let sim = SimProcess::start(&["--import-delay", "1h"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "1h"]);
     let file = example("fabrikam-every-state.csv");
     let args = [
         "import",
@@ -253,7 +253,7 @@ fn no_wait_reports_pending_and_a_later_run_follows_without_resending() {
 
 #[test]
 fn a_wrong_secret_is_exit_2_with_the_fix_and_never_shows_the_secret() {
-    let sim = SimProcess::start(&[]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE]);
     let wrong = "wrong-secret-value-Zq8";
     let run = apctl_sim(
         &sim,
@@ -285,7 +285,7 @@ fn a_wrong_secret_is_exit_2_with_the_fix_and_never_shows_the_secret() {
 
 #[test]
 fn the_known_secret_never_appears_in_output_or_reports() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let csv = dir.path().join("r.csv");
@@ -419,7 +419,7 @@ fn error_640_is_resent_after_a_wait_of_seconds_to_minutes_and_only_within_the_de
 #[test]
 fn error_640_is_resent_and_cleaned_up_when_the_service_rewrites_the_import_id() {
     // The simulator's default: `importId` rewritten to the record's id.
-    let sim = crate::common::SimProcess::start(&["--import-delay", "0s"]);
+    let sim = crate::common::SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let file = transient_row(dir.path());
     let run = crate::common::apctl_sim(

@@ -14,9 +14,12 @@ use apctl::transport::retry::Policy;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timed_out_import_is_looked_up_not_resent() {
     // The simulator holds answers in real time; the engine skips its own waits.
+    // Profiles at once, friendlier than the service: the simulator's
+    // clock does not move with the engine's.
     let config = SimConfig {
         import_delay: Duration::ZERO,
         drop_rate: 1.0,
+        profile_delay: Some(Duration::ZERO),
         ..SimConfig::default()
     };
     let sim = Simulator::start(simulator::demo_world(), config, ScaledClock::real(), 0)
@@ -72,7 +75,7 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
 fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
     use crate::common::{SimProcess, apctl_sim};
     for rewrite in [false, true] {
-        let mut args = vec!["--import-delay", "0s", "--drop-rate", "1"];
+        let mut args = vec![crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--drop-rate", "1"];
         if !rewrite {
             args.push("--keep-import-id");
         }
@@ -120,7 +123,7 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
 #[test]
 fn a_503_after_the_write_sends_nothing_twice() {
     use crate::common::{SimProcess, apctl_sim};
-    let sim = SimProcess::start(&[
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, 
         "--import-delay",
         "0s",
         "--fault-after-write-rate",

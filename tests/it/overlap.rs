@@ -87,7 +87,7 @@ fn until_seen(sim: &SimProcess, kind: &str, n: u64) {
 #[test]
 fn two_runs_started_together_send_every_device_once() {
     for wait in [false, true] {
-        let sim = SimProcess::start(&["--import-delay", "0s"]);
+        let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
         let dir = tempfile::tempdir().unwrap();
         let file = devices(dir.path());
         let (ra, rb) = (dir.path().join("a.json"), dir.path().join("b.json"));
@@ -120,7 +120,7 @@ fn two_runs_started_together_send_every_device_once() {
 
 #[test]
 fn a_run_on_this_machine_leaves_a_busy_customer_to_the_run_working_on_it() {
-    let sim = SimProcess::start(&["--import-delay", "1h"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "1h"]);
     let dir = tempfile::tempdir().unwrap();
     let file = devices(dir.path());
     let (ra, rb) = (dir.path().join("a.json"), dir.path().join("b.json"));
@@ -150,7 +150,7 @@ fn a_run_on_this_machine_leaves_a_busy_customer_to_the_run_working_on_it() {
 
 #[test]
 fn a_run_that_follows_another_runs_records_ends_registered_when_the_other_cleans_up() {
-    let sim = SimProcess::start(&["--import-delay", "1h"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "1h"]);
     let dir = tempfile::tempdir().unwrap();
     let file = devices(dir.path());
     // Two machines: two state folders, so no lock is shared.
@@ -202,7 +202,7 @@ fn a_run_that_follows_another_runs_records_ends_registered_when_the_other_cleans
 
 #[test]
 fn the_simulator_answers_a_second_registration_with_806() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let hash = fake_hash(77, 3000);
     // The same hash twice in one upload (two serials), and CTS-0003, which
@@ -326,7 +326,7 @@ fn the_same_outage_gives_the_same_exit_code_every_run() {
     let file = devices(dir.path());
     let mut codes = Vec::new();
     for _ in 0..3 {
-        let sim = SimProcess::start(&["--import-delay", "0s", "--fault-rate", "0.9"]);
+        let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--fault-rate", "0.9"]);
         let run = crate::common::apctl_sim(
             &sim,
             &[

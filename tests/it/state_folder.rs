@@ -38,7 +38,7 @@ fn import(sim: &SimProcess, state: &Path) -> crate::common::Run {
 
 #[test]
 fn planted_links_are_refused_and_never_written_through() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let key = key(&sim);
     // Each case plants links at some of the state files' names.
     let cases: [(&str, Vec<String>); 3] = [
@@ -86,7 +86,7 @@ fn planted_links_are_refused_and_never_written_through() {
 
 #[test]
 fn a_state_folder_others_can_use_is_refused_before_anything_is_sent() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
 
     let loose = dir.path().join("loose");

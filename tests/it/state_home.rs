@@ -18,7 +18,7 @@ fn devices(dir: &Path, prefix: &str, n: u64) -> String {
 
 #[test]
 fn one_customer_under_two_spellings_is_asked_for_one_sync() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let env = [("APCTL_STATE_DIR", state.to_str().unwrap())];
@@ -44,7 +44,7 @@ fn one_customer_under_two_spellings_is_asked_for_one_sync() {
 
 #[test]
 fn two_processes_syncing_at_once_both_keep_their_record() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let jobs: Vec<(String, &str)> = vec![
@@ -99,7 +99,7 @@ fn two_processes_syncing_at_once_both_keep_their_record() {
 /// sync record is started again, a newer file is never overwritten.
 #[test]
 fn corrupt_and_newer_state_files_are_said_once_and_the_run_goes_on() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let port = sim.uri.rsplit(':').next().unwrap().to_owned();
     let ledger_name = format!("sent/{CONTOSO_ID}_127.0.0.1-{port}.json");
     let newer = r#"{"version": 99, "synced": {}, "sent": []}"#;
@@ -155,7 +155,7 @@ fn corrupt_and_newer_state_files_are_said_once_and_the_run_goes_on() {
 /// refusal — and remembered like one asked for.
 #[test]
 fn a_sync_already_running_is_no_refusal() {
-    let sim = SimProcess::start(&["--import-delay", "0s"]);
+    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
     let dir = tempfile::tempdir().unwrap();
     let mut syncs = Vec::new();
     for (k, prefix) in ["A", "B"].iter().enumerate() {

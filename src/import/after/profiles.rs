@@ -33,26 +33,22 @@ pub fn is_assigned(status: &str) -> bool {
     ASSIGNED.contains(&status)
 }
 
-/// Asks for a sync when the run registered anything, reads the profile
-/// status of every registered row and, unless `--no-wait-profile`, waits
-/// for profiles until `deadline`. Returns the sync asked for, if one was.
-pub async fn follow(
-    graph: &Graph<'_>,
-    settings: &ImportSettings,
-    entries: &mut [Entry],
-    progress: &dyn Progress,
-    cancel: &Cancel,
-    deadline: Duration,
-) -> Option<Sync> {
-    let run = &settings.run;
-    if run.dry_run || !entries.iter().any(|e| e.autopilot_device_id.is_some()) {
-        return None;
-    }
-    let registered_now = entries
-        .iter()
-        .any(|e| e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered));
-    let mut asked = None;
-    if registered_now && run.sync && !cancel.is_cancelled() {
+/// One customer's Autopilot sync, asked for at most once in a run: as soon
+/// as the Graph pipe sees the first device it sent registered (so profiles
+/// are assigned while other devices are still being processed), or else
+/// after the pipes when anything was registered.
+#[derive(Debug, Default)]
+pub struct SyncOnce(tokio::sync::Mutex<Option<Sync>>);
+
+impl SyncOnce {
+    /// Asks for the sync unless it was asked for in this run (or, by the
+    /// sync record, in the last 10 minutes) or the run sends nothing.
+    pub async fn ask(&self, graph: &Graph<'_>, settings: &ImportSettings, progress: &dyn Progress) {
+        let run = &settings.run;
+        let mut asked = self.0.lock().await;
+        if asked.is_some() || !run.sync || run.dry_run {
+            return;
+        }
         let key = crate::import::run::lock::resolved_key(
             graph.client.http(),
             &run.authority,
@@ -67,7 +63,33 @@ pub async fn follow(
                 format!("could not ask for an Autopilot sync ({error}); profiles are assigned at Intune's next cycle"),
             ));
         }
-        asked = Some(sync);
+        *asked = Some(sync);
+    }
+
+    /// What came of it, if it was asked for.
+    pub fn into_inner(self) -> Option<Sync> {
+        self.0.into_inner()
+    }
+}
+
+/// Asks for the sync (unless asked already) when the run registered
+/// anything, reads the profile status of every registered row and, unless
+/// `--no-wait-profile`, waits for profiles until `deadline`.
+pub async fn follow(
+    graph: &Graph<'_>,
+    settings: &ImportSettings,
+    sync: &SyncOnce,
+    entries: &mut [Entry],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+    deadline: Duration,
+) {
+    let run = &settings.run;
+    if run.dry_run || !entries.iter().any(|e| e.autopilot_device_id.is_some()) {
+        return;
+    }
+    if entries.iter().any(registered_by_this_run) && !cancel.is_cancelled() {
+        sync.ask(graph, settings, progress).await;
     }
     let wait = Wait {
         clock: &**graph.client.clock(),
@@ -100,7 +122,11 @@ pub async fn follow(
             }
         }
     }
-    asked
+}
+
+/// A row this run sent whose device is registered now.
+pub fn registered_by_this_run(e: &Entry) -> bool {
+    e.action == Action::Sent && e.state.is_some_and(RegistrationState::is_registered)
 }
 
 /// A row held back for its profile: registered and ready for its user by

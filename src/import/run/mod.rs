@@ -197,22 +197,25 @@ async fn run_tenant(
         settings.customer.name = settings.graph(client, &gate).organization_name().await;
     }
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
+    let sync = profiles::SyncOnce::default();
     let (graph, pc) = tokio::join!(
-        graph::import_tenant(client, &settings, rows.graph, &gate, &ledger, progress, cancel),
+        graph::import_tenant(client, &settings, rows.graph, &gate, &ledger, &sync, progress, cancel),
         partner_center::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
     );
     let mut entries = graph.entries;
     entries.extend(pc.entries);
     let tenant_graph = settings.graph(client, &gate);
-    let sync = profiles::follow(
+    profiles::follow(
         &tenant_graph,
         &settings,
+        &sync,
         &mut entries,
         progress,
         cancel,
         settings.customer.deadline,
     )
     .await;
+    let sync = sync.into_inner();
     TenantResult {
         tenant: settings.customer.tenant.clone(),
         requested: requested_name,

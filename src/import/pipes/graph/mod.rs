@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{AutopilotDevice, Graph, ImportItem, ImportedIdentity};
+use crate::import::after::profiles::SyncOnce;
 use crate::import::after::tags::{TagWork, Wanted};
 use crate::import::pipes::engine::by_serial;
 use crate::import::pipes::engine::{self, Phase, rows};
@@ -78,6 +79,7 @@ pub async fn import_tenant(
     devices: Vec<Device>,
     gate: &TenantGate,
     ledger: &Ledger,
+    sync: &SyncOnce,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
@@ -85,6 +87,7 @@ pub async fn import_tenant(
         graph: settings.graph(client, gate),
         settings,
         ledger,
+        sync,
         leftovers: Vec::new(),
     };
     engine::run(service, devices, progress, cancel).await
@@ -95,6 +98,9 @@ struct GraphImport<'a> {
     graph: Graph<'a>,
     settings: &'a ImportSettings,
     ledger: &'a Ledger,
+    /// The customer's one Autopilot sync, asked for once a device this
+    /// run sent is registered.
+    sync: &'a SyncOnce,
     /// An earlier run's staged records of registered devices, to delete.
     leftovers: Vec<String>,
 }

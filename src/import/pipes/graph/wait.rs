@@ -12,7 +12,7 @@ pub(super) async fn settle(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) {
-    let (graph, settings, ledger) = (&service.graph, service.settings, service.ledger);
+    let (graph, settings, ledger, sync) = (&service.graph, service.settings, service.ledger, service.sync);
     let deadline = settings.customer.deadline;
     let wait = Wait {
         clock: &**graph.client.clock(),
@@ -26,6 +26,7 @@ pub(super) async fn settle(
         tracked,
         settings,
         ledger,
+        sync,
         progress,
         cancel,
         deadline,
@@ -39,6 +40,7 @@ pub(super) struct Polling<'a, 'g> {
     tracked: &'a mut [Tracked],
     settings: &'a ImportSettings,
     ledger: &'a Ledger,
+    sync: &'a SyncOnce,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
     deadline: Duration,
@@ -53,6 +55,14 @@ impl Step for Polling<'_, '_> {
             engine::tag(self.graph, self.tracked, self.progress).await;
         }
         rows::report_settled(self.tracked, self.settings.customer.label(), self.progress);
+        let registered = |t: &Tracked| {
+            matches!(t.phase, Phase::Done | Phase::Tag)
+                && crate::import::after::profiles::registered_by_this_run(&t.entry)
+        };
+        if !self.cancel.is_cancelled() && self.tracked.iter().any(registered) {
+            // Profiles are assigned while the rest are still processed.
+            self.sync.ask(self.graph, self.settings, self.progress).await;
+        }
         if rows::all_done(self.tracked) {
             Check::Settled
         } else if self.tracked.iter().map(|t| (t.phase, t.x.resends)).ne(before) {
@@ -74,6 +84,7 @@ impl Polling<'_, '_> {
             progress,
             cancel,
             deadline,
+            ..
         } = self;
         let (graph, settings, ledger, progress, cancel) = (*graph, *settings, *ledger, *progress, *cancel);
         let staged = poll_staged(graph, tracked, settings, *deadline).await;
