@@ -94,7 +94,11 @@ impl Graph<'_> {
     /// The registered devices of these ids that exist, on `/beta` when
     /// `beta` (for their deployment profile): one read each while they are
     /// few, else the whole list. A device gone (404) is left out.
-    pub async fn registered_by_id(&self, ids: &[String], beta: bool) -> Result<Vec<AutopilotDevice>, CallError> {
+    pub async fn registered_by_id(
+        &self,
+        ids: &[String],
+        beta: bool,
+    ) -> Result<Vec<AutopilotDevice>, CallError> {
         let (path, list_kind, get_kind) = if beta {
             (REGISTERED_BETA, "graph.list-profiles", "graph.get-profile")
         } else {
@@ -103,7 +107,10 @@ impl Graph<'_> {
         if ids.len() > BY_ID_MAX {
             let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
             let all: Vec<AutopilotDevice> = self.list(path, list_kind).await?;
-            return Ok(all.into_iter().filter(|d| wanted.contains(d.id.as_str())).collect());
+            return Ok(all
+                .into_iter()
+                .filter(|d| wanted.contains(d.id.as_str()))
+                .collect());
         }
         let mut out = Vec::new();
         for id in ids {

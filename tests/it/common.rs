@@ -327,3 +327,20 @@ impl wiremock::Respond for Sequence {
         self.0[n.min(self.0.len() - 1)].clone()
     }
 }
+
+/// Every device read by id on `/beta` has a deployment profile assigned,
+/// as a customer with a profile for all devices answers.
+pub async fn profiles_assigned(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex(
+            "^/beta/deviceManagement/windowsAutopilotDeviceIdentities/[^/]+$",
+        ))
+        .respond_with(|req: &wiremock::Request| {
+            let id = req.url.path().rsplit('/').next().unwrap_or_default().to_owned();
+            wiremock::ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"id": id, "deploymentProfileAssignmentStatus": "assignedInSync"}),
+            )
+        })
+        .mount(server)
+        .await;
+}

@@ -89,7 +89,13 @@ fn crash_then_rerun(hold: &str, check_killed: impl Fn(&Value)) {
 }
 
 fn crash_then_rerun_with(hold: &str, check_killed: &impl Fn(&Value), keep: bool) {
-    let mut flags = vec![crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--hold", hold];
+    let mut flags = vec![
+        crate::common::PROFILES_AT_ONCE,
+        "--import-delay",
+        "0s",
+        "--hold",
+        hold,
+    ];
     if keep {
         flags.push("--keep-import-id");
     }

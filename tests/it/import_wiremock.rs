@@ -32,7 +32,7 @@ fn ok(body: Value) -> ResponseTemplate {
 async fn graph_for_one_device() -> MockServer {
     let server = MockServer::start().await;
     token(&server, 3).await;
-    profiles_assigned(&server).await;
+    crate::common::profiles_assigned(&server).await;
     Mock::given(method("GET"))
         .and(path(REGISTERED))
         .respond_with(Sequence::new(vec![
@@ -65,21 +65,6 @@ async fn graph_for_one_device() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// Every device read by id on `/beta` has a deployment profile assigned,
-/// as a customer with a profile for all devices answers.
-async fn profiles_assigned(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path_regex(
-            "^/beta/deviceManagement/windowsAutopilotDeviceIdentities/[^/]+$",
-        ))
-        .respond_with(|req: &Request| {
-            let id = req.url.path().rsplit('/').next().unwrap_or_default().to_owned();
-            ok(json!({"id": id, "deploymentProfileAssignmentStatus": "assignedInSync"}))
-        })
-        .mount(server)
-        .await;
 }
 
 async fn token(server: &MockServer, priority: u8) {
@@ -302,7 +287,11 @@ async fn next_link_is_followed_exactly_as_given() {
     // go on at the link.
     Mock::given(method("GET"))
         .and(path(REGISTERED))
-        .and(|r: &Request| r.url.query().is_none_or(|q| q.starts_with("$filter=contains(serialNumber,")))
+        .and(|r: &Request| {
+            r.url
+                .query()
+                .is_none_or(|q| q.starts_with("$filter=contains(serialNumber,"))
+        })
         .respond_with(ok(json!({"value": [], "@odata.nextLink": link})))
         .with_priority(1)
         .mount(&server)
@@ -404,7 +393,7 @@ async fn three_hundred_devices_take_one_import_call_and_valid_bodies() {
     let serials: Vec<String> = (0..300).map(|i| format!("BULK-{i:04}")).collect();
     let server = MockServer::start().await;
     token(&server, 1).await;
-    profiles_assigned(&server).await;
+    crate::common::profiles_assigned(&server).await;
     let all_complete: Vec<Value> = serials
         .iter()
         .map(|s| staged(&format!("id-{s}"), s, "complete", 0, "None"))

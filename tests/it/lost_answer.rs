@@ -75,7 +75,13 @@ async fn a_timed_out_import_is_looked_up_not_resent() {
 fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
     use crate::common::{SimProcess, apctl_sim};
     for rewrite in [false, true] {
-        let mut args = vec![crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--drop-rate", "1"];
+        let mut args = vec![
+            crate::common::PROFILES_AT_ONCE,
+            "--import-delay",
+            "0s",
+            "--drop-rate",
+            "1",
+        ];
         if !rewrite {
             args.push("--keep-import-id");
         }
@@ -123,7 +129,8 @@ fn a_lost_answer_is_recovered_when_the_service_rewrites_the_import_id() {
 #[test]
 fn a_503_after_the_write_sends_nothing_twice() {
     use crate::common::{SimProcess, apctl_sim};
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, 
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
         "--import-delay",
         "0s",
         "--fault-after-write-rate",

@@ -49,7 +49,13 @@ fn outcomes(report: &Value) -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn a_manifest_runs_every_customer_reports_the_unreachable_one_and_a_rerun_changes_nothing() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s", "--import-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path());
     let args = [

@@ -140,7 +140,13 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
 
 #[test]
 fn running_the_same_file_again_appends_nothing_to_the_batch() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s", "--import-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+    ]);
     let args = [
         "import",
         &example("contoso-partner.csv"),
@@ -190,7 +196,13 @@ fn running_the_same_file_again_appends_nothing_to_the_batch() {
 
 #[test]
 fn app_only_credentials_leave_partner_center_rows_unsent_with_the_fix() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s", "--import-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+    ]);
     let run = apctl_sim(
         &sim,
         &[
@@ -268,7 +280,13 @@ fn a_customer_outside_the_partners_reseller_relationships_is_named_with_the_fix(
 
 #[test]
 fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_again() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s", "--drop-rate", "1"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--drop-rate",
+        "1",
+    ]);
     let run = apctl_sim(
         &sim,
         &[
@@ -323,7 +341,13 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
 
 #[test]
 fn the_china_cloud_asks_for_its_own_scopes_and_every_request_names_the_contract_version() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s", "--import-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--import-delay",
+        "0s",
+    ]);
     let mut env = partner_sign_in().to_vec();
     env.push(("APCTL_CLOUD", "china"));
     let run = apctl_sim(
@@ -392,7 +416,8 @@ fn a_batch_of_250_devices_is_read_past_its_first_page_and_a_rerun_sends_nothing_
         csv.push_str(&format!("Contoso Devices,Surface Laptop 7,BULK-{i:04}\n"));
     }
     let file = crate::common::write(dir.path(), "bulk.csv", csv);
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, 
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
         "--batch-delay",
         "0s",
         "--import-delay",
@@ -513,7 +538,8 @@ fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
 fn an_order_id_in_another_case_names_the_same_batch() {
     let dir = tempfile::tempdir().unwrap();
     let world = world_with_catalogue(dir.path(), 2);
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, 
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
         "--batch-delay",
         "0s",
         "--import-delay",

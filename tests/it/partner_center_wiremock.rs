@@ -43,6 +43,7 @@ fn location(example: &Value) -> String {
 
 async fn server_with_tokens_and_batches() -> MockServer {
     let server = MockServer::start().await;
+    crate::common::profiles_assigned(&server).await;
     Mock::given(method("POST"))
         .and(path_regex("/oauth2/v2.0/token$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(

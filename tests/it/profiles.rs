@@ -1,7 +1,9 @@
 //! Deployment profiles: "Ready for user" means the user is guided through
 //! setup, which needs a profile. In the demo world Tailspin Toys assigns a
-//! profile 15 minutes after registration, or a minute after an Autopilot
-//! sync; `apctl simulate --no-profile` never assigns one.
+//! profile 15 minutes after registration (the others, as the simulator
+//! does by default, ten), or a minute after an Autopilot sync;
+//! `apctl simulate --no-profile` never assigns one. apctl waits for the
+//! profile by default; `--no-wait-profile` reads it once.
 
 use crate::common::{SimProcess, apctl_env, apctl_sim, entry, example};
 use serde_json::Value;
@@ -25,8 +27,8 @@ fn tailspin(extra: &[&str]) -> (i32, Value) {
 }
 
 #[test]
-fn one_sync_after_registering_gets_profiles_assigned_and_wait_profile_waits_for_them() {
-    let (code, report) = tailspin(&["--wait-profile"]);
+fn one_sync_after_registering_gets_profiles_assigned_and_apctl_waits_for_them() {
+    let (code, report) = tailspin(&[]);
     assert_eq!(code, 0, "{report}");
     for e in report["entries"].as_array().unwrap() {
         assert_eq!(e["state"], "Ready for user", "{e}");
@@ -34,25 +36,36 @@ fn one_sync_after_registering_gets_profiles_assigned_and_wait_profile_waits_for_
     }
     assert_eq!(report["tenants"][0]["sync"]["sync"], "requested");
     assert_eq!(report["http"]["requests"]["graph.sync"], 1, "one sync");
-    let reads = report["http"]["requests"]["graph.list-profiles"]
-        .as_u64()
-        .unwrap();
-    assert!(reads <= 10, "read on the backing-off cadence: {reads}");
+    let reads = report["http"]["requests"]["graph.get-profile"].as_u64().unwrap();
+    let rows = report["entries"].as_array().unwrap().len() as u64;
+    assert!(reads <= 10 * rows, "read on the backing-off cadence: {reads}");
+    assert!(
+        report["http"]["requests"].get("graph.list-profiles").is_none(),
+        "a few devices are read by id, not by listing the tenant: {}",
+        report["http"]
+    );
 }
 
 #[test]
-fn without_waiting_the_report_shows_the_profile_status_as_read() {
-    let (code, report) = tailspin(&[]);
-    assert_eq!(code, 0, "{report}");
+fn without_waiting_a_device_without_its_profile_is_pending_not_ready() {
+    let (code, report) = tailspin(&["--no-wait-profile"]);
+    assert_eq!(code, 3, "{report}");
     for e in report["entries"].as_array().unwrap() {
-        assert_eq!(e["state"], "Ready for user", "{e}");
+        assert_eq!(e["state"], "Registration pending", "{e}");
         assert_eq!(e["deploymentProfileAssignmentStatus"], "notAssigned", "{e}");
+        assert!(
+            e["details"]
+                .as_str()
+                .unwrap()
+                .contains("no deployment profile is assigned yet"),
+            "{e}"
+        );
     }
 }
 
 #[test]
 fn without_a_sync_a_profile_later_than_the_deadline_leaves_the_device_pending() {
-    let (code, report) = tailspin(&["--wait-profile", "--no-sync", "--timeout", "10m"]);
+    let (code, report) = tailspin(&["--no-sync", "--timeout", "10m"]);
     assert_eq!(code, 3, "pending: {report}");
     assert!(report["tenants"][0].get("sync").is_none(), "{report}");
     let e = entry(&report, "TSP-0001");
@@ -78,7 +91,6 @@ fn a_tenant_without_profiles_is_pending_with_the_fix_and_syncs_at_most_once_in_t
             file.clone(),
             "--tenant".into(),
             "contoso.onmicrosoft.com".into(),
-            "--wait-profile".into(),
             "--timeout".into(),
             "3m".into(),
             "--output".into(),

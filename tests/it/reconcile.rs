@@ -7,7 +7,13 @@ use crate::common::{SimProcess, apctl_sim, by_serial, example, requests};
 
 #[test]
 fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--batch-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--import-delay",
+        "0s",
+        "--batch-delay",
+        "0s",
+    ]);
     let state = tempfile::tempdir().unwrap();
     let env = [("APCTL_STATE_DIR", state.path().to_str().unwrap())];
     // What the tenants hold: Contoso's demo import, Fabrikam's every state.
@@ -217,7 +223,13 @@ const CONTOSO_ID: &str = "2f1c5e8a-8a53-4d4c-9a5e-0c1f7b3a9d01";
 /// A simulator whose Contoso holds the demo import plus a device
 /// registered by product key alone (MIX-0003, through Partner Center).
 fn contoso_with_devices() -> (SimProcess, tempfile::TempDir) {
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s", "--batch-delay", "0s"]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--import-delay",
+        "0s",
+        "--batch-delay",
+        "0s",
+    ]);
     let state = tempfile::tempdir().unwrap();
     let env = [
         ("APCTL_STATE_DIR", state.path().to_str().unwrap()),
@@ -460,7 +472,11 @@ fn prune_keeps_every_device_of_a_serial_the_file_names() {
         {"serialNumber": "EXTRA-0001", "model": "Old", "groupTag": "Lab"},
     ]);
     let world_path = crate::common::write(dir.path(), "world.json", world.to_string());
-    let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--world", world_path.to_str().unwrap()]);
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--world",
+        world_path.to_str().unwrap(),
+    ]);
     let state = tempfile::tempdir().unwrap();
     let env = [("APCTL_STATE_DIR", state.path().to_str().unwrap())];
     let file = crate::common::write(

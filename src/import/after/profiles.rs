@@ -158,13 +158,16 @@ struct Reading<'a, 'g> {
 }
 
 impl Reading<'_, '_> {
-    /// The rows' devices on `/beta`; each row takes its device's status.
+    /// The rows' devices on `/beta`; each row takes its device's status
+    /// (a device gone since keeps none).
     /// Returns true when one changed.
     async fn read(&mut self) -> bool {
         let ids: Vec<String> = self
             .entries
             .iter()
-            .filter(|e| waits_for_profile(e))
+            // Every registered row once, for the report; then those
+            // still waiting.
+            .filter(|e| waits_for_profile(e) || e.profile_status.is_none())
             .filter_map(|e| e.autopilot_device_id.clone())
             .collect();
         if ids.is_empty() {

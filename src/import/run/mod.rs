@@ -199,7 +199,9 @@ async fn run_tenant(
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let sync = profiles::SyncOnce::default();
     let (graph, pc) = tokio::join!(
-        graph::import_tenant(client, &settings, rows.graph, &gate, &ledger, &sync, progress, cancel),
+        graph::import_tenant(
+            client, &settings, rows.graph, &gate, &ledger, &sync, progress, cancel
+        ),
         partner_center::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
     );
     let mut entries = graph.entries;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::clock::SharedClock;
 
 mod entra;
+mod gdap;
 mod graph;
 mod partner_center;
 mod spec;
@@ -414,7 +415,10 @@ impl World {
             // Like Graph's own links: a `$skiptoken` that breaks if
             // re-encoded, and the filter of the first request kept.
             let filter = query
-                .and_then(|q| q.split('&').find(|kv| kv.starts_with("$filter=") || kv.starts_with("%24filter=")))
+                .and_then(|q| {
+                    q.split('&')
+                        .find(|kv| kv.starts_with("$filter=") || kv.starts_with("%24filter="))
+                })
                 .map(|f| format!("&{f}"))
                 .unwrap_or_default();
             body["@odata.nextLink"] = json!(format!(

@@ -487,10 +487,21 @@ mod tests {
             (Phase::Sent, Action::FollowedStaged, false, Some("rec-1")),
             "a live run's record elsewhere is followed, read only"
         );
-        assert!(!t.x.deletes_record(false), "and not deleted while its device is not registered");
+        assert!(
+            !t.x.deletes_record(false),
+            "and not deleted while its device is not registered"
+        );
         assert!(t.x.deletes_record(true), "but once it is, whoever made it");
-        let (t, _) = decided(None, None, Some(staged(&live, "pending")), seen(false, &this_machine));
-        assert!(t.x.ours, "this machine's earlier run has ended: its record is this run's to finish");
+        let (t, _) = decided(
+            None,
+            None,
+            Some(staged(&live, "pending")),
+            seen(false, &this_machine),
+        );
+        assert!(
+            t.x.ours,
+            "this machine's earlier run has ended: its record is this run's to finish"
+        );
         let (t, _) = decided(None, None, Some(staged(&ended, "error")), seen(false, &none));
         assert_eq!(
             (t.phase, t.x.ours),
