@@ -245,3 +245,105 @@ fn killed_during_cleanup() {
         }
     });
 }
+
+/// The pipeline agent's night: a run killed while polling (its 30 devices
+/// staged, not yet decided), then the same file on fresh agents with no
+/// state folder, under the service's `importId` rewriting and with it
+/// kept. The next run follows the dead run's records — it made none of
+/// them — to their verdicts, reports every device registered, and deletes
+/// the records; the one after finds everything registered and sends
+/// nothing. Nothing is sent twice and nothing is left staged.
+#[test]
+fn a_run_killed_while_polling_is_finished_by_runs_on_fresh_agents() {
+    for keep in [false, true] {
+        killed_then_finished(keep, false);
+    }
+}
+
+/// The same on one machine right after the kill: the dead run's records
+/// are this machine's (its ledger says so), followed and deleted, never
+/// taken for another live run's.
+#[test]
+fn a_run_killed_while_polling_is_finished_by_the_next_run_on_the_same_machine() {
+    for keep in [false, true] {
+        killed_then_finished(keep, true);
+    }
+}
+
+fn killed_then_finished(keep: bool, same_machine: bool) {
+    let mut flags = vec![
+        crate::common::PROFILES_AT_ONCE,
+        "--import-delay",
+        "2s",
+        "--hold",
+        "graph.list-imported:2",
+    ];
+    if keep {
+        flags.push("--keep-import-id");
+    }
+    let sim = SimProcess::start(&flags);
+    let case = format!("keep import id {keep}, same machine {same_machine}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = devices(dir.path());
+    let file = file.to_str().unwrap();
+    let machine = tempfile::tempdir().unwrap();
+    let state = |fresh: &tempfile::TempDir| -> String {
+        let d = if same_machine { machine.path() } else { fresh.path() };
+        d.to_str().unwrap().to_owned()
+    };
+    let first_agent = tempfile::tempdir().unwrap();
+    let killed = dir.path().join("killed.json");
+    let first_state = state(&first_agent);
+    let mut args = import_args(file, killed.to_str().unwrap());
+    args.extend(["--state-dir", &first_state]);
+    run_and_kill(&sim, &args);
+    assert!(crate::common::requests(&sim.stats(), "graph.import") > 0, "{case}");
+
+    // The next agent starts at once, while the records are still pending,
+    // and waits in real time for the service to decide them.
+    let second_agent = tempfile::tempdir().unwrap();
+    let second_state = state(&second_agent);
+    let again = dir.path().join("again.json");
+    let mut args = import_args(file, again.to_str().unwrap());
+    args.extend([
+        "--state-dir",
+        &second_state,
+        "--time-scale",
+        "1",
+        "--poll-interval",
+        "20ms",
+        "--timeout",
+        "1m",
+    ]);
+    let run = crate::common::apctl_sim(&sim, &args, &[]);
+    assert_eq!(run.code, 0, "{case}: {}{}", run.stdout, run.stderr);
+    let report = read(&again);
+    for (action, state) in actions(&report) {
+        assert_eq!(
+            (action.as_str(), state.as_deref()),
+            ("followed-staged", Some("Ready for user")),
+            "{case}"
+        );
+    }
+    let stats = sim.stats();
+    assert_eq!(stats["importedItems"], DEVICES, "{case}: nothing sent again: {stats}");
+    assert_eq!(stats["stagedRecords"], 0, "{case}: the dead run's records are deleted: {stats}");
+
+    let third_agent = tempfile::tempdir().unwrap();
+    let third_state = state(&third_agent);
+    let last = dir.path().join("last.json");
+    let mut args = import_args(file, last.to_str().unwrap());
+    args.extend(["--state-dir", &third_state]);
+    let run = crate::common::apctl_sim(&sim, &args, &[]);
+    assert_eq!(run.code, 0, "{case}: {}{}", run.stdout, run.stderr);
+    for (action, state) in actions(&read(&last)) {
+        assert_eq!(
+            (action.as_str(), state.as_deref()),
+            ("already-registered", Some("Ready for user")),
+            "{case}"
+        );
+    }
+    let stats = sim.stats();
+    assert_eq!(stats["importedItems"], DEVICES, "{case}: {stats}");
+    assert_eq!(stats["stagedRecords"], 0, "{case}: {stats}");
+}
