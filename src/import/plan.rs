@@ -48,8 +48,6 @@ pub struct TenantRows {
     pub partner_center: Vec<Device>,
     /// The order id its input named, if any.
     pub order_id: Option<String>,
-    /// The first file its rows came from (names the default batch).
-    pub first_file: Option<PathBuf>,
 }
 
 /// What the files hold, by customer, before anything is sent.
@@ -230,9 +228,6 @@ impl Planner<'_> {
         }
         if rows.order_id.is_none() {
             rows.order_id = input.and_then(|i| i.order_id.clone());
-        }
-        if rows.first_file.is_none() {
-            rows.first_file = input.map(|i| i.file.clone());
         }
         match d.pipe() {
             Pipe::Graph => rows.graph.push(device),

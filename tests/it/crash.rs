@@ -288,7 +288,11 @@ fn killed_then_finished(keep: bool, same_machine: bool) {
     let file = file.to_str().unwrap();
     let machine = tempfile::tempdir().unwrap();
     let state = |fresh: &tempfile::TempDir| -> String {
-        let d = if same_machine { machine.path() } else { fresh.path() };
+        let d = if same_machine {
+            machine.path()
+        } else {
+            fresh.path()
+        };
         d.to_str().unwrap().to_owned()
     };
     let first_agent = tempfile::tempdir().unwrap();
@@ -297,7 +301,10 @@ fn killed_then_finished(keep: bool, same_machine: bool) {
     let mut args = import_args(file, killed.to_str().unwrap());
     args.extend(["--state-dir", &first_state]);
     run_and_kill(&sim, &args);
-    assert!(crate::common::requests(&sim.stats(), "graph.import") > 0, "{case}");
+    assert!(
+        crate::common::requests(&sim.stats(), "graph.import") > 0,
+        "{case}"
+    );
 
     // The next agent starts at once, while the records are still pending,
     // and waits in real time for the service to decide them.
@@ -326,8 +333,14 @@ fn killed_then_finished(keep: bool, same_machine: bool) {
         );
     }
     let stats = sim.stats();
-    assert_eq!(stats["importedItems"], DEVICES, "{case}: nothing sent again: {stats}");
-    assert_eq!(stats["stagedRecords"], 0, "{case}: the dead run's records are deleted: {stats}");
+    assert_eq!(
+        stats["importedItems"], DEVICES,
+        "{case}: nothing sent again: {stats}"
+    );
+    assert_eq!(
+        stats["stagedRecords"], 0,
+        "{case}: the dead run's records are deleted: {stats}"
+    );
 
     let third_agent = tempfile::tempdir().unwrap();
     let third_state = state(&third_agent);

@@ -120,10 +120,11 @@ fn a_manifest_runs_every_customer_reports_the_unreachable_one_and_a_rerun_change
         "the manifest's default tag"
     );
     assert_eq!(entry(&report, "CTS-0003")["state"], "Active");
+    let tuple = entry(&report, "MIX-0002");
     assert_eq!(
-        entry(&report, "MIX-0002")["batchId"],
-        "PO-77",
-        "the customer's order id is its batch"
+        (tuple["batchId"].as_str(), tuple["orderId"].as_str()),
+        (Some("Autopilot"), Some("PO-77")),
+        "the batch is named after the manifest's default tag; the order id is kept for tracking"
     );
     assert_eq!(
         entry(&report, "FAB-1001")["groupTag"],

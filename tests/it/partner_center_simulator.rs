@@ -20,7 +20,7 @@ fn partner_sign_in() -> [(&'static str, &'static str); 2] {
 }
 
 #[test]
-fn the_seeds_partner_sample_is_registered_into_the_order_batch() {
+fn the_seeds_partner_sample_is_registered_into_its_tags_batch() {
     let sample = real_world("csv/ms-mmd-device-registration-sample-partner.csv");
     let run = apctl_env(
         [
@@ -31,6 +31,8 @@ fn the_seeds_partner_sample_is_registered_into_the_order_batch() {
             "--simulate",
             "--order-id",
             "PO-4711",
+            "--group-tag",
+            "Sales",
             "--output",
             "json",
         ],
@@ -42,7 +44,18 @@ fn the_seeds_partner_sample_is_registered_into_the_order_batch() {
     assert_eq!(e["pipe"], "partnerCenter");
     assert_eq!(e["state"], "Ready for user");
     assert_eq!(e["action"], "sent");
-    assert_eq!(e["batchId"], "PO-4711");
+    // The batch is named after the tag (Partner Center makes its name the
+    // devices' tag); the order id is kept for tracking only.
+    assert_eq!(e["batchId"], "Sales");
+    assert_eq!(e["orderId"], "PO-4711");
+    assert_eq!(e["groupTagStatus"], "applied", "{e}");
+    assert!(
+        report["http"]["requests"]
+            .get("graph.update-device-properties")
+            .is_none(),
+        "the batch gave the tag; nothing set it afterwards: {}",
+        report["http"]
+    );
     assert!(
         e["autopilotDeviceId"].is_string(),
         "confirmed in the tenant's list: {e}"
@@ -59,6 +72,8 @@ fn every_partner_center_outcome_reaches_its_documented_state_and_message() {
             "--tenant",
             "contoso.onmicrosoft.com",
             "--simulate",
+            "--group-tag",
+            "Lab",
             "--output",
             "json",
         ],
@@ -68,7 +83,7 @@ fn every_partner_center_outcome_reaches_its_documented_state_and_message() {
     let report = run.json();
     for serial in ["PC-0001", "PC-0002"] {
         assert_eq!(entry(&report, serial)["state"], "Ready for user");
-        assert_eq!(entry(&report, serial)["batchId"], "apctl-contoso-partner");
+        assert_eq!(entry(&report, serial)["batchId"], "Lab");
     }
     // Same device as PC-0001's catalogue entry but with the manufacturer
     // in lower case: Partner Center matches exactly.
@@ -125,7 +140,13 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
     assert_eq!(key["line"], 4);
     assert_eq!(key["state"], "Ready for user");
     assert_eq!(key["groupTagStatus"], "applied");
-    assert_eq!(report["http"]["requests"]["graph.update-device-properties"], 2);
+    assert!(
+        report["http"]["requests"]
+            .get("graph.update-device-properties")
+            .is_none(),
+        "the import and the batch gave the tags: {}",
+        report["http"]
+    );
     assert_eq!(report["totals"]["groupTagsNotApplied"], 0);
     let written = std::fs::read_to_string(&csv).unwrap();
     assert!(
@@ -135,7 +156,7 @@ fn a_mixed_file_runs_both_pipes_with_one_report_and_tags_every_row() {
             .unwrap()
             .ends_with("batchId,groupTagStatus,deploymentProfileAssignmentStatus,cause")
     );
-    assert!(written.contains("apctl-contoso-mixed,applied"), "{written}");
+    assert!(written.contains("Sales,applied"), "{written}");
 }
 
 #[test]
@@ -188,9 +209,9 @@ fn running_the_same_file_again_appends_nothing_to_the_batch() {
     // The two failures are sent again (they may have been fixed at the
     // supplier) and fail the same way: nothing registered twice.
     assert_eq!(entry(&report, "PC-0003")["message"], "Device not found");
-    assert_eq!(
-        stats["requests"]["graph.update-device-properties"], 2,
-        "tags are not written again"
+    assert!(
+        stats["requests"].get("graph.update-device-properties").is_none(),
+        "the batch gave the tags; none is written, then or again: {stats}"
     );
 }
 
@@ -210,6 +231,8 @@ fn app_only_credentials_leave_partner_center_rows_unsent_with_the_fix() {
             &example("contoso-mixed.csv"),
             "--tenant",
             "contoso.onmicrosoft.com",
+            "--group-tag",
+            "Sales",
             "--output",
             "json",
         ],
@@ -254,6 +277,8 @@ fn a_customer_outside_the_partners_reseller_relationships_is_named_with_the_fix(
             &example("contoso-partner.csv"),
             "--tenant",
             "woodgrove.onmicrosoft.com",
+            "--group-tag",
+            "Lab",
             "--output",
             "json",
         ],
@@ -294,6 +319,8 @@ fn a_lost_batch_answer_is_checked_against_the_batch_before_anything_is_sent_agai
             &example("contoso-partner.csv"),
             "--tenant",
             CONTOSO,
+            "--group-tag",
+            "Lab",
             "--http-timeout",
             "1s",
             // The sync's answer would be held back too (10 s).
@@ -357,6 +384,8 @@ fn the_china_cloud_asks_for_its_own_scopes_and_every_request_names_the_contract_
             &example("contoso-mixed.csv"),
             "--tenant",
             CONTOSO,
+            "--group-tag",
+            "Sales",
             "--output",
             "json",
         ],
@@ -432,6 +461,8 @@ fn a_batch_of_250_devices_is_read_past_its_first_page_and_a_rerun_sends_nothing_
         CONTOSO,
         "--order-id",
         "PO-BULK",
+        "--group-tag",
+        "Bulk",
         "--output",
         "json",
     ];
@@ -468,11 +499,12 @@ fn a_batch_of_250_devices_is_read_past_its_first_page_and_a_rerun_sends_nothing_
 
 /// Partner Center's add-devices page lists no Manufacturer+Model+Serial
 /// combination. Under that reading (`--strict-batch-add`), tuple rows for
-/// an order whose batch exists go into a new batch named after it, and a
-/// later run finds them there; under the other (the default) they are
-/// added to the batch. Either way nothing is sent twice.
+/// a tag whose batch exists are refused: they are not sent, with the
+/// reason and the fix, and never put in a batch of another name (which
+/// would become their tag). Under the other (the default) they are added
+/// to the batch. Either way nothing is sent twice.
 #[test]
-fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
+fn tuple_rows_for_an_existing_tag_batch_are_added_or_not_sent_with_the_fix() {
     for strict in [true, false] {
         let mut args = vec![crate::common::PROFILES_AT_ONCE, "--batch-delay", "0s"];
         if strict {
@@ -500,6 +532,8 @@ fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
                     CONTOSO,
                     "--order-id",
                     "PO-7",
+                    "--group-tag",
+                    "Kiosk",
                     "--output",
                     "json",
                 ],
@@ -509,33 +543,136 @@ fn tuple_rows_for_an_existing_batch_go_into_a_sequel_when_adding_is_refused() {
         let run = import(&first);
         assert_eq!(run.code, 0, "strict {strict}: {}{}", run.stdout, run.stderr);
         let run = import(&second);
-        assert_eq!(run.code, 0, "strict {strict}: {}{}", run.stdout, run.stderr);
         let report = run.json();
         let e = entry(&report, "PC-0002");
-        assert_eq!(e["state"], "Ready for user", "strict {strict}: {e}");
-        let expected = if strict { "PO-7-seq2" } else { "PO-7" };
-        assert_eq!(e["batchId"], expected, "strict {strict}: {e}");
         assert_eq!(entry(&report, "PC-0001")["action"], "already-registered");
-        // A third run finds both, in whichever batch holds them.
-        let again = import(&second);
-        assert_eq!(again.code, 0, "strict {strict}: {}", again.stdout);
+        if strict {
+            assert_eq!(run.code, 2, "not sent: {}", run.stdout);
+            assert_eq!(
+                (e["action"].as_str(), &e["state"]),
+                (Some("not-sent"), &Value::Null),
+                "{e}"
+            );
+            let cause = &report["causes"][0];
+            assert!(
+                cause["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("existing device batch `Kiosk`"),
+                "{cause}"
+            );
+            assert!(cause["hint"].as_str().unwrap().contains("Add devices"), "{cause}");
+        } else {
+            assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+            assert_eq!(e["state"], "Ready for user", "{e}");
+            assert_eq!(e["batchId"], "Kiosk", "{e}");
+        }
         let stats = sim.stats();
         let creates = stats["requests"]["pc.create-batch"].as_u64().unwrap();
         let adds = stats["requests"]["pc.add-devices"].as_u64().unwrap_or(0);
         assert_eq!(
             (creates, adds),
-            if strict { (2, 1) } else { (1, 1) },
-            "strict {strict}: nothing sent twice: {stats}"
+            (1, 1),
+            "strict {strict}: one batch, never a second name: {stats}"
         );
     }
 }
 
-/// Batch ids compare without regard to case, as Partner Center's own tools
-/// compare them: an order written `po-case` in one run and `PO-CASE` in the
-/// next adds to the one batch, never tries to create a second (which the
-/// service would refuse as existing).
+/// One batch per tag, named after it: rows tagged `Kiosk` and `Sales` in
+/// one file go into two batches, and each device carries its batch's name
+/// as its group tag from the moment it registers (the simulator tags
+/// Partner Center devices with their batch name, as the service does). A
+/// row with no tag is not sent, for one reason with the fix; the order id
+/// is in the report, never a batch.
 #[test]
-fn an_order_id_in_another_case_names_the_same_batch() {
+fn each_tag_has_its_batch_and_a_row_without_one_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // Product-key rows of the Intune portal's dialect carry a tag each.
+    let world = world_with_catalogue(dir.path(), 0);
+    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(&world).unwrap()).unwrap();
+    for i in 0..3 {
+        spec["catalogue"].as_array_mut().unwrap().push(serde_json::json!({
+            "manufacturer": "Contoso Devices",
+            "model": "Surface Laptop 7",
+            "serialNumber": format!("BULK-{i:04}"),
+            "productKey": format!("4400{i}-11111-22222-33333-44444")
+        }));
+    }
+    std::fs::write(&world, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let sim = SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--batch-delay",
+        "0s",
+        "--world",
+        world.to_str().unwrap(),
+    ]);
+    let file = write(
+        dir.path(),
+        "tags.csv",
+        "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag\nBULK-0000,44000-11111-22222-33333-44444,,Kiosk\nBULK-0001,44001-11111-22222-33333-44444,,Sales\nBULK-0002,44002-11111-22222-33333-44444,,\n",
+    );
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            CONTOSO,
+            "--order-id",
+            "PO-9",
+            "-o",
+            "json",
+        ],
+        &partner_sign_in(),
+    );
+    assert_eq!(run.code, 2, "one row not sent: {}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    for (serial, tag) in [("BULK-0000", "Kiosk"), ("BULK-0001", "Sales")] {
+        let e = entry(&report, serial);
+        assert_eq!(e["state"], "Ready for user", "{e}");
+        assert_eq!(
+            (e["batchId"].as_str(), e["groupTag"].as_str()),
+            (Some(tag), Some(tag)),
+            "{e}"
+        );
+        assert_eq!(e["orderId"], "PO-9");
+        assert_eq!(e["groupTagStatus"], "applied", "the batch gave it: {e}");
+    }
+    let untagged = entry(&report, "BULK-0002");
+    assert_eq!(untagged["action"], "not-sent", "{untagged}");
+    let cause = report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == untagged["cause"])
+        .unwrap();
+    assert!(cause["hint"].as_str().unwrap().contains("--group-tag"), "{cause}");
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["pc.create-batch"], 2,
+        "one batch per tag: {stats}"
+    );
+    assert!(
+        stats["requests"].get("graph.update-device-properties").is_none(),
+        "{stats}"
+    );
+    // The tenant's own list shows each device with its batch's name.
+    let status = apctl_sim(
+        &sim,
+        &["status", "--tenant", CONTOSO, "-o", "json"],
+        &partner_sign_in(),
+    );
+    let listed = status.json();
+    let text = listed.to_string();
+    assert!(!text.contains("PO-9"), "the order id is no tag: {text}");
+}
+
+/// Batch ids compare without regard to case, as Partner Center's own tools
+/// compare them: a tag written `kiosk-case` in one run and `KIOSK-CASE` in
+/// the next adds to the one batch, never tries to create a second (which
+/// the service would refuse as existing).
+#[test]
+fn a_tag_in_another_case_names_the_same_batch() {
     let dir = tempfile::tempdir().unwrap();
     let world = world_with_catalogue(dir.path(), 2);
     let sim = SimProcess::start(&[
@@ -547,7 +684,7 @@ fn an_order_id_in_another_case_names_the_same_batch() {
         "--world",
         world.to_str().unwrap(),
     ]);
-    for (i, order) in ["po-case", "PO-CASE"].iter().enumerate() {
+    for (i, order) in ["kiosk-case", "KIOSK-CASE"].iter().enumerate() {
         let csv = format!("Manufacturer,Model,Serial Number\nContoso Devices,Surface Laptop 7,BULK-{i:04}\n");
         let file = crate::common::write(dir.path(), &format!("case-{i}.csv"), csv);
         let run = apctl_sim(
@@ -557,7 +694,7 @@ fn an_order_id_in_another_case_names_the_same_batch() {
                 file.to_str().unwrap(),
                 "--tenant",
                 CONTOSO,
-                "--order-id",
+                "--group-tag",
                 order,
                 "-o",
                 "json",

@@ -10,7 +10,7 @@ pub mod ledger;
 pub mod lock;
 pub mod markers;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::graph::gdap;
@@ -313,9 +313,8 @@ fn another_run(
 }
 
 /// The Partner Center settings of a customer: its tenant id (a domain is
-/// looked up at the authority) and the batch: the order id, or `apctl-`
-/// and the first file's name, so running the same file again finds the
-/// same batch.
+/// looked up at the authority). The batches are named by the pipe, one per
+/// group tag: Partner Center makes a batch's name its devices' group tag.
 async fn partner_center_settings(
     client: &Client,
     settings: &ImportSettings,
@@ -326,11 +325,6 @@ async fn partner_center_settings(
         return s;
     }
     let pc = &mut s.customer;
-    pc.batch_id = settings
-        .customer
-        .order_id
-        .clone()
-        .unwrap_or_else(|| default_batch_id(rows.first_file.as_deref()));
     let failure = |error: String, hint: &str| TenantError {
         tenant: settings.customer.tenant.clone(),
         error,
@@ -348,29 +342,8 @@ async fn partner_center_settings(
     s
 }
 
-/// `apctl-` and the file's name, in letters, digits, `-` and `_`.
-fn default_batch_id(file: Option<&Path>) -> String {
-    let stem = file
-        .and_then(|f| f.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(50)
-        .collect();
-    format!("apctl-{}", if clean.is_empty() { "devices" } else { &clean })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::import::plan::shard_of;
 
     #[test]
@@ -393,14 +366,5 @@ mod tests {
             shard_of("contoso.onmicrosoft.com", 7),
             shard_of(" Contoso.onmicrosoft.com ", 7)
         );
-    }
-
-    #[test]
-    fn batch_names_come_from_the_file() {
-        assert_eq!(
-            default_batch_id(Some(Path::new("x/PO 4711 (1).csv"))),
-            "apctl-PO-4711--1-"
-        );
-        assert_eq!(default_batch_id(None), "apctl-devices");
     }
 }

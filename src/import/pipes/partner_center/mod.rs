@@ -1,6 +1,12 @@
 //! The Partner Center pipe for one customer, end to end (SPEC §3.3, §3.4):
-//! Manufacturer+Model+Serial and product-key rows go into the device batch
-//! named by the order id. Before sending, apctl reads the tenant's
+//! Manufacturer+Model+Serial and product-key rows go into a device batch
+//! named after their group tag, one batch per tag: Partner Center makes the
+//! batch name the devices' group tag (the old `OrderID`; Microsoft Managed
+//! Desktop's partner steps have the tag entered as the batch name), so a
+//! batch named anything else would tag the devices with it, and dynamic
+//! groups and profiles would act on it. A row with no tag is not sent: the
+//! user chooses one. The order id stays in the reports, for tracking only.
+//! Before sending, apctl reads the tenant's
 //! registered devices (Graph) and the batch's devices (Partner Center) and
 //! never sends a device found in either; then it creates the batch or adds
 //! to it in chunks, follows each `Location` until the job is final, reads
@@ -51,36 +57,71 @@ struct Ctx<'a> {
     batch: String,
     /// Why Graph could not be read for this tenant, once known.
     graph_unavailable: Option<String>,
-    /// The highest sequence number among the order's batches (1: only the
-    /// batch itself, `<batch>-seq2` is the next).
-    sequels: u32,
-}
-
-/// `3` for `PO-1-seq3` when the batch is `PO-1`: a sequel batch's number.
-fn sequel_number(id: &str, batch: &str) -> Option<u32> {
-    // Batch ids compare without regard to case, as Partner Center does.
-    let head = id.get(..batch.len()).filter(|h| h.eq_ignore_ascii_case(batch))?;
-    let digits = id[head.len()..].strip_prefix(SEQUEL)?;
-    let n: u32 = digits
-        .parse()
-        .ok()
-        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))?;
-    (n >= 2).then_some(n)
-}
-
-/// What joins a batch's name and a sequel's number.
-const SEQUEL: &str = "-seq";
-
-/// The name of the order's next sequel batch.
-fn next_sequel(ctx: &mut Ctx<'_>) -> String {
-    ctx.sequels += 1;
-    format!("{}{SEQUEL}{}", ctx.batch, ctx.sequels)
 }
 
 /// Registers tuple and product-key devices in one customer through
-/// Partner Center. `gate` is the tenant's Graph gate (shared with the Graph
-/// pipe); Partner Center calls pass a gate of their own.
+/// Partner Center: one batch per group tag, named after it, in turn. Rows
+/// without a tag are not sent, for one reason with the fix. `gate` is the
+/// tenant's Graph gate (shared with the Graph pipe); Partner Center calls
+/// pass a gate of their own.
 pub async fn import_customer(
+    client: &Client,
+    settings: &ImportSettings,
+    gate: &TenantGate,
+    devices: Vec<Device>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantOutcome {
+    let mut by_tag: std::collections::BTreeMap<String, Vec<Device>> = std::collections::BTreeMap::new();
+    let mut untagged = Vec::new();
+    for device in devices {
+        match entry_for(&device, settings)
+            .group_tag
+            .filter(|t| !t.trim().is_empty())
+        {
+            Some(tag) => by_tag.entry(tag).or_default().push(device),
+            None => untagged.push(device),
+        }
+    }
+    let mut outcome = TenantOutcome {
+        entries: untagged_rows(untagged, settings),
+        error: None,
+        interrupted: false,
+    };
+    for (tag, devices) in by_tag {
+        let mut batch_settings = settings.clone();
+        batch_settings.customer.batch_id = tag;
+        let one = import_batch(client, &batch_settings, gate, devices, progress, cancel).await;
+        outcome.entries.extend(one.entries);
+        outcome.error = outcome.error.or(one.error);
+        outcome.interrupted |= one.interrupted;
+    }
+    outcome
+}
+
+/// Rows with no group tag: Partner Center would make the batch name their
+/// tag, and apctl does not choose one for the user.
+fn untagged_rows(devices: Vec<Device>, settings: &ImportSettings) -> Vec<crate::report::Entry> {
+    if devices.is_empty() {
+        return Vec::new();
+    }
+    let why = Cause::tenant(&TenantError {
+        tenant: settings.customer.tenant.clone(),
+        error: "Partner Center names these devices' group tag after their device batch, and they have no group tag, so apctl did not choose one".into(),
+        hint: Some("give them the tag they should carry: a Group Tag column, `--group-tag TAG`, or `group_tag` for the customer in the manifest; the order id is kept in the report for tracking, never as a tag".into()),
+    });
+    devices
+        .iter()
+        .map(|d| {
+            let mut e = entry_for(d, settings);
+            e.not_sent(&why);
+            e
+        })
+        .collect()
+}
+
+/// One batch: the devices of one group tag.
+async fn import_batch(
     client: &Client,
     settings: &ImportSettings,
     gate: &TenantGate,
@@ -114,7 +155,6 @@ pub async fn import_customer(
         settings,
         batch: settings.customer.batch_id.clone(),
         graph_unavailable: None,
-        sequels: 1,
     };
     let service = BatchImport {
         ctx,
@@ -214,14 +254,10 @@ async fn lookup(
 ) -> Result<bool, CallError> {
     let batches = ctx.pc.list_batches().await?;
     let exists = batches.iter().any(|b| b.id.eq_ignore_ascii_case(&ctx.batch));
-    // The order's batch and its sequels (`<batch>-seq2`, …: tuple rows
-    // that could not be added to an existing batch went into a new one).
+    // The tag's batch (Partner Center compares batch ids without regard
+    // to case).
     let mut in_batch: Vec<(String, ListedDevice)> = Vec::new();
-    for b in batches
-        .iter()
-        .filter(|b| b.id.eq_ignore_ascii_case(&ctx.batch) || sequel_number(&b.id, &ctx.batch).is_some())
-    {
-        ctx.sequels = ctx.sequels.max(sequel_number(&b.id, &ctx.batch).unwrap_or(1));
+    for b in batches.iter().filter(|b| b.id.eq_ignore_ascii_case(&ctx.batch)) {
         let listed = ctx.pc.list_batch_devices(&b.id).await?;
         in_batch.extend(listed.into_iter().map(|l| (b.id.clone(), l)));
     }

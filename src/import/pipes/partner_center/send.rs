@@ -26,12 +26,13 @@ pub(super) fn batch_device(d: &Device) -> BatchDevice {
     }
 }
 
-/// Sends every device still to send: the first chunk creates the batch
-/// when it does not exist, the others are added to it. A request that may
-/// have reached the service is checked against the batch before anything
-/// is sent again. Tuple rows Partner Center refuses to add to an existing
-/// batch go into a new one named after it (`<batch>-seq2`, …): the
-/// create-batch page documents them, the add-devices page does not.
+/// Sends every device still to send: the first chunk creates the tag's
+/// batch when it does not exist, the others are added to it. A request
+/// that may have reached the service is checked against the batch before
+/// anything is sent again. Tuple rows Partner Center refuses to add to an
+/// existing batch (the create-batch page documents them, the add-devices
+/// page does not) are not sent, with the reason and the fix: another batch
+/// would give them another group tag.
 pub(super) async fn send(
     ctx: &mut Ctx<'_>,
     tracked: &mut [Tracked],
@@ -50,8 +51,8 @@ pub(super) async fn send(
         }
         engine::posting(tracked, chunk);
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
-        let mut target = ctx.batch.clone();
-        let mut answer = if batch_exists {
+        let target = ctx.batch.clone();
+        let answer = if batch_exists {
             ctx.pc.add_devices(&target, &devices).await
         } else {
             ctx.pc.create_batch(&target, &devices).await
@@ -60,15 +61,8 @@ pub(super) async fn send(
             .iter()
             .any(|&i| matches!(tracked[i].device.identity, Identity::Tuple { .. }));
         if batch_exists && has_tuples && is_refusal(&answer) {
-            target = next_sequel(ctx);
-            progress.event(warning(
-                &ctx.settings.customer.label(),
-                format!(
-                    "Partner Center would not add Manufacturer+Model+Serial rows to device batch `{}`; they go into a new batch `{target}`",
-                    ctx.batch
-                ),
-            ));
-            answer = ctx.pc.create_batch(&target, &devices).await;
+            refused_in_existing_batch(ctx, tracked, chunk, answer.err().as_ref());
+            continue;
         }
         match answer {
             Ok(accepted) => {
@@ -108,6 +102,33 @@ pub(super) async fn send(
                 }
             }
         }
+    }
+}
+
+/// Tuple rows Partner Center would not add to the tag's existing batch:
+/// not sent, one reason for all, with the fix.
+fn refused_in_existing_batch(
+    ctx: &Ctx<'_>,
+    tracked: &mut [Tracked],
+    chunk: &[usize],
+    error: Option<&CallError>,
+) {
+    let batch = &ctx.batch;
+    let why = Cause::tenant(&TenantError {
+        tenant: ctx.settings.customer.tenant.clone(),
+        error: format!(
+            "Partner Center would not add Manufacturer+Model+Serial devices to the existing device batch `{batch}` ({}); a batch of another name would give them another group tag",
+            error.map(ToString::to_string).unwrap_or_default()
+        ),
+        hint: Some(format!(
+            "add them to batch `{batch}` in Partner Center (Customers > the customer > Devices > `{batch}` > Add devices), or import their hardware hashes instead (Get-WindowsAutopilotInfo), which go through Graph with the same tag"
+        )),
+    });
+    for &i in chunk {
+        let t = &mut tracked[i];
+        t.entry.request_id = error.and_then(CallError::request_id).map(str::to_owned);
+        t.entry.not_sent(&why);
+        t.phase = Phase::Done;
     }
 }
 

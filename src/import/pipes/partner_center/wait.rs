@@ -216,8 +216,8 @@ pub(super) fn confirm(
 }
 
 /// Without Graph, a device Partner Center registered is Ready for user (a
-/// new registration is not enrolled yet), unconfirmed, and its tag cannot
-/// be set.
+/// new registration is not enrolled yet), unconfirmed; its tag is its
+/// batch's name, and any other could not be set.
 pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
     let why = ctx.graph_unavailable.clone().unwrap_or_default();
     for t in tracked
@@ -231,9 +231,16 @@ pub(super) fn settle_without_graph(ctx: &Ctx<'_>, tracked: &mut [Tracked]) {
             t.entry.details = details;
         }
         t.entry.add(Detail::NotConfirmedWithoutGraph { why: why.clone() });
-        if let Some(tag) = &t.entry.group_tag {
-            let what = format!("group tag `{tag}`");
-            tag_work::not_applied(&mut t.entry, &what, "Graph cannot be used in this tenant");
+        match (&t.entry.group_tag, &t.entry.batch_id) {
+            // The batch's name is the tag Partner Center gives its devices.
+            (Some(tag), Some(batch)) if tag.eq_ignore_ascii_case(batch) => {
+                t.entry.group_tag_status = Some(crate::report::TagStatus::Applied);
+            }
+            (Some(tag), _) => {
+                let what = format!("group tag `{tag}`");
+                tag_work::not_applied(&mut t.entry, &what, "Graph cannot be used in this tenant");
+            }
+            (None, _) => {}
         }
         t.phase = Phase::Done;
     }
