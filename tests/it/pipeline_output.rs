@@ -15,6 +15,8 @@ fn import(env: &[(&str, &str)], extra: &[&str]) -> crate::common::Run {
         "--tenant",
         "contoso.onmicrosoft.com",
         "--simulate",
+        "--group-tag",
+        "Lab",
         "--quiet",
     ];
     args.extend_from_slice(extra);

@@ -237,7 +237,19 @@ fn contoso_with_devices() -> (SimProcess, tempfile::TempDir) {
         ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
     ];
     for file in ["contoso-autopilot.csv", "contoso-mixed.csv"] {
-        let run = apctl_sim(&sim, &["import", &example(file), "--tenant", CONTOSO, "-q"], &env);
+        let run = apctl_sim(
+            &sim,
+            &[
+                "import",
+                &example(file),
+                "--tenant",
+                CONTOSO,
+                "--group-tag",
+                "Lab",
+                "-q",
+            ],
+            &env,
+        );
         assert!(run.code == 0 || run.code == 1, "{file}: {}", run.stderr);
     }
     (sim, state)

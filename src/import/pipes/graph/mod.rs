@@ -438,50 +438,75 @@ mod tests {
         .unwrap()
     }
 
-    /// Before anything is sent, each row is decided from what its serial
-    /// holds in the tenant — nothing registered or staged is ever sent,
-    /// and a staged record is followed whoever made it.
-    #[test]
-    fn a_row_is_decided_from_what_the_tenant_holds() {
-        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let live = format!(
-            "{}1800000600-other-run",
-            crate::import::settings::IMPORT_ID_PREFIX
-        );
-        let ended = format!("{}1799999000-old-run", crate::import::settings::IMPORT_ID_PREFIX);
-        let mine = format!("{}1800000600-this-run", crate::import::settings::IMPORT_ID_PREFIX);
-        let none = std::collections::HashSet::new();
-        let this_machine: std::collections::HashSet<String> = ["rec-1".to_owned()].into();
-        let seen = |dry_run, this_machine| Seen {
-            now,
+    fn marker(rest: &str) -> String {
+        format!("{}{rest}", crate::import::settings::IMPORT_ID_PREFIX)
+    }
+
+    /// One row decided from what the tenant holds, at a fixed time, with
+    /// `this_machine` the records this machine's ledger knows.
+    fn decided(
+        tag: Option<&str>,
+        reg: Option<AutopilotDevice>,
+        st: Option<ImportedIdentity>,
+        dry_run: bool,
+        this_machine: &[&str],
+    ) -> (Tracked, Option<String>) {
+        let settings = engine::test_settings();
+        let mine = marker("1800000600-this-run");
+        let this_machine = this_machine.iter().map(|s| (*s).to_owned()).collect();
+        let seen = Seen {
+            now: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
             mine: &mine,
-            this_machine,
+            this_machine: &this_machine,
             dry_run,
         };
-        let settings = engine::test_settings();
-        let decided = |tag: Option<&str>,
-                       reg: Option<AutopilotDevice>,
-                       st: Option<ImportedIdentity>,
-                       seen: Seen<'_>| {
-            let mut t = row(Phase::ToSend, 0, &settings);
-            t.entry.group_tag = tag.map(str::to_owned);
-            let followed = decide(&mut t, reg.as_ref(), st.as_ref(), &seen);
-            (t, followed)
-        };
+        let mut t = row(Phase::ToSend, 0, &settings);
+        t.entry.group_tag = tag.map(str::to_owned);
+        let followed = decide(&mut t, reg.as_ref(), st.as_ref(), &seen);
+        (t, followed)
+    }
+
+    /// Before anything is sent, each row is decided from what its serial
+    /// holds in the tenant: registered wins; nothing there is to send.
+    #[test]
+    fn a_registered_row_is_done_and_an_absent_one_is_sent() {
+        let live = marker("1800000600-other-run");
         let (t, f) = decided(
             None,
             Some(registered("Lab")),
             Some(staged(&live, "pending")),
-            seen(false, &none),
+            false,
+            &[],
         );
         assert_eq!(
             (t.phase, t.entry.action, f),
             (Phase::Done, Action::AlreadyRegistered, None),
             "registered wins"
         );
-        let (t, _) = decided(Some("Kiosk"), Some(registered("Lab")), None, seen(false, &none));
+        let (t, _) = decided(Some("Kiosk"), Some(registered("Lab")), None, false, &[]);
         assert_eq!(t.phase, Phase::Tag, "registered with another tag: the tag is set");
-        let (t, f) = decided(None, None, Some(staged(&live, "pending")), seen(false, &none));
+        let (t, f) = decided(None, None, None, false, &[]);
+        assert_eq!(
+            (t.phase, t.entry.action, f),
+            (Phase::ToSend, Action::NotSent, None),
+            "nothing there: to send"
+        );
+        let (t, _) = decided(None, None, None, true, &[]);
+        assert_eq!(
+            (t.entry.action, t.entry.state),
+            (Action::WouldSend, None),
+            "dry run: would be sent"
+        );
+    }
+
+    /// A staged record is followed whoever made it, never sent again; it
+    /// is the run's to delete when its own, this machine's, settled before
+    /// the run, or its device is registered.
+    #[test]
+    fn a_staged_row_is_followed_whoever_made_it() {
+        let live = marker("1800000600-other-run");
+        let ended = marker("1799999000-old-run");
+        let (t, f) = decided(None, None, Some(staged(&live, "pending")), false, &[]);
         assert_eq!(
             (t.phase, t.entry.action, t.x.ours, f.as_deref()),
             (Phase::Sent, Action::FollowedStaged, false, Some("rec-1")),
@@ -492,44 +517,27 @@ mod tests {
             "and not deleted while its device is not registered"
         );
         assert!(t.x.deletes_record(true), "but once it is, whoever made it");
-        let (t, _) = decided(
-            None,
-            None,
-            Some(staged(&live, "pending")),
-            seen(false, &this_machine),
-        );
+        let (t, _) = decided(None, None, Some(staged(&live, "pending")), false, &["rec-1"]);
         assert!(
             t.x.ours,
             "this machine's earlier run has ended: its record is this run's to finish"
         );
-        let (t, _) = decided(None, None, Some(staged(&ended, "error")), seen(false, &none));
+        let (t, _) = decided(None, None, Some(staged(&ended, "error")), false, &[]);
         assert_eq!(
             (t.phase, t.x.ours),
             (Phase::Sent, true),
             "an ended apctl run's record is followed and apctl's"
         );
-        let (t, _) = decided(None, None, Some(staged("rec-1", "pending")), seen(false, &none));
+        let (t, _) = decided(None, None, Some(staged("rec-1", "pending")), false, &[]);
         assert_eq!(
             (t.phase, t.x.ours, t.x.settled_before),
             (Phase::Sent, false, false),
             "a record with a rewritten importId is followed, not owned"
         );
-        let (t, _) = decided(None, None, Some(staged("rec-1", "error")), seen(false, &none));
+        let (t, _) = decided(None, None, Some(staged("rec-1", "error")), false, &[]);
         assert!(
             t.x.settled_before && t.x.deletes_record(false),
             "one with its verdict before the run is deleted once reported"
-        );
-        let (t, f) = decided(None, None, None, seen(false, &none));
-        assert_eq!(
-            (t.phase, t.entry.action, f),
-            (Phase::ToSend, Action::NotSent, None),
-            "nothing there: to send"
-        );
-        let (t, _) = decided(None, None, None, seen(true, &none));
-        assert_eq!(
-            (t.entry.action, t.entry.state),
-            (Action::WouldSend, None),
-            "dry run: would be sent"
         );
     }
 }
