@@ -13,7 +13,8 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub use world::{
-    RetryAfterStyle, SimConfig, SimLimits, SimStats, TenantSpec, World, WorldSpec, check_import_body,
+    RegisteredSpec, RetryAfterStyle, SimConfig, SimLimits, SimStats, TenantSpec, World, WorldSpec,
+    check_import_body,
 };
 
 use crate::clock::SharedClock;

@@ -137,7 +137,11 @@ fn two_runs_started_together_send_every_device_once() {
             // every second import of a device was answered 806, so the
             // tenant holds each device once.
             assert!((DEVICES..=2 * DEVICES).contains(&sent), "{stats}");
-            assert_eq!(stats["registeredTwice"].as_u64().unwrap(), sent - DEVICES, "{stats}");
+            assert_eq!(
+                stats["registeredTwice"].as_u64().unwrap(),
+                sent - DEVICES,
+                "{stats}"
+            );
             sim.allow_duplicate_sends();
         }
         assert_eq!(stats["stagedRecords"], 0, "{stats}");
