@@ -58,3 +58,84 @@ pub async fn request_sync(graph: &Graph<'_>) -> Sync {
         Err(e) => Sync::Failed { error: e.to_string() },
     }
 }
+
+/// What the service says of the tenant's Autopilot syncs
+/// (`GET /beta/deviceManagement/windowsAutopilotSettings`, SPEC §3.5).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncSettings {
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
+    pub last_manual_sync_trigger_date_time: Option<String>,
+    #[serde(deserialize_with = "crate::sanitize::de::opt_text")]
+    pub sync_status: Option<String>,
+}
+
+impl SyncSettings {
+    /// The sync already covering this moment, if the service says one is
+    /// running or was asked for less than [`SYNC_INTERVAL`] before `now`:
+    /// a fresh agent without the sync record does not meet the 429.
+    pub fn recent(&self, now: jiff::Timestamp) -> Option<Sync> {
+        if self.sync_status.as_deref() == Some("inProgress") {
+            return Some(Sync::AlreadyRunning);
+        }
+        let last: jiff::Timestamp = self.last_manual_sync_trigger_date_time.as_deref()?.parse().ok()?;
+        let interval = jiff::SignedDuration::try_from(SYNC_INTERVAL).ok()?;
+        (now.duration_since(last) < interval && last <= now).then(|| Sync::Skipped {
+            last: last.to_string(),
+        })
+    }
+}
+
+/// Reads the tenant's sync settings; `None` when they cannot be read (the
+/// sync is then asked for, and a 429 said as such).
+pub async fn read_settings(graph: &Graph<'_>) -> Option<SyncSettings> {
+    let url = crate::net::endpoint::join(graph.root, "/beta/deviceManagement/windowsAutopilotSettings");
+    let req = Request::new(
+        Service::Graph,
+        reqwest::Method::GET,
+        url,
+        "graph.sync-settings",
+        graph.scope,
+    );
+    let resp = graph
+        .client
+        .send_once(graph.tenant, graph.gate, &req)
+        .await
+        .ok()?;
+    crate::graph::parse_entity(&resp.body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_last_sync_says_whether_to_ask() {
+        let now: jiff::Timestamp = "2026-12-06T10:00:00Z".parse().unwrap();
+        let at = |last: &str, status: &str| SyncSettings {
+            last_manual_sync_trigger_date_time: Some(last.into()),
+            sync_status: Some(status.into()),
+        };
+        assert_eq!(
+            at("2026-12-06T09:55:00Z", "completed").recent(now),
+            Some(Sync::Skipped {
+                last: "2026-12-06T09:55:00Z".into()
+            })
+        );
+        assert_eq!(
+            at("2026-12-06T09:45:00Z", "completed").recent(now),
+            None,
+            "over ten minutes ago"
+        );
+        assert_eq!(
+            at("0001-01-01T00:00:00Z", "inProgress").recent(now),
+            Some(Sync::AlreadyRunning)
+        );
+        assert_eq!(
+            at("2026-12-06T10:30:00Z", "completed").recent(now),
+            None,
+            "a clock ahead is not trusted"
+        );
+        assert_eq!(SyncSettings::default().recent(now), None);
+    }
+}

@@ -530,3 +530,27 @@ async fn the_cloud_sets_the_graph_scope() {
     let (run, _) = import_with(&server, &one(), &[("APCTL_CLOUD", "usgov")]).await;
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// A customer whose deployment profiles cannot be read (here `/beta`
+/// answers 403): one warning says so, once, and the device keeps the state
+/// its registration gives it.
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_profiles_are_said_once_and_the_registered_state_stands() {
+    let server = graph_for_one_device().await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/beta/deviceManagement/windowsAutopilotDeviceIdentities"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": {"code": "Forbidden", "message": "Application is not authorized to perform this operation."}
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let (run, report) = import(&server, &one()).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(report["entries"][0]["state"], "Ready for user");
+    let said = run
+        .stderr
+        .matches("could not read deployment profile assignments")
+        .count();
+    assert_eq!(said, 1, "{}", run.stderr);
+}

@@ -150,9 +150,10 @@ fn corrupt_and_newer_state_files_are_said_once_and_the_run_goes_on() {
 }
 
 /// On fresh agents (no state folder in common), a second run right after
-/// the first meets the sync the first asked for: the service answers 409
-/// while it runs (SPEC §5), which is reported as a sync under way — not a
-/// refusal — and remembered like one asked for.
+/// the first meets the sync the first asked for: the service's Autopilot
+/// settings say it is in progress (SPEC §3.5), so the second reports a sync
+/// under way — not a refusal — without asking again, and remembers it like
+/// one asked for.
 #[test]
 fn a_sync_already_running_is_no_refusal() {
     let sim = SimProcess::start(&[crate::common::PROFILES_AT_ONCE, "--import-delay", "0s"]);
@@ -182,4 +183,10 @@ fn a_sync_already_running_is_no_refusal() {
         }
     }
     assert_eq!(syncs, ["requested", "already-running"]);
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["graph.sync"], 1,
+        "read, not asked again: {stats}"
+    );
+    assert_eq!(stats["requests"]["graph.sync-settings"], 2, "{stats}");
 }

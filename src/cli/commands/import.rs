@@ -40,10 +40,13 @@ pub struct ImportArgs {
     /// the signed-in admin's home tenant).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     partner_tenant: Option<String>,
-    /// Group tag for rows that have none.
+    /// Group tag for rows that have none. Partner Center rows go into a
+    /// device batch named after their tag (Partner Center makes the batch
+    /// name the devices' tag); one without a tag is not sent.
     #[arg(long, value_name = "TAG", value_parser = settings::parse_group_tag)]
     group_tag: Option<String>,
-    /// Your Order ID / Purchase ID (free text), carried to the report.
+    /// Your Order ID / Purchase ID (free text), carried to the report for
+    /// tracking; never a batch name or a tag.
     #[arg(long, value_name = "TEXT")]
     order_id: Option<String>,
     /// Wait until every device has its final state (the default).

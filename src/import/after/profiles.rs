@@ -267,12 +267,24 @@ pub async fn sync_once(graph: &Graph<'_>, record: Option<&Path>, key: &str) -> S
     if let Some(t) = recent {
         return Sync::Skipped { last: t.to_string() };
     }
-    let result = request_sync(graph).await;
+    // The service's own record, for an agent without this one (a 429
+    // otherwise); a sync it already covers is remembered as asked.
+    let result = match crate::graph::sync::read_settings(graph)
+        .await
+        .and_then(|s| s.recent(now))
+    {
+        Some(covered) => covered,
+        None => request_sync(graph).await,
+    };
     if matches!(
         result,
-        Sync::Requested | Sync::AlreadyRunning | Sync::Refused { status: 429 }
+        Sync::Requested | Sync::AlreadyRunning | Sync::Skipped { .. } | Sync::Refused { status: 429 }
     ) {
-        last.insert(key.to_owned(), now.to_string());
+        let when = match &result {
+            Sync::Skipped { last } => last.clone(),
+            _ => now.to_string(),
+        };
+        last.insert(key.to_owned(), when);
         if let Some(p) = record.filter(|_| writable) {
             let text = serde_json::to_string_pretty(&SyncRecord {
                 version: SYNC_RECORD_VERSION,

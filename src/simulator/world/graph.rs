@@ -284,6 +284,29 @@ impl World {
         SimResponse::json(200, &json!({ "value": out }))
     }
 
+    /// `windowsAutopilotSettings`: when a sync was last asked for (SPEC
+    /// §3.5), and whether one runs now.
+    pub(super) fn sync_settings(&mut self, index: usize) -> SimResponse {
+        self.count("graph.sync-settings");
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        let last = self.tenants[index].last_sync;
+        let at = |t: Duration| {
+            let ago = jiff::SignedDuration::try_from(now.saturating_sub(t)).unwrap_or_default();
+            (wall - ago).to_string()
+        };
+        let running = last.is_some_and(|t| now < t + SYNC_RUNS);
+        SimResponse::json(
+            200,
+            &json!({
+                "@odata.type": "#microsoft.graph.windowsAutopilotSettings",
+                "id": "6b9c5d2e-0000-4000-8000-00000000ab01",
+                "lastSyncDateTime": last.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), at),
+                "lastManualSyncTriggerDateTime": last.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), at),
+                "syncStatus": if running { "inProgress" } else if last.is_some() { "completed" } else { "unknown" }
+            }),
+        )
+    }
+
     /// Autopilot sync: at most once per 10 minutes per tenant.
     pub(super) fn sync(&mut self, index: usize) -> SimResponse {
         self.count("graph.sync");

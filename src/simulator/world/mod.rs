@@ -361,6 +361,7 @@ impl World {
                 ],
             ) => self.delete_devices(tenant, &req.body),
             ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
+            ("GET", ["deviceManagement", "windowsAutopilotSettings"]) => self.sync_settings(tenant),
             ("GET", ["organization"]) => self.organization(tenant),
             ("GET", ["tenantRelationships", ..]) => self.gdap(tenant, rest, req),
             _ => not_found(&req.path),
