@@ -9,6 +9,8 @@
 //! the size; `APCTL_BENCH_CLEANUP=1` also waits for the deletion of every
 //! staged record, which the write limit paces at 100 per 20 s.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,7 +78,7 @@ async fn bench(devices: usize, cleanup: bool) {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.csv");
-    write_devices(&file, devices);
+    common::write_devices(&file, (0..devices).map(|i| format!("BENCH-{i:06}")), 0);
     let settings = std::sync::Arc::new(RunSettings::new(&sim.endpoints(), "bench"));
     let watch = Arc::new(Watch {
         start: Instant::now(),
@@ -164,24 +166,5 @@ async fn bench(devices: usize, cleanup: bool) {
             );
         }
         None => println!("(cleanup not measured; APCTL_BENCH_CLEANUP=1 waits for it)"),
-    }
-}
-
-fn write_devices(path: &std::path::Path, n: usize) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "Device Serial Number,Windows Product ID,Hardware Hash").unwrap();
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = 0x1234_5678_9ABC_DEF0u64;
-    for i in 0..n {
-        let hash: String = (0..4000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state & 63) as usize] as char
-            })
-            .collect();
-        writeln!(out, "BENCH-{i:06},,{hash}").unwrap();
     }
 }

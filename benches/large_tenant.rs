@@ -12,6 +12,8 @@
 //!
 //! Run: `cargo bench --bench large_tenant`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,7 +81,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("new.csv");
         let serials: Vec<String> = (0..NEW).map(|i| format!("NEW-{i:06}")).collect();
-        write_devices(&file, &serials);
+        common::write_devices(&file, serials, 0);
         let settings = Arc::new(RunSettings::new(&sim.endpoints(), "large-tenant"));
         let watch = Watch {
             clock: clock.clone(),
@@ -120,23 +122,4 @@ fn main() {
         );
         println!("requests by kind: {:?}", stats.requests);
     });
-}
-
-fn write_devices(path: &std::path::Path, serials: &[String]) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "Device Serial Number,Windows Product ID,Hardware Hash").unwrap();
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = 0x1234_5678_9ABC_DEF0u64;
-    for serial in serials {
-        let hash: String = (0..4000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state & 63) as usize] as char
-            })
-            .collect();
-        writeln!(out, "{serial},,{hash}").unwrap();
-    }
 }

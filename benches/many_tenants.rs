@@ -11,6 +11,8 @@
 //! a Retry-After window. Run: `cargo bench --bench many_tenants`.
 //! `APCTL_BENCH_TENANTS` and `APCTL_BENCH_DEVICES` (per tenant) set the size.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -151,7 +153,11 @@ async fn bench(tenants: usize, devices: usize) {
     let mut inputs = Vec::new();
     for t in 0..tenants {
         let file = dir.path().join(format!("customer{t:02}.csv"));
-        write_devices(&file, t, devices);
+        common::write_devices(
+            &file,
+            (0..devices).map(|i| format!("T{t:02}-{i:06}")),
+            (t as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         inputs.push(Input {
             file,
             tenant: Some(format!("customer{t:02}.onmicrosoft.com")),
@@ -240,25 +246,6 @@ async fn bench(tenants: usize, devices: usize) {
             before as f64 / 1024.0
         ),
         _ => println!("peak RSS: not available on this platform"),
-    }
-}
-
-fn write_devices(path: &std::path::Path, tenant: usize, n: usize) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "Device Serial Number,Windows Product ID,Hardware Hash").unwrap();
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = 0x1234_5678_9ABC_DEF0u64 ^ (tenant as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for i in 0..n {
-        let hash: String = (0..4000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state & 63) as usize] as char
-            })
-            .collect();
-        writeln!(out, "T{tenant:02}-{i:06},,{hash}").unwrap();
     }
 }
 

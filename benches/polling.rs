@@ -12,6 +12,8 @@
 //!
 //! Run: `cargo bench --bench polling`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,7 +77,7 @@ async fn run(tenant: &str, rows: &[String]) -> Outcome {
     let client = sim.demo_client(transport::reqwest_client(), clock.clone(), Policy::default());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.csv");
-    write_devices(&file, rows);
+    common::write_devices(&file, rows.iter().cloned(), 0);
     let settings = Arc::new(RunSettings::new(&sim.endpoints(), "bench"));
     let watch = Watch {
         clock: clock.clone(),
@@ -135,23 +137,4 @@ fn main() {
             stuck.requests
         );
     });
-}
-
-fn write_devices(path: &std::path::Path, serials: &[String]) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "Device Serial Number,Windows Product ID,Hardware Hash").unwrap();
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = 0x1234_5678_9ABC_DEF0u64;
-    for serial in serials {
-        let hash: String = (0..4000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                alphabet[(state & 63) as usize] as char
-            })
-            .collect();
-        writeln!(out, "{serial},,{hash}").unwrap();
-    }
 }

@@ -200,7 +200,16 @@ async fn run_tenant(
     let sync = profiles::SyncOnce::default();
     let (graph, pc) = tokio::join!(
         graph::import_tenant(
-            client, &settings, rows.graph, &gate, &ledger, &sync, progress, cancel
+            client,
+            &settings,
+            rows.graph,
+            &gate,
+            graph::Lent {
+                ledger: &ledger,
+                sync: &sync,
+            },
+            progress,
+            cancel,
         ),
         partner_center::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
     );

@@ -72,22 +72,29 @@ fn snapshot(tracked: &[Tracked], settings: &ImportSettings, progress: &dyn Progr
     rows::snapshot(tracked, settings, Pipe::Graph, progress, now);
 }
 
+/// What a customer's run lends the Graph pipe: this machine's ledger of
+/// what it sent, and the customer's one Autopilot sync.
+#[derive(Clone, Copy)]
+pub struct Lent<'a> {
+    pub ledger: &'a Ledger,
+    pub sync: &'a SyncOnce,
+}
+
 /// Imports hash devices into one tenant; every Graph call passes `gate`.
 pub async fn import_tenant(
     client: &Client,
     settings: &ImportSettings,
     devices: Vec<Device>,
     gate: &TenantGate,
-    ledger: &Ledger,
-    sync: &SyncOnce,
+    lent: Lent<'_>,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantOutcome {
     let service = GraphImport {
         graph: settings.graph(client, gate),
         settings,
-        ledger,
-        sync,
+        ledger: lent.ledger,
+        sync: lent.sync,
         leftovers: Vec::new(),
     };
     engine::run(service, devices, progress, cancel).await
