@@ -42,7 +42,16 @@ pub fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
         } else {
             verdict_text(r.verdict)
         })
-    )
+    )?;
+    let left: u64 = r.tenants.iter().map(|t| t.staged_left).sum();
+    if left > 0 {
+        writeln!(
+            out,
+            "{} left for the next run to delete (housekeeping: the states above are final)",
+            count(left, "staged import record")
+        )?;
+    }
+    Ok(())
 }
 
 /// The rows that need something, grouped by what fixes them.

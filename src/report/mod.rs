@@ -328,6 +328,15 @@ pub struct TenantSection {
     /// The Autopilot sync asked for after this run registered devices here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<crate::graph::sync::Sync>,
+    /// Staged import records cleanup left (it stops at the deadline): the
+    /// next run of this customer deletes them. Housekeeping only: the rows'
+    /// states and the verdict do not depend on it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staged_left: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl TenantSection {

@@ -46,7 +46,8 @@ impl SyncOnce {
     pub async fn ask(&self, graph: &Graph<'_>, settings: &ImportSettings, progress: &dyn Progress) {
         let run = &settings.run;
         let mut asked = self.0.lock().await;
-        if asked.is_some() || !run.sync || run.dry_run {
+        let past = graph.client.clock().now() >= settings.customer.deadline;
+        if asked.is_some() || !run.sync || run.dry_run || past {
             return;
         }
         let key = crate::import::run::lock::resolved_key(
@@ -56,7 +57,15 @@ impl SyncOnce {
             &run.graph_root,
         )
         .await;
-        let sync = sync_once(graph, run.sync_record.as_deref(), &key).await;
+        // Bounded by the deadline: a sync that gets no answer does not
+        // hold the run (the devices' states are final already).
+        let clock = graph.client.clock();
+        let sync = tokio::select! {
+            sync = sync_once(graph, run.sync_record.as_deref(), &key) => sync,
+            () = crate::clock::reaches(&**clock, settings.customer.deadline) => Sync::Failed {
+                error: "no answer by the run's deadline".into(),
+            },
+        };
         if let Sync::Failed { error } = &sync {
             progress.event(warning(
                 graph.tenant,

@@ -110,6 +110,7 @@ impl<'a> Checkpoints<'a> {
                         errors: Vec::new(),
                         interrupted: false,
                         sync: None,
+                        staged_left: 0,
                     }
                 })
                 .collect()

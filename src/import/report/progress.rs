@@ -119,6 +119,9 @@ pub struct TenantOutcome {
     pub entries: Vec<Entry>,
     pub error: Option<TenantError>,
     pub interrupted: bool,
+    /// Staged records the run meant to delete and left (the deadline came
+    /// first, or a delete failed): the next run deletes them.
+    pub staged_left: u64,
 }
 
 /// A device's report entry before anything happened to it: the run's

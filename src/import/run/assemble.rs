@@ -42,6 +42,7 @@ pub(crate) fn assemble(
             totals: Totals::of(&r.entries),
             errors: r.errors.clone(),
             sync: r.sync,
+            staged_left: r.staged_left,
         });
         interrupted |= r.interrupted;
         entries.extend(r.entries);
@@ -94,6 +95,8 @@ pub(crate) struct TenantResult {
     pub(crate) interrupted: bool,
     /// The Autopilot sync asked for, if one was.
     pub(crate) sync: Option<crate::graph::sync::Sync>,
+    /// Staged records left for the next run to delete.
+    pub(crate) staged_left: u64,
 }
 
 fn verdict(

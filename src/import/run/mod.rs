@@ -108,7 +108,15 @@ pub async fn run(
                 },
                 hint: Some("run apctl again: it follows what was sent and sends nothing twice".into()),
             });
-            report.verdict = if interrupted { Verdict::Interrupted } else { Verdict::CouldNotRun };
+            // The rows decide the verdict: what was still going at the cut
+            // (a sync, cleanup, a read) does not turn rows with their final
+            // states into a run that could not run. Rows never sent say so
+            // on their own.
+            if interrupted {
+                report.verdict = Verdict::Interrupted;
+            }
+            // The final report of a run that ended, not a checkpoint.
+            report.complete = true;
             report
         }
     }
@@ -235,6 +243,7 @@ async fn run_tenant(
         errors: graph.error.into_iter().chain(pc.error).collect(),
         interrupted: graph.interrupted || pc.interrupted,
         sync,
+        staged_left: graph.staged_left + pc.staged_left,
     }
 }
 
@@ -318,6 +327,7 @@ fn another_run(
         errors: Vec::new(),
         interrupted: false,
         sync: None,
+        staged_left: 0,
     }
 }
 

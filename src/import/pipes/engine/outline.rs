@@ -41,8 +41,9 @@ pub(crate) trait Service {
     /// Follows what was sent until every row is final, the deadline, or
     /// the grace after Ctrl-C.
     async fn settle(&mut self, tracked: &mut [Tracked<Self::X>], progress: &dyn Progress, cancel: &Cancel);
-    /// Housekeeping once every verdict is on record.
-    async fn clean_up(&mut self, tracked: &[Tracked<Self::X>], progress: &dyn Progress);
+    /// Housekeeping once every verdict is on record, within the deadline.
+    /// Returns how many records it meant to delete and left.
+    async fn clean_up(&mut self, tracked: &[Tracked<Self::X>], progress: &dyn Progress) -> u64;
     /// What the rows left unfinished say, for the deadline or Ctrl-C.
     fn mark_unfinished(&self, tracked: &mut [Tracked<Self::X>], interrupted: bool);
 }
@@ -58,6 +59,7 @@ pub(crate) async fn run<S: Service>(
     let settings = &settings;
     let snapshot = |tracked: &[Tracked<S::X>]| rows::snapshot(tracked, settings, S::PIPE, progress, true);
     let mut tracked: Vec<Tracked<S::X>> = devices.into_iter().map(|d| service.track(d)).collect();
+    let mut staged_left = 0;
     if tracked.is_empty() {
         return rows::finish(tracked, None, false);
     }
@@ -78,12 +80,14 @@ pub(crate) async fn run<S: Service>(
             service.settle(&mut tracked, progress, cancel).await;
             // Every verdict is on record before the slow part.
             snapshot(&tracked);
-            service.clean_up(&tracked, progress).await;
+            staged_left = service.clean_up(&tracked, progress).await;
         } else {
             // Devices registered already get their tag written once.
             super::tag(service.graph(), &mut tracked, progress).await;
         }
     }
     service.mark_unfinished(&mut tracked, cancel.is_cancelled());
-    rows::finish(tracked, None, cancel.is_cancelled())
+    let mut outcome = rows::finish(tracked, None, cancel.is_cancelled());
+    outcome.staged_left = staged_left;
+    outcome
 }

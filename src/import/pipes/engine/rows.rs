@@ -57,6 +57,7 @@ pub(crate) fn finish<R: Row>(rows: Vec<R>, error: Option<TenantError>, interrupt
         entries: rows.into_iter().map(Row::into_entry).collect(),
         error,
         interrupted,
+        staged_left: 0,
     }
 }
 

@@ -149,10 +149,11 @@ impl engine::Service for GraphImport<'_> {
         settle(self, tracked, progress, cancel).await;
     }
 
-    /// One write per staged record, paced by the tenant's budget.
-    async fn clean_up(&mut self, tracked: &[Tracked], progress: &dyn Progress) {
+    /// One write per staged record, paced by the tenant's budget, until
+    /// the deadline.
+    async fn clean_up(&mut self, tracked: &[Tracked], progress: &dyn Progress) -> u64 {
         let leftovers = std::mem::take(&mut self.leftovers);
-        cleanup(&self.graph, tracked, leftovers, self.settings, progress).await;
+        cleanup(&self.graph, tracked, leftovers, self.settings, progress).await
     }
 
     fn mark_unfinished(&self, tracked: &mut [Tracked], interrupted: bool) {
@@ -306,14 +307,16 @@ fn confirm(
 /// Deletes the staged records this run created (or an earlier apctl run
 /// did) once their device is settled, and an earlier run's leftovers:
 /// several at once, as the tenant's concurrency limit and write budget
-/// allow. A record already gone counts as deleted.
+/// allow, and none after the deadline (housekeeping never holds the run
+/// past it: the next run deletes what is left). A record already gone
+/// counts as deleted. Returns how many were left.
 async fn cleanup(
     graph: &Graph<'_>,
     tracked: &[Tracked],
     leftovers: Vec<String>,
     settings: &ImportSettings,
     progress: &dyn Progress,
-) {
+) -> u64 {
     use futures::StreamExt as _;
     // A record seen gone (another run or an admin deleted it) is not
     // deleted again.
@@ -325,18 +328,38 @@ async fn cleanup(
         .chain(leftovers)
         .collect();
     let width = settings.run.limits.concurrency.get() as usize;
-    futures::stream::iter(ids)
+    let clock = graph.client.clock();
+    let deadline = settings.customer.deadline;
+    let left: u64 = futures::stream::iter(ids)
         .map(|id| async move {
-            if let Err(e) = graph.delete_imported(&id).await {
-                progress.event(warning(
-                    graph.tenant,
-                    format!("could not delete staged record `{id}` (the next run will): {e}"),
-                ));
+            if clock.now() >= deadline {
+                return 1;
+            }
+            let deleting = graph.delete_imported(&id);
+            tokio::select! {
+                done = deleting => match done {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        tracing::debug!("could not delete staged record `{id}`: {e}");
+                        1
+                    }
+                },
+                () = crate::clock::reaches(&**clock, deadline) => 1,
             }
         })
         .buffer_unordered(width)
-        .collect::<Vec<()>>()
+        .fold(0, |n, left| async move { n + left })
         .await;
+    if left > 0 {
+        progress.event(warning(
+            graph.tenant,
+            format!(
+                "{left} staged import record{} left for the next run of this customer to delete (cleanup stops at the deadline; the devices' states are final)",
+                if left == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    left
 }
 
 /// Devices with no final answer at the end keep Registration pending, with

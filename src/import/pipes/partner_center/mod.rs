@@ -87,6 +87,7 @@ pub async fn import_customer(
         entries: untagged_rows(untagged, settings),
         error: None,
         interrupted: false,
+        staged_left: 0,
     };
     for (tag, devices) in by_tag {
         let mut batch_settings = settings.clone();
@@ -212,7 +213,9 @@ impl engine::Service for BatchImport<'_> {
     }
 
     /// Partner Center keeps no staged records: nothing to clean up.
-    async fn clean_up(&mut self, _tracked: &[Tracked], _progress: &dyn Progress) {}
+    async fn clean_up(&mut self, _tracked: &[Tracked], _progress: &dyn Progress) -> u64 {
+        0
+    }
 
     fn mark_unfinished(&self, tracked: &mut [Tracked], interrupted: bool) {
         mark_unfinished(self.ctx.settings, &self.ctx.batch, tracked, interrupted);
