@@ -238,11 +238,24 @@ fn killed_while_polling() {
 #[test]
 fn killed_during_cleanup() {
     crash_then_rerun("graph.delete-imported:5", |report| {
-        // Every verdict was on record before the first delete.
-        for (action, state) in actions(report) {
+        // Records are deleted as their rows settle, while others may still
+        // wait for their verdicts: each row is one or the other, and the
+        // ones deleted from had theirs on record first.
+        let acts = actions(report);
+        for (action, state) in &acts {
             assert_eq!(action, "sent");
-            assert_eq!(state.as_deref(), Some("Ready for user"));
+            assert!(
+                matches!(state.as_deref(), Some("Ready for user" | "Registration pending")),
+                "{acts:?}"
+            );
         }
+        assert!(
+            acts.iter()
+                .filter(|(_, s)| s.as_deref() == Some("Ready for user"))
+                .count()
+                >= 5,
+            "the records deleted were of settled rows: {acts:?}"
+        );
     });
 }
 

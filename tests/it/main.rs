@@ -40,3 +40,4 @@ mod throttle_simulator;
 mod token_lifetimes;
 mod validate_input;
 mod validate_real_world;
+mod verdicts;

@@ -115,8 +115,6 @@ pub async fn run(
             if interrupted {
                 report.verdict = Verdict::Interrupted;
             }
-            // The final report of a run that ended, not a checkpoint.
-            report.complete = true;
             report
         }
     }

@@ -6,8 +6,11 @@
 //! transient 640s a few times; and delete the staged records this run
 //! created once they are final, never anyone else's.
 
+mod cleanup;
 mod send;
 mod wait;
+
+use cleanup::cleanup;
 
 use send::send_all;
 use wait::settle;
@@ -54,6 +57,8 @@ struct GraphRow {
     vanished: bool,
     /// The registered device's id, as a `complete` record names it.
     registration_id: Option<String>,
+    /// Its staged record was deleted while the run polled.
+    deleted: bool,
 }
 
 impl GraphRow {
@@ -62,7 +67,10 @@ impl GraphRow {
     /// device the run saw registered (it serves nobody now, whoever made
     /// it).
     fn deletes_record(&self, registered: bool) -> bool {
-        !self.vanished && self.staged_id.is_some() && (self.ours || self.settled_before || registered)
+        !self.vanished
+            && !self.deleted
+            && self.staged_id.is_some()
+            && (self.ours || self.settled_before || registered)
     }
 }
 
@@ -302,64 +310,6 @@ fn confirm(
             id: device.id.clone(),
         });
     }
-}
-
-/// Deletes the staged records this run created (or an earlier apctl run
-/// did) once their device is settled, and an earlier run's leftovers:
-/// several at once, as the tenant's concurrency limit and write budget
-/// allow, and none after the deadline (housekeeping never holds the run
-/// past it: the next run deletes what is left). A record already gone
-/// counts as deleted. Returns how many were left.
-async fn cleanup(
-    graph: &Graph<'_>,
-    tracked: &[Tracked],
-    leftovers: Vec<String>,
-    settings: &ImportSettings,
-    progress: &dyn Progress,
-) -> u64 {
-    use futures::StreamExt as _;
-    // A record seen gone (another run or an admin deleted it) is not
-    // deleted again.
-    let ids: Vec<String> = tracked
-        .iter()
-        .filter(|t| matches!(t.phase, Phase::Done | Phase::Tag))
-        .filter(|t| t.x.deletes_record(t.entry.autopilot_device_id.is_some()))
-        .filter_map(|t| t.x.staged_id.clone())
-        .chain(leftovers)
-        .collect();
-    let width = settings.run.limits.concurrency.get() as usize;
-    let clock = graph.client.clock();
-    let deadline = settings.customer.deadline;
-    let left: u64 = futures::stream::iter(ids)
-        .map(|id| async move {
-            if clock.now() >= deadline {
-                return 1;
-            }
-            let deleting = graph.delete_imported(&id);
-            tokio::select! {
-                done = deleting => match done {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        tracing::debug!("could not delete staged record `{id}`: {e}");
-                        1
-                    }
-                },
-                () = crate::clock::reaches(&**clock, deadline) => 1,
-            }
-        })
-        .buffer_unordered(width)
-        .fold(0, |n, left| async move { n + left })
-        .await;
-    if left > 0 {
-        progress.event(warning(
-            graph.tenant,
-            format!(
-                "{left} staged import record{} left for the next run of this customer to delete (cleanup stops at the deadline; the devices' states are final)",
-                if left == 1 { "" } else { "s" }
-            ),
-        ));
-    }
-    left
 }
 
 /// Devices with no final answer at the end keep Registration pending, with

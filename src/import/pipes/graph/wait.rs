@@ -102,6 +102,7 @@ impl Polling<'_, '_> {
             ));
         }
         engine::tag(graph, tracked, progress).await;
+        super::cleanup::clean_as_settled(graph, tracked, settings, progress).await;
         if !cancel.is_cancelled() && tracked.iter().any(|t| t.phase == Phase::ToSend) {
             // Only those whose wait after a 640 is over go out now.
             send_all(graph, tracked, settings, ledger, progress, cancel).await;

@@ -1,0 +1,106 @@
+//! Registration decides the verdict; what comes after the last verdict
+//! (the Autopilot sync, deleting staged records) is housekeeping and can
+//! never turn a run whose rows are final into exit 2 (issue #26 point 1).
+
+use crate::common::{PROFILES_AT_ONCE, SimProcess, apctl_sim, hash_rows};
+
+/// A sync whose answer never comes (held for an hour) against a one-second
+/// HTTP timeout and a short deadline: every row is final, the run exits 0,
+/// and the report says the sync got no answer.
+#[test]
+fn a_sync_without_an_answer_does_not_decide_the_verdict() {
+    let sim = SimProcess::start(&[PROFILES_AT_ONCE, "--import-delay", "0s", "--hold", "graph.sync:1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = hash_rows(dir.path(), "SYNC", 3, 8100);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--time-scale",
+            "1",
+            "--poll-interval",
+            "20ms",
+            "--http-timeout",
+            "1s",
+            "--timeout",
+            "20s",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    for e in report["entries"].as_array().unwrap() {
+        assert_eq!(e["state"], "Ready for user", "{e}");
+    }
+    assert_eq!(
+        report["tenants"][0]["sync"]["sync"], "failed",
+        "{}",
+        report["tenants"][0]
+    );
+    assert_eq!(sim.stats()["requests"]["held-answer"], 1);
+}
+
+/// Staged records are deleted as their rows settle, while the run still
+/// follows a device that never does: at the deadline the settled rows'
+/// records are gone, the stuck one's verdict is pending (exit 3, not 2),
+/// and nothing of the settled rows is left staged.
+#[test]
+fn records_are_deleted_while_polling_and_a_stuck_row_is_pending_not_a_failure() {
+    let sim = SimProcess::start(&[PROFILES_AT_ONCE, "--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    // FAB-0005 never settles in the demo world; FAB-0001 completes.
+    let file = crate::common::write(
+        dir.path(),
+        "two.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0001,,{}\nFAB-0005,,{}\n",
+            crate::common::fake_hash(1, 3000),
+            crate::common::fake_hash(2, 3000)
+        ),
+    );
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--timeout",
+            "10m",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        run.code, 3,
+        "pending, not could-not-run: {}{}",
+        run.stdout, run.stderr
+    );
+    let report = run.json();
+    let state = |serial: &str| {
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["serialNumber"] == serial)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state("FAB-0001"), "Ready for user");
+    assert_eq!(state("FAB-0005"), "Registration pending");
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["graph.delete-imported"], 1,
+        "the settled row's record: {stats}"
+    );
+    assert_eq!(
+        stats["stagedRecords"], 1,
+        "only the stuck row's record stays: {stats}"
+    );
+}
