@@ -16,6 +16,9 @@ pub enum Exit {
     Pending = 3,
     /// 130: interrupted (Ctrl-C); the report was still written.
     Interrupted = 130,
+    /// 143: stopped by SIGTERM (a CI agent cancelling the job); the report
+    /// was still written.
+    Terminated = 143,
 }
 
 impl From<apctl::report::Verdict> for Exit {

@@ -10,6 +10,7 @@ mod pipeline;
 mod progress;
 mod session;
 mod settings;
+mod signals;
 mod style;
 mod summary;
 pub mod term;

@@ -67,3 +67,57 @@ fn ctrl_c_writes_the_report_and_exits_130() {
         (Some("sent"), Some("Registration pending"))
     );
 }
+
+/// A CI agent cancelling the job: SIGTERM stops the run as Ctrl-C does,
+/// under Azure DevOps and GitHub Actions alike, with the grace shortened to
+/// fit the agent's window before SIGKILL. The final report is written and
+/// the exit code is 143.
+#[cfg(unix)]
+#[test]
+fn sigterm_under_either_ci_writes_the_report_and_exits_143() {
+    for ci in [("TF_BUILD", "True"), ("GITHUB_ACTIONS", "true")] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.json");
+        let mut child = crate::common::apctl_command()
+            .args([
+                "import",
+                &example("contoso-autopilot.csv"),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--simulate",
+                "--time-scale",
+                "1",
+                "--report",
+                report.to_str().unwrap(),
+            ])
+            .env_remove("APCTL_TIME_SCALE")
+            .env(ci.0, ci.1)
+            .env("AGENT_TEMPDIRECTORY", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("devices sent") {
+            line.clear();
+        }
+        // SAFETY: a plain kill(2) of the child we started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        let code = child.wait().unwrap().code();
+        assert_eq!(code, Some(143), "{ci:?}: {rest}");
+        assert!(
+            rest.contains("terminated (SIGTERM): sending stops"),
+            "{ci:?}: {rest}"
+        );
+        assert!(
+            rest.contains("for up to 5s"),
+            "the CI grace, inside the agent's 7.5 s: {rest}"
+        );
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(r["verdict"], "interrupted", "{ci:?}");
+        assert_eq!(r["entries"].as_array().unwrap().len(), 8, "{ci:?}: every row");
+    }
+}

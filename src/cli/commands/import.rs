@@ -70,9 +70,12 @@ pub struct ImportArgs {
     /// as "may have been sent" and looked up before it is sent again.
     #[arg(long, default_value = "120s", value_parser = settings::parse_duration, value_name = "DURATION")]
     http_timeout: Duration,
-    /// After Ctrl-C, keep following what was already sent this long.
-    #[arg(long, default_value = "60s", value_parser = settings::parse_duration, value_name = "DURATION")]
-    grace: Duration,
+    /// After Ctrl-C or SIGTERM, keep following what was already sent this
+    /// long, then write the report. Default 60 s; 5 s under Azure DevOps and
+    /// GitHub Actions, whose agents send SIGINT, then SIGTERM about 7.5 s
+    /// later, then SIGKILL.
+    #[arg(long, value_parser = settings::parse_duration, value_name = "DURATION")]
+    grace: Option<Duration>,
     /// Check the input and look up what exists; send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -145,19 +148,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
             jobs.push(Job { customer, rows });
         }
         let cancel = Cancel::default();
-        let on_ctrl_c = cancel.clone();
-        let grace = args.grace;
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                term::err_line(&format!("interrupted: sending stops; following what was sent for up to {grace:?}, then writing the report (Ctrl-C again to stop at once)"));
-                on_ctrl_c.cancel();
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                // The report on disk is the last checkpoint: what was known.
-                term::err_line("interrupted again: stopping now; `--report` holds what was known at its last checkpoint");
-                std::process::exit(Exit::Interrupted as i32);
-            }
-        });
+        let stopped = crate::cli::signals::watch(cancel.clone(), grace(&args));
         let printer = Printer::new(args.quiet || args.output == Output::Json);
         let recorder = Recorder {
             printer: &printer,
@@ -167,7 +158,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         let report = apctl::import::run::run(&session.client, &run, plan, jobs, &recorder, &cancel).await;
         printer.finish();
         write_outputs(&args, &report)?;
-        Ok(report.verdict.into())
+        Ok(stopped.exit(report.verdict.into()))
     })
 }
 
@@ -242,6 +233,17 @@ async fn customer(
     }
 }
 
+/// The grace after Ctrl-C or SIGTERM: `--grace`, else 60 s, or 5 s under
+/// a CI agent (it sends SIGTERM about 7.5 s after SIGINT).
+fn grace(args: &ImportArgs) -> Duration {
+    args.grace
+        .unwrap_or(if crate::cli::pipeline::Pipeline::detect().is_some() {
+            crate::cli::signals::CI_GRACE
+        } else {
+            Duration::from_secs(60)
+        })
+}
+
 /// The run-wide settings, from the arguments.
 fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> RunSettings {
     let mut settings = RunSettings::new(&session.endpoints, run_id);
@@ -262,7 +264,7 @@ fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> 
         window: throttle::INTUNE_WINDOW,
         concurrency: args.concurrency,
     };
-    settings.grace = args.grace;
+    settings.grace = grace(args);
     settings.wait_for_other_runs = args.wait_for_other_runs;
     let state = settings::state_dir(args.state_dir.as_deref());
     settings.lock_dir = state.as_ref().map(|d| d.join("locks"));

@@ -100,10 +100,11 @@ impl Progress for Silent {
 /// Set when the user asked to stop (Ctrl-C): nothing more is sent, and
 /// what was sent is polled for a grace period.
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<AtomicBool>, Arc<AtomicBool>);
 
 impl Cancel {
-    /// Asks the run to stop.
+    /// Asks the run to stop: nothing more is sent, what was sent is
+    /// followed for the grace.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
@@ -111,6 +112,18 @@ impl Cancel {
     /// True once asked to stop.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Asks the run to stop now: the grace ends and the report of what is
+    /// known is written.
+    pub fn stop_now(&self) {
+        self.cancel();
+        self.1.store(true, Ordering::SeqCst);
+    }
+
+    /// True once asked to stop now.
+    pub fn is_stopped_now(&self) -> bool {
+        self.1.load(Ordering::SeqCst)
     }
 }
 

@@ -85,7 +85,18 @@ pub async fn run(
                 while !cancel.is_cancelled() {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                crate::clock::reaches(clock, clock.now() + base.grace + CUT_ALLOWANCE).await;
+                // The grace, then a moment to finish what is on the wire: a
+                // CI agent sends SIGKILL seconds after SIGTERM. A second
+                // signal ends it at once.
+                let end = clock.now() + base.grace + INTERRUPT_ALLOWANCE;
+                tokio::select! {
+                    () = crate::clock::reaches(clock, end) => {}
+                    () = async {
+                        while !cancel.is_stopped_now() {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    } => {}
+                }
             } => {}
         }
     };
@@ -163,6 +174,10 @@ fn started(settings: &Arc<RunSettings>, client: &Client) -> Arc<RunSettings> {
 /// Time past the deadline and grace a run still has to finish its last
 /// request and write its report before it is cut.
 const CUT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The same after an interruption, kept short: CI agents send SIGKILL
+/// about 2.5 s after SIGTERM.
+const INTERRUPT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One customer: both pipes at once, sharing the tenant's Graph gate.
 async fn run_tenant(
