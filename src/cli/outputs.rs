@@ -37,11 +37,23 @@ pub struct ReportFiles {
 type Fill<'a> = dyn Fn(&PathBuf) -> std::io::Result<()> + 'a;
 
 impl ReportFiles {
-    /// Creates the folders the files go in, before any work is done, so a
-    /// typo in a path costs nothing.
-    pub fn prepare(&self) -> anyhow::Result<()> {
-        for path in self.paths() {
-            settings::ensure_parent(path)?;
+    /// Checks every path before any work is done, so a wrong one costs
+    /// nothing: its folder is created and proved writable; a path that is
+    /// a folder, a device, a FIFO or cannot be written is refused with the
+    /// fix; a link is followed to the regular file it names (which is then
+    /// what gets written) or refused — never replaced.
+    pub fn prepare(&mut self) -> anyhow::Result<()> {
+        for path in [
+            &mut self.report,
+            &mut self.report_csv,
+            &mut self.summary,
+            &mut self.html,
+            &mut self.junit,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = checked_output(path)?;
         }
         Ok(())
     }
@@ -69,16 +81,64 @@ impl ReportFiles {
         }
         Ok(())
     }
+}
 
-    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        [
-            &self.report,
-            &self.report_csv,
-            &self.summary,
-            &self.html,
-            &self.junit,
-        ]
-        .into_iter()
-        .flatten()
+/// An output path as it will be written: refused unless it is (or will be)
+/// a regular file in a folder apctl can write; a link gives its target.
+fn checked_output(path: &std::path::Path) -> anyhow::Result<PathBuf> {
+    use anyhow::bail;
+    let shown = path.display();
+    let target = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
+        Err(e) => bail!("cannot use `{shown}` as an output file: {e}"),
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(t) if t.is_file() => t,
+            Ok(t) => bail!(
+                "`{shown}` is a link to `{}`, which is not a regular file: give the path of a file to write",
+                t.display()
+            ),
+            Err(e) => bail!(
+                "`{shown}` is a link whose target cannot be used ({e}): give the path of a file to write, or create the file it points to"
+            ),
+        },
+        Ok(m) if m.is_dir() => bail!(
+            "`{shown}` is a folder: give the path of a file in it to write (for example `{}`)",
+            path.join("report.json").display()
+        ),
+        Ok(m) if !m.is_file() => bail!(
+            "`{shown}` is not a regular file (a device, a pipe or a socket): give the path of a file to write"
+        ),
+        Ok(_) => path.to_path_buf(),
+    };
+    settings::ensure_parent(&target)?;
+    // Written beside the file and renamed over it: the folder must take a
+    // new file, and an existing file must be writable.
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let probe = dir.join(format!(".apctl-probe-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| {
+            format!(
+                "cannot write in `{}` (for `{shown}`): choose a folder you can write to",
+                dir.display()
+            )
+        })?;
+    let _ = std::fs::remove_file(&probe);
+    if target.is_file() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&target)
+            .with_context(|| {
+                format!(
+                    "cannot write `{}`: make it writable or choose another path",
+                    target.display()
+                )
+            })?;
     }
+    Ok(target)
 }

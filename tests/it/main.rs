@@ -31,6 +31,7 @@ mod pipeline_output;
 mod pipelines;
 mod profiles;
 mod reconcile;
+mod report_paths;
 mod snapshots;
 mod state_folder;
 mod state_home;

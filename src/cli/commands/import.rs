@@ -130,7 +130,7 @@ pub struct ImportArgs {
 }
 
 /// Runs the import.
-pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
+pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref())?;
     args.files.prepare()?;

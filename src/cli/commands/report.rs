@@ -39,7 +39,8 @@ struct MergeArgs {
 
 /// Runs `apctl report …`; the exit code is the merged verdict's.
 pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
-    let ReportCommand::Merge(m) = args.command;
+    let ReportCommand::Merge(mut m) = args.command;
+    m.files.prepare()?;
     let mut reports = Vec::new();
     for path in &m.reports {
         let text = std::fs::read_to_string(path)
