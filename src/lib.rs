@@ -71,6 +71,7 @@ macro_rules! sentence_error {
 }
 
 pub mod auth;
+pub mod cleanup;
 pub mod clock;
 pub mod graph;
 pub mod hint;

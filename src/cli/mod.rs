@@ -63,6 +63,10 @@ enum Command {
     /// Compare files with what customers hold; `--apply` and `--prune` fix it.
     #[command(after_help = settings::AUTH_MODES)]
     Reconcile(Box<commands::reconcile::ReconcileArgs>),
+    /// Delete the staged import records customers no longer need (apart
+    /// from imports, within each tenant's write budget and a deadline).
+    #[command(after_help = settings::AUTH_MODES)]
+    Cleanup(Box<commands::cleanup::CleanupArgs>),
     /// Work with import reports (merge the reports of a sharded run).
     Report(commands::report::ReportArgs),
     /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(a) => commands::report::run(a),
         Command::Status(a) => commands::status::run(*a),
         Command::Reconcile(a) => commands::reconcile::run(*a),
+        Command::Cleanup(a) => commands::cleanup::run(*a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

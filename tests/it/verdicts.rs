@@ -104,3 +104,51 @@ fn records_are_deleted_while_polling_and_a_stuck_row_is_pending_not_a_failure() 
         "only the stuck row's record stays: {stats}"
     );
 }
+
+/// `apctl cleanup` apart from imports: an import that does not wait
+/// (`--no-wait`) leaves its staged records; once the devices register,
+/// `cleanup --dry-run` lists them, `cleanup` deletes them (exit 0), and a
+/// second cleanup finds nothing. Records of a device not registered are
+/// kept.
+#[test]
+fn cleanup_deletes_the_records_of_registered_devices_and_keeps_the_rest() {
+    let sim = SimProcess::start(&[PROFILES_AT_ONCE, "--import-delay", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::write(
+        dir.path(),
+        "two.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0001,,{}\nFAB-0005,,{}\n",
+            crate::common::fake_hash(3, 3000),
+            crate::common::fake_hash(4, 3000)
+        ),
+    );
+    let tenant = "fabrikam.onmicrosoft.com";
+    let run = apctl_sim(
+        &sim,
+        &["import", file.to_str().unwrap(), "--tenant", tenant, "--no-wait"],
+        &[],
+    );
+    assert!(matches!(run.code, 0 | 3), "{}{}", run.stdout, run.stderr);
+    assert_eq!(sim.stats()["stagedRecords"], 2);
+    let plan = apctl_sim(
+        &sim,
+        &["cleanup", "--tenant", tenant, "--dry-run", "-o", "json"],
+        &[],
+    );
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    let listed = plan.json()["customers"][0]["leftovers"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["serialNumber"], "FAB-0001", "the registered one");
+    assert_eq!(sim.stats()["stagedRecords"], 2, "a dry run deletes nothing");
+    let done = apctl_sim(&sim, &["cleanup", "--tenant", tenant], &[]);
+    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
+    assert!(done.stdout.contains("1 deleted, 0 left"), "{}", done.stdout);
+    assert_eq!(
+        sim.stats()["stagedRecords"],
+        1,
+        "the stuck device's record is kept"
+    );
+    let again = apctl_sim(&sim, &["cleanup", "--tenant", tenant, "-o", "json"], &[]);
+    assert_eq!(again.json()["customers"][0]["deleted"], 0);
+}

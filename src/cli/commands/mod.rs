@@ -1,5 +1,6 @@
 //! One file per `apctl` command: its arguments and what it does with them.
 
+pub mod cleanup;
 pub mod doctor;
 pub mod import;
 pub mod login;

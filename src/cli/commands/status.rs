@@ -122,7 +122,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
 }
 
 /// Every customer with an active (or expiring) GDAP relationship.
-async fn active_customers(
+pub(crate) async fn active_customers(
     session: &Session,
     partner: Option<&str>,
 ) -> anyhow::Result<Vec<(String, Option<String>)>> {

@@ -1,0 +1,93 @@
+//! `apctl cleanup`: deleting the staged import records nobody needs any
+//! more, apart from imports, so a partner can schedule it (issue #26).
+//!
+//! Which records go is the import's own rule
+//! ([`crate::import::run::markers::leftovers`]): every staged record of a
+//! serial the tenant has registered, whoever made it, and settled records
+//! of apctl runs that have ended. Reads grow with what is staged: the
+//! staged list, then the registered devices of its serials only. Deletes go
+//! several at once through the tenant's gate (its write budget) and none
+//! after the deadline; what is left is counted.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::graph::Graph;
+use crate::status::Leftover;
+use crate::transport::CallError;
+
+/// What one customer's cleanup found and did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cleaned {
+    pub tenant: String,
+    /// Staged records in the tenant.
+    pub staged: usize,
+    /// The records no longer needed (to delete, or deleted).
+    pub leftovers: Vec<Leftover>,
+    pub deleted: usize,
+    /// Leftovers not deleted: the deadline came first, or a delete failed.
+    pub left: usize,
+}
+
+/// Finds a tenant's leftovers and, unless `dry_run`, deletes them until
+/// `deadline` (a reading of the client's clock).
+pub async fn clean(graph: &Graph<'_>, deadline: Duration, dry_run: bool) -> Result<Cleaned, CallError> {
+    let staged = graph.list_imported().await?;
+    let serials: Vec<String> = staged
+        .iter()
+        .filter_map(|r| r.serial_number.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let registered = graph.registered_of(&serials).await?;
+    let held: HashSet<&str> = registered
+        .iter()
+        .filter_map(|d| d.serial_number.as_deref())
+        .collect();
+    let now = graph.client.clock().wall();
+    let leftovers: Vec<Leftover> = crate::import::run::markers::leftovers(&staged, &held, now.as_second())
+        .into_iter()
+        .map(|r| Leftover {
+            tenant: graph.tenant.to_owned(),
+            serial_number: r.serial_number.clone(),
+            id: r.id.clone(),
+            import_id: r.import_id.clone(),
+        })
+        .collect();
+    let deleted = if dry_run {
+        0
+    } else {
+        delete_until(graph, &leftovers, deadline).await
+    };
+    Ok(Cleaned {
+        tenant: graph.tenant.to_owned(),
+        staged: staged.len(),
+        left: if dry_run { 0 } else { leftovers.len() - deleted },
+        leftovers,
+        deleted,
+    })
+}
+
+/// Deletes the records, several at once, none after the deadline; returns
+/// how many went (a record already gone counts).
+async fn delete_until(graph: &Graph<'_>, leftovers: &[Leftover], deadline: Duration) -> usize {
+    use futures::StreamExt as _;
+    let clock = graph.client.clock();
+    futures::stream::iter(leftovers)
+        .map(|l| async move {
+            if clock.now() >= deadline {
+                return false;
+            }
+            tokio::select! {
+                done = graph.delete_imported(&l.id) => done.is_ok(),
+                () = crate::clock::reaches(&**clock, deadline) => false,
+            }
+        })
+        .buffer_unordered(4)
+        .filter(|ok| std::future::ready(*ok))
+        .count()
+        .await
+}
