@@ -21,6 +21,22 @@ use std::sync::Arc;
 /// writing it.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The same for a large run (more than [`LARGE_RUN`] rows): its report is
+/// megabytes, written whole, so not more than every ten seconds.
+const LARGE_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Rows above which a run is large for checkpoints.
+const LARGE_RUN: usize = 5_000;
+
+/// How often a run of `rows` rows writes a checkpoint for poll rounds.
+fn checkpoint_every(rows: usize) -> std::time::Duration {
+    if rows > LARGE_RUN {
+        LARGE_CHECKPOINT_EVERY
+    } else {
+        CHECKPOINT_EVERY
+    }
+}
+
 /// Keeps every pipe's latest snapshot and turns them into checkpoint
 /// reports for the caller's [`Progress`].
 pub(crate) struct Checkpoints<'a> {
@@ -35,6 +51,8 @@ pub(crate) struct Checkpoints<'a> {
     base: &'a Arc<RunSettings>,
     started_at: &'a str,
     client: &'a Client,
+    /// Rows in the run (sets how often poll rounds write a checkpoint).
+    rows: usize,
 }
 
 impl<'a> Checkpoints<'a> {
@@ -48,6 +66,7 @@ impl<'a> Checkpoints<'a> {
     ) -> Self {
         let mut parts = HashMap::new();
         let mut tenants = Vec::new();
+        let mut count = plan.entries.len();
         for job in jobs {
             let s = &job.settings(base);
             tenants.push((s.customer.tenant.clone(), job.rows.tenant.clone()));
@@ -55,7 +74,8 @@ impl<'a> Checkpoints<'a> {
                 (Pipe::Graph, &job.rows.graph),
                 (Pipe::PartnerCenter, &job.rows.partner_center),
             ] {
-                let entries = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
+                let entries: Vec<Entry> = rows.iter().map(|d| as_of_now(&entry_for(d, s), false)).collect();
+                count += entries.len();
                 parts.insert((s.customer.tenant.clone(), pipe), entries);
             }
         }
@@ -71,6 +91,7 @@ impl<'a> Checkpoints<'a> {
             base,
             started_at,
             client,
+            rows: count,
         }
     }
 
@@ -143,9 +164,20 @@ impl Progress for Checkpoints<'_> {
                 .last
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+                .is_none_or(|t| t.elapsed() >= checkpoint_every(self.rows));
         if due {
             self.write();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_run_writes_checkpoints_less_often() {
+        assert_eq!(checkpoint_every(10), CHECKPOINT_EVERY);
+        assert_eq!(checkpoint_every(LARGE_RUN + 1), LARGE_CHECKPOINT_EVERY);
     }
 }
