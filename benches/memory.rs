@@ -29,7 +29,13 @@ fn main() {
         let report = dir.path().join("report.json");
         let start = Instant::now();
         let child = Command::new(env!("CARGO_BIN_EXE_apctl"))
-            .args(["import", file.to_str().unwrap(), "--tenant", "contoso.onmicrosoft.com", "-q"])
+            .args([
+                "import",
+                file.to_str().unwrap(),
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "-q",
+            ])
             .arg("--report")
             .arg(&report)
             .arg("--state-dir")
@@ -65,7 +71,15 @@ fn main() {
 /// once (this measures apctl, not the service's pace).
 fn simulator() -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
-        .args(["simulate", "--port", "0", "--import-delay", "0s", "--profile-delay", "0s"])
+        .args([
+            "simulate",
+            "--port",
+            "0",
+            "--import-delay",
+            "0s",
+            "--profile-delay",
+            "0s",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -88,7 +102,11 @@ fn wait_with_peak(child: std::process::Child) -> (i32, u64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     std::mem::forget(child);
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
     (code, usage.ru_maxrss.max(0) as u64)
 }
 

@@ -40,8 +40,7 @@ impl ReportFiles {
     /// Checks every path before any work is done, so a wrong one costs
     /// nothing: its folder is created and proved writable; a path that is
     /// a folder, a device, a FIFO or cannot be written is refused with the
-    /// fix; a link is followed to the regular file it names (which is then
-    /// what gets written) or refused — never replaced.
+    /// fix; so is a link (never written through, never replaced).
     pub fn prepare(&mut self) -> anyhow::Result<()> {
         for path in [
             &mut self.report,
@@ -84,23 +83,21 @@ impl ReportFiles {
 }
 
 /// An output path as it will be written: refused unless it is (or will be)
-/// a regular file in a folder apctl can write; a link gives its target.
+/// a regular file in a folder apctl can write, and not a link.
 fn checked_output(path: &std::path::Path) -> anyhow::Result<PathBuf> {
     use anyhow::bail;
     let shown = path.display();
     let target = match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
         Err(e) => bail!("cannot use `{shown}` as an output file: {e}"),
-        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
-            Ok(t) if t.is_file() => t,
-            Ok(t) => bail!(
-                "`{shown}` is a link to `{}`, which is not a regular file: give the path of a file to write",
-                t.display()
-            ),
-            Err(e) => bail!(
-                "`{shown}` is a link whose target cannot be used ({e}): give the path of a file to write, or create the file it points to"
-            ),
-        },
+        // Never written through, never replaced: a link planted where a
+        // report goes must not aim the write at another file.
+        Ok(m) if m.file_type().is_symlink() => bail!(
+            "`{shown}` is a link{}: apctl writes reports only to a file or a new path, never through a link; give the path of the file itself",
+            std::fs::read_link(path)
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default()
+        ),
         Ok(m) if m.is_dir() => bail!(
             "`{shown}` is a folder: give the path of a file in it to write (for example `{}`)",
             path.join("report.json").display()

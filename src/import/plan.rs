@@ -146,6 +146,7 @@ pub fn plan(inputs: &[Input], order_id: Option<&str>) -> Plan {
         entries: Vec::new(),
         invalid: HashMap::new(),
         no_customer: HashMap::new(),
+        hashes: crate::input::spill::HashStore::new().ok().map(Arc::new),
     };
     let options = ValidateOptions {
         strict: false,
@@ -184,6 +185,9 @@ struct Planner<'a> {
     invalid: HashMap<String, InvalidRows>,
     /// Per file: the cause of its rows that name no customer.
     no_customer: HashMap<String, Arc<Cause>>,
+    /// Where the hashes of the rows to send wait for their turn (memory
+    /// stays flat in the number of devices); `None` keeps them in memory.
+    hashes: Option<Arc<crate::input::spill::HashStore>>,
 }
 
 impl Planner<'_> {
@@ -223,6 +227,11 @@ impl Planner<'_> {
         });
         let rows = &mut self.tenants[i];
         let mut device = d.clone();
+        if let (crate::input::device::Identity::HardwareHash { hash, .. }, Some(store)) =
+            (&mut device.identity, &self.hashes)
+        {
+            hash.spill(store);
+        }
         if device.group_tag.is_none() {
             device.group_tag = input.and_then(|i| i.group_tag.clone());
         }

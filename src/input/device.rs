@@ -25,42 +25,95 @@ impl fmt::Display for RowRef {
 }
 
 /// A hardware hash exactly as the CSV gave it (standard base64, sent
-/// unchanged). `Debug` shows only its shortened form.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HardwareHash(Arc<str>);
+/// unchanged), in memory or, in a large import, moved to the run's
+/// [`crate::input::spill::HashStore`]. `Debug` shows only its shortened
+/// form.
+#[derive(Clone)]
+pub struct HardwareHash(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Memory(Arc<str>),
+    Spilled {
+        store: Arc<crate::input::spill::HashStore>,
+        offset: u64,
+        len: u32,
+        shortened: Arc<str>,
+    },
+}
 
 impl HardwareHash {
     /// Wraps an already validated base64 text.
     pub fn new(text: String) -> Self {
-        Self(text.into())
+        Self(Repr::Memory(text.into()))
     }
 
-    /// The full text, shared rather than copied (4,000 characters a
-    /// device add up over 10,000 devices).
+    /// Moves the text to `store`, keeping only where it is (a failed write
+    /// keeps it in memory).
+    pub fn spill(&mut self, store: &Arc<crate::input::spill::HashStore>) {
+        if let Repr::Memory(text) = &self.0
+            && let Ok((offset, len)) = store.put(text)
+        {
+            let shortened = shorten_secret_text(text).into();
+            self.0 = Repr::Spilled {
+                store: store.clone(),
+                offset,
+                len,
+                shortened,
+            };
+        }
+    }
+
+    /// The full text, for the request body that registers the device:
+    /// shared rather than copied when in memory, read back when spilled (a
+    /// store that cannot be read gives an empty text, which the service
+    /// refuses for the whole request: said, never silently lost).
     pub fn shared(&self) -> Arc<str> {
-        self.0.clone()
+        match &self.0 {
+            Repr::Memory(text) => text.clone(),
+            Repr::Spilled {
+                store, offset, len, ..
+            } => store.get(*offset, *len).map(Arc::from).unwrap_or_else(|e| {
+                tracing::error!("cannot read a hardware hash back from the run's temporary file: {e}");
+                Arc::from("")
+            }),
+        }
     }
 
-    /// The full text, for the request body that registers the device.
-    pub fn expose(&self) -> &str {
-        &self.0
+    /// The full text.
+    pub fn expose(&self) -> Arc<str> {
+        self.shared()
     }
 
     /// Number of base64 characters.
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Repr::Memory(text) => text.len(),
+            Repr::Spilled { len, .. } => *len as usize,
+        }
     }
 
     /// True for an empty hash (never produced by the CSV reader).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// What a person may read: `T0GX…a1Q= (4000 chars)`.
     pub fn shortened(&self) -> String {
-        shorten_secret_text(&self.0)
+        match &self.0 {
+            Repr::Memory(text) => shorten_secret_text(text),
+            Repr::Spilled { shortened, .. } => shortened.to_string(),
+        }
     }
 }
+
+impl PartialEq for HardwareHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.shared() == other.shared()
+    }
+}
+
+impl Eq for HardwareHash {}
 
 impl fmt::Debug for HardwareHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -4,5 +4,6 @@
 pub mod csv;
 pub mod device;
 pub mod problem;
+pub mod spill;
 pub mod tenant;
 pub mod validate;

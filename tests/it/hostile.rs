@@ -580,13 +580,15 @@ async fn files_and_flags_are_safe() {
         &[],
     )
     .await;
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Refused before anything is sent (issue #26: report paths are files).
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("never through a link"), "{}", run.stderr);
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "keep me",
         "nothing written through the link"
     );
-    assert!(!link.is_symlink(), "the link was replaced by the report");
+    assert!(link.is_symlink(), "the link is left as it was");
 
     let before = requests_to(&server).await;
     let userinfo = format!(

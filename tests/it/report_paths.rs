@@ -1,7 +1,7 @@
 //! Report paths are files (issue #26 point 6): each output path is checked
-//! before anything is sent. A folder, a device, a FIFO, a dangling link or
-//! a path apctl cannot write is refused with the fix (exit 2, nothing
-//! sent); a link to a regular file is followed and the link kept.
+//! before anything is sent. A folder, a device, a FIFO, a link (dangling or
+//! not: never written through, never replaced) or a path apctl cannot write
+//! is refused with the fix (exit 2, nothing sent).
 
 #![cfg(unix)]
 
@@ -56,7 +56,7 @@ fn folders_devices_fifos_and_dangling_links_are_refused_before_anything_is_sent(
     refused("--report-csv", &fifo, "not a regular file");
     let dangling = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("nowhere/x.json"), &dangling).unwrap();
-    refused("--report", &dangling, "is a link whose target cannot be used");
+    refused("--report", &dangling, "never through a link");
     assert!(
         std::fs::symlink_metadata(&dangling)
             .unwrap()
@@ -87,19 +87,20 @@ fn an_unwritable_folder_is_refused_with_the_fix() {
 }
 
 #[test]
-fn a_link_to_a_file_is_followed_and_kept() {
+fn a_link_to_a_file_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("real.json");
     std::fs::write(&target, "old").unwrap();
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let run = import_with("--report", &link);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    refused("--report", &link, "give the path of the file itself");
     assert!(
         std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
         "the link stays a link"
     );
-    let written: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
-    assert_eq!(written["complete"], true, "the report went to the link's target");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "old",
+        "nothing written through it"
+    );
 }

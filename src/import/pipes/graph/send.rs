@@ -3,19 +3,34 @@
 //! anything is sent again.
 
 use super::*;
+use crate::input::device::HardwareHash;
 
-pub(super) fn import_item(t: &Tracked, marker: &str) -> Option<ImportItem> {
+/// A device as the import takes it, with its hash still where the plan
+/// put it: read into the item only when its chunk goes out.
+pub(super) fn import_item(t: &Tracked, marker: &str) -> Option<(ImportItem, HardwareHash)> {
     let Identity::HardwareHash { hash, product_key } = &t.device.identity else {
         return None;
     };
-    Some(ImportItem {
+    let item = ImportItem {
         serial_number: t.device.serial.clone()?,
-        hardware_identifier: hash.shared(),
+        hardware_identifier: std::sync::Arc::from(""),
         product_key: product_key.clone(),
         group_tag: t.entry.group_tag.clone(),
         assigned_user_principal_name: t.device.assigned_user.clone(),
         import_id: Some(marker.to_owned()),
-    })
+    };
+    Some((item, hash.clone()))
+}
+
+/// The chunk's items with their hashes read in.
+fn with_hashes(prepared: Vec<(ImportItem, HardwareHash)>) -> Vec<ImportItem> {
+    prepared
+        .into_iter()
+        .map(|(mut item, hash)| {
+            item.hardware_identifier = hash.shared();
+            item
+        })
+        .collect()
 }
 
 /// Sends every device still to send, in chunks; the chunks go out
@@ -42,17 +57,26 @@ pub(super) async fn send_all(
     engine::posting(tracked, &todo);
     snapshot(tracked, settings, progress, true);
     let marker = settings.run.marker();
-    let mut posts: futures::stream::FuturesUnordered<_> = chunks
+    // As many chunks in flight as the tenant's concurrency allows; a
+    // chunk's hashes are read in only when it goes out, so a large run
+    // never holds them all.
+    let prepared: Vec<Vec<(ImportItem, HardwareHash)>> = chunks
         .iter()
-        .enumerate()
-        .map(|(k, chunk)| {
-            let items = chunk
+        .map(|chunk| {
+            chunk
                 .iter()
                 .filter_map(|&i| import_item(&tracked[i], &marker))
-                .collect();
-            async move { (k, post_chunk(graph, items, settings, ledger, progress).await) }
+                .collect()
         })
         .collect();
+    let width = settings.run.limits.concurrency.get() as usize;
+    let mut posts = futures::StreamExt::buffer_unordered(
+        futures::stream::iter(prepared.into_iter().enumerate().map(|(k, prepared)| async move {
+            let items = with_hashes(prepared);
+            (k, post_chunk(graph, items, settings, ledger, progress).await)
+        })),
+        width,
+    );
     // Each chunk's answer is taken as it comes, and put on record at once:
     // a run killed while later chunks are on the wire knows these.
     while let Some((k, answer)) = futures::StreamExt::next(&mut posts).await {
