@@ -231,30 +231,81 @@ fn is_plain(text: &str, secrets: &[String]) -> bool {
 /// a control character out of the file, but a program that reads the file
 /// and prints the field would print the escape sequence itself.
 pub fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    let text = serde_json::to_string_pretty(value)?;
-    let mut out = String::with_capacity(text.len() + 1);
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(open) = text[i..].find('"').map(|o| i + o) {
-        // The literal's end: the next quote not escaped by a backslash.
-        let mut end = open + 1;
-        while bytes[end] != b'"' {
-            end += if bytes[end] == b'\\' { 2 } else { 1 };
-        }
-        out.push_str(&text[i..open]);
-        let literal = &text[open..=end];
-        let decoded: String = serde_json::from_str(literal)?;
+    let mut out = Vec::new();
+    write_json_pretty(&mut out, value)?;
+    String::from_utf8(out).map_err(|e| serde_json::Error::io(std::io::Error::other(e)))
+}
+
+/// [`json_pretty`] written to `w` as it is made, never whole in memory: a
+/// 50,000-device report is 40 MB of text.
+pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut cleaning = Cleaning {
+        inner: w,
+        literal: None,
+        escaped: false,
+    };
+    serde_json::to_writer_pretty(&mut cleaning, value)?;
+    std::io::Write::write_all(&mut cleaning, b"\n").map_err(serde_json::Error::io)
+}
+
+/// Passes JSON text through, cleaning each string literal as it closes.
+struct Cleaning<W> {
+    inner: W,
+    /// The literal being read, from its opening quote.
+    literal: Option<Vec<u8>>,
+    escaped: bool,
+}
+
+impl<W: std::io::Write> Cleaning<W> {
+    /// Writes a closed literal: as it was when cleaning leaves it alone.
+    fn close(&mut self, literal: &[u8]) -> std::io::Result<()> {
+        let decoded: String = serde_json::from_slice(literal).map_err(std::io::Error::other)?;
         let cleaned = clean(&decoded);
         if cleaned == decoded {
-            out.push_str(literal);
+            self.inner.write_all(literal)
         } else {
-            out.push_str(&serde_json::to_string(&cleaned)?);
+            let text = serde_json::to_string(&cleaned).map_err(std::io::Error::other)?;
+            self.inner.write_all(text.as_bytes())
         }
-        i = end + 1;
     }
-    out.push_str(&text[i..]);
-    out.push('\n');
-    Ok(out)
+}
+
+impl<W: std::io::Write> std::io::Write for Cleaning<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut plain = 0;
+        for (i, &b) in buf.iter().enumerate() {
+            match self.literal.as_mut() {
+                Some(lit) => {
+                    lit.push(b);
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        let lit = self.literal.take().unwrap_or_default();
+                        self.close(&lit)?;
+                        plain = i + 1;
+                    }
+                }
+                None if b == b'"' => {
+                    self.inner.write_all(&buf[plain..i])?;
+                    self.literal = Some(vec![b'"']);
+                }
+                None => continue,
+            }
+        }
+        if self.literal.is_none() && plain < buf.len() {
+            self.inner.write_all(&buf[plain..])?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Like [`clean`], on one line: line breaks become spaces too.
@@ -369,6 +420,30 @@ fn shorten_runs(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Literals split across writes anywhere (even inside an escape) come
+    /// out cleaned the same as whole.
+    #[test]
+    fn json_is_cleaned_the_same_however_it_is_split() {
+        let value =
+            serde_json::json!({"a\u{1b}[31mkey": "x\"\\\u{1b}]8;;http://e\u{7}y", "n": [1, "\u{202e}z"]});
+        let whole = super::json_pretty(&value).unwrap();
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        for step in [1, 2, 3, 7] {
+            let mut out = Vec::new();
+            let mut c = super::Cleaning {
+                inner: &mut out,
+                literal: None,
+                escaped: false,
+            };
+            for piece in text.as_bytes().chunks(step) {
+                std::io::Write::write_all(&mut c, piece).unwrap();
+            }
+            std::io::Write::write_all(&mut c, b"\n").unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), whole, "pieces of {step}");
+        }
+        assert!(!whole.contains('\u{1b}') && !whole.contains("\\u001b"), "{whole}");
+    }
+
     use super::*;
 
     #[test]

@@ -8,10 +8,12 @@ use std::path::Path;
 use super::*;
 
 impl Report {
-    /// Writes the JSON report (atomically).
+    /// Writes the JSON report (atomically), as it is made: never whole in
+    /// memory.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let text = crate::sanitize::json_pretty(self)?;
-        write_atomic(path, |f| f.write_all(text.as_bytes()))
+        write_atomic(path, |f| {
+            crate::sanitize::write_json_pretty(f, self).map_err(std::io::Error::other)
+        })
     }
 
     /// Writes JUnit XML: a test suite per customer, a test case per
