@@ -152,3 +152,75 @@ fn cleanup_deletes_the_records_of_registered_devices_and_keeps_the_rest() {
     let again = apctl_sim(&sim, &["cleanup", "--tenant", tenant, "-o", "json"], &[]);
     assert_eq!(again.json()["customers"][0]["deleted"], 0);
 }
+
+/// A customer still waiting for its turn (`--max-tenants 1`) when the
+/// run's deadline comes is *not started*, for one cause that says so and
+/// how to give it a turn; the customer ahead of it keeps its own verdicts.
+#[test]
+fn a_customer_whose_turn_never_came_is_not_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let stuck = crate::common::write(
+        dir.path(),
+        "stuck.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0005,,{}\n",
+            crate::common::fake_hash(5, 3000)
+        ),
+    );
+    let manifest = crate::common::write(
+        dir.path(),
+        "customers.toml",
+        format!(
+            "[[customer]]\ntenant = \"fabrikam.onmicrosoft.com\"\nfiles = ['{}']\n\n[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = ['{}']\n",
+            stuck.display(),
+            crate::common::example("contoso-autopilot.csv")
+        ),
+    );
+    let run = crate::common::apctl_env(
+        [
+            "import",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--simulate",
+            "--max-tenants",
+            "1",
+            "--timeout",
+            "10m",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let report = run.json();
+    let contoso: Vec<&serde_json::Value> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["file"].as_str().unwrap().ends_with("contoso-autopilot.csv"))
+        .collect();
+    assert!(!contoso.is_empty(), "{report}");
+    for e in &contoso {
+        assert_eq!(e["action"], "not-sent", "{e}");
+    }
+    let cause = report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == contoso[0]["cause"])
+        .unwrap();
+    assert!(
+        cause["error"].as_str().unwrap().starts_with("not started"),
+        "{cause}"
+    );
+    assert!(
+        cause["hint"].as_str().unwrap().contains("--max-tenants"),
+        "{cause}"
+    );
+    let stuck = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["serialNumber"] == "FAB-0005")
+        .unwrap();
+    assert_eq!(stuck["state"], "Registration pending", "{stuck}");
+}

@@ -64,13 +64,10 @@ pub async fn run(
     let checkpoints = Checkpoints::new(progress, &plan, &jobs, base, &started_at, client);
     checkpoints.write();
     let limit = Arc::new(tokio::sync::Semaphore::new(base.max_customers.max(1)));
+    let run_start = client.clock().now();
     let runs = jobs.into_iter().map(|job| {
         let limit = limit.clone();
-        let checkpoints = &checkpoints;
-        async move {
-            let _permit = limit.acquire_owned().await.ok();
-            run_tenant(client, base, job, checkpoints, cancel).await
-        }
+        turn(client, base, job, limit, run_start, &checkpoints, cancel)
     });
     // The run ends at its deadline (and the time to write its report),
     // whatever a slow service is doing: what is known then is reported.
@@ -131,6 +128,33 @@ pub async fn run(
     }
 }
 
+/// One customer in its turn (`--max-tenants` at a time). One still queued
+/// when too little of the run's time is left is not started.
+async fn turn(
+    client: &Client,
+    base: &Arc<RunSettings>,
+    job: Job,
+    limit: Arc<tokio::sync::Semaphore>,
+    run_start: std::time::Duration,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> TenantResult {
+    let run_ends = run_start + base.deadline;
+    // Enough time left to follow what it would send.
+    let least = (base.deadline / 4).min(std::time::Duration::from_secs(60));
+    let turn = tokio::select! {
+        biased;
+        permit = limit.acquire_owned() => permit.ok(),
+        () = crate::clock::reaches(&**client.clock(), run_ends.saturating_sub(least)) => None,
+    };
+    match turn {
+        Some(_permit) if client.clock().now() + least < run_ends => {
+            run_tenant(client, base, job, run_ends, progress, cancel).await
+        }
+        _ => not_started(base, job),
+    }
+}
+
 /// What a run cut at its deadline was still waiting for: `; still waiting
 /// for graph.list-registered (contoso.onmicrosoft.com, 62 s)`, at most
 /// three answers named.
@@ -184,6 +208,7 @@ async fn run_tenant(
     client: &Client,
     run: &Arc<RunSettings>,
     job: Job,
+    run_ends: std::time::Duration,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> TenantResult {
@@ -198,7 +223,7 @@ async fn run_tenant(
         Ok(lock) => lock,
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
-    settings.customer.deadline = client.clock().now() + settings.run.deadline;
+    settings.customer.deadline = (client.clock().now() + settings.run.deadline).min(run_ends);
     let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
         Ok(ledger) => {
             let ledger = ledger.unwrap_or_default();
@@ -313,14 +338,47 @@ fn another_run(
     rows: TenantRows,
     busy: &crate::import::run::lock::Busy,
 ) -> TenantResult {
-    let why = Cause::tenant(&TenantError {
+    let why = TenantError {
         tenant: settings.customer.tenant.clone(),
         error: format!(
             "another apctl run on this machine is working on this customer ({}): its devices were left to it",
             busy.owner
         ),
         hint: Some("it sends each device once; run apctl again when it has finished, or add `--wait-for-other-runs` to wait for it".into()),
-    });
+    };
+    left_whole(settings, requested, rows, &why, Action::AnotherRun)
+}
+
+/// A customer whose turn never came: the run's deadline passed while it
+/// waited behind `--max-tenants` others. Not sent, and not its failure.
+fn not_started(run: &Arc<RunSettings>, job: Job) -> TenantResult {
+    let settings = job.settings(run);
+    let why = TenantError {
+        tenant: settings.customer.tenant.clone(),
+        error: format!(
+            "not started: the run's deadline came (or too little of it was left) while this customer waited for its turn ({} customers at a time)",
+            run.max_customers
+        ),
+        hint: Some("run apctl again for it (nothing is sent twice), or give the run more time (`--timeout`) or more customers at a time (`--max-tenants`), or split it with `--shard`".into()),
+    };
+    left_whole(
+        &settings,
+        job.rows.tenant.clone(),
+        job.rows,
+        &why,
+        Action::NotSent,
+    )
+}
+
+/// Every row of a customer left for one reason, said once.
+fn left_whole(
+    settings: &ImportSettings,
+    requested: String,
+    rows: TenantRows,
+    why: &TenantError,
+    action: Action,
+) -> TenantResult {
+    let why = Cause::tenant(why);
     let entries = rows
         .graph
         .iter()
@@ -328,7 +386,7 @@ fn another_run(
         .map(|d| {
             let mut e = entry_for(d, settings);
             e.not_sent(&why);
-            e.action = Action::AnotherRun;
+            e.action = action;
             e
         })
         .collect();
