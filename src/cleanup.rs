@@ -50,12 +50,7 @@ pub async fn clean(graph: &Graph<'_>, deadline: Duration, dry_run: bool) -> Resu
     let now = graph.client.clock().wall();
     let leftovers: Vec<Leftover> = crate::import::run::markers::leftovers(&staged, &held, now.as_second())
         .into_iter()
-        .map(|r| Leftover {
-            tenant: graph.tenant.to_owned(),
-            serial_number: r.serial_number.clone(),
-            id: r.id.clone(),
-            import_id: r.import_id.clone(),
-        })
+        .map(|r| Leftover::of(graph.tenant, r))
         .collect();
     let deleted = if dry_run {
         0

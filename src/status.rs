@@ -72,6 +72,18 @@ pub struct Leftover {
     pub import_id: Option<String>,
 }
 
+impl Leftover {
+    /// A staged record of `tenant` as a leftover.
+    pub fn of(tenant: &str, r: &ImportedIdentity) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            serial_number: r.serial_number.clone(),
+            id: r.id.clone(),
+            import_id: r.import_id.clone(),
+        }
+    }
+}
+
 /// A tenant's devices, and the staged records apctl runs left behind.
 #[derive(Clone, Debug)]
 pub struct TenantView {
@@ -95,12 +107,7 @@ pub async fn tenant_view(
         .collect();
     let leftovers = crate::import::run::markers::leftovers(&staged, &serials, now.as_second())
         .into_iter()
-        .map(|r| Leftover {
-            tenant: graph.tenant.to_owned(),
-            serial_number: r.serial_number.clone(),
-            id: r.id.clone(),
-            import_id: r.import_id.clone(),
-        })
+        .map(|r| Leftover::of(graph.tenant, r))
         .collect();
     Ok(TenantView {
         devices: combine(graph.tenant, registered, staged, now),

@@ -244,3 +244,13 @@ pub fn stdin_is_terminal() -> bool {
 pub fn stdout_takes_colour() -> bool {
     anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
 }
+
+/// Customers a command could not read, each with its fix, on stderr.
+pub fn tenant_errors(failures: &[apctl::report::TenantError]) {
+    for f in failures {
+        err_line(&format!("error: {}: {}", f.tenant, f.error));
+        if let Some(hint) = &f.hint {
+            err_line(&format!("  hint: {hint}"));
+        }
+    }
+}

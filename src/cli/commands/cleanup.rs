@@ -135,11 +135,6 @@ fn print(
     }
     out.flush()?;
     drop(out);
-    for f in failures {
-        crate::cli::term::err_line(&format!("error: {}: {}", f.tenant, f.error));
-        if let Some(hint) = &f.hint {
-            crate::cli::term::err_line(&format!("  hint: {hint}"));
-        }
-    }
+    crate::cli::term::tenant_errors(failures);
     Ok(())
 }

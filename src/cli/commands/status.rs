@@ -184,12 +184,7 @@ fn print(devices: &[DeviceState], failures: &[Failure], format: Format) -> anyho
     }
     out.flush()?;
     drop(out);
-    for f in failures {
-        crate::cli::term::err_line(&format!("error: {}: {}", f.tenant, f.error));
-        if let Some(hint) = &f.hint {
-            crate::cli::term::err_line(&format!("  hint: {hint}"));
-        }
-    }
+    crate::cli::term::tenant_errors(failures);
     Ok(())
 }
 
