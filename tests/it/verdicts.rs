@@ -224,3 +224,46 @@ fn a_customer_whose_turn_never_came_is_not_started() {
         .unwrap();
     assert_eq!(stuck["state"], "Registration pending", "{stuck}");
 }
+
+/// A thousand devices under 30 % of requests answered 503 (before anything
+/// is done, with `Retry-After`): every device reaches its final state and
+/// the run exits 0, however many staged records its cleanup had to leave
+/// for the next run, which the report counts.
+#[test]
+fn under_many_503s_the_rows_decide_the_verdict() {
+    let sim = SimProcess::start(&[PROFILES_AT_ONCE, "--import-delay", "0s", "--fault-rate", "0.3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = hash_rows(dir.path(), "F503", 1000, 9100);
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let report = run.json();
+    assert_eq!(
+        run.code, 0,
+        "{}\n{}\n{}",
+        report["causes"], report["tenantErrors"], report["totals"]
+    );
+    assert_eq!(
+        report["totals"]["byState"]["Ready for user"], 1000,
+        "{}",
+        report["totals"]
+    );
+    let left = report["tenants"][0]["stagedLeft"].as_u64().unwrap_or(0);
+    let stats = sim.stats();
+    assert_eq!(
+        stats["stagedRecords"].as_u64().unwrap(),
+        left,
+        "the report counts what is left: {stats}"
+    );
+    assert_eq!(stats["importedItems"], 1000, "nothing sent twice: {stats}");
+    assert!(stats["requests"]["fault-503"].as_u64().unwrap() > 10, "{stats}");
+}

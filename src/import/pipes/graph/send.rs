@@ -108,6 +108,11 @@ pub(super) async fn send_all(
     }
 }
 
+/// How many times a chunk is sent when answers leave it open whether it
+/// took effect (each time after looking at what was staged): a service
+/// answering 30 % of requests 503 still takes nearly every chunk.
+const SEND_TRIES: usize = 5;
+
 /// What one chunk's import came to.
 pub(super) struct ChunkAnswer {
     staged: Vec<ImportedIdentity>,
@@ -131,7 +136,7 @@ pub(super) async fn post_chunk(
     let note = |e: crate::import::run::ledger::LedgerError| {
         progress.event(warning(&settings.customer.label(), e.to_string()));
     };
-    for _ in 0..2 {
+    for _ in 0..SEND_TRIES {
         // On record before the call: if its answer is lost, or the run is
         // killed, what was sent is still known.
         ledger.sending(&items).unwrap_or_else(note);
@@ -185,7 +190,7 @@ pub(super) async fn post_chunk(
             };
         }
     }
-    let cause = "the service did not confirm the import twice".into();
+    let cause = format!("the service did not confirm the import in {SEND_TRIES} tries, each looked up first");
     let failure = CallError::MayHaveBeenSent {
         kind: "graph.import",
         cause,
