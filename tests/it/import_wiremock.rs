@@ -490,8 +490,8 @@ async fn a_lost_import_answer_is_checked_before_resending_and_carries_its_reques
     );
     assert_eq!(
         count(&server, "POST", &format!("{IMPORTED}/import")).await,
-        2,
-        "resent once, after looking"
+        5,
+        "sent at most five times, each after looking"
     );
     assert!(
         count(&server, "GET", IMPORTED).await >= 3,
