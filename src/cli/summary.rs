@@ -47,7 +47,7 @@ pub fn print_human(out: &mut impl Write, r: &Report) -> io::Result<()> {
     if left > 0 {
         writeln!(
             out,
-            "{} left for the next run to delete (housekeeping: the states above are final)",
+            "{} left for the next import of the customer, or `apctl cleanup`, to delete (housekeeping: the states above are final)",
             count(left, "staged import record")
         )?;
     }

@@ -77,7 +77,7 @@ pub(super) async fn cleanup(
         progress.event(warning(
             graph.tenant,
             format!(
-                "{left} staged import record{} left for the next run of this customer to delete (cleanup stops at the deadline; the devices' states are final)",
+                "{left} staged import record{} left for the next import of this customer, or `apctl cleanup`, to delete (cleanup stops at the deadline; the devices' states are final)",
                 if left == 1 { "" } else { "s" }
             ),
         ));
