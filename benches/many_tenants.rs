@@ -12,6 +12,8 @@
 //! `APCTL_BENCH_TENANTS` and `APCTL_BENCH_DEVICES` (per tenant) set the size.
 
 mod common;
+#[path = "common/simulate.rs"]
+mod simulate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -95,30 +97,15 @@ const SECRET: &str = "apctl-demo-secret";
 /// `apctl simulate` on a free port with the world and the documented
 /// limits; returns the process and its URL.
 fn start_simulator(world: &std::path::Path) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apctl"))
-        .args([
-            "simulate",
-            "--port",
-            "0",
-            "--throttle",
-            "--latency",
-            "50ms",
-            "--import-delay",
-            "5s",
-        ])
-        .arg("--world")
-        .arg(world)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("apctl simulate starts");
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let uri = first.split_whitespace().last().unwrap().to_owned();
-    (child, uri)
+    let args = [
+        "--throttle",
+        "--latency",
+        "50ms",
+        "--import-delay",
+        "5s",
+        "--world",
+    ];
+    simulate::start(args.iter().map(std::ffi::OsStr::new).chain([world.as_os_str()]))
 }
 
 async fn bench(tenants: usize, devices: usize) {
@@ -230,8 +217,8 @@ async fn bench(tenants: usize, devices: usize) {
         (bound + interval).as_secs_f64()
     );
     println!(
-        "requests per 1,000 devices until final states: {:.1}",
-        at_settle.total() as f64 * 1000.0 / total_devices as f64
+        "requests per 1,000 devices until final states, deletions of staged records not counted: {:.1}",
+        at_settle.before_cleanup() as f64 * 1000.0 / total_devices as f64
     );
     println!("HTTP requests by kind: {:?}", at_settle.requests);
     println!(

@@ -9,8 +9,9 @@
 //! fewer).
 
 mod common;
+#[path = "common/simulate.rs"]
+mod simulate;
 
-use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -70,26 +71,7 @@ fn main() {
 /// `apctl simulate` on a free port: imports decided at once, profiles at
 /// once (this measures apctl, not the service's pace).
 fn simulator() -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apctl"))
-        .args([
-            "simulate",
-            "--port",
-            "0",
-            "--import-delay",
-            "0s",
-            "--profile-delay",
-            "0s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("apctl simulate starts");
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let uri = first.split_whitespace().last().unwrap().to_owned();
-    (child, uri)
+    simulate::start(["--import-delay", "0s", "--profile-delay", "0s"])
 }
 
 /// Waits for the child; returns its exit code and its own peak resident

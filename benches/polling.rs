@@ -16,13 +16,15 @@
 //! Run: `cargo bench --bench polling`.
 
 mod common;
+#[path = "common/watch.rs"]
+mod watch;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use apctl::clock::{ScaledClock, SharedClock};
+use apctl::clock::ScaledClock;
 use apctl::import::settings::{DEFAULT_CHUNK, DEFAULT_POLL};
-use apctl::import::{Cancel, Event, Progress, RunSettings};
+use apctl::import::{Cancel, RunSettings};
 use apctl::simulator::{self, SimConfig, SimLimits, Simulator};
 use apctl::transport;
 use apctl::transport::retry::Policy;
@@ -30,31 +32,6 @@ use apctl::transport::throttle::{INTUNE_REQUESTS_PER_WINDOW, INTUNE_WINDOW, INTU
 
 const IMPORT_DELAY: Duration = Duration::from_secs(600);
 const LATENCY: Duration = Duration::from_millis(50);
-
-/// Notes the clock reading and the requests sent when every device has
-/// settled.
-struct Watch<'a> {
-    clock: SharedClock,
-    client: &'a transport::Client,
-    settled_at: Mutex<Option<(Duration, u64)>>,
-}
-
-impl Progress for Watch<'_> {
-    fn event(&self, event: Event) {
-        if let Event::Settled { settled, total, .. } = event
-            && settled == total
-        {
-            // Records deleted while polling are housekeeping, not counted.
-            let stats = self.client.stats();
-            let deletes = stats.requests.get("graph.delete-imported").copied().unwrap_or(0);
-            let sent = stats.total() - deletes;
-            self.settled_at
-                .lock()
-                .unwrap()
-                .get_or_insert((self.clock.now(), sent));
-        }
-    }
-}
 
 struct Outcome {
     /// When every device had its registration verdict, and the requests
@@ -85,16 +62,12 @@ async fn run(tenant: &str, rows: &[String]) -> Outcome {
     let file = dir.path().join("bench.csv");
     common::write_devices(&file, rows.iter().cloned(), 0);
     let settings = Arc::new(RunSettings::new(&sim.endpoints(), "bench"));
-    let watch = Watch {
-        clock: clock.clone(),
-        client: &client,
-        settled_at: Mutex::new(None),
-    };
+    let watch = watch::Watch::new(clock.clone(), &client);
     let start = clock.now();
     apctl::import::run::import_files(&client, &settings, tenant, &[file], &watch, &Cancel::default()).await;
     let stats = client.stats();
     Outcome {
-        settled_at: watch.settled_at.lock().unwrap().map(|(t, n)| (t - start, n)),
+        settled_at: watch.settled().map(|(t, n)| (t - start, n)),
         ended_at: clock.now() - start,
         total: stats.total(),
         requests: stats.requests,

@@ -80,11 +80,6 @@ impl HardwareHash {
         }
     }
 
-    /// The full text.
-    pub fn expose(&self) -> Arc<str> {
-        self.shared()
-    }
-
     /// Number of base64 characters.
     pub fn len(&self) -> usize {
         match &self.0 {

@@ -402,7 +402,7 @@ impl Duplicates {
             );
         }
         if let Identity::HardwareHash { hash, .. } = &device.identity
-            && let Some(first) = first_sighting(&mut self.hashes, &hash.expose(), &device.source)
+            && let Some(first) = first_sighting(&mut self.hashes, &hash.shared(), &device.source)
         {
             found.push(
                 Problem::error(

@@ -159,6 +159,12 @@ impl Stats {
     pub fn total(&self) -> u64 {
         self.requests.values().sum()
     }
+
+    /// Requests sent, deletions of staged import records (housekeeping,
+    /// done while polling and after) left out.
+    pub fn before_cleanup(&self) -> u64 {
+        self.total() - self.requests.get("graph.delete-imported").copied().unwrap_or(0)
+    }
 }
 
 /// Sends requests for all tenants.

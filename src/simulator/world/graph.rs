@@ -121,14 +121,17 @@ impl World {
     /// has it, `serialNumber eq` is refused, and so is a `contains` whose
     /// text has a hyphen.
     pub(super) fn list_registered(&mut self, index: usize, req: &SimRequest) -> SimResponse {
-        let query = req.query.as_deref().map(percent_decoded).unwrap_or_default();
-        if query.contains("serialNumber eq") {
+        let filter = req.query.as_deref().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find_map(|(k, v)| (k == "$filter").then(|| v.into_owned()))
+        });
+        if filter.as_deref().is_some_and(|f| f.contains("serialNumber eq")) {
             self.count("graph.list-registered");
             return graph_error(400, "BadRequest", "Invalid filter clause", &self.request_id());
         }
-        let contains = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("$filter=contains(serialNumber,'"))
+        let contains = filter
+            .as_deref()
+            .and_then(|f| f.strip_prefix("contains(serialNumber,'"))
             .and_then(|rest| rest.strip_suffix("')"));
         self.count(if contains.is_some() {
             "graph.find-registered"
@@ -422,30 +425,6 @@ impl World {
             }
         })
     }
-}
-
-/// A query as the service reads it: `%XX` decoded.
-fn percent_decoded(query: &str) -> String {
-    let bytes = query.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The id of a tenant's `n`th registered device.

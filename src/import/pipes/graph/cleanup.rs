@@ -85,31 +85,9 @@ pub(super) async fn cleanup(
     left
 }
 
-/// Deletes records by id, several at once, none after the deadline;
-/// returns the ids deleted (or found gone).
+/// The tenant's records deleted, as many at once as its concurrency
+/// allows, until the customer's deadline.
 async fn delete_all(graph: &Graph<'_>, ids: Vec<String>, settings: &ImportSettings) -> HashSet<String> {
-    use futures::StreamExt as _;
     let width = settings.run.limits.concurrency.get() as usize;
-    let clock = graph.client.clock();
-    let deadline = settings.customer.deadline;
-    futures::stream::iter(ids)
-        .map(|id| async move {
-            if clock.now() >= deadline {
-                return None;
-            }
-            tokio::select! {
-                done = graph.delete_imported(&id) => match done {
-                    Ok(()) => Some(id),
-                    Err(e) => {
-                        tracing::debug!("could not delete staged record `{id}`: {e}");
-                        None
-                    }
-                },
-                () = crate::clock::reaches(&**clock, deadline) => None,
-            }
-        })
-        .buffer_unordered(width)
-        .filter_map(|deleted| async move { deleted })
-        .collect()
-        .await
+    crate::cleanup::delete_until(graph, ids, width, settings.customer.deadline).await
 }

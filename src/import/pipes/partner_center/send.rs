@@ -19,7 +19,7 @@ pub(super) fn batch_device(d: &Device) -> BatchDevice {
         },
         Identity::HardwareHash { hash, product_key } => BatchDevice {
             serial_number: d.serial.clone(),
-            hardware_hash: Some(hash.expose().to_string()),
+            hardware_hash: Some(hash.shared().to_string()),
             product_key: product_key.clone(),
             ..BatchDevice::default()
         },
