@@ -56,7 +56,7 @@ pub async fn clean(graph: &Graph<'_>, deadline: Duration, dry_run: bool) -> Resu
         0
     } else {
         let ids = leftovers.iter().map(|l| l.id.clone());
-        delete_until(graph, ids, WIDTH, deadline).await.len()
+        graph.delete_imported_until(ids, WIDTH, deadline).await.len()
     };
     Ok(Cleaned {
         tenant: graph.tenant.to_owned(),
@@ -69,37 +69,3 @@ pub async fn clean(graph: &Graph<'_>, deadline: Duration, dry_run: bool) -> Resu
 
 /// Deletes at once by `apctl cleanup`, per tenant.
 const WIDTH: usize = 4;
-
-/// Deletes staged records by id, `width` at once through the tenant's gate,
-/// none after `deadline` (a reading of the client's clock); returns the ids
-/// deleted (a record already gone counts). The one delete loop of imports
-/// and `apctl cleanup`.
-pub(crate) async fn delete_until(
-    graph: &Graph<'_>,
-    ids: impl IntoIterator<Item = String>,
-    width: usize,
-    deadline: Duration,
-) -> HashSet<String> {
-    use futures::StreamExt as _;
-    let clock = graph.client.clock();
-    futures::stream::iter(ids)
-        .map(|id| async move {
-            if clock.now() >= deadline {
-                return None;
-            }
-            tokio::select! {
-                done = graph.delete_imported(&id) => match done {
-                    Ok(()) => Some(id),
-                    Err(e) => {
-                        tracing::debug!("could not delete staged record `{id}`: {e}");
-                        None
-                    }
-                },
-                () = crate::clock::reaches(&**clock, deadline) => None,
-            }
-        })
-        .buffer_unordered(width.max(1))
-        .filter_map(|deleted| async move { deleted })
-        .collect()
-        .await
-}

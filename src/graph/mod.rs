@@ -412,6 +412,42 @@ pub(crate) fn bad_body(kind: &'static str, why: impl std::fmt::Display) -> CallE
     }
 }
 
+impl Graph<'_> {
+    /// Deletes staged records by id, `width` at once through the tenant's
+    /// gate, none after `deadline` (a reading of the client's clock);
+    /// returns the ids deleted (a record already gone counts). The one
+    /// delete loop of imports and `apctl cleanup`.
+    pub async fn delete_imported_until(
+        &self,
+        ids: impl IntoIterator<Item = String>,
+        width: usize,
+        deadline: std::time::Duration,
+    ) -> std::collections::HashSet<String> {
+        use futures::StreamExt as _;
+        let clock = self.client.clock();
+        futures::stream::iter(ids)
+            .map(|id| async move {
+                if clock.now() >= deadline {
+                    return None;
+                }
+                tokio::select! {
+                    done = self.delete_imported(&id) => match done {
+                        Ok(()) => Some(id),
+                        Err(e) => {
+                            tracing::debug!("could not delete staged record `{id}`: {e}");
+                            None
+                        }
+                    },
+                    () = crate::clock::reaches(&**clock, deadline) => None,
+                }
+            })
+            .buffer_unordered(width.max(1))
+            .filter_map(|deleted| async move { deleted })
+            .collect()
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

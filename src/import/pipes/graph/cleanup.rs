@@ -89,5 +89,7 @@ pub(super) async fn cleanup(
 /// allows, until the customer's deadline.
 async fn delete_all(graph: &Graph<'_>, ids: Vec<String>, settings: &ImportSettings) -> HashSet<String> {
     let width = settings.run.limits.concurrency.get() as usize;
-    crate::cleanup::delete_until(graph, ids, width, settings.customer.deadline).await
+    graph
+        .delete_imported_until(ids, width, settings.customer.deadline)
+        .await
 }
