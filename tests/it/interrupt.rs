@@ -121,3 +121,87 @@ fn sigterm_under_either_ci_writes_the_report_and_exits_143() {
         assert_eq!(r["entries"].as_array().unwrap().len(), 8, "{ci:?}: every row");
     }
 }
+
+/// Ctrl-C while the service holds the import's answer: the request is
+/// abandoned instead of eating the grace, the tenant is looked at, and the
+/// devices it staged are followed as sent — not left as "may have been
+/// sent" — with nothing sent again.
+#[cfg(unix)]
+#[test]
+fn a_held_import_is_abandoned_at_ctrl_c_and_its_rows_looked_up() {
+    let sim = crate::common::SimProcess::start(&[
+        crate::common::PROFILES_AT_ONCE,
+        "--import-delay",
+        "0s",
+        "--hold",
+        "graph.import:1",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::hash_rows(dir.path(), "HELD", 10, 77);
+    let report = dir.path().join("report.json");
+    let mut cmd = crate::common::apctl_command();
+    cmd.args([
+        "import",
+        file.to_str().unwrap(),
+        "--tenant",
+        "contoso.onmicrosoft.com",
+    ])
+    .args([
+        "--time-scale",
+        "1",
+        "--poll-interval",
+        "20ms",
+        "--grace",
+        "8s",
+        "-q",
+    ])
+    .arg("--report")
+    .arg(&report)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    for (k, v) in sim.env() {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("APCTL_TIME_SCALE")
+        .env_remove("TF_BUILD")
+        .env_remove("GITHUB_ACTIONS")
+        .env("XDG_STATE_HOME", dir.path().join("state"));
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while sim.stats()["requests"]["held-answer"].as_u64().unwrap_or(0) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apctl ended before its import was held"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the import was never held"
+        );
+        std::thread::yield_now();
+    }
+    // SAFETY: a plain kill(2) of the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert!(rest.contains("request was abandoned"), "{rest}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let entries = r["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 10, "every row");
+    for e in entries {
+        assert_eq!(e["action"], "sent", "{e}");
+        assert!(
+            e["importedIdentityId"].is_string(),
+            "looked up and found staged: {e}"
+        );
+        assert!(
+            !e["details"].as_str().unwrap_or("").contains("may have been sent"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        crate::common::requests(&sim.stats(), "graph.import"),
+        1,
+        "nothing was sent again after the stop"
+    );
+}

@@ -100,13 +100,29 @@ impl Progress for Silent {
 /// Set when the user asked to stop (Ctrl-C): nothing more is sent, and
 /// what was sent is polled for a grace period.
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>, Arc<AtomicBool>);
+pub struct Cancel(Arc<AtomicBool>, Arc<AtomicBool>, Arc<tokio::sync::Notify>);
 
 impl Cancel {
     /// Asks the run to stop: nothing more is sent, what was sent is
     /// followed for the grace.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
+        self.2.notify_waiters();
+    }
+
+    /// Resolves once the run is asked to stop (at once if it was).
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.2.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is read, so a cancel between the
+            // two is not missed.
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// True once asked to stop.

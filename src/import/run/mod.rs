@@ -79,9 +79,7 @@ pub async fn run(
         tokio::select! {
             () = crate::clock::reaches(clock, base.deadline + base.grace + CUT_ALLOWANCE) => {}
             () = async {
-                while !cancel.is_cancelled() {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
+                cancel.cancelled().await;
                 // The grace, then a moment to finish what is on the wire: a
                 // CI agent sends SIGKILL seconds after SIGTERM. A second
                 // signal ends it at once.

@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::graph::Graph;
-use crate::import::Progress;
 use crate::import::after::tags::TagWork;
+use crate::import::{Cancel, Progress};
 use crate::input::device::Device;
 use crate::report::Entry;
+use crate::transport::CallError;
 
 pub(crate) use outline::{Service, run};
 pub(crate) use rows::Row;
@@ -181,6 +182,41 @@ pub(crate) fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>)
 /// How long a pipe waits after an answer was lost (the write may have
 /// taken effect) before it looks at what the service holds.
 pub(crate) const LOST_ANSWER_PAUSE: Duration = Duration::from_secs(15);
+
+/// The pause before looking after a lost answer: [`LOST_ANSWER_PAUSE`], or
+/// once the run is stopping a quarter of its grace (at most that), so the
+/// lookup and the following fit inside the grace.
+pub(crate) fn lookup_pause(grace: Duration, stopping: bool) -> Duration {
+    if stopping {
+        (grace / 4).min(LOST_ANSWER_PAUSE)
+    } else {
+        LOST_ANSWER_PAUSE
+    }
+}
+
+/// Why a request's answer is not known when the run stopped while it was
+/// awaited.
+pub(crate) const ABANDONED: &str =
+    "the run was stopped while its answer was awaited, and the request was abandoned";
+
+/// Awaits a write, or abandons it when the run is asked to stop: a request
+/// the service holds does not eat the grace. An abandoned write may have
+/// been sent, and is looked up like a lost answer.
+pub(crate) async fn unless_stopped<T>(
+    kind: &'static str,
+    call: impl std::future::Future<Output = Result<T, CallError>>,
+    cancel: &Cancel,
+) -> Result<T, CallError> {
+    tokio::select! {
+        biased;
+        answer = call => answer,
+        () = cancel.cancelled() => Err(CallError::MayHaveBeenSent {
+            kind,
+            cause: ABANDONED.to_owned(),
+            request_id: None,
+        }),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -73,7 +73,10 @@ pub(super) async fn send_all(
     let mut posts = futures::StreamExt::buffer_unordered(
         futures::stream::iter(prepared.into_iter().enumerate().map(|(k, prepared)| async move {
             let items = with_hashes(prepared);
-            (k, post_chunk(graph, items, settings, ledger, progress).await)
+            (
+                k,
+                post_chunk(graph, items, settings, ledger, progress, cancel).await,
+            )
         })),
         width,
     );
@@ -84,6 +87,17 @@ pub(super) async fn send_all(
         adopt(tracked, chunk, answer.staged);
         for &i in chunk {
             tracked[i].entry.request_id.clone_from(&answer.request_id);
+        }
+        if let Some(went_out) = answer.stopped {
+            // Stopped: nothing more goes out. A row whose chunk never went
+            // out was not sent; one that went out and was not found staged
+            // may still have been.
+            for &i in chunk {
+                if tracked[i].phase == Phase::ToSend {
+                    tracked[i].posted = went_out;
+                }
+            }
+            continue;
         }
         match answer.failure {
             Some(e) => {
@@ -118,6 +132,10 @@ pub(super) struct ChunkAnswer {
     staged: Vec<ImportedIdentity>,
     request_id: Option<String>,
     failure: Option<CallError>,
+    /// Set when the run was stopped before the chunk was done with: true
+    /// when a try of it went out (its rows not found staged may have been
+    /// sent), false when none did.
+    stopped: Option<bool>,
 }
 
 /// Imports one chunk. A POST that may have been sent is never resent
@@ -129,6 +147,7 @@ pub(super) async fn post_chunk(
     settings: &ImportSettings,
     ledger: &Ledger,
     progress: &dyn Progress,
+    cancel: &Cancel,
 ) -> ChunkAnswer {
     let mut staged = Vec::new();
     let mut request_id = None;
@@ -136,11 +155,20 @@ pub(super) async fn post_chunk(
     let note = |e: crate::import::run::ledger::LedgerError| {
         progress.event(warning(&settings.customer.label(), e.to_string()));
     };
-    for _ in 0..SEND_TRIES {
+    for attempt in 0..SEND_TRIES {
+        // After Ctrl-C or SIGTERM, no chunk and no resend goes out.
+        if cancel.is_cancelled() {
+            return ChunkAnswer {
+                staged,
+                request_id,
+                failure: None,
+                stopped: Some(attempt > 0),
+            };
+        }
         // On record before the call: if its answer is lost, or the run is
         // killed, what was sent is still known.
         ledger.sending(&items).unwrap_or_else(note);
-        let e = match graph.import(&items).await {
+        let e = match engine::unless_stopped("graph.import", graph.import(&items), cancel).await {
             Ok((answer, rid)) => {
                 ledger.staged(&marker, &answer).unwrap_or_else(note);
                 staged.extend(answer);
@@ -148,6 +176,7 @@ pub(super) async fn post_chunk(
                     staged,
                     request_id: rid,
                     failure: None,
+                    stopped: None,
                 };
             }
             Err(e) => e,
@@ -162,14 +191,20 @@ pub(super) async fn post_chunk(
                 staged,
                 request_id: e.request_id().map(str::to_owned),
                 failure: Some(e),
+                stopped: None,
             };
         };
         request_id = rid.clone();
         progress.event(warning(
             &settings.customer.label(),
-            format!("import may have been sent ({cause}); looking before resending"),
+            if cancel.is_cancelled() {
+                format!("import may have been sent ({cause}); looking it up (nothing is sent after the stop)")
+            } else {
+                format!("import may have been sent ({cause}); looking before resending")
+            },
         ));
-        match recover(graph, ledger, &mut items).await {
+        let pause = engine::lookup_pause(settings.run.grace, cancel.is_cancelled());
+        match recover(graph, ledger, &mut items, pause).await {
             Ok(found) => {
                 ledger.staged(&marker, &found).unwrap_or_else(note);
                 staged.extend(found);
@@ -179,6 +214,7 @@ pub(super) async fn post_chunk(
                     staged,
                     request_id,
                     failure: Some(e),
+                    stopped: cancel.is_cancelled().then_some(true),
                 };
             }
         }
@@ -187,6 +223,7 @@ pub(super) async fn post_chunk(
                 staged,
                 request_id,
                 failure: None,
+                stopped: None,
             };
         }
     }
@@ -200,6 +237,7 @@ pub(super) async fn post_chunk(
         staged,
         request_id,
         failure: Some(failure),
+        stopped: None,
     }
 }
 
@@ -214,11 +252,12 @@ async fn recover(
     graph: &Graph<'_>,
     ledger: &Ledger,
     items: &mut Vec<ImportItem>,
+    pause: std::time::Duration,
 ) -> Result<Vec<ImportedIdentity>, CallError> {
     // A request whose answer was lost may still be in the service's hands:
     // give it time to land before reading what is staged, or a late write
     // would meet a second one.
-    graph.client.clock().sleep(engine::LOST_ANSWER_PAUSE).await;
+    graph.client.clock().sleep(pause).await;
     let mut all = graph.list_imported().await?;
     ledger.restore(&mut all);
     let found: Vec<ImportedIdentity> = all

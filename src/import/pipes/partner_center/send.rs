@@ -52,10 +52,12 @@ pub(super) async fn send(
         engine::posting(tracked, chunk);
         let devices: Vec<BatchDevice> = chunk.iter().map(|&i| batch_device(&tracked[i].device)).collect();
         let target = ctx.batch.clone();
+        // A request the service holds is abandoned at the stop, and looked
+        // up like a lost answer.
         let answer = if batch_exists {
-            ctx.pc.add_devices(&target, &devices).await
+            engine::unless_stopped("pc.add-devices", ctx.pc.add_devices(&target, &devices), cancel).await
         } else {
-            ctx.pc.create_batch(&target, &devices).await
+            engine::unless_stopped("pc.create-batch", ctx.pc.create_batch(&target, &devices), cancel).await
         };
         let has_tuples = chunk
             .iter()
@@ -87,7 +89,12 @@ pub(super) async fn send(
             Err(CallError::MayHaveBeenSent {
                 request_id, cause, ..
             }) => {
-                let reached = after_lost_answer(ctx, tracked, chunk, &target, request_id, &cause).await;
+                let lost = Lost {
+                    request_id,
+                    cause: &cause,
+                    stopped: cancel.is_cancelled(),
+                };
+                let reached = after_lost_answer(ctx, tracked, chunk, &target, lost).await;
                 batch_exists = batch_exists || reached;
             }
             Err(e) => {
@@ -137,19 +144,35 @@ fn is_refusal(answer: &Result<Accepted, CallError>) -> bool {
     matches!(answer, Err(CallError::Service { error, .. }) if error.status == 400)
 }
 
+/// A batch request whose answer is not known.
+struct Lost<'a> {
+    request_id: Option<String>,
+    cause: &'a str,
+    /// The run was stopped: the lookup is shorter, and a device not found
+    /// may still land.
+    stopped: bool,
+}
+
 /// Looks before sending again after a lost answer: whatever reached the
 /// batch is followed in the tenant's list, the rest is not sent in this
-/// run. True when the batch holds anything (so it exists).
+/// run (after a stop, the rest may have been sent, and says so). True when
+/// the batch holds anything (so it exists).
 async fn after_lost_answer(
     ctx: &Ctx<'_>,
     tracked: &mut [Tracked],
     chunk: &[usize],
     batch: &str,
-    request_id: Option<String>,
-    cause: &str,
+    lost_answer: Lost<'_>,
 ) -> bool {
-    // The request may still be in the service's hands: let it land first.
-    ctx.graph.client.clock().sleep(engine::LOST_ANSWER_PAUSE).await;
+    let Lost {
+        request_id,
+        cause,
+        stopped,
+    } = lost_answer;
+    // The request may still be in the service's hands: let it land first
+    // (after a stop, for a share of the grace).
+    let pause = engine::lookup_pause(ctx.settings.run.grace, stopped);
+    ctx.graph.client.clock().sleep(pause).await;
     let listed = ctx.pc.list_batch_devices(batch).await.unwrap_or_default();
     let lost = Cause::tenant(&TenantError {
         tenant: ctx.settings.customer.tenant.clone(),
@@ -171,6 +194,8 @@ async fn after_lost_answer(
                 batch: batch.to_string(),
             });
             t.phase = Phase::Confirm;
+        } else if stopped {
+            // Left to send, marked as posted: may have been sent.
         } else {
             t.entry.not_sent(&lost);
             t.phase = Phase::Done;
