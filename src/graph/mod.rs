@@ -341,8 +341,19 @@ impl Graph<'_> {
     /// Every item of a collection, starting at `url`.
     pub async fn list_url<T: serde::de::DeserializeOwned>(
         &self,
+        url: Url,
+        kind: &'static str,
+    ) -> Result<Vec<T>, CallError> {
+        self.list_keeping(url, kind, |_| true).await
+    }
+
+    /// The items of a collection that `keep` keeps, page by page: a large
+    /// tenant's list is never held whole for the few the caller wants.
+    pub async fn list_keeping<T: serde::de::DeserializeOwned>(
+        &self,
         mut url: Url,
         kind: &'static str,
+        keep: impl Fn(&T) -> bool,
     ) -> Result<Vec<T>, CallError> {
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -352,7 +363,7 @@ impl Graph<'_> {
                 .send(self.tenant, self.gate, &self.request(Method::GET, url, kind))
                 .await?;
             let page = parse_page::<T>(&resp.body).map_err(|e| bad_body(kind, e))?;
-            all.extend(page.value);
+            all.extend(page.value.into_iter().filter(&keep));
             match page.next_link {
                 // A link seen before would loop for ever.
                 Some(next) if !seen.insert(next.clone()) => {

@@ -106,11 +106,12 @@ impl Graph<'_> {
         };
         if ids.len() > BY_ID_MAX {
             let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-            let all: Vec<AutopilotDevice> = self.list(path, list_kind).await?;
-            return Ok(all
-                .into_iter()
-                .filter(|d| wanted.contains(d.id.as_str()))
-                .collect());
+            let url = endpoint::join(self.root, path);
+            return self
+                .list_keeping(url, list_kind, |d: &AutopilotDevice| {
+                    wanted.contains(d.id.as_str())
+                })
+                .await;
         }
         let mut out = Vec::new();
         for id in ids {

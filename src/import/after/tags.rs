@@ -211,12 +211,15 @@ pub struct TagWork {
 
 impl TagWork {
     /// The work a registered device needs, if it does not show what the
-    /// row asks for already.
-    pub fn needed(device: &AutopilotDevice, wanted: Wanted) -> Option<Self> {
-        (!wanted.met_by(device)).then(|| Self {
-            id: device.id.clone(),
-            wanted,
-            follow: Follow::from(device),
+    /// row asks for already (boxed: most rows need none, and a large run
+    /// holds a row per device).
+    pub fn needed(device: &AutopilotDevice, wanted: Wanted) -> Option<Box<Self>> {
+        (!wanted.met_by(device)).then(|| {
+            Box::new(Self {
+                id: device.id.clone(),
+                wanted,
+                follow: Follow::from(device),
+            })
         })
     }
 
@@ -293,7 +296,7 @@ impl TagWork {
 /// One round for a row in its tag phase: true when its update is decided
 /// (or it had none).
 pub async fn decided(
-    work: &mut Option<TagWork>,
+    work: &mut Option<Box<TagWork>>,
     graph: &Graph<'_>,
     entry: &mut Entry,
     progress: &dyn crate::import::Progress,

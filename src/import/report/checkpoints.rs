@@ -109,6 +109,15 @@ impl<'a> Checkpoints<'a> {
         *last = Some(std::time::Instant::now());
     }
 
+    /// Drops the snapshots once the customers' results are in (a large
+    /// run's are tens of megabytes).
+    pub(crate) fn forget(&self) {
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// A report of everything known now (`complete: false`).
     pub(crate) fn report(&self) -> Report {
         let results = {
@@ -152,13 +161,19 @@ impl Progress for Checkpoints<'_> {
         self.inner.event(event);
     }
 
-    fn snapshot(&self, tenant: &str, pipe: Pipe, entries: Vec<Entry>, now: bool) {
+    fn snapshot(&self, tenant: &str, pipe: Pipe, fill: &dyn Fn(&mut Vec<Entry>), now: bool) {
         // Kept even when nobody writes checkpoints: the run's overall
-        // deadline reports from them.
-        self.parts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((tenant.to_owned(), pipe), entries);
+        // deadline reports from them. The pipe's last list is refilled in
+        // place, never held beside a new one.
+        {
+            let mut parts = self
+                .parts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entries = parts.entry((tenant.to_owned(), pipe)).or_default();
+            entries.clear();
+            fill(entries);
+        }
         let due = now
             || self
                 .last

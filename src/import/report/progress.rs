@@ -52,10 +52,19 @@ pub(crate) fn warning(tenant: &str, message: impl Into<String>) -> Event {
 pub trait Progress: Send + Sync {
     fn event(&self, event: Event);
 
-    /// What one pipe of one customer knows now, one entry per row. `now`
+    /// What one pipe of one customer knows now, one entry per row: `fill`
+    /// pushes them onto the list it is given (a receiver keeping them can
+    /// hand back its previous list, so a large run never holds two). `now`
     /// marks a moment worth recording at once (before and after sending,
     /// before cleanup); other snapshots may be thinned out.
-    fn snapshot(&self, _tenant: &str, _pipe: crate::input::device::Pipe, _entries: Vec<Entry>, _now: bool) {}
+    fn snapshot(
+        &self,
+        _tenant: &str,
+        _pipe: crate::input::device::Pipe,
+        _fill: &dyn Fn(&mut Vec<Entry>),
+        _now: bool,
+    ) {
+    }
 
     /// A report of what is known while the run goes on, so that a run
     /// killed at any point leaves an accurate one (`complete: false`).

@@ -45,7 +45,13 @@ pub(crate) fn assemble(
             staged_left: r.staged_left,
         });
         interrupted |= r.interrupted;
-        entries.extend(r.entries);
+        // The first customer's list becomes the run's, not copied: a large
+        // customer's entries are never held twice.
+        if entries.is_empty() {
+            entries = r.entries;
+        } else {
+            entries.extend(r.entries);
+        }
         tenant_errors.extend(r.errors);
     }
     entries.extend(unsent);

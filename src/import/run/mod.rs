@@ -97,7 +97,12 @@ pub async fn run(
     };
     tokio::pin!(all, stop);
     tokio::select! {
-        results = &mut all => assemble(plan, results, base, &started_at, client, true),
+        results = &mut all => {
+            // Every customer's result is in: the snapshots are not needed
+            // beside them.
+            checkpoints.forget();
+            assemble(plan, results, base, &started_at, client, true)
+        }
         () = &mut stop => {
             let interrupted = cancel.is_cancelled();
             let mut report = checkpoints.report();

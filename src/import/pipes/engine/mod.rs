@@ -45,7 +45,7 @@ pub(crate) struct Tracked<X> {
     pub entry: Entry,
     pub phase: Phase,
     /// The group tag (and user) to set on the registered device.
-    pub tag: Option<TagWork>,
+    pub tag: Option<Box<TagWork>>,
     /// Sent, and no answer has said yet whether it took effect: a report
     /// written now says it may have been sent, never that it was not.
     pub posted: bool,
@@ -177,6 +177,30 @@ pub(crate) fn by_serial<T>(items: Vec<T>, serial: impl Fn(&T) -> Option<String>)
         .into_iter()
         .filter_map(|i| serial(&i).map(|s| (s, i)))
         .collect()
+}
+
+/// Items looked up by serial (the last one of a serial wins), held once:
+/// the index beside them is a few bytes a row, where a map of the items
+/// would hold a second copy of a large list while it is built.
+pub(crate) struct BySerial<T> {
+    items: Vec<T>,
+    index: HashMap<String, usize>,
+}
+
+impl<T> BySerial<T> {
+    pub(crate) fn new(items: Vec<T>, serial: impl Fn(&T) -> Option<&str>) -> Self {
+        let mut index = HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(s) = serial(item) {
+                index.insert(s.to_owned(), i);
+            }
+        }
+        Self { items, index }
+    }
+
+    pub(crate) fn get(&self, serial: &str) -> Option<&T> {
+        self.index.get(serial).map(|&i| &self.items[i])
+    }
 }
 
 /// How long a pipe waits after an answer was lost (the write may have

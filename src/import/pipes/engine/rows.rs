@@ -30,11 +30,13 @@ pub(crate) fn snapshot<R: Row>(
     progress: &dyn Progress,
     now: bool,
 ) {
-    let entries = rows
-        .iter()
-        .map(|r| as_of_now(r.entry(), r.maybe_sent() || settings.run.dry_run))
-        .collect();
-    progress.snapshot(&settings.customer.tenant, pipe, entries, now);
+    let fill = |entries: &mut Vec<Entry>| {
+        entries.extend(
+            rows.iter()
+                .map(|r| as_of_now(r.entry(), r.maybe_sent() || settings.run.dry_run)),
+        );
+    };
+    progress.snapshot(&settings.customer.tenant, pipe, &fill, now);
 }
 
 /// Tells the watcher how many rows have their final answer.

@@ -83,44 +83,61 @@ pub(super) async fn send_all(
     // Each chunk's answer is taken as it comes, and put on record at once:
     // a run killed while later chunks are on the wire knows these.
     while let Some((k, answer)) = futures::StreamExt::next(&mut posts).await {
-        let chunk = chunks[k];
-        adopt(tracked, chunk, answer.staged);
-        for &i in chunk {
-            tracked[i].entry.request_id.clone_from(&answer.request_id);
-        }
-        if let Some(went_out) = answer.stopped {
-            // Stopped: nothing more goes out. A row whose chunk never went
-            // out was not sent; one that went out and was not found staged
-            // may still have been.
-            for &i in chunk {
-                if tracked[i].phase == Phase::ToSend {
-                    tracked[i].posted = went_out;
-                }
-            }
-            continue;
-        }
-        match answer.failure {
-            Some(e) => {
-                let unsent: Vec<usize> = chunk
-                    .iter()
-                    .copied()
-                    .filter(|&i| tracked[i].phase == Phase::ToSend)
-                    .collect();
-                fail_all(tracked, &unsent, &tenant_error(&settings.customer.tenant, &e));
-            }
-            None => missing_from_answer(tracked, chunk),
-        }
-        let sent = chunk
-            .iter()
-            .filter(|&&i| tracked[i].entry.action == Action::Sent)
-            .count();
-        progress.event(Event::Sent {
-            tenant: settings.customer.label(),
-            count: sent,
-        });
-        snapshot(tracked, settings, progress, true);
+        take_answer(tracked, chunks[k], answer, settings, progress);
     }
 }
+
+/// One chunk's answer onto its rows.
+fn take_answer(
+    tracked: &mut [Tracked],
+    chunk: &[usize],
+    answer: ChunkAnswer,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) {
+    adopt(tracked, chunk, answer.staged);
+    for &i in chunk {
+        tracked[i].entry.request_id.clone_from(&answer.request_id);
+    }
+    if let Some(went_out) = answer.stopped {
+        // Stopped: nothing more goes out. A row whose chunk never went out
+        // was not sent; one that went out and was not found staged may
+        // still have been.
+        for &i in chunk {
+            if tracked[i].phase == Phase::ToSend {
+                tracked[i].posted = went_out;
+            }
+        }
+        return;
+    }
+    match answer.failure {
+        Some(e) => {
+            let unsent: Vec<usize> = chunk
+                .iter()
+                .copied()
+                .filter(|&i| tracked[i].phase == Phase::ToSend)
+                .collect();
+            fail_all(tracked, &unsent, &tenant_error(&settings.customer.tenant, &e));
+        }
+        None => missing_from_answer(tracked, chunk),
+    }
+    let sent = chunk
+        .iter()
+        .filter(|&&i| tracked[i].entry.action == Action::Sent)
+        .count();
+    progress.event(Event::Sent {
+        tenant: settings.customer.label(),
+        count: sent,
+    });
+    // On record at once for a small customer; a large one's report is
+    // megabytes, and every row in flight already says it may have been
+    // sent (the ledger holds what was staged).
+    snapshot(tracked, settings, progress, tracked.len() <= LARGE_CUSTOMER);
+}
+
+/// Rows above which a customer's per-chunk snapshots are not written at
+/// once, but with the run's other checkpoints.
+const LARGE_CUSTOMER: usize = 5_000;
 
 /// How many times a chunk is sent when answers leave it open whether it
 /// took effect (each time after looking at what was staged): a service
@@ -128,6 +145,7 @@ pub(super) async fn send_all(
 const SEND_TRIES: usize = 5;
 
 /// What one chunk's import came to.
+#[derive(Default)]
 pub(super) struct ChunkAnswer {
     staged: Vec<ImportedIdentity>,
     request_id: Option<String>,
@@ -136,6 +154,14 @@ pub(super) struct ChunkAnswer {
     /// when a try of it went out (its rows not found staged may have been
     /// sent), false when none did.
     stopped: Option<bool>,
+}
+
+impl ChunkAnswer {
+    fn ended(mut self, failure: Option<CallError>, stopped: Option<bool>) -> Self {
+        self.failure = failure;
+        self.stopped = stopped;
+        self
+    }
 }
 
 /// Imports one chunk. A POST that may have been sent is never resent
@@ -149,8 +175,7 @@ pub(super) async fn post_chunk(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> ChunkAnswer {
-    let mut staged = Vec::new();
-    let mut request_id = None;
+    let mut answer = ChunkAnswer::default();
     let marker = settings.run.marker();
     let note = |e: crate::import::run::ledger::LedgerError| {
         progress.event(warning(&settings.customer.label(), e.to_string()));
@@ -158,26 +183,17 @@ pub(super) async fn post_chunk(
     for attempt in 0..SEND_TRIES {
         // After Ctrl-C or SIGTERM, no chunk and no resend goes out.
         if cancel.is_cancelled() {
-            return ChunkAnswer {
-                staged,
-                request_id,
-                failure: None,
-                stopped: Some(attempt > 0),
-            };
+            return answer.ended(None, Some(attempt > 0));
         }
         // On record before the call: if its answer is lost, or the run is
         // killed, what was sent is still known.
         ledger.sending(&items).unwrap_or_else(note);
         let e = match engine::unless_stopped("graph.import", graph.import(&items), cancel).await {
-            Ok((answer, rid)) => {
-                ledger.staged(&marker, &answer).unwrap_or_else(note);
-                staged.extend(answer);
-                return ChunkAnswer {
-                    staged,
-                    request_id: rid,
-                    failure: None,
-                    stopped: None,
-                };
+            Ok((staged, rid)) => {
+                ledger.staged(&marker, &staged).unwrap_or_else(note);
+                answer.staged.extend(staged);
+                answer.request_id = rid;
+                return answer;
             }
             Err(e) => e,
         };
@@ -187,58 +203,37 @@ pub(super) async fn post_chunk(
             ..
         } = &e
         else {
-            return ChunkAnswer {
-                staged,
-                request_id: e.request_id().map(str::to_owned),
-                failure: Some(e),
-                stopped: None,
-            };
+            answer.request_id = e.request_id().map(str::to_owned);
+            return answer.ended(Some(e), None);
         };
-        request_id = rid.clone();
+        answer.request_id.clone_from(rid);
+        let stopping = cancel.is_cancelled();
         progress.event(warning(
             &settings.customer.label(),
-            if cancel.is_cancelled() {
+            if stopping {
                 format!("import may have been sent ({cause}); looking it up (nothing is sent after the stop)")
             } else {
                 format!("import may have been sent ({cause}); looking before resending")
             },
         ));
-        let pause = engine::lookup_pause(settings.run.grace, cancel.is_cancelled());
+        let pause = engine::lookup_pause(settings.run.grace, stopping);
         match recover(graph, ledger, &mut items, pause).await {
             Ok(found) => {
                 ledger.staged(&marker, &found).unwrap_or_else(note);
-                staged.extend(found);
+                answer.staged.extend(found);
             }
-            Err(e) => {
-                return ChunkAnswer {
-                    staged,
-                    request_id,
-                    failure: Some(e),
-                    stopped: cancel.is_cancelled().then_some(true),
-                };
-            }
+            Err(e) => return answer.ended(Some(e), cancel.is_cancelled().then_some(true)),
         }
         if items.is_empty() {
-            return ChunkAnswer {
-                staged,
-                request_id,
-                failure: None,
-                stopped: None,
-            };
+            return answer;
         }
     }
-    let cause = format!("the service did not confirm the import in {SEND_TRIES} tries, each looked up first");
     let failure = CallError::MayHaveBeenSent {
         kind: "graph.import",
-        cause,
-        request_id: request_id.clone(),
+        cause: format!("the service did not confirm the import in {SEND_TRIES} tries, each looked up first"),
+        request_id: answer.request_id.clone(),
     };
-    ChunkAnswer {
-        staged,
-        request_id,
-        failure: Some(failure),
-        stopped: None,
-    }
+    answer.ended(Some(failure), None)
 }
 
 /// After an answer that may be lost: the staged records this chunk

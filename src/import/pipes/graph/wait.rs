@@ -257,7 +257,7 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
         Err(_) => graph.registered_by_id(&ids, false).await?,
     };
     devices.extend(graph.registered_of(&serials).await?);
-    let registered = by_serial(devices, |d| d.serial_number.clone());
+    let registered = BySerial::new(devices, |d| d.serial_number.as_deref());
     confirm_listed(tracked, &registered, graph.client.clock().wall(), graph.tenant);
     Ok(())
 }
@@ -269,7 +269,7 @@ pub(super) async fn poll_registered(graph: &Graph<'_>, tracked: &mut [Tracked]) 
 /// wall clock.
 pub(super) fn confirm_listed(
     tracked: &mut [Tracked],
-    registered: &HashMap<String, AutopilotDevice>,
+    registered: &BySerial<AutopilotDevice>,
     now: jiff::Timestamp,
     tenant: &str,
 ) {
@@ -455,10 +455,10 @@ mod tests {
     fn a_confirmed_row_takes_its_state_from_the_list() {
         use RegistrationState::*;
         let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let list: HashMap<String, AutopilotDevice> = [("S-1".to_owned(), listed("S-1", "notContacted"))]
-            .into_iter()
-            .collect();
-        let empty = HashMap::new();
+        let list = BySerial::new(vec![listed("S-1", "notContacted")], |d| {
+            d.serial_number.as_deref()
+        });
+        let empty = BySerial::new(Vec::new(), |d: &AutopilotDevice| d.serial_number.as_deref());
         for (name, vanished, registered, phase, state, unsent) in [
             (
                 "listed: Ready for user",
