@@ -172,6 +172,53 @@ pub struct CustomerSettings {
     /// set once, when its run starts (after its lock), and used by both
     /// pipes and the profile wait alike.
     pub deadline: Duration,
+    /// Its place among the customers sending at once (`--max-tenants`).
+    pub turn: Turn,
+}
+
+/// A customer's place among those sending at once (`--max-tenants`), let
+/// go once each of its pipes has sent what it will send: a customer that
+/// only follows its devices (minutes of the service's import and profile
+/// assignment) does not hold the next one back. Dropped with the
+/// customer's run in any case.
+#[derive(Clone, Debug, Default)]
+pub struct Turn(Option<Arc<std::sync::Mutex<TurnState>>>);
+
+#[derive(Debug)]
+struct TurnState {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The pipes with rows that have not finished sending.
+    sending: Vec<crate::input::device::Pipe>,
+}
+
+impl Turn {
+    /// A turn held for the customer's pipes that have rows.
+    pub fn new(permit: tokio::sync::OwnedSemaphorePermit, pipes: Vec<crate::input::device::Pipe>) -> Self {
+        Self(Some(Arc::new(std::sync::Mutex::new(TurnState {
+            permit: Some(permit),
+            sending: pipes,
+        }))))
+    }
+
+    /// `pipe` has sent all it will send; the last one lets the turn go.
+    pub fn sent(&self, pipe: crate::input::device::Pipe) {
+        let Some(state) = &self.0 else { return };
+        let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.sending.retain(|p| *p != pipe);
+        if state.sending.is_empty() {
+            state.permit = None;
+        }
+    }
+
+    /// True while the turn is held.
+    pub fn held(&self) -> bool {
+        self.0.as_ref().is_some_and(|s| {
+            s.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .permit
+                .is_some()
+        })
+    }
 }
 
 /// What one customer's pipes work with: the run's settings and the
@@ -217,5 +264,29 @@ impl ImportSettings {
                 ..CustomerSettings::default()
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::device::Pipe;
+
+    /// The turn is let go when the last pipe with rows has sent, not
+    /// before, and sending twice changes nothing.
+    #[test]
+    fn a_turn_is_let_go_when_every_pipe_has_sent() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = slots.clone().try_acquire_owned().unwrap();
+        let turn = Turn::new(permit, vec![Pipe::Graph, Pipe::PartnerCenter]);
+        let copy = turn.clone();
+        copy.sent(Pipe::Graph);
+        copy.sent(Pipe::Graph);
+        assert!(turn.held(), "Partner Center has not sent yet");
+        assert_eq!(slots.available_permits(), 0);
+        turn.sent(Pipe::PartnerCenter);
+        assert!(!turn.held());
+        assert_eq!(slots.available_permits(), 1, "the next customer may start");
+        assert!(!Turn::default().held(), "a run without turns holds none");
     }
 }

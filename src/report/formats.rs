@@ -102,6 +102,18 @@ impl Report {
         write_atomic(path, |f| self.csv(f))
     }
 
+    /// Writes a checkpoint of the JSON report ([`write_checkpoint`]).
+    pub fn write_json_checkpoint(&self, path: &Path) -> std::io::Result<()> {
+        write_checkpoint(path, |f| {
+            crate::sanitize::write_json_pretty(f, self).map_err(std::io::Error::other)
+        })
+    }
+
+    /// Writes a checkpoint of the CSV report ([`write_checkpoint`]).
+    pub fn write_csv_checkpoint(&self, path: &Path) -> std::io::Result<()> {
+        write_checkpoint(path, |f| self.csv(f))
+    }
+
     pub(super) fn csv(&self, out: &mut impl Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record([
@@ -243,10 +255,29 @@ pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
 
 /// Writes a file whole or not at all: into a temporary file beside it,
 /// then renamed over it, so a reader (or a run killed mid-write) never
-/// sees half a report.
+/// sees half a report. On disk before it is renamed (it survives a power
+/// cut too).
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    replace(path, fill, true)
+}
+
+/// The same for a checkpoint, replaced again within seconds: whole or not
+/// at all for a killed run, without waiting for the disk (a run of many
+/// chunks writes one after each).
+pub fn write_checkpoint(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    replace(path, fill, false)
+}
+
+fn replace(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+    durable: bool,
 ) -> std::io::Result<()> {
     let name = path
         .file_name()
@@ -264,7 +295,9 @@ pub fn write_atomic(
         let mut f = std::io::BufWriter::new(file);
         fill(&mut f)?;
         f.flush()?;
-        f.get_ref().sync_data()?;
+        if durable {
+            f.get_ref().sync_data()?;
+        }
         std::fs::rename(&temp, path)
     })();
     if result.is_err() {

@@ -153,29 +153,45 @@ fn cleanup_deletes_the_records_of_registered_devices_and_keeps_the_rest() {
     assert_eq!(again.json()["customers"][0]["deleted"], 0);
 }
 
-/// A customer still waiting for its turn (`--max-tenants 1`) when the
-/// run's deadline comes is *not started*, for one cause that says so and
-/// how to give it a turn; the customer ahead of it keeps its own verdicts.
-#[test]
-fn a_customer_whose_turn_never_came_is_not_started() {
-    let dir = tempfile::tempdir().unwrap();
-    let stuck = crate::common::write(
-        dir.path(),
-        "stuck.csv",
+/// Two customers' manifest: Fabrikam's one device (`serial`) first, then
+/// Contoso's example file.
+fn two_customers(dir: &std::path::Path, serial: &str) -> std::path::PathBuf {
+    let first = crate::common::write(
+        dir,
+        "first.csv",
         format!(
-            "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0005,,{}\n",
+            "Device Serial Number,Windows Product ID,Hardware Hash\n{serial},,{}\n",
             crate::common::fake_hash(5, 3000)
         ),
     );
-    let manifest = crate::common::write(
-        dir.path(),
+    crate::common::write(
+        dir,
         "customers.toml",
         format!(
             "[[customer]]\ntenant = \"fabrikam.onmicrosoft.com\"\nfiles = ['{}']\n\n[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = ['{}']\n",
-            stuck.display(),
+            first.display(),
             crate::common::example("contoso-autopilot.csv")
         ),
-    );
+    )
+}
+
+fn rows_of<'a>(report: &'a serde_json::Value, file: &str) -> Vec<&'a serde_json::Value> {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["file"].as_str().unwrap().ends_with(file))
+        .collect()
+}
+
+/// `--max-tenants` bounds the customers *sending* at once: one that has
+/// sent and only follows its devices (here a device the service leaves
+/// pending for the whole run) lets the next one start, so one slow customer
+/// does not leave the rest of a manifest not started.
+#[test]
+fn a_customer_that_has_sent_lets_the_next_one_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = two_customers(dir.path(), "FAB-0005");
     let run = crate::common::apctl_env(
         [
             "import",
@@ -192,12 +208,59 @@ fn a_customer_whose_turn_never_came_is_not_started() {
         &[],
     );
     let report = run.json();
-    let contoso: Vec<&serde_json::Value> = report["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["file"].as_str().unwrap().ends_with("contoso-autopilot.csv"))
-        .collect();
+    let contoso = rows_of(&report, "contoso-autopilot.csv");
+    assert!(!contoso.is_empty(), "{report}");
+    let sent = contoso.iter().filter(|e| e["action"] == "sent").count();
+    assert!(sent > 0, "Contoso had its turn while Fabrikam waited: {report}");
+    assert!(
+        contoso
+            .iter()
+            .all(|e| !e["details"].as_str().unwrap_or("").contains("not started")),
+        "{report}"
+    );
+    let stuck = crate::common::entry(&report, "FAB-0005");
+    assert_eq!(stuck["state"], "Registration pending", "{stuck}");
+}
+
+/// A customer still waiting for its turn (`--max-tenants 1`) when the
+/// run's deadline comes — the one ahead of it is still sending, 500
+/// devices one per request inside the write budget (100 per 20 s) — is
+/// *not started*, for one cause that says so and how to give it a turn,
+/// even in the report of a run cut at its deadline.
+#[test]
+fn a_customer_whose_turn_never_came_is_not_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = crate::common::hash_rows(dir.path(), "BIG", 500, 9);
+    let manifest = crate::common::write(
+        dir.path(),
+        "customers.toml",
+        format!(
+            "[[customer]]\ntenant = \"fabrikam.onmicrosoft.com\"\nfiles = ['{}']\n\n[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = ['{}']\n",
+            big.display(),
+            crate::common::example("contoso-autopilot.csv")
+        ),
+    );
+    let run = crate::common::apctl_env(
+        [
+            "import",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--simulate",
+            "--max-tenants",
+            "1",
+            "--chunk-size",
+            "1",
+            "--timeout",
+            "1m",
+            "--grace",
+            "0s",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let report = run.json();
+    let contoso = rows_of(&report, "contoso-autopilot.csv");
     assert!(!contoso.is_empty(), "{report}");
     for e in &contoso {
         assert_eq!(e["action"], "not-sent", "{e}");
@@ -216,13 +279,11 @@ fn a_customer_whose_turn_never_came_is_not_started() {
         cause["hint"].as_str().unwrap().contains("--max-tenants"),
         "{cause}"
     );
-    let stuck = report["entries"]
-        .as_array()
-        .unwrap()
+    let sent = rows_of(&report, "BIG.csv")
         .iter()
-        .find(|e| e["serialNumber"] == "FAB-0005")
-        .unwrap();
-    assert_eq!(stuck["state"], "Registration pending", "{stuck}");
+        .filter(|e| e["action"] == "sent")
+        .count();
+    assert!(sent > 0, "the customer ahead had its turn");
 }
 
 /// A thousand devices under 30 % of requests answered 503 (before anything

@@ -184,12 +184,16 @@ impl apctl::import::Progress for Recorder<'_> {
 
     fn checkpoint(&self, report: &Report) {
         let written = [
-            self.args.files.report.as_ref().map(|p| (p, report.write_json(p))),
+            self.args
+                .files
+                .report
+                .as_ref()
+                .map(|p| (p, report.write_json_checkpoint(p))),
             self.args
                 .files
                 .report_csv
                 .as_ref()
-                .map(|p| (p, report.write_csv(p))),
+                .map(|p| (p, report.write_csv_checkpoint(p))),
         ];
         for (path, result) in written.into_iter().flatten() {
             if let Err(e) = result

@@ -24,6 +24,7 @@ use crate::import::report::progress::{entry_for, warning};
 use crate::import::run::assemble::{TenantResult, assemble};
 use crate::import::run::ledger::Ledger;
 use crate::import::{Cancel, ImportSettings, Progress, RunSettings};
+use crate::input::device::Pipe;
 use crate::report::{Action, Cause, Report, TenantError, Verdict};
 use crate::transport::Client;
 
@@ -131,8 +132,10 @@ pub async fn run(
     }
 }
 
-/// One customer in its turn (`--max-tenants` at a time). One still queued
-/// when too little of the run's time is left is not started.
+/// One customer in its turn (`--max-tenants` sending at a time; a
+/// customer that has sent lets the next one start while it follows its
+/// devices). One still queued when too little of the run's time is left is
+/// not started.
 async fn turn(
     client: &Client,
     base: &Arc<RunSettings>,
@@ -151,10 +154,27 @@ async fn turn(
         () = crate::clock::reaches(&**client.clock(), run_ends.saturating_sub(least)) => None,
     };
     match turn {
-        Some(_permit) if client.clock().now() + least < run_ends => {
+        Some(permit) if client.clock().now() + least < run_ends => {
+            let mut job = job;
+            let pipes = [
+                (Pipe::Graph, job.rows.graph.is_empty()),
+                (Pipe::PartnerCenter, job.rows.partner_center.is_empty()),
+            ];
+            let sending = pipes.iter().filter(|(_, none)| !none).map(|(p, _)| *p).collect();
+            job.customer.turn = crate::import::settings::Turn::new(permit, sending);
             run_tenant(client, base, job, run_ends, progress, cancel).await
         }
-        _ => not_started(base, job),
+        _ => {
+            let result = not_started(base, job);
+            // On record at once: a run cut at its deadline reports from
+            // the snapshots, and these rows were not started, not unsent
+            // for want of an answer.
+            let entries = &result.entries;
+            let fill = |list: &mut Vec<crate::report::Entry>| list.extend(entries.iter().cloned());
+            progress.snapshot(&result.tenant, Pipe::PartnerCenter, &|_| {}, false);
+            progress.snapshot(&result.tenant, Pipe::Graph, &fill, true);
+            result
+        }
     }
 }
 

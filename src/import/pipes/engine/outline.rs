@@ -75,6 +75,8 @@ pub(crate) async fn run<S: Service>(
         // After Ctrl-C nothing more is sent; what was sent (or found
         // staged, or in a batch) is followed through the grace.
         service.send(&mut tracked, progress, cancel).await;
+        // Following takes no turn: the next customer may start sending.
+        settings.customer.turn.sent(S::PIPE);
         snapshot(&tracked);
         if settings.run.wait {
             service.settle(&mut tracked, progress, cancel).await;

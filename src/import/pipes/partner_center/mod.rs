@@ -83,6 +83,13 @@ pub async fn import_customer(
             None => untagged.push(device),
         }
     }
+    if by_tag.is_empty() {
+        // Nothing to send: no turn is held for this pipe.
+        settings
+            .customer
+            .turn
+            .sent(crate::input::device::Pipe::PartnerCenter);
+    }
     let mut outcome = TenantOutcome {
         entries: untagged_rows(untagged, settings),
         error: None,
