@@ -342,6 +342,12 @@ impl<W: std::io::Write> std::io::Write for Cleaning<W> {
     }
 }
 
+/// True when [`clean_line`] would give the text back as it is (known
+/// cheaply: most of a large report is).
+pub fn is_clean_line(text: &str) -> bool {
+    !text.contains('\n') && !needs_cleaning(text)
+}
+
 /// Like [`clean`], on one line: line breaks become spaces too.
 pub fn clean_line(text: &str) -> String {
     clean(text).replace('\n', " ")

@@ -95,7 +95,7 @@ fn retry_inputs(path: &Path, tenant: Option<&str>) -> anyhow::Result<Vec<Input>>
     })?;
     let mut inputs: Vec<Input> = Vec::new();
     for e in report.entries.iter().filter(|e| e.failed() || e.unsent()) {
-        let file = std::path::PathBuf::from(&e.file);
+        let file = std::path::PathBuf::from(&*e.file);
         if !file.is_file() {
             bail!(
                 "{}: the report's row {}:{} names a file that is not here (run from the folder the report was written in)",

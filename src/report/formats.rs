@@ -142,7 +142,7 @@ impl Report {
             write_safe_record(
                 &mut w,
                 [
-                    e.file.clone(),
+                    e.file.to_string(),
                     e.line.to_string(),
                     e.tenant.clone(),
                     self.customer_name(&e.tenant).unwrap_or_default().to_owned(),
@@ -150,7 +150,7 @@ impl Report {
                     e.pipe.map(|p| json(&p)).unwrap_or_default(),
                     e.state_text(),
                     e.message.map(|m| m.to_string()).unwrap_or_default(),
-                    e.details.clone(),
+                    e.details.to_string(),
                     e.error_code.clone().unwrap_or_default(),
                     e.error_name.clone().unwrap_or_default(),
                     e.request_id.clone().unwrap_or_default(),

@@ -52,7 +52,7 @@ pub const SCHEMA: &str = "apctl.report.v2";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
-    pub file: String,
+    pub file: Arc<str>,
     pub line: u64,
     pub tenant: String,
     pub serial_number: Option<String>,
@@ -70,7 +70,7 @@ pub struct Entry {
     /// One of the five portal messages, word for word, or null.
     pub message: Option<DeviceMessage>,
     /// The portal's details text for the message, or apctl's explanation.
-    pub details: String,
+    pub details: Arc<str>,
     /// The Autopilot error code, when the service gave one.
     pub error_code: Option<String>,
     /// The Autopilot error name, when the service gave one.
@@ -131,7 +131,7 @@ impl Entry {
             _ => None,
         });
         Self {
-            file: source.file.to_string(),
+            file: source.file.clone(),
             line: source.line,
             tenant: tenant.to_owned(),
             serial_number: device.and_then(|d| d.serial.clone()),
@@ -140,7 +140,7 @@ impl Entry {
             cause: None,
             why: None,
             message: None,
-            details: String::new(),
+            details: Arc::from(""),
             error_code: None,
             error_name: None,
             request_id: None,
@@ -166,13 +166,13 @@ impl Entry {
         self.state = Some(state);
         self.message = message;
         if let Some(m) = message {
-            self.details = m.details(self.request_id.as_deref());
+            self.details = m.details(self.request_id.as_deref()).into();
         }
     }
 
     /// Sets the row's details to what `d` says.
     pub fn say(&mut self, d: crate::portal::details::Detail) {
-        self.details = d.to_string();
+        self.details = d.to_string().into();
     }
 
     /// Adds what `d` says after the row's details, as a sentence of its
@@ -186,7 +186,8 @@ impl Entry {
             format!("{details} {text}")
         } else {
             format!("{details}. {text}")
-        };
+        }
+        .into();
     }
 
     /// True when the device is not where it should be and will not get
@@ -224,7 +225,7 @@ impl Entry {
         self.action = Action::Invalid;
         self.state = None;
         self.message = None;
-        self.details = details;
+        self.details = details.into();
     }
 
     /// The state as people read it; a row never sent says so.
@@ -451,12 +452,21 @@ pub struct TenantError {
 /// Cleans every optional text field in place.
 fn clean_opt(field: &mut Option<String>) {
     if let Some(text) = field {
-        *text = crate::sanitize::clean_line(text);
+        clean(text);
     }
 }
 
 fn clean(field: &mut String) {
-    *field = crate::sanitize::clean_line(field);
+    if !crate::sanitize::is_clean_line(field) {
+        *field = crate::sanitize::clean_line(field);
+    }
+}
+
+/// The same for a text rows share: left shared when it is clean.
+fn clean_shared(field: &mut Arc<str>) {
+    if !crate::sanitize::is_clean_line(field) {
+        *field = crate::sanitize::clean_line(field).into();
+    }
 }
 
 impl TenantError {
@@ -475,9 +485,9 @@ impl Report {
     /// escape sequence.
     pub fn sanitize(&mut self) {
         for e in &mut self.entries {
-            clean(&mut e.file);
+            clean_shared(&mut e.file);
             clean(&mut e.tenant);
-            clean(&mut e.details);
+            clean_shared(&mut e.details);
             for f in [
                 &mut e.serial_number,
                 &mut e.error_code,

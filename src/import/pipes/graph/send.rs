@@ -285,7 +285,7 @@ pub(super) fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<Impo
         t.entry.imported_identity_id = Some(record.id);
         t.entry.action = Action::Sent;
         // Answered: it was sent, and its verdict is to come.
-        t.entry.details.clear();
+        t.entry.details = std::sync::Arc::from("");
         t.posted = false;
         t.x.ours = true;
         t.phase = Phase::Sent;

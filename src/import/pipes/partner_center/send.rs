@@ -73,7 +73,7 @@ pub(super) async fn send(
                     let t = &mut tracked[i];
                     t.entry.action = Action::Sent;
                     // Answered: accepted, its verdict is to come.
-                    t.entry.details.clear();
+                    t.entry.details = std::sync::Arc::from("");
                     t.posted = false;
                     t.entry.request_id = accepted.request_id.clone();
                     t.entry.batch_id = Some(target.clone());
