@@ -27,8 +27,10 @@ use apctl::transport::throttle::{self, Limits};
 pub struct ImportArgs {
     #[command(flatten)]
     input: crate::cli::manifest::InputArgs,
-    /// Customers worked on at once; each has its own throttle budget and
-    /// concurrency limit.
+    /// Customers sending at once; each has its own throttle budget and
+    /// concurrency limit. A customer that has sent lets the next one start
+    /// while it follows its devices, so this does not limit how many
+    /// customers a run finishes.
     #[arg(long, default_value_t = NonZeroUsize::new(8).expect("non-zero"), value_name = "N")]
     max_tenants: NonZeroUsize,
     /// Take only shard K of N of the customers (a stable choice by name),
