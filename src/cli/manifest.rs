@@ -106,7 +106,7 @@ fn retry_inputs(path: &Path, tenant: Option<&str>) -> anyhow::Result<Vec<Input>>
         }
         let customer = tenant
             .map(str::to_owned)
-            .or_else(|| Some(e.tenant.clone()).filter(|t| !t.is_empty()));
+            .or_else(|| Some(e.tenant.to_string()).filter(|t| !t.is_empty()));
         match inputs.iter_mut().find(|i| i.file == file) {
             Some(input) => {
                 input.lines.get_or_insert_with(Default::default).insert(e.line);

@@ -260,7 +260,7 @@ impl Planner<'_> {
             .and_then(|i| i.tenant.clone())
             .unwrap_or_default();
         let mut e = Entry::for_row(source, &tenant, None, self.order_id);
-        e.serial_number = serial.map(str::to_owned);
+        e.serial_number = serial.map(Into::into);
         e.invalid(invalid_details(problems));
         self.entries.push(e);
     }

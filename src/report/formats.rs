@@ -30,7 +30,7 @@ impl Report {
         use std::fmt::Write as _;
         let mut tenants: Vec<&str> = Vec::new();
         for e in &self.entries {
-            if !tenants.contains(&e.tenant.as_str()) {
+            if !tenants.contains(&&*e.tenant) {
                 tenants.push(&e.tenant);
             }
         }
@@ -58,7 +58,7 @@ impl Report {
             self.named_tenant(tenant)
         };
         let class = if tenant.is_empty() { "apctl" } else { tenant };
-        let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.tenant == tenant).collect();
+        let mine: Vec<&Entry> = self.entries.iter().filter(|e| *e.tenant == *tenant).collect();
         let causes: Vec<&Cause> = self
             .causes
             .iter()
@@ -144,16 +144,16 @@ impl Report {
                 [
                     e.file.to_string(),
                     e.line.to_string(),
-                    e.tenant.clone(),
+                    e.tenant.to_string(),
                     self.customer_name(&e.tenant).unwrap_or_default().to_owned(),
-                    e.serial_number.clone().unwrap_or_default(),
+                    e.serial_number.as_deref().unwrap_or_default().to_owned(),
                     e.pipe.map(|p| json(&p)).unwrap_or_default(),
                     e.state_text(),
                     e.message.map(|m| m.to_string()).unwrap_or_default(),
                     e.details.to_string(),
                     e.error_code.clone().unwrap_or_default(),
                     e.error_name.clone().unwrap_or_default(),
-                    e.request_id.clone().unwrap_or_default(),
+                    e.request_id.as_deref().unwrap_or_default().to_owned(),
                     json(&e.action),
                     e.group_tag.clone().unwrap_or_default(),
                     e.order_id.clone().unwrap_or_default(),

@@ -30,7 +30,7 @@ pub fn render(r: &Report) -> String {
     let unassigned: Vec<&Entry> = r
         .entries
         .iter()
-        .filter(|e| !r.tenants.iter().any(|t| t.tenant == e.tenant))
+        .filter(|e| !r.tenants.iter().any(|t| *t.tenant == *e.tenant))
         .collect();
     if !unassigned.is_empty() {
         out.push_str("<section class=\"customer\">\n<h2>Rows without a customer</h2>\n");
@@ -103,11 +103,11 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
         let _ = write!(out, "<td>{n}</td>");
     }
     out.push_str("</tr>\n</table>\n");
-    let mine: Vec<&Entry> = r.entries.iter().filter(|e| e.tenant == t.tenant).collect();
+    let mine: Vec<&Entry> = r.entries.iter().filter(|e| *e.tenant == *t.tenant).collect();
     let groups: Vec<fixes::FixGroup<'_>> = fixes::groups(r)
         .into_iter()
         .map(|mut g| {
-            g.entries.retain(|e| e.tenant == t.tenant);
+            g.entries.retain(|e| *e.tenant == *t.tenant);
             g
         })
         .filter(|g| !g.entries.is_empty())

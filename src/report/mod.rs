@@ -54,8 +54,8 @@ pub const SCHEMA: &str = "apctl.report.v2";
 pub struct Entry {
     pub file: Arc<str>,
     pub line: u64,
-    pub tenant: String,
-    pub serial_number: Option<String>,
+    pub tenant: Arc<str>,
+    pub serial_number: Option<Arc<str>>,
     pub pipe: Option<Pipe>,
     /// One of the five portal states, word for word: what Microsoft's
     /// service said. `None` for a row apctl never sent (`action` is
@@ -76,7 +76,7 @@ pub struct Entry {
     /// The Autopilot error name, when the service gave one.
     pub error_name: Option<String>,
     /// The request id of the call that decided this entry, when there is one.
-    pub request_id: Option<String>,
+    pub request_id: Option<Arc<str>>,
     pub action: Action,
     /// The device's model: from the row, or from the tenant's list once
     /// registered.
@@ -88,11 +88,11 @@ pub struct Entry {
     pub group_tag: Option<String>,
     pub order_id: Option<String>,
     /// The hash shortened (`T0GX…a1Q= (4000 chars)`), never whole.
-    pub hardware_hash: Option<String>,
+    pub hardware_hash: Option<Arc<str>>,
     /// The staged identity's id, when one was created or followed.
-    pub imported_identity_id: Option<String>,
+    pub imported_identity_id: Option<Arc<str>>,
     /// The registered Autopilot device's id, once found.
-    pub autopilot_device_id: Option<String>,
+    pub autopilot_device_id: Option<Arc<str>>,
     /// The Partner Center device batch the row went into (Partner Center
     /// rows only).
     pub batch_id: Option<String>,
@@ -133,8 +133,8 @@ impl Entry {
         Self {
             file: source.file.clone(),
             line: source.line,
-            tenant: tenant.to_owned(),
-            serial_number: device.and_then(|d| d.serial.clone()),
+            tenant: tenant.into(),
+            serial_number: device.and_then(|d| d.serial.as_deref()).map(Into::into),
             pipe: device.map(Device::pipe),
             state: Some(RegistrationState::RegistrationPending),
             cause: None,
@@ -152,7 +152,7 @@ impl Entry {
             assigned_user: device.and_then(|d| d.assigned_user.clone()),
             group_tag: device.and_then(|d| d.group_tag.clone()),
             order_id: order_id.map(str::to_owned),
-            hardware_hash: hash,
+            hardware_hash: hash.map(Into::into),
             imported_identity_id: None,
             autopilot_device_id: None,
             batch_id: None,
@@ -486,20 +486,27 @@ impl Report {
     pub fn sanitize(&mut self) {
         for e in &mut self.entries {
             clean_shared(&mut e.file);
-            clean(&mut e.tenant);
+            clean_shared(&mut e.tenant);
             clean_shared(&mut e.details);
             for f in [
-                &mut e.serial_number,
                 &mut e.error_code,
                 &mut e.error_name,
-                &mut e.request_id,
                 &mut e.group_tag,
                 &mut e.order_id,
-                &mut e.imported_identity_id,
-                &mut e.autopilot_device_id,
                 &mut e.batch_id,
             ] {
                 clean_opt(f);
+            }
+            for f in [
+                &mut e.serial_number,
+                &mut e.request_id,
+                &mut e.imported_identity_id,
+                &mut e.autopilot_device_id,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                clean_shared(f);
             }
         }
         for c in &mut self.causes {

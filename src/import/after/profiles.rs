@@ -148,7 +148,7 @@ fn waits_for_profile(e: &Entry) -> bool {
 
 /// A device registered without a profile is not ready for its user.
 fn no_profile_yet(e: &mut Entry) {
-    let id = e.autopilot_device_id.clone().unwrap_or_default();
+    let id = e.autopilot_device_id.as_deref().unwrap_or_default().to_owned();
     e.state = Some(RegistrationState::RegistrationPending);
     e.message = None;
     e.say(crate::portal::details::Detail::NoProfileYet {
@@ -177,7 +177,7 @@ impl Reading<'_, '_> {
             // Every registered row once, for the report; then those
             // still waiting.
             .filter(|e| waits_for_profile(e) || e.profile_status.is_none())
-            .filter_map(|e| e.autopilot_device_id.clone())
+            .filter_map(|e| e.autopilot_device_id.as_deref().map(str::to_owned))
             .collect();
         if ids.is_empty() {
             return false;

@@ -31,7 +31,7 @@ pub(crate) fn assemble(
             .partition(|e| !e.tenant.is_empty() && key(&e.tenant) == key(&r.requested));
         unsent = rest;
         r.entries.extend(mine.into_iter().map(|mut e| {
-            e.tenant.clone_from(&r.tenant);
+            e.tenant = r.tenant.as_str().into();
             e
         }));
         sections.push(TenantSection {

@@ -116,7 +116,7 @@ pub(crate) fn registered_state(
         .enrollment_state
         .clone()
         .unwrap_or(mapping::EnrollmentState::Unknown);
-    entry.autopilot_device_id = Some(device.id.clone());
+    entry.autopilot_device_id = Some(device.id.as_str().into());
     mapping::registered_state(&enrollment, device.last_contact(), now)
 }
 

@@ -273,7 +273,7 @@ fn decide(
         }
         return None;
     };
-    t.entry.imported_identity_id = Some(record.id.clone());
+    t.entry.imported_identity_id = Some(record.id.as_str().into());
     t.entry.action = Action::FollowedStaged;
     t.x.staged_id = Some(record.id.clone());
     // A live run elsewhere may be following it too: it is read, not

@@ -96,8 +96,10 @@ fn take_answer(
     progress: &dyn Progress,
 ) {
     adopt(tracked, chunk, answer.staged);
+    // One request id for the chunk's rows, shared.
+    let request_id: Option<std::sync::Arc<str>> = answer.request_id.as_deref().map(Into::into);
     for &i in chunk {
-        tracked[i].entry.request_id.clone_from(&answer.request_id);
+        tracked[i].entry.request_id.clone_from(&request_id);
     }
     if let Some(went_out) = answer.stopped {
         // Stopped: nothing more goes out. A row whose chunk never went out
@@ -282,7 +284,7 @@ pub(super) fn adopt(tracked: &mut [Tracked], indices: &[usize], staged: Vec<Impo
             continue;
         };
         t.x.staged_id = Some(record.id.clone());
-        t.entry.imported_identity_id = Some(record.id);
+        t.entry.imported_identity_id = Some(record.id.into());
         t.entry.action = Action::Sent;
         // Answered: it was sent, and its verdict is to come.
         t.entry.details = std::sync::Arc::from("");

@@ -75,7 +75,7 @@ pub(super) async fn send(
                     // Answered: accepted, its verdict is to come.
                     t.entry.details = std::sync::Arc::from("");
                     t.posted = false;
-                    t.entry.request_id = accepted.request_id.clone();
+                    t.entry.request_id = accepted.request_id.as_deref().map(Into::into);
                     t.entry.batch_id = Some(target.clone());
                     t.x.job = Some(jobs.len());
                     t.phase = Phase::Sent;
@@ -103,7 +103,7 @@ pub(super) async fn send(
                 let why = Cause::tenant(&tenant_error(&ctx.settings.customer.tenant, &e));
                 for &i in chunk {
                     let t = &mut tracked[i];
-                    t.entry.request_id = e.request_id().map(str::to_owned);
+                    t.entry.request_id = e.request_id().map(Into::into);
                     t.entry.not_sent(&why);
                     t.phase = Phase::Done;
                 }
@@ -133,7 +133,7 @@ fn refused_in_existing_batch(
     });
     for &i in chunk {
         let t = &mut tracked[i];
-        t.entry.request_id = error.and_then(CallError::request_id).map(str::to_owned);
+        t.entry.request_id = error.and_then(CallError::request_id).map(Into::into);
         t.entry.not_sent(&why);
         t.phase = Phase::Done;
     }
@@ -185,7 +185,7 @@ async fn after_lost_answer(
     });
     for &i in chunk {
         let t = &mut tracked[i];
-        t.entry.request_id.clone_from(&request_id);
+        t.entry.request_id = request_id.as_deref().map(Into::into);
         if listed.iter().any(|l| same_device(&t.device, l)) {
             t.entry.action = Action::Sent;
             t.entry.batch_id = Some(batch.to_owned());

@@ -143,7 +143,7 @@ pub(super) fn judge(t: &mut Tracked, status: &crate::partner_center::BatchStatus
     if t.device.serial.is_none() {
         // A product-key row learns its serial from the job.
         t.device.serial = d.serial_number.clone().filter(|s| !s.is_empty());
-        t.entry.serial_number.clone_from(&t.device.serial);
+        t.entry.serial_number = t.device.serial.as_deref().map(Into::into);
     }
     let code = d
         .error_code
@@ -192,7 +192,7 @@ pub(super) fn confirm(
     if t.device.serial.is_none() {
         // A product-key row learns its serial from the tenant's list.
         t.device.serial.clone_from(&device.serial_number);
-        t.entry.serial_number.clone_from(&device.serial_number);
+        t.entry.serial_number = device.serial_number.as_deref().map(Into::into);
     }
     let details = std::mem::take(&mut t.entry.details);
     t.entry.set(state, message);
