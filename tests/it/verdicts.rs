@@ -240,6 +240,7 @@ fn a_customer_whose_turn_never_came_is_not_started() {
             crate::common::example("contoso-autopilot.csv")
         ),
     );
+    let written = dir.path().join("report.json");
     let run = crate::common::apctl_env(
         [
             "import",
@@ -256,10 +257,32 @@ fn a_customer_whose_turn_never_came_is_not_started() {
             "0s",
             "-o",
             "json",
+            "--report",
+            written.to_str().unwrap(),
         ],
         &[],
     );
     let report = run.json();
+    // The cut report is put together from the snapshots the checkpoints
+    // (one per chunk here) lent and took back: every row is in it once.
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    let rows = on_disk["entries"].as_array().unwrap().len();
+    assert_eq!(rows, report["entries"].as_array().unwrap().len());
+    assert_eq!(rows as u64, on_disk["totals"]["rows"].as_u64().unwrap());
+    let mut lines: Vec<(String, u64)> = on_disk["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_owned(),
+                e["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    lines.dedup();
+    assert_eq!(lines.len(), rows, "no row twice");
     let contoso = rows_of(&report, "contoso-autopilot.csv");
     assert!(!contoso.is_empty(), "{report}");
     for e in &contoso {

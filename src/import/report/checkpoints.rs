@@ -104,8 +104,34 @@ impl<'a> Checkpoints<'a> {
             .last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let report = self.report();
+        // The snapshots are lent to the report and taken back after it is
+        // written: a large run never holds a second copy of every row.
+        let mut parts = self
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lent = std::mem::take(&mut *parts);
+        let keys: HashMap<(String, Pipe), (String, Pipe)> = lent
+            .keys()
+            .map(|(tenant, pipe)| {
+                (
+                    (crate::sanitize::clean_line(tenant), *pipe),
+                    (tenant.clone(), *pipe),
+                )
+            })
+            .collect();
+        let report =
+            self.assembled(|tenant, pipe| lent.remove(&(tenant.to_owned(), pipe)).unwrap_or_default());
+        drop(lent);
         self.inner.checkpoint(&report);
+        // Back where they came from: each row with a pipe is a snapshot's
+        // (the plan's own rows have none), under its customer and pipe.
+        for e in report.entries {
+            let Some(pipe) = e.pipe else { continue };
+            if let Some(key) = keys.get(&(e.tenant.to_string(), pipe)) {
+                parts.entry(key.clone()).or_default().push(e);
+            }
+        }
         *last = Some(std::time::Instant::now());
     }
 
@@ -120,18 +146,22 @@ impl<'a> Checkpoints<'a> {
 
     /// A report of everything known now (`complete: false`).
     pub(crate) fn report(&self) -> Report {
+        let parts = self
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.assembled(|tenant, pipe| parts.get(&(tenant.to_owned(), pipe)).cloned().unwrap_or_default())
+    }
+
+    /// The report of the snapshots `take` hands over, per customer and
+    /// pipe.
+    fn assembled(&self, mut take: impl FnMut(&str, Pipe) -> Vec<Entry>) -> Report {
         let results = {
-            let parts = self
-                .parts
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.tenants
                 .iter()
                 .map(|(tenant, requested)| {
-                    let mut entries = Vec::new();
-                    for pipe in [Pipe::Graph, Pipe::PartnerCenter] {
-                        entries.extend(parts.get(&(tenant.clone(), pipe)).into_iter().flatten().cloned());
-                    }
+                    let mut entries = take(tenant, Pipe::Graph);
+                    entries.extend(take(tenant, Pipe::PartnerCenter));
                     TenantResult {
                         tenant: tenant.clone(),
                         requested: requested.clone(),
