@@ -99,6 +99,21 @@ impl Graph<'_> {
         ids: &[String],
         beta: bool,
     ) -> Result<Vec<AutopilotDevice>, CallError> {
+        self.by_id(ids, beta).await
+    }
+
+    /// Each listed device's deployment profile status, on `/beta`, read
+    /// as [`Self::registered_by_id`] reads devices but kept as two fields: a
+    /// large customer's profile wait holds ids, not whole devices.
+    pub async fn profile_statuses(&self, ids: &[String]) -> Result<Vec<ProfileStatus>, CallError> {
+        self.by_id(ids, true).await
+    }
+
+    async fn by_id<T: serde::de::DeserializeOwned + HasId>(
+        &self,
+        ids: &[String],
+        beta: bool,
+    ) -> Result<Vec<T>, CallError> {
         let (path, list_kind, get_kind) = if beta {
             (REGISTERED_BETA, "graph.list-profiles", "graph.get-profile")
         } else {
@@ -108,9 +123,7 @@ impl Graph<'_> {
             let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
             let url = endpoint::join(self.root, path);
             return self
-                .list_keeping(url, list_kind, |d: &AutopilotDevice| {
-                    wanted.contains(d.id.as_str())
-                })
+                .list_keeping(url, list_kind, |d: &T| wanted.contains(d.id()))
                 .await;
         }
         let mut out = Vec::new();
@@ -124,6 +137,33 @@ impl Graph<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A registered device's id and deployment profile status.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileStatus {
+    #[serde(deserialize_with = "crate::sanitize::de::text")]
+    pub id: String,
+    #[serde(default, deserialize_with = "crate::sanitize::de::opt_text")]
+    pub deployment_profile_assignment_status: Option<String>,
+}
+
+/// An item of the registered list, known by its id.
+pub trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for AutopilotDevice {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for ProfileStatus {
+    fn id(&self) -> &str {
+        &self.id
     }
 }
 

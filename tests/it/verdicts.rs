@@ -153,17 +153,9 @@ fn cleanup_deletes_the_records_of_registered_devices_and_keeps_the_rest() {
     assert_eq!(again.json()["customers"][0]["deleted"], 0);
 }
 
-/// Two customers' manifest: Fabrikam's one device (`serial`) first, then
-/// Contoso's example file.
-fn two_customers(dir: &std::path::Path, serial: &str) -> std::path::PathBuf {
-    let first = crate::common::write(
-        dir,
-        "first.csv",
-        format!(
-            "Device Serial Number,Windows Product ID,Hardware Hash\n{serial},,{}\n",
-            crate::common::fake_hash(5, 3000)
-        ),
-    );
+/// Two customers' manifest: Fabrikam's file `first`, then Contoso's
+/// example file.
+fn two_customers(dir: &std::path::Path, first: &std::path::Path) -> std::path::PathBuf {
     crate::common::write(
         dir,
         "customers.toml",
@@ -191,7 +183,15 @@ fn rows_of<'a>(report: &'a serde_json::Value, file: &str) -> Vec<&'a serde_json:
 #[test]
 fn a_customer_that_has_sent_lets_the_next_one_start() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = two_customers(dir.path(), "FAB-0005");
+    let first = crate::common::write(
+        dir.path(),
+        "first.csv",
+        format!(
+            "Device Serial Number,Windows Product ID,Hardware Hash\nFAB-0005,,{}\n",
+            crate::common::fake_hash(5, 3000)
+        ),
+    );
+    let manifest = two_customers(dir.path(), &first);
     let run = crate::common::apctl_env(
         [
             "import",
@@ -231,15 +231,7 @@ fn a_customer_that_has_sent_lets_the_next_one_start() {
 fn a_customer_whose_turn_never_came_is_not_started() {
     let dir = tempfile::tempdir().unwrap();
     let big = crate::common::hash_rows(dir.path(), "BIG", 500, 9);
-    let manifest = crate::common::write(
-        dir.path(),
-        "customers.toml",
-        format!(
-            "[[customer]]\ntenant = \"fabrikam.onmicrosoft.com\"\nfiles = ['{}']\n\n[[customer]]\ntenant = \"contoso.onmicrosoft.com\"\nfiles = ['{}']\n",
-            big.display(),
-            crate::common::example("contoso-autopilot.csv")
-        ),
-    );
+    let manifest = two_customers(dir.path(), &big);
     let written = dir.path().join("report.json");
     let run = crate::common::apctl_env(
         [

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::graph::sync::{SYNC_INTERVAL, Sync, request_sync};
-use crate::graph::{AutopilotDevice, Graph};
+use crate::graph::Graph;
 use crate::import::pipes::waiter::{self, Check, Round, Step, Wait};
 use crate::import::report::progress::warning;
 use crate::import::{Cancel, ImportSettings, Progress};
@@ -182,14 +182,15 @@ impl Reading<'_, '_> {
         if ids.is_empty() {
             return false;
         }
-        let listed = match self.graph.registered_by_id(&ids, true).await {
+        let listed = match self.graph.profile_statuses(&ids).await {
             Ok(listed) => listed,
             Err(e) => {
                 self.failed = Some(e.to_string());
                 return false;
             }
         };
-        let by_id: HashMap<&str, &AutopilotDevice> = listed.iter().map(|d| (d.id.as_str(), d)).collect();
+        let by_id: HashMap<&str, &crate::graph::registered::ProfileStatus> =
+            listed.iter().map(|d| (d.id.as_str(), d)).collect();
         let mut changed = false;
         for e in self.entries.iter_mut() {
             let Some(device) = e.autopilot_device_id.as_deref().and_then(|id| by_id.get(id)) else {
