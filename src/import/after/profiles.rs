@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::graph::sync::{SYNC_INTERVAL, Sync, request_sync};
 use crate::graph::Graph;
+use crate::graph::sync::{SYNC_INTERVAL, Sync, request_sync};
 use crate::import::pipes::waiter::{self, Check, Round, Step, Wait};
 use crate::import::report::progress::warning;
 use crate::import::{Cancel, ImportSettings, Progress};
