@@ -167,6 +167,23 @@ fn two_customers(dir: &std::path::Path, first: &std::path::Path) -> std::path::P
     )
 }
 
+/// `apctl import --manifest … --simulate --max-tenants 1 -o json` with
+/// `flags`.
+fn one_customer_at_a_time(manifest: &std::path::Path, flags: &[&str]) -> crate::common::Run {
+    let mut args = vec![
+        "import",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--simulate",
+        "--max-tenants",
+        "1",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(flags);
+    crate::common::apctl_env(args, &[])
+}
+
 fn rows_of<'a>(report: &'a serde_json::Value, file: &str) -> Vec<&'a serde_json::Value> {
     report["entries"]
         .as_array()
@@ -192,22 +209,7 @@ fn a_customer_that_has_sent_lets_the_next_one_start() {
         ),
     );
     let manifest = two_customers(dir.path(), &first);
-    let run = crate::common::apctl_env(
-        [
-            "import",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--simulate",
-            "--max-tenants",
-            "1",
-            "--timeout",
-            "10m",
-            "-o",
-            "json",
-        ],
-        &[],
-    );
-    let report = run.json();
+    let report = one_customer_at_a_time(&manifest, &["--timeout", "10m"]).json();
     let contoso = rows_of(&report, "contoso-autopilot.csv");
     assert!(!contoso.is_empty(), "{report}");
     let sent = contoso.iter().filter(|e| e["action"] == "sent").count();
@@ -233,28 +235,12 @@ fn a_customer_whose_turn_never_came_is_not_started() {
     let big = crate::common::hash_rows(dir.path(), "BIG", 500, 9);
     let manifest = two_customers(dir.path(), &big);
     let written = dir.path().join("report.json");
-    let run = crate::common::apctl_env(
-        [
-            "import",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--simulate",
-            "--max-tenants",
-            "1",
-            "--chunk-size",
-            "1",
-            "--timeout",
-            "1m",
-            "--grace",
-            "0s",
-            "-o",
-            "json",
-            "--report",
-            written.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let report = run.json();
+    let flags = ["--chunk-size", "1", "--timeout", "1m", "--grace", "0s"];
+    let report = one_customer_at_a_time(
+        &manifest,
+        &[&flags[..], &["--report", written.to_str().unwrap()]].concat(),
+    )
+    .json();
     // The cut report is put together from the snapshots the checkpoints
     // (one per chunk here) lent and took back: every row is in it once.
     let on_disk: serde_json::Value =
