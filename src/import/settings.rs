@@ -210,6 +210,11 @@ impl Turn {
         }
     }
 
+    /// Lets the turn go for `pipe` when dropped, however the pipe ends.
+    pub fn sending(&self, pipe: crate::input::device::Pipe) -> Sending<'_> {
+        Sending { turn: self, pipe }
+    }
+
     /// True while the turn is held.
     pub fn held(&self) -> bool {
         self.0.as_ref().is_some_and(|s| {
@@ -267,6 +272,18 @@ impl ImportSettings {
     }
 }
 
+/// A pipe sending in its customer's turn (see [`Turn::sending`]).
+pub struct Sending<'a> {
+    turn: &'a Turn,
+    pipe: crate::input::device::Pipe,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.turn.sent(self.pipe);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +305,10 @@ mod tests {
         assert!(!turn.held());
         assert_eq!(slots.available_permits(), 1, "the next customer may start");
         assert!(!Turn::default().held(), "a run without turns holds none");
+        // A pipe that ends without sending lets its part of the turn go.
+        let permit = slots.clone().try_acquire_owned().unwrap();
+        let turn = Turn::new(permit, vec![Pipe::Graph]);
+        drop(turn.sending(Pipe::Graph));
+        assert_eq!(slots.available_permits(), 1);
     }
 }

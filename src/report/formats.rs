@@ -11,9 +11,12 @@ impl Report {
     /// Writes the JSON report (atomically), as it is made: never whole in
     /// memory.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, |f| {
-            crate::sanitize::write_json_pretty(f, self).map_err(std::io::Error::other)
-        })
+        write_atomic(path, |f| self.json(f))
+    }
+
+    /// The JSON report, every string cleaned, written as it is made.
+    fn json(&self, out: &mut impl Write) -> std::io::Result<()> {
+        crate::sanitize::write_json_pretty(out, self).map_err(std::io::Error::other)
     }
 
     /// Writes JUnit XML: a test suite per customer, a test case per
@@ -104,9 +107,7 @@ impl Report {
 
     /// Writes a checkpoint of the JSON report ([`write_checkpoint`]).
     pub fn write_json_checkpoint(&self, path: &Path) -> std::io::Result<()> {
-        write_checkpoint(path, |f| {
-            crate::sanitize::write_json_pretty(f, self).map_err(std::io::Error::other)
-        })
+        write_checkpoint(path, |f| self.json(f))
     }
 
     /// Writes a checkpoint of the CSV report ([`write_checkpoint`]).

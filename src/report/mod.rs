@@ -19,7 +19,7 @@ mod totals;
 use totals::{NOT_SENT, NOT_SENT_INVALID, WOULD_SEND};
 pub use totals::{Ordered, Totals};
 
-pub use formats::{spreadsheet_safe, write_atomic, write_checkpoint, write_safe_record};
+pub use formats::{spreadsheet_safe, write_atomic, write_safe_record};
 pub use merge::{MergeError, merge};
 
 /// What apctl did with a row.

@@ -156,11 +156,14 @@ async fn turn(
     match turn {
         Some(permit) if client.clock().now() + least < run_ends => {
             let mut job = job;
-            let pipes = [
-                (Pipe::Graph, job.rows.graph.is_empty()),
-                (Pipe::PartnerCenter, job.rows.partner_center.is_empty()),
-            ];
-            let sending = pipes.iter().filter(|(_, none)| !none).map(|(p, _)| *p).collect();
+            let sending = [
+                (Pipe::Graph, &job.rows.graph),
+                (Pipe::PartnerCenter, &job.rows.partner_center),
+            ]
+            .into_iter()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(pipe, _)| pipe)
+            .collect();
             job.customer.turn = crate::import::settings::Turn::new(permit, sending);
             run_tenant(client, base, job, run_ends, progress, cancel).await
         }

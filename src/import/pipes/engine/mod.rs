@@ -220,8 +220,7 @@ pub(crate) fn lookup_pause(grace: Duration, stopping: bool) -> Duration {
 
 /// Why a request's answer is not known when the run stopped while it was
 /// awaited.
-pub(crate) const ABANDONED: &str =
-    "the run was stopped while its answer was awaited, and the request was abandoned";
+const ABANDONED: &str = "the run was stopped while its answer was awaited, and the request was abandoned";
 
 /// Awaits a write, or abandons it when the run is asked to stop: a request
 /// the service holds does not eat the grace. An abandoned write may have

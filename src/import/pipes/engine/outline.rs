@@ -57,6 +57,10 @@ pub(crate) async fn run<S: Service>(
 ) -> TenantOutcome {
     let settings = service.settings().clone();
     let settings = &settings;
+    // The customer's turn to send is held until this pipe has sent, or
+    // returns without sending (nothing to send, a customer that cannot be
+    // worked on, a failed lookup, a dry run).
+    let sending = settings.customer.turn.sending(S::PIPE);
     let snapshot = |tracked: &[Tracked<S::X>]| rows::snapshot(tracked, settings, S::PIPE, progress, true);
     let mut tracked: Vec<Tracked<S::X>> = devices.into_iter().map(|d| service.track(d)).collect();
     let mut staged_left = 0;
@@ -76,7 +80,7 @@ pub(crate) async fn run<S: Service>(
         // staged, or in a batch) is followed through the grace.
         service.send(&mut tracked, progress, cancel).await;
         // Following takes no turn: the next customer may start sending.
-        settings.customer.turn.sent(S::PIPE);
+        drop(sending);
         snapshot(&tracked);
         if settings.run.wait {
             service.settle(&mut tracked, progress, cancel).await;
