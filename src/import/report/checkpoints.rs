@@ -124,14 +124,7 @@ impl<'a> Checkpoints<'a> {
             self.assembled(|tenant, pipe| lent.remove(&(tenant.to_owned(), pipe)).unwrap_or_default());
         drop(lent);
         self.inner.checkpoint(&report);
-        // Back where they came from: each row with a pipe is a snapshot's
-        // (the plan's own rows have none), under its customer and pipe.
-        for e in report.entries {
-            let Some(pipe) = e.pipe else { continue };
-            if let Some(key) = keys.get(&(e.tenant.to_string(), pipe)) {
-                parts.entry(key.clone()).or_default().push(e);
-            }
-        }
+        give_back(&mut parts, report.entries, &keys);
         *last = Some(std::time::Instant::now());
     }
 
@@ -186,6 +179,41 @@ impl<'a> Checkpoints<'a> {
     }
 }
 
+/// Puts a checkpoint report's rows back where they came from: each row
+/// with a pipe is a snapshot's (the plan's own rows have none), under its
+/// customer and pipe. A run of one customer and pipe takes its list back
+/// whole; otherwise each list is made at its final size, so a large run
+/// never holds a half-empty second list beside the report's.
+fn give_back(
+    parts: &mut HashMap<(String, Pipe), Vec<Entry>>,
+    mut entries: Vec<Entry>,
+    keys: &HashMap<(String, Pipe), (String, Pipe)>,
+) {
+    let key_of = |e: &Entry| e.pipe.and_then(|pipe| keys.get(&(e.tenant.to_string(), pipe)));
+    entries.retain(|e| key_of(e).is_some());
+    let Some(first) = entries.first().and_then(key_of).cloned() else {
+        return;
+    };
+    if entries.iter().all(|e| key_of(e) == Some(&first)) {
+        parts.insert(first, entries);
+        return;
+    }
+    let mut sizes: HashMap<&(String, Pipe), usize> = HashMap::new();
+    for e in &entries {
+        if let Some(key) = key_of(e) {
+            *sizes.entry(key).or_default() += 1;
+        }
+    }
+    for (key, size) in sizes {
+        parts.insert(key.clone(), Vec::with_capacity(size));
+    }
+    for e in entries {
+        if let Some(key) = key_of(&e) {
+            parts.entry(key.clone()).or_default().push(e);
+        }
+    }
+}
+
 impl Progress for Checkpoints<'_> {
     fn event(&self, event: Event) {
         self.inner.event(event);
@@ -224,5 +252,61 @@ mod tests {
     fn a_large_run_writes_checkpoints_less_often() {
         assert_eq!(checkpoint_every(10), CHECKPOINT_EVERY);
         assert_eq!(checkpoint_every(LARGE_RUN + 1), LARGE_CHECKPOINT_EVERY);
+    }
+
+    fn row(tenant: &str, line: u64, pipe: Option<Pipe>) -> Entry {
+        let source = crate::input::device::RowRef {
+            file: "devices.csv".into(),
+            line,
+        };
+        let mut e = Entry::for_row(&source, tenant, None, None);
+        e.pipe = pipe;
+        e
+    }
+
+    fn keys(of: &[(&str, Pipe)]) -> HashMap<(String, Pipe), (String, Pipe)> {
+        of.iter()
+            .map(|(t, p)| (((*t).to_owned(), *p), ((*t).to_owned(), *p)))
+            .collect()
+    }
+
+    fn lines(parts: &HashMap<(String, Pipe), Vec<Entry>>, tenant: &str, pipe: Pipe) -> Vec<u64> {
+        parts[&(tenant.to_owned(), pipe)].iter().map(|e| e.line).collect()
+    }
+
+    #[test]
+    fn rows_go_back_to_their_customer_and_pipe_and_the_plans_own_rows_do_not() {
+        let keys = keys(&[
+            ("contoso", Pipe::Graph),
+            ("contoso", Pipe::PartnerCenter),
+            ("fabrikam", Pipe::Graph),
+        ]);
+        let entries = vec![
+            row("contoso", 2, Some(Pipe::Graph)),
+            row("fabrikam", 3, Some(Pipe::Graph)),
+            row("contoso", 4, None),
+            row("contoso", 5, Some(Pipe::PartnerCenter)),
+            row("contoso", 6, Some(Pipe::Graph)),
+            row("woodgrove", 7, Some(Pipe::Graph)),
+        ];
+        let mut parts = HashMap::new();
+        give_back(&mut parts, entries, &keys);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(lines(&parts, "contoso", Pipe::Graph), [2, 6]);
+        assert_eq!(lines(&parts, "contoso", Pipe::PartnerCenter), [5]);
+        assert_eq!(lines(&parts, "fabrikam", Pipe::Graph), [3]);
+    }
+
+    #[test]
+    fn one_customers_rows_go_back_whole() {
+        let keys = keys(&[("contoso", Pipe::Graph)]);
+        let entries = vec![
+            row("contoso", 1, None),
+            row("contoso", 2, Some(Pipe::Graph)),
+            row("contoso", 3, Some(Pipe::Graph)),
+        ];
+        let mut parts = HashMap::new();
+        give_back(&mut parts, entries, &keys);
+        assert_eq!(lines(&parts, "contoso", Pipe::Graph), [2, 3]);
     }
 }

@@ -124,29 +124,25 @@ pub(super) async fn poll_staged(
     if waiting.is_empty() {
         return Ok(());
     }
-    let records: HashMap<String, ImportedIdentity> = if waiting.len() > LIST_POLL_THRESHOLD {
-        graph
-            .list_imported()
-            .await?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect()
+    let listed: Vec<ImportedIdentity> = if waiting.len() > LIST_POLL_THRESHOLD {
+        graph.list_imported().await?
     } else {
-        let mut m = HashMap::new();
+        let mut found = Vec::new();
         for &i in &waiting {
             let id = tracked[i].x.staged_id.clone().unwrap_or_default();
             match graph.get_imported(&id).await {
-                Ok(r) => {
-                    m.insert(r.id.clone(), r);
-                }
+                Ok(r) => found.push(r),
                 Err(CallError::Service { error, .. }) if error.status == 404 => {}
                 Err(e) => return Err(e),
             }
         }
-        m
+        found
     };
+    // An index into the list, not a second copy of it (a large customer's
+    // list is tens of megabytes).
+    let records: HashMap<&str, &ImportedIdentity> = listed.iter().map(|r| (r.id.as_str(), r)).collect();
     for i in waiting {
-        let Some(record) = tracked[i].x.staged_id.as_ref().and_then(|id| records.get(id)) else {
+        let Some(record) = tracked[i].x.staged_id.as_deref().and_then(|id| records.get(id)) else {
             // Gone before its meaning was read: another run (or an admin)
             // deleted it, most likely once the device was registered. The
             // registered list says; nobody waits for the deadline.
