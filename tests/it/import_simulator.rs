@@ -534,10 +534,23 @@ fn retry_failed_runs_exactly_the_rows_a_report_lists_as_failed_or_not_sent() {
         ],
         &[],
     );
+    // ... and is a clean run: a note, exit 0, and the empty report.
+    let empty = dir.path().join("empty.json");
     let nothing = apctl_env(
-        ["import", "--retry-failed", clean.to_str().unwrap(), "--simulate"],
+        [
+            "import",
+            "--retry-failed",
+            clean.to_str().unwrap(),
+            "--simulate",
+            "--report",
+            empty.to_str().unwrap(),
+        ],
         &[],
     );
-    assert_eq!(nothing.code, 2);
+    assert_eq!(nothing.code, 0, "{}", nothing.stderr);
     assert!(nothing.stderr.contains("nothing to retry"), "{}", nothing.stderr);
+    let empty: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&empty).unwrap()).unwrap();
+    assert_eq!(empty["verdict"], "done");
+    assert_eq!(empty["totals"]["rows"], 0);
+    assert_eq!(empty["entries"].as_array().unwrap().len(), 0);
 }
