@@ -44,7 +44,9 @@ pub struct InputArgs {
 impl InputArgs {
     /// Reads and checks every input and sorts the rows by customer; an
     /// error when no row names a customer.
-    pub fn plan(&self, order_id: Option<&str>) -> anyhow::Result<Plan> {
+    /// With `shard` (K of N), only the files of that shard's customers are
+    /// read, and only its rows kept.
+    pub fn plan(&self, order_id: Option<&str>, shard: Option<(u32, u32)>) -> anyhow::Result<Plan> {
         let tenant = self
             .tenant
             .as_deref()
@@ -65,7 +67,12 @@ impl InputArgs {
             (None, None) => Vec::new(),
         };
         inputs.extend(self.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
-        let plan = apctl::import::plan::plan(&inputs, order_id);
+        let readers = shard.map(|(_, n)| apctl::import::plan::readers(&inputs, n));
+        if let Some((k, n)) = shard {
+            apctl::import::plan::inputs_of_shard(&mut inputs, k, n);
+        }
+        let mut plan = apctl::import::plan::plan(&inputs, order_id);
+
         if plan.tenants.is_empty()
             && tenant.is_none()
             && self.manifest.is_none()
@@ -76,6 +83,12 @@ impl InputArgs {
                 "give `--tenant`, add a `Tenant` column, or list the files in a `--manifest`",
                 "no customer is named for any row"
             ));
+        }
+        if let (Some((k, n)), Some(readers)) = (shard, &readers) {
+            plan.keep_shard(k, n, readers);
+            if plan.is_empty() {
+                crate::cli::term::err_line(&format!("note: shard {k}/{n} has no customers"));
+            }
         }
         Ok(plan)
     }

@@ -286,29 +286,111 @@ impl Planner<'_> {
     }
 }
 
+/// Which shards read each input file (by its name as the rows cite it):
+/// those of the customers it is given for (a manifest entry, `--tenant`),
+/// or every shard (`None`) for a file whose rows name their customers.
+pub type Readers = HashMap<String, Option<std::collections::BTreeSet<u32>>>;
+
+/// The readers of every input of a run split into `n` shards.
+pub fn readers(inputs: &[Input], n: u32) -> Readers {
+    let mut readers: Readers = HashMap::new();
+    for i in inputs {
+        let slot = readers
+            .entry(i.file.display().to_string())
+            .or_insert_with(|| Some(Default::default()));
+        match (&i.tenant, slot) {
+            (Some(t), Some(shards)) => {
+                shards.insert(shard_of(t, n));
+            }
+            (None, slot) => *slot = None,
+            (Some(_), None) => {}
+        }
+    }
+    readers
+}
+
+/// The inputs shard `k` of `n` reads: a file given for a customer is read
+/// only by that customer's shard; a file whose rows name their customers
+/// by every shard, each for its own rows.
+pub fn inputs_of_shard(inputs: &mut Vec<Input>, k: u32, n: u32) {
+    inputs.retain(|i| i.tenant.as_deref().is_none_or(|t| shard_of(t, n) == k));
+}
+
 impl Plan {
     /// Keeps the customers of shard `k` of `n` (1-based): a stable choice
     /// by the customer's name, so every job of a matrix takes its own share
-    /// and together they take every customer once. Rows that name no
-    /// customer are reported by shard 1 only.
-    pub fn keep_shard(&mut self, k: u32, n: u32) {
-        self.tenants.retain(|t| shard_of(&t.tenant, n) == k);
+    /// and together they take every customer once. A shard is judged on
+    /// its own rows: a file every shard reads counts only this shard's
+    /// invalid rows (rows that name no customer, and a file nobody could
+    /// read, are shard 1's). A row whose `Tenant` cell names a customer
+    /// whose shard does not read the file is not lost: the first shard
+    /// that reads it reports it as not sent, with the fix.
+    pub fn keep_shard(&mut self, k: u32, n: u32, readers: &Readers) {
+        let mine = |tenant: &str| shard_of(tenant, n) == k;
         self.entries.retain(|e| {
             if e.tenant.is_empty() {
                 k == 1
             } else {
-                shard_of(&e.tenant, n) == k
+                mine(&e.tenant)
             }
         });
-        // Every shard reads every file and reports a file it cannot read;
-        // rows counted but not listed are reported by shard 1 only.
-        if k != 1 {
-            for f in &mut self.file_reports {
-                f.invalid_rows -= f.unlisted_invalid_rows;
+        let mut stranded: HashMap<(String, String), Arc<Cause>> = HashMap::new();
+        for t in std::mem::take(&mut self.tenants) {
+            if mine(&t.tenant) {
+                self.tenants.push(t);
+                continue;
+            }
+            let theirs = shard_of(&t.tenant, n);
+            for d in t.graph.iter().chain(&t.partner_center) {
+                let file = d.source.file.to_string();
+                let Some(Some(shards)) = readers.get(&file) else {
+                    continue;
+                };
+                if shards.contains(&theirs) || shards.first() != Some(&k) {
+                    continue;
+                }
+                let why = stranded.entry((file.clone(), key(&t.tenant))).or_insert_with(|| {
+                    Cause::run(
+                        Some(&file),
+                        &format!(
+                            "these rows name customer `{}`, whose shard ({theirs}/{n}) does not read this file",
+                            t.tenant
+                        ),
+                        Some("list the file under that customer in the manifest too, or move its rows to a file of its own"),
+                    )
+                });
+                let mut e = Entry::for_row(&d.source, &t.tenant, Some(d), t.order_id.as_deref());
+                e.not_sent(why);
+                self.entries.push(e);
+            }
+        }
+        let mut invalid: HashMap<String, u64> = HashMap::new();
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.action == crate::report::Action::Invalid)
+        {
+            *invalid.entry(e.file.to_string()).or_default() += 1;
+        }
+        self.file_reports.retain_mut(|f| {
+            if !matches!(readers.get(&f.path), Some(None)) {
+                return true;
+            }
+            if k != 1 {
+                if !f.readable {
+                    return false;
+                }
                 f.unlisted_invalid_rows = 0;
                 f.unlisted_invalid_lines.clear();
             }
-        }
+            f.invalid_rows = invalid.get(&f.path).copied().unwrap_or(0) + f.unlisted_invalid_rows;
+            true
+        });
+    }
+
+    /// True when the plan holds nothing: no customer and no row.
+    pub fn is_empty(&self) -> bool {
+        self.tenants.is_empty() && self.entries.is_empty()
     }
 }
 

@@ -463,3 +463,180 @@ fn merging_counters_past_their_largest_value_is_an_error() {
         run.stderr
     );
 }
+
+/// Issue #27 point 1: a shard reads only its customers' files and is
+/// judged on its own rows; an empty shard says so and exits 0.
+#[test]
+fn a_shard_is_judged_on_its_own_customers_and_an_empty_one_exits_0() {
+    use apctl::import::plan::shard_of;
+    let dir = tempfile::tempdir().unwrap();
+    let examples = std::path::absolute(example("")).unwrap().display().to_string();
+    let mut fabrikam = String::from("Device Serial Number,Windows Product ID,Hardware Hash\n");
+    fabrikam.push_str(&format!("FAB-2001,,{}\n", fake_hash(201, 3000)));
+    fabrikam.push_str("FAB-2002,,not a hash\n");
+    write(dir.path(), "fabrikam.csv", fabrikam);
+    let (tailspin, fab) = ("tailspintoys.onmicrosoft.com", "Fabrikam Inc");
+    // The smallest split that puts the two apart and leaves a shard empty.
+    let n = (3..=8)
+        .find(|&n| shard_of(tailspin, n) != shard_of(fab, n))
+        .expect("some split puts them apart");
+    let m = write(
+        dir.path(),
+        "customers.toml",
+        format!(
+            "[[customer]]\ntenant = \"{tailspin}\"\nfiles = ['{examples}/tailspin-autopilot.csv']\n\
+             [[customer]]\ntenant = \"{fab}\"\nfiles = [\"fabrikam.csv\"]\n"
+        ),
+    );
+    let empty = (1..=n)
+        .find(|&k| k != shard_of(tailspin, n) && k != shard_of(fab, n))
+        .unwrap();
+    let run = |k: u32| {
+        let report = dir.path().join(format!("shard-{k}.json"));
+        let run = apctl_env(
+            [
+                "import",
+                "--manifest",
+                m.to_str().unwrap(),
+                "--simulate",
+                "-q",
+                "--shard",
+                &format!("{k}/{n}"),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        (run, json)
+    };
+    let files = |json: &Value| -> Vec<String> {
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (t, tj) = run(shard_of(tailspin, n));
+    assert_eq!(
+        t.code, 0,
+        "Tailspin's shard is judged on Tailspin's rows: {}",
+        t.stderr
+    );
+    assert!(
+        files(&tj).iter().all(|f| !f.contains("fabrikam")),
+        "Fabrikam's file is neither read nor judged: {:?}",
+        files(&tj)
+    );
+    let (f, fj) = run(shard_of(fab, n));
+    assert_eq!(f.code, 1, "{}", f.stderr);
+    assert_eq!(fj["totals"]["invalid"], 1);
+    let (e, ej) = run(empty);
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    assert!(
+        e.stderr.contains(&format!("shard {empty}/{n} has no customers")),
+        "{}",
+        e.stderr
+    );
+    assert!(files(&ej).is_empty() && ej["entries"].as_array().unwrap().is_empty());
+}
+
+/// Issue #27 point 1: a file every shard reads (its rows name their
+/// customers) counts only the shard's own invalid rows; a row naming a
+/// customer whose shard does not read its file is reported, not lost.
+#[test]
+fn shared_files_count_their_own_rows_and_a_stranded_row_is_reported() {
+    use apctl::import::plan::shard_of;
+    let dir = tempfile::tempdir().unwrap();
+    let (tailspin, fab) = ("tailspintoys.onmicrosoft.com", "fabrikam.onmicrosoft.com");
+    let n = (2..=8)
+        .find(|&n| shard_of(tailspin, n) != shard_of(fab, n))
+        .expect("some split puts them apart");
+    let header = "Device Serial Number,Windows Product ID,Hardware Hash,Tenant\n";
+    // Shared: every shard reads it; Fabrikam's row is invalid.
+    let shared = format!(
+        "{header}TSP-3001,,{},{tailspin}\nFAB-3001,,not a hash,{fab}\n",
+        fake_hash(301, 3000)
+    );
+    write(dir.path(), "shared.csv", shared);
+    // Given for Tailspin only, with one row naming Fabrikam.
+    let tailspin_file = format!(
+        "{header}TSP-3002,,{},\nFAB-3002,,{},{fab}\n",
+        fake_hash(302, 3000),
+        fake_hash(303, 3000)
+    );
+    write(dir.path(), "tailspin.csv", tailspin_file);
+    let m = write(
+        dir.path(),
+        "customers.toml",
+        format!("[[customer]]\ntenant = \"{tailspin}\"\nfiles = [\"tailspin.csv\"]\n"),
+    );
+    let shared = dir.path().join("shared.csv");
+    let run = |k: u32| {
+        let report = dir.path().join(format!("shard-{k}.json"));
+        let run = apctl_env(
+            [
+                "import",
+                "--manifest",
+                m.to_str().unwrap(),
+                shared.to_str().unwrap(),
+                "--simulate",
+                "-q",
+                "--shard",
+                &format!("{k}/{n}"),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        (run, json)
+    };
+    let (_, tj) = run(shard_of(tailspin, n));
+    let (_, fj) = run(shard_of(fab, n));
+    let shared_file = |json: &Value| {
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with("shared.csv"))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        shared_file(&tj)["invalidRows"],
+        0,
+        "Fabrikam's invalid row is not Tailspin's shard's"
+    );
+    assert_eq!(shared_file(&fj)["invalidRows"], 1);
+    // FAB-3002 is in a file only Tailspin's shard reads: reported there.
+    let stranded = tj["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["serialNumber"] == "FAB-3002")
+        .unwrap_or_else(|| panic!("FAB-3002 is reported: {tj:#}"));
+    assert_eq!(stranded["action"], "not-sent");
+    let cause = tj["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| Some(c["id"].as_str().unwrap()) == stranded["cause"].as_str())
+        .unwrap();
+    assert!(
+        cause["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not read this file"),
+        "{cause}"
+    );
+    assert!(
+        fj["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["serialNumber"] != "FAB-3002"),
+        "and only there"
+    );
+}

@@ -134,12 +134,9 @@ pub struct ImportArgs {
 /// Runs the import.
 pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
-    let mut plan = args.input.plan(args.order_id.as_deref())?;
+    let mut plan = args.input.plan(args.order_id.as_deref(), args.shard)?;
     args.files.prepare()?;
     settings::checked_state_dir(args.state_dir.as_deref())?;
-    if let Some((k, n)) = args.shard {
-        plan.keep_shard(k, n);
-    }
     session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let run_id = uuid::Uuid::new_v4().to_string();

@@ -81,7 +81,7 @@ const DEFAULT_MAX_DELETE: usize = 10;
 /// Runs the comparison, and the changes asked for.
 pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, Duration::from_secs(120))?;
-    let mut plan = args.input.plan(args.order_id.as_deref())?;
+    let mut plan = args.input.plan(args.order_id.as_deref(), None)?;
     check_input(&args, &plan)?;
     settings::checked_state_dir(args.state_dir.as_deref())?;
     let files = plan.file_reports.clone();
