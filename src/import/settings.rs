@@ -47,6 +47,8 @@ pub const CLEANUP_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
 pub struct RunSettings {
     /// This run's id, part of the `importId` marker.
     pub run_id: String,
+    /// The shard this run is of a sharded run, for its report.
+    pub place: Option<crate::report::Place>,
     /// When the run started (Unix seconds), for the marker; 0 until the
     /// first customer starts.
     pub started_epoch: i64,
@@ -106,6 +108,7 @@ impl RunSettings {
     pub fn new(endpoints: &crate::net::endpoint::Endpoints, run_id: &str) -> Self {
         Self {
             run_id: run_id.to_owned(),
+            place: None,
             started_epoch: 0,
             graph_root: endpoints.graph.clone(),
             graph_scope: endpoints.graph_scope,

@@ -2,7 +2,25 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::{FileReport, Report, SCHEMA, Totals};
+
+/// Where a shard's report sits in its run: shard `shard` of `of`, the
+/// manifest it read (a digest of its text) and the pipeline run its job
+/// belonged to, so a merge knows which reports belong together and which
+/// are missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Place {
+    pub shard: u32,
+    pub of: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// GitHub's `GITHUB_RUN_ID`, or Azure DevOps' `BUILD_BUILDID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_run: Option<String>,
+}
 
 /// Why reports cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +37,29 @@ pub enum MergeError {
     },
     #[error("no reports to merge")]
     Nothing,
+    #[error(
+        "{name} is not a shard's report (written without `--shard`) but {other} is: merge the reports of one sharded run"
+    )]
+    Unplaced { name: String, other: String },
+    #[error(
+        "{name} is of another run than {first}: its {what} differs; merge the reports of one pipeline run's shards"
+    )]
+    OtherRun {
+        name: String,
+        first: String,
+        what: &'static str,
+    },
+    #[error("shard {shard}/{of} is given twice ({first} and {second}): give each shard's report once")]
+    ShardTwice {
+        shard: u32,
+        of: u32,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "shard {shards} of {of} is missing: its job wrote no report (it failed or was cancelled first); run it again, or merge the others with `--allow-missing`"
+    )]
+    Missing { shards: String, of: u32 },
     #[error(
         "{name}: adding its `{counter}` to the other reports' goes past the largest number a counter holds; it is not a report apctl wrote"
     )]
@@ -38,7 +79,8 @@ fn checked(a: u64, b: u64, name: &str, counter: &str) -> Result<u64, MergeError>
 /// totals counted again, HTTP figures added up, and the worst verdict. A
 /// customer found in two reports is an error (the same shard ran twice, or
 /// two runs are mixed).
-pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
+pub fn merge(reports: Vec<(String, Report)>, allow_missing: bool) -> Result<Report, MergeError> {
+    let (held, missing) = shards(&reports, allow_missing)?;
     let mut owner: HashMap<String, String> = HashMap::new();
     let mut merged: Option<Report> = None;
     for (name, mut r) in reports {
@@ -69,6 +111,11 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         }
     }
     let mut m = merged.ok_or(MergeError::Nothing)?;
+    if !held.is_empty() {
+        m.place = None;
+        m.shards = held;
+        m.missing_shards = missing;
+    }
     let unlisted = m.files.iter().try_fold(0, |sum, f| {
         checked(sum, f.unlisted_invalid_rows, &f.path, "unlistedInvalidRows")
     })?;
@@ -76,6 +123,59 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
     m.totals.rows = checked(m.totals.rows, unlisted, "the merged report", "rows")?;
     m.totals.invalid = checked(m.totals.invalid, unlisted, "the merged report", "invalid")?;
     Ok(m)
+}
+
+/// The shards the reports hold and the ones missing, after checking the
+/// reports are of one sharded run, each shard once (reports of an unsharded
+/// run hold none).
+fn shards(reports: &[(String, Report)], allow_missing: bool) -> Result<(Vec<u32>, Vec<u32>), MergeError> {
+    let Some((first, place)) = reports.iter().find_map(|(n, r)| r.place.as_ref().map(|p| (n, p))) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut held: HashMap<u32, &String> = HashMap::new();
+    for (name, r) in reports {
+        let Some(p) = &r.place else {
+            return Err(MergeError::Unplaced {
+                name: name.clone(),
+                other: first.clone(),
+            });
+        };
+        let differs = if p.of != place.of {
+            Some("number of shards")
+        } else if p.manifest != place.manifest {
+            Some("manifest")
+        } else if p.pipeline_run != place.pipeline_run {
+            Some("pipeline run")
+        } else {
+            None
+        };
+        if let Some(what) = differs {
+            return Err(MergeError::OtherRun {
+                name: name.clone(),
+                first: first.clone(),
+                what,
+            });
+        }
+        if let Some(earlier) = held.insert(p.shard, name) {
+            return Err(MergeError::ShardTwice {
+                shard: p.shard,
+                of: p.of,
+                first: earlier.clone(),
+                second: name.clone(),
+            });
+        }
+    }
+    let missing: Vec<u32> = (1..=place.of).filter(|k| !held.contains_key(k)).collect();
+    if !missing.is_empty() && !allow_missing {
+        let shards: Vec<String> = missing.iter().map(u32::to_string).collect();
+        return Err(MergeError::Missing {
+            shards: shards.join(", "),
+            of: place.of,
+        });
+    }
+    let mut held: Vec<u32> = held.into_keys().collect();
+    held.sort_unstable();
+    Ok((held, missing))
 }
 
 /// Cause ids are per report: `C1` of the second report follows the first

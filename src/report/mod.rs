@@ -20,7 +20,7 @@ use totals::{NOT_SENT, NOT_SENT_INVALID, WOULD_SEND};
 pub use totals::{Ordered, Totals};
 
 pub use formats::{spreadsheet_safe, write_atomic, write_safe_record};
-pub use merge::{MergeError, merge};
+pub use merge::{MergeError, Place, merge};
 
 /// What apctl did with a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +289,15 @@ pub struct Report {
     /// In a merged report: the run ids of the reports merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_run_ids: Vec<String>,
+    /// A shard's report: its place in the sharded run (`--shard K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+    /// A merged report of shards: the shards it holds, and the ones missing
+    /// (merged with `--allow-missing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<u32>,
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,

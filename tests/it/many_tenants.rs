@@ -376,7 +376,7 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
 
     let twice = apctl_env(["report", "merge", &reports[0], &reports[0]], &[]);
     assert_eq!(twice.code, 2);
-    assert!(twice.stderr.contains("is in both"), "{}", twice.stderr);
+    assert!(twice.stderr.contains("is given twice"), "{}", twice.stderr);
 }
 
 #[test]
@@ -639,4 +639,47 @@ fn shared_files_count_their_own_rows_and_a_stranded_row_is_reported() {
             .all(|e| e["serialNumber"] != "FAB-3002"),
         "and only there"
     );
+}
+
+/// Issue #27 point 2: reports know their shard, manifest and run; a merge
+/// refuses a missing shard (unless told), a shard given twice and reports
+/// of another manifest, and says which shards it holds.
+#[test]
+fn a_merge_knows_its_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = shard_reports(dir.path());
+    let one: Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    assert_eq!(one["place"]["shard"], 1);
+    assert_eq!(one["place"]["of"], 2);
+    assert!(one["place"]["manifest"].is_string(), "{}", one["place"]);
+    let merge = |extra: &[&str]| {
+        let mut args = vec!["report", "merge"];
+        args.extend(extra);
+        apctl_env(&args, &[])
+    };
+    let whole = merge(&[&reports[0], &reports[1], "-o", "json"]);
+    assert_eq!(whole.json()["shards"], serde_json::json!([1, 2]));
+    let missing = merge(&[&reports[0]]);
+    assert_ne!(missing.code, 0);
+    assert!(
+        missing.stderr.contains("shard 2 of 2 is missing") && missing.stderr.contains("--allow-missing"),
+        "{}",
+        missing.stderr
+    );
+    let allowed = merge(&[&reports[0], "--allow-missing", "-o", "json"]).json();
+    assert_eq!(allowed["shards"], serde_json::json!([1]));
+    assert_eq!(allowed["missingShards"], serde_json::json!([2]));
+    let twice = merge(&[&reports[0], &reports[0], &reports[1]]);
+    assert!(
+        twice.stderr.contains("shard 1/2 is given twice"),
+        "{}",
+        twice.stderr
+    );
+    let mut other = one.clone();
+    other["place"]["manifest"] = "0000000000000000".into();
+    other["place"]["shard"] = 2.into();
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let mixed = merge(&[&reports[0], other_path.to_str().unwrap()]);
+    assert!(mixed.stderr.contains("its manifest differs"), "{}", mixed.stderr);
 }

@@ -247,9 +247,27 @@ fn grace(args: &ImportArgs) -> Duration {
         })
 }
 
+/// A shard's place in its run, for its report: the manifest's digest and
+/// the pipeline run let `report merge` tell the shards of one run apart.
+fn place(shard: u32, of: u32, manifest: Option<&std::path::Path>) -> apctl::report::Place {
+    apctl::report::Place {
+        shard,
+        of,
+        manifest: manifest
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|text| apctl::graph::hash_digest(&String::from_utf8_lossy(&text))),
+        pipeline_run: ["GITHUB_RUN_ID", "BUILD_BUILDID"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|id| !id.trim().is_empty())),
+    }
+}
+
 /// The run-wide settings, from the arguments.
 fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> RunSettings {
     let mut settings = RunSettings::new(&session.endpoints, run_id);
+    settings.place = args
+        .shard
+        .map(|(shard, of)| place(shard, of, args.input.manifest.as_deref()));
     settings.max_customers = args.max_tenants.get();
     settings.order_id = args.order_id.clone();
     settings.group_tag = args.group_tag.clone();

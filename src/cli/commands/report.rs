@@ -32,6 +32,10 @@ struct MergeArgs {
     /// run (with --report, stdout gets a one-line summary).
     #[command(flatten)]
     files: ReportFiles,
+    /// Merge even when a shard's report is missing (its job failed or was
+    /// cancelled); the merged report names the missing shards.
+    #[arg(long)]
+    allow_missing: bool,
     /// What stdout gets: the merged report as JSON, or a summary for people.
     #[arg(short = 'o', long, value_enum, default_value = "json", value_name = "FORMAT")]
     output: crate::cli::Output,
@@ -50,7 +54,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         reports.push((path.display().to_string(), report));
     }
     let count = reports.len();
-    let merged = apctl::report::merge(reports)?;
+    let merged = apctl::report::merge(reports, m.allow_missing)?;
     m.files.write(&merged)?;
     // The whole run's summary on the pipeline's run page (the shards'
     // imports annotated the rows already).

@@ -65,6 +65,9 @@ pub(crate) fn assemble(
     let mut report = Report {
         schema: crate::report::SCHEMA.into(),
         merged_run_ids: Vec::new(),
+        place: base.place.clone(),
+        shards: Vec::new(),
+        missing_shards: Vec::new(),
         run_id: base.run_id.clone(),
         started_at: started_at.to_owned(),
         finished_at: client.clock().wall().to_string(),
