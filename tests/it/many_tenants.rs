@@ -464,6 +464,26 @@ fn merging_counters_past_their_largest_value_is_an_error() {
     );
 }
 
+/// Runs shard `k` of `n` of an import of `input` against the simulator;
+/// its outcome and its JSON report (written in `dir`).
+fn run_shard(dir: &std::path::Path, input: &[&str], k: u32, n: u32) -> (crate::common::Run, Value) {
+    let report = dir.join(format!("shard-{k}.json"));
+    let shard = format!("{k}/{n}");
+    let mut args = vec!["import"];
+    args.extend(input);
+    args.extend([
+        "--simulate",
+        "-q",
+        "--shard",
+        &shard,
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let run = apctl_env(&args, &[]);
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    (run, json)
+}
+
 /// Issue #27 point 1: a shard reads only its customers' files and is
 /// judged on its own rows; an empty shard says so and exits 0.
 #[test]
@@ -491,25 +511,7 @@ fn a_shard_is_judged_on_its_own_customers_and_an_empty_one_exits_0() {
     let empty = (1..=n)
         .find(|&k| k != shard_of(tailspin, n) && k != shard_of(fab, n))
         .unwrap();
-    let run = |k: u32| {
-        let report = dir.path().join(format!("shard-{k}.json"));
-        let run = apctl_env(
-            [
-                "import",
-                "--manifest",
-                m.to_str().unwrap(),
-                "--simulate",
-                "-q",
-                "--shard",
-                &format!("{k}/{n}"),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-            &[],
-        );
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        (run, json)
-    };
+    let run = |k: u32| run_shard(dir.path(), &["--manifest", m.to_str().unwrap()], k, n);
     let files = |json: &Value| -> Vec<String> {
         json["files"]
             .as_array()
@@ -573,26 +575,8 @@ fn shared_files_count_their_own_rows_and_a_stranded_row_is_reported() {
         format!("[[customer]]\ntenant = \"{tailspin}\"\nfiles = [\"tailspin.csv\"]\n"),
     );
     let shared = dir.path().join("shared.csv");
-    let run = |k: u32| {
-        let report = dir.path().join(format!("shard-{k}.json"));
-        let run = apctl_env(
-            [
-                "import",
-                "--manifest",
-                m.to_str().unwrap(),
-                shared.to_str().unwrap(),
-                "--simulate",
-                "-q",
-                "--shard",
-                &format!("{k}/{n}"),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-            &[],
-        );
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        (run, json)
-    };
+    let input = ["--manifest", m.to_str().unwrap(), shared.to_str().unwrap()];
+    let run = |k: u32| run_shard(dir.path(), &input, k, n);
     let (_, tj) = run(shard_of(tailspin, n));
     let (_, fj) = run(shard_of(fab, n));
     let shared_file = |json: &Value| {
