@@ -7,7 +7,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     return_large_buffers();
+    cli::environment::unset_empty();
     let args = cli::parse();
+    if let Err(err) = cli::environment::check() {
+        cli::term::err(&cli::render_error(&err));
+        return cli::exit::Exit::Failure.into();
+    }
     match cli::run(args) {
         Ok(code) => code.into(),
         Err(err) => {

@@ -3,6 +3,7 @@
 //! returns values.
 
 mod commands;
+pub mod environment;
 pub mod exit;
 mod manifest;
 mod outputs;

@@ -286,3 +286,43 @@ fn a_delegated_token_without_intune_administrator_gets_403_from_intune() {
         "nothing sent: {stats}"
     );
 }
+
+/// Issue #27 point 4: a pipeline variable left as written is one early
+/// error naming it; an empty variable is unset, the same in every command.
+#[test]
+fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let args = [
+        "import",
+        "examples/contoso-autopilot.csv",
+        "--tenant",
+        "contoso.onmicrosoft.com",
+        "--simulate",
+        "-q",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let run = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", "$(PARTNER_TENANT_ID)")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("AZURE_TENANT_ID is `$(PARTNER_TENANT_ID)`")
+            && run.stderr.contains("PARTNER_TENANT_ID was never defined")
+            && run.stderr.contains("define the variable"),
+        "{}",
+        run.stderr
+    );
+    assert!(!report.exists(), "nothing was done");
+    let github = crate::common::apctl_env(
+        ["tenants", "--simulate"],
+        &[("AZURE_CLIENT_ID", "${{ vars.APP_ID }}")],
+    );
+    assert!(
+        github.stderr.contains("vars.APP_ID was never defined"),
+        "{}",
+        github.stderr
+    );
+    // Empty is unset: the import runs as with no variable at all.
+    let empty = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", ""), ("APCTL_STATE_DIR", " ")]);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+}
