@@ -114,6 +114,11 @@ pub fn merge(reports: Vec<(String, Report)>, allow_missing: bool) -> Result<Repo
     if !held.is_empty() {
         m.place = None;
         m.shards = held;
+        // A shard that wrote no report did not do its job: the merged run
+        // could not run in full, whatever the others say.
+        if !missing.is_empty() {
+            m.verdict = m.verdict.max(super::Verdict::CouldNotRun);
+        }
         m.missing_shards = missing;
     }
     let unlisted = m.files.iter().try_fold(0, |sum, f| {

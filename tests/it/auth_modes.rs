@@ -293,6 +293,8 @@ fn a_delegated_token_without_intune_administrator_gets_403_from_intune() {
 fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
+    // Its own state folder: the sync it records is no other test's.
+    let state = dir.path().join("state");
     let args = [
         "import",
         "examples/contoso-autopilot.csv",
@@ -302,6 +304,8 @@ fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
         "-q",
         "--report",
         report.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
     ];
     let run = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", "$(PARTNER_TENANT_ID)")]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -323,6 +327,6 @@ fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
         github.stderr
     );
     // Empty is unset: the import runs as with no variable at all.
-    let empty = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", ""), ("APCTL_STATE_DIR", " ")]);
+    let empty = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", ""), ("APCTL_CLOUD", " ")]);
     assert_eq!(empty.code, 0, "{}", empty.stderr);
 }

@@ -650,7 +650,10 @@ fn a_merge_knows_its_shards() {
         "{}",
         missing.stderr
     );
-    let allowed = merge(&[&reports[0], "--allow-missing", "-o", "json"]).json();
+    let allowed = merge(&[&reports[0], "--allow-missing", "-o", "json"]);
+    assert_eq!(allowed.code, 2, "a missing shard is never a clean night");
+    let allowed = allowed.json();
+    assert_eq!(allowed["verdict"], "could-not-run");
     assert_eq!(allowed["shards"], serde_json::json!([1]));
     assert_eq!(allowed["missingShards"], serde_json::json!([2]));
     let twice = merge(&[&reports[0], &reports[0], &reports[1]]);

@@ -146,3 +146,79 @@ fn the_examples_download_an_archive_the_release_publishes_at_this_version() {
         "{RELEASE} installs another dist than {dist_version}: run `dist generate`"
     );
 }
+
+/// Issue #27 point 3 (part): on a bad night apctl exits non-zero, and every
+/// step that publishes a report still runs; the import step gets the
+/// Partner Center refresh token.
+#[test]
+fn every_publish_step_runs_on_a_bad_night_and_the_secrets_are_mapped() {
+    let github = parse(GITHUB);
+    let jobs = github["jobs"].as_mapping().expect("jobs");
+    let jobs = jobs
+        .iter()
+        .map(|(name, job)| (name.as_str().unwrap_or("?").to_owned(), job.clone()));
+    let mut uploads = 0;
+    let mut mapped = false;
+    for (job, step) in steps(jobs.collect()) {
+        if step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+        {
+            uploads += 1;
+            assert_eq!(
+                step["if"].as_str(),
+                Some("always()"),
+                "{GITHUB}: job {job}: {step:?}"
+            );
+        }
+        if step["run"].as_str().is_some_and(|r| r.contains("apctl import")) {
+            mapped |= step["env"]["APCTL_REFRESH_TOKEN"]
+                .as_str()
+                .is_some_and(|v| v.contains("secrets."));
+        }
+    }
+    assert_eq!(uploads, 2, "the shards' reports and the merged one");
+    assert!(
+        mapped,
+        "{GITHUB}: the import step maps APCTL_REFRESH_TOKEN from a secret"
+    );
+
+    let azure = parse(AZURE);
+    let jobs = azure["stages"]
+        .as_sequence()
+        .expect("stages")
+        .iter()
+        .flat_map(|stage| stage["jobs"].as_sequence().cloned().unwrap_or_default())
+        .map(|job| (job["job"].as_str().unwrap_or("?").to_owned(), job))
+        .collect();
+    let mut publishes = 0;
+    let mut mapped = false;
+    for (job, step) in steps(jobs) {
+        let publishing = step.get("publish").is_some()
+            || step["task"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("PublishTestResults"));
+        if publishing {
+            publishes += 1;
+            assert_eq!(
+                step["condition"].as_str(),
+                Some("always()"),
+                "{AZURE}: job {job}: {step:?}"
+            );
+        }
+        if step["inputs"]["inlineScript"]
+            .as_str()
+            .is_some_and(|s| s.contains("apctl import"))
+        {
+            mapped |= step["env"]["APCTL_REFRESH_TOKEN"].as_str() == Some("$(APCTL_REFRESH_TOKEN)");
+        }
+    }
+    assert_eq!(
+        publishes, 3,
+        "test results, the shards' reports and the merged one"
+    );
+    assert!(
+        mapped,
+        "{AZURE}: the import step maps the secret APCTL_REFRESH_TOKEN"
+    );
+}
