@@ -411,6 +411,13 @@ pub fn check_tenant(tenant: &str) -> anyhow::Result<String> {
 /// Checks a tenant given as an id, a verified domain, or a customer's
 /// display name.
 pub fn check_tenant_text(tenant: &str) -> anyhow::Result<String> {
+    if let Some(variable) = crate::cli::environment::unexpanded(tenant) {
+        return Err(crate::cli::hinted!(
+            "define the variable in the pipeline (or its variable group), or give the customer's domain or tenant id",
+            "the customer `{}` is a pipeline variable passed on as written ({variable} was never defined)",
+            tenant.trim()
+        ));
+    }
     match TenantRef::check(tenant) {
         Ok(_) => Ok(tenant.trim().to_owned()),
         Err(why) => bail!("`--tenant`: {why}"),

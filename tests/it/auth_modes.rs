@@ -326,6 +326,23 @@ fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
         "{}",
         github.stderr
     );
+    // The same on the command line, as a script line passes it.
+    let customer = crate::common::apctl_env(
+        [
+            "import",
+            "examples/contoso-autopilot.csv",
+            "--tenant",
+            "$(CUSTOMER)",
+            "--simulate",
+        ],
+        &[],
+    );
+    assert_eq!(customer.code, 2, "{}", customer.stderr);
+    assert!(
+        customer.stderr.contains("CUSTOMER was never defined"),
+        "{}",
+        customer.stderr
+    );
     // Empty is unset: the import runs as with no variable at all.
     let empty = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", ""), ("APCTL_CLOUD", " ")]);
     assert_eq!(empty.code, 0, "{}", empty.stderr);
