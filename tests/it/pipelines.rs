@@ -31,6 +31,31 @@ fn steps(jobs: Vec<(String, Value)>) -> Vec<(String, Value)> {
     all
 }
 
+/// Every step of the GitHub example, as (job name, step).
+fn github_steps() -> Vec<(String, Value)> {
+    let github = parse(GITHUB);
+    let jobs = github["jobs"].as_mapping().expect("jobs");
+    steps(
+        jobs.iter()
+            .map(|(name, job)| (name.as_str().unwrap_or("?").to_owned(), job.clone()))
+            .collect(),
+    )
+}
+
+/// Every step of the Azure DevOps example, as (job name, step).
+fn azure_steps() -> Vec<(String, Value)> {
+    let azure = parse(AZURE);
+    steps(
+        azure["stages"]
+            .as_sequence()
+            .expect("stages")
+            .iter()
+            .flat_map(|stage| stage["jobs"].as_sequence().cloned().unwrap_or_default())
+            .map(|job| (job["job"].as_str().unwrap_or("?").to_owned(), job))
+            .collect(),
+    )
+}
+
 fn keys_of(step: &Value, kinds: &[&str]) -> Vec<String> {
     let map = step.as_mapping().expect("a step is a mapping");
     kinds
@@ -54,12 +79,7 @@ fn every_pipeline_file_parses_and_each_step_is_of_one_kind() {
         parse(path);
     }
 
-    let github = parse(GITHUB);
-    let jobs = github["jobs"].as_mapping().expect("jobs");
-    let jobs = jobs
-        .iter()
-        .map(|(name, job)| (name.as_str().unwrap_or("?").to_owned(), job.clone()));
-    for (job, step) in steps(jobs.collect()) {
+    for (job, step) in github_steps() {
         let kinds = keys_of(&step, &["uses", "run"]);
         assert_eq!(
             kinds.len(),
@@ -68,15 +88,7 @@ fn every_pipeline_file_parses_and_each_step_is_of_one_kind() {
         );
     }
 
-    let azure = parse(AZURE);
-    let azure_jobs = azure["stages"]
-        .as_sequence()
-        .expect("stages")
-        .iter()
-        .flat_map(|stage| stage["jobs"].as_sequence().cloned().unwrap_or_default())
-        .map(|job| (job["job"].as_str().unwrap_or("?").to_owned(), job))
-        .collect();
-    let azure_steps = steps(azure_jobs);
+    let azure_steps = azure_steps();
     assert!(azure_steps.len() >= 6, "{azure_steps:?}");
     for (job, step) in azure_steps {
         let kinds = keys_of(
@@ -152,14 +164,9 @@ fn the_examples_download_an_archive_the_release_publishes_at_this_version() {
 /// Partner Center refresh token.
 #[test]
 fn every_publish_step_runs_on_a_bad_night_and_the_secrets_are_mapped() {
-    let github = parse(GITHUB);
-    let jobs = github["jobs"].as_mapping().expect("jobs");
-    let jobs = jobs
-        .iter()
-        .map(|(name, job)| (name.as_str().unwrap_or("?").to_owned(), job.clone()));
     let mut uploads = 0;
     let mut mapped = false;
-    for (job, step) in steps(jobs.collect()) {
+    for (job, step) in github_steps() {
         if step["uses"]
             .as_str()
             .is_some_and(|u| u.starts_with("actions/upload-artifact"))
@@ -183,17 +190,9 @@ fn every_publish_step_runs_on_a_bad_night_and_the_secrets_are_mapped() {
         "{GITHUB}: the import step maps APCTL_REFRESH_TOKEN from a secret"
     );
 
-    let azure = parse(AZURE);
-    let jobs = azure["stages"]
-        .as_sequence()
-        .expect("stages")
-        .iter()
-        .flat_map(|stage| stage["jobs"].as_sequence().cloned().unwrap_or_default())
-        .map(|job| (job["job"].as_str().unwrap_or("?").to_owned(), job))
-        .collect();
     let mut publishes = 0;
     let mut mapped = false;
-    for (job, step) in steps(jobs) {
+    for (job, step) in azure_steps() {
         let publishing = step.get("publish").is_some()
             || step["task"]
                 .as_str()
