@@ -67,12 +67,14 @@ impl InputArgs {
             (None, None) => Vec::new(),
         };
         inputs.extend(self.files.iter().map(|f| Input::for_tenant(f, tenant.as_deref())));
-        let readers = shard.map(|(_, n)| apctl::import::plan::readers(&inputs, n));
-        if let Some((k, n)) = shard {
+        // Who reads each file is known from every input, before this
+        // shard drops the inputs of the others.
+        let shard = shard.map(|(k, n)| {
+            let readers = apctl::import::plan::readers(&inputs, n);
             apctl::import::plan::inputs_of_shard(&mut inputs, k, n);
-        }
+            (k, n, readers)
+        });
         let mut plan = apctl::import::plan::plan(&inputs, order_id);
-
         if plan.tenants.is_empty()
             && tenant.is_none()
             && self.manifest.is_none()
@@ -84,8 +86,8 @@ impl InputArgs {
                 "no customer is named for any row"
             ));
         }
-        if let (Some((k, n)), Some(readers)) = (shard, &readers) {
-            plan.keep_shard(k, n, readers);
+        if let Some((k, n, readers)) = shard {
+            plan.keep_shard(k, n, &readers);
             if plan.is_empty() {
                 crate::cli::term::err_line(&format!("note: shard {k}/{n} has no customers"));
             }

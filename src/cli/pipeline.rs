@@ -39,6 +39,17 @@ impl Pipeline {
         None
     }
 
+    /// The id of the pipeline run this job belongs to, the same for every
+    /// job of its matrix: Azure DevOps' `BUILD_BUILDID`, GitHub's
+    /// `GITHUB_RUN_ID`.
+    pub fn run_id(&self) -> Option<String> {
+        let name = match self {
+            Self::AzureDevOps { .. } => "BUILD_BUILDID",
+            Self::GitHubActions { .. } => "GITHUB_RUN_ID",
+        };
+        std::env::var(name).ok().filter(|id| !id.trim().is_empty())
+    }
+
     /// The commands that register every secret apctl holds with the
     /// runner's own masking, to print before anything else: the runner then
     /// hides them even in output apctl does not control.

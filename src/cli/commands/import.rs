@@ -256,9 +256,7 @@ fn place(shard: u32, of: u32, manifest: Option<&std::path::Path>) -> apctl::repo
         manifest: manifest
             .and_then(|p| std::fs::read(p).ok())
             .map(|text| apctl::graph::hash_digest(&String::from_utf8_lossy(&text))),
-        pipeline_run: ["GITHUB_RUN_ID", "BUILD_BUILDID"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|id| !id.trim().is_empty())),
+        pipeline_run: crate::cli::pipeline::Pipeline::detect().and_then(|p| p.run_id()),
     }
 }
 
