@@ -84,7 +84,7 @@ impl TokenSource for ByService {
                     aadsts: None,
                     error: "no_partner_sign_in".into(),
                     summary: "Partner Center takes only a partner admin's sign-in (app + user), and these credentials are an app's alone".into(),
-                    hint: "run `apctl login --save partner.rt` once as a partner admin, then pass `--refresh-token-file partner.rt` with `AZURE_CLIENT_ID` (Secure Application Model); or give these devices' hardware hashes so they go through Graph".into(),
+                    hint: "run `apctl login --save partner.rt` once as a partner admin, then give that refresh token as well (`--refresh-token-file partner.rt` or `APCTL_REFRESH_TOKEN`): Partner Center takes it, for the same app; or give these devices' hardware hashes so they go through Graph".into(),
                     trace_id: None,
                 })
             }),

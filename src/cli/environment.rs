@@ -24,6 +24,10 @@ const READ: &[&str] = &[
     "APCTL_MANAGED_IDENTITY_CLIENT_ID",
     "APCTL_SERVICE_CONNECTION_ID",
     "APCTL_USE_AZURE_CLI",
+    "AZURESUBSCRIPTION_CLIENT_ID",
+    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+    "SYSTEM_ACCESSTOKEN",
+    "SYSTEM_OIDCREQUESTURI",
 ];
 
 /// Unsets every variable of [`READ`] that is empty or blank. Called first

@@ -37,6 +37,8 @@ pub struct Session {
 pub struct Options {
     pub endpoints: Endpoints,
     pub credentials: Option<Credentials>,
+    /// Partner Center's sign-in when the credentials are an app's alone.
+    pub partner_sign_in: Option<RefreshTokenSettings>,
     pub time_scale: Option<f64>,
     pub http_timeout: Duration,
 }
@@ -65,14 +67,18 @@ pub async fn open(options: Options) -> anyhow::Result<Session> {
         Credentials::RefreshToken(_) | Credentials::AzureCli(_)
     );
     let source = token_source(credentials, &http, &endpoints, &clock)?;
-    let partner_center: Option<Arc<dyn TokenSource>> = match demo.as_mut().and_then(|d| d.sign_in.take()) {
-        Some(s) => Some(Arc::new(RefreshToken::new(
+    let sign_in = demo
+        .as_mut()
+        .and_then(|d| d.sign_in.take())
+        .or(options.partner_sign_in);
+    let partner_center: Option<Arc<dyn TokenSource>> = match sign_in {
+        Some(s) if !delegated => Some(Arc::new(RefreshToken::new(
             http.clone(),
             endpoints.authority.clone(),
             s,
             clock.clone(),
         ))),
-        None => delegated.then(|| source.clone()),
+        _ => delegated.then(|| source.clone()),
     };
     let source = Arc::new(ByService {
         graph: source,
@@ -243,9 +249,17 @@ impl ConnectArgs {
             tracing::info!("credentials: {}", credentials.describe());
             Some(credentials)
         };
+        let partner_sign_in = match &credentials {
+            Some(c) => settings::partner_sign_in(&self.credentials, c)?,
+            None => None,
+        };
+        if partner_sign_in.is_some() {
+            tracing::info!("Partner Center: the partner admin's refresh token, for the same app");
+        }
         Ok(Options {
             endpoints,
             credentials,
+            partner_sign_in,
             time_scale,
             http_timeout,
         })

@@ -178,17 +178,7 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
     if args.managed_identity || args.managed_identity_client_id.is_some() {
         return managed_identity_from_env(args.managed_identity_client_id.clone());
     }
-    let from_file = match &args.refresh_token_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the refresh token file `{}`", path.display()))?;
-            Some(text.trim().to_owned())
-        }
-        None => None,
-    };
-    let refresh = from_file
-        .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
-        .filter(|t| !t.trim().is_empty());
+    let refresh = refresh_token(args)?;
     if let Some((id, p)) = pipeline_from_env()? {
         return Ok(Credentials::Pipelines(id, p));
     }
@@ -232,6 +222,51 @@ pub fn credentials(args: &CredentialArgs) -> anyhow::Result<Credentials> {
             .ok()
             .filter(|v| !v.is_empty())
             .map(Secret::new),
+        refresh_token: Secret::new(refresh.trim()),
+        save_to: args
+            .save_refresh_token
+            .then(|| args.refresh_token_file.clone())
+            .flatten(),
+    }))
+}
+
+/// The partner admin's refresh token, from `--refresh-token-file` or
+/// `APCTL_REFRESH_TOKEN`.
+fn refresh_token(args: &CredentialArgs) -> anyhow::Result<Option<String>> {
+    let from_file = match &args.refresh_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the refresh token file `{}`", path.display()))?;
+            Some(text.trim().to_owned())
+        }
+        None => None,
+    };
+    Ok(from_file
+        .or_else(|| std::env::var("APCTL_REFRESH_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty()))
+}
+
+/// Partner Center's sign-in beside app-only credentials: a partner admin's
+/// refresh token for the same app, given as well (an Azure DevOps service
+/// connection wins over a refresh token for Graph, and Partner Center's
+/// device batches take only app + user tokens). `None` when the mode
+/// already signs a partner admin in, or no refresh token was given.
+pub fn partner_sign_in(
+    args: &CredentialArgs,
+    credentials: &Credentials,
+) -> anyhow::Result<Option<RefreshTokenSettings>> {
+    let (client_id, client_secret) = match credentials {
+        Credentials::RefreshToken(_) | Credentials::AzureCli(_) => return Ok(None),
+        Credentials::ClientSecret(id, secret) => (id, Some(secret.clone())),
+        Credentials::Federated(id, _)
+        | Credentials::Certificate(id, _, _)
+        | Credentials::ManagedIdentity(id, _, _)
+        | Credentials::Pipelines(id, _)
+        | Credentials::GitHubActions(id, _) => (id, None),
+    };
+    Ok(refresh_token(args)?.map(|refresh| RefreshTokenSettings {
+        client_id: client_id.clone(),
+        client_secret,
         refresh_token: Secret::new(refresh.trim()),
         save_to: args
             .save_refresh_token

@@ -27,11 +27,15 @@ mod many_tenants;
 mod overlap;
 mod partner_center_simulator;
 mod partner_center_wiremock;
+#[cfg(unix)] // runs the example pipelines' steps in bash
+mod pipeline_nights;
 mod pipeline_output;
 mod pipelines;
 mod profiles;
 mod reconcile;
 mod report_paths;
+#[cfg(unix)]
+mod runners;
 mod snapshots;
 mod state_folder;
 mod state_home;

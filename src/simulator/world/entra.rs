@@ -47,7 +47,7 @@ impl World {
         }
         if form.get("client_assertion_type").map(String::as_str) == Some(crate::auth::JWT_BEARER) {
             let assertion = form.get("client_assertion").map(String::as_str);
-            return self.assertion_grant(index, client, assertion);
+            return self.assertion_grant(index, tenant, client, assertion);
         }
         if client != self.client_id
             || form.get("client_secret").map(String::as_str) != Some(self.client_secret.as_str())
@@ -60,13 +60,7 @@ impl World {
             );
         }
         if !self.tenants[index].spec.consented {
-            let body = json!({
-                "error": "unauthorized_client",
-                "error_description": format!("AADSTS700016: Application with identifier '{client}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.\r\nTrace ID: 00000000-0000-0000-0000-000000000016"),
-                "error_codes": [700016],
-                "trace_id": "00000000-0000-0000-0000-000000000016"
-            });
-            return SimResponse::json(400, &body);
+            return not_consented(tenant, client);
         }
         self.issue(index)
     }
@@ -123,7 +117,13 @@ impl World {
 
     /// Workload identity federation: the demo app trusts any non-empty
     /// federated token except the one that stands for a wrong subject.
-    fn assertion_grant(&mut self, index: usize, client: &str, assertion: Option<&str>) -> SimResponse {
+    fn assertion_grant(
+        &mut self,
+        index: usize,
+        tenant: &str,
+        client: &str,
+        assertion: Option<&str>,
+    ) -> SimResponse {
         let refusal = |code: u64, text: &str| {
             SimResponse::json(
                 400,
@@ -150,6 +150,11 @@ impl World {
             && !self.used_assertions.insert(a.to_owned())
         {
             return refusal(700024, "Client assertion is not within its valid time range.");
+        }
+        // A federated credential is the app's own: in a tenant where the
+        // app was never consented, Entra answers as it does to a secret.
+        if !self.tenants[index].spec.consented {
+            return not_consented(tenant, client);
         }
         self.issue(index)
     }
@@ -324,4 +329,15 @@ impl World {
             }),
         )
     }
+}
+
+/// Entra's answer for an app that was never consented in the tenant.
+fn not_consented(tenant: &str, client: &str) -> SimResponse {
+    let body = json!({
+        "error": "unauthorized_client",
+        "error_description": format!("AADSTS700016: Application with identifier '{client}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.\r\nTrace ID: 00000000-0000-0000-0000-000000000016"),
+        "error_codes": [700016],
+        "trace_id": "00000000-0000-0000-0000-000000000016"
+    });
+    SimResponse::json(400, &body)
 }
