@@ -453,6 +453,12 @@ pub fn check_tenant_text(tenant: &str) -> anyhow::Result<String> {
             tenant.trim()
         ));
     }
+    if tenant.trim().is_empty() {
+        return Err(crate::cli::hinted!(
+            "give the customer's domain, tenant id or name; in a pipeline, an undefined variable gives an empty value (GitHub's `${{ vars.X }}`): define it",
+            "`--tenant` is empty"
+        ));
+    }
     match TenantRef::check(tenant) {
         Ok(_) => Ok(tenant.trim().to_owned()),
         Err(why) => bail!("`--tenant`: {why}"),

@@ -343,6 +343,23 @@ fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
         "{}",
         customer.stderr
     );
+    // A customer given as an empty variable is one early error with the fix.
+    let blank = crate::common::apctl_env(
+        [
+            "import",
+            "examples/contoso-autopilot.csv",
+            "--tenant",
+            " ",
+            "--simulate",
+        ],
+        &[],
+    );
+    assert_eq!(blank.code, 2, "{}", blank.stderr);
+    assert!(
+        blank.stderr.contains("`--tenant` is empty") && blank.stderr.contains("undefined variable"),
+        "{}",
+        blank.stderr
+    );
     // Empty is unset: the import runs as with no variable at all.
     let empty = crate::common::apctl_env(args, &[("AZURE_TENANT_ID", ""), ("APCTL_CLOUD", " ")]);
     assert_eq!(empty.code, 0, "{}", empty.stderr);
