@@ -2,6 +2,7 @@
 //! and order ids, for a run over many customers.
 //!
 //! ```toml
+//! from = "Northwind Traders"       # the partner's name on customer reports
 //! group_tag = "Autopilot"          # optional defaults for every customer
 //!
 //! [[customer]]
@@ -154,6 +155,9 @@ fn retry_inputs(path: &Path, tenant: Option<&str>) -> anyhow::Result<Vec<Input>>
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
+    /// The partner's name on the reports sent to customers.
+    #[serde(default)]
+    from: Option<String>,
     #[serde(default)]
     group_tag: Option<String>,
     #[serde(default)]
@@ -173,23 +177,38 @@ struct Customer {
     order_id: Option<String>,
 }
 
+/// The partner's name a manifest gives (`from = "…"`), for the reports
+/// sent to customers.
+pub fn partner_name(path: &Path) -> anyhow::Result<Option<String>> {
+    Ok(parse(path)?.from.filter(|f| !f.trim().is_empty()))
+}
+
 /// Reads a manifest into inputs, one per listed file.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
+    let manifest = parse(path)?;
+    if manifest.customer.is_empty() {
+        bail!("{}: the manifest lists no `[[customer]]`", path.display());
+    }
+    inputs(path, manifest)
+}
+
+fn parse(path: &Path) -> anyhow::Result<Manifest> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the manifest `{}`", path.display()))?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+    toml::from_str(&text).map_err(|e| {
         let message = e.to_string();
         // `"C:\devices\a.csv"` is the likeliest way to meet a TOML escape.
         let hint = if message.contains("escape") {
             "in TOML a backslash inside double quotes starts an escape: write Windows paths in single quotes ('C:\\devices\\contoso.csv') or with forward slashes"
         } else {
-            "a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`)"
+            "a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`), and may give `from` (the partner's name)"
         };
         crate::cli::hinted!(hint, "{}: {}", path.display(), message.trim_end())
-    })?;
-    if manifest.customer.is_empty() {
-        bail!("{}: the manifest lists no `[[customer]]`", path.display());
-    }
+    })
+}
+
+/// The manifest's customers as inputs, one per listed file.
+fn inputs(path: &Path, manifest: Manifest) -> anyhow::Result<Vec<Input>> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut seen = HashSet::new();
     let mut inputs = Vec::new();

@@ -31,6 +31,16 @@ pub struct ReportFiles {
     /// with the portal's message for each device that failed.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Write one HTML report per customer into this folder, to send to
+    /// each customer: only that customer's devices, in the customer's
+    /// words (what is registered, what they need to do, what the partner
+    /// is doing about the rest), named after the customer.
+    #[arg(long, value_name = "DIR")]
+    pub customer_html: Option<PathBuf>,
+    /// The partner's name on the customer reports ("from Northwind
+    /// Traders"); a manifest may give it as `from`.
+    #[arg(long, value_name = "NAME")]
+    pub from: Option<String>,
 }
 
 /// Writes one file of the report at a path.
@@ -53,6 +63,9 @@ impl ReportFiles {
         .flatten()
         {
             *path = checked_output(path)?;
+        }
+        if let Some(dir) = &self.customer_html {
+            checked_folder(dir)?;
         }
         Ok(())
     }
@@ -78,8 +91,51 @@ impl ReportFiles {
                 fill(path).with_context(|| format!("cannot write the {what} to `{}`", path.display()))?;
             }
         }
+        if let Some(dir) = &self.customer_html {
+            self.write_customer_pages(dir, report)?;
+        }
         Ok(())
     }
+
+    /// One page per customer of the report, each named after its customer.
+    fn write_customer_pages(&self, dir: &std::path::Path, report: &Report) -> anyhow::Result<()> {
+        use apctl::report::customer;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let from = self.from.as_deref().or(report.from.as_deref());
+        let mut taken = std::collections::HashSet::new();
+        for section in &report.tenants {
+            let path = dir.join(customer::file_name(section, &mut taken));
+            let page = customer::render(report, section, from);
+            apctl::report::write_atomic(&path, |f| f.write_all(page.as_bytes()))
+                .with_context(|| format!("cannot write the customer report `{}`", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The folder of the customer reports: created, and proved writable,
+/// before any work is done; a file or a link there is refused.
+fn checked_folder(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::bail;
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            bail!("`{shown}` is a link: give the customer reports' folder itself")
+        }
+        Ok(m) if !m.is_dir() => bail!(
+            "`{shown}` is not a folder: `--customer-html` takes a folder, where each customer's report is written"
+        ),
+        _ => {}
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder `{shown}`"))?;
+    let probe = dir.join(format!(".apctl-probe-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| format!("cannot write in `{shown}`: choose a folder you can write to"))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// An output path as it will be written: refused unless it is (or will be)

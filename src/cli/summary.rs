@@ -62,24 +62,49 @@ fn print_fixes(out: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()>
     }
     writeln!(out)?;
     writeln!(out, "{}", paint.bold("what to do"))?;
+    let many = r.tenants.len() > 1;
     for g in &groups {
-        let serials: Vec<String> = g.entries.iter().take(8).map(|e| e.serial_text()).collect();
-        let more = g.entries.len().saturating_sub(serials.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "  {} ({}): {}{more}",
+        let head = format!(
+            "  {} ({})",
             paint.warn(&g.fix.problem),
-            count(g.entries.len() as u64, "device"),
-            serials.join(", ")
-        )?;
+            count(g.entries.len() as u64, "device")
+        );
+        if !many {
+            writeln!(out, "{head}: {}", serials(&g.entries))?;
+            writeln!(out, "    {}", g.fix.step)?;
+            continue;
+        }
+        // One line per customer in a run over several, so every serial is
+        // read with its customer.
+        writeln!(out, "{head}")?;
+        let mut customers: Vec<&str> = Vec::new();
+        for e in &g.entries {
+            if !customers.contains(&&*e.tenant) {
+                customers.push(&e.tenant);
+            }
+        }
+        for tenant in customers {
+            let mine: Vec<&Entry> = g
+                .entries
+                .iter()
+                .copied()
+                .filter(|e| *e.tenant == *tenant)
+                .collect();
+            let name = r.customer_name(tenant).unwrap_or(tenant);
+            writeln!(out, "    {name}: {}", serials(&mine))?;
+        }
         writeln!(out, "    {}", g.fix.step)?;
     }
     Ok(())
+}
+
+/// The first eight serials, and how many more.
+fn serials(entries: &[&Entry]) -> String {
+    let shown: Vec<String> = entries.iter().take(8).map(|e| e.serial_text()).collect();
+    match entries.len().saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 /// Files none of whose rows were taken.

@@ -39,29 +39,43 @@ pub fn render(r: &Report) -> String {
     }
     let _ = write!(
         out,
-        "<footer>Written by apctl {} (run {}). States and messages are those of the Windows Autopilot devices page in Microsoft Intune.</footer>\n</body>\n</html>\n",
+        "<footer>Written by apctl {} (run {}). {}</footer>\n</body>\n</html>\n",
         esc(env!("CARGO_PKG_VERSION")),
-        esc(&r.run_id)
+        esc(&r.run_id),
+        esc(STATES_SOURCE)
     );
     out
 }
 
-fn header(out: &mut String, r: &Report) {
-    let mut orders: Vec<&str> = r.entries.iter().filter_map(|e| e.order_id.as_deref()).collect();
+/// ` · order PO-1, PO-2` for the entries' order ids, or nothing.
+fn orders(entries: &[&Entry]) -> String {
+    let mut orders: Vec<&str> = entries.iter().filter_map(|e| e.order_id.as_deref()).collect();
     orders.sort_unstable();
     orders.dedup();
-    let order = if orders.is_empty() {
+    if orders.is_empty() {
         String::new()
     } else {
         format!(" · order {}", esc(&orders.join(", ")))
+    }
+}
+
+fn header(out: &mut String, r: &Report) {
+    // A simulated run's end is on the simulator's clock, which skips the
+    // service's waits: only its real start is said.
+    let ran = if r.simulated {
+        format!("Simulated run, started {}", esc(&when(&r.started_at)))
+    } else {
+        format!(
+            "Ran {} to {}",
+            esc(&when(&r.started_at)),
+            esc(&when(&r.finished_at))
+        )
     };
     let _ = write!(
         out,
         "<header>\n<h1>Windows Autopilot device registration</h1>\n\
-         <p class=\"meta\">Ran {} to {}{order} · {} · {}</p>\n\
+         <p class=\"meta\">{ran} · {} · {}</p>\n\
          <p class=\"verdict {}\">{}</p>\n</header>\n",
-        esc(&when(&r.started_at)),
-        esc(&when(&r.finished_at)),
         super::count(r.totals.rows, "device row"),
         super::count(r.tenants.len() as u64, "customer"),
         verdict_class(r.verdict),
@@ -70,11 +84,14 @@ fn header(out: &mut String, r: &Report) {
 }
 
 fn customer(out: &mut String, r: &Report, t: &TenantSection) {
+    let mine: Vec<&Entry> = r.entries.iter().filter(|e| *e.tenant == *t.tenant).collect();
+    // Each customer's order ids head its own section, never the page.
     let _ = write!(
         out,
-        "<section class=\"customer\">\n<h2>{} <span class=\"id\">{}</span></h2>\n",
+        "<section class=\"customer\">\n<h2>{} <span class=\"id\">{}{}</span></h2>\n",
         esc(t.label()),
-        esc(&t.tenant)
+        esc(&t.tenant),
+        orders(&mine)
     );
     for e in &t.errors {
         let hint = e
@@ -103,7 +120,6 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
         let _ = write!(out, "<td>{n}</td>");
     }
     out.push_str("</tr>\n</table>\n");
-    let mine: Vec<&Entry> = r.entries.iter().filter(|e| *e.tenant == *t.tenant).collect();
     let groups: Vec<fixes::FixGroup<'_>> = fixes::groups(r)
         .into_iter()
         .map(|mut g| {
@@ -235,7 +251,10 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "
+/// Where the five states and messages come from, for both pages' footers.
+pub(crate) const STATES_SOURCE: &str = "States and messages are those Microsoft shows partners for Windows Autopilot device registration (Microsoft Managed Desktop, \u{201c}Steps for Partners to register devices\u{201d}).";
+
+pub(crate) const STYLE: &str = "
 :root { color-scheme: light; font-family: 'Segoe UI', system-ui, -apple-system, sans-serif; color: #1b1b1b; }
 body { margin: 2rem auto; max-width: 70rem; padding: 0 1rem; line-height: 1.4; }
 h1 { font-size: 1.6rem; margin: 0 0 .3rem; }

@@ -205,6 +205,8 @@ fn add(m: &mut Report, r: Report, name: &str) -> Result<(), MergeError> {
     m.started_at = m.started_at.clone().min(r.started_at);
     m.finished_at = m.finished_at.clone().max(r.finished_at);
     m.dry_run |= r.dry_run;
+    m.simulated |= r.simulated;
+    m.from = m.from.take().or(r.from);
     m.waited &= r.waited;
     m.complete &= r.complete;
     m.verdict = m.verdict.max(r.verdict);

@@ -10,6 +10,7 @@ use crate::input::device::{Device, Pipe, RowRef};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::transport::Stats;
 
+pub mod customer;
 pub mod fixes;
 mod formats;
 pub mod html;
@@ -299,6 +300,15 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_shards: Vec<u32>,
     pub run_id: String,
+    /// The partner's name, for the reports sent to customers (`--from`,
+    /// or `from` in the manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// True for a run against the simulator (or any loopback service):
+    /// nothing was registered with Microsoft, and the time it reports
+    /// passed at the simulator's pace, not the clock's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
     pub started_at: String,
     pub finished_at: String,
     pub dry_run: bool,

@@ -11,6 +11,7 @@ mod certificate;
 mod common;
 mod crash;
 mod csv_fuzz;
+mod customer_report;
 mod doctor;
 mod group_tags;
 mod hostile;

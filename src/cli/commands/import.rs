@@ -136,6 +136,11 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref(), args.shard)?;
     args.files.prepare()?;
+    let from = match (&args.files.from, &args.input.manifest) {
+        (Some(from), _) => Some(from.clone()),
+        (None, Some(m)) => crate::cli::manifest::partner_name(m)?,
+        (None, None) => None,
+    };
     settings::checked_state_dir(args.state_dir.as_deref())?;
     session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
@@ -154,7 +159,8 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
             args: &args,
             failed: std::sync::atomic::AtomicBool::new(false),
         };
-        let report = apctl::import::run::run(&session.client, &run, plan, jobs, &recorder, &cancel).await;
+        let mut report = apctl::import::run::run(&session.client, &run, plan, jobs, &recorder, &cancel).await;
+        report.from = from.map(|f| apctl::sanitize::clean(&f));
         printer.finish();
         write_outputs(&args, &report)?;
         Ok(stopped.exit(report.verdict.into()))

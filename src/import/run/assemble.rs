@@ -69,6 +69,8 @@ pub(crate) fn assemble(
         shards: Vec::new(),
         missing_shards: Vec::new(),
         run_id: base.run_id.clone(),
+        from: None,
+        simulated: crate::net::endpoint::is_loopback(&base.graph_root),
         started_at: started_at.to_owned(),
         finished_at: client.clock().wall().to_string(),
         dry_run: base.dry_run,
