@@ -465,6 +465,25 @@ pub fn check_tenant_text(tenant: &str) -> anyhow::Result<String> {
     }
 }
 
+/// `--partner-tenant` (or `AZURE_TENANT_ID`) as given: refused when it is
+/// blank or still a pipeline's variable syntax (the environment's value is
+/// checked the same way, with the variable named, before clap sees it).
+pub fn partner_tenant_value(text: &str) -> Result<String, String> {
+    if let Some(variable) = crate::cli::environment::unexpanded(text) {
+        // Named as the environment variable when that is where it came from.
+        let from_env = std::env::var("AZURE_TENANT_ID").is_ok_and(|v| v == text);
+        return Err(format!(
+            "{}`{}` is a pipeline variable passed on as written ({variable} was never defined): define the variable in the pipeline (or its variable group, or the repository's variables), or give the partner's tenant id or domain",
+            if from_env { "AZURE_TENANT_ID is " } else { "" },
+            text.trim()
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err("the partner's tenant is empty: give its tenant id or domain (in a pipeline, an undefined variable gives an empty value)".into());
+    }
+    Ok(text.trim().to_owned())
+}
+
 /// Reads a time scale for waits (0 = skip waits).
 pub fn parse_scale(text: &str) -> Result<f64, String> {
     let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;

@@ -247,9 +247,15 @@ fn serial(e: &Entry) -> &str {
 }
 
 fn devices(out: &mut String, mine: &[&Entry]) {
-    out.push_str(
-        "<h2>Devices</h2>\n<table class=\"devices\">\n<thead><tr><th>Serial number</th><th>Model</th>\
+    // A column no device fills (hash rows carry no model) is left out.
+    let models = mine
+        .iter()
+        .any(|e| e.model.as_deref().is_some_and(|m| !m.is_empty()));
+    let _ = write!(
+        out,
+        "<h2>Devices</h2>\n<table class=\"devices\">\n<thead><tr><th>Serial number</th>{}\
          <th>Group tag</th><th>State</th><th>Message</th><th>What happens next</th></tr></thead>\n<tbody>\n",
+        if models { "<th>Model</th>" } else { "" }
     );
     for e in mine {
         let (next, text) = voice(e);
@@ -275,9 +281,13 @@ fn devices(out: &mut String, mine: &[&Entry]) {
         };
         let _ = writeln!(
             out,
-            "<tr class=\"{class}\"><td class=\"serial\">{}</td><td>{}</td><td>{}</td><td class=\"state\">{}</td><td>{message}</td><td>{}</td></tr>",
+            "<tr class=\"{class}\"><td class=\"serial\">{}</td>{}<td>{}</td><td class=\"state\">{}</td><td>{message}</td><td>{}</td></tr>",
             plain(serial(e)),
-            plain(e.model.as_deref().unwrap_or("")),
+            if models {
+                format!("<td>{}</td>", plain(e.model.as_deref().unwrap_or("")))
+            } else {
+                String::new()
+            },
             plain(e.group_tag.as_deref().unwrap_or("")),
             esc(state),
             esc(if next == Next::Nothing { "" } else { text }),

@@ -343,6 +343,25 @@ fn an_unexpanded_pipeline_variable_stops_the_run_before_anything_is_sent() {
         "{}",
         customer.stderr
     );
+    // The partner's tenant on the command line, the same.
+    let partner = crate::common::apctl_env(
+        [
+            "import",
+            "examples/contoso-autopilot.csv",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--partner-tenant",
+            "$(PARTNER_TENANT_ID)",
+            "--simulate",
+        ],
+        &[],
+    );
+    assert_eq!(partner.code, 2, "{}", partner.stderr);
+    assert!(
+        partner.stderr.contains("PARTNER_TENANT_ID was never defined"),
+        "{}",
+        partner.stderr
+    );
     // A customer given as an empty variable is one early error with the fix.
     let blank = crate::common::apctl_env(
         [

@@ -326,6 +326,13 @@ fn the_reports_of_a_sharded_run_merge_into_one() {
         ],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // "What to do" reads each serial with its customer (issue #28 point 3).
+    let todo = &run.stdout[run.stdout.find("what to do").expect("what to do")..];
+    assert!(
+        todo.lines()
+            .any(|l| l.starts_with("    woodgrove.onmicrosoft.com: ")),
+        "{todo}"
+    );
     let summary = std::fs::read_to_string(&files[0].1).unwrap();
     for customer in [
         "Contoso Ltd",

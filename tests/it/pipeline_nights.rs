@@ -91,6 +91,11 @@ fn check_published(
     let html = std::fs::read_to_string(artifacts.join("merged-report/report.html"))
         .unwrap_or_else(|e| panic!("the merged HTML was not published ({kind:?}): {e}\n{log}"));
     assert!(html.contains("NF-001"), "{kind:?}");
+    // A page for each customer, to send.
+    let pages = std::fs::read_dir(artifacts.join("merged-report/customers"))
+        .unwrap_or_else(|e| panic!("the customer pages were not published ({kind:?}): {e}\n{log}"))
+        .count();
+    assert_eq!(pages, merged["tenants"].as_array().unwrap().len(), "{kind:?}");
     assert_eq!(merged["shards"], serde_json::json!([1, 2, 3, 4]), "{kind:?}");
     let missing = &merged["missingShards"];
     assert!(

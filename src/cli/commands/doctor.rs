@@ -23,7 +23,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "TENANT")]
     tenant: String,
     /// The partner's own tenant (for the GDAP check and name look-ups).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]

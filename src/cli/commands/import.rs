@@ -40,7 +40,7 @@ pub struct ImportArgs {
     /// The partner's own tenant: customers are looked up by GDAP display
     /// name there, and Partner Center tokens are asked for there (default:
     /// the signed-in admin's home tenant).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// Group tag for rows that have none. Partner Center rows go into a
     /// device batch named after their tag (Partner Center makes the batch

@@ -21,7 +21,7 @@ pub struct LoginArgs {
     #[arg(long, value_name = "PATH")]
     save: PathBuf,
     /// The partner tenant to sign in to (default: any work account).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// Sign in to the built-in simulator's demo partner.
     #[arg(long)]

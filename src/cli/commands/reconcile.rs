@@ -28,7 +28,7 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     input: crate::cli::manifest::InputArgs,
     /// The partner's own tenant (customer names, Partner Center).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// The group tag rows without one should have.
     #[arg(long, value_name = "TAG", value_parser = settings::parse_group_tag)]

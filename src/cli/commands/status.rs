@@ -64,7 +64,7 @@ pub struct StatusArgs {
     #[arg(long = "state", value_enum, value_name = "STATE")]
     states: Vec<StateArg>,
     /// The partner's own tenant (for `--all` and customer names).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]

@@ -17,7 +17,7 @@ use apctl::input::problem::quoted;
 #[derive(Debug, Args)]
 pub struct TenantsArgs {
     /// The partner's own tenant (id or domain), where the relationships live.
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]

@@ -301,6 +301,10 @@ fn action_step(night: &Night, action: &str, with: &Value, ctx: &Context, work: &
                 std::fs::create_dir_all(&into).unwrap();
                 let paths = ctx.expand(with["path"].as_str().expect("paths"));
                 for p in paths.lines().map(str::trim).filter(|p| !p.is_empty()) {
+                    if work.join(p).is_dir() {
+                        copy_tree(&work.join(p), &into.join(p));
+                        continue;
+                    }
                     match std::fs::copy(work.join(p), into.join(p)) {
                         Ok(_) => {}
                         // if-no-files-found: warn (the default)
