@@ -35,9 +35,9 @@ pub struct InputArgs {
     /// (see the README).
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<std::path::PathBuf>,
-    /// Run again exactly the rows an earlier JSON report (`--report`) lists
-    /// as failed or not sent, read again from their files (fixed or not),
-    /// each for the customer it had.
+    /// Run again the rows an earlier JSON report lists as failed or not
+    /// sent. Exactly those rows (`--report` wrote the report), read again
+    /// from their files (fixed or not), each for the customer it had.
     #[arg(long, value_name = "REPORT", conflicts_with_all = ["files", "manifest"])]
     pub retry_failed: Option<std::path::PathBuf>,
 }

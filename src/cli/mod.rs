@@ -14,6 +14,7 @@ mod settings;
 mod signals;
 mod style;
 mod summary;
+mod teach;
 pub mod term;
 
 use std::io;
@@ -34,10 +35,32 @@ use exit::Exit;
 pub struct Cli {
     /// More log lines on stderr: -v info, -vv debug, -vvv trace. Logs never
     /// hold secrets, tokens or whole hashes.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, display_order = 900)]
     verbose: u8,
+    /// Print no progress (results and errors still show).
+    #[arg(short, long, global = true, display_order = 901)]
+    quiet: bool,
+    /// When to colour the output. `auto`: when stdout is a terminal and
+    /// `NO_COLOR` is not set (`FORCE_COLOR` turns it on); `always`; `never`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN",
+        display_order = 902
+    )]
+    color: ColorWhen,
     #[command(subcommand)]
     command: Command,
+}
+
+/// When to colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,13 +93,22 @@ enum Command {
     Cleanup(Box<commands::cleanup::CleanupArgs>),
     /// Work with import reports (merge the reports of a sharded run).
     Report(commands::report::ReportArgs),
-    /// Print shell completions for bash, zsh, fish, PowerShell or elvish.
+    /// Print shell completions for bash, zsh, fish, PowerShell or elvish
+    /// (`--help` says where each shell reads them from).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), generated from this command line.
-    Man,
+    /// Print a man page (roff): apctl(1), or a command's (`apctl man
+    /// import`); `--dir` writes them all.
+    Man {
+        /// The command whose page to print (`import`, `report merge`, …).
+        #[arg(value_name = "COMMAND", num_args = 0..=2)]
+        command: Vec<String>,
+        /// Write every page (apctl.1, apctl-import.1, …) into this folder.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// How to print results.
@@ -109,14 +141,36 @@ struct ValidateArgs {
     output: Output,
 }
 
+/// The command line as `--help`, completions and man pages show it.
+pub fn command() -> clap::Command {
+    teach::teach(<Cli as clap::CommandFactory>::command())
+}
+
 /// Parses the command line (clap exits with code 2 on bad arguments).
 pub fn parse() -> Cli {
-    Cli::parse()
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `--color`, with `FORCE_COLOR` (any value but empty or `0`) turning
+/// `auto` on, for every writer (anstream's global choice).
+fn set_colour(when: ColorWhen) {
+    let forced = std::env::var("FORCE_COLOR").is_ok_and(|v| !v.is_empty() && v != "0");
+    let choice = match when {
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+        ColorWhen::Auto if forced => anstream::ColorChoice::Always,
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
 }
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     init_logging(cli.verbose);
+    set_colour(cli.color);
+    term::set_quiet(cli.quiet);
     match cli.command {
         Command::Validate(a) => commands::validate::run(commands::validate::Request {
             files: a.files,
@@ -135,20 +189,66 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Reconcile(a) => commands::reconcile::run(*a),
         Command::Cleanup(a) => commands::cleanup::run(*a),
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut cmd, "apctl", &mut script);
             term::generated(&script)?;
             Ok(Exit::Success)
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+        Command::Man { command: path, dir } => man(&path, dir.as_deref()),
+    }
+}
+
+/// `apctl man [COMMAND]`, or every page into `--dir`.
+fn man(path: &[String], dir: Option<&std::path::Path>) -> anyhow::Result<Exit> {
+    use anyhow::Context;
+    let root = command();
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let mut written = 0;
+        for (name, cmd) in man_pages(&root, "apctl") {
             let mut page = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut page)?;
-            term::generated(&page)?;
-            Ok(Exit::Success)
+            let file = dir.join(format!("{name}.1"));
+            std::fs::write(&file, page).with_context(|| format!("cannot write `{}`", file.display()))?;
+            written += 1;
         }
+        term::out(&format!("{written} man pages written to {}\n", dir.display()))?;
+        return Ok(Exit::Success);
     }
+    let mut cmd = root.clone();
+    let mut name = String::from("apctl");
+    for part in path {
+        let Some(sub) = cmd.find_subcommand(part).cloned() else {
+            let known: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+            return Err(hinted!(
+                format!("the commands with a page: {}", known.join(", ")),
+                "`{part}` is not a command of `{}`",
+                name.replace('-', " ")
+            ));
+        };
+        name = format!("{name}-{part}");
+        cmd = sub;
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.name(leak(name))).render(&mut page)?;
+    term::generated(&page)?;
+    Ok(Exit::Success)
+}
+
+/// A page's name for clap, which keeps names for the life of the process
+/// (apctl prints the pages and exits).
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+/// Every page: apctl's and each command's (named `apctl-import`, …).
+fn man_pages(cmd: &clap::Command, name: &str) -> Vec<(String, clap::Command)> {
+    let mut pages = vec![(name.to_owned(), cmd.clone().name(leak(name.to_owned())))];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        pages.extend(man_pages(sub, &format!("{name}-{}", sub.get_name())));
+    }
+    pages
 }
 
 /// Logs of apctl's own code only (never the HTTP stack's), to stderr.

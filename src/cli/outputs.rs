@@ -23,8 +23,9 @@ pub struct ReportFiles {
     /// inside Azure DevOps and GitHub Actions it is also shown there).
     #[arg(long, value_name = "PATH")]
     pub summary: Option<PathBuf>,
-    /// Write a report for the customer here: one self-contained HTML file
-    /// (no scripts or outside assets) that opens anywhere and prints well.
+    /// Write the partner's HTML report of the run here. One self-contained
+    /// file for every customer of the run (no scripts or outside assets),
+    /// with the fixes; it opens anywhere and prints well.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
     /// Write a JUnit XML file here: one test case per device, a failure

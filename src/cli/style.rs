@@ -19,7 +19,9 @@ impl Paint {
     /// Colour when stdout takes it.
     pub fn for_stdout() -> Self {
         Self {
-            on: super::term::stdout_takes_colour() && super::pipeline::Pipeline::detect().is_none(),
+            // `--color always` (or FORCE_COLOR) wins, even in a pipeline's log.
+            on: anstream::ColorChoice::global() == anstream::ColorChoice::Always
+                || (super::term::stdout_takes_colour() && super::pipeline::Pipeline::detect().is_none()),
         }
     }
 

@@ -230,6 +230,18 @@ impl Write for LogWriter {
     }
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: no progress from any command (set once, before it runs).
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True under `-q`.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// True when stderr is a terminal (for the progress bar).
 pub fn stderr_is_terminal() -> bool {
     io::IsTerminal::is_terminal(&io::stderr())

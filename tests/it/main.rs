@@ -14,6 +14,7 @@ mod csv_fuzz;
 mod customer_report;
 mod doctor;
 mod group_tags;
+mod help;
 mod hostile;
 mod hostile_world;
 mod html_report;

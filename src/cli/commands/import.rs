@@ -126,9 +126,6 @@ pub struct ImportArgs {
     time_scale: Option<f64>,
     #[command(flatten)]
     connect: session::ConnectArgs,
-    /// Print no progress.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 /// Runs the import.
@@ -153,7 +150,7 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
         }
         let cancel = Cancel::default();
         let stopped = crate::cli::signals::watch(cancel.clone(), grace(&args));
-        let printer = Printer::new(args.quiet || args.output == Output::Json);
+        let printer = Printer::new(crate::cli::term::quiet() || args.output == Output::Json);
         let recorder = Recorder {
             printer: &printer,
             args: &args,

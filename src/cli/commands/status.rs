@@ -15,8 +15,12 @@ use apctl::status::{self, DeviceState};
 /// A state to filter on (the portal's five).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum StateArg {
+    // The portal's own words are taken too (`--state "Ready for user"`).
+    #[value(alias = "Registration pending")]
     RegistrationPending,
+    #[value(alias = "Registration failed")]
     RegistrationFailed,
+    #[value(alias = "Ready for user")]
     ReadyForUser,
     Active,
     Inactive,
@@ -57,11 +61,20 @@ pub struct StatusArgs {
     /// Every customer with an active GDAP relationship.
     #[arg(long)]
     all: bool,
-    /// Only these serial numbers (exact match; repeat the flag).
-    #[arg(long = "serial", value_name = "SERIAL")]
+    /// Only these serial numbers (exact match): a list (`PC-1,PC-2`), or
+    /// the flag repeated.
+    #[arg(long = "serial", value_name = "SERIAL", value_delimiter = ',')]
     serials: Vec<String>,
-    /// Only devices in these states (repeat the flag).
-    #[arg(long = "state", value_enum, value_name = "STATE")]
+    /// Only devices in these states, in the portal's words or as written
+    /// here (`"Ready for user"` or `ready-for-user`): a list, or the flag
+    /// repeated.
+    #[arg(
+        long = "state",
+        value_enum,
+        value_name = "STATE",
+        value_delimiter = ',',
+        ignore_case = true
+    )]
     states: Vec<StateArg>,
     /// The partner's own tenant (for `--all` and customer names).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
@@ -108,8 +121,22 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
             }
         }
         let states: Vec<RegistrationState> = args.states.iter().map(|s| s.state()).collect();
+        let serials: Vec<&str> = args
+            .serials
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        // A serial asked for that no customer holds is said, not silently
+        // left out of an empty table.
+        for s in serials
+            .iter()
+            .filter(|s| !devices.iter().any(|d| d.serial_number == **s))
+        {
+            crate::cli::term::err_line(&format!("note: no device with serial number `{s}` was found"));
+        }
         devices.retain(|d| {
-            (args.serials.is_empty() || args.serials.contains(&d.serial_number))
+            (serials.is_empty() || serials.contains(&d.serial_number.as_str()))
                 && (states.is_empty() || states.contains(&d.state))
         });
         print(&devices, &failures, args.output)?;
