@@ -53,15 +53,6 @@ impl InputArgs {
             .as_deref()
             .map(super::settings::check_tenant_text)
             .transpose()?;
-        for f in &self.files {
-            if !f.is_file() {
-                return Err(crate::cli::hinted!(
-                    "check the path",
-                    "cannot read `{}`: no such file",
-                    f.display()
-                ));
-            }
-        }
         let mut inputs = match (&self.manifest, &self.retry_failed) {
             (Some(m), _) => read(m)?,
             (None, Some(r)) => retry_inputs(r, tenant.as_deref())?,
@@ -75,7 +66,20 @@ impl InputArgs {
             apctl::import::plan::inputs_of_shard(&mut inputs, k, n);
             (k, n, readers)
         });
+        // One rule for every file given: any that is not there (or is a
+        // folder) stops the run before anything is sent, all named at once.
+        // A file that is there but cannot be taken (its header, its
+        // dialect) is reported, and the other files go on.
+        check_present(&inputs, self.manifest.as_deref())?;
         let mut plan = apctl::import::plan::plan(&inputs, order_id);
+        // A header with nothing under it imports nothing: said, not "done".
+        for f in plan.file_reports.iter().filter(|f| f.readable && f.rows == 0) {
+            let p = apctl::input::csv::header_only(&std::sync::Arc::from(f.path.as_str()));
+            crate::cli::term::err_line(&format!("warning: {}: {}", f.path, p.message));
+            if let Some(hint) = &p.hint {
+                crate::cli::term::err_line(&format!("  hint: {hint}"));
+            }
+        }
         if plan.tenants.is_empty()
             && tenant.is_none()
             && self.manifest.is_none()
@@ -95,6 +99,41 @@ impl InputArgs {
         }
         Ok(plan)
     }
+}
+
+/// Every input file that is missing or a folder, in one error.
+fn check_present(inputs: &[Input], manifest: Option<&Path>) -> anyhow::Result<()> {
+    let mut seen = HashSet::new();
+    let mut wrong = Vec::new();
+    let mut folders = false;
+    for input in inputs.iter().filter(|i| seen.insert(i.file.clone())) {
+        let why = match std::fs::metadata(&input.file) {
+            Ok(m) if m.is_dir() => {
+                folders = true;
+                "a folder, not a file"
+            }
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file",
+            Err(_) => "cannot be opened",
+        };
+        wrong.push(format!("`{}`: {why}", input.file.display()));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let mut hint = String::from("check the paths; nothing was sent");
+    if manifest.is_some() {
+        hint.push_str(" (a manifest's file paths are relative to the manifest)");
+    }
+    if folders {
+        hint.push_str("; for a folder, give the CSV files in it (`folder/*.csv`)");
+    }
+    Err(crate::cli::hinted!(
+        hint,
+        "{} of the input files cannot be read: {}",
+        wrong.len(),
+        wrong.join("; ")
+    ))
 }
 
 /// The inputs of a retry: per file of the report, the lines it lists as
@@ -226,14 +265,6 @@ fn inputs(path: &Path, manifest: Manifest) -> anyhow::Result<Vec<Input>> {
         }
         for f in c.files {
             let file = dir.join(&f);
-            if !file.is_file() {
-                return Err(crate::cli::hinted!(
-                    "file paths are relative to the manifest",
-                    "{}: customer `{tenant}`: cannot read `{}`: no such file",
-                    path.display(),
-                    file.display()
-                ));
-            }
             let group_tag = c.group_tag.clone().or(manifest.group_tag.clone());
             if let Some(Err(e)) = group_tag
                 .as_deref()

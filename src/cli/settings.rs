@@ -426,6 +426,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A deadline (`--timeout`): a duration, and never zero (a deadline
+/// already passed gives every device *Registration pending* and sends
+/// nothing useful). A bare number is seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{text}` is no time at all: give the deadline as a duration like `30m` (the default) or `2h`; a bare number is seconds"
+        ));
+    }
+    Ok(d)
+}
+
 /// The longest duration any flag takes: longer is a typo, and a deadline
 /// that far away is no deadline.
 const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);

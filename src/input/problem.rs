@@ -66,6 +66,8 @@ pub enum ProblemCode {
     StrictRowLimit,
     /// `--strict`: the file is not comma-separated.
     StrictDelimiter,
+    /// The file has a header and no device rows.
+    NoRows,
 }
 
 /// One problem, with where it is and how to fix it.

@@ -43,7 +43,7 @@ pub struct CleanupArgs {
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Format,
     /// Deletes stop by then; what is left is counted for the next cleanup.
-    #[arg(long, default_value = "15m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "15m", value_parser = settings::parse_timeout, value_name = "DURATION")]
     timeout: Duration,
     #[command(flatten)]
     connect: session::ConnectArgs,

@@ -57,8 +57,10 @@ pub struct ImportArgs {
     /// Send and stop: report devices as Registration pending.
     #[arg(long)]
     no_wait: bool,
-    /// Overall deadline when waiting.
-    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    /// Overall deadline when waiting. A duration (`30m`, `2h`, `90s`; a
+    /// bare number is seconds), never zero; registration typically takes
+    /// minutes, so under a minute most devices end *Registration pending*.
+    #[arg(long, default_value = "30m", value_parser = settings::parse_timeout, value_name = "DURATION")]
     timeout: Duration,
     /// First time between polls while waiting; it doubles while nothing
     /// changes, up to --max-poll-interval, and starts over when something
@@ -132,6 +134,14 @@ pub struct ImportArgs {
 pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(args.time_scale, args.http_timeout)?;
     let mut plan = args.input.plan(args.order_id.as_deref(), args.shard)?;
+    if args.timeout < Duration::from_secs(60) && !args.no_wait && !args.dry_run {
+        crate::cli::term::err_line(&format!(
+            "warning: `--timeout {}` is under a minute: registration typically takes minutes, so most devices will end Registration pending (a bare number is seconds; `30m` is the default)",
+            jiff::SignedDuration::try_from(args.timeout)
+                .map(|d| format!("{d:#}"))
+                .unwrap_or_default()
+        ));
+    }
     args.files.prepare()?;
     let from = match (&args.files.from, &args.input.manifest) {
         (Some(from), _) => Some(from.clone()),

@@ -61,7 +61,7 @@ pub struct ReconcileArgs {
     #[arg(long, env = "APCTL_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Overall deadline of `--apply`'s import.
-    #[arg(long, default_value = "30m", value_parser = settings::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30m", value_parser = settings::parse_timeout, value_name = "DURATION")]
     timeout: Duration,
     /// Multiply every wait by this (0 skips waits; the default with `--simulate`).
     #[arg(long, env = "APCTL_TIME_SCALE", value_parser = settings::parse_scale, value_name = "0..1")]

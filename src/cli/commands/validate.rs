@@ -182,6 +182,7 @@ fn print_file(out: &mut impl Write, f: &FileSummary) -> io::Result<()> {
     if let Some(enc) = f.encoding {
         let sep = match f.delimiter {
             Some(';') => ", `;`-separated",
+            Some('\t') => ", tab-separated",
             _ => "",
         };
         writeln!(out, "  encoding  {}{sep}", enc.title())?;

@@ -90,7 +90,22 @@ impl CsvFile {
             )
             .hint("check the path and that the file is readable")
         };
-        let file = File::open(path).map_err(unreadable)?;
+        if path.is_dir() {
+            return Err(Problem::file_error(
+                &name,
+                ProblemCode::Unreadable,
+                "is a folder, not a file".to_owned(),
+            )
+            .hint("give the CSV files in it (`folder/*.csv`)")
+            .into());
+        }
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Problem::file_error(&name, ProblemCode::Unreadable, "no such file".to_owned())
+                    .hint("check the path")
+            }
+            _ => unreadable(e),
+        })?;
         let (stream, encoding) = encoding::open(file).map_err(unreadable)?;
         let stream: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, stream));
         let mut lines = Lines::new(stream);
@@ -122,10 +137,15 @@ impl CsvFile {
             watch.check_quotes(1, &header);
         }
         let mut fields = FieldSplitter::new(delimiter);
-        let names: Vec<String> = fields
+        let mut names: Vec<String> = fields
             .split(&header)
             .map(|f| encoding::decode_field(f).0.trim().to_owned())
             .collect();
+        // Excel saves the empty columns after the last one it saw used
+        // (`…;Hardware Hash;;`): they name nothing and are left out.
+        while names.len() > 1 && names.last().is_some_and(String::is_empty) {
+            names.pop();
+        }
         if names.iter().all(String::is_empty) {
             return Err(empty_file(&name).into());
         }
@@ -171,14 +191,27 @@ impl CsvFile {
         self.delimiter as char
     }
 
-    /// Problems with the file as a whole or its text found so far under
-    /// `--strict` (header, encoding, quotes, row limit). Complete once
-    /// [`CsvFile::next_row`] has returned `None`.
+    /// Problems with the file as a whole: a header with no device row
+    /// under it (a warning), and what `--strict` found (header, encoding,
+    /// quotes, row limit). Complete once [`CsvFile::next_row`] has returned
+    /// `None`.
     pub fn strict_problems(&self) -> Vec<Problem> {
-        self.strict
-            .as_ref()
-            .map(StrictWatch::problems)
-            .unwrap_or_default()
+        let mut found = Vec::new();
+        if self.done && self.data_rows == 0 {
+            found.push(header_only(&self.name));
+        }
+        found.extend(
+            self.strict
+                .as_ref()
+                .map(StrictWatch::problems)
+                .unwrap_or_default(),
+        );
+        found
+    }
+
+    /// Rows read so far that hold data (blank lines not counted).
+    pub fn data_rows(&self) -> u64 {
+        self.data_rows
     }
 
     /// Reads the next row, or `None` at the end. A read error (the text
@@ -392,11 +425,32 @@ impl FieldSplitter {
     }
 }
 
-/// `;` when the header line has more semicolons than commas (European
-/// Excel), else `,`.
+/// A file with its header and no device row under it: nothing is wrong
+/// with it, and nothing will be registered from it.
+pub fn header_only(name: &Arc<str>) -> Problem {
+    Problem::file_error(
+        name,
+        ProblemCode::NoRows,
+        "the file has a header and no device rows".to_owned(),
+    )
+    .hint("check that this is the file the supplier meant to send; nothing in it will be registered")
+    .warning()
+}
+
+/// The header line's delimiter: a tab when it has more tabs than commas
+/// and semicolons (Excel's "Unicode text", and text copied out of a
+/// sheet), `;` when it has more semicolons than commas (European Excel),
+/// else `,`.
 fn sniff_delimiter(first_line: &[u8]) -> u8 {
     let count = |b| first_line.iter().filter(|&&c| c == b).count();
-    if count(b';') > count(b',') { b';' } else { b',' }
+    let (tabs, semicolons, commas) = (count(b'\t'), count(b';'), count(b','));
+    if tabs > commas && tabs > semicolons {
+        b'\t'
+    } else if semicolons > commas {
+        b';'
+    } else {
+        b','
+    }
 }
 
 fn header_problem(name: &Arc<str>, names: &[String], m: dialect::HeaderMismatch) -> Problem {
