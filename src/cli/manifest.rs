@@ -116,7 +116,12 @@ fn check_present(inputs: &[Input], manifest: Option<&Path>) -> anyhow::Result<()
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file",
             Err(_) => "cannot be opened",
         };
-        wrong.push(format!("`{}`: {why}", input.file.display()));
+        // A manifest's file is named with its customer.
+        let customer = match (manifest, &input.tenant) {
+            (Some(_), Some(t)) => format!(" (customer {t})"),
+            _ => String::new(),
+        };
+        wrong.push(format!("`{}`{customer}: {why}", input.file.display()));
     }
     if wrong.is_empty() {
         return Ok(());
@@ -360,9 +365,10 @@ mod tests {
             "[[customer]]\ntenant = \"x.com\"\nfiles = ['C:\\devices\\a.csv']\n",
         )
         .unwrap();
-        let e = read(&m).unwrap_err().to_string();
+        let inputs = read(&m).unwrap();
+        let e = check_present(&inputs, Some(&m)).unwrap_err().to_string();
         assert!(
-            e.contains("cannot read") && e.contains("C:\\devices\\a.csv"),
+            e.contains("cannot be read") && e.contains("C:\\devices\\a.csv") && e.contains("customer x.com"),
             "{e}"
         );
     }

@@ -221,7 +221,25 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
             hint: gdap::LIST_HINT.to_owned(),
         })
     })?;
-    Ok(gdap::resolve(&name, relationships)?)
+    let id = gdap::resolve(&name, relationships)?;
+    // The name was found through GDAP: a relationship that is not active
+    // is told, whatever the credentials. A partner admin's token rides on
+    // it, so the customer stops here; an app's own consent does not, so
+    // the run goes on and says why a token may be refused.
+    let mine: Vec<&gdap::Relationship> = relationships
+        .iter()
+        .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(&id))
+        .collect();
+    if let Some((message, hint)) = super::commands::doctor::inactive_state(&mine) {
+        if session.delegated {
+            return Err(crate::cli::hinted!(hint, "`{name}`: {message}"));
+        }
+        crate::cli::term::err_line(&format!(
+            "note: `{name}`: {message}; with the app's own consent apctl goes on, and Entra may refuse the customer's token"
+        ));
+        crate::cli::term::err_line(&format!("  hint: {hint}"));
+    }
+    Ok(id)
 }
 
 /// What every command that talks to the services takes on the command line.

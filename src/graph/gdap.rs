@@ -320,6 +320,51 @@ pub async fn list(graph: &Graph<'_>) -> Result<Vec<Relationship>, CallError> {
     Ok(all)
 }
 
+/// A customer of the partner as Graph's `/contracts` lists it: its tenant,
+/// default verified domain and name.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Contract {
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub customer_id: String,
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub default_domain_name: String,
+    #[serde(deserialize_with = "crate::net::null_is_default")]
+    pub display_name: String,
+}
+
+/// The partner's customers with their default domains (`GET /contracts`
+/// in the partner's tenant), for suggestions when a domain is mistyped.
+pub async fn contracts(graph: &Graph<'_>) -> Result<Vec<Contract>, CallError> {
+    let url: Url = endpoint::join(graph.root, &format!("/v1.0/contracts?$top={PAGE}"));
+    let mut all: Vec<Contract> = graph.list_url(url, "graph.list-contracts").await?;
+    for c in &mut all {
+        c.default_domain_name = crate::sanitize::clean_line(&c.default_domain_name);
+        c.display_name = crate::sanitize::clean_line(&c.display_name);
+    }
+    Ok(all)
+}
+
+/// The customers' domains a mistyped one is close to (a typo or two in
+/// its name part, case aside), with the customer's name.
+pub fn close_domains(domain: &str, contracts: &[Contract]) -> Vec<String> {
+    let want = domain.trim().to_lowercase();
+    let first = |d: &str| d.split('.').next().unwrap_or(d).to_owned();
+    let mut close: Vec<String> = contracts
+        .iter()
+        .filter(|c| !c.default_domain_name.is_empty())
+        .filter(|c| {
+            let have = c.default_domain_name.to_lowercase();
+            have != want && (edits(&want, &have) <= 2 || edits(&first(&want), &first(&have)) <= 1)
+        })
+        .map(|c| format!("`{}` ({})", c.default_domain_name, c.display_name))
+        .collect();
+    close.sort();
+    close.dedup();
+    close.truncate(3);
+    close
+}
+
 /// One access assignment of a relationship: the roles given to one
 /// security group of the partner. A relationship's roles work for a user
 /// only through an active assignment to a group the user is in.

@@ -26,6 +26,7 @@ mod layout;
 mod lost_answer;
 mod managed_identity;
 mod many_tenants;
+mod mistakes;
 mod overlap;
 mod partner_center_simulator;
 mod partner_center_wiremock;

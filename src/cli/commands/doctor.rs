@@ -261,26 +261,45 @@ fn role_check(
             "add Intune Administrator to the relationship (Partner Center > Customers > the customer > Admin relationships), and put the signed-in user in the security group that holds it",
         );
     }
+    if let Some((message, hint)) = inactive_state(&mine) {
+        return Check::failed("gdap-role", message, hint);
+    }
+    Check::failed(
+        "gdap-role",
+        "no GDAP relationship with this customer",
+        "create one with Intune Administrator in Partner Center (Customers > the customer > Admin relationships) and have the customer approve it; `apctl tenants` lists the relationships you have",
+    )
+}
+
+/// What the customer's relationships' states say when none is active: the
+/// state, and the fix it calls for (get the approval, wait, renew). `None`
+/// when one is active, or there is none.
+pub(crate) fn inactive_state(mine: &[&gdap::Relationship]) -> Option<(String, &'static str)> {
+    if mine
+        .iter()
+        .any(|r| matches!(r.status.as_str(), "active" | "expiring"))
+    {
+        return None;
+    }
+    let name = |r: &gdap::Relationship| r.display_name.clone().unwrap_or_else(|| r.id.clone());
     let with = |statuses: &[&str]| mine.iter().find(|r| statuses.contains(&r.status.as_str()));
     if let Some(r) = with(&["approvalPending", "created"]) {
-        return Check::failed(
-            "gdap-role",
+        return Some((
             format!(
                 "the GDAP relationship `{}` is waiting for the customer's approval",
                 name(r)
             ),
             "a Global Administrator of the customer approves it from the invitation link (Partner Center > Customers > the customer > Admin relationships > the relationship); then run apctl again",
-        );
+        ));
     }
     if let Some(r) = with(&["approved", "activating"]) {
-        return Check::failed(
-            "gdap-role",
+        return Some((
             format!(
                 "the GDAP relationship `{}` was approved and is being activated",
                 name(r)
             ),
             "wait a few minutes for Microsoft to activate it, then run apctl again",
-        );
+        ));
     }
     if let Some(r) = with(&["expired", "terminated", "terminating", "terminationRequested"]) {
         let when = r
@@ -288,17 +307,12 @@ fn role_check(
             .as_deref()
             .map(|d| format!(" (it ended {})", d.get(..10).unwrap_or(d)))
             .unwrap_or_default();
-        return Check::failed(
-            "gdap-role",
+        return Some((
             format!("the GDAP relationship `{}` is {}{when}", name(r), r.status),
             "renew it: create a new relationship with Intune Administrator in Partner Center (Customers > the customer > Admin relationships) and have the customer approve it; `apctl tenants` lists every relationship's state",
-        );
+        ));
     }
-    Check::failed(
-        "gdap-role",
-        "no GDAP relationship with this customer",
-        "create one with Intune Administrator in Partner Center (Customers > the customer > Admin relationships) and have the customer approve it; `apctl tenants` lists the relationships you have",
-    )
+    None
 }
 
 /// Partner Center, for Manufacturer+Model+Serial and product-key rows: a

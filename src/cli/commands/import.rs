@@ -168,6 +168,7 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
         };
         let mut report = apctl::import::run::run(&session.client, &run, plan, jobs, &recorder, &cancel).await;
         report.from = from.map(|f| apctl::sanitize::clean(&f));
+        suggest_domains(&session, args.partner_tenant.as_deref(), &mut report).await;
         printer.finish();
         write_outputs(&args, &report)?;
         Ok(stopped.exit(report.verdict.into()))
@@ -232,6 +233,17 @@ async fn customer(
     match session::resolve_tenant(session, named, args.partner_tenant.as_deref()).await {
         Ok(resolved) => {
             let mut customer = ImportSettings::new(run, &resolved).customer;
+            let partner = args.partner_tenant.as_deref().or(session.demo_partner.as_deref());
+            if partner.is_some_and(|p| p.trim().eq_ignore_ascii_case(&resolved)) {
+                // Devices registered there belong to the partner, not a
+                // customer: stopped before anything is sent.
+                customer.preflight_failure = Some(apctl::report::TenantError {
+                    tenant: resolved.clone(),
+                    error: format!("`{named}` is your own partner tenant, not a customer's"),
+                    hint: Some("give the customer's tenant; to register devices into your own tenant on purpose, run without `--partner-tenant` (and `AZURE_TENANT_ID`)".into()),
+                });
+                return customer;
+            }
             if session.delegated && args.partner_tenant.is_some() {
                 let check =
                     super::doctor::gdap_role(session, &resolved, args.partner_tenant.as_deref()).await;
@@ -245,6 +257,70 @@ async fn customer(
             customer.partner_center_failure = Some(failure.clone());
             customer.preflight_failure = Some(failure);
             customer
+        }
+    }
+}
+
+/// A customer Entra does not know (AADSTS90002): given by a domain (most
+/// often a typo: `contosso.onmicrosoft.com`), its fix names the partner's
+/// customers whose default domains are close, from Graph's contracts;
+/// found through a GDAP relationship that is not active, its fix is the
+/// relationship's.
+async fn suggest_domains(session: &session::Session, partner: Option<&str>, report: &mut Report) {
+    use apctl::graph::gdap::{self, TenantRef};
+    let unknown = |tenant: &str, error: &str| {
+        error.contains("AADSTS90002") && !matches!(TenantRef::parse(tenant), TenantRef::Name(_))
+    };
+    let wanted: Vec<String> = report
+        .tenant_errors
+        .iter()
+        .filter(|e| unknown(&e.tenant, &e.error))
+        .map(|e| e.tenant.clone())
+        .collect();
+    let Some(partner) = partner.map(str::to_owned).or(session.demo_partner.clone()) else {
+        return;
+    };
+    if wanted.is_empty() {
+        return;
+    }
+    let gate = session.client.gate(&partner);
+    let contracts = gdap::contracts(&session.graph(&partner, &gate))
+        .await
+        .unwrap_or_default();
+    let relationships = session.relationships(&partner).await.unwrap_or_default();
+    let fix = |tenant: &str, hint: &mut Option<String>| {
+        let mine: Vec<&gdap::Relationship> = relationships
+            .iter()
+            .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(tenant))
+            .collect();
+        if let Some((state, step)) = super::doctor::inactive_state(&mine) {
+            *hint = Some(format!("{state}: {step}"));
+            return;
+        }
+        let close = gdap::close_domains(tenant, &contracts);
+        if !close.is_empty() {
+            let rest = hint
+                .take()
+                .map(|h| format!(" Otherwise: {h}"))
+                .unwrap_or_default();
+            *hint = Some(format!("did you mean {}?{rest}", close.join(" or ")));
+        }
+    };
+    for e in report
+        .tenant_errors
+        .iter_mut()
+        .filter(|e| wanted.contains(&e.tenant))
+    {
+        fix(&e.tenant.clone(), &mut e.hint);
+    }
+    for t in report.tenants.iter_mut() {
+        for e in t.errors.iter_mut().filter(|e| wanted.contains(&e.tenant)) {
+            fix(&e.tenant.clone(), &mut e.hint);
+        }
+    }
+    for c in report.causes.iter_mut() {
+        if let Some(tenant) = c.tenant.clone().filter(|t| wanted.contains(t)) {
+            fix(&tenant, &mut c.hint);
         }
     }
 }

@@ -90,22 +90,7 @@ impl CsvFile {
             )
             .hint("check the path and that the file is readable")
         };
-        if path.is_dir() {
-            return Err(Problem::file_error(
-                &name,
-                ProblemCode::Unreadable,
-                "is a folder, not a file".to_owned(),
-            )
-            .hint("give the CSV files in it (`folder/*.csv`)")
-            .into());
-        }
-        let file = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Problem::file_error(&name, ProblemCode::Unreadable, "no such file".to_owned())
-                    .hint("check the path")
-            }
-            _ => unreadable(e),
-        })?;
+        let file = open_file(path, &name)?;
         let (stream, encoding) = encoding::open(file).map_err(unreadable)?;
         let stream: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, stream));
         let mut lines = Lines::new(stream);
@@ -425,13 +410,35 @@ impl FieldSplitter {
     }
 }
 
+/// The file opened, or why not: a folder and a missing file said as such.
+fn open_file(path: &Path, name: &Arc<str>) -> Result<File, Box<Problem>> {
+    let problem = |message: String, hint: &str| {
+        Box::new(Problem::file_error(name, ProblemCode::Unreadable, message).hint(hint))
+    };
+    if path.is_dir() {
+        return Err(problem(
+            "is a folder, not a file".into(),
+            "give the CSV files in it (`folder/*.csv`)",
+        ));
+    }
+    File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => problem("no such file".into(), "check the path"),
+        _ => problem(
+            format!("cannot read the file: {e}"),
+            "check the path and that the file is readable",
+        ),
+    })
+}
+
 /// A file with its header and no device row under it: nothing is wrong
 /// with it, and nothing will be registered from it.
 pub fn header_only(name: &Arc<str>) -> Problem {
-    Problem::file_error(
+    // Said on the header's line, the last the file has.
+    Problem::error(
         name,
+        1,
         ProblemCode::NoRows,
-        "the file has a header and no device rows".to_owned(),
+        "the file has a header and no device rows",
     )
     .hint("check that this is the file the supplier meant to send; nothing in it will be registered")
     .warning()

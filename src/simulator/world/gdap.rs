@@ -55,6 +55,37 @@ impl World {
     }
 }
 
+impl World {
+    /// `GET /contracts` in the partner's tenant: a contract per customer,
+    /// with its default verified domain, for every customer of its
+    /// relationships that the world holds.
+    pub(super) fn contracts(&mut self, index: usize, req: &SimRequest) -> SimResponse {
+        self.count("graph.list-contracts");
+        let customers: Vec<String> = self.tenants[index]
+            .spec
+            .relationships
+            .iter()
+            .filter_map(|r| r.customer_tenant_id.clone())
+            .collect();
+        let mut all = Vec::new();
+        for (n, t) in self.tenants.iter().enumerate() {
+            if !customers.contains(&t.spec.id)
+                || all.iter().any(|c: &Value| c["customerId"] == t.spec.id.as_str())
+            {
+                continue;
+            }
+            all.push(json!({
+                "id": format!("00000000-0000-4000-8000-{n:012}"),
+                "contractType": "ResellerPartner",
+                "customerId": t.spec.id,
+                "defaultDomainName": t.spec.domains.first(),
+                "displayName": t.spec.display_name,
+            }));
+        }
+        self.page(&req.path, req.query.as_deref(), all)
+    }
+}
+
 /// A GDAP relationship's JSON as Graph lists it.
 pub(super) fn relationship_json(
     partner: &str,

@@ -363,6 +363,7 @@ impl World {
             ("POST", ["deviceManagement", "windowsAutopilotSettings", "sync"]) => self.sync(tenant),
             ("GET", ["deviceManagement", "windowsAutopilotSettings"]) => self.sync_settings(tenant),
             ("GET", ["organization"]) => self.organization(tenant),
+            ("GET", ["contracts"]) => self.contracts(tenant, req),
             ("GET", ["tenantRelationships", ..]) => self.gdap(tenant, rest, req),
             _ => not_found(&req.path),
         }
