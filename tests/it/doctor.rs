@@ -229,3 +229,49 @@ fn import_runs_the_gdap_preflight_and_sends_nothing_to_a_tenant_that_fails_it() 
     );
     assert_eq!(ok.code, 0, "{}", ok.stdout);
 }
+
+/// Issue #29 point 2: `apctl doctor` with no customer is the setup check:
+/// the credentials, the partner tenant, tokens, the GDAP relationships
+/// with their states and roles, and every customer's reach with its fix.
+#[test]
+fn doctor_without_a_customer_checks_the_setup() {
+    let app = crate::common::apctl(["doctor", "--simulate"]);
+    assert_eq!(app.code, 0, "{}{}", app.stdout, app.stderr);
+    let sim = crate::common::SimProcess::start(&[]);
+    // A partner admin's sign-in (delegated): roles decide the reach.
+    let delegated = crate::common::apctl_sim(
+        &sim,
+        &["doctor", "-o", "json"],
+        &[
+            ("APCTL_REFRESH_TOKEN", "apctl-demo-refresh-token"),
+            ("AZURE_TENANT_ID", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a503"),
+        ],
+    );
+    assert_eq!(delegated.code, 0, "{}", delegated.stderr);
+    let doc = delegated.json();
+    let customer = |name: &str| {
+        doc["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {doc:#}"))
+            .clone()
+    };
+    assert_eq!(customer("Contoso Ltd")["reachable"], true);
+    assert_eq!(customer("Contoso Ltd")["how"], "GDAP (Intune Administrator)");
+    assert_eq!(
+        customer("Tailspin Toys")["reachable"],
+        false,
+        "no Intune Administrator"
+    );
+    assert_eq!(customer("Wingtip Toys")["reachable"], false);
+    // Without a partner tenant it says what to set, and fails.
+    let unset = crate::common::apctl_sim(&sim, &["doctor"], &[]);
+    assert_eq!(unset.code, 2, "{}", unset.stdout);
+    assert!(unset.stdout.contains("set `AZURE_TENANT_ID`"), "{}", unset.stdout);
+    insta::assert_snapshot!(
+        "doctor_setup",
+        crate::mistakes::undated(&format!("{}\n---\n{}", app.stdout, unset.stdout))
+    );
+}

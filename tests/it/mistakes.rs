@@ -26,7 +26,7 @@ fn said(run: &crate::common::Run, dir: &Path) -> String {
 }
 
 /// `2026-11-06` (a date relative to today in the demo world) as `[DATE]`.
-fn undated(text: &str) -> String {
+pub(crate) fn undated(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::new();
     let mut i = 0;

@@ -1,7 +1,7 @@
 //! `apctl doctor --tenant T`: checks, in order, what an import into one
 //! customer needs — a token, the Graph permission, the GDAP role (for
 //! delegated tokens), Partner Center — and says for each failure its cause
-//! and the fix.
+//! and the fix. Without `--tenant` it checks the setup (`setup.rs`).
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -19,9 +19,11 @@ use apctl::transport::CallError;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// The customer: tenant id, verified domain, or GDAP display name.
+    /// The customer to check: tenant id, verified domain, or GDAP display
+    /// name. Without it, the setup is checked: credentials, partner tenant,
+    /// tokens, GDAP relationships and every customer's reach.
     #[arg(long, value_name = "TENANT")]
-    tenant: String,
+    tenant: Option<String>,
     /// The partner's own tenant (for the GDAP check and name look-ups).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
@@ -92,8 +94,24 @@ impl Check {
 /// Runs the checks.
 pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
     let options = args.connect.options(None, Duration::from_secs(60))?;
-    let tenant = settings::check_tenant_text(&args.tenant)?;
     let limit = args.timeout;
+    let Some(tenant) = &args.tenant else {
+        let credentials = match &options.credentials {
+            Some(c) => c.describe(),
+            None => "the built-in simulator's demo app (--simulate)".into(),
+        };
+        return session::runtime()?.block_on(session::bounded(limit, async move {
+            let session = session::open(options).await?;
+            super::setup::run(
+                &session,
+                &credentials,
+                args.partner_tenant.as_deref(),
+                args.output,
+            )
+            .await
+        }));
+    };
+    let tenant = settings::check_tenant_text(tenant)?;
     session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;

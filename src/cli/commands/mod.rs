@@ -6,6 +6,7 @@ pub mod import;
 pub mod login;
 pub mod reconcile;
 pub mod report;
+pub mod setup;
 pub mod simulate;
 pub mod status;
 pub mod tenants;
