@@ -250,11 +250,7 @@ fn print(steps: &[Step], customers: &[Customer], output: Output) -> io::Result<(
     }
     if !customers.is_empty() {
         writeln!(out)?;
-        writeln!(
-            out,
-            "{:<24} {:<16} {:<5} {}",
-            "customer", "gdap", "role", "reachable"
-        )?;
+        writeln!(out, "{:<24} {:<16} {:<5} reachable", "customer", "gdap", "role")?;
         for c in customers {
             let name: String = c.name.chars().take(24).collect();
             let state: String = c.state.chars().take(16).collect();
