@@ -35,6 +35,7 @@ mod pipeline_nights;
 mod pipeline_output;
 mod pipelines;
 mod profiles;
+mod readme;
 mod reconcile;
 mod report_paths;
 #[cfg(unix)]

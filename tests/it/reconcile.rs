@@ -44,7 +44,7 @@ fn the_plan_names_every_difference_then_apply_and_prune_fix_them() {
     assert_eq!(fabrikam.code, 1);
 
     // What the partner's records say: two customers in one file (the
-    // README's example).
+    // the guide's example).
     let dir = tempfile::tempdir().unwrap();
     let file = example("desired-state.csv");
     let file = file.as_str();
