@@ -77,6 +77,17 @@ fn a_misspelt_domain_gets_the_close_customer_domains() {
         run.stdout
     );
     insta::assert_snapshot!("mistake_domain_typo", said(&run, dir.path()));
+    let doctor = apctl_env(
+        ["doctor", "--simulate", "--tenant", "contosso.onmicrosoft.com"],
+        &[],
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("hint: did you mean `contoso.onmicrosoft.com` (Contoso Ltd)?"),
+        "{}",
+        doctor.stdout
+    );
 }
 
 #[test]

@@ -115,7 +115,21 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Exit> {
     session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
         let tenant = session::resolve_tenant(&session, &tenant, args.partner_tenant.as_deref()).await?;
-        let checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
+        let mut checks = checks(&session, &tenant, args.partner_tenant.as_deref()).await;
+        // A domain Entra does not know: the close customer domains.
+        if let Some(first) = checks.first_mut().filter(|c| c.detail.contains("AADSTS90002")) {
+            let partner = args.partner_tenant.clone().or(session.demo_partner.clone());
+            if let (Some(partner), TenantRef::Domain(_)) = (partner, TenantRef::parse(&tenant)) {
+                let gate = session.client.gate(&partner);
+                let contracts = gdap::contracts(&session.graph(&partner, &gate))
+                    .await
+                    .unwrap_or_default();
+                let close = gdap::close_domains(&tenant, &contracts);
+                if !close.is_empty() {
+                    first.hint = Some(format!("did you mean {}?", close.join(" or ")));
+                }
+            }
+        }
         // The customer by name, when the token reached the tenant.
         let name = if checks.first().is_some_and(|c| c.outcome == Outcome::Ok) {
             let gate = session.client.gate(&tenant);
