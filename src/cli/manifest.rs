@@ -219,6 +219,35 @@ struct Customer {
     group_tag: Option<String>,
     #[serde(default)]
     order_id: Option<String>,
+    /// `corporate-identifiers`: Manufacturer+Model+Serial rows become
+    /// Windows corporate identifiers; the default is Autopilot registration.
+    #[serde(default)]
+    route: Option<String>,
+    /// Confirms the tenant's first corporate identifiers (every other
+    /// Windows device that enrolls there is then marked personal).
+    #[serde(default)]
+    mark_others_personal: bool,
+}
+
+/// The manifest's customers on the corporate-identifier route, each with
+/// whether its first upload is confirmed; an unknown route is an error.
+pub fn corporate_routes(path: &Path) -> anyhow::Result<Vec<super::commands::corporate::ManifestRoute>> {
+    let mut out = Vec::new();
+    for c in parse(path)?.customer {
+        match c.route.as_deref().map(str::trim) {
+            None | Some("autopilot") => {}
+            Some("corporate-identifiers") => out.push((c.tenant.trim().to_owned(), c.mark_others_personal)),
+            Some(other) => {
+                return Err(crate::cli::hinted!(
+                    "`route` is `autopilot` (the default) or `corporate-identifiers`",
+                    "{}: customer `{}`: unknown route `{other}`",
+                    path.display(),
+                    c.tenant
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The partner's name a manifest gives (`from = "…"`), for the reports

@@ -247,6 +247,13 @@ fn print_totals(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "{label:<40} {n:>7}")?;
         }
     }
+    // Corporate identifiers are no Autopilot devices: counted apart.
+    if !r.totals.identifiers.is_empty() {
+        writeln!(out, "{:<40} {:>7}", "corporate identifier", "devices")?;
+        for (label, n) in &r.totals.identifiers.0 {
+            writeln!(out, "{label:<40} {n:>7}")?;
+        }
+    }
     if !r.totals.by_message.0.is_empty() {
         writeln!(out, "{:<40} {:>7}", "message", "devices")?;
         for (m, n) in &r.totals.by_message.0 {

@@ -5,6 +5,7 @@
 //! and the documentation's `{"value": {…}}` wrapping of a single entity is
 //! accepted beside the bare entity the service really sends.
 
+pub mod corporate;
 pub mod gdap;
 pub mod registered;
 pub mod sync;

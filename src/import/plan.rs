@@ -240,7 +240,7 @@ impl Planner<'_> {
         }
         match d.pipe() {
             Pipe::Graph => rows.graph.push(device),
-            Pipe::PartnerCenter => rows.partner_center.push(device),
+            Pipe::PartnerCenter | Pipe::CorporateIdentifiers => rows.partner_center.push(device),
         }
     }
 

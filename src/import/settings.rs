@@ -177,6 +177,10 @@ pub struct CustomerSettings {
     pub deadline: Duration,
     /// Its place among the customers sending at once (`--max-tenants`).
     pub turn: Turn,
+    /// The corporate-identifier route, when chosen for this customer: its
+    /// Manufacturer+Model+Serial rows become Windows corporate identifiers
+    /// instead of Partner Center device batches.
+    pub corporate: Option<crate::import::pipes::corporate::Route>,
 }
 
 /// A customer's place among those sending at once (`--max-tenants`), let

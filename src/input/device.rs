@@ -136,6 +136,10 @@ pub enum Pipe {
     Graph,
     /// Partner Center device batches: tuple and product-key rows.
     PartnerCenter,
+    /// Graph `importedDeviceIdentities/importDeviceIdentityList`: tuple
+    /// rows of a customer that chose Windows corporate identifiers
+    /// (Autopilot device preparation) instead of Autopilot registration.
+    CorporateIdentifiers,
 }
 
 impl fmt::Display for Pipe {
@@ -143,6 +147,7 @@ impl fmt::Display for Pipe {
         f.write_str(match self {
             Self::Graph => "Graph",
             Self::PartnerCenter => "Partner Center",
+            Self::CorporateIdentifiers => "corporate identifiers",
         })
     }
 }

@@ -83,7 +83,7 @@ impl PipeCounts {
     fn add(&mut self, pipe: Pipe) {
         match pipe {
             Pipe::Graph => self.graph += 1,
-            Pipe::PartnerCenter => self.partner_center += 1,
+            Pipe::PartnerCenter | Pipe::CorporateIdentifiers => self.partner_center += 1,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::html::{STATES_SOURCE, STYLE, esc};
-use super::{Action, Entry, Report, TenantSection};
+use super::{Action, Entry, IdentifierState, Report, TenantSection};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 
 /// Who acts on a device next.
@@ -29,6 +29,19 @@ enum Next {
 /// the page says about it.
 fn voice(e: &Entry) -> (Next, &'static str) {
     use DeviceMessage as M;
+    if let Some(i) = e.identifier {
+        return match i {
+            IdentifierState::Refused => (
+                Next::Partner,
+                "Intune did not take this corporate identifier; we are checking its manufacturer, model and serial number.",
+            ),
+            _ if e.failed() => (
+                Next::Customer,
+                "Marked as corporate, but its enrollment failed: check the device's enrollment in Intune.",
+            ),
+            _ => (Next::Nothing, "Marked as corporate when it enrolls."),
+        };
+    }
     if e.tag_missing() || e.tag_pending() {
         return (Next::Partner, "Registered; we are still setting its group tag.");
     }
@@ -160,9 +173,15 @@ fn header(out: &mut String, r: &Report, name: &str, from: Option<&str>, mine: &[
             "<p class=\"simulated\">A demonstration against a simulated service: no device was registered with Microsoft.</p>\n",
         );
     }
-    let registered = mine.iter().filter(|e| voice(e).0 == Next::Nothing).count();
+    let done = mine.iter().filter(|e| voice(e).0 == Next::Nothing).count();
+    // Corporate identifiers are marked, not registered: said apart.
+    let marked = mine
+        .iter()
+        .filter(|e| e.identifier.is_some() && voice(e).0 == Next::Nothing)
+        .count();
+    let registered = done - marked;
     let yours = mine.iter().filter(|e| voice(e).0 == Next::Customer).count();
-    let ours = mine.len() - registered - yours;
+    let ours = mine.len() - done - yours;
     let class = if yours > 0 {
         "failed"
     } else if ours > 0 {
@@ -172,9 +191,14 @@ fn header(out: &mut String, r: &Report, name: &str, from: Option<&str>, mine: &[
     };
     let _ = write!(
         out,
-        "<p class=\"verdict {class}\">{} of {} registered{}{}.</p>\n</header>\n",
+        "<p class=\"verdict {class}\">{} of {} registered{}{}{}.</p>\n</header>\n",
         registered,
         super::count(mine.len() as u64, "device"),
+        if marked > 0 {
+            format!("; {marked} marked as corporate")
+        } else {
+            String::new()
+        },
         if yours > 0 {
             format!("; {yours} need your help")
         } else {
@@ -194,9 +218,16 @@ fn counts(out: &mut String, mine: &[&Entry]) {
     for s in RegistrationState::ALL {
         let _ = write!(out, "<th>{}</th>", esc(s.as_str()));
     }
-    let unsent = mine.iter().filter(|e| e.state.is_none()).count();
+    let unsent = mine
+        .iter()
+        .filter(|e| e.state.is_none() && e.identifier.is_none())
+        .count();
+    let corporate = mine.iter().filter(|e| e.identifier.is_some()).count();
     if unsent > 0 {
         out.push_str("<th>Not sent yet</th>");
+    }
+    if corporate > 0 {
+        out.push_str("<th>Corporate identifiers</th>");
     }
     out.push_str("</tr>\n<tr>");
     for s in RegistrationState::ALL {
@@ -205,6 +236,9 @@ fn counts(out: &mut String, mine: &[&Entry]) {
     }
     if unsent > 0 {
         let _ = write!(out, "<td>{unsent}</td>");
+    }
+    if corporate > 0 {
+        let _ = write!(out, "<td>{corporate}</td>");
     }
     out.push_str("</tr>\n</table>\n");
 }
@@ -259,9 +293,10 @@ fn devices(out: &mut String, mine: &[&Entry]) {
     );
     for e in mine {
         let (next, text) = voice(e);
-        let state = match e.state {
-            Some(s) => s.as_str(),
-            None => "Not sent yet",
+        let state = match (e.state, e.identifier) {
+            (Some(s), _) => s.as_str().to_owned(),
+            (None, Some(_)) => e.state_text(),
+            (None, None) => "Not sent yet".to_owned(),
         };
         // The portal's own words for its message, never a service's or
         // apctl's text.
@@ -289,7 +324,7 @@ fn devices(out: &mut String, mine: &[&Entry]) {
                 String::new()
             },
             plain(e.group_tag.as_deref().unwrap_or("")),
-            esc(state),
+            esc(&state),
             esc(if next == Next::Nothing { "" } else { text }),
         );
     }

@@ -38,6 +38,23 @@ pub fn next_step(e: &Entry, causes: &[Cause]) -> Option<Fix> {
             .unwrap_or_else(|| "fix the cause above and run apctl again (nothing is sent twice)".into());
         return Some(Fix { problem, step });
     }
+    // A corporate identifier: refused, or an enrolment that failed, needs
+    // a look; one added or already present needs nothing.
+    if e.identifier.is_some() {
+        if !e.failed() {
+            return None;
+        }
+        return match e.identifier {
+            Some(crate::report::IdentifierState::Refused) => fix(
+                "Identifier refused",
+                "check manufacturer, model and serial number against the device exactly as it reports them, then import the file again",
+            ),
+            _ => fix(
+                "Enrollment failed",
+                "look at the device's enrollment in Intune (Devices > Enrollment failures); the identifier stays in place",
+            ),
+        };
+    }
     match (e.state, e.action) {
         (None, Action::Invalid) => {
             return fix(

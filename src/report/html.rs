@@ -110,6 +110,7 @@ fn customer(out: &mut String, r: &Report, t: &TenantSection) {
         .cloned()
         .chain(t.totals.unsent().map(|(l, n)| (l.to_owned(), n)))
         .chain([t.totals.would_send()].map(|(l, n)| (l.to_owned(), n)))
+        .chain(t.totals.identifiers.0.iter().cloned())
         .filter(|(label, n)| *n > 0 || RegistrationState::ALL.iter().any(|s| s.as_str() == label))
         .collect();
     for (label, _) in &counts {

@@ -10,12 +10,17 @@ use crate::input::device::{Device, Pipe, RowRef};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 use crate::transport::Stats;
 
+mod cause;
 pub mod customer;
 pub mod fixes;
 mod formats;
 pub mod html;
+mod identifier;
 mod merge;
 mod totals;
+
+pub use cause::{Cause, number_causes};
+pub use identifier::{IdentifierState, enrollment_text};
 
 use totals::{NOT_SENT, NOT_SENT_INVALID, WOULD_SEND};
 pub use totals::{Ordered, Totals};
@@ -108,6 +113,15 @@ pub struct Entry {
     /// no deployment profile is not guided through setup.
     #[serde(rename = "deploymentProfileAssignmentStatus", default)]
     pub profile_status: Option<String>,
+    /// A row sent as a Windows corporate identifier (`pipe`
+    /// `corporateIdentifiers`): added, already present or refused. Such a
+    /// row has no portal `state`: it is no Autopilot device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<IdentifierState>,
+    /// The identifier's `enrollmentState` as Intune gives it (`notContacted`,
+    /// `enrolled`, `failed`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment_state: Option<String>,
 }
 
 /// How far a group tag (and assigned user) update has come.
@@ -159,6 +173,8 @@ impl Entry {
             batch_id: None,
             group_tag_status: None,
             profile_status: None,
+            identifier: None,
+            enrollment_state: None,
         }
     }
 
@@ -195,6 +211,8 @@ impl Entry {
     /// there by waiting.
     pub fn failed(&self) -> bool {
         self.state == Some(RegistrationState::RegistrationFailed)
+            || self.identifier == Some(IdentifierState::Refused)
+            || self.enrollment_state.as_deref() == Some("failed")
     }
 
     /// True when the service has this device still in progress.
@@ -205,7 +223,7 @@ impl Entry {
     /// True for a row apctl did not send (invalid, or stopped by a cause);
     /// not for a `--dry-run` row that would have been sent.
     pub fn unsent(&self) -> bool {
-        self.state.is_none() && self.action != Action::WouldSend
+        self.state.is_none() && self.identifier.is_none() && self.action != Action::WouldSend
     }
 
     /// Marks the row as not sent for a reason it shares with other rows.
@@ -231,6 +249,12 @@ impl Entry {
 
     /// The state as people read it; a row never sent says so.
     pub fn state_text(&self) -> String {
+        if let Some(i) = self.identifier {
+            return match &self.enrollment_state {
+                Some(e) => format!("{} ({})", i.as_str(), enrollment_text(e)),
+                None => i.as_str().to_owned(),
+            };
+        }
         match (self.state, self.action) {
             (Some(s), _) => s.to_string(),
             (None, Action::Invalid) => NOT_SENT_INVALID.into(),
@@ -394,49 +418,6 @@ impl Report {
     }
 }
 
-/// A reason rows were not sent, shared by the rows it stopped.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "camelCase")]
-pub struct Cause {
-    /// `C1`, `C2`, … in the order first met; entries name it.
-    pub id: String,
-    /// The customer it concerns, if one.
-    pub tenant: Option<String>,
-    /// The file it concerns, if one.
-    pub file: Option<String>,
-    pub error: String,
-    pub hint: Option<String>,
-    /// How many rows it stopped.
-    pub rows: u64,
-}
-
-impl Cause {
-    /// A reason about a customer (its credentials, its preflight, an
-    /// outage while talking to it), before the report numbers it.
-    pub fn tenant(error: &TenantError) -> Arc<Self> {
-        Arc::new(Self {
-            id: String::new(),
-            tenant: (!error.tenant.is_empty()).then(|| error.tenant.clone()),
-            file: None,
-            error: error.error.clone(),
-            hint: error.hint.clone(),
-            rows: 0,
-        })
-    }
-
-    /// A reason of the run itself (interrupted, no customer named).
-    pub fn run(file: Option<&str>, error: &str, hint: Option<&str>) -> Arc<Self> {
-        Arc::new(Self {
-            id: String::new(),
-            tenant: None,
-            file: file.map(str::to_owned),
-            error: error.to_owned(),
-            hint: hint.map(str::to_owned),
-            rows: 0,
-        })
-    }
-}
-
 /// One input file as the run read it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -562,28 +543,6 @@ mod erased {
                 .unwrap_or_default()
         }
     }
-}
-
-/// Gives each shared cause of the entries an id (`C1`, `C2`, … in the
-/// order first met), counts its rows, and points each row at it.
-pub fn number_causes(entries: &mut [Entry]) -> Vec<Cause> {
-    let mut causes: Vec<Cause> = Vec::new();
-    let mut index: std::collections::HashMap<Arc<Cause>, usize> = std::collections::HashMap::new();
-    for e in entries.iter_mut() {
-        let Some(why) = &e.why else { continue };
-        let i = *index.entry(why.clone()).or_insert_with(|| {
-            let mut c = (**why).clone();
-            c.id = format!("C{}", causes.len() + 1);
-            causes.push(c);
-            causes.len() - 1
-        });
-        causes[i].rows += 1;
-        e.say(crate::portal::details::Detail::SeeCause {
-            id: causes[i].id.clone(),
-        });
-        e.cause = Some(causes[i].id.clone());
-    }
-    causes
 }
 
 /// `1 device`, `2 devices`: a count and its noun (regular plurals only).

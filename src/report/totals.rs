@@ -27,6 +27,10 @@ pub struct Totals {
     /// `--dry-run` rows that would have been sent.
     #[serde(default)]
     pub would_send: u64,
+    /// Rows sent as Windows corporate identifiers, by outcome (absent when
+    /// there are none).
+    #[serde(default, skip_serializing_if = "Ordered::is_empty")]
+    pub identifiers: Ordered,
 }
 
 impl Totals {
@@ -58,6 +62,18 @@ impl Totals {
             group_tags_not_applied: entries.iter().filter(|e| e.tag_missing()).count() as u64,
             group_tags_pending: entries.iter().filter(|e| e.tag_pending()).count() as u64,
             would_send: entries.iter().filter(|e| e.action == Action::WouldSend).count() as u64,
+            identifiers: Ordered(
+                super::IdentifierState::ALL
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.as_str().to_owned(),
+                            entries.iter().filter(|e| e.identifier == Some(*s)).count() as u64,
+                        )
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect(),
+            ),
         }
     }
 }
@@ -83,6 +99,11 @@ pub(super) const WOULD_SEND: &str = "Would be sent (dry run)";
 pub struct Ordered(pub Vec<(String, u64)>);
 
 impl Ordered {
+    /// True when it counts nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The count for a name (0 when absent).
     pub fn get(&self, name: &str) -> u64 {
         self.0.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c)

@@ -9,6 +9,7 @@ mod azure_pipelines;
 mod bad_input;
 mod certificate;
 mod common;
+mod corporate;
 mod crash;
 mod csv_fuzz;
 mod customer_report;

@@ -107,6 +107,8 @@ pub struct ImportArgs {
     state_dir: Option<PathBuf>,
     #[command(flatten)]
     files: ReportFiles,
+    #[command(flatten)]
+    corporate: super::corporate::CorporateArgs,
     /// Output format on stdout.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
@@ -143,6 +145,10 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
         ));
     }
     args.files.prepare()?;
+    let corporate_routes = match &args.input.manifest {
+        Some(m) => crate::cli::manifest::corporate_routes(m)?,
+        None => Vec::new(),
+    };
     let from = match (&args.files.from, &args.input.manifest) {
         (Some(from), _) => Some(from.clone()),
         (None, Some(m)) => crate::cli::manifest::partner_name(m)?,
@@ -154,10 +160,18 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
         let run_id = uuid::Uuid::new_v4().to_string();
         let run = Arc::new(run_settings(&args, &session, &run_id));
         let mut jobs = Vec::new();
+        let mut unconfirmed = Vec::new();
         for rows in std::mem::take(&mut plan.tenants) {
-            let customer = customer(&session, &args, &run, &rows.tenant).await;
+            let mut customer = customer(&session, &args, &run, &rows.tenant).await;
+            if let Some((route, confirmed)) = args.corporate.route(&rows.tenant, &corporate_routes) {
+                customer.corporate = Some(route);
+                if !confirmed {
+                    unconfirmed.push(jobs.len());
+                }
+            }
             jobs.push(Job { customer, rows });
         }
+        super::corporate::check_first_uploads(&session, &jobs, &unconfirmed).await?;
         let cancel = Cancel::default();
         let stopped = crate::cli::signals::watch(cancel.clone(), grace(&args));
         let printer = Printer::new(crate::cli::term::quiet() || args.output == Output::Json);

@@ -1,6 +1,7 @@
 //! One file per `apctl` command: its arguments and what it does with them.
 
 pub mod cleanup;
+pub mod corporate;
 pub mod doctor;
 pub mod import;
 pub mod login;

@@ -3,6 +3,7 @@
 //! pipe waits), [`graph`] (Graph's import of hardware hashes) and
 //! [`partner_center`] (Partner Center's device batches).
 
+pub mod corporate;
 pub(crate) mod engine;
 pub mod graph;
 pub mod partner_center;

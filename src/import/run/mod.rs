@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::graph::gdap;
 use crate::import::after::profiles;
 use crate::import::pipes::graph;
-use crate::import::pipes::partner_center;
+use crate::import::pipes::{corporate, partner_center};
 use crate::import::plan::Job;
 use crate::import::plan::{Input, Plan, TenantRows, plan};
 use crate::import::report::checkpoints::Checkpoints;
@@ -268,6 +268,12 @@ async fn run_tenant(
         // People read names, not ids: the tenant's own display name.
         settings.customer.name = settings.graph(client, &gate).organization_name().await;
     }
+    // A customer on the corporate-identifier route sends its tuple rows
+    // there, not to Partner Center.
+    let (pc_rows, corporate_rows) = match settings.customer.corporate {
+        Some(_) => (Vec::new(), rows.partner_center.clone()),
+        None => (rows.partner_center.clone(), Vec::new()),
+    };
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let sync = profiles::SyncOnce::default();
     let (graph, pc) = tokio::join!(
@@ -283,10 +289,20 @@ async fn run_tenant(
             progress,
             cancel,
         ),
-        partner_center::import_customer(client, &pc_settings, &gate, rows.partner_center, progress, cancel),
+        partner_center::import_customer(client, &pc_settings, &gate, pc_rows, progress, cancel),
     );
+    let corporate = corporate::import_customer(
+        client,
+        &settings,
+        &gate,
+        settings.customer.corporate.unwrap_or_default(),
+        corporate_rows,
+        cancel,
+    )
+    .await;
     let mut entries = graph.entries;
     entries.extend(pc.entries);
+    entries.extend(corporate.entries);
     let tenant_graph = settings.graph(client, &gate);
     profiles::follow(
         &tenant_graph,
@@ -304,8 +320,13 @@ async fn run_tenant(
         requested: requested_name,
         name: settings.customer.name.clone(),
         entries,
-        errors: graph.error.into_iter().chain(pc.error).collect(),
-        interrupted: graph.interrupted || pc.interrupted,
+        errors: graph
+            .error
+            .into_iter()
+            .chain(pc.error)
+            .chain(corporate.error)
+            .collect(),
+        interrupted: graph.interrupted || pc.interrupted || corporate.interrupted,
         sync,
         staged_left: graph.staged_left + pc.staged_left,
     }

@@ -14,6 +14,7 @@ use crate::clock::SharedClock;
 mod entra;
 mod gdap;
 mod graph;
+mod identities;
 mod partner_center;
 mod spec;
 mod throttling;
@@ -120,6 +121,8 @@ struct Tenant {
     /// When a deployment profile is assigned to each device this run of
     /// the simulator registered (devices of the world file have theirs).
     profile_at: HashMap<String, Duration>,
+    /// Windows corporate identifiers (`importedDeviceIdentities`).
+    identities: Vec<Value>,
 }
 
 impl Tenant {
@@ -173,6 +176,7 @@ impl World {
                     .enumerate()
                     .map(|(i, r)| registered_json(&t.id, i, r, now))
                     .collect();
+                let identities = t.corporate_identifiers.iter().map(identities::seeded).collect();
                 Tenant {
                     spec: t,
                     registered,
@@ -182,6 +186,7 @@ impl World {
                     last_sync: None,
                     unseen: Vec::new(),
                     profile_at: HashMap::new(),
+                    identities,
                 }
             })
             .collect();
@@ -365,6 +370,9 @@ impl World {
             ("GET", ["organization"]) => self.organization(tenant),
             ("GET", ["contracts"]) => self.contracts(tenant, req),
             ("GET", ["tenantRelationships", ..]) => self.gdap(tenant, rest, req),
+            (_, ["deviceManagement", "importedDeviceIdentities", ..]) if req.path.starts_with("/beta/") => {
+                self.identities(tenant, rest, req)
+            }
             _ => not_found(&req.path),
         }
     }

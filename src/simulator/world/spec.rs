@@ -166,6 +166,20 @@ pub struct TenantSpec {
     /// reseller's customer, say): device batch calls answer 404.
     #[serde(default = "yes")]
     pub partner_center_customer: bool,
+    /// Windows corporate identifiers the tenant holds at the start.
+    #[serde(default)]
+    pub corporate_identifiers: Vec<CorporateSpec>,
+}
+
+/// A Windows corporate identifier of the world file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorporateSpec {
+    /// `Manufacturer,Model,Serial`.
+    pub identifier: String,
+    /// `notContacted`, `enrolled`, `failed`, …
+    #[serde(default = "not_contacted")]
+    pub enrollment_state: String,
 }
 
 /// One GDAP relationship of the partner tenant.
@@ -256,6 +270,8 @@ pub struct SimStats {
     /// Times a device would have been registered in a tenant that already
     /// holds its serial: never, with the real service (806 instead).
     pub registered_twice: u64,
+    /// Windows corporate identifiers added, every tenant.
+    pub corporate_identifiers_added: u64,
     /// Every scope tokens were asked for.
     pub token_scopes: std::collections::BTreeSet<String>,
     /// Request headers worth checking, by name: the values seen.

@@ -1,0 +1,286 @@
+//! The corporate-identifier route (Autopilot device preparation), chosen
+//! per customer and never by apctl on its own: a customer's
+//! Manufacturer+Model+Serial rows become Windows corporate identifiers
+//! instead of Partner Center device batches. The tenant is read first, so
+//! an identifier it holds is not sent again; what is sent goes in chunks of
+//! at most the admin centre's 5,000 rows (and `--chunk-size`), within the
+//! tenant's Graph write budget; the tenant is read again after, so the
+//! outcome rests on what it holds, not on an answer that may have been
+//! lost.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::graph::corporate::{Identity, key};
+use crate::import::report::progress::{Cancel, TenantOutcome, entry_for, interrupted_cause};
+use crate::import::settings::ImportSettings;
+use crate::input::device::{Device, Identity as DeviceIdentity, Pipe};
+use crate::report::{Action, Cause, Entry, IdentifierState, TenantError};
+use crate::transport::Client;
+use crate::transport::throttle::TenantGate;
+
+/// The admin centre's guidance: at most 5,000 identifiers per upload.
+pub const MAX_PER_UPLOAD: usize = 5_000;
+
+/// A customer on this route.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    /// Replace identifiers the tenant holds (`--overwrite`); by default
+    /// they are left as they are.
+    pub overwrite: bool,
+}
+
+/// The identifier a tuple row stands for: `manufacturer,model,serial`,
+/// the serial's periods stripped as Intune strips them; or why the row
+/// cannot be one.
+pub fn identifier(device: &Device) -> Result<String, String> {
+    let DeviceIdentity::Tuple { manufacturer, model } = &device.identity else {
+        return Err("only Manufacturer+Model+Serial rows can be corporate identifiers: a product key cannot (register it through Partner Center, on the default route)".into());
+    };
+    let serial: String = device
+        .serial
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| *c != '.')
+        .collect();
+    let parts = [
+        ("manufacturer", manufacturer.as_str()),
+        ("model", model.as_str()),
+        ("serial number", serial.as_str()),
+    ];
+    for (name, value) in parts {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("the {name} is empty"));
+        }
+        if value.contains(',') {
+            return Err(format!(
+                "the {name} holds a comma, which separates an identifier's parts: correct it as the device reports it"
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(format!("the {name} holds a control character"));
+        }
+        if value.chars().count() > 128 {
+            return Err(format!("the {name} is longer than 128 characters"));
+        }
+    }
+    Ok(format!(
+        "{},{},{}",
+        manufacturer.trim(),
+        model.trim(),
+        serial.trim()
+    ))
+}
+
+/// A row as this route reports it: no portal state, no group tag.
+fn entry(device: &Device, settings: &ImportSettings) -> Entry {
+    let mut e = entry_for(device, settings);
+    e.pipe = Some(Pipe::CorporateIdentifiers);
+    e.state = None;
+    e.group_tag = None;
+    e
+}
+
+fn not_sent(mut e: Entry, why: &Arc<Cause>) -> Entry {
+    e.not_sent(why);
+    e
+}
+
+/// Sends one customer's tuple rows as corporate identifiers.
+pub async fn import_customer(
+    client: &Client,
+    settings: &ImportSettings,
+    gate: &TenantGate,
+    route: Route,
+    devices: Vec<Device>,
+    cancel: &Cancel,
+) -> TenantOutcome {
+    let mut outcome = TenantOutcome {
+        entries: Vec::new(),
+        error: None,
+        interrupted: false,
+        staged_left: 0,
+    };
+    if devices.is_empty() {
+        return outcome;
+    }
+    if let Some(failure) = &settings.customer.preflight_failure {
+        let why = Cause::tenant(failure);
+        outcome.entries = devices
+            .iter()
+            .map(|d| not_sent(entry(d, settings), &why))
+            .collect();
+        return outcome;
+    }
+    // Each row's identifier, or the reason it has none.
+    let mut rows: Vec<(Entry, String)> = Vec::new();
+    for d in &devices {
+        let mut e = entry(d, settings);
+        match identifier(d) {
+            Ok(id) => rows.push((e, id)),
+            Err(why) => {
+                e.action = Action::Invalid;
+                e.details = why.into();
+                outcome.entries.push(e);
+            }
+        }
+    }
+    let graph = settings.graph(client, gate);
+    let before = match graph.list_identities().await {
+        Ok(list) => by_key(list),
+        Err(e) => {
+            let failure = TenantError {
+                tenant: settings.customer.tenant.clone(),
+                error: format!("cannot read the tenant's corporate identifiers: {e}"),
+                hint: crate::hint::deepest(&e).map(str::to_owned),
+            };
+            let why = Cause::tenant(&failure);
+            // (a read: nothing was sent)
+            outcome
+                .entries
+                .extend(rows.into_iter().map(|(e, _)| not_sent(e, &why)));
+            outcome.error = Some(failure);
+            return outcome;
+        }
+    };
+    let mut to_send: Vec<String> = Vec::new();
+    for (_, id) in &rows {
+        let k = key(id);
+        if (route.overwrite || !before.contains_key(&k)) && !to_send.iter().any(|s| key(s) == k) {
+            to_send.push(id.clone());
+        }
+    }
+    let chunk = settings.run.chunk_size.get().clamp(1, MAX_PER_UPLOAD);
+    let mut refused: HashMap<String, ()> = HashMap::new();
+    let mut failed: Option<Arc<Cause>> = None;
+    let mut unsent_from = to_send.len();
+    for (n, part) in to_send.chunks(chunk).enumerate() {
+        if cancel.is_cancelled() {
+            outcome.interrupted = true;
+            unsent_from = n * chunk;
+            break;
+        }
+        match graph.import_identities(part, route.overwrite).await {
+            Ok(results) => {
+                for r in results.into_iter().filter(|r| !r.status) {
+                    refused.insert(key(&r.imported_device_identifier), ());
+                }
+            }
+            Err(e) => {
+                // It may have taken effect: the tenant is read again below.
+                let failure = TenantError {
+                    tenant: settings.customer.tenant.clone(),
+                    error: format!("uploading corporate identifiers failed: {e}"),
+                    hint: crate::hint::deepest(&e).map(str::to_owned),
+                };
+                failed = Some(Cause::tenant(&failure));
+                outcome.error = Some(failure);
+                unsent_from = (n + 1) * chunk;
+                break;
+            }
+        }
+    }
+    let not_reached: Vec<String> = to_send.iter().skip(unsent_from).map(|s| key(s)).collect();
+    let after = if to_send.is_empty() {
+        before.clone()
+    } else {
+        graph.list_identities().await.map(by_key).unwrap_or_default()
+    };
+    for (mut e, id) in rows {
+        let k = key(&id);
+        let sent = to_send.iter().any(|s| key(s) == k);
+        match (after.get(&k), before.get(&k)) {
+            (Some(now), Some(_)) if !(sent && route.overwrite) => {
+                e.identifier = Some(IdentifierState::AlreadyPresent);
+                e.action = Action::AlreadyRegistered;
+                held(&mut e, now);
+            }
+            (Some(now), _) => {
+                e.identifier = Some(IdentifierState::Added);
+                e.action = Action::Sent;
+                held(&mut e, now);
+            }
+            (None, _) if not_reached.contains(&k) => {
+                let why = failed.clone().unwrap_or_else(interrupted_cause);
+                e = not_sent(e, &why);
+            }
+            (None, _) if refused.contains_key(&k) || sent => {
+                e.identifier = Some(IdentifierState::Refused);
+                e.action = Action::Sent;
+                e.details = "Intune did not take this identifier (its answer gave no reason): check the manufacturer, model and serial number as the device reports them".into();
+            }
+            (None, _) => {
+                let why = failed.clone().unwrap_or_else(interrupted_cause);
+                e = not_sent(e, &why);
+            }
+        }
+        outcome.entries.push(e);
+    }
+    outcome
+}
+
+/// The tenant's identifiers by their comparison key.
+fn by_key(list: Vec<Identity>) -> HashMap<String, Identity> {
+    list.into_iter()
+        .map(|i| (key(&i.imported_device_identifier), i))
+        .collect()
+}
+
+const HELD: &str = "marked corporate when it enrolls (Windows Autopilot device preparation); this is not an Autopilot registration";
+
+/// What the tenant says of an identifier it holds.
+fn held(e: &mut Entry, identity: &Identity) {
+    e.imported_identity_id = Some(identity.id.as_str().into());
+    e.enrollment_state = Some(identity.enrollment_state.clone()).filter(|s| !s.is_empty());
+    e.details = HELD.into();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::device::RowRef;
+
+    fn tuple(manufacturer: &str, model: &str, serial: &str) -> Device {
+        Device {
+            source: RowRef {
+                file: "f.csv".into(),
+                line: 2,
+            },
+            serial: Some(serial.into()),
+            identity: DeviceIdentity::Tuple {
+                manufacturer: manufacturer.into(),
+                model: model.into(),
+            },
+            group_tag: None,
+            assigned_user: None,
+            manufacturer: Some(manufacturer.into()),
+            model: Some(model.into()),
+            tenant: None,
+        }
+    }
+
+    #[test]
+    fn an_identifier_is_the_three_values_with_the_serials_periods_stripped() {
+        let d = tuple("Contoso Devices", "Surface Laptop 7", "PC.0001.A");
+        assert_eq!(
+            identifier(&d).unwrap(),
+            "Contoso Devices,Surface Laptop 7,PC0001A"
+        );
+    }
+
+    #[test]
+    fn a_comma_an_empty_value_or_a_product_key_is_refused_with_the_reason() {
+        let comma = identifier(&tuple("Contoso, Inc", "Book", "S1")).unwrap_err();
+        assert!(comma.contains("manufacturer holds a comma"), "{comma}");
+        let empty = identifier(&tuple("Contoso", "Book", "...")).unwrap_err();
+        assert!(empty.contains("serial number is empty"), "{empty}");
+        let mut key = tuple("Contoso", "Book", "S2");
+        key.identity = DeviceIdentity::ProductKey("33000-11111-22222-33333-44444".into());
+        let refused = identifier(&key).unwrap_err();
+        assert!(refused.contains("a product key cannot"), "{refused}");
+        let long = identifier(&tuple(&"M".repeat(129), "Book", "S3")).unwrap_err();
+        assert!(long.contains("longer than 128"), "{long}");
+    }
+}
