@@ -317,3 +317,67 @@ async fn uploads_keep_to_the_write_budget_under_throttling() {
         outcome.error
     );
 }
+
+#[test]
+fn status_lists_the_identifiers_with_their_enrollment_and_an_import_finds_them_present() {
+    // The demo world's Fabrikam holds two: one enrolled, one not contacted.
+    let listed = apctl_env(
+        [
+            "status",
+            "--simulate",
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--corporate-identifiers",
+            "-o",
+            "csv",
+        ],
+        &[],
+    );
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(
+        listed
+            .stdout
+            .contains("Fabrikam Inc,Fabrikam,Book 3,FAB-0006,enrolled"),
+        "{}",
+        listed.stdout
+    );
+    assert!(
+        listed.stdout.contains("FAB-0099,not contacted"),
+        "{}",
+        listed.stdout
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "f.csv",
+        "Manufacturer,Model,Serial Number\nFabrikam,Book 3,FAB-0006\nFabrikam,Book 3,FAB-0100\n",
+    );
+    let json = dir.path().join("run.json");
+    // Not the tenant's first identifiers: no confirmation needed.
+    let run = apctl_env(
+        [
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--simulate",
+            "--corporate-identifiers",
+            "--report",
+            json.to_str().unwrap(),
+            "--state-dir",
+            dir.path().join("state").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = report(&json);
+    assert_eq!(entry(&doc, "FAB-0006")["identifier"], "alreadyPresent");
+    assert_eq!(entry(&doc, "FAB-0006")["enrollmentState"], "enrolled");
+    assert_eq!(entry(&doc, "FAB-0100")["identifier"], "added");
+    assert!(
+        run.stdout
+            .contains("FAB-0006  Identifier already present (enrolled)"),
+        "{}",
+        run.stdout
+    );
+}

@@ -98,3 +98,133 @@ pub async fn check_first_uploads(
             .join(", ")
     ))
 }
+
+/// How `status --corporate-identifiers` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// One identifier of a customer, as `status` lists it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    tenant: String,
+    customer: Option<String>,
+    manufacturer: String,
+    model: String,
+    serial_number: String,
+    enrollment_state: String,
+}
+
+/// `apctl status --corporate-identifiers`: every customer's identifiers
+/// with their enrollment states (`--serial` filters); exit 2 when a
+/// customer could not be read.
+pub async fn status(
+    session: &Session,
+    customers: &[(String, Option<String>)],
+    serials: &[String],
+    format: ListFormat,
+) -> anyhow::Result<crate::cli::exit::Exit> {
+    use std::io::Write;
+    let serials: Vec<&str> = serials
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut listed = Vec::new();
+    let mut failures = Vec::new();
+    for (tenant, name) in customers {
+        let gate = session.client.gate(tenant);
+        let graph = session.graph(tenant, &gate);
+        match graph.list_identities().await {
+            Ok(list) => {
+                let name = match name {
+                    Some(n) => Some(n.clone()),
+                    None => graph.organization_name().await,
+                };
+                for i in list {
+                    let mut parts = i.imported_device_identifier.splitn(3, ',');
+                    let (manufacturer, model, serial) = (
+                        parts.next().unwrap_or("").to_owned(),
+                        parts.next().unwrap_or("").to_owned(),
+                        parts.next().unwrap_or("").to_owned(),
+                    );
+                    if serials.is_empty() || serials.contains(&serial.as_str()) {
+                        listed.push(Listed {
+                            tenant: tenant.clone(),
+                            customer: name.clone(),
+                            manufacturer,
+                            model,
+                            serial_number: serial,
+                            enrollment_state: apctl::report::enrollment_text(&i.enrollment_state),
+                        });
+                    }
+                }
+            }
+            Err(e) => failures.push(crate::cli::settings::call_failure(tenant, &e)),
+        }
+    }
+    let mut out = crate::cli::term::Out::new();
+    match format {
+        ListFormat::Json => {
+            let doc = serde_json::json!({"schema": "apctl.corporate-identifiers.v1", "identifiers": listed, "errors": failures});
+            out.write_all(apctl::sanitize::json_pretty(&doc)?.as_bytes())?;
+        }
+        ListFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "tenant",
+                "customer",
+                "manufacturer",
+                "model",
+                "serialNumber",
+                "enrollmentState",
+            ])?;
+            for l in &listed {
+                apctl::report::write_safe_record(
+                    &mut w,
+                    [
+                        l.tenant.as_str(),
+                        l.customer.as_deref().unwrap_or(""),
+                        &l.manufacturer,
+                        &l.model,
+                        &l.serial_number,
+                        &l.enrollment_state,
+                    ],
+                )?;
+            }
+            w.flush()?;
+        }
+        ListFormat::Table => {
+            writeln!(
+                out,
+                "{:<24} {:<20} {:<20} {:<24} enrollment",
+                "customer", "manufacturer", "model", "serial"
+            )?;
+            for l in &listed {
+                let customer = l.customer.as_deref().unwrap_or(&l.tenant);
+                writeln!(
+                    out,
+                    "{customer:<24} {:<20} {:<20} {:<24} {}",
+                    l.manufacturer, l.model, l.serial_number, l.enrollment_state
+                )?;
+            }
+            writeln!(
+                out,
+                "{}",
+                apctl::report::count(listed.len() as u64, "corporate identifier")
+            )?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    crate::cli::term::tenant_errors(&failures);
+    Ok(if failures.is_empty() {
+        crate::cli::exit::Exit::Success
+    } else {
+        crate::cli::exit::Exit::Failure
+    })
+}

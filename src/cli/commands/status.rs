@@ -79,6 +79,11 @@ pub struct StatusArgs {
     /// The partner's own tenant (for `--all` and customer names).
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT", value_parser = crate::cli::settings::partner_tenant_value)]
     partner_tenant: Option<String>,
+    /// List the customers' Windows corporate identifiers (Autopilot device
+    /// preparation) and their enrollment states instead of Autopilot
+    /// devices.
+    #[arg(long, conflicts_with = "states")]
+    corporate_identifiers: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Format,
@@ -110,6 +115,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
             )],
             None => active_customers(&session, args.partner_tenant.as_deref()).await?,
         };
+        if args.corporate_identifiers {
+            let format = match args.output {
+                Format::Json => super::corporate::ListFormat::Json,
+                Format::Csv => super::corporate::ListFormat::Csv,
+                Format::Human => super::corporate::ListFormat::Table,
+            };
+            return super::corporate::status(&session, &customers, &args.serials, format).await;
+        }
         let reads = customers.iter().map(|(t, name)| read(&session, t, name.clone()));
         let results = futures::future::join_all(reads).await;
         let mut devices = Vec::new();
