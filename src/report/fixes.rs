@@ -21,6 +21,28 @@ pub struct FixGroup<'a> {
     pub entries: Vec<&'a Entry>,
 }
 
+/// A corporate identifier's next step: one refused, or whose device's
+/// enrollment failed, needs a look; one added or already present, none.
+fn identifier_fix(e: &Entry) -> Option<Fix> {
+    if !e.failed() {
+        return None;
+    }
+    let (problem, step) = match e.identifier {
+        Some(crate::report::IdentifierState::Refused) => (
+            "Identifier refused",
+            "check manufacturer, model and serial number against the device exactly as it reports them, then import the file again",
+        ),
+        _ => (
+            "Enrollment failed",
+            "look at the device's enrollment in Intune (Devices > Enrollment failures); the identifier stays in place",
+        ),
+    };
+    Some(Fix {
+        problem: problem.to_owned(),
+        step: step.to_owned(),
+    })
+}
+
 /// The next step for a row, or `None` when the row needs nothing.
 pub fn next_step(e: &Entry, causes: &[Cause]) -> Option<Fix> {
     let fix = |problem: &str, step: &str| {
@@ -41,19 +63,7 @@ pub fn next_step(e: &Entry, causes: &[Cause]) -> Option<Fix> {
     // A corporate identifier: refused, or an enrolment that failed, needs
     // a look; one added or already present needs nothing.
     if e.identifier.is_some() {
-        if !e.failed() {
-            return None;
-        }
-        return match e.identifier {
-            Some(crate::report::IdentifierState::Refused) => fix(
-                "Identifier refused",
-                "check manufacturer, model and serial number against the device exactly as it reports them, then import the file again",
-            ),
-            _ => fix(
-                "Enrollment failed",
-                "look at the device's enrollment in Intune (Devices > Enrollment failures); the identifier stays in place",
-            ),
-        };
+        return identifier_fix(e);
     }
     match (e.state, e.action) {
         (None, Action::Invalid) => {

@@ -56,6 +56,9 @@ fn tuple_rows_become_identifiers_hash_rows_are_registered_and_product_keys_refus
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
     let csv = dir.path().join("run.csv");
+    let junit = dir.path().join("run.xml");
+    let html = dir.path().join("run.html");
+    let pages = dir.path().join("customers");
     let run = apctl_sim(
         &sim,
         &[
@@ -71,10 +74,35 @@ fn tuple_rows_become_identifiers_hash_rows_are_registered_and_product_keys_refus
             json.to_str().unwrap(),
             "--report-csv",
             csv.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--customer-html",
+            pages.to_str().unwrap(),
         ],
         &[],
     );
     let doc = report(&json);
+    // JUnit: an added identifier passes; both pages say it in the route's words.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let case = &xml[xml.find("MIX-0002").unwrap()..];
+    assert!(
+        case[..case.find("/>").unwrap_or(case.len())]
+            .find("<failure")
+            .is_none(),
+        "{xml}"
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("Identifier added (not contacted)")
+    );
+    let page = std::fs::read_to_string(pages.join("contoso-ltd.html")).unwrap();
+    assert!(
+        page.contains("Identifier added (not contacted)") && page.contains("1 marked as corporate"),
+        "{page}"
+    );
     let tuple = entry(&doc, "MIX-0002");
     assert_eq!(tuple["pipe"], "corporateIdentifiers", "{doc:#}");
     assert_eq!(tuple["identifier"], "added");
@@ -379,5 +407,105 @@ fn status_lists_the_identifiers_with_their_enrollment_and_an_import_finds_them_p
             .contains("FAB-0006  Identifier already present (enrolled)"),
         "{}",
         run.stdout
+    );
+}
+
+/// Reconcile compares a customer's tuple rows with its corporate
+/// identifiers; `--apply` adds the missing, `--prune` removes what no file
+/// names (an enrolled one only with `--force`), and a prune from rows that
+/// cannot be identifiers is refused, nothing removed.
+#[test]
+fn reconcile_adds_the_missing_and_prunes_the_extras_with_the_same_safety() {
+    let sim = SimProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Fabrikam holds FAB-0006 (enrolled) and FAB-0099 (not contacted).
+    let file = write(
+        dir.path(),
+        "f.csv",
+        "Manufacturer,Model,Serial Number\nFabrikam,Book 3,FAB-0200\n",
+    );
+    let reconcile = |extra: &[&str]| {
+        let mut args = vec![
+            "reconcile",
+            file.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--corporate-identifiers",
+            "-o",
+            "json",
+        ];
+        args.extend(extra);
+        apctl_sim(&sim, &args, &[])
+    };
+    let plan = reconcile(&[]);
+    assert_eq!(plan.code, 1, "differences remain: {}", plan.stderr);
+    let doc = plan.json();
+    let items = doc["corporateIdentifiers"].as_array().unwrap();
+    let category = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["identifier"] == id)
+            .map(|i| i["category"].clone())
+    };
+    assert_eq!(category("Fabrikam,Book 3,FAB-0200").unwrap(), "missing");
+    assert_eq!(category("Fabrikam,Book 3,FAB-0099").unwrap(), "extra");
+    assert_eq!(category("Fabrikam,Book 3,FAB-0006").unwrap(), "extra");
+    assert_eq!(
+        requests(&sim.stats(), "graph.delete-identity"),
+        0,
+        "a plan changes nothing"
+    );
+
+    let changed = reconcile(&["--apply", "--prune", "--yes"]);
+    let doc = changed.json();
+    let outcome = |id: &str| {
+        doc["corporateIdentifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["identifier"] == id)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("Fabrikam,Book 3,FAB-0200"), "added", "{doc:#}");
+    assert_eq!(outcome("Fabrikam,Book 3,FAB-0099"), "removed");
+    assert!(
+        outcome("Fabrikam,Book 3,FAB-0006").is_null(),
+        "enrolled: kept without --force"
+    );
+    assert_eq!(requests(&sim.stats(), "graph.delete-identity"), 1);
+
+    // A row that cannot be an identifier: the prune is refused whole.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "Manufacturer,Model,Serial Number\n\"Fabrikam, Inc\",Book 3,FAB-0300\n",
+    );
+    let refused = apctl_sim(
+        &sim,
+        &[
+            "reconcile",
+            bad.to_str().unwrap(),
+            "--tenant",
+            "fabrikam.onmicrosoft.com",
+            "--corporate-identifiers",
+            "--prune",
+            "--force",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to `--prune` corporate identifiers"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        requests(&sim.stats(), "graph.delete-identity"),
+        1,
+        "nothing more was removed"
     );
 }

@@ -15,7 +15,6 @@ use apctl::import::plan::Job;
 use crate::cli::session::Session;
 
 #[derive(Debug, Default, Args)]
-#[command(next_help_heading = "Corporate identifiers")]
 pub struct CorporateArgs {
     /// Send Manufacturer+Model+Serial rows as Windows corporate
     /// identifiers (Autopilot device preparation) instead of registering
@@ -24,15 +23,19 @@ pub struct CorporateArgs {
     /// rows still go through the Graph import; product-key rows are
     /// refused. Needs Windows 11 22H2/23H2 with KB5035942 or later, or
     /// Windows 10 22H2 with KB5039299 or later, on the devices.
-    #[arg(long)]
+    #[arg(long, help_heading = "Corporate identifiers")]
     pub corporate_identifiers: bool,
     /// Replace corporate identifiers the tenant already holds (by default
     /// they are left as they are and reported "already present").
-    #[arg(long, requires = "corporate_identifiers")]
+    #[arg(
+        long,
+        requires = "corporate_identifiers",
+        help_heading = "Corporate identifiers"
+    )]
     pub overwrite: bool,
     /// Confirm a tenant's first corporate identifiers: from then on every
     /// other Windows device that enrolls there is marked personal.
-    #[arg(long)]
+    #[arg(long, help_heading = "Corporate identifiers")]
     pub yes: bool,
 }
 
@@ -128,7 +131,6 @@ pub async fn status(
     serials: &[String],
     format: ListFormat,
 ) -> anyhow::Result<crate::cli::exit::Exit> {
-    use std::io::Write;
     let serials: Vec<&str> = serials
         .iter()
         .map(|s| s.trim())
@@ -167,6 +169,21 @@ pub async fn status(
             Err(e) => failures.push(crate::cli::settings::call_failure(tenant, &e)),
         }
     }
+    print_listed(&listed, &failures, format)?;
+    Ok(if failures.is_empty() {
+        crate::cli::exit::Exit::Success
+    } else {
+        crate::cli::exit::Exit::Failure
+    })
+}
+
+/// Prints the identifiers, then the customers that could not be read.
+fn print_listed(
+    listed: &[Listed],
+    failures: &[apctl::report::TenantError],
+    format: ListFormat,
+) -> anyhow::Result<()> {
+    use std::io::Write;
     let mut out = crate::cli::term::Out::new();
     match format {
         ListFormat::Json => {
@@ -183,7 +200,7 @@ pub async fn status(
                 "serialNumber",
                 "enrollmentState",
             ])?;
-            for l in &listed {
+            for l in listed {
                 apctl::report::write_safe_record(
                     &mut w,
                     [
@@ -204,7 +221,7 @@ pub async fn status(
                 "{:<24} {:<20} {:<20} {:<24} enrollment",
                 "customer", "manufacturer", "model", "serial"
             )?;
-            for l in &listed {
+            for l in listed {
                 let customer = l.customer.as_deref().unwrap_or(&l.tenant);
                 writeln!(
                     out,
@@ -221,10 +238,6 @@ pub async fn status(
     }
     out.flush()?;
     drop(out);
-    crate::cli::term::tenant_errors(&failures);
-    Ok(if failures.is_empty() {
-        crate::cli::exit::Exit::Success
-    } else {
-        crate::cli::exit::Exit::Failure
-    })
+    crate::cli::term::tenant_errors(failures);
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod import;
 pub mod login;
 pub mod reconcile;
+pub mod reconcile_corporate;
 pub mod report;
 pub mod setup;
 pub mod simulate;

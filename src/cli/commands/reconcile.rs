@@ -21,6 +21,8 @@ use apctl::graph::sync::Sync;
 use apctl::import::RunSettings;
 use apctl::import::plan::{Plan, TenantRows};
 use apctl::reconcile::{self, Category, Item};
+
+use super::reconcile_corporate as corporate;
 use apctl::report::TenantError;
 
 #[derive(Debug, Args)]
@@ -69,6 +71,12 @@ pub struct ReconcileArgs {
     /// Output format on stdout.
     #[arg(short = 'o', long, value_enum, default_value_t, value_name = "FORMAT")]
     output: Output,
+    /// Compare Manufacturer+Model+Serial rows with the customers' Windows
+    /// corporate identifiers instead of Autopilot devices (as a manifest's
+    /// `route = "corporate-identifiers"` does for one customer). With
+    /// `--apply`, `--yes` also confirms a tenant's first identifiers.
+    #[arg(long)]
+    corporate_identifiers: bool,
     #[command(flatten)]
     connect: session::ConnectArgs,
 }
@@ -85,25 +93,38 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     check_input(&args, &plan)?;
     settings::checked_state_dir(args.state_dir.as_deref())?;
     let files = plan.file_reports.clone();
+    let routes = match &args.input.manifest {
+        Some(m) => crate::cli::manifest::corporate_routes(m)?,
+        None => Vec::new(),
+    };
     // The plan, the import and the rest: the import's deadline and ten
     // minutes for everything else.
     let limit = args.timeout + Duration::from_secs(600);
     session::runtime()?.block_on(session::bounded(limit, async move {
         let session = session::open(options).await?;
-        let tenants = std::mem::take(&mut plan.tenants);
+        let (tenants, corporate) = corporate::split(
+            std::mem::take(&mut plan.tenants),
+            args.corporate_identifiers,
+            &routes,
+        );
         let mut compared = compare(&session, &args, tenants).await;
+        let mut corp = corporate::compare(&session, args.partner_tenant.as_deref(), corporate).await;
         if args.output == Output::Human {
             print_plan(&compared.items, &compared.errors, &args)?;
             print_leftovers(&compared.leftovers);
+            corp.print()?;
         }
         let mut changed: Vec<String> = Vec::new();
         let mut import_report = None;
         if args.apply {
             let resolved = std::mem::take(&mut compared.resolved);
             import_report = apply(&session, &args, &mut compared.items, resolved, &mut changed).await;
+            corp.apply(&session, args.yes).await?;
         }
         if args.prune {
             prune(&session, &args, &mut compared.items, &mut changed).await?;
+            corp.prune_confirmed(&session, args.force, args.yes, args.max_delete)
+                .await?;
         }
         let syncs = sync(&session, &args, &changed).await;
         if let Some(path) = &args.handoff {
@@ -118,6 +139,8 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
                 "items": compared.items,
                 "leftovers": compared.leftovers,
                 "errors": compared.errors,
+                "corporateIdentifiers": corp.items,
+                "corporateErrors": corp.errors,
                 "sync": syncs,
                 "import": import_report,
             });
@@ -125,11 +148,18 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
             out.write_all(apctl::sanitize::json_pretty(&doc)?.as_bytes())?;
         } else if args.apply || args.prune {
             print_outcomes(&compared.items, &syncs)?;
+            corp.print_outcomes()?;
         }
         if files.iter().any(|f| !f.readable) {
             return Ok(Exit::Failure);
         }
-        Ok(exit(&compared.items, &compared.errors, &args))
+        let exit = exit(&compared.items, &compared.errors, &args);
+        Ok(match corp.settled(args.apply, args.prune) {
+            true => exit,
+            false if !corp.errors.is_empty() => Exit::Failure,
+            false if exit == Exit::Success => Exit::SomeFailed,
+            false => exit,
+        })
     }))
 }
 

@@ -30,12 +30,19 @@ pub struct Route {
     pub overwrite: bool,
 }
 
+sentence_error! {
+    /// Why a row cannot be a corporate identifier.
+    NotAnIdentifier
+}
+
 /// The identifier a tuple row stands for: `manufacturer,model,serial`,
 /// the serial's periods stripped as Intune strips them; or why the row
 /// cannot be one.
-pub fn identifier(device: &Device) -> Result<String, String> {
+pub fn identifier(device: &Device) -> Result<String, NotAnIdentifier> {
     let DeviceIdentity::Tuple { manufacturer, model } = &device.identity else {
-        return Err("only Manufacturer+Model+Serial rows can be corporate identifiers: a product key cannot (register it through Partner Center, on the default route)".into());
+        return Err(NotAnIdentifier::from(
+            "only Manufacturer+Model+Serial rows can be corporate identifiers: a product key cannot (register it through Partner Center, on the default route)",
+        ));
     };
     let serial: String = device
         .serial
@@ -51,20 +58,20 @@ pub fn identifier(device: &Device) -> Result<String, String> {
     ];
     for (name, value) in parts {
         let value = value.trim();
-        if value.is_empty() {
-            return Err(format!("the {name} is empty"));
-        }
-        if value.contains(',') {
-            return Err(format!(
+        let why = if value.is_empty() {
+            format!("the {name} is empty")
+        } else if value.contains(',') {
+            format!(
                 "the {name} holds a comma, which separates an identifier's parts: correct it as the device reports it"
-            ));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(format!("the {name} holds a control character"));
-        }
-        if value.chars().count() > 128 {
-            return Err(format!("the {name} is longer than 128 characters"));
-        }
+            )
+        } else if value.chars().any(char::is_control) {
+            format!("the {name} holds a control character")
+        } else if value.chars().count() > 128 {
+            format!("the {name} is longer than 128 characters")
+        } else {
+            continue;
+        };
+        return Err(NotAnIdentifier(why));
     }
     Ok(format!(
         "{},{},{}",
@@ -88,6 +95,63 @@ fn not_sent(mut e: Entry, why: &Arc<Cause>) -> Entry {
     e
 }
 
+/// A failed call as the customer's error, in the words it needs.
+fn failure(settings: &ImportSettings, what: &str, e: &crate::transport::CallError) -> TenantError {
+    let mut f = crate::import::pipes::graph::tenant_error(&settings.customer.tenant, e);
+    f.error = format!("{what}: {}", f.error);
+    f
+}
+
+/// What the uploads did: identifiers refused, the call that failed, and
+/// where sending stopped.
+#[derive(Default)]
+struct Sent {
+    refused: Vec<String>,
+    failed: Option<Arc<Cause>>,
+    error: Option<TenantError>,
+    interrupted: bool,
+    /// Keys of the identifiers never uploaded (after a failure or a stop).
+    not_reached: Vec<String>,
+}
+
+/// Uploads `to_send` in chunks; stops at the first failed call (it may
+/// have taken effect: the tenant is read again after) or at a stop.
+async fn upload(
+    graph: &crate::graph::Graph<'_>,
+    settings: &ImportSettings,
+    route: Route,
+    to_send: &[String],
+    cancel: &Cancel,
+) -> Sent {
+    let chunk = settings.run.chunk_size.get().clamp(1, MAX_PER_UPLOAD);
+    let mut sent = Sent::default();
+    let mut stopped_at = to_send.len();
+    for (n, part) in to_send.chunks(chunk).enumerate() {
+        if cancel.is_cancelled() {
+            sent.interrupted = true;
+            stopped_at = n * chunk;
+            break;
+        }
+        match graph.import_identities(part, route.overwrite).await {
+            Ok(results) => sent.refused.extend(
+                results
+                    .into_iter()
+                    .filter(|r| !r.status)
+                    .map(|r| key(&r.imported_device_identifier)),
+            ),
+            Err(e) => {
+                let f = failure(settings, "uploading corporate identifiers failed", &e);
+                sent.failed = Some(Cause::tenant(&f));
+                sent.error = Some(f);
+                stopped_at = (n + 1) * chunk;
+                break;
+            }
+        }
+    }
+    sent.not_reached = to_send.iter().skip(stopped_at).map(|s| key(s)).collect();
+    sent
+}
+
 /// Sends one customer's tuple rows as corporate identifiers.
 pub async fn import_customer(
     client: &Client,
@@ -103,11 +167,8 @@ pub async fn import_customer(
         interrupted: false,
         staged_left: 0,
     };
-    if devices.is_empty() {
-        return outcome;
-    }
-    if let Some(failure) = &settings.customer.preflight_failure {
-        let why = Cause::tenant(failure);
+    if let Some(f) = &settings.customer.preflight_failure {
+        let why = Cause::tenant(f);
         outcome.entries = devices
             .iter()
             .map(|d| not_sent(entry(d, settings), &why))
@@ -122,26 +183,25 @@ pub async fn import_customer(
             Ok(id) => rows.push((e, id)),
             Err(why) => {
                 e.action = Action::Invalid;
-                e.details = why.into();
+                e.details = why.0.into();
                 outcome.entries.push(e);
             }
         }
+    }
+    if rows.is_empty() {
+        return outcome;
     }
     let graph = settings.graph(client, gate);
     let before = match graph.list_identities().await {
         Ok(list) => by_key(list),
         Err(e) => {
-            let failure = TenantError {
-                tenant: settings.customer.tenant.clone(),
-                error: format!("cannot read the tenant's corporate identifiers: {e}"),
-                hint: crate::hint::deepest(&e).map(str::to_owned),
-            };
-            let why = Cause::tenant(&failure);
-            // (a read: nothing was sent)
+            // Only read: nothing was sent.
+            let f = failure(settings, "cannot read the tenant's corporate identifiers", &e);
+            let why = Cause::tenant(&f);
             outcome
                 .entries
                 .extend(rows.into_iter().map(|(e, _)| not_sent(e, &why)));
-            outcome.error = Some(failure);
+            outcome.error = Some(f);
             return outcome;
         }
     };
@@ -152,73 +212,55 @@ pub async fn import_customer(
             to_send.push(id.clone());
         }
     }
-    let chunk = settings.run.chunk_size.get().clamp(1, MAX_PER_UPLOAD);
-    let mut refused: HashMap<String, ()> = HashMap::new();
-    let mut failed: Option<Arc<Cause>> = None;
-    let mut unsent_from = to_send.len();
-    for (n, part) in to_send.chunks(chunk).enumerate() {
-        if cancel.is_cancelled() {
-            outcome.interrupted = true;
-            unsent_from = n * chunk;
-            break;
-        }
-        match graph.import_identities(part, route.overwrite).await {
-            Ok(results) => {
-                for r in results.into_iter().filter(|r| !r.status) {
-                    refused.insert(key(&r.imported_device_identifier), ());
-                }
-            }
-            Err(e) => {
-                // It may have taken effect: the tenant is read again below.
-                let failure = TenantError {
-                    tenant: settings.customer.tenant.clone(),
-                    error: format!("uploading corporate identifiers failed: {e}"),
-                    hint: crate::hint::deepest(&e).map(str::to_owned),
-                };
-                failed = Some(Cause::tenant(&failure));
-                outcome.error = Some(failure);
-                unsent_from = (n + 1) * chunk;
-                break;
-            }
-        }
-    }
-    let not_reached: Vec<String> = to_send.iter().skip(unsent_from).map(|s| key(s)).collect();
+    let sent = upload(&graph, settings, route, &to_send, cancel).await;
     let after = if to_send.is_empty() {
         before.clone()
     } else {
         graph.list_identities().await.map(by_key).unwrap_or_default()
     };
-    for (mut e, id) in rows {
-        let k = key(&id);
-        let sent = to_send.iter().any(|s| key(s) == k);
-        match (after.get(&k), before.get(&k)) {
-            (Some(now), Some(_)) if !(sent && route.overwrite) => {
-                e.identifier = Some(IdentifierState::AlreadyPresent);
-                e.action = Action::AlreadyRegistered;
-                held(&mut e, now);
-            }
-            (Some(now), _) => {
-                e.identifier = Some(IdentifierState::Added);
-                e.action = Action::Sent;
-                held(&mut e, now);
-            }
-            (None, _) if not_reached.contains(&k) => {
-                let why = failed.clone().unwrap_or_else(interrupted_cause);
-                e = not_sent(e, &why);
-            }
-            (None, _) if refused.contains_key(&k) || sent => {
-                e.identifier = Some(IdentifierState::Refused);
-                e.action = Action::Sent;
-                e.details = "Intune did not take this identifier (its answer gave no reason): check the manufacturer, model and serial number as the device reports them".into();
-            }
-            (None, _) => {
-                let why = failed.clone().unwrap_or_else(interrupted_cause);
-                e = not_sent(e, &why);
-            }
-        }
-        outcome.entries.push(e);
+    let sent_keys: Vec<String> = to_send.iter().map(|s| key(s)).collect();
+    for (e, id) in rows {
+        outcome
+            .entries
+            .push(judge(e, &key(&id), &before, &after, &sent_keys, &sent, route));
     }
+    outcome.error = sent.error.clone();
+    outcome.interrupted = sent.interrupted;
     outcome
+}
+
+/// A row's outcome from what the tenant held before and holds after.
+fn judge(
+    mut e: Entry,
+    k: &str,
+    before: &HashMap<String, Identity>,
+    after: &HashMap<String, Identity>,
+    sent_keys: &[String],
+    sent: &Sent,
+    route: Route,
+) -> Entry {
+    let was_sent = sent_keys.iter().any(|s| s == k);
+    let stopped = || sent.failed.clone().unwrap_or_else(interrupted_cause);
+    match (after.get(k), before.contains_key(k)) {
+        (Some(now), true) if !(was_sent && route.overwrite) => {
+            e.identifier = Some(IdentifierState::AlreadyPresent);
+            e.action = Action::AlreadyRegistered;
+            held(&mut e, now);
+        }
+        (Some(now), _) => {
+            e.identifier = Some(IdentifierState::Added);
+            e.action = Action::Sent;
+            held(&mut e, now);
+        }
+        (None, _) if sent.not_reached.iter().any(|s| s == k) => e = not_sent(e, &stopped()),
+        (None, _) if was_sent || sent.refused.iter().any(|s| s == k) => {
+            e.identifier = Some(IdentifierState::Refused);
+            e.action = Action::Sent;
+            e.details = "Intune did not take this identifier (its answer gave no reason): check the manufacturer, model and serial number as the device reports them".into();
+        }
+        (None, _) => e = not_sent(e, &stopped()),
+    }
+    e
 }
 
 /// The tenant's identifiers by their comparison key.
@@ -273,14 +315,14 @@ mod tests {
     #[test]
     fn a_comma_an_empty_value_or_a_product_key_is_refused_with_the_reason() {
         let comma = identifier(&tuple("Contoso, Inc", "Book", "S1")).unwrap_err();
-        assert!(comma.contains("manufacturer holds a comma"), "{comma}");
+        assert!(comma.0.contains("manufacturer holds a comma"), "{comma}");
         let empty = identifier(&tuple("Contoso", "Book", "...")).unwrap_err();
-        assert!(empty.contains("serial number is empty"), "{empty}");
+        assert!(empty.0.contains("serial number is empty"), "{empty}");
         let mut key = tuple("Contoso", "Book", "S2");
         key.identity = DeviceIdentity::ProductKey("33000-11111-22222-33333-44444".into());
         let refused = identifier(&key).unwrap_err();
-        assert!(refused.contains("a product key cannot"), "{refused}");
+        assert!(refused.0.contains("a product key cannot"), "{refused}");
         let long = identifier(&tuple(&"M".repeat(129), "Book", "S3")).unwrap_err();
-        assert!(long.contains("longer than 128"), "{long}");
+        assert!(long.0.contains("longer than 128"), "{long}");
     }
 }

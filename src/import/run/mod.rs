@@ -250,30 +250,13 @@ async fn run_tenant(
         Err(busy) => return another_run(&settings, requested_name, rows, &busy),
     };
     settings.customer.deadline = (client.clock().now() + settings.run.deadline).min(run_ends);
-    let ledger = match _lock.as_ref().map(Ledger::for_lock).transpose() {
-        Ok(ledger) => {
-            let ledger = ledger.unwrap_or_default();
-            if let Some(e) = ledger.take_problem() {
-                progress.event(warning(&settings.customer.tenant, e.to_string()));
-            }
-            ledger
-        }
-        Err(e) => {
-            progress.event(warning(&settings.customer.tenant, format!("{e}; staged records whose import id the service rewrote are not known as apctl's this run")));
-            Ledger::none()
-        }
-    };
+    let ledger = ledger_of(_lock.as_ref(), &settings, progress);
     let gate = client.gate_with(&settings.customer.tenant, settings.run.limits);
     if settings.customer.name.is_none() && settings.customer.preflight_failure.is_none() {
         // People read names, not ids: the tenant's own display name.
         settings.customer.name = settings.graph(client, &gate).organization_name().await;
     }
-    // A customer on the corporate-identifier route sends its tuple rows
-    // there, not to Partner Center.
-    let (pc_rows, corporate_rows) = match settings.customer.corporate {
-        Some(_) => (Vec::new(), rows.partner_center.clone()),
-        None => (rows.partner_center.clone(), Vec::new()),
-    };
+    let pc_rows = partner_center_rows(&settings, &rows.partner_center);
     let pc_settings = partner_center_settings(client, &settings, &rows).await;
     let sync = profiles::SyncOnce::default();
     let (graph, pc) = tokio::join!(
@@ -291,15 +274,7 @@ async fn run_tenant(
         ),
         partner_center::import_customer(client, &pc_settings, &gate, pc_rows, progress, cancel),
     );
-    let corporate = corporate::import_customer(
-        client,
-        &settings,
-        &gate,
-        settings.customer.corporate.unwrap_or_default(),
-        corporate_rows,
-        cancel,
-    )
-    .await;
+    let corporate = corporate_pipe(client, &settings, &gate, &rows.partner_center, cancel).await;
     let mut entries = graph.entries;
     entries.extend(pc.entries);
     entries.extend(corporate.entries);
@@ -329,6 +304,58 @@ async fn run_tenant(
         interrupted: graph.interrupted || pc.interrupted || corporate.interrupted,
         sync,
         staged_left: graph.staged_left + pc.staged_left,
+    }
+}
+
+/// The tuple rows Partner Center gets: none on the corporate-identifier
+/// route, where they go instead.
+fn partner_center_rows(
+    settings: &ImportSettings,
+    tuples: &[crate::input::device::Device],
+) -> Vec<crate::input::device::Device> {
+    match settings.customer.corporate {
+        Some(_) => Vec::new(),
+        None => tuples.to_vec(),
+    }
+}
+
+/// The customer's tuple rows as corporate identifiers, when it chose that
+/// route (nothing otherwise).
+async fn corporate_pipe(
+    client: &Client,
+    settings: &ImportSettings,
+    gate: &crate::transport::throttle::TenantGate,
+    tuples: &[crate::input::device::Device],
+    cancel: &Cancel,
+) -> crate::import::TenantOutcome {
+    let route = settings.customer.corporate;
+    let devices = if route.is_some() {
+        tuples.to_vec()
+    } else {
+        Vec::new()
+    };
+    corporate::import_customer(client, settings, gate, route.unwrap_or_default(), devices, cancel).await
+}
+
+/// The ledger of what this machine sent the customer, from its lock; a
+/// problem with it is said and the run goes on without it.
+fn ledger_of(
+    lock: Option<&crate::import::run::lock::TenantLock>,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> Ledger {
+    match lock.map(Ledger::for_lock).transpose() {
+        Ok(ledger) => {
+            let ledger = ledger.unwrap_or_default();
+            if let Some(e) = ledger.take_problem() {
+                progress.event(warning(&settings.customer.tenant, e.to_string()));
+            }
+            ledger
+        }
+        Err(e) => {
+            progress.event(warning(&settings.customer.tenant, format!("{e}; staged records whose import id the service rewrote are not known as apctl's this run")));
+            Ledger::none()
+        }
     }
 }
 

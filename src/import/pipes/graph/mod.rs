@@ -340,7 +340,7 @@ fn mark_unfinished(tracked: &mut [Tracked], settings: &ImportSettings, interrupt
     }
 }
 
-fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
+pub(crate) fn tenant_error(tenant: &str, e: &CallError) -> TenantError {
     match e {
         CallError::Auth(a) => TenantError {
             tenant: tenant.to_owned(),
