@@ -509,3 +509,47 @@ fn reconcile_adds_the_missing_and_prunes_the_extras_with_the_same_safety() {
         "nothing more was removed"
     );
 }
+
+/// Under a service that answers 503 to a share of calls, before or after
+/// the write took effect, every identifier still ends added, once.
+#[test]
+fn faults_before_and_after_the_write_still_end_in_every_identifier_added_once() {
+    let sim = SimProcess::start(&[
+        "--fault-rate",
+        "0.2",
+        "--fault-after-write-rate",
+        "0.3",
+        "--seed",
+        "7",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = tuples(dir.path(), 9);
+    let json = dir.path().join("run.json");
+    let run = apctl_sim(
+        &sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--corporate-identifiers",
+            "--yes",
+            "--chunk-size",
+            "3",
+            "--report",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(report(&json)["totals"]["identifiers"]["Identifier added"], 9);
+    let stats = sim.stats();
+    assert_eq!(
+        stats["corporateIdentifiersAdded"], 9,
+        "each added once: {stats:#}"
+    );
+    assert!(
+        stats["requests"]["fault-503"].as_u64().unwrap_or(0) > 0,
+        "faults happened: {stats:#}"
+    );
+}

@@ -76,16 +76,16 @@ pub async fn check_first_uploads(
         }
         let tenant = &job.customer.tenant;
         let gate = session.client.gate(tenant);
-        // A tenant that cannot be read is reported by the run itself.
-        if let Ok(list) = session.graph(tenant, &gate).list_identities().await
-            && list.is_empty()
-        {
-            first.push(
-                job.customer
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| job.rows.tenant.clone()),
-            );
+        let name = job
+            .customer
+            .name
+            .clone()
+            .unwrap_or_else(|| job.rows.tenant.clone());
+        // A tenant that cannot be read might hold none: not sent either.
+        match session.graph(tenant, &gate).list_identities().await {
+            Ok(list) if list.is_empty() => first.push(format!("`{name}`")),
+            Ok(_) => {}
+            Err(e) => first.push(format!("`{name}` (its identifiers could not be read: {e})")),
         }
     }
     if first.is_empty() {

@@ -114,8 +114,13 @@ struct Sent {
     not_reached: Vec<String>,
 }
 
-/// Uploads `to_send` in chunks; stops at the first failed call (it may
-/// have taken effect: the tenant is read again after) or at a stop.
+/// Sending one chunk again after a failed call, at most this many times.
+const ATTEMPTS: usize = 5;
+
+/// Uploads `to_send` in chunks. A failed call may have taken effect: the
+/// tenant is read, and only what it does not hold is sent again (a few
+/// times); sending stops when the call keeps failing, the tenant cannot be
+/// read, or the run is stopped.
 async fn upload(
     graph: &crate::graph::Graph<'_>,
     settings: &ImportSettings,
@@ -125,30 +130,48 @@ async fn upload(
 ) -> Sent {
     let chunk = settings.run.chunk_size.get().clamp(1, MAX_PER_UPLOAD);
     let mut sent = Sent::default();
-    let mut stopped_at = to_send.len();
-    for (n, part) in to_send.chunks(chunk).enumerate() {
-        if cancel.is_cancelled() {
-            sent.interrupted = true;
-            stopped_at = n * chunk;
-            break;
-        }
-        match graph.import_identities(part, route.overwrite).await {
-            Ok(results) => sent.refused.extend(
-                results
-                    .into_iter()
-                    .filter(|r| !r.status)
-                    .map(|r| key(&r.imported_device_identifier)),
-            ),
-            Err(e) => {
-                let f = failure(settings, "uploading corporate identifiers failed", &e);
-                sent.failed = Some(Cause::tenant(&f));
-                sent.error = Some(f);
-                stopped_at = (n + 1) * chunk;
+    let chunks: Vec<&[String]> = to_send.chunks(chunk).collect();
+    for (n, part) in chunks.iter().enumerate() {
+        let mut pending: Vec<String> = part.to_vec();
+        let mut attempts = 0;
+        while !pending.is_empty() {
+            if cancel.is_cancelled() {
+                sent.interrupted = true;
                 break;
             }
+            match graph.import_identities(&pending, route.overwrite).await {
+                Ok(results) => {
+                    sent.refused.extend(
+                        results
+                            .into_iter()
+                            .filter(|r| !r.status)
+                            .map(|r| key(&r.imported_device_identifier)),
+                    );
+                    pending.clear();
+                }
+                Err(e) => {
+                    attempts += 1;
+                    let held = match graph.list_identities().await {
+                        Ok(list) if attempts < ATTEMPTS => list,
+                        _ => {
+                            let f = failure(settings, "uploading corporate identifiers failed", &e);
+                            sent.failed = Some(Cause::tenant(&f));
+                            sent.error = Some(f);
+                            break;
+                        }
+                    };
+                    let held = by_key(held);
+                    pending.retain(|p| route.overwrite || !held.contains_key(&key(p)));
+                }
+            }
+        }
+        if !pending.is_empty() {
+            sent.not_reached.extend(pending.iter().map(|p| key(p)));
+            sent.not_reached
+                .extend(chunks[n + 1..].iter().flat_map(|c| c.iter()).map(|p| key(p)));
+            break;
         }
     }
-    sent.not_reached = to_send.iter().skip(stopped_at).map(|s| key(s)).collect();
     sent
 }
 
@@ -213,52 +236,64 @@ pub async fn import_customer(
         }
     }
     let sent = upload(&graph, settings, route, &to_send, cancel).await;
+    // Read again, so the outcome rests on what the tenant holds; when it
+    // cannot be read, on the answers.
     let after = if to_send.is_empty() {
-        before.clone()
+        Some(before.clone())
     } else {
-        graph.list_identities().await.map(by_key).unwrap_or_default()
+        graph.list_identities().await.map(by_key).ok()
     };
     let sent_keys: Vec<String> = to_send.iter().map(|s| key(s)).collect();
     for (e, id) in rows {
-        outcome
-            .entries
-            .push(judge(e, &key(&id), &before, &after, &sent_keys, &sent, route));
+        outcome.entries.push(judge(
+            e,
+            &key(&id),
+            &before,
+            after.as_ref(),
+            &sent_keys,
+            &sent,
+            route,
+        ));
     }
     outcome.error = sent.error.clone();
     outcome.interrupted = sent.interrupted;
     outcome
 }
 
-/// A row's outcome from what the tenant held before and holds after.
+/// A row's outcome from what the tenant held before and holds after (or,
+/// when it could not be read after, from the answers).
 fn judge(
     mut e: Entry,
     k: &str,
     before: &HashMap<String, Identity>,
-    after: &HashMap<String, Identity>,
+    after: Option<&HashMap<String, Identity>>,
     sent_keys: &[String],
     sent: &Sent,
     route: Route,
 ) -> Entry {
     let was_sent = sent_keys.iter().any(|s| s == k);
+    let now = after.and_then(|a| a.get(k));
     let stopped = || sent.failed.clone().unwrap_or_else(interrupted_cause);
-    match (after.get(k), before.contains_key(k)) {
-        (Some(now), true) if !(was_sent && route.overwrite) => {
-            e.identifier = Some(IdentifierState::AlreadyPresent);
+    if let Some(now) = now {
+        e.identifier = Some(if before.contains_key(k) && !(was_sent && route.overwrite) {
             e.action = Action::AlreadyRegistered;
-            held(&mut e, now);
-        }
-        (Some(now), _) => {
-            e.identifier = Some(IdentifierState::Added);
+            IdentifierState::AlreadyPresent
+        } else {
             e.action = Action::Sent;
-            held(&mut e, now);
-        }
-        (None, _) if sent.not_reached.iter().any(|s| s == k) => e = not_sent(e, &stopped()),
-        (None, _) if was_sent || sent.refused.iter().any(|s| s == k) => {
-            e.identifier = Some(IdentifierState::Refused);
-            e.action = Action::Sent;
-            e.details = "Intune did not take this identifier (its answer gave no reason): check the manufacturer, model and serial number as the device reports them".into();
-        }
-        (None, _) => e = not_sent(e, &stopped()),
+            IdentifierState::Added
+        });
+        held(&mut e, now);
+    } else if sent.not_reached.iter().any(|s| s == k) || (!was_sent && !before.contains_key(k)) {
+        e = not_sent(e, &stopped());
+    } else if sent.refused.iter().any(|s| s == k) {
+        e.identifier = Some(IdentifierState::Refused);
+        e.action = Action::Sent;
+        e.details = "Intune did not take this identifier (its answer gave no reason): check the manufacturer, model and serial number as the device reports them".into();
+    } else {
+        // Taken, by the answer; the tenant could not be read to show it.
+        e.identifier = Some(IdentifierState::Added);
+        e.action = Action::Sent;
+        e.details = format!("{HELD}; the tenant could not be read after the upload to confirm it").into();
     }
     e
 }
