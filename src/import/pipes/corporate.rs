@@ -198,19 +198,7 @@ pub async fn import_customer(
             .collect();
         return outcome;
     }
-    // Each row's identifier, or the reason it has none.
-    let mut rows: Vec<(Entry, String)> = Vec::new();
-    for d in &devices {
-        let mut e = entry(d, settings);
-        match identifier(d) {
-            Ok(id) => rows.push((e, id)),
-            Err(why) => {
-                e.action = Action::Invalid;
-                e.details = why.0.into();
-                outcome.entries.push(e);
-            }
-        }
-    }
+    let rows = identifiers(&devices, settings, &mut outcome.entries);
     if rows.is_empty() {
         return outcome;
     }
@@ -258,6 +246,28 @@ pub async fn import_customer(
     outcome.error = sent.error.clone();
     outcome.interrupted = sent.interrupted;
     outcome
+}
+
+/// Each row with its identifier; a row that cannot be one goes to
+/// `invalid` with the reason.
+fn identifiers(
+    devices: &[Device],
+    settings: &ImportSettings,
+    invalid: &mut Vec<Entry>,
+) -> Vec<(Entry, String)> {
+    let mut rows = Vec::new();
+    for d in devices {
+        let mut e = entry(d, settings);
+        match identifier(d) {
+            Ok(id) => rows.push((e, id)),
+            Err(why) => {
+                e.action = Action::Invalid;
+                e.details = why.0.into();
+                invalid.push(e);
+            }
+        }
+    }
+    rows
 }
 
 /// A row's outcome from what the tenant held before and holds after (or,
