@@ -143,3 +143,98 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ScaledClock;
+
+    fn request(method: &str, path: &str, body: Value) -> SimRequest {
+        SimRequest {
+            method: method.into(),
+            path: path.into(),
+            query: None,
+            authorization: None,
+            contract_version: None,
+            continuation: None,
+            body: serde_json::to_vec(&body).unwrap(),
+        }
+    }
+
+    fn body(r: &SimResponse) -> Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn uploads_searches_lists_and_deletes_as_the_service_does() {
+        let mut w = World::new(
+            crate::simulator::demo_world(),
+            SimConfig::default(),
+            ScaledClock::scaled(0.0),
+        );
+        let fabrikam = w.find_tenant("fabrikam.onmicrosoft.com").unwrap();
+        let base = "/beta/deviceManagement/importedDeviceIdentities";
+        let rest = |tail: &str| -> Vec<String> {
+            let mut r = vec![
+                "deviceManagement".to_owned(),
+                "importedDeviceIdentities".to_owned(),
+            ];
+            if !tail.is_empty() {
+                r.push(tail.to_owned());
+            }
+            r
+        };
+        let call = |w: &mut World, method: &str, tail: &str, b: Value| {
+            let path = if tail.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{base}/{tail}")
+            };
+            let segments = rest(tail);
+            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+            w.identities(fabrikam, &segments, &request(method, &path, b))
+        };
+        let list = |ids: &[&str]| {
+            json!({
+                "importedDeviceIdentities": ids.iter().map(|i| json!({"importedDeviceIdentityType": "manufacturerModelSerial", "importedDeviceIdentifier": i})).collect::<Vec<_>>(),
+                "overwriteImportedDeviceIdentities": false
+            })
+        };
+        // One held already (the world's), one new, one not three parts.
+        let up = call(
+            &mut w,
+            "POST",
+            "importDeviceIdentityList",
+            list(&[
+                "fabrikam,book 3,fab-0006",
+                "Fabrikam,Book 3,FAB-0500",
+                "Fabrikam;Book 3;FAB-0501",
+            ]),
+        );
+        let statuses: Vec<bool> = body(&up)["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_bool().unwrap())
+            .collect();
+        assert_eq!(statuses, [false, true, false]);
+        let found = call(
+            &mut w,
+            "POST",
+            "searchExistingIdentities",
+            list(&["Fabrikam,Book 3,FAB-0500", "Fabrikam,Book 3,FAB-9999"]),
+        );
+        let found = body(&found)["value"].as_array().unwrap().clone();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["enrollmentState"], "notContacted");
+        let all = call(&mut w, "GET", "", Value::Null);
+        assert_eq!(
+            body(&all)["value"].as_array().unwrap().len(),
+            3,
+            "the world's two and the new one"
+        );
+        let id = found[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(call(&mut w, "DELETE", &id, Value::Null).status, 204);
+        assert_eq!(call(&mut w, "DELETE", &id, Value::Null).status, 404);
+    }
+}
