@@ -221,26 +221,48 @@ impl Compared {
         for tenant in tenants {
             let ids: Vec<String> = self.missing(&tenant).map(|i| i.identifier.clone()).collect();
             let gate = session.client.gate(&tenant);
-            let outcome = match session.graph(&tenant, &gate).import_identities(&ids, false).await {
-                Ok(results) => results
-                    .into_iter()
-                    .map(|r| (key(&r.imported_device_identifier), r.status))
+            let graph = session.graph(&tenant, &gate);
+            let (answers, failed) = match graph.import_identities(&ids, false).await {
+                Ok(results) => (
+                    results
+                        .into_iter()
+                        .map(|r| (key(&r.imported_device_identifier), r.status))
+                        .collect(),
+                    None,
+                ),
+                Err(e) => (HashMap::new(), Some(e)),
+            };
+            // The tenant, read again, decides: a failed call may have
+            // taken effect, and an answer may have been lost.
+            let held: Vec<String> = match graph.list_identities().await {
+                Ok(list) => list.iter().map(|i| key(&i.imported_device_identifier)).collect(),
+                Err(_) => answers
+                    .iter()
+                    .filter(|(_, ok)| **ok)
+                    .map(|(k, _)| k.clone())
                     .collect(),
-                Err(e) => {
-                    self.errors.push(crate::cli::settings::call_failure(&tenant, &e));
-                    HashMap::new()
-                }
             };
             for item in self
                 .items
                 .iter_mut()
                 .filter(|i| i.tenant == tenant && i.category == "missing")
             {
-                item.outcome = Some(match outcome.get(&key(&item.identifier)) {
-                    Some(true) => "added".into(),
-                    Some(false) => "refused".into(),
-                    None => "not added".into(),
+                let k = key(&item.identifier);
+                item.outcome = Some(if held.contains(&k) {
+                    "added".into()
+                } else if answers.get(&k) == Some(&false) {
+                    "refused".into()
+                } else {
+                    "not added".into()
                 });
+            }
+            if let Some(e) = failed
+                && self
+                    .items
+                    .iter()
+                    .any(|i| i.tenant == tenant && i.outcome.as_deref() == Some("not added"))
+            {
+                self.errors.push(crate::cli::settings::call_failure(&tenant, &e));
             }
         }
         Ok(())
