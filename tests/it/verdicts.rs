@@ -170,6 +170,10 @@ fn two_customers(dir: &std::path::Path, first: &std::path::Path) -> std::path::P
 /// `apctl import --manifest … --simulate --max-tenants 1 -o json` with
 /// `flags`.
 fn one_customer_at_a_time(manifest: &std::path::Path, flags: &[&str]) -> crate::common::Run {
+    // A state folder of its own: the shared one holds other runs' records,
+    // keyed by the simulator's address, and a port used again would mix
+    // another world's into this one.
+    let state = manifest.parent().unwrap().join("state");
     let mut args = vec![
         "import",
         "--manifest",
@@ -179,6 +183,8 @@ fn one_customer_at_a_time(manifest: &std::path::Path, flags: &[&str]) -> crate::
         "1",
         "-o",
         "json",
+        "--state-dir",
+        state.to_str().unwrap(),
     ];
     args.extend_from_slice(flags);
     crate::common::apctl_env(args, &[])
