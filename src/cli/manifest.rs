@@ -229,14 +229,39 @@ struct Customer {
     mark_others_personal: bool,
 }
 
-/// The manifest's customers on the corporate-identifier route, each with
-/// whether its first upload is confirmed; an unknown route is an error.
-pub fn corporate_routes(path: &Path) -> anyhow::Result<Vec<super::commands::corporate::ManifestRoute>> {
-    let mut out = Vec::new();
-    for c in parse(path)?.customer {
+/// What a manifest says beside its customers' files, read in one pass:
+/// the partner's name (`from`) for the reports sent to customers, the
+/// customers on the corporate-identifier route, each with whether its first
+/// upload is confirmed, and the text's digest. An unknown route is an
+/// error.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub from: Option<String>,
+    pub corporate: Vec<super::commands::corporate::ManifestRoute>,
+    /// A digest of the manifest's text: a shard's report names the
+    /// manifest it read by it, so a merge knows its shards belong together.
+    pub digest: Option<String>,
+}
+
+impl InputArgs {
+    /// The manifest's [`Extras`]; none without a manifest.
+    pub fn extras(&self) -> anyhow::Result<Extras> {
+        match &self.manifest {
+            Some(path) => extras(path),
+            None => Ok(Extras::default()),
+        }
+    }
+}
+
+fn extras(path: &Path) -> anyhow::Result<Extras> {
+    let (manifest, text) = parse(path)?;
+    let mut corporate = Vec::new();
+    for c in manifest.customer {
         match c.route.as_deref().map(str::trim) {
             None | Some("autopilot") => {}
-            Some("corporate-identifiers") => out.push((c.tenant.trim().to_owned(), c.mark_others_personal)),
+            Some("corporate-identifiers") => {
+                corporate.push((c.tenant.trim().to_owned(), c.mark_others_personal))
+            }
             Some(other) => {
                 return Err(crate::cli::hinted!(
                     "`route` is `autopilot` (the default) or `corporate-identifiers`",
@@ -247,28 +272,27 @@ pub fn corporate_routes(path: &Path) -> anyhow::Result<Vec<super::commands::corp
             }
         }
     }
-    Ok(out)
-}
-
-/// The partner's name a manifest gives (`from = "…"`), for the reports
-/// sent to customers.
-pub fn partner_name(path: &Path) -> anyhow::Result<Option<String>> {
-    Ok(parse(path)?.from.filter(|f| !f.trim().is_empty()))
+    Ok(Extras {
+        from: manifest.from.filter(|f| !f.trim().is_empty()),
+        corporate,
+        digest: Some(apctl::graph::hash_digest(&text)),
+    })
 }
 
 /// Reads a manifest into inputs, one per listed file.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Input>> {
-    let manifest = parse(path)?;
+    let (manifest, _) = parse(path)?;
     if manifest.customer.is_empty() {
         bail!("{}: the manifest lists no `[[customer]]`", path.display());
     }
     inputs(path, manifest)
 }
 
-fn parse(path: &Path) -> anyhow::Result<Manifest> {
+/// The manifest, and its text (for its digest).
+fn parse(path: &Path) -> anyhow::Result<(Manifest, String)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the manifest `{}`", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
+    let manifest = toml::from_str(&text).map_err(|e| {
         let message = e.to_string();
         // `"C:\devices\a.csv"` is the likeliest way to meet a TOML escape.
         let hint = if message.contains("escape") {
@@ -277,7 +301,8 @@ fn parse(path: &Path) -> anyhow::Result<Manifest> {
             "a manifest lists `[[customer]]` tables with `tenant` and `files` (and optional `group_tag`, `order_id`), and may give `from` (the partner's name)"
         };
         crate::cli::hinted!(hint, "{}: {}", path.display(), message.trim_end())
-    })
+    })?;
+    Ok((manifest, text))
 }
 
 /// The manifest's customers as inputs, one per listed file.

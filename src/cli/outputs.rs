@@ -129,12 +129,16 @@ fn checked_folder(dir: &std::path::Path) -> anyhow::Result<()> {
         _ => {}
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder `{shown}`"))?;
+    probe(dir).with_context(|| format!("cannot write in `{shown}`: choose a folder you can write to"))
+}
+
+/// Proves a folder takes a new file: one is made and removed.
+fn probe(dir: &std::path::Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".apctl-probe-{}", uuid::Uuid::new_v4().simple()));
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&probe)
-        .with_context(|| format!("cannot write in `{shown}`: choose a folder you can write to"))?;
+        .open(&probe)?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -171,18 +175,12 @@ fn checked_output(path: &std::path::Path) -> anyhow::Result<PathBuf> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let probe = dir.join(format!(".apctl-probe-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .with_context(|| {
-            format!(
-                "cannot write in `{}` (for `{shown}`): choose a folder you can write to",
-                dir.display()
-            )
-        })?;
-    let _ = std::fs::remove_file(&probe);
+    probe(dir).with_context(|| {
+        format!(
+            "cannot write in `{}` (for `{shown}`): choose a folder you can write to",
+            dir.display()
+        )
+    })?;
     if target.is_file() {
         std::fs::OpenOptions::new()
             .append(true)

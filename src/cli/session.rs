@@ -226,11 +226,7 @@ pub async fn resolve_tenant(session: &Session, text: &str, partner: Option<&str>
     // is told, whatever the credentials. A partner admin's token rides on
     // it, so the customer stops here; an app's own consent does not, so
     // the run goes on and says why a token may be refused.
-    let mine: Vec<&gdap::Relationship> = relationships
-        .iter()
-        .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(&id))
-        .collect();
-    if let Some((message, hint)) = super::commands::doctor::inactive_state(&mine) {
+    if let Some((message, hint)) = super::commands::doctor::inactive_state(relationships, &id) {
         if session.delegated {
             return Err(crate::cli::hinted!(hint, "`{name}`: {message}"));
         }

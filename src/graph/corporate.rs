@@ -63,6 +63,13 @@ pub fn key(identifier: &str) -> String {
     identifier.trim().to_lowercase()
 }
 
+/// Identifiers by their comparison [`key`].
+pub fn by_key(list: Vec<Identity>) -> std::collections::HashMap<String, Identity> {
+    list.into_iter()
+        .map(|i| (key(&i.imported_device_identifier), i))
+        .collect()
+}
+
 impl Graph<'_> {
     fn identities_request(&self, method: Method, url: Url, kind: &'static str) -> Request {
         Request::new(Service::Graph, method, url, kind, self.scope)

@@ -103,6 +103,20 @@ pub struct Summary {
 
 impl Relationship {
     /// True when Intune Administrator is among the granted roles.
+    /// True while it gives access: `active`, or `expiring` (still active).
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "expiring")
+    }
+
+    /// True once it has ended or is ending: it gives no access, and only a
+    /// new relationship does.
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "expired" | "terminated" | "terminating" | "terminationRequested"
+        )
+    }
+
     pub fn grants_intune_administrator(&self) -> bool {
         self.access_details
             .unified_roles
@@ -124,7 +138,7 @@ impl Relationship {
     pub fn summary(&self, now: Timestamp) -> Summary {
         let end: Option<Timestamp> = self.end_date_time.as_deref().and_then(|t| t.parse().ok());
         let left = end.map(|e| e.duration_since(now));
-        let active = matches!(self.status.as_str(), "active" | "expiring");
+        let active = self.is_active();
         let expires_in_days = left
             .filter(|l| active && *l < EXPIRY_WARNING)
             .map(|l| (l.as_secs() + 43_200).div_euclid(86_400).max(0));

@@ -89,12 +89,18 @@ pub fn device_properties(group_tag: Option<&str>, upn: Option<&str>) -> serde_js
 /// A stable digest of a hardware hash (FNV-1a, the same in every build),
 /// to recognise a hash without keeping it.
 pub fn hash_digest(hash: &str) -> String {
+    format!("{:016x}", fnv1a(hash.trim()))
+}
+
+/// FNV-1a of a text: the same on every machine and in every release, for
+/// digests and for choosing a customer's shard.
+pub fn fnv1a(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in hash.trim().bytes() {
+    for b in text.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{h:016x}")
+    h
 }
 
 fn digest_of_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

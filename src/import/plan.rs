@@ -397,11 +397,7 @@ impl Plan {
 /// The 1-based shard of a customer among `n` (FNV-1a of its key: the same
 /// on every machine and every release).
 pub fn shard_of(tenant: &str, n: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key(tenant).bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::graph::fnv1a(&key(tenant));
     (h % u64::from(n.max(1))) as u32 + 1
 }
 

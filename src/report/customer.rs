@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::html::{STATES_SOURCE, STYLE, esc};
+use super::html::{STATES_SOURCE, STYLE, esc, order_ids};
 use super::{Action, Entry, IdentifierState, Report, TenantSection};
 use crate::portal::state::{DeviceMessage, RegistrationState};
 
@@ -148,9 +148,7 @@ pub fn render(r: &Report, t: &TenantSection, from: Option<&str>) -> String {
 }
 
 fn header(out: &mut String, r: &Report, name: &str, from: Option<&str>, mine: &[&Entry]) {
-    let mut orders: Vec<&str> = mine.iter().filter_map(|e| e.order_id.as_deref()).collect();
-    orders.sort_unstable();
-    orders.dedup();
+    let orders = order_ids(mine);
     let mut meta = Vec::new();
     if let Some(from) = from.filter(|f| !f.trim().is_empty()) {
         meta.push(format!("From {}", plain(from)));
@@ -173,15 +171,17 @@ fn header(out: &mut String, r: &Report, name: &str, from: Option<&str>, mine: &[
             "<p class=\"simulated\">A demonstration against a simulated service: no device was registered with Microsoft.</p>\n",
         );
     }
-    let done = mine.iter().filter(|e| voice(e).0 == Next::Nothing).count();
-    // Corporate identifiers are marked, not registered: said apart.
-    let marked = mine
-        .iter()
-        .filter(|e| e.identifier.is_some() && voice(e).0 == Next::Nothing)
-        .count();
-    let registered = done - marked;
-    let yours = mine.iter().filter(|e| voice(e).0 == Next::Customer).count();
-    let ours = mine.len() - done - yours;
+    // Who acts next on each device, once; corporate identifiers are
+    // marked, not registered, and said apart.
+    let (mut registered, mut marked, mut yours, mut ours) = (0, 0, 0, 0);
+    for e in mine {
+        match (voice(e).0, e.identifier.is_some()) {
+            (Next::Nothing, false) => registered += 1,
+            (Next::Nothing, true) => marked += 1,
+            (Next::Customer, _) => yours += 1,
+            (Next::Partner, _) => ours += 1,
+        }
+    }
     let class = if yours > 0 {
         "failed"
     } else if ours > 0 {

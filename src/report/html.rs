@@ -47,11 +47,17 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-/// ` · order PO-1, PO-2` for the entries' order ids, or nothing.
-fn orders(entries: &[&Entry]) -> String {
+/// The entries' order ids, each once, in order.
+pub(crate) fn order_ids<'a>(entries: &[&'a Entry]) -> Vec<&'a str> {
     let mut orders: Vec<&str> = entries.iter().filter_map(|e| e.order_id.as_deref()).collect();
     orders.sort_unstable();
     orders.dedup();
+    orders
+}
+
+/// ` · order PO-1, PO-2` for the entries' order ids, or nothing.
+fn orders(entries: &[&Entry]) -> String {
+    let orders = order_ids(entries);
     if orders.is_empty() {
         String::new()
     } else {

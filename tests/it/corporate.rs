@@ -16,6 +16,33 @@ fn tuples(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     write(dir, "tuples.csv", text)
 }
 
+/// `n` tuple rows for Contoso sent as identifiers (confirmed) in chunks of
+/// `chunk`; the run must end 0. Its JSON report.
+fn upload(sim: &SimProcess, n: usize, chunk: usize) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tuples(dir.path(), n);
+    let json = dir.path().join("run.json");
+    let chunk = chunk.to_string();
+    let run = apctl_sim(
+        sim,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--corporate-identifiers",
+            "--yes",
+            "--chunk-size",
+            &chunk,
+            "--report",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    report(&json)
+}
+
 fn report(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -38,6 +65,9 @@ fn a_tenants_first_identifiers_are_refused_unless_confirmed_and_nothing_is_sent(
         refused
             .stderr
             .contains("every other Windows device that enrolls there is marked personal")
+            && refused
+                .stderr
+                .contains("`contoso.onmicrosoft.com` holds no Windows corporate identifiers yet")
             && refused.stderr.contains("--yes"),
         "{}",
         refused.stderr
@@ -231,27 +261,7 @@ fn uploads_go_in_chunks_and_every_page_of_the_list_is_read() {
     // Two identifiers per page and per upload: eleven identifiers are six
     // uploads, and the lists before and after are six pages each.
     let sim = SimProcess::start(&["--page-size", "2"]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = tuples(dir.path(), 11);
-    let json = dir.path().join("run.json");
-    let run = apctl_sim(
-        &sim,
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--tenant",
-            "contoso.onmicrosoft.com",
-            "--corporate-identifiers",
-            "--yes",
-            "--chunk-size",
-            "2",
-            "--report",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let doc = report(&json);
+    let doc = upload(&sim, 11, 2);
     assert_eq!(doc["totals"]["identifiers"]["Identifier added"], 11, "{doc:#}");
     let stats = sim.stats();
     assert_eq!(requests(&stats, "graph.import-identities"), 6, "{stats:#}");
@@ -522,27 +532,7 @@ fn faults_before_and_after_the_write_still_end_in_every_identifier_added_once() 
         "--seed",
         "7",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = tuples(dir.path(), 9);
-    let json = dir.path().join("run.json");
-    let run = apctl_sim(
-        &sim,
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--tenant",
-            "contoso.onmicrosoft.com",
-            "--corporate-identifiers",
-            "--yes",
-            "--chunk-size",
-            "3",
-            "--report",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(report(&json)["totals"]["identifiers"]["Identifier added"], 9);
+    assert_eq!(upload(&sim, 9, 3)["totals"]["identifiers"]["Identifier added"], 9);
     let stats = sim.stats();
     assert_eq!(
         stats["corporateIdentifiersAdded"], 9,

@@ -91,15 +91,17 @@ pub async fn check_first_uploads(
     if first.is_empty() {
         return Ok(());
     }
-    Err(crate::cli::hinted!(
+    Err(first_uploads_refused(&first))
+}
+
+/// The refusal of first uploads, naming the customers (as they are to be
+/// shown), for `import` and `reconcile --apply` alike.
+pub fn first_uploads_refused(customers: &[String]) -> anyhow::Error {
+    crate::cli::hinted!(
         "if the customer wants that, run again with `--yes` (or `mark_others_personal = true` for the customer in the manifest)",
         "{} holds no Windows corporate identifiers yet: once it holds any, every other Windows device that enrolls there is marked personal (Microsoft Learn, \"Add corporate identifiers\"); nothing was sent",
-        first
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+        customers.join(", ")
+    )
 }
 
 /// How `status --corporate-identifiers` prints.

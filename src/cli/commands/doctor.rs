@@ -276,10 +276,7 @@ fn role_check(
         .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(customer))
         .collect();
     let name = |r: &gdap::Relationship| r.display_name.clone().unwrap_or_else(|| r.id.clone());
-    let active: Vec<&&gdap::Relationship> = mine
-        .iter()
-        .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
-        .collect();
+    let active: Vec<&&gdap::Relationship> = mine.iter().filter(|r| r.is_active()).collect();
     if let Some(r) = active.iter().find(|r| r.grants_intune_administrator()) {
         return assigned(r, &name(r), assignments);
     }
@@ -293,7 +290,7 @@ fn role_check(
             "add Intune Administrator to the relationship (Partner Center > Customers > the customer > Admin relationships), and put the signed-in user in the security group that holds it",
         );
     }
-    if let Some((message, hint)) = inactive_state(&mine) {
+    if let Some((message, hint)) = inactive_state(relationships, customer) {
         return Check::failed("gdap-role", message, hint);
     }
     Check::failed(
@@ -303,14 +300,19 @@ fn role_check(
     )
 }
 
-/// What the customer's relationships' states say when none is active: the
-/// state, and the fix it calls for (get the approval, wait, renew). `None`
-/// when one is active, or there is none.
-pub(crate) fn inactive_state(mine: &[&gdap::Relationship]) -> Option<(String, &'static str)> {
-    if mine
+/// What the states of the customer's relationships (among all the
+/// partner's) say when none is active: the state, and the fix it calls for
+/// (get the approval, wait, renew). `None` when one is active, or there is
+/// none.
+pub(crate) fn inactive_state(
+    relationships: &[gdap::Relationship],
+    customer: &str,
+) -> Option<(String, &'static str)> {
+    let mine: Vec<&gdap::Relationship> = relationships
         .iter()
-        .any(|r| matches!(r.status.as_str(), "active" | "expiring"))
-    {
+        .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(customer))
+        .collect();
+    if mine.iter().any(|r| r.is_active()) {
         return None;
     }
     let name = |r: &gdap::Relationship| r.display_name.clone().unwrap_or_else(|| r.id.clone());
@@ -333,7 +335,7 @@ pub(crate) fn inactive_state(mine: &[&gdap::Relationship]) -> Option<(String, &'
             "wait a few minutes for Microsoft to activate it, then run apctl again",
         ));
     }
-    if let Some(r) = with(&["expired", "terminated", "terminating", "terminationRequested"]) {
+    if let Some(r) = mine.iter().find(|r| r.has_ended()) {
         let when = r
             .end_date_time
             .as_deref()

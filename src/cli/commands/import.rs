@@ -145,25 +145,18 @@ pub fn run(mut args: ImportArgs) -> anyhow::Result<Exit> {
         ));
     }
     args.files.prepare()?;
-    let corporate_routes = match &args.input.manifest {
-        Some(m) => crate::cli::manifest::corporate_routes(m)?,
-        None => Vec::new(),
-    };
-    let from = match (&args.files.from, &args.input.manifest) {
-        (Some(from), _) => Some(from.clone()),
-        (None, Some(m)) => crate::cli::manifest::partner_name(m)?,
-        (None, None) => None,
-    };
+    let extras = args.input.extras()?;
+    let from = args.files.from.clone().or(extras.from.clone());
     settings::checked_state_dir(args.state_dir.as_deref())?;
     session::runtime()?.block_on(async move {
         let session = session::open(options).await?;
         let run_id = uuid::Uuid::new_v4().to_string();
-        let run = Arc::new(run_settings(&args, &session, &run_id));
+        let run = Arc::new(run_settings(&args, &session, &run_id, extras.digest.as_deref()));
         let mut jobs = Vec::new();
         let mut unconfirmed = Vec::new();
         for rows in std::mem::take(&mut plan.tenants) {
             let mut customer = customer(&session, &args, &run, &rows.tenant).await;
-            if let Some((route, confirmed)) = args.corporate.route(&rows.tenant, &corporate_routes) {
+            if let Some((route, confirmed)) = args.corporate.route(&rows.tenant, &extras.corporate) {
                 customer.corporate = Some(route);
                 if !confirmed {
                     unconfirmed.push(jobs.len());
@@ -303,11 +296,7 @@ async fn suggest_domains(session: &session::Session, partner: Option<&str>, repo
         .unwrap_or_default();
     let relationships = session.relationships(&partner).await.unwrap_or_default();
     let fix = |tenant: &str, hint: &mut Option<String>| {
-        let mine: Vec<&gdap::Relationship> = relationships
-            .iter()
-            .filter(|r| r.customer.tenant_id.eq_ignore_ascii_case(tenant))
-            .collect();
-        if let Some((state, step)) = super::doctor::inactive_state(&mine) {
+        if let Some((state, step)) = super::doctor::inactive_state(relationships, tenant) {
             *hint = Some(format!("{state}: {step}"));
             return;
         }
@@ -350,25 +339,22 @@ fn grace(args: &ImportArgs) -> Duration {
         })
 }
 
-/// A shard's place in its run, for its report: the manifest's digest and
-/// the pipeline run let `report merge` tell the shards of one run apart.
-fn place(shard: u32, of: u32, manifest: Option<&std::path::Path>) -> apctl::report::Place {
-    apctl::report::Place {
+/// The run-wide settings, from the arguments.
+fn run_settings(
+    args: &ImportArgs,
+    session: &session::Session,
+    run_id: &str,
+    manifest_digest: Option<&str>,
+) -> RunSettings {
+    let mut settings = RunSettings::new(&session.endpoints, run_id);
+    // The manifest's digest and the pipeline run let `report merge` tell
+    // the shards of one run apart.
+    settings.place = args.shard.map(|(shard, of)| apctl::report::Place {
         shard,
         of,
-        manifest: manifest
-            .and_then(|p| std::fs::read(p).ok())
-            .map(|text| apctl::graph::hash_digest(&String::from_utf8_lossy(&text))),
+        manifest: manifest_digest.map(str::to_owned),
         pipeline_run: crate::cli::pipeline::Pipeline::detect().and_then(|p| p.run_id()),
-    }
-}
-
-/// The run-wide settings, from the arguments.
-fn run_settings(args: &ImportArgs, session: &session::Session, run_id: &str) -> RunSettings {
-    let mut settings = RunSettings::new(&session.endpoints, run_id);
-    settings.place = args
-        .shard
-        .map(|(shard, of)| place(shard, of, args.input.manifest.as_deref()));
+    });
     settings.max_customers = args.max_tenants.get();
     settings.order_id = args.order_id.clone();
     settings.group_tag = args.group_tag.clone();

@@ -93,10 +93,7 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Exit> {
     check_input(&args, &plan)?;
     settings::checked_state_dir(args.state_dir.as_deref())?;
     let files = plan.file_reports.clone();
-    let routes = match &args.input.manifest {
-        Some(m) => crate::cli::manifest::corporate_routes(m)?,
-        None => Vec::new(),
-    };
+    let routes = args.input.extras()?.corporate;
     // The plan, the import and the rest: the import's deadline and ten
     // minutes for everything else.
     let limit = args.timeout + Duration::from_secs(600);

@@ -13,7 +13,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use apctl::graph::corporate::{Identity, key};
+use apctl::graph::corporate::{Identity, by_key, key};
 use apctl::import::pipes::corporate::identifier;
 use apctl::import::plan::TenantRows;
 use apctl::report::TenantError;
@@ -92,10 +92,7 @@ pub async fn compare(session: &Session, partner: Option<&str>, customers: Vec<Cu
         };
         let gate = session.client.gate(&tenant);
         let held: HashMap<String, Identity> = match session.graph(&tenant, &gate).list_identities().await {
-            Ok(list) => list
-                .into_iter()
-                .map(|i| (key(&i.imported_device_identifier), i))
-                .collect(),
+            Ok(list) => by_key(list),
             Err(e) => {
                 c.errors.push(crate::cli::settings::call_failure(&tenant, &e));
                 continue;
@@ -202,14 +199,10 @@ impl Compared {
                     .iter()
                     .any(|i| &i.tenant == *t && i.category == "missing")
             })
-            .cloned()
+            .map(|t| format!("`{t}`"))
             .collect();
         if !first.is_empty() {
-            return Err(crate::cli::hinted!(
-                "if the customer wants that, run again with `--yes` (or `mark_others_personal = true` for the customer in the manifest)",
-                "{} holds no Windows corporate identifiers yet: once it holds any, every other Windows device that enrolls there is marked personal; nothing was added",
-                first.join(", ")
-            ));
+            return Err(super::corporate::first_uploads_refused(&first));
         }
         let mut tenants: Vec<String> = self
             .items

@@ -138,16 +138,16 @@ async fn partner_center_token(session: &Session, partner: &str) -> Step {
     }
 }
 
-async fn relationships(session: &Session, partner: &str) -> (Step, Vec<Relationship>) {
+async fn relationships<'a>(session: &'a Session, partner: &str) -> (Step, &'a [Relationship]) {
     match session.relationships(partner).await {
         Ok(all) => {
             let count = |s: &[&str]| all.iter().filter(|r| s.contains(&r.status.as_str())).count();
             let detail = format!(
                 "{} relationships: {} active, {} waiting for approval, {} ended",
                 all.len(),
-                count(&["active", "expiring"]),
+                all.iter().filter(|r| r.is_active()).count(),
                 count(&["approvalPending", "created", "approved", "activating"]),
-                count(&["expired", "terminated", "terminating", "terminationRequested"]),
+                all.iter().filter(|r| r.has_ended()).count(),
             );
             let step = Step {
                 step: "gdap",
@@ -155,7 +155,7 @@ async fn relationships(session: &Session, partner: &str) -> (Step, Vec<Relations
                 detail,
                 hint: None,
             };
-            (step, all.to_vec())
+            (step, all)
         }
         Err(e) => (
             Step {
@@ -164,7 +164,7 @@ async fn relationships(session: &Session, partner: &str) -> (Step, Vec<Relations
                 detail: e.to_string(),
                 hint: Some(gdap::LIST_HINT.into()),
             },
-            Vec::new(),
+            &[],
         ),
     }
 }
@@ -172,21 +172,21 @@ async fn relationships(session: &Session, partner: &str) -> (Step, Vec<Relations
 /// Each customer of a relationship: its state and roles, and whether a
 /// Graph token for its tenant can be had (the app's consent, or the
 /// partner admin's GDAP roles).
-async fn reach(session: &Session, relationships: Vec<Relationship>) -> Vec<Customer> {
+async fn reach(session: &Session, relationships: &[Relationship]) -> Vec<Customer> {
     use futures::StreamExt;
     let mut ids: Vec<String> = Vec::new();
-    for r in &relationships {
+    for r in relationships {
         if !r.customer.tenant_id.is_empty() && !ids.contains(&r.customer.tenant_id) {
             ids.push(r.customer.tenant_id.clone());
         }
     }
-    let all = &relationships;
+    let all = relationships;
     futures::stream::iter(ids)
         .map(|id| async move {
             let mine: Vec<&Relationship> = all.iter().filter(|r| r.customer.tenant_id == id).collect();
             let best = mine
                 .iter()
-                .find(|r| matches!(r.status.as_str(), "active" | "expiring"))
+                .find(|r| r.is_active())
                 .or(mine.first())
                 .copied();
             let mut customer = Customer {
@@ -199,7 +199,7 @@ async fn reach(session: &Session, relationships: Vec<Relationship>) -> Vec<Custo
                 how: String::new(),
                 hint: None,
             };
-            let inactive = inactive_state(&mine);
+            let inactive = inactive_state(all, &id);
             match session.client.tokens().get(&id, session.endpoints.graph_scope).await {
                 Ok(_) if session.delegated && !customer.intune_administrator => {
                     customer.how = "a token, but GDAP grants no Intune Administrator".into();

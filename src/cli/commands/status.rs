@@ -177,10 +177,7 @@ pub(crate) async fn active_customers(
         .await
         .map_err(anyhow::Error::new)?;
     let mut out: Vec<(String, Option<String>)> = Vec::new();
-    for r in relationships
-        .iter()
-        .filter(|r| matches!(r.status.as_str(), "active" | "expiring"))
-    {
+    for r in relationships.iter().filter(|r| r.is_active()) {
         let id = r.customer.tenant_id.to_lowercase();
         if !out.iter().any(|(have, _)| *have == id) {
             let name = Some(r.customer.display_name.clone()).filter(|n| !n.is_empty());

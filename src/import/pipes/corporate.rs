@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::graph::corporate::{Identity, key};
+use crate::graph::corporate::{Identity, by_key, key};
 use crate::import::report::progress::{Cancel, TenantOutcome, entry_for, interrupted_cause};
 use crate::import::settings::ImportSettings;
 use crate::input::device::{Device, Identity as DeviceIdentity, Pipe};
@@ -306,13 +306,6 @@ fn judge(
         e.details = format!("{HELD}; the tenant could not be read after the upload to confirm it").into();
     }
     e
-}
-
-/// The tenant's identifiers by their comparison key.
-fn by_key(list: Vec<Identity>) -> HashMap<String, Identity> {
-    list.into_iter()
-        .map(|i| (key(&i.imported_device_identifier), i))
-        .collect()
 }
 
 const HELD: &str = "marked corporate when it enrolls (Windows Autopilot device preparation); this is not an Autopilot registration";

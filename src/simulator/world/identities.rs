@@ -8,14 +8,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
-/// An identifier of the world file, as the service lists it.
-pub(super) fn seeded(spec: &spec::CorporateSpec) -> Value {
-    let n = spec
-        .identifier
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+/// The `n`th identifier of a tenant's world file, as the service lists
+/// it (its id made as the world's registered devices' are).
+pub(super) fn seeded(tenant: &str, n: usize, spec: &spec::CorporateSpec) -> Value {
     json!({
-        "id": format!("00000000-0000-4000-9000-{:012x}", n & 0xffff_ffff_ffff),
+        "id": format!("{}-ci{n:04}", &tenant[..8]),
         "importedDeviceIdentifier": spec.identifier,
         "importedDeviceIdentityType": "manufacturerModelSerial",
         "enrollmentState": spec.enrollment_state,

@@ -176,7 +176,12 @@ impl World {
                     .enumerate()
                     .map(|(i, r)| registered_json(&t.id, i, r, now))
                     .collect();
-                let identities = t.corporate_identifiers.iter().map(identities::seeded).collect();
+                let identities = t
+                    .corporate_identifiers
+                    .iter()
+                    .enumerate()
+                    .map(|(n, c)| identities::seeded(&t.id, n, c))
+                    .collect();
                 Tenant {
                     spec: t,
                     registered,

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-use super::{Night, Ran, bash, copy_tree, defined, wildcard};
+use super::{Night, Ran, bash, copy_tree, defined, scalar, wildcard};
 use crate::common::DEMO_CLIENT_ID;
 
 /// A task's, job's or run's result, worst last.
@@ -129,15 +129,6 @@ fn condition(expr: Option<&str>, ok: bool) -> bool {
         Some("always()") => true,
         Some("failed()") => !ok,
         Some(other) => panic!("the stand-in agent does not know the condition {other}"),
-    }
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => panic!("not a scalar: {other:?}"),
     }
 }
 

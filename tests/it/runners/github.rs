@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-use super::{Night, Ran, bash, copy_tree, defined, wildcard};
+use super::{Night, Ran, bash, copy_tree, defined, scalar, wildcard};
 
 /// A job instance: its name, whether it succeeded, and its steps (name,
 /// and output unless it was skipped).
@@ -136,15 +136,6 @@ fn matrix(job: &Value) -> Vec<BTreeMap<String, String>> {
         }
     }
     all
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => panic!("not a scalar: {other:?}"),
-    }
 }
 
 /// What `${{ … }}` can name.

@@ -164,6 +164,17 @@ fn bash(script: &str, flags: &[&str], dir: &Path, env: &BTreeMap<String, String>
     }
 }
 
+/// A YAML scalar as the runners read it: text, a number or a boolean.
+fn scalar(v: &serde_yaml_ng::Value) -> String {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
 /// `*` in a file or artifact name, as the runners' patterns have it.
 pub fn wildcard(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
